@@ -1,0 +1,158 @@
+"""Typed lifecycle hooks: the engine's only outward channel.
+
+The runtime emits one event object per lifecycle step; persistence (the store),
+the GUI bridge, the CLI and logging subscribe. A handler may be sync or async;
+async handlers are awaited before the run moves on, which is how the store
+makes a side-effect node durable before the next node starts. With no
+subscribers an emit costs one dict lookup (the in-memory hot path).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar, Union
+
+if TYPE_CHECKING:
+    from engine.runtime.record import RunRecord
+
+
+@dataclass(slots=True)
+class Event:
+    execution_id: str
+
+
+@dataclass(slots=True)
+class ExecutionStarted(Event):
+    workflow_id: str
+    total: int
+    resumed: bool = False
+
+
+@dataclass(slots=True)
+class NodeStarted(Event):
+    thread_id: str
+    node_id: str
+    attempt: int
+    side_effects: bool
+
+
+@dataclass(slots=True)
+class NodeRetrying(Event):
+    thread_id: str
+    node_id: str
+    attempt: int  # the attempt that just failed (1-based)
+    max_attempts: int
+    delay: float  # seconds until the next attempt
+    error: str
+
+
+@dataclass(slots=True)
+class NodeFinished(Event):
+    thread_id: str
+    node_id: str
+    status: str  # succeeded | failed | skipped | cancelled | paused (interrupted mid-node)
+    duration_ms: float
+    attempt: int
+    output_summary: str = ""
+    ports: tuple[str, ...] = ()  # output ports a value left on
+    error: dict[str, Any] | None = None
+    side_effects: bool = False
+    pure: bool = False
+
+
+@dataclass(slots=True)
+class ThreadStarted(Event):
+    thread_id: str
+    parent_thread_id: str | None
+    node_id: str | None
+    workflow_id: str
+    total: int
+
+
+@dataclass(slots=True)
+class ThreadFinished(Event):
+    thread_id: str
+    status: str
+
+
+@dataclass(slots=True)
+class ExecutionPaused(Event):
+    pass
+
+
+@dataclass(slots=True)
+class ExecutionResumed(Event):
+    pass
+
+
+@dataclass(slots=True)
+class ExecutionCancelled(Event):
+    pass
+
+
+@dataclass(slots=True)
+class ExecutionCompleted(Event):
+    pass
+
+
+@dataclass(slots=True)
+class ExecutionFailed(Event):
+    error: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class LogRecord(Event):
+    """A log line of a run (node id may be None); the GUI log dock shows these."""
+
+    level: str
+    message: str
+    node_id: str | None = None
+
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[[Any, "RunRecord"], Union[None, Awaitable[None]]]
+
+TERMINAL_EVENTS = (ExecutionCompleted, ExecutionFailed, ExecutionCancelled, ExecutionPaused)
+
+
+class LifecycleHooks:
+    """Registry of handlers per event type (subclasses match their own type exactly)."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[type[Event], list[tuple[Handler, bool]]] = {}
+        self._any: list[tuple[Handler, bool]] = []
+
+    def on(self, event_type: type[E], handler: Callable[[E, RunRecord], Any]) -> None:
+        self._handlers.setdefault(event_type, []).append((handler, inspect.iscoroutinefunction(handler)))
+
+    def on_any(self, handler: Handler) -> None:
+        """Subscribe to every event (the GUI bridge and the JSON log use this)."""
+        self._any.append((handler, inspect.iscoroutinefunction(handler)))
+
+    def remove(self, handler: Handler) -> None:
+        for lst in [*self._handlers.values(), self._any]:
+            lst[:] = [(h, a) for h, a in lst if h is not handler]
+
+    def extend(self, other: LifecycleHooks) -> None:
+        for t, lst in other._handlers.items():
+            self._handlers.setdefault(t, []).extend(lst)
+        self._any.extend(other._any)
+
+    def wants(self, event_type: type[Event]) -> bool:
+        return bool(self._any) or event_type in self._handlers
+
+    async def emit(self, event: Event, run: RunRecord) -> None:
+        handlers = self._handlers.get(type(event))
+        if handlers:
+            for h, is_async in handlers:
+                if is_async:
+                    await h(event, run)
+                else:
+                    h(event, run)
+        for h, is_async in self._any:
+            if is_async:
+                await h(event, run)
+            else:
+                h(event, run)

@@ -1,0 +1,263 @@
+"""The `processengine/1` workflow file: parse, validate, save.
+
+Parsing is two steps: pydantic checks the document's shape (unknown fields are
+errors, the format version is checked first), then every node's `config` is
+checked against its node type's schema. All problems are collected and raised
+together as `WorkflowInvalid`, each naming file, node id and field. Saving
+writes keys in a fixed order with a trailing newline so files diff cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from engine.errors import Problem, WorkflowInvalid
+from engine.model import FORMAT, Connection, Node, Note, Workflow
+
+SUPPORTED_MAJOR = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RetryFile(_Strict):
+    preset: Literal["default", "strict", "none"] | None = None
+    max_attempts: int | None = Field(default=None, ge=1, le=100)
+    initial_delay_s: float | None = Field(default=None, ge=0, le=3600)
+    multiplier: float | None = Field(default=None, ge=1, le=100)
+    max_delay_s: float | None = Field(default=None, ge=0, le=86400)
+    jitter: bool | None = None
+    on_status: list[int] | None = None
+
+
+class NodeFile(_Strict):
+    id: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    position: tuple[float, float] = (0.0, 0.0)
+    config: dict[str, Any] = Field(default_factory=dict)
+    retry: RetryFile | Literal["default", "strict", "none"] | None = None
+    on_error: Literal["fail", "route", "continue"] = "fail"
+    disabled: bool = False
+
+
+class ConnectionFile(_Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: str = Field(alias="from", min_length=1)
+    from_port: str = "out"
+    to: str = Field(min_length=1)
+    to_port: str = "in"
+
+
+class NoteFile(_Strict):
+    id: str
+    text: str = ""
+    position: tuple[float, float] = (0.0, 0.0)
+    size: tuple[float, float] = (200.0, 120.0)
+
+
+class WorkflowFile(_Strict):
+    format: str
+    id: str = Field(min_length=1)
+    name: str = ""
+    variables: dict[str, Any] = Field(default_factory=dict)
+    nodes: list[NodeFile] = Field(default_factory=list)
+    connections: list[ConnectionFile] = Field(default_factory=list)
+    notes: list[NoteFile] = Field(default_factory=list)
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, v: str) -> str:
+        check_format(v)
+        return v
+
+
+def check_format(value: Any) -> None:
+    """Raise ValueError with a clear message for a missing, foreign or newer format."""
+    if not isinstance(value, str) or "/" not in value:
+        raise ValueError(f"not a ProcessEngine workflow (format is {value!r}, expected {FORMAT!r})")
+    name, _, ver = value.partition("/")
+    if name != "processengine":
+        raise ValueError(f"not a ProcessEngine workflow (format {value!r})")
+    try:
+        major = int(ver)
+    except ValueError:
+        raise ValueError(f"unknown format version {value!r}") from None
+    if major > SUPPORTED_MAJOR:
+        raise ValueError(
+            f"format {value!r} is newer than this version of ProcessEngine understands "
+            f"({FORMAT}); please upgrade"
+        )
+    if major < 1:
+        raise ValueError(f"unknown format version {value!r}")
+
+
+def _loc_to_problem(doc: dict[str, Any], loc: tuple[Any, ...], msg: str, file: str | None) -> Problem:
+    """Turn a pydantic error location into node id + field."""
+    node_id = None
+    field_path: list[str] = []
+    parts = list(loc)
+    if len(parts) >= 2 and parts[0] == "nodes" and isinstance(parts[1], int):
+        try:
+            node_id = str(doc["nodes"][parts[1]].get("id") or f"#{parts[1]}")
+        except (KeyError, IndexError, AttributeError, TypeError):
+            node_id = f"#{parts[1]}"
+        parts = parts[2:]
+    elif len(parts) >= 2 and parts[0] in ("connections", "notes") and isinstance(parts[1], int):
+        field_path.append(f"{parts[0]}[{parts[1]}]")
+        parts = parts[2:]
+    field_path.extend(str(p) for p in parts if not str(p).startswith(("function-", "literal[")))
+    field = ".".join(field_path) or None
+    return Problem(message=msg, node_id=node_id, field=field, file=file)
+
+
+def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> Workflow:
+    """Validate a decoded JSON document and build the model; raise WorkflowInvalid listing every problem."""
+    if not isinstance(data, dict):
+        raise WorkflowInvalid([Problem("the file must hold a JSON object", file=file)], file)
+    if "format" not in data:
+        raise WorkflowInvalid([Problem("missing 'format' (expected 'processengine/1')", field="format", file=file)], file)
+    try:
+        check_format(data["format"])
+    except ValueError as exc:  # the version decides how to read the rest: stop here
+        raise WorkflowInvalid([Problem(str(exc), field="format", file=file)], file) from None
+    try:
+        doc = WorkflowFile.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            _loc_to_problem(data, tuple(e["loc"]), e["msg"], file) for e in exc.errors(include_url=False)
+        ]
+        raise WorkflowInvalid(problems, file) from None
+
+    problems: list[Problem] = []
+    nodes = []
+    for nf in doc.nodes:
+        retry: dict[str, Any] | str | None
+        if isinstance(nf.retry, RetryFile):
+            retry = nf.retry.model_dump(exclude_none=True)
+        else:
+            retry = nf.retry
+        nodes.append(
+            Node(
+                id=nf.id,
+                type=nf.type,
+                name=nf.name,
+                position=(float(nf.position[0]), float(nf.position[1])),
+                config=nf.config,
+                retry=retry,
+                on_error=nf.on_error,
+                disabled=nf.disabled,
+            )
+        )
+    if check_configs:
+        from engine.nodes.registry import validate_node_config
+
+        for node in nodes:
+            problems.extend(validate_node_config(node, file=file))
+    # duplicate ids would make the model ambiguous: report them here too
+    seen: set[str] = set()
+    for node in nodes:
+        if node.id in seen:
+            problems.append(Problem("duplicate node id", node_id=node.id, field="id", file=file))
+        seen.add(node.id)
+    if problems:
+        raise WorkflowInvalid(problems, file)
+    wf = Workflow(
+        id=doc.id,
+        name=doc.name,
+        variables=doc.variables,
+        nodes=[],
+        connections=[Connection(c.from_, c.from_port, c.to, c.to_port) for c in doc.connections],
+        notes=[Note(n.id, n.text, tuple(n.position), tuple(n.size)) for n in doc.notes],  # type: ignore[arg-type]
+    )
+    for node in nodes:
+        wf._nodes.append(node)
+        wf._by_id[node.id] = node
+    return wf
+
+
+def loads(text: str | bytes, *, file: str | None = None, check_configs: bool = True) -> Workflow:
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f"line {exc.lineno} column {exc.colno}: " if isinstance(exc, json.JSONDecodeError) else ""
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise WorkflowInvalid([Problem(f"not valid JSON ({where}{msg})", file=file)], file) from None
+    except RecursionError:
+        raise WorkflowInvalid([Problem("not valid JSON (nested too deeply)", file=file)], file) from None
+    return parse(data, file=file, check_configs=check_configs)
+
+
+def load(path: str | os.PathLike[str], *, check_configs: bool = True) -> Workflow:
+    """Read a `.pe.json` file; every failure is a WorkflowInvalid naming the file."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise WorkflowInvalid([Problem(f"cannot read file: {exc.strerror or exc}", file=str(p))], str(p)) from None
+    return loads(raw, file=str(p), check_configs=check_configs)
+
+
+def _num(v: float) -> float | int:
+    return int(v) if float(v).is_integer() else v
+
+
+def to_dict(wf: Workflow) -> dict[str, Any]:
+    """The document as plain JSON data in the canonical key order."""
+    nodes = []
+    for n in wf.nodes:
+        d: dict[str, Any] = {
+            "id": n.id,
+            "type": n.type,
+            "name": n.name,
+            "position": [_num(n.position[0]), _num(n.position[1])],
+            "config": n.config,
+        }
+        if n.retry is not None:
+            d["retry"] = n.retry
+        if n.on_error != "fail":
+            d["on_error"] = n.on_error
+        if n.disabled:
+            d["disabled"] = True
+        nodes.append(d)
+    doc: dict[str, Any] = {
+        "format": FORMAT,
+        "id": wf.id,
+        "name": wf.name,
+        "variables": wf.variables,
+        "nodes": nodes,
+        "connections": [
+            {"from": c.from_node, "from_port": c.from_port, "to": c.to_node, "to_port": c.to_port}
+            for c in wf.connections
+        ],
+    }
+    if wf.notes:
+        doc["notes"] = [
+            {
+                "id": n.id,
+                "text": n.text,
+                "position": [_num(n.position[0]), _num(n.position[1])],
+                "size": [_num(n.size[0]), _num(n.size[1])],
+            }
+            for n in wf.notes
+        ]
+    return doc
+
+
+def dumps(wf: Workflow) -> str:
+    return json.dumps(to_dict(wf), indent=2, ensure_ascii=False) + "\n"
+
+
+def save(wf: Workflow, path: str | os.PathLike[str]) -> None:
+    """Write atomically (temp file + rename) so a crash never leaves half a file."""
+    p = Path(path)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(dumps(wf), encoding="utf-8")
+    os.replace(tmp, p)

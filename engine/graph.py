@@ -1,0 +1,196 @@
+"""Graph checks (networkx) and the routing map built once per run.
+
+`validate` returns every problem at once, each with the node id and field;
+`Routing` answers "where does a value on (node, port) go?" with one dict
+lookup, knows each merge's incoming connections in file order and which
+connections are loop back-edges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import networkx as nx
+
+from engine.errors import Problem, WorkflowInvalid
+from engine.model import Workflow
+
+if TYPE_CHECKING:
+    from engine.nodes.base import NodeSpec
+
+
+def _specs(wf: Workflow) -> dict[str, NodeSpec | None]:
+    from engine.nodes.registry import find_spec
+
+    return {n.id: find_spec(n.type) for n in wf.nodes}
+
+
+def _config_strings(value: object, path: str) -> Iterable[tuple[str, str]]:
+    if isinstance(value, str):
+        if "{{" in value:
+            yield path, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _config_strings(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _config_strings(v, f"{path}[{i}]")
+
+
+def validate(wf: Workflow, *, file: str | None = None) -> list[Problem]:
+    """Every problem with the workflow, in a stable order (empty list: it can run)."""
+    from engine import expressions
+    from engine.errors import ExpressionError
+    from engine.nodes.registry import validate_node_config
+
+    problems: list[Problem] = []
+    specs = _specs(wf)
+
+    ids: dict[str, int] = {}
+    names: dict[str, str] = {}
+    for n in wf.nodes:
+        if n.id in ids:
+            problems.append(Problem("duplicate node id", node_id=n.id, field="id", file=file))
+        ids[n.id] = 1
+        if n.name in names:
+            problems.append(
+                Problem(f"duplicate node name {n.name!r} (also {names[n.name]!r})", node_id=n.id, field="name", file=file)
+            )
+        else:
+            names[n.name] = n.id
+        problems.extend(validate_node_config(n, file=file))
+        for path, text in _config_strings(n.config, "config"):
+            try:
+                expressions.check(text, node_id=n.id, field=path)
+            except ExpressionError as exc:
+                problems.append(Problem(exc.message if exc.position is None else f"{exc.message} (position {exc.position})", node_id=n.id, field=path, file=file))
+
+    triggers = [n for n in wf.nodes if (s := specs.get(n.id)) is not None and s.is_trigger]
+    if not triggers:
+        problems.append(Problem("the workflow has no trigger node", field="nodes", file=file))
+
+    seen_conns: set[tuple[str, str, str, str]] = set()
+    g = nx.MultiDiGraph()
+    g.add_nodes_from(n.id for n in wf.nodes)
+    for i, c in enumerate(wf.connections):
+        where = f"connections[{i}]"
+        ok = True
+        src, dst = wf.get(c.from_node), wf.get(c.to_node)
+        if src is None:
+            problems.append(Problem(f"connection from unknown node {c.from_node!r}", node_id=c.from_node, field=f"{where}.from", file=file))
+            ok = False
+        if dst is None:
+            problems.append(Problem(f"connection to unknown node {c.to_node!r}", node_id=c.to_node, field=f"{where}.to", file=file))
+            ok = False
+        if src is not None and (spec := specs[src.id]) is not None:
+            outs = spec.output_ports(src)
+            if c.from_port not in outs:
+                problems.append(Problem(f"node has no output port {c.from_port!r} (ports: {', '.join(outs)})", node_id=src.id, field=f"{where}.from_port", file=file))
+                ok = False
+        if dst is not None and (spec := specs[dst.id]) is not None:
+            ins = spec.input_ports(dst)
+            if c.to_port not in ins:
+                msg = "a trigger has no input" if not ins else f"node has no input port {c.to_port!r} (ports: {', '.join(ins)})"
+                problems.append(Problem(msg, node_id=dst.id, field=f"{where}.to_port", file=file))
+                ok = False
+        if c.key in seen_conns:
+            problems.append(Problem("duplicate connection", node_id=c.from_node, field=where, file=file))
+            ok = False
+        seen_conns.add(c.key)
+        if ok:
+            g.add_edge(c.from_node, c.to_node, port=c.from_port)
+
+    # cycles are allowed only through a loop node's `loop` port
+    acyclic = nx.DiGraph()
+    acyclic.add_nodes_from(g.nodes)
+    for u, v, data in g.edges(data=True):
+        s = specs.get(u)
+        if s is not None and s.kind == "loop" and data["port"] == "loop":
+            continue
+        acyclic.add_edge(u, v)
+    try:
+        cycle = nx.find_cycle(acyclic)
+    except nx.NetworkXNoCycle:
+        cycle = None
+    if cycle:
+        path = " -> ".join([cycle[0][0], *(v for _, v in cycle)])
+        problems.append(Problem(f"cycle not through a loop node's 'loop' port: {path}", node_id=cycle[0][0], field="connections", file=file))
+
+    if triggers:
+        reachable: set[str] = set()
+        for t in triggers:
+            reachable.add(t.id)
+            reachable |= nx.descendants(g, t.id)
+        for n in wf.nodes:
+            if n.id not in reachable:
+                problems.append(Problem("unreachable: no path from a trigger", node_id=n.id, field=None, file=file))
+    return problems
+
+
+def ensure_valid(wf: Workflow, *, file: str | None = None) -> None:
+    problems = validate(wf, file=file)
+    if problems:
+        raise WorkflowInvalid(problems, file)
+
+
+@dataclass(slots=True)
+class Route:
+    to_node: str
+    to_port: str
+    conn: int
+
+
+@dataclass
+class Routing:
+    """O(1) lookups for the orchestrator, built once per run (and per sub-workflow)."""
+
+    out: dict[tuple[str, str], list[Route]] = field(default_factory=dict)
+    incoming: dict[str, list[int]] = field(default_factory=dict)  # node -> connection indices, file order
+    back_edges: frozenset[int] = frozenset()
+    descendants_cache: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    graph: nx.MultiDiGraph | None = None
+
+    @classmethod
+    def build(cls, wf: Workflow) -> Routing:
+        specs = _specs(wf)
+        r = cls()
+        g = nx.MultiDiGraph()
+        g.add_nodes_from(n.id for n in wf.nodes)
+        for i, c in enumerate(wf.connections):
+            r.out.setdefault((c.from_node, c.from_port), []).append(Route(c.to_node, c.to_port, i))
+            r.incoming.setdefault(c.to_node, []).append(i)
+            g.add_edge(c.from_node, c.to_node, port=c.from_port, conn=i)
+        r.graph = g
+        back: set[int] = set()
+        for n in wf.nodes:
+            s = specs.get(n.id)
+            if s is None or s.kind != "loop":
+                continue
+            body: set[str] = set()
+            for route in r.out.get((n.id, "loop"), []):
+                body.add(route.to_node)
+                body |= nx.descendants(g, route.to_node)
+            for i in r.incoming.get(n.id, []):
+                if wf.connections[i].from_node in body:
+                    back.add(i)
+        r.back_edges = frozenset(back)
+        return r
+
+    def targets(self, node_id: str, port: str) -> list[Route]:
+        return self.out.get((node_id, port), [])
+
+    def descendants(self, node_id: str, port: str) -> frozenset[str]:
+        """Nodes downstream of one output port (for marking untaken branches skipped)."""
+        key = (node_id, port)
+        got = self.descendants_cache.get(key)
+        if got is None:
+            s: set[str] = set()
+            assert self.graph is not None
+            for route in self.out.get(key, []):
+                s.add(route.to_node)
+                s |= nx.descendants(self.graph, route.to_node)
+            s.discard(node_id)
+            got = self.descendants_cache[key] = frozenset(s)
+        return got

@@ -1,0 +1,1 @@
+"""Node types: one module per type, each registering a `NodeSpec` in `registry`."""

@@ -1,0 +1,116 @@
+"""The contract between the runtime and node types.
+
+A node type is a `NodeSpec`: a pydantic config schema, its ports, whether it
+has side effects, its default retry preset, and `async run(ctx, value)`. The
+runtime renders `{{ }}` expressions in the config, validates the result against
+the schema and hands it to `run` as `ctx.config`; `run` returns a `NodeResult`
+(a JSON value on one or more output ports). Node modules never touch the stack.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from engine.model import Node, Workflow
+
+
+class NodeConfig(BaseModel):
+    """Base of every config schema: unknown keys are errors (typos must not pass silently)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(slots=True)
+class NodeResult:
+    """What a node produced: port name -> JSON value, in the order the branches should run."""
+
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def out(cls, value: Any, port: str = "out") -> NodeResult:
+        return cls({port: value})
+
+
+class Interrupted(Exception):
+    """Raised inside a node when the run is paused or cancelled during a wait."""
+
+    def __init__(self, reason: str) -> None:  # "pause" | "cancel"
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class NodeServices:
+    """What the hosting runtime lends to nodes (so node modules stay free of runtime internals).
+
+    - `http_client()`: the run's shared httpx.AsyncClient (created lazily, closed at run end).
+    - `credential(name)`: resolve a named credential (keyring, then env var); never logged.
+    - `run_sub_workflow(ctx, workflow, inputs)`: run a child thread, return its final output.
+    - `respond(status, body, headers)`: set the webhook response of this execution.
+    - `load_workflow(ref)`: load a workflow by file path (relative to the parent file) or id.
+    """
+
+    http_client: Callable[[], Any]
+    credential: Callable[[str], dict[str, str]]
+    run_sub_workflow: Callable[..., Awaitable[Any]]
+    respond: Callable[[int, Any, dict[str, str] | None], None]
+    load_workflow: Callable[[str], Workflow]
+
+
+@dataclass
+class NodeContext:
+    """Everything one attempt of one node may use."""
+
+    node: Node
+    config: Any  # the node type's validated config model (expressions already rendered)
+    raw_config: dict[str, Any]  # the rendered config as plain data
+    execution_id: str
+    thread_id: str
+    attempt: int
+    variables: dict[str, Any]
+    outputs_by_name: dict[str, Any]
+    services: NodeServices
+    sleep: Callable[[float], Awaitable[None]]  # interruptible: raises Interrupted on pause/cancel
+    log: logging.LoggerAdapter  # type: ignore[type-arg]
+    evaluate: Callable[[str, dict[str, Any] | None], Any]  # evaluate an expression with extra names
+
+
+class NodeSpec:
+    """Describes one node type. Subclass per type and register an instance in the registry."""
+
+    type: ClassVar[str]
+    title: ClassVar[str]
+    category: ClassVar[str] = "Data"  # Triggers | Flow | Data | Network | Actions
+    description: ClassVar[str] = ""
+    icon: ClassVar[str] = "node"  # resources/icons/<icon>.svg
+    config_model: ClassVar[type[NodeConfig]] = NodeConfig
+    is_trigger: ClassVar[bool] = False
+    side_effects: ClassVar[bool] = False  # re-running it changes the world (email, POST, respond)
+    pure: ClassVar[bool] = False  # same input -> same output; checkpoints may be group-committed
+    default_retry: ClassVar[str] = "none"  # preset name used when the node has no `retry`
+    kind: ClassVar[str] = "plain"  # plain | loop | merge | sub_workflow (the runtime's special cases)
+    fields_not_rendered: ClassVar[tuple[str, ...]] = ()  # config keys the runtime leaves as text
+
+    def input_ports(self, node: Node) -> list[str]:
+        return [] if self.is_trigger else ["in"]
+
+    def base_output_ports(self, node: Node) -> list[str]:
+        return ["out"]
+
+    def output_ports(self, node: Node) -> list[str]:
+        ports = list(self.base_output_ports(node))
+        if node.on_error == "route" and "error" not in ports:
+            ports.append("error")
+        return ports
+
+    def has_side_effects(self, node: Node) -> bool:
+        return self.side_effects
+
+    async def run(self, ctx: NodeContext, value: Any) -> NodeResult:  # pragma: no cover - abstract
+        raise NotImplementedError

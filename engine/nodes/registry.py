@@ -1,0 +1,107 @@
+"""The node-type registry: type name -> NodeSpec, plus config validation for the loader.
+
+Built-in modules are imported on first use so `import engine` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from pydantic import ValidationError
+
+from engine.errors import Problem
+from engine.model import Node
+from engine.nodes.base import NodeSpec
+
+BUILTIN_MODULES = (
+    "engine.nodes.manual_trigger",
+    "engine.nodes.webhook_trigger",
+    "engine.nodes.schedule_trigger",
+    "engine.nodes.respond_webhook",
+    "engine.nodes.http_request",
+    "engine.nodes.send_email",
+    "engine.nodes.if_node",
+    "engine.nodes.switch",
+    "engine.nodes.loop",
+    "engine.nodes.set_node",
+    "engine.nodes.merge",
+    "engine.nodes.wait",
+    "engine.nodes.sub_workflow",
+)
+
+_REGISTRY: dict[str, NodeSpec] = {}
+_loaded = False
+
+
+def register(spec: NodeSpec) -> NodeSpec:
+    _REGISTRY[spec.type] = spec
+    return spec
+
+
+def _ensure_loaded() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for mod in BUILTIN_MODULES:
+        importlib.import_module(mod)
+
+
+def get_spec(node_type: str) -> NodeSpec:
+    _ensure_loaded()
+    try:
+        return _REGISTRY[node_type]
+    except KeyError:
+        raise KeyError(f"unknown node type {node_type!r}") from None
+
+
+def find_spec(node_type: str) -> NodeSpec | None:
+    _ensure_loaded()
+    return _REGISTRY.get(node_type)
+
+
+def all_specs() -> list[NodeSpec]:
+    _ensure_loaded()
+    return list(_REGISTRY.values())
+
+
+def has_expression(value: Any) -> bool:
+    """True if any string inside `value` holds `{{`."""
+    if isinstance(value, str):
+        return "{{" in value
+    if isinstance(value, dict):
+        return any(has_expression(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_expression(v) for v in value)
+    return False
+
+
+def validate_node_config(node: Node, *, file: str | None = None) -> list[Problem]:
+    """Check a node's config against its type's schema before anything runs.
+
+    Keys whose value holds an expression are checked after rendering, at run
+    time (their type is unknown until then), so they are left out here.
+    """
+    spec = find_spec(node.type)
+    if spec is None:
+        known = ", ".join(sorted(_REGISTRY))
+        return [Problem(f"unknown node type {node.type!r} (known: {known})", node_id=node.id, field="type", file=file)]
+    if not isinstance(node.config, dict):
+        return [Problem("config must be an object", node_id=node.id, field="config", file=file)]
+    deferred = {k for k, v in node.config.items() if has_expression(v) and k not in spec.fields_not_rendered}
+    data = {k: v for k, v in node.config.items() if k not in deferred}
+    try:
+        spec.config_model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors(include_url=False):
+            loc = [str(p) for p in e["loc"]]
+            if loc and loc[0] in deferred:
+                continue
+            if e["type"] == "missing" and loc and loc[0] in deferred:
+                continue
+            field = "config." + ".".join(loc) if loc else "config"
+            problems.append(Problem(e["msg"], node_id=node.id, field=field, file=file))
+        return problems
+    return []

@@ -1,0 +1,1 @@
+"""The stack-based orchestrator and its serializable run record."""

@@ -1,0 +1,207 @@
+"""The one serializable record of a run (n8n's IRunExecutionData, in our shape).
+
+Everything needed to resume lives here: per thread the execution stack
+(LIFO frames), the merge waiting map, loop states and the execution memory
+(variables + node outputs), plus per-node attempt records. The store writes
+it as the checkpoint; `to_json`/`from_json` are exact inverses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+MAIN_THREAD = "main"
+
+# run statuses
+RUNNING, PAUSED, COMPLETED, FAILED, CANCELLED, INTERRUPTED = (
+    "running",
+    "paused",
+    "completed",
+    "failed",
+    "cancelled",
+    "interrupted",
+)
+TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED})
+RESUMABLE = frozenset({PAUSED, INTERRUPTED})
+
+
+@dataclass(slots=True)
+class Frame:
+    """One unit of work on the stack: deliver `value` to `node_id` (or advance a loop)."""
+
+    node_id: str
+    value: Any = None
+    port: str = "in"
+    conn: int | None = None  # index of the connection the value travelled (None: trigger start)
+    kind: str = "run"  # "run" | "loop_tick"
+    attempt: int = 0  # attempts already made (kept across a pause during back-off)
+
+    def to_json(self) -> list[Any]:
+        return [self.node_id, self.value, self.port, self.conn, self.kind, self.attempt]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> Frame:
+        return cls(*data)
+
+
+@dataclass(slots=True)
+class LoopState:
+    items: list[Any]
+    index: int = -1
+    results: list[Any] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"items": self.items, "index": self.index, "results": self.results}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> LoopState:
+        return cls(d["items"], d["index"], d["results"])
+
+
+@dataclass(slots=True)
+class ThreadRecord:
+    """A stack of its own: the main workflow, or one sub-workflow call."""
+
+    thread_id: str
+    workflow_id: str
+    parent_thread_id: str | None = None
+    parent_node_id: str | None = None
+    status: str = RUNNING
+    total: int = 0
+    stack: list[Frame] = field(default_factory=list)
+    waiting: dict[str, dict[int, Any]] = field(default_factory=dict)  # merge node -> conn index -> value
+    loops: dict[str, LoopState] = field(default_factory=dict)
+    loop_stack: list[str] = field(default_factory=list)
+    variables: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)  # node id -> latest output
+    node_status: dict[str, str] = field(default_factory=dict)  # node id -> latest status
+    attempts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    edge_counts: dict[int, int] = field(default_factory=dict)  # connection index -> values carried
+    in_flight: str | None = None  # node id running right now (re-runs after a crash)
+    last_output: Any = None  # value of the last finished terminal node (a sub-workflow's result)
+    started_at: float | None = None
+    stopped_at: float | None = None
+    error: dict[str, Any] | None = None
+
+    def progress(self) -> dict[str, Any]:
+        st = list(self.node_status.values())
+        completed = st.count("succeeded")
+        failed = st.count("failed")
+        skipped = st.count("skipped")
+        total = self.total or 0
+        done = completed + failed + skipped
+        percent = round(100.0 * done / total, 1) if total else 100.0
+        return {
+            "total": total,
+            "completed": completed,
+            "failed": failed,
+            "skipped": skipped,
+            "percent": min(percent, 100.0),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "thread_id": self.thread_id,
+            "workflow_id": self.workflow_id,
+            "parent_thread_id": self.parent_thread_id,
+            "parent_node_id": self.parent_node_id,
+            "status": self.status,
+            "total": self.total,
+            "stack": [f.to_json() for f in self.stack],
+            "waiting": {k: [[i, v] for i, v in w.items()] for k, w in self.waiting.items()},
+            "loops": {k: s.to_json() for k, s in self.loops.items()},
+            "loop_stack": list(self.loop_stack),
+            "variables": self.variables,
+            "outputs": self.outputs,
+            "node_status": self.node_status,
+            "attempts": self.attempts,
+            "edge_counts": [[k, v] for k, v in self.edge_counts.items()],
+            "in_flight": self.in_flight,
+            "last_output": self.last_output,
+            "started_at": self.started_at,
+            "stopped_at": self.stopped_at,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ThreadRecord:
+        return cls(
+            thread_id=d["thread_id"],
+            workflow_id=d["workflow_id"],
+            parent_thread_id=d.get("parent_thread_id"),
+            parent_node_id=d.get("parent_node_id"),
+            status=d.get("status", RUNNING),
+            total=d.get("total", 0),
+            stack=[Frame.from_json(f) for f in d.get("stack", [])],
+            waiting={k: {int(i): v for i, v in w} for k, w in d.get("waiting", {}).items()},
+            loops={k: LoopState.from_json(s) for k, s in d.get("loops", {}).items()},
+            loop_stack=list(d.get("loop_stack", [])),
+            variables=d.get("variables", {}),
+            outputs=d.get("outputs", {}),
+            node_status=d.get("node_status", {}),
+            attempts=d.get("attempts", {}),
+            edge_counts={int(k): v for k, v in d.get("edge_counts", [])},
+            in_flight=d.get("in_flight"),
+            last_output=d.get("last_output"),
+            started_at=d.get("started_at"),
+            stopped_at=d.get("stopped_at"),
+            error=d.get("error"),
+        )
+
+
+@dataclass(slots=True)
+class RunRecord:
+    execution_id: str
+    workflow_id: str
+    workspace: str = "default"
+    status: str = RUNNING
+    trigger_node: str | None = None
+    trigger_payload: Any = None
+    started_at: float | None = None
+    stopped_at: float | None = None
+    threads: dict[str, ThreadRecord] = field(default_factory=dict)
+    error: dict[str, Any] | None = None
+    response: dict[str, Any] | None = None  # set by respond_webhook
+    workflow_file: str | None = None  # where sub-workflow paths are resolved from
+
+    @property
+    def main(self) -> ThreadRecord:
+        return self.threads[MAIN_THREAD]
+
+    @property
+    def resumable(self) -> bool:
+        return self.status in RESUMABLE
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "execution_id": self.execution_id,
+            "workflow_id": self.workflow_id,
+            "workspace": self.workspace,
+            "status": self.status,
+            "trigger_node": self.trigger_node,
+            "trigger_payload": self.trigger_payload,
+            "started_at": self.started_at,
+            "stopped_at": self.stopped_at,
+            "threads": {k: t.to_json() for k, t in self.threads.items()},
+            "error": self.error,
+            "response": self.response,
+            "workflow_file": self.workflow_file,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> RunRecord:
+        return cls(
+            execution_id=d["execution_id"],
+            workflow_id=d["workflow_id"],
+            workspace=d.get("workspace", "default"),
+            status=d.get("status", RUNNING),
+            trigger_node=d.get("trigger_node"),
+            trigger_payload=d.get("trigger_payload"),
+            started_at=d.get("started_at"),
+            stopped_at=d.get("stopped_at"),
+            threads={k: ThreadRecord.from_json(t) for k, t in d.get("threads", {}).items()},
+            error=d.get("error"),
+            response=d.get("response"),
+            workflow_file=d.get("workflow_file"),
+        )

@@ -1,0 +1,77 @@
+"""The status object of DESIGN.md, built from a run record.
+
+Shared by the CLI (`--json`), the service and the GUI so every surface shows
+the same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.runtime.orchestrator import iso
+from engine.runtime.record import MAIN_THREAD, RESUMABLE, RunRecord
+
+
+def duration_ms(started: float | None, stopped: float | None, now: float | None = None) -> float | None:
+    if started is None:
+        return None
+    end = stopped if stopped is not None else now
+    if end is None:
+        return None
+    return round((end - started) * 1000, 3)
+
+
+def status_object(rec: RunRecord, *, status: str | None = None, now: float | None = None) -> dict[str, Any]:
+    """Status object: ids, status, resumable, progress, timing, threads, error."""
+    st = status or rec.status
+    main = rec.threads.get(MAIN_THREAD)
+    threads = []
+    for t in rec.threads.values():
+        threads.append(
+            {
+                "thread_id": t.thread_id,
+                "workflow_id": t.workflow_id,
+                "parent_thread_id": t.parent_thread_id,
+                "node_id": t.parent_node_id,
+                "status": st if t.thread_id == MAIN_THREAD else t.status,
+                "progress": t.progress(),
+                "in_flight": t.in_flight,
+            }
+        )
+    progress = main.progress() if main else {"total": 0, "completed": 0, "failed": 0, "skipped": 0, "percent": 0.0}
+    error = None
+    if rec.error:
+        error = {
+            "message": rec.error.get("message"),
+            "traceback": rec.error.get("traceback"),
+            "node_id": rec.error.get("node_id"),
+        }
+    return {
+        "execution_id": rec.execution_id,
+        "workflow_id": rec.workflow_id,
+        "status": st,
+        "resumable": st in RESUMABLE,
+        "progress": progress,
+        "timing": {
+            "started_at": iso(rec.started_at),
+            "stopped_at": iso(rec.stopped_at),
+            "duration_ms": duration_ms(rec.started_at, rec.stopped_at, now),
+        },
+        "threads": threads,
+        "error": error,
+    }
+
+
+def outputs_and_attempts(rec: RunRecord) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """The main thread's node outputs and attempt records, as the CLI prints them."""
+    main = rec.threads.get(MAIN_THREAD)
+    if main is None:
+        return {}, {}
+    attempts = {
+        node: [
+            {k: a.get(k) for k in ("attempt", "status", "started_at", "duration_ms", "error")}
+            for a in lst
+        ]
+        for node, lst in main.attempts.items()
+    }
+    return dict(main.outputs), attempts
