@@ -1,0 +1,1 @@
+"""ProcessEngine Studio: the PySide6 desktop designer on top of the Qt-free engine."""
