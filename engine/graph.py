@@ -168,27 +168,37 @@ class Routing:
             s = specs.get(n.id)
             if s is None or s.kind != "loop":
                 continue
+            # the body: what the `loop` port reaches without passing through the loop itself
+            inside = g.subgraph([x for x in g.nodes if x != n.id])
             body: set[str] = set()
             for route in r.out.get((n.id, "loop"), []):
+                if route.to_node == n.id:
+                    continue
                 body.add(route.to_node)
-                body |= nx.descendants(g, route.to_node)
+                body |= nx.descendants(inside, route.to_node)
             for i in r.incoming.get(n.id, []):
                 if wf.connections[i].from_node in body:
                     back.add(i)
         r.back_edges = frozenset(back)
+        dag = nx.MultiDiGraph()
+        dag.add_nodes_from(g.nodes)
+        dag.add_edges_from((u, v) for u, v, d in g.edges(data=True) if d["conn"] not in back)
+        r.graph = dag
         return r
 
     def targets(self, node_id: str, port: str) -> list[Route]:
         return self.out.get((node_id, port), [])
 
     def descendants(self, node_id: str, port: str) -> frozenset[str]:
-        """Nodes downstream of one output port (for marking untaken branches skipped)."""
+        """Nodes downstream of one output port, not following loop back-edges (for skipped marks)."""
         key = (node_id, port)
         got = self.descendants_cache.get(key)
         if got is None:
             s: set[str] = set()
             assert self.graph is not None
             for route in self.out.get(key, []):
+                if route.conn in self.back_edges:
+                    continue
                 s.add(route.to_node)
                 s |= nx.descendants(self.graph, route.to_node)
             s.discard(node_id)

@@ -1,0 +1,362 @@
+"""`processengine`: the headless CLI (and the launcher of the desktop app).
+
+Exit codes (DESIGN.md): 0 completed, 1 failed, 2 invalid workflow / bad
+usage, 3 cancelled, 4 paused. Imports stay lazy so `processengine run` of a
+small workflow starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+log = logging.getLogger("engine.cli")
+
+EXIT_CODES = {"completed": 0, "failed": 1, "invalid": 2, "cancelled": 3, "paused": 4, "interrupted": 4}
+
+
+def _parse_var(text: str) -> tuple[str, Any]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"--var takes KEY=VALUE, got {text!r}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key, value
+
+
+def _parse_json_arg(text: str) -> Any:
+    if text.startswith("@"):
+        with open(text[1:], encoding="utf-8") as fh:
+            text = fh.read()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"--input is not valid JSON: {exc.msg}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from engine import __version__
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="URL", help="SQLite path or SQLAlchemy URL (default: PROCESSENGINE_DB or the user data dir)")
+    common.add_argument("--workspace", default="default", metavar="NAME", help="workspace (default: %(default)s)")
+    common.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
+
+    p = argparse.ArgumentParser(prog="processengine", description="ProcessEngine: run, inspect and design workflows.")
+    p.add_argument("--version", action="version", version=f"processengine {__version__}")
+    sub = p.add_subparsers(dest="command")
+
+    r = sub.add_parser("run", parents=[common], help="run a workflow file to its end")
+    r.add_argument("file")
+    r.add_argument("--var", action="append", default=[], type=_parse_var, metavar="KEY=VALUE", help="override a workflow variable (JSON where it parses)")
+    r.add_argument("--input", type=_parse_json_arg, default=None, metavar="JSON|@FILE", help="the trigger payload")
+    r.add_argument("--trigger", metavar="NODE_ID", help="start from this trigger node")
+    r.add_argument("--json", action="store_true", help="print the status object, outputs and attempts as JSON")
+
+    v = sub.add_parser("validate", parents=[common], help="check a workflow file")
+    v.add_argument("file")
+    v.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("status", parents=[common], help="show an execution's status")
+    s.add_argument("id")
+    s.add_argument("--json", action="store_true")
+
+    ls = sub.add_parser("list", parents=[common], help="list executions, newest first")
+    ls.add_argument("--status", choices=["running", "paused", "completed", "failed", "cancelled", "interrupted"])
+    ls.add_argument("--workflow", metavar="WORKFLOW_ID")
+    ls.add_argument("--since", metavar="ISO_DATE")
+    ls.add_argument("--limit", type=int)
+    ls.add_argument("--json", action="store_true")
+
+    for name, text in (("pause", "ask a running execution to pause (state saved)"), ("cancel", "cancel an execution")):
+        c = sub.add_parser(name, parents=[common], help=text)
+        c.add_argument("id")
+
+    rs = sub.add_parser("resume", parents=[common], help="resume a paused or interrupted execution in this process")
+    rs.add_argument("id")
+    rs.add_argument("--json", action="store_true")
+
+    pr = sub.add_parser("prune", parents=[common], help="delete old finished executions")
+    pr.add_argument("--older-than", type=float, required=True, metavar="DAYS")
+    pr.add_argument("--keep-failed", action="store_true")
+
+    sv = sub.add_parser("serve", parents=[common], help="listen for the workflow's webhook trigger")
+    sv.add_argument("file")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8080)
+    sv.add_argument("--var", action="append", default=[], type=_parse_var, metavar="KEY=VALUE")
+    sv.add_argument("--max-body", type=int, default=1024 * 1024, metavar="BYTES", help="request body size limit")
+
+    st = sub.add_parser("studio", parents=[common], help="open the desktop app")
+    st.add_argument("file", nargs="?")
+    st.add_argument("--run", action="store_true", help="start the loaded workflow")
+    st.add_argument("--screenshot", metavar="PNG", help="save the window as PNG once loaded (with --run: once the run ended) and exit")
+    return p
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level, logging.WARNING),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _service(args: argparse.Namespace) -> Any:
+    from engine.service import ExecutionService
+
+    return ExecutionService(args.db, workspace=args.workspace)
+
+
+def _load(path: str) -> Any:
+    """Load and validate; raises WorkflowInvalid with every problem."""
+    from engine import fileformat
+    from engine.graph import ensure_valid
+
+    wf = fileformat.load(path)
+    ensure_valid(wf, file=path)
+    return wf
+
+
+def _report_invalid(exc: Any, as_json: bool) -> int:
+    if as_json:
+        _print_json({"status": "invalid", "problems": [p.to_json() for p in exc.problems]})
+    else:
+        sys.stderr.write(f"{exc}\n")
+    return 2
+
+
+def _report_run(service: Any, rec: Any, as_json: bool) -> int:
+    from engine.runtime.status import outputs_and_attempts, status_object
+
+    status = status_object(rec)
+    if as_json:
+        outputs, attempts = outputs_and_attempts(rec)
+        _print_json({**status, "outputs": outputs, "attempts": attempts})
+    else:
+        p = status["progress"]
+        line = (
+            f"{status['execution_id']}  {status['status']}  {p['completed']}/{p['total']} completed, "
+            f"{p['failed']} failed, {p['skipped']} skipped  {status['timing']['duration_ms'] or 0:.0f} ms"
+        )
+        sys.stdout.write(line + "\n")
+        if status["error"]:
+            sys.stderr.write(f"error at node {status['error']['node_id']!r}: {status['error']['message']}\n")
+        if status["status"] == "paused":
+            sys.stdout.write(f"resume with: processengine resume {status['execution_id']}\n")
+    return EXIT_CODES.get(status["status"], 1)
+
+
+async def _drive(service: Any, start: Any) -> Any:
+    """Run a started execution; Ctrl-C pauses it (state saved), a second Ctrl-C cancels."""
+    handle = await start
+    loop = asyncio.get_running_loop()
+    presses = 0
+
+    def on_signal() -> None:
+        nonlocal presses
+        presses += 1
+        if presses == 1:
+            sys.stderr.write("pausing (state saved); press Ctrl-C again to cancel\n")
+            handle.control.pause()
+        else:
+            handle.control.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, on_signal)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - non-POSIX
+            pass
+    return await service.wait(handle.execution_id)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from engine.errors import WorkflowInvalid
+
+    try:
+        wf = _load(args.file)
+    except WorkflowInvalid as exc:
+        return _report_invalid(exc, args.json)
+    service = _service(args)
+    try:
+        import os
+
+        rec = asyncio.run(
+            _drive(
+                service,
+                service.start(
+                    wf,
+                    args.input,
+                    variables=dict(args.var),
+                    trigger=args.trigger,
+                    workflow_file=os.path.abspath(args.file),
+                ),
+            )
+        )
+        return _report_run(service, rec, args.json)
+    finally:
+        service.close()
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    service = _service(args)
+    try:
+        rec = asyncio.run(_drive(service, service.resume(args.id)))
+        return _report_run(service, rec, args.json)
+    finally:
+        service.close()
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from engine.errors import WorkflowInvalid
+
+    try:
+        wf = _load(args.file)
+    except WorkflowInvalid as exc:
+        return _report_invalid(exc, args.json)
+    if args.json:
+        _print_json({"status": "valid", "problems": []})
+    else:
+        sys.stdout.write(f"{args.file}: valid ({len(wf.nodes)} nodes, {len(wf.connections)} connections)\n")
+    return 0
+
+
+def _fmt_status_line(s: dict[str, Any]) -> str:
+    p = s["progress"]
+    dur = s["timing"]["duration_ms"]
+    return (
+        f"{s['execution_id']}  {s['status']:<11} {p['completed']}/{p['total']} "
+        f"({p['percent']:.0f}%)  started {s['timing']['started_at']}  "
+        f"{'' if dur is None else f'{dur:.0f} ms'}"
+    )
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    service = _service(args)
+    try:
+        s = service.status(args.id)
+    finally:
+        service.close()
+    if args.json:
+        _print_json(s)
+    else:
+        sys.stdout.write(_fmt_status_line(s) + "\n")
+        if s.get("error"):
+            sys.stdout.write(f"error at node {s['error']['node_id']!r}: {s['error']['message']}\n")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    since = datetime.fromisoformat(args.since) if args.since else None
+    service = _service(args)
+    try:
+        rows = service.list(status=args.status, workflow_id=args.workflow, since=since, limit=args.limit)
+    finally:
+        service.close()
+    if args.json:
+        _print_json(rows)
+    else:
+        for s in rows:
+            sys.stdout.write(_fmt_status_line(s) + "\n")
+    return 0
+
+
+def cmd_control(args: argparse.Namespace) -> int:
+    service = _service(args)
+    try:
+        getattr(service, args.command)(args.id)
+    finally:
+        service.close()
+    sys.stdout.write(f"{args.command} requested for {args.id}\n")
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    service = _service(args)
+    try:
+        n = service.prune(older_than_days=args.older_than, keep_failed=args.keep_failed)
+    finally:
+        service.close()
+    sys.stdout.write(f"deleted {n} executions\n")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from engine.errors import WorkflowInvalid
+    from engine.webhook_server import serve
+
+    try:
+        wf = _load(args.file)
+    except WorkflowInvalid as exc:
+        return _report_invalid(exc, False)
+    service = _service(args)
+    try:
+        return asyncio.run(serve(service, wf, host=args.host, port=args.port, variables=dict(args.var), max_body=args.max_body, workflow_file=args.file))
+    finally:
+        service.close()
+
+
+def cmd_studio(args: argparse.Namespace) -> int:
+    from app.main import main as studio_main
+
+    argv: list[str] = []
+    if args.file:
+        argv.append(args.file)
+    if args.run:
+        argv.append("--run")
+    if args.screenshot:
+        argv += ["--screenshot", args.screenshot]
+    if args.db:
+        argv += ["--db", args.db]
+    if args.workspace != "default":
+        argv += ["--workspace", args.workspace]
+    return studio_main(argv)
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "resume": cmd_resume,
+    "validate": cmd_validate,
+    "status": cmd_status,
+    "list": cmd_list,
+    "pause": cmd_control,
+    "cancel": cmd_control,
+    "prune": cmd_prune,
+    "serve": cmd_serve,
+    "studio": cmd_studio,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["studio", *argv]  # plain `processengine [FILE]` opens the app
+    args = parser.parse_args(argv)
+    _setup_logging(args.log_level)
+    from engine.errors import EngineError
+
+    try:
+        return COMMANDS[args.command](args)
+    except EngineError as exc:
+        sys.stderr.write(f"processengine: {exc}\n")
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
