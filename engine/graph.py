@@ -151,40 +151,53 @@ class Routing:
     back_edges: frozenset[int] = frozenset()
     descendants_cache: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     graph: nx.MultiDiGraph | None = None
+    _wf: Workflow | None = None
 
     @classmethod
     def build(cls, wf: Workflow) -> Routing:
         specs = _specs(wf)
         r = cls()
-        g = nx.MultiDiGraph()
-        g.add_nodes_from(n.id for n in wf.nodes)
         for i, c in enumerate(wf.connections):
             r.out.setdefault((c.from_node, c.from_port), []).append(Route(c.to_node, c.to_port, i))
             r.incoming.setdefault(c.to_node, []).append(i)
-            g.add_edge(c.from_node, c.to_node, port=c.from_port, conn=i)
-        r.graph = g
+        r._wf = wf
+        loops = [n.id for n in wf.nodes if (s := specs.get(n.id)) is not None and s.kind == "loop"]
+        if not loops:  # no loop, no back-edge: skip networkx entirely (the hot path of big chains)
+            return r
+        g = r._full_graph()
         back: set[int] = set()
-        for n in wf.nodes:
-            s = specs.get(n.id)
-            if s is None or s.kind != "loop":
-                continue
+        for loop_id in loops:
             # the body: what the `loop` port reaches without passing through the loop itself
-            inside = g.subgraph([x for x in g.nodes if x != n.id])
+            inside = g.subgraph([x for x in g.nodes if x != loop_id])
             body: set[str] = set()
-            for route in r.out.get((n.id, "loop"), []):
-                if route.to_node == n.id:
+            for route in r.out.get((loop_id, "loop"), []):
+                if route.to_node == loop_id:
                     continue
                 body.add(route.to_node)
                 body |= nx.descendants(inside, route.to_node)
-            for i in r.incoming.get(n.id, []):
+            for i in r.incoming.get(loop_id, []):
                 if wf.connections[i].from_node in body:
                     back.add(i)
         r.back_edges = frozenset(back)
-        dag = nx.MultiDiGraph()
-        dag.add_nodes_from(g.nodes)
-        dag.add_edges_from((u, v) for u, v, d in g.edges(data=True) if d["conn"] not in back)
-        r.graph = dag
         return r
+
+    def _full_graph(self) -> nx.MultiDiGraph:
+        g = nx.MultiDiGraph()
+        g.add_nodes_from(n.id for n in self._wf.nodes)
+        for i, c in enumerate(self._wf.connections):
+            g.add_edge(c.from_node, c.to_node, conn=i)
+        return g
+
+    def _dag(self) -> nx.MultiDiGraph:
+        """The graph without loop back-edges, built on first need."""
+        if self.graph is None:
+            dag = nx.MultiDiGraph()
+            dag.add_nodes_from(n.id for n in self._wf.nodes)
+            for i, c in enumerate(self._wf.connections):
+                if i not in self.back_edges:
+                    dag.add_edge(c.from_node, c.to_node)
+            self.graph = dag
+        return self.graph
 
     def targets(self, node_id: str, port: str) -> list[Route]:
         return self.out.get((node_id, port), [])
@@ -195,12 +208,12 @@ class Routing:
         got = self.descendants_cache.get(key)
         if got is None:
             s: set[str] = set()
-            assert self.graph is not None
+            dag = self._dag()
             for route in self.out.get(key, []):
                 if route.conn in self.back_edges:
                     continue
                 s.add(route.to_node)
-                s |= nx.descendants(self.graph, route.to_node)
+                s |= nx.descendants(dag, route.to_node)
             s.discard(node_id)
             got = self.descendants_cache[key] = frozenset(s)
         return got

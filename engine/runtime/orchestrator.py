@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import events as ev
+from engine import expressions
 from engine.errors import EngineError, ExpressionError, NodeError
 from engine.graph import Routing
 from engine.model import Node, Workflow
@@ -115,8 +116,6 @@ class _Plan:
             if got is None:
                 got = self.static_cfg[node.id] = (self._validate(node, spec, node.config), node.config)
             return got
-        from engine import expressions
-
         names = names_factory()
         raw = {}
         for key, val in node.config.items():
@@ -156,6 +155,9 @@ class Orchestrator:
         self.hooks = hooks or ev.LifecycleHooks()
         self.control = control or RunControl()
         self._plans: dict[str, _Plan] = {}
+        self._by_name: dict[str, dict[str, Any]] = {}
+        self._exec_names: dict[str, Any] | None = None
+        self._node_logs: dict[str, _NodeLog] = {}  # thread id -> node name -> latest output
         self._http_client: Any = None
         self._load_workflow_fn = load_workflow
         self._credential_fn = credential
@@ -280,9 +282,11 @@ class Orchestrator:
             stack.append(Frame(merge_id, [waiting[i] for i in incoming if i in waiting], kind="merge_fire"))
 
     def _names(self, th: ThreadRecord, plan: _Plan, value: Any) -> dict[str, Any]:
-        from engine import expressions
-
-        by_name = {plan.nodes[k].name: v for k, v in th.outputs.items() if k in plan.nodes}
+        by_name = self._by_name.get(th.thread_id)
+        if by_name is None:  # first use (or after a resume): build once, then keep in step
+            by_name = self._by_name[th.thread_id] = {
+                plan.nodes[k].name: v for k, v in th.outputs.items() if k in plan.nodes
+            }
         loop = None
         if th.loop_stack:
             st = th.loops[th.loop_stack[-1]]
@@ -293,7 +297,7 @@ class Orchestrator:
             nodes=by_name,
             vars=th.variables,
             loop=loop,
-            execution={"id": self.record.execution_id, "started_at": iso(self.record.started_at)},
+            execution=self._execution_names(),
         )
 
     async def _run_node(self, th: ThreadRecord, plan: _Plan, node: Node, spec: NodeSpec, frame: Frame) -> None:
@@ -301,7 +305,7 @@ class Orchestrator:
         rec = self.record
         if node.disabled:
             th.node_status[node.id] = "skipped"
-            th.outputs[node.id] = value
+            self._set_output(th, plan, node.id, value)
             await self._deliver(th, plan, node, {"out": value})
             if self._w_finished:
                 await self.hooks.emit(ev.NodeFinished(rec.execution_id, th.thread_id, node.id, "skipped", 0.0, 0, summarize(value), ("out",)), rec)
@@ -333,7 +337,7 @@ class Orchestrator:
                     outputs_by_name=th.outputs,
                     services=self.services,
                     sleep=control.sleep,
-                    log=_NodeLog(log, rec.execution_id, node.id),
+                    log=self._node_log(node.id),
                     evaluate=lambda expr, extra=None, v=value: self._evaluate(th, plan, node, v, expr, extra),
                 )
                 if pure:
@@ -388,11 +392,11 @@ class Orchestrator:
                 th.in_flight = None
                 log.error("execution=%s node=%s failed after %d attempt(s): %s", rec.execution_id, node.id, attempt, err["message"])
                 if node.on_error == "route":
-                    th.outputs[node.id] = err
+                    self._set_output(th, plan, node.id, err)
                     await self._deliver(th, plan, node, {"error": err})
                     ports: tuple[str, ...] = ("error",)
                 elif node.on_error == "continue":
-                    th.outputs[node.id] = value
+                    self._set_output(th, plan, node.id, value)
                     await self._deliver(th, plan, node, {"out": value})
                     ports = ("out",)
                 else:
@@ -413,7 +417,7 @@ class Orchestrator:
                 return  # NodeFinished is emitted when the loop is done
             outputs = result.outputs
             first = next(iter(outputs.values())) if outputs else None
-            th.outputs[node.id] = first
+            self._set_output(th, plan, node.id, first)
             th.node_status[node.id] = "succeeded"
             th.in_flight = None
             await self._deliver(th, plan, node, outputs)
@@ -427,12 +431,28 @@ class Orchestrator:
             return
 
     def _evaluate(self, th: ThreadRecord, plan: _Plan, node: Node, value: Any, expr: str, extra: dict[str, Any] | None) -> Any:
-        from engine import expressions
-
         names = self._names(th, plan, value)
         if extra:
             names.update(extra)
         return expressions.evaluate(expr, names, node_id=node.id)
+
+    def _node_log(self, node_id: str) -> _NodeLog:
+        got = self._node_logs.get(node_id)
+        if got is None:
+            got = self._node_logs[node_id] = _NodeLog(log, self.record.execution_id, node_id)
+        return got
+
+    def _execution_names(self) -> dict[str, Any]:
+        names = self._exec_names
+        if names is None or names["id"] != self.record.execution_id:
+            names = self._exec_names = {"id": self.record.execution_id, "started_at": iso(self.record.started_at)}
+        return names
+
+    def _set_output(self, th: ThreadRecord, plan: _Plan, node_id: str, value: Any) -> None:
+        th.outputs[node_id] = value
+        by_name = self._by_name.get(th.thread_id)
+        if by_name is not None:
+            by_name[plan.nodes[node_id].name] = value
 
     async def _deliver(self, th: ThreadRecord, plan: _Plan, node: Node, outputs: dict[str, Any]) -> None:
         """Push the successors of the ports a value left on (first connection runs first)."""
@@ -470,7 +490,7 @@ class Orchestrator:
             th.loop_stack.pop()
         elif node.id in th.loop_stack:
             th.loop_stack.remove(node.id)
-        th.outputs[node.id] = results
+        self._set_output(th, plan, node.id, results)
         th.node_status[node.id] = "succeeded"
         await self._deliver(th, plan, node, {"done": results})
         if self._w_finished:
@@ -573,7 +593,7 @@ def _attempt(attempt: int, status: str, started: float, duration_ms: float, erro
     return {
         "attempt": attempt,
         "status": status,
-        "started_at": iso(started),
+        "started_at": started,
         "duration_ms": round(duration_ms, 3),
         "error": error,
     }

@@ -12,6 +12,11 @@ from engine.runtime.orchestrator import iso
 from engine.runtime.record import MAIN_THREAD, RESUMABLE, RunRecord
 
 
+def _iso_any(value: Any) -> Any:
+    """Attempt times are epoch seconds in the record; ISO 8601 on every surface."""
+    return iso(value) if isinstance(value, (int, float)) else value
+
+
 def duration_ms(started: float | None, stopped: float | None, now: float | None = None) -> float | None:
     if started is None:
         return None
@@ -69,7 +74,7 @@ def outputs_and_attempts(rec: RunRecord) -> tuple[dict[str, Any], dict[str, list
         return {}, {}
     attempts = {
         node: [
-            {k: a.get(k) for k in ("attempt", "status", "started_at", "duration_ms", "error")}
+            {**{k: a.get(k) for k in ("attempt", "status", "duration_ms", "error")}, "started_at": _iso_any(a.get("started_at"))}
             for a in lst
         ]
         for node, lst in main.attempts.items()

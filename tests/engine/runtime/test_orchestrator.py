@@ -309,8 +309,8 @@ async def test_retry_waits_the_backoff_delays(http_server) -> None:
     assert delays == pytest.approx([0.1, 0.3])
     from datetime import datetime
 
-    starts = [datetime.fromisoformat(a["started_at"]) for a in run.main.attempts["get"]]
-    gaps = [(b - a).total_seconds() for a, b in zip(starts, starts[1:], strict=False)]
+    starts = [a["started_at"] for a in run.main.attempts["get"]]
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     assert gaps[0] >= 0.1 and gaps[1] >= 0.3
     assert [a["status"] for a in run.main.attempts["get"]] == ["failed", "failed", "succeeded"]
 
