@@ -1,0 +1,119 @@
+"""Graph validation reports every problem at once, with node ids and fields; routing is O(1)."""
+
+from __future__ import annotations
+
+from engine.graph import Routing, validate
+from engine.model import Connection
+from tests.engine.runtime.helpers import workflow
+
+
+def _msgs(problems) -> list[tuple[str | None, str | None, str]]:
+    return [(p.node_id, p.field, p.message) for p in problems]
+
+
+def test_valid_workflow_has_no_problems() -> None:
+    wf = workflow(
+        [{"id": "start", "type": "manual_trigger"}, {"id": "a", "type": "set", "config": {"values": {"x": 1}}}],
+        [("start", "out", "a")],
+    )
+    assert validate(wf) == []
+
+
+def test_no_trigger() -> None:
+    wf = workflow([{"id": "a", "type": "set", "config": {"values": {}}}], [])
+    problems = validate(wf)
+    assert any("no trigger" in p.message for p in problems)
+
+
+def test_all_problems_reported_at_once() -> None:
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "a", "type": "set", "config": {"values": {}}},
+            {"id": "b", "type": "set", "name": "a", "config": {"values": {}}},  # duplicate name
+            {"id": "lonely", "type": "set", "config": {"values": {}}},
+            {"id": "c", "type": "if", "config": {"condition": "{{ input.x > }}"}},
+        ],
+        [("start", "out", "a"), ("a", "out", "b"), ("b", "out", "c")],
+    )
+    wf.connections.append(Connection("a", "out", "ghost", "in"))
+    wf.connections.append(Connection("a", "nope", "b", "in"))
+    wf.connections.append(Connection("a", "out", "start", "in"))
+    wf.connections.append(Connection("a", "out", "b", "in"))  # duplicate of connection 1
+    got = _msgs(validate(wf))
+    text = "\n".join(f"{n} {f} {m}" for n, f, m in got)
+    assert any(n == "b" and f == "name" and "duplicate node name" in m for n, f, m in got), text
+    assert any(n == "lonely" and "unreachable" in m for n, f, m in got), text
+    assert any(n == "c" and f == "config.condition" for n, f, m in got), text
+    assert any(n == "ghost" and f == "connections[3].to" for n, f, m in got), text
+    assert any(n == "a" and f == "connections[4].from_port" and "'nope'" in m for n, f, m in got), text
+    assert any(n == "start" and f == "connections[5].to_port" and "trigger" in m for n, f, m in got), text
+    assert any(f == "connections[6]" and "duplicate connection" in m for n, f, m in got), text
+
+
+def test_cycle_outside_a_loop_is_reported() -> None:
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "a", "type": "set", "config": {"values": {}}},
+            {"id": "b", "type": "set", "config": {"values": {}}},
+        ],
+        [("start", "out", "a"), ("a", "out", "b"), ("b", "out", "a")],
+    )
+    problems = validate(wf)
+    assert any("cycle" in p.message for p in problems)
+
+
+def test_cycle_through_loop_port_is_allowed() -> None:
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "each", "type": "loop", "config": {"items": [1]}},
+            {"id": "body", "type": "set", "config": {"values": {}}},
+        ],
+        [("start", "out", "each"), ("each", "loop", "body"), ("body", "out", "each")],
+    )
+    assert validate(wf) == []
+    routing = Routing.build(wf)
+    assert routing.back_edges == frozenset({2})
+
+
+def test_cycle_through_loop_done_port_is_not_allowed() -> None:
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "each", "type": "loop", "config": {"items": [1]}},
+            {"id": "after", "type": "set", "config": {"values": {}}},
+        ],
+        [("start", "out", "each"), ("each", "done", "after"), ("after", "out", "each")],
+    )
+    assert any("cycle" in p.message for p in validate(wf))
+
+
+def test_error_port_exists_only_with_route() -> None:
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "a", "type": "set", "config": {"values": {}}},
+            {"id": "b", "type": "set", "config": {"values": {}}},
+        ],
+        [("start", "out", "a"), ("a", "error", "b")],
+    )
+    assert any(p.field == "connections[1].from_port" for p in validate(wf))
+    wf.set_node_attr("a", "on_error", "route")
+    assert validate(wf) == []
+
+
+def test_routing_lists_targets_in_connection_order() -> None:
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "a", "type": "set", "config": {"values": {}}},
+            {"id": "b", "type": "set", "config": {"values": {}}},
+        ],
+        [("start", "out", "b"), ("start", "out", "a")],
+    )
+    r = Routing.build(wf)
+    assert [t.to_node for t in r.targets("start", "out")] == ["b", "a"]
+    assert r.targets("a", "out") == []
+    assert r.incoming == {"b": [0], "a": [1]}
