@@ -17,6 +17,13 @@ from engine import __version__
 
 log = logging.getLogger(__name__)
 
+# httpx logs every request at INFO with the full URL, user-info password and query
+# tokens included; `http_request` logs its own redacted line instead. A level set
+# explicitly elsewhere (e.g. for debugging) is left alone.
+_httpx_log = logging.getLogger("httpx")
+if _httpx_log.level == logging.NOTSET:
+    _httpx_log.setLevel(logging.WARNING)
+
 #: Per-run connection limits: enough parallelism for sub-workflow threads, small
 #: enough that a runaway loop cannot open thousands of sockets.
 DEFAULT_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=10, keepalive_expiry=30.0)

@@ -362,8 +362,9 @@ class CapturedMessage:
 
     @property
     def text(self) -> str:
+        """The plain-text body with the wire's CRLF line ends turned back into LF."""
         body = self.message.get_body(("plain",))
-        return body.get_content() if body is not None else ""
+        return body.get_content().replace("\r\n", "\n") if body is not None else ""
 
 
 class _Handler:
@@ -445,8 +446,9 @@ class SmtpTestServer:
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
         user = auth_data.login.decode()
-        ok = self.users.get(user) == auth_data.password.decode()
-        return AuthResult(success=ok, auth_data=user if ok else None)
+        if self.users.get(user) != auth_data.password.decode():
+            return AuthResult(success=False, handled=False)  # -> 535 credentials invalid
+        return AuthResult(success=True, auth_data=user)
 
     def require_auth(self, users: dict[str, str]) -> None:
         """Accept only these logins, and refuse mail from clients that did not log in."""

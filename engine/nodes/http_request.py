@@ -147,15 +147,16 @@ class HttpRequestSpec(NodeSpec):
             kwargs["json"] = cfg.json_body
         elif cfg.body is not None:
             kwargs["content"] = cfg.body.encode()
-        if cfg.query:
-            kwargs["params"] = {k: v for k, v in cfg.query.items() if v is not None}
+        url: httpx.URL | str = cfg.url
+        if cfg.query:  # merged by hand: httpx's `params=` replaces a query already in the URL
+            url = httpx.URL(cfg.url).copy_merge_params({k: v for k, v in cfg.query.items() if v is not None})
         client: httpx.AsyncClient = ctx.services.http_client()
         started = time.perf_counter()
         try:
             # httpx timeouts are per read/connect; asyncio.timeout makes timeout_s a total limit.
             async with asyncio.timeout(cfg.timeout_s):
                 response = await client.request(
-                    cfg.method, cfg.url, headers=cfg.headers, timeout=cfg.timeout_s, **kwargs
+                    cfg.method, url, headers=cfg.headers, timeout=cfg.timeout_s, **kwargs
                 )
         except (TimeoutError, httpx.HTTPError, httpx.InvalidURL) as exc:
             raise _transport_error(cfg.method, safe_url, exc, cfg.timeout_s) from None

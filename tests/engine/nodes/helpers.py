@@ -44,8 +44,15 @@ class NodeHarness:
         self.responses.append((status, body, headers))
 
     def _load_workflow(self, ref: str) -> Workflow:
-        path = Path(ref)
-        return fileformat.load(path if path.is_absolute() else self.base_dir / path)
+        """A file path relative to `base_dir`, else the id of a `*.pe.json` file there."""
+        path = Path(ref) if Path(ref).is_absolute() else self.base_dir / ref
+        if path.is_file():
+            return fileformat.load(path)
+        for candidate in sorted(self.base_dir.glob("*.pe.json")):
+            wf = fileformat.load(candidate)
+            if wf.id == ref:
+                return wf
+        raise FileNotFoundError(f"no workflow file or id {ref!r} in {self.base_dir}")
 
     async def _run_sub_workflow(self, ctx: NodeContext, workflow: Workflow, inputs: Any) -> Any:
         from engine.runtime.runner import run_workflow
