@@ -1,0 +1,238 @@
+"""The CLI contract, through a real subprocess: stdout JSON and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from engine import fileformat
+from tests.engine.runtime.helpers import workflow
+from tests.servers import Reply
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "resources" / "examples"
+
+
+def pe(*args: str, db: Path, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PROCESSENGINE_DB": str(db)}
+    return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT, check=check)
+
+
+def start_pe(*args: str, db: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "PROCESSENGINE_DB": str(db)}
+    return subprocess.Popen([sys.executable, "-m", "engine.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+
+
+def wait_for_running(db: Path, timeout: float = 20) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = pe("list", "--status", "running", "--json", db=db)
+        rows = json.loads(out.stdout or "[]")
+        if rows:
+            return rows[0]["execution_id"]
+        time.sleep(0.1)
+    raise AssertionError("no running execution appeared")
+
+
+def save(tmp_path: Path, wf: Any, name: str = "wf.pe.json") -> Path:
+    p = tmp_path / name
+    fileformat.save(wf, p)
+    return p
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "pe.db"
+
+
+def test_version() -> None:
+    out = subprocess.run([sys.executable, "-m", "engine.cli", "--version"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0 and out.stdout.startswith("processengine 0.")
+
+
+def test_run_json_completed_with_outputs_and_attempts(db: Path) -> None:
+    out = pe("run", str(EXAMPLES / "hello.pe.json"), "--json", "--var", "who=tests", db=db)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["status"] == "completed" and data["resumable"] is False
+    assert data["outputs"]["greet"] == {"message": "Hello, tests!", "length": 5}
+    assert data["progress"] == {"total": 2, "completed": 2, "failed": 0, "skipped": 0, "percent": 100.0}
+    (attempt,) = data["attempts"]["greet"]
+    assert attempt["status"] == "succeeded" and attempt["error"] is None
+    assert set(attempt) >= {"status", "started_at", "duration_ms", "error"}
+    assert set(data["timing"]) == {"started_at", "stopped_at", "duration_ms"}
+    assert data["error"] is None
+    # the run is in the database
+    st = pe("status", data["execution_id"], "--json", db=db)
+    assert json.loads(st.stdout)["status"] == "completed"
+
+
+def test_var_values_are_json_where_they_parse(db: Path, tmp_path: Path) -> None:
+    wf = workflow(
+        [{"id": "start", "type": "manual_trigger"}, {"id": "s", "type": "set", "config": {"values": {"n": "{{ vars.n }}", "t": "{{ vars.t }}"}}}],
+        [("start", "out", "s")],
+    )
+    out = pe("run", str(save(tmp_path, wf)), "--json", "--var", "n=41", "--var", "t=not json", db=db)
+    assert json.loads(out.stdout)["outputs"]["s"] == {"n": 41, "t": "not json"}
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.pe.json")))
+def test_every_example_validates(example: str, db: Path) -> None:
+    out = pe("validate", str(EXAMPLES / example), db=db)
+    assert out.returncode == 0, out.stderr
+
+
+def test_invalid_workflow_exit_2_lists_problems_and_runs_nothing(db: Path, tmp_path: Path) -> None:
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "a", "type": "set", "config": {"values": {}}},
+            {"id": "b", "type": "set", "config": {"values": {}}},
+        ],
+        [("start", "out", "a"), ("a", "out", "b"), ("b", "out", "a")],
+    )
+    path = save(tmp_path, wf)
+    out = pe("run", str(path), "--json", db=db)
+    assert out.returncode == 2
+    data = json.loads(out.stdout)
+    assert data["status"] == "invalid"
+    assert any("cycle" in p["message"] for p in data["problems"])
+    assert all(set(p) == {"node_id", "field", "message"} for p in data["problems"])
+    assert json.loads(pe("list", "--json", db=db).stdout) == []
+    v = pe("validate", str(path), db=db)
+    assert v.returncode == 2 and "cycle" in v.stderr
+
+
+def test_broken_file_is_a_clear_error_not_a_traceback(db: Path, tmp_path: Path) -> None:
+    p = tmp_path / "broken.pe.json"
+    p.write_text("{ not json")
+    out = pe("run", str(p), db=db)
+    assert out.returncode == 2
+    assert "broken.pe.json" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_failed_run_exit_1(db: Path, tmp_path: Path, http_server) -> None:
+    http_server.route("/boom", Reply(500, json={"err": True}))
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "get", "type": "http_request", "config": {"method": "GET", "url": http_server.url_for("/boom")}, "retry": {"max_attempts": 2, "initial_delay_s": 0.01}},
+        ],
+        [("start", "out", "get")],
+    )
+    out = pe("run", str(save(tmp_path, wf)), "--json", db=db)
+    assert out.returncode == 1
+    data = json.loads(out.stdout)
+    assert data["status"] == "failed" and data["error"]["node_id"] == "get"
+    assert [a["status"] for a in data["attempts"]["get"]] == ["failed", "failed"]
+    assert data["outputs"]["start"] == {}
+
+
+def _slow_workflow(tmp_path: Path, seconds: float = 30) -> Path:
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "before", "type": "set", "config": {"values": {"step": 1}}},
+            {"id": "w", "type": "wait", "config": {"seconds": seconds}},
+            {"id": "after", "type": "set", "config": {"values": {"step": "{{ input.step + 1 }}"}}},
+        ],
+        [("start", "out", "before"), ("before", "out", "w"), ("w", "out", "after")],
+    )
+    return save(tmp_path, wf, "slow.pe.json")
+
+
+def test_pause_from_another_process_then_resume(db: Path, tmp_path: Path) -> None:
+    path = _slow_workflow(tmp_path, seconds=2)
+    proc = start_pe("run", str(path), "--json", db=db)
+    exec_id = wait_for_running(db)
+    assert pe("pause", exec_id, db=db).returncode == 0
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 4, stderr
+    assert json.loads(stdout)["status"] == "paused"
+    st = json.loads(pe("status", exec_id, "--json", db=db).stdout)
+    assert st["status"] == "paused" and st["resumable"] is True
+    out = pe("resume", exec_id, "--json", db=db)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["status"] == "completed"
+    assert data["outputs"]["before"] == {"step": 1} and data["outputs"]["after"] == {"step": 2}
+    assert len(data["attempts"]["before"]) == 1  # the whole execution, nothing ran twice
+
+
+def test_cancel_from_another_process_exit_3(db: Path, tmp_path: Path) -> None:
+    path = _slow_workflow(tmp_path)
+    proc = start_pe("run", str(path), "--json", db=db)
+    exec_id = wait_for_running(db)
+    t0 = time.monotonic()
+    assert pe("cancel", exec_id, db=db).returncode == 0
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 3, stderr
+    assert time.monotonic() - t0 < 5  # the process, its interpreter start and exit included
+    assert json.loads(stdout)["status"] == "cancelled"
+
+
+def test_ctrl_c_pauses_with_state_saved(db: Path, tmp_path: Path) -> None:
+    path = _slow_workflow(tmp_path)
+    proc = start_pe("run", str(path), db=db)
+    exec_id = wait_for_running(db)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 4
+    assert json.loads(pe("status", exec_id, "--json", db=db).stdout)["status"] == "paused"
+
+
+def test_list_newest_first_and_filter(db: Path) -> None:
+    ids = []
+    for _ in range(3):
+        ids.append(json.loads(pe("run", str(EXAMPLES / "hello.pe.json"), "--json", db=db).stdout)["execution_id"])
+    rows = json.loads(pe("list", "--json", db=db).stdout)
+    assert [r["execution_id"] for r in rows] == list(reversed(ids))
+    assert json.loads(pe("list", "--status", "failed", "--json", db=db).stdout) == []
+    other = json.loads(pe("list", "--json", "--workspace", "other", db=db).stdout)
+    assert other == []
+
+
+def test_unknown_execution_is_a_clear_error(db: Path) -> None:
+    pe("run", str(EXAMPLES / "hello.pe.json"), db=db)
+    out = pe("status", "no-such-id", db=db)
+    assert out.returncode == 1 and "no-such-id" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_serve_answers_webhooks_and_survives_bad_requests(db: Path, free_port: int) -> None:
+    proc = start_pe("serve", str(EXAMPLES / "webhook_echo.pe.json"), "--port", str(free_port), "--max-body", "1000", db=db)
+    try:
+        base = f"http://127.0.0.1:{free_port}/webhook/echo"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                r = httpx.post(base, json={"hello": "world"}, params={"name": "ada"}, timeout=10)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        assert r.status_code == 201
+        assert r.json() == {"received": {"hello": "world"}, "who": "ada"}
+        bad = httpx.post(base, content=b"{not json", headers={"content-type": "application/json"}, timeout=10)
+        assert bad.status_code == 400
+        big = httpx.post(base, content=b"x" * 5000, headers={"content-type": "text/plain"}, timeout=10)
+        assert big.status_code == 413
+        wrong = httpx.get(base, timeout=10)
+        assert wrong.status_code == 405
+        again = httpx.post(base, json={"n": 2}, timeout=10)
+        assert again.status_code == 201 and again.json()["who"] == "anonymous"
+        rows = json.loads(pe("list", "--json", db=db).stdout)
+        assert len(rows) == 2  # each request is its own execution; bad requests ran nothing
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    assert proc.returncode == 0
