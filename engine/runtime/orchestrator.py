@@ -322,6 +322,8 @@ class Orchestrator:
             th.node_status[node.id] = "running"
             started = time.time()
             t0 = time.perf_counter()
+            if log.isEnabledFor(logging.INFO):
+                log.info("execution=%s node=%s started attempt %d", rec.execution_id, node.id, attempt)
             if self._w_started:
                 await self.hooks.emit(ev.NodeStarted(rec.execution_id, th.thread_id, node.id, attempt, side), rec)
             try:
@@ -421,8 +423,8 @@ class Orchestrator:
             th.node_status[node.id] = "succeeded"
             th.in_flight = None
             await self._deliver(th, plan, node, outputs)
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug("execution=%s node=%s succeeded in %.2f ms", rec.execution_id, node.id, duration)
+            if log.isEnabledFor(logging.INFO):
+                log.info("execution=%s node=%s succeeded in %.2f ms", rec.execution_id, node.id, duration)
             if self._w_finished:
                 await self.hooks.emit(
                     ev.NodeFinished(rec.execution_id, th.thread_id, node.id, "succeeded", duration, attempt, summarize(first), tuple(outputs), None, side, pure),

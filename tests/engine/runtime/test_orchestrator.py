@@ -422,3 +422,78 @@ async def test_a_cancelled_run_stops_during_a_wait() -> None:
     assert loop.time() - t0 < 1.0
     assert run.status == "cancelled"
     assert run.main.node_status["w"] == "cancelled"
+
+
+async def test_cancel_aborts_a_hanging_http_request_within_a_second(http_server) -> None:
+    from engine.runtime.control import RunControl
+
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "get", "type": "http_request", "config": {"method": "GET", "url": http_server.url_for("/hang"), "timeout_s": 60}},
+        ],
+        [("start", "out", "get")],
+    )
+    control = RunControl()
+    task = asyncio.ensure_future(run_workflow(wf, control=control))
+    for _ in range(500):  # the request must be in flight (poll without blocking the loop)
+        if http_server.calls("/hang"):
+            break
+        await asyncio.sleep(0.01)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    control.cancel()
+    run = await task
+    assert loop.time() - t0 < 1.0
+    assert run.status == "cancelled"
+    assert run.main.attempts["get"][-1]["status"] == "cancelled"
+
+
+async def test_pause_during_backoff_keeps_the_attempt_count(http_server) -> None:
+    from engine.runtime.control import RunControl
+    from engine.runtime.runner import resume_workflow
+
+    http_server.fail_first("/flaky", 1, status=503, then=Reply(json={"ok": True}))
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "get", "type": "http_request", "config": {"method": "GET", "url": http_server.url_for("/flaky")}, "retry": {"max_attempts": 3, "initial_delay_s": 30, "jitter": False}},
+        ],
+        [("start", "out", "get")],
+    )
+    control = RunControl()
+    rec = Recorder()
+    rec.hooks.on_any(lambda e, r: control.pause() if type(e).__name__ == "NodeRetrying" else None)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    run = await run_workflow(wf, control=control, hooks=rec.hooks)
+    assert loop.time() - t0 < 1.0  # the 30 s back-off woke at once
+    assert run.status == "paused"
+    assert run.main.stack[-1].node_id == "get" and run.main.stack[-1].attempt == 1
+    rec2 = Recorder()
+    done = await resume_workflow(wf, run, hooks=rec2.hooks)
+    assert done.status == "completed"
+    assert ("NodeStarted", "get", 2) in rec2.compact()
+    assert [a["status"] for a in done.main.attempts["get"]] == ["failed", "succeeded"]
+
+
+async def test_logs_name_execution_and_node_and_never_secrets(http_server, caplog) -> None:
+    import logging
+
+    http_server.fail_first("/secure", 1, status=503, then=Reply(json={"ok": True}))
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "get", "type": "http_request", "config": {"method": "GET", "url": http_server.url_for("/secure"), "headers": {"Authorization": "Bearer sup3r-s3cret-t0ken"}}, "retry": {"max_attempts": 2, "initial_delay_s": 0.01}},
+        ],
+        [("start", "out", "get")],
+    )
+    with caplog.at_level(logging.DEBUG):
+        run = await run_workflow(wf, execution_id="exec-log")
+    assert run.status == "completed"
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "execution=exec-log node=get started attempt 1" in text
+    assert "execution=exec-log node=get attempt 1/2 failed" in text
+    assert "execution=exec-log node=get succeeded" in text
+    assert "execution=exec-log completed" in text
+    assert "sup3r-s3cret-t0ken" not in text
