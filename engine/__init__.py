@@ -1,16 +1,48 @@
 """ProcessEngine: the Qt-free workflow engine behind ProcessEngine Studio.
 
 Importing this package must stay cheap (the CLI starts in well under half a
-second), so it imports nothing heavy; submodules are imported where used.
+second), so it imports nothing; `__version__` is looked up on first use.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["__version__"]
 
-try:  # the installed distribution knows its own version (pyproject.toml)
-    from importlib.metadata import PackageNotFoundError, version
+_FALLBACK_VERSION = "0.1.0"  # a source tree without an installed distribution
 
-    __version__ = version("processengine-studio")
-except PackageNotFoundError:  # running from a source tree / frozen bundle
-    __version__ = "0.1.0"
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        try:  # the installed distribution knows its version (from pyproject.toml)
+            from importlib.metadata import PackageNotFoundError, version
+
+            try:
+                return version("processengine-studio")
+            except PackageNotFoundError:
+                pass
+        except ImportError:  # pragma: no cover
+            pass
+        return _read_pyproject_version() or _FALLBACK_VERSION
+    raise AttributeError(name)
+
+
+def _read_pyproject_version() -> str | None:
+    """Frozen bundles and plain checkouts: read pyproject.toml next to the package."""
+    import sys
+    from pathlib import Path
+
+    roots = [Path(__file__).resolve().parent.parent]
+    if getattr(sys, "_MEIPASS", None):
+        roots.insert(0, Path(sys._MEIPASS))
+    for root in roots:
+        p = root / "pyproject.toml"
+        if p.is_file():
+            import tomllib
+
+            try:
+                return str(tomllib.loads(p.read_text(encoding="utf-8"))["project"]["version"])
+            except (KeyError, ValueError, OSError):
+                return None
+    return None

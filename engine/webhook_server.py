@@ -87,9 +87,17 @@ def make_app(service: Any, wf: Workflow, *, variables: dict[str, Any] | None = N
     return app
 
 
-async def _schedule_loop(service: Any, wf: Workflow, node_id: str, every_s: float, variables: dict[str, Any] | None, workflow_file: str | None) -> None:
+async def _schedule_loop(service: Any, wf: Workflow, node_id: str, variables: dict[str, Any] | None, workflow_file: str | None) -> None:
+    """Fire a schedule trigger at its `every_s` interval or cron times, until cancelled."""
+    from datetime import UTC, datetime
+
+    from engine.nodes.schedule_trigger import next_fire_times
+
+    config = wf.node(node_id).config
     while True:
-        await asyncio.sleep(every_s)
+        now = datetime.now(UTC)
+        (when,) = next_fire_times(config, now, 1)
+        await asyncio.sleep(max(0.0, (when - now).total_seconds()))
         try:
             await service.run(wf, {}, variables=variables, trigger=node_id, workflow_file=workflow_file)
         except Exception:
@@ -110,8 +118,8 @@ async def serve(service: Any, wf: Workflow, *, host: str = "127.0.0.1", port: in
     sys.stdout.flush()
     tasks = []
     for n in wf.nodes:
-        if n.type == "schedule_trigger" and n.config.get("every_s"):
-            tasks.append(asyncio.create_task(_schedule_loop(service, wf, n.id, float(n.config["every_s"]), variables, workflow_file)))
+        if n.type == "schedule_trigger":
+            tasks.append(asyncio.create_task(_schedule_loop(service, wf, n.id, variables, workflow_file)))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
