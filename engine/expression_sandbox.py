@@ -1,0 +1,554 @@
+"""The run-time half of the expression sandbox: a locked-down simpleeval evaluator.
+
+Why: `engine.expressions` parses and statically vets every expression once; this
+module evaluates the vetted AST and re-checks everything that depends on values -
+only JSON value types ever exist, dicts are read by key only, strings have a small
+method whitelist, and each operator and function refuses to build anything larger
+than the limits *before* the memory is spent. A step counter checks a wall-clock
+deadline, so no expression can hang. C-level work that the deadline cannot stop
+(deep comparisons, sorting, JSON text) is bounded by walking the value first.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from simpleeval import SimpleEval
+
+from engine.errors import ExpressionError
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "FUNCTIONS",
+    "KEYWORDS",
+    "NAMES",
+    "SCALARS",
+    "STRING_METHODS",
+    "Evaluator",
+    "ExpressionLimits",
+    "evaluator",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ExpressionLimits:
+    """Bounds on one evaluation; every one of them is a refusal, never a truncation.
+
+    max_length: characters in one expression; max_depth: AST nesting;
+    max_power: largest exponent of `**`; max_int_bits: size of an int an operator
+    may build; max_result_size: characters (or JSON-ish units for lists/dicts) of
+    one value built by an expression, and the work budget of one deep comparison;
+    max_total_size: everything built by one evaluation together;
+    max_iterations: comprehension steps; timeout_s: wall-clock time.
+    """
+
+    max_length: int = 10_000
+    max_depth: int = 64
+    max_power: int = 1_000
+    max_int_bits: int = 10_000
+    max_result_size: int = 1_000_000
+    max_total_size: int = 10_000_000
+    max_iterations: int = 100_000
+    timeout_s: float = 0.1
+
+
+DEFAULT_LIMITS = ExpressionLimits()
+
+NAMES = ("input", "nodes", "vars", "loop", "execution")
+FUNCTIONS = (
+    "len", "str", "int", "float", "bool", "round", "min", "max", "sum", "abs", "sorted", "any", "all",
+)  # fmt: skip
+STRING_METHODS = (
+    "upper", "lower", "strip", "lstrip", "rstrip", "split", "startswith", "endswith",
+    "replace", "title", "capitalize", "join",
+)  # fmt: skip
+KEYWORDS = {"sorted": {"reverse"}, "min": {"default"}, "max": {"default"}}
+
+SCALARS = frozenset({str, int, float, bool, type(None)})
+_VALUES = SCALARS | {list, dict, tuple}
+_NUMBERS = frozenset({int, float, bool})
+
+
+class Evaluator(SimpleEval):
+    """simpleeval with its AST handler table cut down and every risky step re-bound.
+
+    One instance per thread (simpleeval keeps per-call state on the instance).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(operators={}, functions={}, names={})
+        self.operators = {
+            ast.Add: self._add, ast.Sub: _arith("-", lambda a, b: a - b), ast.Mult: self._mul,
+            ast.Div: _arith("/", lambda a, b: a / b), ast.FloorDiv: _arith("//", lambda a, b: a // b),
+            ast.Mod: self._mod, ast.Pow: self._pow, ast.USub: _unary("-", lambda a: -a),
+            ast.UAdd: _unary("+", lambda a: +a), ast.Not: lambda a: not a,
+            ast.Eq: self._compare(lambda a, b: a == b), ast.NotEq: self._compare(lambda a, b: a != b),
+            ast.Lt: self._compare(lambda a, b: a < b), ast.LtE: self._compare(lambda a, b: a <= b),
+            ast.Gt: self._compare(lambda a, b: a > b), ast.GtE: self._compare(lambda a, b: a >= b),
+            ast.In: self._in, ast.NotIn: lambda a, b: not self._in(a, b),
+            ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not b,
+        }  # fmt: skip
+        self.functions = {
+            "len": len, "str": self._fn_str, "int": int, "float": float, "bool": bool,
+            "round": _fn_round, "min": self._fn_minmax(min), "max": self._fn_minmax(max),
+            "sum": _fn_sum, "abs": _fn_abs, "sorted": self._fn_sorted, "any": any, "all": all,
+        }  # fmt: skip
+        # Only these handlers exist: anything else (f-strings, lambda, sets...) is refused.
+        self.nodes = {
+            ast.Constant: self._eval_constant, ast.Name: self._eval_name,
+            ast.Attribute: self._eval_attribute, ast.Subscript: self._eval_subscript,
+            ast.BinOp: self._eval_binop, ast.UnaryOp: self._eval_unaryop,
+            ast.BoolOp: self._eval_boolop, ast.Compare: self._eval_compare,
+            ast.IfExp: self._eval_ifexp, ast.Call: self._eval_call, ast.List: self._eval_list,
+            ast.Tuple: self._eval_list, ast.Dict: self._eval_dict,
+            ast.ListComp: self._eval_comprehension, ast.GeneratorExp: self._eval_comprehension,
+            ast.DictComp: self._eval_comprehension,
+        }  # fmt: skip
+        self.limits = DEFAULT_LIMITS
+        self.busy = False
+        self._scopes: list[dict[str, Any]] = []
+        self._steps = 0
+        self._iterations = 0
+        self._built = 0
+        self._deadline = 0.0
+
+    def run(self, tree: ast.expr, source: str, names: Mapping[str, Any],
+            limits: ExpressionLimits, *, text: bool = False) -> Any:  # fmt: skip
+        self.names = names
+        self.limits = limits
+        self._scopes.clear()
+        self._steps = self._iterations = self._built = 0
+        self._deadline = time.perf_counter() + limits.timeout_s
+        self.busy = True
+        try:
+            result = self.eval(source, previously_parsed=tree)
+            return self._text(result) if text else result
+        finally:
+            self.busy = False
+            self.names = {}
+            self._scopes.clear()
+
+    # -- budget ---------------------------------------------------------------
+
+    def _eval(self, node: ast.AST) -> Any:
+        self._steps += 1
+        if not self._steps & 31:
+            self._check_time()
+        try:
+            handler = self.nodes[type(node)]
+        except KeyError:
+            raise ExpressionError(f"{type(node).__name__} is not allowed in expressions") from None
+        result = handler(node)
+        if type(result) not in _VALUES:
+            raise ExpressionError(f"a value of type {type(result).__name__} is not allowed")
+        return result
+
+    def _check_time(self) -> None:
+        if time.perf_counter() > self._deadline:
+            raise ExpressionError(f"expression took longer than {self.limits.timeout_s:g} s")
+
+    def _build(self, size: int, what: str) -> None:
+        """Account for a value about to be built (refused before the memory is spent)."""
+        limits = self.limits
+        if size > limits.max_result_size:
+            raise ExpressionError(f"{what} would be too large ({size} > {limits.max_result_size})")
+        self._built += size
+        if self._built > limits.max_total_size:
+            raise ExpressionError(
+                f"expression builds too much data (over {limits.max_total_size} in total)"
+            )
+
+    def _weight(self, value: Any, *, chars: bool) -> int:
+        """Approximate size of a value (items, plus characters when `chars`), stopping
+        once it passes max_result_size; shared sub-lists count every time they appear."""
+        budget = self.limits.max_result_size
+        total = 0
+        stack = [value]
+        while stack:
+            v = stack.pop()
+            total += 1
+            t = type(v)
+            if t is str:
+                if chars:
+                    total += len(v)
+            elif t is dict:
+                if chars:
+                    total += sum(len(k) + 3 for k in v if type(k) is str)
+                stack.extend(v.values())
+            elif t is list or t is tuple:
+                stack.extend(v)
+            if total > budget:
+                return total
+            if not total & 0x3FFF:
+                self._check_time()
+        return total
+
+    # -- names, keys, indexes --------------------------------------------------
+
+    def _eval_name(self, node: ast.Name) -> Any:
+        name = node.id
+        for scope in reversed(self._scopes):
+            if name in scope:
+                return scope[name]
+        try:
+            return self.names[name]
+        except KeyError:
+            pass
+        if name in FUNCTIONS:
+            raise ExpressionError(f"{name} is a function; call it like {name}(...)")
+        if name == "loop":
+            raise ExpressionError("'loop' is only defined inside a loop body")
+        raise ExpressionError(
+            f"unknown name {name!r}; the names are: {', '.join(n for n in self.names)}"
+        )
+
+    def _eval_attribute(self, node: ast.Attribute) -> Any:
+        obj = self._eval(node.value)
+        if type(obj) is dict:
+            return self._key(obj, node.attr, node.value)
+        what = _describe(node.value)
+        if type(obj) is str and node.attr in STRING_METHODS:
+            raise ExpressionError(f"string method .{node.attr} must be called: .{node.attr}()")
+        if obj is None:
+            raise ExpressionError(f"cannot read .{node.attr}: {what} is null")
+        raise ExpressionError(f"cannot read .{node.attr} of {what} (a {_kind(obj)}, not a dict)")
+
+    def _key(self, obj: dict, key: Any, node: ast.AST) -> Any:
+        try:
+            return obj[key]
+        except KeyError:
+            keys = list(obj)
+            shown = ", ".join(repr(k) for k in keys[:20]) + (", ..." if len(keys) > 20 else "")
+            raise ExpressionError(
+                f"{_describe(node)} has no key {key!r}; available keys: {shown or '(none)'}"
+            ) from None
+        except TypeError:
+            raise ExpressionError(f"{_kind(key)} cannot be a dict key") from None
+
+    def _eval_subscript(self, node: ast.Subscript) -> Any:
+        obj = self._eval(node.value)
+        if type(node.slice) is ast.Slice:
+            s = node.slice
+            bounds = [None if b is None else self._eval(b) for b in (s.lower, s.upper, s.step)]
+            if type(obj) not in (list, tuple, str):
+                raise ExpressionError(f"cannot slice {_describe(node.value)} (a {_kind(obj)})")
+            for b in bounds:
+                if b is not None and type(b) not in (int, bool):
+                    raise ExpressionError(f"slice bounds must be integers, not {_kind(b)}")
+            if bounds[2] == 0:
+                raise ExpressionError("slice step cannot be zero")
+            return obj[slice(*bounds)]
+        key = self._eval(node.slice)
+        if type(obj) is dict:
+            return self._key(obj, key, node.value)
+        if type(obj) in (list, tuple, str):
+            if type(key) not in (int, bool):
+                raise ExpressionError(
+                    f"{_describe(node.value)} is a {_kind(obj)}; index it with an integer,"
+                    f" not {_kind(key)} {key!r}"[:300]
+                )
+            try:
+                return obj[key]
+            except IndexError:
+                raise ExpressionError(
+                    f"index {key} is out of range for {_describe(node.value)} (length {len(obj)})"
+                ) from None
+        raise ExpressionError(f"cannot index {_describe(node.value)} (it is {_kind(obj)})")
+
+    # -- calls ---------------------------------------------------------------
+
+    def _eval_call(self, node: ast.Call) -> Any:
+        func = node.func
+        if type(func) is ast.Name and func.id in self.functions:
+            args = [self._eval(a) for a in node.args]
+            kwargs = {k.arg: self._eval(k.value) for k in node.keywords if k.arg}
+            try:
+                return self.functions[func.id](*args, **kwargs)
+            except ExpressionError:
+                raise
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise ExpressionError(f"{func.id}(): {exc}") from None
+        if type(func) is ast.Attribute and func.attr in STRING_METHODS:
+            obj = self._eval(func.value)
+            if type(obj) is not str:
+                raise ExpressionError(
+                    f"cannot call .{func.attr}() on {_describe(func.value)} (a {_kind(obj)});"
+                    " methods exist only on strings"
+                )
+            args = [self._eval(a) for a in node.args]
+            return self._str_method(obj, func.attr, args)
+        raise ExpressionError("only the listed functions and string methods can be called")
+
+    def _str_method(self, s: str, name: str, args: list[Any]) -> Any:
+        if any(type(a) not in SCALARS and name != "join" for a in args):
+            raise ExpressionError(f".{name}() takes strings or numbers")
+        if name == "replace" and len(args) >= 2 and type(args[0]) is str and type(args[1]) is str:
+            count = s.count(args[0]) if args[0] else len(s) + 1
+            self._build(len(s) + count * max(0, len(args[1]) - len(args[0])), "replace() result")
+        elif name == "join" and len(args) == 1 and type(args[0]) in (list, tuple):
+            parts = args[0]
+            if not all(type(p) is str for p in parts):
+                raise ExpressionError(".join() needs a list of strings")
+            self._build(sum(map(len, parts)) + len(s) * max(0, len(parts) - 1), "join() result")
+        elif name not in ("join", "replace"):
+            self._build(
+                len(s) * (3 if name in ("upper", "lower", "title", "capitalize") else 1),
+                f"{name}() result",
+            )
+        try:
+            return getattr(str, name)(s, *args)
+        except (TypeError, ValueError) as exc:
+            raise ExpressionError(f".{name}(): {exc}") from None
+
+    def _fn_str(self, value: Any = "") -> str:
+        return self._text(value)
+
+    def _text(self, value: Any) -> str:
+        """The text form used by str() and by interpolation."""
+        t = type(value)
+        if t is str:
+            return value
+        if t is bool:
+            return "true" if value else "false"
+        if value is None:
+            return "null"
+        if t is int or t is float:
+            return str(value)
+        size = self._weight(value, chars=True)
+        self._build(size, "text")
+        try:
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise ExpressionError(f"cannot turn {_kind(value)} into text: {exc}") from None
+        self._build(len(text), "text")
+        return text
+
+    def _fn_minmax(self, fn: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            items = args[0] if len(args) == 1 else args
+            self._guard_items(items, fn.__name__)
+            return fn(*args, **kwargs)
+
+        return call
+
+    def _fn_sorted(self, items: Any, *, reverse: Any = False) -> list[Any]:
+        self._guard_items(items, "sorted")
+        return sorted(items, reverse=bool(reverse))
+
+    def _guard_items(self, items: Any, what: str) -> None:
+        """Comparing containers inside a list costs work in C that the deadline can't stop."""
+        if (
+            type(items) in (list, tuple)
+            and not all(type(i) in SCALARS for i in items)
+            and self._weight(items, chars=False) > self.limits.max_result_size
+        ):
+            raise ExpressionError(f"{what}(): the values are too large to compare")
+
+    # -- operators -------------------------------------------------------------
+
+    def _add(self, a: Any, b: Any) -> Any:
+        ta, tb = type(a), type(b)
+        if ta in (str, list, tuple) and tb is ta:
+            self._build(len(a) + len(b), "the result of +")
+        return a + b
+
+    def _mul(self, a: Any, b: Any) -> Any:
+        ta, tb = type(a), type(b)
+        if ta in (str, list, tuple) and tb in (int, bool):
+            a, b, ta, tb = b, a, tb, ta
+        if tb in (str, list, tuple) and ta in (int, bool):
+            unit = len(b) if tb is str else self._weight(b, chars=True)
+            self._build(max(a, 0) * unit, "the result of *")
+        elif ta in (int, bool) and tb in (int, bool):
+            self._int_bits(abs(a).bit_length() + abs(b).bit_length(), "*")
+        return a * b
+
+    def _pow(self, a: Any, b: Any) -> Any:
+        if type(a) not in _NUMBERS or type(b) not in _NUMBERS:
+            raise ExpressionError(f"** needs numbers, not {_kind(a)} and {_kind(b)}")
+        if abs(b) > self.limits.max_power:
+            raise ExpressionError(
+                f"exponent {b} is too large (the limit is {self.limits.max_power})"
+            )
+        if type(a) is not float and type(b) is not float and b > 0:
+            self._int_bits(max(abs(a).bit_length() - 1, 0) * b, "**")
+        result = a**b
+        if type(result) is complex:
+            raise ExpressionError("** gave a complex number")
+        return result
+
+    def _mod(self, a: Any, b: Any) -> Any:
+        if type(a) not in _NUMBERS or type(b) not in _NUMBERS:
+            raise ExpressionError(
+                f"% needs numbers (string formatting with % is not supported), not {_kind(a)}"
+            )
+        return a % b
+
+    def _int_bits(self, bits: int, op: str) -> None:
+        if bits > self.limits.max_int_bits:
+            raise ExpressionError(f"the result of {op} would be too large (about {bits} bits)")
+
+    def _compare(self, fn: Any) -> Any:
+        def compare(a: Any, b: Any) -> Any:
+            if type(a) not in SCALARS and type(b) not in SCALARS and a is not b:
+                limit = self.limits.max_result_size
+                if self._weight(a, chars=False) > limit and self._weight(b, chars=False) > limit:
+                    raise ExpressionError("the values are too large to compare")
+            return fn(a, b)
+
+        return compare
+
+    def _in(self, a: Any, b: Any) -> bool:
+        if (
+            type(b) in (list, tuple)
+            and type(a) not in SCALARS
+            and self._weight(a, chars=False) * max(len(b), 1) > self.limits.max_result_size
+        ):
+            raise ExpressionError("the values are too large to compare")
+        if type(b) not in (str, list, tuple, dict):
+            raise ExpressionError(f"'in' needs a string, list or dict on the right, not {_kind(b)}")
+        return a in b
+
+    # -- compound values -------------------------------------------------------
+
+    def _eval_comprehension(self, node: ast.ListComp | ast.GeneratorExp | ast.DictComp) -> Any:
+        out: Any = {} if type(node) is ast.DictComp else []
+        scope: dict[str, Any] = {}
+        self._scopes.append(scope)
+        try:
+            self._generate(node, 0, scope, out)
+        finally:
+            self._scopes.pop()
+        return out
+
+    def _generate(self, node: Any, index: int, scope: dict[str, Any], out: Any) -> None:
+        gen = node.generators[index]
+        iterable = self._eval(gen.iter)
+        if type(iterable) not in (list, tuple, str, dict):
+            raise ExpressionError(f"cannot loop over {_kind(iterable)}")
+        last = index + 1 == len(node.generators)
+        for item in iterable:
+            self._iterations += 1
+            if self._iterations > self.limits.max_iterations:
+                raise ExpressionError(
+                    f"comprehension runs too many steps (the limit is {self.limits.max_iterations})"
+                )
+            _bind(gen.target, item, scope)
+            if all(self._eval(cond) for cond in gen.ifs):
+                if not last:
+                    self._generate(node, index + 1, scope, out)
+                elif type(out) is dict:
+                    key = self._eval(node.key)
+                    try:
+                        out[key] = self._eval(node.value)
+                    except TypeError:
+                        raise ExpressionError(f"{_kind(key)} cannot be a dict key") from None
+                else:
+                    out.append(self._eval(node.elt))
+
+    def _eval_dict(self, node: ast.Dict) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for key, value in zip(node.keys, node.values, strict=True):
+            if key is None:
+                merged = self._eval(value)
+                if type(merged) is not dict:
+                    raise ExpressionError(f"** needs a dict, not {_kind(merged)}")
+                out.update(merged)
+                continue
+            k = self._eval(key)
+            try:
+                out[k] = self._eval(value)
+            except TypeError:
+                raise ExpressionError(f"{_kind(k)} cannot be a dict key") from None
+        return out
+
+    def _eval_list(self, node: ast.List | ast.Tuple) -> list[Any]:
+        return [self._eval(item) for item in node.elts]
+
+
+def _bind(target: ast.AST, value: Any, scope: dict[str, Any]) -> None:
+    if type(target) is ast.Name:
+        scope[target.id] = value
+        return
+    if type(target) not in (ast.Tuple, ast.List):
+        raise ExpressionError("a comprehension can only bind names")
+    if type(value) not in (list, tuple, str) or len(value) != len(target.elts):
+        raise ExpressionError(f"cannot unpack {_kind(value)} into {len(target.elts)} names")
+    for t, v in zip(target.elts, value, strict=True):
+        _bind(t, v, scope)
+
+
+def _arith(symbol: str, fn: Any) -> Any:
+    def op(a: Any, b: Any) -> Any:
+        if type(a) not in _NUMBERS or type(b) not in _NUMBERS:
+            raise ExpressionError(f"{symbol} needs numbers, not {_kind(a)} and {_kind(b)}")
+        return fn(a, b)
+
+    return op
+
+
+def _unary(symbol: str, fn: Any) -> Any:
+    def op(a: Any) -> Any:
+        if type(a) not in _NUMBERS:
+            raise ExpressionError(f"unary {symbol} needs a number, not {_kind(a)}")
+        return fn(a)
+
+    return op
+
+
+def _fn_round(x: Any, ndigits: Any = None) -> Any:
+    if type(x) not in _NUMBERS:
+        raise ExpressionError(f"round() needs a number, not {_kind(x)}")
+    if ndigits is None:
+        return round(x)
+    if type(ndigits) not in (int, bool) or abs(ndigits) > 100:
+        raise ExpressionError("round(): ndigits must be an integer between -100 and 100")
+    return round(x, ndigits)
+
+
+def _fn_sum(items: Any, start: Any = 0) -> Any:
+    if type(start) not in _NUMBERS:
+        raise ExpressionError("sum() adds numbers only")
+    if type(items) not in (list, tuple):
+        raise ExpressionError(f"sum() needs a list, not {_kind(items)}")
+    return sum(items, start)
+
+
+def _fn_abs(x: Any) -> Any:
+    if type(x) not in _NUMBERS:
+        raise ExpressionError(f"abs() needs a number, not {_kind(x)}")
+    return abs(x)
+
+
+def _kind(value: Any) -> str:
+    t = type(value)
+    if value is None:
+        return "null"
+    return {dict: "dict", list: "list", tuple: "list", str: "string", bool: "bool"}.get(
+        t, "number" if t in (int, float) else t.__name__
+    )
+
+
+def _describe(node: ast.AST) -> str:
+    try:
+        text = ast.unparse(node)
+    except Exception:  # pragma: no cover - unparse of a vetted tree does not fail
+        return "the value"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_local = threading.local()
+
+
+def evaluator() -> Evaluator:
+    """This thread's evaluator (a fresh one if it is already busy)."""
+    ev = getattr(_local, "ev", None)
+    if ev is None:
+        ev = _local.ev = Evaluator()
+    return ev if not ev.busy else Evaluator()
