@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -176,10 +177,8 @@ async def _drive(service: Any, start: Any) -> Any:
             handle.control.cancel()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # non-POSIX
             loop.add_signal_handler(sig, on_signal)
-        except (NotImplementedError, RuntimeError):  # pragma: no cover - non-POSIX
-            pass
     return await service.wait(handle.execution_id)
 
 

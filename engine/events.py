@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar, Union
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from engine.runtime.record import RunRecord
@@ -112,7 +112,7 @@ class LogRecord(Event):
 
 
 E = TypeVar("E", bound=Event)
-Handler = Callable[[Any, "RunRecord"], Union[None, Awaitable[None]]]
+Handler = Callable[[Any, "RunRecord"], Awaitable[None] | None]
 
 TERMINAL_EVENTS = (ExecutionCompleted, ExecutionFailed, ExecutionCancelled, ExecutionPaused)
 

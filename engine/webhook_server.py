@@ -9,6 +9,7 @@ a 4xx and the server keeps serving. Schedule triggers fire on their interval.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -123,10 +124,8 @@ async def serve(service: Any, wf: Workflow, *, host: str = "127.0.0.1", port: in
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # non-POSIX
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # pragma: no cover
-            pass
     try:
         await stop.wait()
     finally:
