@@ -19,7 +19,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from engine.errors import NodeError
 from engine.nodes import registry
 from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
-from engine.nodes.respond_webhook import stringify_headers
+from engine.nodes.common import stringify_headers
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 Scalar = str | int | float | bool

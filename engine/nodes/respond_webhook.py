@@ -12,17 +12,7 @@ from pydantic import Field, field_validator
 
 from engine.nodes import registry
 from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
-
-
-def stringify_headers(v: Any) -> Any:
-    """Header values rendered from expressions may be numbers or booleans; send them as text."""
-    if isinstance(v, dict):
-        return {
-            k: ("true" if x is True else "false" if x is False else str(x))
-            if isinstance(x, int | float) else x
-            for k, x in v.items()
-        }
-    return v
+from engine.nodes.common import stringify_headers
 
 
 class RespondWebhookConfig(NodeConfig):

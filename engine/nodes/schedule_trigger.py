@@ -14,10 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from croniter import croniter
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from engine.nodes import registry
 from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
+from engine.nodes.common import deferred_keys
 
 
 class ScheduleTriggerConfig(NodeConfig):
@@ -41,10 +42,13 @@ class ScheduleTriggerConfig(NodeConfig):
         return v
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> ScheduleTriggerConfig:
+    def _exactly_one(self, info: ValidationInfo) -> ScheduleTriggerConfig:
+        if deferred_keys(info) & {"every_s", "cron"}:
+            return self  # an expression: checked once rendered
         if (self.every_s is None) == (self.cron is None):
             raise ValueError("set exactly one of `every_s` or `cron`")
         return self
+
 
 
 def next_fire_times(config: ScheduleTriggerConfig | dict[str, Any], start: datetime, n: int) -> list[datetime]:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
 from engine.errors import EngineError, NodeError
 from engine.nodes import registry
 from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
+from engine.nodes.common import deferred_keys
 
 
 class SubWorkflowConfig(NodeConfig):
@@ -30,7 +31,9 @@ class SubWorkflowConfig(NodeConfig):
     )
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> SubWorkflowConfig:
+    def _exactly_one(self, info: ValidationInfo) -> SubWorkflowConfig:
+        if deferred_keys(info) & {"file", "workflow_id"}:
+            return self  # an expression: checked once rendered
         if (self.file is None) == (self.workflow_id is None):
             raise ValueError("set exactly one of `file` or `workflow_id`")
         return self
