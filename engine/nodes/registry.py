@@ -92,7 +92,7 @@ def validate_node_config(node: Node, *, file: str | None = None) -> list[Problem
     deferred = {k for k, v in node.config.items() if has_expression(v) and k not in spec.fields_not_rendered}
     data = {k: v for k, v in node.config.items() if k not in deferred}
     try:
-        spec.config_model.model_validate(data)
+        spec.config_model.model_validate(data, context={"deferred": deferred})
     except ValidationError as exc:
         problems = []
         for e in exc.errors(include_url=False):
