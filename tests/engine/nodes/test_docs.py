@@ -102,3 +102,11 @@ def test_spec_metadata_is_complete():
         assert spec.kind == {"loop": "loop", "merge": "merge", "sub_workflow": "sub_workflow"}.get(spec.type, "plain")
         assert spec.is_trigger == spec.type.endswith("_trigger")
         assert spec.config_model.model_config.get("extra") == "forbid"
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.type)
+def test_json_schema_for_the_inspector(spec):
+    schema = spec.config_model.model_json_schema()
+    assert schema["type"] == "object" and schema.get("additionalProperties") is False
+    for key, prop in schema.get("properties", {}).items():
+        assert prop.get("description"), f"{spec.type}.{key}"

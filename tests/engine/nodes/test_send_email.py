@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -237,3 +238,12 @@ def test_spec(harness):
     assert spec.default_retry == "default" and spec.has_side_effects(node) and not spec.pure
     assert spec.category == "Actions" and spec.output_ports(node) == ["out"]
     assert "from" in SendEmailConfig.model_json_schema()["properties"]
+
+
+async def test_cancelling_a_send_to_a_silent_server(harness, http_server):
+    cfg = {"smtp_host": "127.0.0.1", "smtp_port": http_server.port, "from": "a@example.com", "to": "b@example.com"}
+    task = asyncio.ensure_future(harness.run("send_email", cfg))
+    await asyncio.sleep(0.1)  # connected, waiting for a greeting that never comes
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 1.0)
