@@ -247,3 +247,11 @@ async def test_cancelling_a_send_to_a_silent_server(harness, http_server):
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, 1.0)
+
+
+async def test_credential_without_username_is_refused_before_connecting(harness, smtp_server, monkeypatch):
+    monkeypatch.delenv("PROCESSENGINE_CRED_TOKEN_ONLY_USERNAME", raising=False)
+    monkeypatch.setenv("PROCESSENGINE_CRED_TOKEN_ONLY_PASSWORD", "pw")
+    with pytest.raises(NodeError, match="credential 'token-only' has no username") as err:
+        await harness.run("send_email", email_cfg(smtp_server, credential="token-only"))
+    assert not err.value.retryable and smtp_server.messages == []
