@@ -248,12 +248,12 @@ class HttpTestServer:
         self._thread.stop()
 
     def _release_hanging(self) -> None:
-        def swap() -> None:
+        async def swap() -> None:
             if self._release is not None:
                 self._release.set()
             self._release = asyncio.Event()
 
-        self._thread.loop.call_soon_threadsafe(swap)
+        self._thread.call(swap())  # waits, so no request of the next test sees the old event
 
     def reset(self) -> None:
         """Forget routes and recorded requests, release hanging requests, restore defaults."""
