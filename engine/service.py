@@ -1,0 +1,504 @@
+"""ExecutionService: start, watch, pause, resume, cancel and read back executions.
+
+The one public entry to running workflows for the CLI and the GUI. Each run is
+an `Orchestrator` task on the caller's running asyncio loop; the store's
+`Checkpointer` subscribes to its hooks, so every finished node is durable
+(DESIGN "store"). Other processes reach a run through the database: `pause`
+and `cancel` record a request that the owner's poller picks up within
+`POLL_EVERY` seconds, and a run whose owner died reads `interrupted` and can be
+resumed anywhere. `in_memory=True` keeps the same API with no database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from engine import events as ev
+from engine.errors import StoreError
+from engine.model import Workflow
+from engine.runtime.control import RunControl
+from engine.runtime.orchestrator import Orchestrator, iso, new_record
+from engine.runtime.record import INTERRUPTED, MAIN_THREAD, PAUSED, RUNNING, TERMINAL, RunRecord
+from engine.runtime.status import duration_ms, status_object
+from engine.store import owner
+from engine.store.checkpoint import Checkpointer
+from engine.store.codec import loads
+from engine.store.store import ExecutionNotFound, ExecutionStore, InvalidExecutionState, Owner
+
+log = logging.getLogger("engine.service")
+
+POLL_EVERY = 0.2  # seconds between checks for pause/cancel requests from other processes
+
+__all__ = ["ExecutionNotFound", "ExecutionService", "InvalidExecutionState", "RunHandle"]
+
+
+@dataclass
+class RunHandle:
+    """A run started in this process."""
+
+    execution_id: str
+    task: asyncio.Task[RunRecord]
+    control: RunControl
+    record: RunRecord
+    loop: asyncio.AbstractEventLoop
+    side_effects: dict[str, bool] = field(default_factory=dict)  # in-memory in-flight tracking
+    in_flight: dict[str, str] = field(default_factory=dict)
+
+
+class ExecutionService:
+    """Runs workflows durably (SQLite/PostgreSQL) or in memory, with the DESIGN.md verbs."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        workspace: str = "default",
+        in_memory: bool = False,
+        retention_days: float | None = None,
+        busy_timeout: float = 10.0,
+    ) -> None:
+        self.workspace = workspace
+        self.in_memory = in_memory
+        self._handles: dict[str, RunHandle] = {}
+        self._records: dict[str, RunRecord] = {}  # in-memory mode only
+        self._store: ExecutionStore | None = None
+        if not in_memory:
+            from engine.paths import resolve_db_url
+
+            self._store = ExecutionStore(resolve_db_url(url), workspace=workspace, busy_timeout=busy_timeout)
+            if retention_days is not None:
+                pruned = self.prune(older_than_days=retention_days)
+                if pruned:
+                    log.info("retention: pruned %d execution(s) older than %s days", pruned, retention_days)
+
+    @property
+    def url(self) -> str | None:
+        return None if self._store is None else self._store.url
+
+    @property
+    def store(self) -> ExecutionStore:
+        if self._store is None:
+            raise StoreError("this service keeps executions in memory; it has no store")
+        return self._store
+
+    # -- running ---------------------------------------------------------------------
+    async def start(
+        self,
+        workflow: Workflow,
+        inputs: Any = None,
+        *,
+        variables: dict[str, Any] | None = None,
+        trigger: str | None = None,
+        workflow_file: str | None = None,
+        hooks: ev.LifecycleHooks | None = None,
+    ) -> RunHandle:
+        """Create the execution and start it as a task on the running loop."""
+        rec = new_record(
+            workflow,
+            execution_id=str(uuid.uuid4()),
+            inputs=inputs,
+            variables=variables,
+            trigger=trigger,
+            workspace=self.workspace,
+            workflow_file=workflow_file,
+        )
+        checkpointer = None
+        if self._store is not None:
+            version = self._store.save_workflow(workflow)
+            self._store.create_execution(rec, version, Owner.me())
+            checkpointer = Checkpointer(self._store.engine, rec)
+        else:
+            self._records[rec.execution_id] = rec
+        return self._launch(workflow, rec, checkpointer, hooks)
+
+    async def execute(self, workflow: Workflow, inputs: Any = None, **kw: Any) -> str:
+        """Start a run and return its execution id (DESIGN's verb)."""
+        return (await self.start(workflow, inputs, **kw)).execution_id
+
+    async def run(self, workflow: Workflow, inputs: Any = None, **kw: Any) -> RunRecord:
+        """Start a run and wait for its end (or pause)."""
+        handle = await self.start(workflow, inputs, **kw)
+        return await handle.task
+
+    async def wait(self, execution_id: str) -> RunRecord:
+        """Wait for a run to end or pause; runs of other processes are polled."""
+        handle = self._handles.get(execution_id)
+        if handle is not None:
+            return await asyncio.shield(handle.task)
+        if self._store is None:
+            return self._memory_record(execution_id)
+        while True:
+            row = self._store.row(execution_id)
+            if self._store.effective_status(row) != RUNNING:
+                return self.record(execution_id)
+            await asyncio.sleep(POLL_EVERY)
+
+    async def resume(
+        self,
+        execution_id: str,
+        *,
+        hooks: ev.LifecycleHooks | None = None,
+        workflow: Workflow | None = None,
+    ) -> RunHandle:
+        """Continue a paused or interrupted run in this process from its last checkpoint."""
+        running = self._handles.get(execution_id)
+        if running is not None and not running.task.done():
+            raise InvalidExecutionState(f"execution {execution_id} is already running in this process")
+        if self._store is None:
+            rec = self._memory_record(execution_id)
+            if rec.status != PAUSED:
+                raise InvalidExecutionState(f"execution {execution_id} is {rec.status}; only paused runs can be resumed")
+            if workflow is None:
+                raise StoreError("an in-memory service needs the workflow to resume a run")
+            return self._launch(workflow, rec, None, hooks)
+        row = self._store.claim(execution_id, Owner.me())
+        try:
+            rec, _ = self._store.load_record(execution_id)
+            rec.status = PAUSED if row.status == PAUSED else INTERRUPTED
+            wf = workflow if workflow is not None else self._store.load_workflow_version(row.workflow_version)
+            seq = self._store.next_seq(execution_id)
+            existing = self._store.thread_ids(execution_id)
+        except BaseException:
+            # give the run back: it stays resumable
+            self._store.set_stopped(execution_id, INTERRUPTED if row.status != PAUSED else PAUSED, only_from=[RUNNING])
+            raise
+        log.info("execution=%s resuming from %s (seq %d)", execution_id, rec.status, seq)
+        checkpointer = Checkpointer(self._store.engine, rec, seq=seq, existing_threads=existing)
+        return self._launch(wf, rec, checkpointer, hooks)
+
+    def _launch(
+        self,
+        workflow: Workflow,
+        rec: RunRecord,
+        checkpointer: Checkpointer | None,
+        hooks: ev.LifecycleHooks | None,
+    ) -> RunHandle:
+        loop = asyncio.get_running_loop()
+        all_hooks = ev.LifecycleHooks()
+        if checkpointer is not None:
+            checkpointer.subscribe(all_hooks)
+        control = RunControl()
+        handle = RunHandle(rec.execution_id, None, control, rec, loop)  # type: ignore[arg-type]
+        if checkpointer is None:
+            all_hooks.on(ev.NodeStarted, lambda e, r: handle.in_flight.__setitem__(e.thread_id, e.node_id) or handle.side_effects.__setitem__(e.node_id, e.side_effects))
+            all_hooks.on(ev.NodeFinished, lambda e, r: handle.in_flight.pop(e.thread_id, None))
+        if hooks is not None:
+            all_hooks.extend(hooks)
+        orch = Orchestrator(workflow, rec, hooks=all_hooks, control=control, load_workflow=self._loader(rec))
+        owner.LIVE.add(rec.execution_id)
+        handle.task = loop.create_task(self._drive(orch, checkpointer, control), name=f"execution-{rec.execution_id}")
+        self._handles[rec.execution_id] = handle
+        return handle
+
+    async def _drive(self, orch: Orchestrator, checkpointer: Checkpointer | None, control: RunControl) -> RunRecord:
+        rec = orch.record
+        poller = None
+        if self._store is not None:
+            poller = asyncio.get_running_loop().create_task(self._poll(rec.execution_id, control))
+        try:
+            return await orch.run()
+        finally:
+            if poller is not None:
+                poller.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await poller
+            if checkpointer is not None:
+                checkpointer.close()
+            owner.LIVE.discard(rec.execution_id)
+            handle = self._handles.get(rec.execution_id)
+            if handle is not None and handle.record is rec:
+                del self._handles[rec.execution_id]
+
+    async def _poll(self, execution_id: str, control: RunControl) -> None:
+        """Pick up pause/cancel requests from other processes; keep the heartbeat fresh."""
+        store = self._store
+        assert store is not None
+        last_beat = time.monotonic()
+        while True:
+            await asyncio.sleep(POLL_EVERY)
+            now = time.monotonic()
+            beat = now - last_beat >= owner.HEARTBEAT_EVERY
+            try:
+                request = store.poll(execution_id, heartbeat=beat)
+            except Exception:  # a busy database must not kill the run; try again next tick
+                log.warning("execution=%s: control poll failed", execution_id, exc_info=True)
+                continue
+            if beat:
+                last_beat = now
+            if request == "cancel" and not control.cancel_requested:
+                log.info("execution=%s: cancel requested through the database", execution_id)
+                control.cancel()
+            elif request == "pause" and not control.interrupted:
+                log.info("execution=%s: pause requested through the database", execution_id)
+                control.pause()
+
+    def _loader(self, rec: RunRecord) -> Any:
+        """Sub-workflow loading: a saved workflow id of this workspace, else a file (saved as a version)."""
+
+        def load(ref: str) -> Workflow:
+            from engine import fileformat
+            from engine.graph import ensure_valid
+
+            if self._store is not None:
+                saved = self._store.latest_workflow(ref)
+                if saved is not None:
+                    return saved
+            base = Path(rec.workflow_file).parent if rec.workflow_file else Path.cwd()
+            path = Path(ref)
+            if not path.is_absolute():
+                path = base / path
+            wf = fileformat.load(path)
+            ensure_valid(wf, file=str(path))
+            if self._store is not None:
+                self._store.save_workflow(wf)
+            return wf
+
+        return load
+
+    # -- control ---------------------------------------------------------------------
+    def _signal(self, handle: RunHandle, what: str) -> None:
+        fn = handle.control.pause if what == "pause" else handle.control.cancel
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is handle.loop:
+            fn()
+        elif not handle.loop.is_closed():
+            handle.loop.call_soon_threadsafe(fn)
+
+    def pause(self, execution_id: str) -> None:
+        """Pause a running run (in this process at once, in another through the database)."""
+        handle = self._handles.get(execution_id)
+        if handle is not None and not handle.task.done():
+            self._signal(handle, "pause")
+        if self._store is None:
+            if handle is None:
+                self._memory_record(execution_id)
+                raise InvalidExecutionState(f"execution {execution_id} is not running")
+            return
+        if not self._store.request_control(execution_id, "pause") and handle is None:
+            status = self._store.effective_status(self._store.row(execution_id))
+            raise InvalidExecutionState(f"execution {execution_id} is {status}; only a running execution can be paused")
+
+    def cancel(self, execution_id: str) -> None:
+        """Cancel a run; a paused or interrupted run is cancelled directly in the database."""
+        handle = self._handles.get(execution_id)
+        if handle is not None and not handle.task.done():
+            self._signal(handle, "cancel")
+        if self._store is None:
+            if handle is None:
+                rec = self._memory_record(execution_id)
+                if rec.status != PAUSED:
+                    raise InvalidExecutionState(f"execution {execution_id} is {rec.status}; it cannot be cancelled")
+                rec.status = "cancelled"
+                rec.stopped_at = time.time()
+            return
+        if handle is not None:
+            self._store.request_control(execution_id, "cancel")
+            return
+        row = self._store.row(execution_id)
+        status = self._store.effective_status(row)
+        if status == RUNNING:
+            if self._store.request_control(execution_id, "cancel"):
+                return
+            row = self._store.row(execution_id)
+            status = self._store.effective_status(row)
+        if status == PAUSED and self._store.set_stopped(execution_id, "cancelled", only_from=[PAUSED]):
+            return
+        if status == INTERRUPTED and self._store.set_stopped(execution_id, "cancelled", only_from=[RUNNING, INTERRUPTED], row=row):
+            return
+        raise InvalidExecutionState(f"execution {execution_id} is {status}; it cannot be cancelled")
+
+    # -- reading ---------------------------------------------------------------------
+    def _memory_record(self, execution_id: str) -> RunRecord:
+        rec = self._records.get(execution_id)
+        if rec is None:
+            raise ExecutionNotFound(f"no execution {execution_id!r} in workspace {self.workspace!r}")
+        return rec
+
+    def status(self, execution_id: str) -> dict[str, Any]:
+        """The DESIGN status object, plus `in_flight`: {node_id, side_effects, thread_id} | None."""
+        if self._store is None:
+            rec = self._memory_record(execution_id)
+            obj = status_object(rec, now=time.time())
+            handle = self._handles.get(execution_id)
+            obj["in_flight"] = None
+            if handle is not None and handle.in_flight:
+                tid, node = list(handle.in_flight.items())[-1]
+                obj["in_flight"] = {"node_id": node, "side_effects": handle.side_effects.get(node, False), "thread_id": tid}
+            return obj
+        row, threads = self._store.one(execution_id)
+        return _status_from_rows(row, threads, self._store.effective_status(row))
+
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        workflow_id: str | None = None,
+        since: datetime | float | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Status objects, newest first, filtered by status, workflow id and start time."""
+        since_ts = since.timestamp() if isinstance(since, datetime) else since
+        if self._store is None:
+            recs = sorted(self._records.values(), key=lambda r: r.started_at or 0, reverse=True)
+            out = []
+            for rec in recs:
+                if status is not None and rec.status != status:
+                    continue
+                if workflow_id is not None and rec.workflow_id != workflow_id:
+                    continue
+                if since_ts is not None and (rec.started_at or 0) < since_ts:
+                    continue
+                out.append(self.status(rec.execution_id))
+                if limit is not None and len(out) >= limit:
+                    break
+            return out
+        live_states = {RUNNING, INTERRUPTED}
+        statuses = None if status is None else ([RUNNING, INTERRUPTED] if status in live_states else [status])
+        post = status in live_states
+        now = time.time()
+        result = []
+        for row, threads in self._store.rows(statuses=statuses, workflow_id=workflow_id, since=since_ts, limit=None if post else limit):
+            eff = self._store.effective_status(row, now)
+            if post and eff != status:
+                continue
+            result.append(_status_from_rows(row, threads, eff, now))
+            if limit is not None and len(result) >= limit:
+                break
+        return result
+
+    def record(self, execution_id: str) -> RunRecord:
+        """The full run record (outputs, attempts), rebuilt from the store."""
+        if self._store is None:
+            return self._memory_record(execution_id)
+        return self._store.load_record(execution_id)[0]
+
+    def workflow_of(self, execution_id: str) -> Workflow:
+        """The workflow version the run ran with."""
+        if self._store is None:
+            raise StoreError("an in-memory service does not keep workflow versions")
+        row = self._store.row(execution_id)
+        return self._store.load_workflow_version(row.workflow_version)
+
+    # -- housekeeping --------------------------------------------------------------------
+    def recover(self) -> list[str]:
+        """Mark running rows whose owner is gone as interrupted; return their ids."""
+        if self._store is None:
+            return []
+        found = []
+        now = time.time()
+        for row in self._store.running_rows():
+            if self._store.effective_status(row, now) == INTERRUPTED and self._store.set_stopped(
+                row.id, INTERRUPTED, only_from=[RUNNING], row=row
+            ):
+                found.append(row.id)
+        for row, _ in self._store.rows(statuses=[INTERRUPTED], workflow_id=None, since=None, limit=None):
+            if row.id not in found:
+                found.append(row.id)
+        return found
+
+    def mark_failed(self, execution_id: str, message: str) -> None:
+        """Give up on a run (e.g. its workflow cannot be loaded any more)."""
+        handle = self._handles.get(execution_id)
+        if handle is not None and not handle.task.done():
+            raise InvalidExecutionState(f"execution {execution_id} is running in this process; cancel it instead")
+        error = {"message": message, "traceback": None, "node_id": None}
+        if self._store is None:
+            rec = self._memory_record(execution_id)
+            rec.status, rec.error, rec.stopped_at = "failed", error, time.time()
+            return
+        row = self._store.row(execution_id)
+        if self._store.effective_status(row) == RUNNING:
+            raise InvalidExecutionState(f"execution {execution_id} is running (pid {row.owner_pid}); cancel it instead")
+        self._store.set_stopped(execution_id, "failed", error=error)
+
+    def delete(self, execution_id: str) -> None:
+        handle = self._handles.get(execution_id)
+        if handle is not None and not handle.task.done():
+            raise InvalidExecutionState(f"execution {execution_id} is running; cancel it first")
+        if self._store is None:
+            self._memory_record(execution_id)
+            del self._records[execution_id]
+            return
+        row = self._store.row(execution_id)
+        if self._store.effective_status(row) == RUNNING:
+            raise InvalidExecutionState(f"execution {execution_id} is running; cancel it first")
+        self._store.delete([execution_id])
+
+    def prune(self, *, older_than_days: float, keep_failed: bool = False) -> int:
+        """Delete finished runs (completed, failed, cancelled) that stopped before the cutoff."""
+        cutoff = time.time() - older_than_days * 86400.0
+        if self._store is None:
+            old = [
+                i for i, r in self._records.items()
+                if r.status in TERMINAL and (r.stopped_at or 0) < cutoff and not (keep_failed and r.status == "failed")
+            ]
+            for i in old:
+                del self._records[i]
+            return len(old)
+        return self._store.delete(self._store.finished_before(cutoff, keep_failed=keep_failed))
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+    def __enter__(self) -> ExecutionService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _status_from_rows(row: Any, threads: list[Any], status: str, now: float | None = None) -> dict[str, Any]:
+    """The status object of `engine.runtime.status.status_object`, read from store rows."""
+    now = time.time() if now is None else now
+
+    def progress(total: int, completed: int, failed: int, skipped: int) -> dict[str, Any]:
+        done = completed + failed + skipped
+        percent = round(100.0 * done / total, 1) if total else 100.0
+        return {"total": total, "completed": completed, "failed": failed, "skipped": skipped, "percent": min(percent, 100.0)}
+
+    err = loads(row.error)
+    flight = loads(row.in_flight) if status in (RUNNING, INTERRUPTED) else None
+    in_flight = None
+    if flight:
+        tid, (node, side) = list(flight.items())[-1]
+        in_flight = {"node_id": node, "side_effects": bool(side), "thread_id": tid}
+    stopped = row.stopped_at if status not in (RUNNING, INTERRUPTED) else None
+    return {
+        "execution_id": row.id,
+        "workflow_id": row.workflow_id,
+        "status": status,
+        "resumable": status in (PAUSED, INTERRUPTED),
+        "progress": progress(row.total, row.completed, row.failed, row.skipped),
+        "timing": {
+            "started_at": iso(row.started_at),
+            "stopped_at": iso(stopped),
+            "duration_ms": duration_ms(row.started_at, stopped, now if status == RUNNING else None),
+        },
+        "threads": [
+            {
+                "thread_id": tr.thread_id,
+                "workflow_id": tr.workflow_id,
+                "parent_thread_id": tr.parent_thread_id,
+                "node_id": tr.parent_node_id,
+                "status": status if tr.thread_id == MAIN_THREAD else tr.status,
+                "progress": progress(tr.total, tr.completed, tr.failed, tr.skipped),
+                "in_flight": tr.in_flight,
+            }
+            for tr in threads
+        ],
+        "error": None if not err else {"message": err.get("message"), "traceback": err.get("traceback"), "node_id": err.get("node_id")},
+        "in_flight": in_flight,
+    }
+

@@ -1,0 +1,12 @@
+"""The durable execution store (SQLAlchemy 2 on SQLite WAL or PostgreSQL, Alembic migrations).
+
+`ExecutionStore` holds the queries, `Checkpointer` makes a running execution
+durable through its lifecycle hooks; `engine.service.ExecutionService` is the
+public face. See docs/durability.md for the guarantees.
+"""
+
+from __future__ import annotations
+
+from engine.store.store import ExecutionNotFound, ExecutionStore, InvalidExecutionState
+
+__all__ = ["ExecutionNotFound", "ExecutionStore", "InvalidExecutionState"]

@@ -1,0 +1,517 @@
+"""The checkpointer: a lifecycle-hook subscriber that makes a run durable.
+
+Cost per node is O(1): the run record's `node_status`, `outputs` and
+`edge_counts` are swapped for dicts that remember which keys changed, so each
+event writes only what moved (attempt rows, output rows, a small state row),
+never the whole record.
+
+Rules (DESIGN "store"):
+- NodeFinished: capture the thread's small resumable state (stack, waiting
+  map, loops, variables) as of this consistent point, plus its attempt rows,
+  output rows and status/edge changes. A node that is not pure is committed
+  at once; pure nodes (and skip bookkeeping) are group-committed within
+  `GROUP_WINDOW` seconds or `GROUP_ROWS` rows.
+- NodeStarted of a side-effect node: commit everything pending plus the
+  in-flight marker before the node runs; the stack snapshot keeps the state of
+  the last NodeFinished (the node's frame still on the stack), so a crash
+  re-runs exactly the node in flight.
+- Terminal events (paused, completed, failed, cancelled): commit everything
+  and compact the state journal into one full row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from engine import events as ev
+from engine.errors import StoreError
+from engine.runtime.record import RunRecord, ThreadRecord
+from engine.store import codec
+from engine.store import schema as t
+
+log = logging.getLogger("engine.store")
+
+GROUP_WINDOW = 0.005
+GROUP_ROWS = 2000
+COUNTED = ("succeeded", "failed", "skipped")
+
+
+class TrackedDict(dict):  # type: ignore[type-arg]
+    """A dict that remembers which keys were set since the last `take()` (in order)."""
+
+    __slots__ = ("dirty",)
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.dirty: dict[Any, None] = {}
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        dict.__setitem__(self, key, value)
+        self.dirty[key] = None
+
+    def take(self) -> dict[Any, None]:
+        d, self.dirty = self.dirty, {}
+        return d
+
+
+class StatusDict(TrackedDict):
+    """`node_status` with running counts of succeeded/failed/skipped (progress in O(1))."""
+
+    __slots__ = ("counts",)
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.counts = dict.fromkeys(COUNTED, 0)
+        for v in self.values():
+            if v in self.counts:
+                self.counts[v] += 1
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        old = self.get(key)
+        counts = self.counts
+        if old in counts:
+            counts[old] -= 1
+        if value in counts:
+            counts[value] += 1
+        dict.__setitem__(self, key, value)
+        self.dirty[key] = None
+
+
+def track(th: ThreadRecord) -> None:
+    """Swap the thread's growing maps for change-tracking ones (idempotent)."""
+    if not isinstance(th.node_status, StatusDict):
+        th.node_status = StatusDict(th.node_status)
+    if not isinstance(th.outputs, TrackedDict):
+        th.outputs = TrackedDict(th.outputs)
+    if not isinstance(th.edge_counts, TrackedDict):
+        th.edge_counts = TrackedDict(th.edge_counts)
+
+
+def untrack(th: ThreadRecord) -> None:
+    th.node_status = dict(th.node_status)
+    th.outputs = dict(th.outputs)
+    th.edge_counts = dict(th.edge_counts)
+
+
+def progress_counts(th: ThreadRecord) -> dict[str, int]:
+    """{completed, failed, skipped} node counts (the store's progress columns)."""
+    ns = th.node_status
+    if isinstance(ns, StatusDict):
+        c = ns.counts
+        return {"completed": c["succeeded"], "failed": c["failed"], "skipped": c["skipped"]}
+    vals = list(ns.values())
+    return {"completed": vals.count("succeeded"), "failed": vals.count("failed"), "skipped": vals.count("skipped")}
+
+
+def small_state(th: ThreadRecord) -> dict[str, Any]:
+    """The thread's resumable state without the per-node maps (those live in rows)."""
+    return {
+        "thread_id": th.thread_id,
+        "workflow_id": th.workflow_id,
+        "parent_thread_id": th.parent_thread_id,
+        "parent_node_id": th.parent_node_id,
+        "status": th.status,
+        "total": th.total,
+        "stack": [f.to_json() for f in th.stack],
+        "waiting": {k: [[i, v] for i, v in w.items()] for k, w in th.waiting.items()},
+        "loops": {k: s.to_json() for k, s in th.loops.items()},
+        "loop_stack": list(th.loop_stack),
+        "variables": th.variables,
+        "in_flight": th.in_flight,
+        "last_output": th.last_output,
+        "started_at": th.started_at,
+        "stopped_at": th.stopped_at,
+        "error": th.error,
+    }
+
+
+class _Capture:
+    """A shallow copy of a thread's small state at a consistent point (serialized at commit)."""
+
+    __slots__ = ("last_output", "loop_stack", "loops", "meta", "stack", "variables", "waiting")
+
+    def __init__(self, th: ThreadRecord) -> None:
+        self.meta = (th.status, th.total, th.started_at, th.stopped_at, th.error)
+        self.stack = [(f.node_id, f.value, f.port, f.conn, f.kind, f.attempt) for f in th.stack]
+        self.waiting = {k: list(w.items()) for k, w in th.waiting.items()} if th.waiting else None
+        self.loops = (
+            [(k, s.items, s.index, s.results, len(s.results)) for k, s in th.loops.items()] if th.loops else None
+        )
+        self.loop_stack = list(th.loop_stack)
+        self.variables = th.variables
+        self.last_output = th.last_output
+
+
+class _Thread:
+    __slots__ = ("att", "capture", "edge_delta", "inserted", "meta_dirty", "ordinal", "status_delta", "th")
+
+    def __init__(self, th: ThreadRecord, ordinal: int, inserted: bool) -> None:
+        track(th)
+        self.th = th
+        self.ordinal = ordinal
+        self.att = {k: len(v) for k, v in th.attempts.items()}  # attempts already stored, per node
+        self.capture: _Capture | None = None
+        self.status_delta: dict[str, str] = {}
+        self.edge_delta: dict[int, int] = {}
+        self.inserted = inserted
+        self.meta_dirty = not inserted
+
+
+class Checkpointer:
+    """Subscribes to one run's hooks and writes its checkpoints on a connection of its own."""
+
+    def __init__(self, engine: sa.Engine, record: RunRecord, *, seq: int = 0, existing_threads: set[str] | None = None) -> None:
+        self.engine = engine
+        self.rec = record
+        self.eid = record.execution_id
+        self.seq = seq
+        self._conn: sa.Connection | None = None
+        existing = existing_threads or set()
+        self.threads: dict[str, _Thread] = {}
+        for tid, th in record.threads.items():
+            self.threads[tid] = _Thread(th, len(self.threads), tid in existing)
+        self.node_runs: list[dict[str, Any]] = []
+        self.outputs: list[dict[str, Any]] = []
+        self.in_flight: dict[str, list[Any]] = {}
+        self.pending_since: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._items_json: dict[int, tuple[list[Any], str]] = {}
+        self._results_json: dict[int, tuple[list[Any], list[str]]] = {}
+        self._response_written: Any = record.response
+        self.commits = 0
+
+    # -- subscription ----------------------------------------------------------
+    def subscribe(self, hooks: ev.LifecycleHooks) -> None:
+        hooks.on(ev.NodeStarted, self.on_node_started)
+        hooks.on(ev.NodeRetrying, self.on_node_retrying)
+        hooks.on(ev.NodeFinished, self.on_node_finished)
+        hooks.on(ev.ThreadStarted, self.on_thread_started)
+        hooks.on(ev.ThreadFinished, self.on_thread_finished)
+        for terminal in ev.TERMINAL_EVENTS:
+            hooks.on(terminal, self.on_terminal)
+
+    # -- handlers ----------------------------------------------------------------
+    def on_node_started(self, e: ev.NodeStarted, rec: RunRecord) -> None:
+        self.in_flight[e.thread_id] = [e.node_id, e.side_effects]
+        if e.side_effects:
+            self.flush()  # durable before the world is touched
+
+    def on_node_retrying(self, e: ev.NodeRetrying, rec: RunRecord) -> None:
+        tt = self._thread(e.thread_id)
+        self._collect(tt, capture=False)
+        flight = self.in_flight.get(e.thread_id)
+        if flight and flight[1]:
+            self.flush()  # what a side-effect attempt did is never lost
+        else:
+            self._pending()
+
+    def on_node_finished(self, e: ev.NodeFinished, rec: RunRecord) -> None:
+        tid = e.thread_id
+        tt = self._thread(tid)
+        flight = self.in_flight.get(tid)
+        if flight is not None and flight[0] == e.node_id:
+            del self.in_flight[tid]
+        self._collect(tt, capture=True)
+        if e.pure or e.status in ("skipped", "paused", "cancelled"):
+            self._pending()
+        else:
+            self.flush()
+
+    def on_thread_started(self, e: ev.ThreadStarted, rec: RunRecord) -> None:
+        tt = self._thread(e.thread_id)
+        self._collect(tt, capture=True)
+        self._pending()
+
+    def on_thread_finished(self, e: ev.ThreadFinished, rec: RunRecord) -> None:
+        tt = self._thread(e.thread_id)
+        tt.meta_dirty = True
+        self._collect(tt, capture=True)
+        self._pending()
+
+    def on_terminal(self, e: ev.Event, rec: RunRecord) -> None:
+        self.in_flight.clear()
+        self.flush(final=True)
+
+    # -- collecting --------------------------------------------------------------
+    def _thread(self, tid: str) -> _Thread:
+        tt = self.threads.get(tid)
+        if tt is None or tt.th is not self.rec.threads.get(tid):
+            tt = self.threads[tid] = _Thread(self.rec.threads[tid], len(self.threads), tt is not None and tt.inserted)
+        return tt
+
+    def _collect(self, tt: _Thread, *, capture: bool) -> None:
+        """Move a thread's changes since the last event into the pending commit."""
+        th = tt.th
+        tid = th.thread_id
+        status = th.node_status
+        changed = status.take()  # type: ignore[attr-defined]
+        made: dict[str, dict[str, Any]] = {}  # node -> its last attempt row made by this call
+        tt.meta_dirty = True
+        if changed:
+            delta = tt.status_delta
+            att = tt.att
+            attempts = th.attempts
+            for node in changed:
+                delta[node] = status[node]
+                lst = attempts.get(node)
+                if lst is not None:
+                    done = att.get(node, 0)
+                    if len(lst) > done:
+                        for a in lst[done:]:
+                            self.seq += 1
+                            made[node] = row = {
+                                    "execution_id": self.eid,
+                                    "seq": self.seq,
+                                    "thread_id": tid,
+                                    "node_id": node,
+                                    "attempt": a["attempt"],
+                                    "status": a["status"],
+                                    "started_at": a["started_at"],
+                                    "duration_ms": a["duration_ms"],
+                                    "error": codec.dumps_opt(a.get("error")),
+                                    "output_seq": None,
+                                }
+                            self.node_runs.append(row)
+                        att[node] = len(lst)
+        outs = th.outputs.take()  # type: ignore[attr-defined]
+        if outs:
+            for node in outs:
+                enc, size, data = codec.encode_value(th.outputs[node])
+                self.seq += 1
+                self.outputs.append(
+                    {
+                        "execution_id": self.eid,
+                        "seq": self.seq,
+                        "thread_id": tid,
+                        "node_id": node,
+                        "encoding": enc,
+                        "size": size,
+                        "data": data,
+                    }
+                )
+                row = made.get(node)  # the attempt that produced it, when it ended in this event
+                if row is not None and row["status"] in ("succeeded", "failed"):
+                    row["output_seq"] = self.seq
+        edges = th.edge_counts.take()  # type: ignore[attr-defined]
+        if edges:
+            counts = th.edge_counts
+            delta_e = tt.edge_delta
+            for conn in edges:
+                delta_e[conn] = counts[conn]
+        if capture:
+            tt.capture = _Capture(th)
+
+    def _pending(self) -> None:
+        now = time.monotonic()
+        if self.pending_since is None:
+            self.pending_since = now
+            if self._timer is None:
+                try:
+                    loop = asyncio.get_running_loop()
+                except RuntimeError:
+                    loop = None
+                if loop is not None:
+                    self._timer = loop.call_later(GROUP_WINDOW, self._on_timer)
+        elif now - self.pending_since >= GROUP_WINDOW or len(self.node_runs) + len(self.outputs) >= GROUP_ROWS:
+            self.flush()
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self.pending_since is not None:
+            try:
+                self.flush()
+            except Exception:  # the next event's flush raises it into the run
+                log.exception("execution=%s: group commit failed", self.eid)
+
+    # -- serializing -------------------------------------------------------------
+    def _loops_json(self, loops: list[tuple[str, list[Any], int, list[Any], int]]) -> str:
+        parts = []
+        for node, items, index, results, n in loops:
+            cached = self._items_json.get(id(items))
+            if cached is None or cached[0] is not items:
+                cached = self._items_json[id(items)] = (items, codec.dumps(items))
+            frags = self._results_json.get(id(results))
+            if frags is None or frags[0] is not results:
+                frags = self._results_json[id(results)] = (results, [])
+            got = frags[1]
+            if len(got) < n:
+                got.extend(codec.dumps(v) for v in results[len(got) : n])
+            body = ",".join(got[:n]) if n < len(got) else ",".join(got)
+            parts.append(f'{codec.dumps(node)}:{{"items":{cached[1]},"index":{index},"results":[{body}]}}')
+        return "{" + ",".join(parts) + "}"
+
+    def _capture_json(self, tt: _Thread, c: _Capture) -> str:
+        th = tt.th
+        status, total, started, stopped, error = c.meta
+        head = codec.dumps(
+            {
+                "thread_id": th.thread_id,
+                "workflow_id": th.workflow_id,
+                "parent_thread_id": th.parent_thread_id,
+                "parent_node_id": th.parent_node_id,
+                "status": status,
+                "total": total,
+                "stack": c.stack,
+                "waiting": {k: w for k, w in c.waiting.items()} if c.waiting else {},
+                "loop_stack": c.loop_stack,
+                "variables": c.variables,
+                "in_flight": None,
+                "last_output": c.last_output,
+                "started_at": started,
+                "stopped_at": stopped,
+                "error": error,
+            }
+        )
+        loops = self._loops_json(c.loops) if c.loops else "{}"
+        return head[:-1] + ',"loops":' + loops + "}"
+
+    def _journal_row(self) -> str | None:
+        threads: list[str] = []
+        status: dict[str, dict[str, str]] = {}
+        edges: dict[str, list[list[int]]] = {}
+        for tid, tt in self.threads.items():
+            if tt.capture is not None:
+                threads.append(codec.dumps(tid) + ":" + self._capture_json(tt, tt.capture))
+                tt.capture = None
+            if tt.status_delta:
+                status[tid] = tt.status_delta
+                tt.status_delta = {}
+            if tt.edge_delta:
+                edges[tid] = [[k, v] for k, v in tt.edge_delta.items()]
+                tt.edge_delta = {}
+        if not threads and not status and not edges:
+            return None
+        return '{"threads":{' + ",".join(threads) + '},"status":' + codec.dumps(status) + ',"edges":' + codec.dumps(edges) + "}"
+
+    def _full_row(self) -> str:
+        threads = {}
+        for tid, th in self.rec.threads.items():
+            d = small_state(th)
+            d["node_status"] = dict(th.node_status)
+            d["edge_counts"] = [[k, v] for k, v in th.edge_counts.items()]
+            threads[tid] = d
+        return codec.dumps({"threads": threads, "full": True})
+
+    # -- committing --------------------------------------------------------------
+    def _connection(self) -> sa.Connection:
+        if self._conn is None:
+            self._conn = self.engine.connect().execution_options(pe_write=True)
+        return self._conn
+
+    def flush(self, *, final: bool = False) -> None:
+        """Commit everything pending in one transaction (`final`: also compact and close)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.pending_since = None
+        rec = self.rec
+        if final:
+            for tid in rec.threads:
+                self._collect(self._thread(tid), capture=False)
+        journal = None if final else self._journal_row()
+        conn = self._connection()
+        try:
+            with conn.begin():
+                if self.node_runs:
+                    conn.execute(t.node_runs.insert(), self.node_runs)
+                if self.outputs:
+                    conn.execute(t.outputs.insert(), self.outputs)
+                if final:
+                    for tt in self.threads.values():
+                        tt.capture = None
+                        tt.status_delta = {}
+                        tt.edge_delta = {}
+                    conn.execute(t.execution_state.delete().where(t.execution_state.c.execution_id == self.eid))
+                    self.seq += 1
+                    conn.execute(t.execution_state.insert(), {"execution_id": self.eid, "seq": self.seq, "full": True, "data": self._full_row()})
+                elif journal is not None:
+                    self.seq += 1
+                    conn.execute(t.execution_state.insert(), {"execution_id": self.eid, "seq": self.seq, "full": False, "data": journal})
+                self._write_threads(conn)
+                self._write_execution(conn, final)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"execution {self.eid}: cannot write its checkpoint: {getattr(exc, 'orig', exc)}") from exc
+        finally:
+            self.node_runs = []
+            self.outputs = []
+        self.commits += 1
+        if final:
+            self.close()
+
+    def _write_threads(self, conn: sa.Connection) -> None:
+        for tt in self.threads.values():
+            if not tt.meta_dirty:
+                continue
+            th = tt.th
+            counts = progress_counts(th)
+            values = {
+                "status": th.status,
+                "total": th.total,
+                "in_flight": th.in_flight,
+                "started_at": th.started_at,
+                "stopped_at": th.stopped_at,
+                "error": codec.dumps_opt(th.error),
+                **counts,
+            }
+            if tt.inserted:
+                conn.execute(
+                    t.thread_executions.update()
+                    .where(t.thread_executions.c.execution_id == self.eid, t.thread_executions.c.thread_id == th.thread_id)
+                    .values(**values)
+                )
+            else:
+                conn.execute(
+                    t.thread_executions.insert().values(
+                        execution_id=self.eid,
+                        thread_id=th.thread_id,
+                        ordinal=tt.ordinal,
+                        workflow_id=th.workflow_id,
+                        parent_thread_id=th.parent_thread_id,
+                        parent_node_id=th.parent_node_id,
+                        **values,
+                    )
+                )
+                tt.inserted = True
+            tt.meta_dirty = False
+
+    def _write_execution(self, conn: sa.Connection, final: bool) -> None:
+        rec = self.rec
+        main = rec.threads.get("main")
+        values: dict[str, Any] = {
+            "in_flight": codec.dumps(self.in_flight) if self.in_flight else None,
+            "heartbeat_at": time.time(),
+        }
+        if main is not None:
+            values.update(progress_counts(main))
+            values["total"] = main.total
+        if rec.response is not self._response_written:
+            values["response"] = codec.dumps_opt(rec.response)
+            self._response_written = rec.response
+        if final:
+            values.update(
+                status=rec.status,
+                started_at=rec.started_at,
+                stopped_at=rec.stopped_at,
+                error=codec.dumps_opt(rec.error),
+                response=codec.dumps_opt(rec.response),
+                control_request=None,
+                in_flight=None,
+            )
+        conn.execute(t.executions.update().where(t.executions.c.id == self.eid).values(**values))
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+        for th in self.rec.threads.values():
+            untrack(th)

@@ -1,0 +1,240 @@
+"""Opening a store database: check it is ours, migrate it, tune SQLite.
+
+Checks come first and only read (a read-only SQLite connection), so a file
+that is garbage, belongs to another program, comes from a newer ProcessEngine,
+is read-only or is locked is reported with a clear `StoreError` and left
+byte-for-byte untouched. Only then is the file opened for writing (WAL,
+synchronous=NORMAL, busy timeout, foreign keys) and migrated to the newest
+Alembic revision shipped in `engine/store/migrations`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+
+from engine.errors import StoreError
+from engine.paths import sqlite_path
+from engine.store.schema import TABLES, VERSION_TABLE
+
+log = logging.getLogger("engine.store")
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+MIGRATIONS = Path(__file__).parent / "migrations"
+PG_LOCK_KEY = 0x5E5E_0001  # advisory lock serializing first-time migrations on PostgreSQL
+
+
+@cache
+def _script() -> Any:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS))
+
+
+def head_revision() -> str:
+    return str(_script().get_current_head())
+
+
+def known_revision(rev: str) -> bool:
+    from alembic.util import CommandError
+
+    try:
+        return _script().get_revision(rev) is not None
+    except (CommandError, KeyError, Exception):
+        return False
+
+
+def describe(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def open_database(url: str, *, busy_timeout: float = 10.0) -> Engine:
+    """An engine on a checked and migrated database; raises StoreError for bad ones."""
+    path = sqlite_path(url)
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        if path is not None:
+            _check_sqlite_file(path, busy_timeout)
+        engine = _sqlite_engine(url, busy_timeout)
+    else:
+        try:
+            engine = sa.create_engine(url, pool_pre_ping=True, future=True)
+        except Exception as exc:  # bad URL, missing driver
+            raise StoreError(f"cannot use database {describe(url)}: {exc}") from exc
+    try:
+        _migrate(engine, url)
+    except StoreError:
+        engine.dispose()
+        raise
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        raise StoreError(_operational_message(url, exc)) from exc
+    except Exception as exc:
+        engine.dispose()
+        raise StoreError(f"cannot open database {describe(url)}: {exc}") from exc
+    return engine
+
+
+def _operational_message(url: str, exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", exc))
+    if "locked" in text or "busy" in text:
+        return f"database {describe(url)} is locked by another process ({text})"
+    if "readonly" in text or "read-only" in text:
+        return f"database {describe(url)} is read-only ({text})"
+    return f"cannot open database {describe(url)}: {text}"
+
+
+def _check_sqlite_file(path: Path, busy_timeout: float) -> None:
+    """Refuse files that are not ours or cannot be written, without writing to them."""
+    if not path.exists():
+        parent = path.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the database directory {parent}: {exc}") from exc
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise StoreError(f"cannot create database {path}: directory {parent} is read-only")
+        return
+    if path.is_dir():
+        raise StoreError(f"database path {path} is a directory")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(SQLITE_MAGIC))
+    except OSError as exc:
+        raise StoreError(f"cannot read database {path}: {exc}") from exc
+    if head and head != SQLITE_MAGIC:
+        raise StoreError(f"{path} is not a ProcessEngine database (not a SQLite file); left untouched")
+    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
+        raise StoreError(f"database {path} is read-only (no write permission on the file or its directory); left untouched")
+    if not head:
+        return  # an empty file: a fresh database
+    try:
+        ro = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=busy_timeout)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open database {path}: {exc}") from exc
+    try:
+        names = {r[0] for r in ro.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not names:
+            return
+        if VERSION_TABLE not in names:
+            raise StoreError(
+                f"{path} is a SQLite database of another program (no {VERSION_TABLE} table); "
+                "refusing to add tables to it; left untouched"
+            )
+        row = ro.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchone()
+        _check_revision(str(path), row[0] if row else None)
+    except sqlite3.DatabaseError as exc:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            raise StoreError(f"database {path} is locked by another process ({text}); left untouched") from exc
+        raise StoreError(f"{path} is not a usable SQLite database ({text}); left untouched") from exc
+    finally:
+        ro.close()
+
+
+def _check_revision(where: str, rev: str | None) -> None:
+    if rev is None or known_revision(rev):
+        return
+    raise StoreError(
+        f"database {where} has schema revision {rev!r}, newer than this ProcessEngine "
+        f"understands (newest known: {head_revision()!r}); upgrade ProcessEngine; left untouched"
+    )
+
+
+def _sqlite_engine(url: str, busy_timeout: float) -> Engine:
+    engine = sa.create_engine(
+        url,
+        connect_args={"timeout": busy_timeout, "check_same_thread": False},
+        future=True,
+    )
+    busy_ms = int(busy_timeout * 1000)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _rec: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see _on_begin)
+        cur = dbapi_conn.cursor()
+        try:
+            if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+            cur.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # writers take the write lock up front (waits up to busy_timeout instead of
+        # failing on a lock upgrade); readers get a consistent WAL snapshot
+        write = conn.get_execution_options().get("pe_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _current_revision(conn: sa.Connection) -> str | None:
+    insp = sa.inspect(conn)
+    if not insp.has_table(VERSION_TABLE):
+        return None
+    row = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).first()
+    return row[0] if row else None
+
+
+def _migrate(engine: Engine, url: str) -> None:
+    head = head_revision()
+    with engine.connect() as conn:
+        current = _current_revision(conn)
+        conn.rollback()
+        if current == head:
+            return
+        _check_revision(describe(url), current)
+        if current is None:
+            present = set(sa.inspect(conn).get_table_names()) & set(TABLES)
+            conn.rollback()
+            if present:
+                raise StoreError(
+                    f"database {describe(url)} already has tables {sorted(present)} that are not "
+                    "managed by ProcessEngine; refusing to touch them"
+                )
+    pg = engine.dialect.name == "postgresql"
+    with engine.connect() as conn:
+        if pg:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": PG_LOCK_KEY})
+            conn.commit()
+        try:
+            _upgrade(conn)
+        except sa.exc.OperationalError as exc:
+            # another process may have migrated the same fresh file at the same moment
+            conn.rollback()
+            if _current_revision(conn) != head:
+                raise
+            log.debug("migration raced with another process: %s", exc)
+        finally:
+            if pg:
+                conn.rollback()
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": PG_LOCK_KEY})
+                conn.commit()
+    log.info("store %s migrated to %s", describe(url), head)
+
+
+def _upgrade(conn: sa.Connection) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn.execution_options(pe_write=True)
+    command.upgrade(cfg, "head")
+    conn.commit()

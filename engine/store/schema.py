@@ -1,0 +1,144 @@
+"""The store's tables (SQLAlchemy Core; the Alembic migrations create the same shape).
+
+Every row hangs off a workspace. Per-node rows are append-only and keyed by
+`(execution_id, seq)`, a counter the checkpointer hands out, so one finished
+node costs a couple of small inserts no matter how long the run is:
+
+- `node_runs`: one row per attempt (status, start, duration, error, output ref).
+- `outputs`: one row per output a node produced (JSON, zlib-compressed over 64 KB).
+- `execution_state`: the checkpoint as a short journal; each commit appends the
+  small resumable state of the threads that moved (stacks, waiting map, loops,
+  variables) plus the node-status and edge-count changes. A finished or paused
+  run's journal is compacted into one row.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+VERSION_TABLE = "processengine_alembic_version"
+TABLES = (
+    "workspaces",
+    "workflows",
+    "executions",
+    "thread_executions",
+    "node_runs",
+    "outputs",
+    "execution_state",
+)
+
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Ts = sa.Double()
+
+workspaces = sa.Table(
+    "workspaces",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("created_at", Ts, nullable=False),
+)
+
+workflows = sa.Table(
+    "workflows",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("workspace_id", Id, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("workflow_id", sa.String(200), nullable=False),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("document", sa.Text(), nullable=False),
+    sa.Column("created_at", Ts, nullable=False),
+    sa.UniqueConstraint("workspace_id", "content_hash", name="uq_workflows_hash"),
+    sa.Index("ix_workflows_workflow", "workspace_id", "workflow_id"),
+)
+
+executions = sa.Table(
+    "executions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("workspace_id", Id, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("workflow_version", Id, sa.ForeignKey("workflows.id"), nullable=False),
+    sa.Column("workflow_id", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("trigger_node", sa.String(200)),
+    sa.Column("trigger_payload", sa.Text()),
+    sa.Column("workflow_file", sa.Text()),
+    sa.Column("owner_host", sa.String(255)),
+    sa.Column("owner_pid", sa.Integer()),
+    sa.Column("owner_token", sa.String(64)),
+    sa.Column("heartbeat_at", Ts),
+    sa.Column("control_request", sa.String(16)),
+    sa.Column("created_at", Ts, nullable=False),
+    sa.Column("started_at", Ts),
+    sa.Column("stopped_at", Ts),
+    sa.Column("error", sa.Text()),
+    sa.Column("response", sa.Text()),
+    sa.Column("in_flight", sa.Text()),
+    sa.Column("total", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("completed", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("failed", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("skipped", sa.Integer(), nullable=False, server_default="0"),
+    sa.Index("ix_executions_ws_created", "workspace_id", "created_at"),
+    sa.Index("ix_executions_ws_status", "workspace_id", "status"),
+    sa.Index("ix_executions_ws_workflow", "workspace_id", "workflow_id"),
+)
+
+thread_executions = sa.Table(
+    "thread_executions",
+    metadata,
+    sa.Column("execution_id", sa.String(64), sa.ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("thread_id", sa.String(500), primary_key=True),
+    sa.Column("ordinal", sa.Integer(), nullable=False),
+    sa.Column("workflow_id", sa.String(200), nullable=False),
+    sa.Column("parent_thread_id", sa.String(500)),
+    sa.Column("parent_node_id", sa.String(200)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("total", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("completed", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("failed", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("skipped", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("in_flight", sa.String(200)),
+    sa.Column("started_at", Ts),
+    sa.Column("stopped_at", Ts),
+    sa.Column("error", sa.Text()),
+)
+
+node_runs = sa.Table(
+    "node_runs",
+    metadata,
+    sa.Column("execution_id", sa.String(64), sa.ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("thread_id", sa.String(500), nullable=False),
+    sa.Column("node_id", sa.String(200), nullable=False),
+    sa.Column("attempt", sa.Integer(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_at", Ts),
+    sa.Column("duration_ms", Ts),
+    sa.Column("error", sa.Text()),
+    sa.Column("output_seq", sa.Integer()),
+    sa.Index("ix_node_runs_node", "execution_id", "thread_id", "node_id"),
+)
+
+outputs = sa.Table(
+    "outputs",
+    metadata,
+    sa.Column("execution_id", sa.String(64), sa.ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("thread_id", sa.String(500), nullable=False),
+    sa.Column("node_id", sa.String(200), nullable=False),
+    sa.Column("encoding", sa.String(8), nullable=False),  # json | zjson
+    sa.Column("size", sa.Integer(), nullable=False),  # bytes of the JSON text
+    sa.Column("data", sa.LargeBinary(), nullable=False),
+    sa.Index("ix_outputs_node", "execution_id", "thread_id", "node_id"),
+)
+
+execution_state = sa.Table(
+    "execution_state",
+    metadata,
+    sa.Column("execution_id", sa.String(64), sa.ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("full", sa.Boolean(), nullable=False),
+    sa.Column("data", sa.Text(), nullable=False),
+)

@@ -1,0 +1,452 @@
+"""The execution store: every query the service needs, always scoped by workspace.
+
+Reads of one execution happen in one transaction (a consistent WAL snapshot on
+SQLite), so a reader never sees half a checkpoint. A run record is rebuilt from
+its rows: the journal of small states in `execution_state`, attempts from
+`node_runs`, the latest output per node from `outputs`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from engine.errors import StoreError
+from engine.model import Workflow
+from engine.runtime.record import INTERRUPTED, PAUSED, RUNNING, TERMINAL, RunRecord, ThreadRecord
+from engine.store import codec, owner
+from engine.store import schema as t
+from engine.store.database import describe, open_database
+
+log = logging.getLogger("engine.store")
+
+FINISHED = tuple(sorted(TERMINAL))
+
+
+class ExecutionNotFound(StoreError, KeyError):
+    """No execution with this id in this workspace."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "execution not found"
+
+
+class InvalidExecutionState(StoreError):
+    """The execution is not in a state that allows this (e.g. resuming a completed run)."""
+
+
+@dataclass(slots=True)
+class Owner:
+    host: str
+    pid: int
+    token: str | None
+
+    @classmethod
+    def me(cls) -> Owner:
+        return cls(owner.HOST, os.getpid(), owner.process_token())
+
+
+def workflow_document(wf: Workflow) -> tuple[str, str]:
+    """(the saved file text, its content hash) of a workflow version."""
+    from engine import fileformat
+
+    canonical = json.dumps(fileformat.to_dict(wf), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return fileformat.dumps(wf), hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class ExecutionStore:
+    """Tables of one database, seen from one workspace."""
+
+    def __init__(self, url: str, *, workspace: str = "default", busy_timeout: float = 10.0) -> None:
+        self.url = url
+        self.engine = open_database(url, busy_timeout=busy_timeout)
+        self.workspace = workspace
+        self.dialect = self.engine.dialect.name
+        self.ws_id = self._workspace_id(workspace)
+        self._versions: dict[str, int] = {}
+
+    # -- helpers -----------------------------------------------------------------
+    def write(self) -> Any:
+        """A connection whose transactions take the write lock up front (SQLite)."""
+        return self.engine.connect().execution_options(pe_write=True)
+
+    def _guard(self, what: str) -> Any:
+        store = self
+
+        class _G:
+            def __enter__(self) -> None:
+                return None
+
+            def __exit__(self, et: Any, exc: Any, tb: Any) -> bool:
+                if exc is not None and isinstance(exc, sa.exc.SQLAlchemyError):
+                    raise StoreError(f"{describe(store.url)}: cannot {what}: {getattr(exc, 'orig', exc)}") from exc
+                return False
+
+        return _G()
+
+    def _workspace_id(self, name: str) -> int:
+        ws = t.workspaces
+        with self._guard("open the workspace"):
+            with self.engine.connect() as conn:
+                row = conn.execute(sa.select(ws.c.id).where(ws.c.name == name)).first()
+            if row is not None:
+                return int(row[0])
+            try:
+                with self.write() as conn, conn.begin():
+                    conn.execute(ws.insert().values(name=name, created_at=time.time()))
+            except sa.exc.IntegrityError:
+                pass  # created by another process at the same moment
+            with self.engine.connect() as conn:
+                return int(conn.execute(sa.select(ws.c.id).where(ws.c.name == name)).scalar_one())
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- workflows ---------------------------------------------------------------
+    def save_workflow(self, wf: Workflow) -> int:
+        """The id of this workflow version (by content hash), saving it when new."""
+        doc, digest = workflow_document(wf)
+        got = self._versions.get(digest)
+        if got is not None:
+            return got
+        w = t.workflows
+        cond = (w.c.workspace_id == self.ws_id) & (w.c.content_hash == digest)
+        with self._guard("save the workflow"):
+            with self.engine.connect() as conn:
+                row = conn.execute(sa.select(w.c.id).where(cond)).first()
+            if row is None:
+                try:
+                    with self.write() as conn, conn.begin():
+                        conn.execute(
+                            w.insert().values(
+                                workspace_id=self.ws_id,
+                                workflow_id=wf.id,
+                                name=wf.name,
+                                content_hash=digest,
+                                document=doc,
+                                created_at=time.time(),
+                            )
+                        )
+                except sa.exc.IntegrityError:
+                    pass
+                with self.engine.connect() as conn:
+                    row = conn.execute(sa.select(w.c.id).where(cond)).first()
+        assert row is not None
+        self._versions[digest] = int(row[0])
+        return int(row[0])
+
+    def load_workflow_version(self, version: int) -> Workflow:
+        from engine import fileformat
+
+        w = t.workflows
+        with self._guard("read the workflow"), self.engine.connect() as conn:
+            doc = conn.execute(
+                sa.select(w.c.document).where(w.c.id == version, w.c.workspace_id == self.ws_id)
+            ).scalar_one_or_none()
+        if doc is None:
+            raise StoreError(f"workflow version {version} is missing from {describe(self.url)}")
+        return fileformat.loads(doc, file=f"<saved workflow version {version}>", check_configs=False)
+
+    def latest_workflow(self, workflow_id: str) -> Workflow | None:
+        """The newest saved version of a workflow id in this workspace (sub-workflow calls by id)."""
+        w = t.workflows
+        with self._guard("read the workflow"), self.engine.connect() as conn:
+            version = conn.execute(
+                sa.select(w.c.id)
+                .where(w.c.workspace_id == self.ws_id, w.c.workflow_id == workflow_id)
+                .order_by(w.c.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+        return None if version is None else self.load_workflow_version(int(version))
+
+    # -- executions ----------------------------------------------------------------
+    def create_execution(self, rec: RunRecord, version: int, who: Owner) -> None:
+        now = time.time()
+        with self._guard("create the execution"), self.write() as conn, conn.begin():
+            conn.execute(
+                t.executions.insert().values(
+                    id=rec.execution_id,
+                    workspace_id=self.ws_id,
+                    workflow_version=version,
+                    workflow_id=rec.workflow_id,
+                    status=RUNNING,
+                    trigger_node=rec.trigger_node,
+                    trigger_payload=codec.dumps(rec.trigger_payload),
+                    workflow_file=rec.workflow_file,
+                    owner_host=who.host,
+                    owner_pid=who.pid,
+                    owner_token=who.token,
+                    heartbeat_at=now,
+                    created_at=now,
+                    started_at=now,
+                    total=rec.main.total,
+                )
+            )
+
+    def row(self, execution_id: str, conn: sa.Connection | None = None) -> sa.Row[Any]:
+        e = t.executions
+        q = sa.select(e).where(e.c.id == execution_id, e.c.workspace_id == self.ws_id)
+        with self._guard("read the execution"):
+            if conn is None:
+                with self.engine.connect() as c:
+                    row = c.execute(q).first()
+            else:
+                row = conn.execute(q).first()
+        if row is None:
+            raise ExecutionNotFound(f"no execution {execution_id!r} in workspace {self.workspace!r}")
+        return row
+
+    @staticmethod
+    def effective_status(row: Any, now: float | None = None) -> str:
+        if row.status == RUNNING and not owner.owner_alive(
+            row.id, row.owner_host, row.owner_pid, row.owner_token, row.heartbeat_at, now
+        ):
+            return INTERRUPTED
+        return str(row.status)
+
+    def claim(self, execution_id: str, who: Owner) -> sa.Row[Any]:
+        """Take over a paused or interrupted run (atomically: one resumer wins)."""
+        e = t.executions
+        row = self.row(execution_id)
+        status = self.effective_status(row)
+        if status == PAUSED:
+            cond = e.c.status == PAUSED
+        elif status == INTERRUPTED:
+            cond = sa.and_(
+                e.c.status == row.status,
+                e.c.owner_host.is_not_distinct_from(row.owner_host),
+                e.c.owner_pid.is_not_distinct_from(row.owner_pid),
+                e.c.heartbeat_at.is_not_distinct_from(row.heartbeat_at),
+            )
+        elif status == RUNNING:
+            raise InvalidExecutionState(
+                f"execution {execution_id} is running (owner {row.owner_host} pid {row.owner_pid}); pause it first"
+            )
+        else:
+            raise InvalidExecutionState(f"execution {execution_id} is {status}; only paused or interrupted runs can be resumed")
+        with self._guard("claim the execution"), self.write() as conn, conn.begin():
+            n = conn.execute(
+                e.update()
+                .where(e.c.id == execution_id, e.c.workspace_id == self.ws_id, cond)
+                .values(
+                    status=RUNNING,
+                    owner_host=who.host,
+                    owner_pid=who.pid,
+                    owner_token=who.token,
+                    heartbeat_at=time.time(),
+                    control_request=None,
+                    in_flight=None,
+                    stopped_at=None,
+                )
+            ).rowcount
+        if n != 1:
+            raise InvalidExecutionState(f"execution {execution_id} was taken over by another process")
+        return row
+
+    def next_seq(self, execution_id: str) -> int:
+        with self.engine.connect() as conn:
+            return max(
+                conn.execute(sa.select(sa.func.max(tab.c.seq)).where(tab.c.execution_id == execution_id)).scalar() or 0
+                for tab in (t.node_runs, t.outputs, t.execution_state)
+            )
+
+    def thread_ids(self, execution_id: str) -> set[str]:
+        te = t.thread_executions
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(te.c.thread_id).where(te.c.execution_id == execution_id)).scalars())
+
+    def request_control(self, execution_id: str, what: str) -> bool:
+        """Ask the owner of a running run to pause or cancel (picked up by its poller)."""
+        e = t.executions
+        with self._guard("record the request"), self.write() as conn, conn.begin():
+            return (
+                conn.execute(
+                    e.update()
+                    .where(e.c.id == execution_id, e.c.workspace_id == self.ws_id, e.c.status == RUNNING)
+                    .values(control_request=what)
+                ).rowcount
+                == 1
+            )
+
+    def poll(self, execution_id: str, *, heartbeat: bool) -> str | None:
+        """The pending control request of a run (and refresh its heartbeat)."""
+        e = t.executions
+        if heartbeat:
+            with self.write() as conn, conn.begin():
+                conn.execute(e.update().where(e.c.id == execution_id, e.c.status == RUNNING).values(heartbeat_at=time.time()))
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(e.c.control_request).where(e.c.id == execution_id)).scalar_one_or_none()
+
+    def set_stopped(self, execution_id: str, status: str, *, error: dict[str, Any] | None = None, only_from: Iterable[str] | None = None, row: Any = None) -> bool:
+        e = t.executions
+        cond = [e.c.id == execution_id, e.c.workspace_id == self.ws_id]
+        if only_from is not None:
+            cond.append(e.c.status.in_(list(only_from)))
+        if row is not None:  # compare-and-swap on the owner we judged gone
+            cond += [
+                e.c.owner_pid.is_not_distinct_from(row.owner_pid),
+                e.c.heartbeat_at.is_not_distinct_from(row.heartbeat_at),
+            ]
+        values: dict[str, Any] = {"status": status, "control_request": None}
+        if status in TERMINAL:
+            values["stopped_at"] = time.time()
+            values["in_flight"] = None
+        if error is not None:
+            values["error"] = codec.dumps(error)
+        with self._guard("update the execution"), self.write() as conn, conn.begin():
+            return conn.execute(e.update().where(*cond).values(**values)).rowcount == 1
+
+    def delete(self, execution_ids: list[str]) -> int:
+        if not execution_ids:
+            return 0
+        e = t.executions
+        n = 0
+        with self._guard("delete executions"), self.write() as conn, conn.begin():
+            for i in range(0, len(execution_ids), 500):
+                chunk = execution_ids[i : i + 500]
+                owned = list(
+                    conn.execute(sa.select(e.c.id).where(e.c.id.in_(chunk), e.c.workspace_id == self.ws_id)).scalars()
+                )
+                for tab in (t.node_runs, t.outputs, t.execution_state, t.thread_executions):
+                    conn.execute(tab.delete().where(tab.c.execution_id.in_(owned)))
+                n += conn.execute(e.delete().where(e.c.id.in_(owned))).rowcount
+        return n
+
+    def finished_before(self, cutoff: float, *, keep_failed: bool) -> list[str]:
+        e = t.executions
+        statuses = [s for s in FINISHED if not (keep_failed and s == "failed")]
+        with self._guard("find old executions"), self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    sa.select(e.c.id).where(
+                        e.c.workspace_id == self.ws_id,
+                        e.c.status.in_(statuses),
+                        sa.func.coalesce(e.c.stopped_at, e.c.created_at) < cutoff,
+                    )
+                ).scalars()
+            )
+
+    def running_rows(self) -> list[Any]:
+        e = t.executions
+        with self._guard("list executions"), self.engine.connect() as conn:
+            return list(conn.execute(sa.select(e).where(e.c.workspace_id == self.ws_id, e.c.status == RUNNING)))
+
+    def rows(self, *, statuses: list[str] | None, workflow_id: str | None, since: float | None, limit: int | None) -> list[tuple[Any, list[Any]]]:
+        """Execution rows (newest first) with their thread rows."""
+        e, te = t.executions, t.thread_executions
+        q = sa.select(e).where(e.c.workspace_id == self.ws_id)
+        if statuses is not None:
+            q = q.where(e.c.status.in_(statuses))
+        if workflow_id is not None:
+            q = q.where(e.c.workflow_id == workflow_id)
+        if since is not None:
+            q = q.where(e.c.created_at >= since)
+        q = q.order_by(e.c.created_at.desc(), e.c.id.desc())
+        if limit is not None:
+            q = q.limit(limit)
+        with self._guard("list executions"), self.engine.connect() as conn:
+            rows = list(conn.execute(q))
+            ids = [r.id for r in rows]
+            threads: dict[str, list[Any]] = {i: [] for i in ids}
+            for i in range(0, len(ids), 500):
+                for tr in conn.execute(
+                    sa.select(te).where(te.c.execution_id.in_(ids[i : i + 500])).order_by(te.c.execution_id, te.c.ordinal)
+                ):
+                    threads[tr.execution_id].append(tr)
+        return [(r, threads[r.id]) for r in rows]
+
+    def one(self, execution_id: str) -> tuple[Any, list[Any]]:
+        te = t.thread_executions
+        with self._guard("read the execution"), self.engine.connect() as conn:
+            row = self.row(execution_id, conn)
+            threads = list(conn.execute(sa.select(te).where(te.c.execution_id == execution_id).order_by(te.c.ordinal)))
+        return row, threads
+
+    # -- the record ----------------------------------------------------------------
+    def load_record(self, execution_id: str) -> tuple[RunRecord, Any]:
+        """Rebuild the run record exactly as the run left it at its last commit."""
+        nr, o, js, te = t.node_runs, t.outputs, t.execution_state, t.thread_executions
+        with self._guard("read the execution"), self.engine.connect() as conn, conn.begin():
+            row = self.row(execution_id, conn)
+            trows = list(conn.execute(sa.select(te).where(te.c.execution_id == execution_id).order_by(te.c.ordinal)))
+            journal = list(conn.execute(sa.select(js.c.full, js.c.data).where(js.c.execution_id == execution_id).order_by(js.c.seq)))
+            attempts = list(
+                conn.execute(
+                    sa.select(nr.c.thread_id, nr.c.node_id, nr.c.attempt, nr.c.status, nr.c.started_at, nr.c.duration_ms, nr.c.error)
+                    .where(nr.c.execution_id == execution_id, nr.c.attempt > 0)
+                    .order_by(nr.c.seq)
+                )
+            )
+            latest = (
+                sa.select(o.c.thread_id, o.c.node_id, sa.func.max(o.c.seq).label("last"), sa.func.min(o.c.seq).label("first"))
+                .where(o.c.execution_id == execution_id)
+                .group_by(o.c.thread_id, o.c.node_id)
+                .subquery()
+            )
+            outs = list(
+                conn.execute(
+                    sa.select(o.c.thread_id, o.c.node_id, o.c.encoding, o.c.data)
+                    .join(latest, sa.and_(o.c.execution_id == execution_id, o.c.seq == latest.c.last))
+                    .order_by(latest.c.first)
+                )
+            )
+        states: dict[str, dict[str, Any]] = {}
+        node_status: dict[str, dict[str, str]] = {}
+        edges: dict[str, dict[int, int]] = {}
+        for full, data in journal:
+            d = codec.loads(data)
+            for tid, st in d.get("threads", {}).items():
+                if full:
+                    node_status[tid] = st.pop("node_status", {})
+                    edges[tid] = {int(k): v for k, v in st.pop("edge_counts", [])}
+                states[tid] = st
+            for tid, delta in d.get("status", {}).items():
+                node_status.setdefault(tid, {}).update(delta)
+            for tid, pairs in d.get("edges", {}).items():
+                edges.setdefault(tid, {}).update({int(k): v for k, v in pairs})
+        threads: dict[str, ThreadRecord] = {}
+        order = [tr.thread_id for tr in trows] + [tid for tid in states if tid not in {tr.thread_id for tr in trows}]
+        meta = {tr.thread_id: tr for tr in trows}
+        for tid in order:
+            st = states.get(tid)
+            if st is None:
+                tr = meta[tid]
+                st = {"thread_id": tid, "workflow_id": tr.workflow_id, "parent_thread_id": tr.parent_thread_id,
+                      "parent_node_id": tr.parent_node_id, "status": tr.status, "total": tr.total}
+            th = ThreadRecord.from_json(st)
+            th.node_status = node_status.get(tid, {})
+            th.edge_counts = edges.get(tid, {})
+            threads[tid] = th
+        for tid, node, attempt, status, started, duration, error in attempts:
+            th = threads.get(tid)
+            if th is not None:
+                th.attempts.setdefault(node, []).append(
+                    {"attempt": attempt, "status": status, "started_at": started, "duration_ms": duration, "error": codec.loads(error)}
+                )
+        for tid, node, enc, data in outs:
+            th = threads.get(tid)
+            if th is not None:
+                th.outputs[node] = codec.decode_value(enc, data)
+        status = self.effective_status(row)
+        rec = RunRecord(
+            execution_id=row.id,
+            workflow_id=row.workflow_id,
+            workspace=self.workspace,
+            status=status,
+            trigger_node=row.trigger_node,
+            trigger_payload=codec.loads(row.trigger_payload),
+            started_at=row.started_at,
+            stopped_at=row.stopped_at,
+            threads=threads,
+            error=codec.loads(row.error),
+            response=codec.loads(row.response),
+            workflow_file=row.workflow_file,
+        )
+        return rec, row
