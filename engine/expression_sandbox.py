@@ -211,6 +211,8 @@ class Evaluator(SimpleEval):
     def _eval_attribute(self, node: ast.Attribute) -> Any:
         obj = self._eval(node.value)
         if type(obj) is dict:
+            if node.attr in obj:
+                return obj[node.attr]
             return self._key(obj, node.attr, node.value)
         what = _describe(node.value)
         if type(obj) is str and node.attr in STRING_METHODS:
@@ -267,9 +269,10 @@ class Evaluator(SimpleEval):
         func = node.func
         if type(func) is ast.Name and func.id in self.functions:
             args = [self._eval(a) for a in node.args]
-            kwargs = {k.arg: self._eval(k.value) for k in node.keywords if k.arg}
+            kwargs = {k.arg: self._eval(k.value) for k in node.keywords if k.arg} or None
             try:
-                return self.functions[func.id](*args, **kwargs)
+                fn = self.functions[func.id]
+                return fn(*args, **kwargs) if kwargs else fn(*args)
             except ExpressionError:
                 raise
             except (TypeError, ValueError, OverflowError) as exc:

@@ -235,8 +235,9 @@ class _Expr:
 
 
 @lru_cache(maxsize=8192)
-def _template(text: str, limits: ExpressionLimits) -> tuple[bool, tuple[str | _Expr, ...]]:
-    """(whole-field flag, literal and expression parts) of one string field (cached)."""
+def _template(text: str, limits: ExpressionLimits) -> tuple[_Expr | None, tuple[str | _Expr, ...]]:
+    """(the expression when it is the whole field, else None; literal and expression
+    parts) of one string field (cached)."""
     parts: list[str | _Expr] = []
     last = 0
     for start, end, inner in find_expressions(text):
@@ -252,7 +253,7 @@ def _template(text: str, limits: ExpressionLimits) -> tuple[bool, tuple[str | _E
         parts.append(text[last:])
     exprs = [p for p in parts if type(p) is _Expr]
     whole = len(exprs) == 1 and all(type(p) is _Expr or not p.strip() for p in parts)
-    return whole, tuple(parts)
+    return (exprs[0] if whole else None), tuple(parts)
 
 
 def _run(
@@ -357,8 +358,8 @@ def _render(value: Any, names: Mapping[str, Any], limits: ExpressionLimits) -> A
 
 def _render_text(text: str, names: Mapping[str, Any], limits: ExpressionLimits) -> Any:
     whole, parts = _template(text, limits)
-    if whole:
-        return _run(next(p for p in parts if type(p) is _Expr), names, limits)
+    if whole is not None:
+        return _run(whole, names, limits)
     out: list[str] = []
     size = 0
     for part in parts:

@@ -1,0 +1,89 @@
+"""Expression benchmark: cost of `render` per config, plus how fast the sandbox refuses.
+
+Run: python tests/perf/bench_expressions.py [--quick]
+Prints two markdown tables. Times are the best of several timeit repeats (warm
+caches: the runtime renders the same config strings on every node run). Not a
+test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import timeit
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from engine.errors import ExpressionError  # noqa: E402
+from engine.expressions import make_names, render  # noqa: E402
+from tests.engine.test_expression_sandbox import PAYLOADS  # noqa: E402
+
+NAMES = make_names(
+    input={"body": {"items": list(range(100)), "name": "Ada"}, "status": 200},
+    nodes={"Get items": {"status": 200, "body": {"ids": [1, 2]}}},
+    vars={"base_url": "http://127.0.0.1:8080", "threshold": 2, "token": "t0k"},
+    loop=None,
+    execution={"id": "exec-1", "started_at": "2024-05-01T10:00:00+00:00"},
+)
+
+CASES: list[tuple[str, object]] = [
+    ("plain string (no {{)", "http://127.0.0.1:8080/items"),
+    ("static 5-field config", {"method": "GET", "url": "http://x/items", "timeout_s": 10,
+                               "headers": {"Accept": "application/json"}, "query": {"q": "1"}}),
+    ("one-field expression", "{{ vars.base_url }}"),
+    ("if condition", {"condition": "{{ len(input.body.items) > vars.threshold }}"}),
+    ("interpolated string (2 exprs)", "{{ vars.base_url }}/items/{{ input.body.name }}"),
+    ("5-field config, 3 expressions", {
+        "method": "GET", "url": "{{ vars.base_url }}/items", "timeout_s": 10,
+        "headers": {"Authorization": "Bearer {{ vars.token }}"},
+        "query": {"name": "{{ input.body.name }}"}}),
+    ("comprehension over 100 items", "{{ [x * 2 for x in input.body.items if x % 2] }}"),
+]  # fmt: skip
+
+
+def per_call_us(fn, number: int, repeat: int) -> float:
+    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    args = parser.parse_args()
+    number, repeat = (2000, 3) if args.quick else (20000, 7)
+
+    print("| render | µs per call |\n| --- | ---: |")
+    for label, value in CASES:
+        render(value, NAMES)  # warm the template cache
+        cost = per_call_us(
+            lambda v=value: render(v, NAMES), number // 10 if "100" in label else number, repeat
+        )
+        print(f"| {label} | {cost:.2f} |")
+    make = per_call_us(
+        lambda: make_names(input={}, nodes={}, vars={}, loop=None, execution={"id": "e"}),
+        number,
+        repeat,
+    )
+    print(f"| make_names | {make:.2f} |")
+
+    print(
+        "\n| sandbox payloads refused | count | slowest ms | median ms |\n| --- | ---: | ---: | ---: |"
+    )
+    times = []
+    for payload in PAYLOADS:
+        start = time.perf_counter()
+        try:
+            render("{{ " + payload + " }}", NAMES, node_id="n", field="f")
+        except ExpressionError:
+            pass
+        else:
+            print(f"NOT REFUSED: {payload[:60]}")
+        times.append((time.perf_counter() - start) * 1e3)
+    times.sort()
+    print(f"| all | {len(times)} | {times[-1]:.1f} | {times[len(times) // 2]:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
