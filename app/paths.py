@@ -2,7 +2,8 @@
 
 Resources live next to the packages in a source tree and under `sys._MEIPASS`
 in a frozen bundle; per-user data (recovery files) goes to the platformdirs
-data directory unless `PROCESSENGINE_DATA_DIR` points elsewhere (tests do).
+data directory (the same one as the engine's database) unless
+`PROCESSENGINE_DATA_DIR` points elsewhere (tests do).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-import platformdirs
+from engine.paths import data_dir as engine_data_dir
 
 _ROOT = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[1]))
 RESOURCES = _ROOT / "resources"
@@ -25,7 +26,7 @@ DATA_DIR_ENV = "PROCESSENGINE_DATA_DIR"
 def data_dir() -> Path:
     """The per-user data directory (created on demand)."""
     override = os.environ.get(DATA_DIR_ENV)
-    path = Path(override) if override else Path(platformdirs.user_data_dir("ProcessEngine", appauthor=False))
+    path = Path(override) if override else engine_data_dir()
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -21,7 +21,4 @@ def output_ports(node: Node, spec: NodeSpec | None = None) -> list[str]:
     spec = spec or spec_of(node)
     if spec is None:
         return ["out", "error"] if node.on_error == "route" else ["out"]
-    try:
-        return list(spec.output_ports(node))
-    except Exception:  # a half-typed config (e.g. switch cases) must not break drawing
-        return ["out", "error"] if node.on_error == "route" else ["out"]
+    return list(spec.output_ports(node))

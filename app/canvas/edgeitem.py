@@ -1,0 +1,169 @@
+"""A connection drawn as a bezier curve from an output port to an input port."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPainterPathStroker,
+    QPen,
+    QPolygonF,
+)
+from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
+
+from app.canvas.nodeitem import NodeItem, _theme_of
+from engine.model import Connection
+
+_LABEL_FONT: QFont | None = None
+
+
+def bezier(p1: QPointF, p2: QPointF) -> QPainterPath:
+    """An S-curve leaving p1 to the right and entering p2 from the left.
+
+    A backwards edge (a loop body returning to its loop) swings below both
+    ends instead of cutting through the cards between them.
+    """
+    dx = p2.x() - p1.x()
+    path = QPainterPath(p1)
+    if dx >= 0:
+        reach = max(50.0, dx * 0.5)
+        path.cubicTo(QPointF(p1.x() + reach, p1.y()), QPointF(p2.x() - reach, p2.y()), p2)
+    else:
+        reach = 90.0
+        low = max(p1.y(), p2.y()) + 90.0
+        path.cubicTo(QPointF(p1.x() + reach, p1.y()), QPointF(p1.x() + reach, low), QPointF((p1.x() + p2.x()) / 2, low))
+        path.cubicTo(QPointF(p2.x() - reach, low), QPointF(p2.x() - reach, p2.y()), p2)
+    return path
+
+
+def _label_font() -> QFont:
+    global _LABEL_FONT
+    if _LABEL_FONT is None:
+        _LABEL_FONT = QFont()
+        _LABEL_FONT.setPixelSize(11)
+        _LABEL_FONT.setWeight(QFont.Weight.DemiBold)
+    return _LABEL_FONT
+
+
+class EdgeItem(QGraphicsItem):
+    """Draws `conn`; the scene keeps one per connection in the model."""
+
+    def __init__(self, conn: Connection, source: NodeItem, target: NodeItem) -> None:
+        super().__init__()
+        self.conn = conn
+        self.source = source
+        self.target = target
+        self.flow_label: str | None = None
+        self.flow_taken: bool | None = None
+        self._path = QPainterPath()
+        self._shape = QPainterPath()
+        self._bounds = QRectF()
+        self._label_rect = QRectF()
+        self._hover = False
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(0)
+        source.edges.add(self)
+        target.edges.add(self)
+        self.update_path()
+
+    def detach(self) -> None:
+        self.source.edges.discard(self)
+        self.target.edges.discard(self)
+
+    @property
+    def dangling(self) -> bool:
+        """True when a port it names does not exist (e.g. a removed switch case)."""
+        return self.source.port(self.conn.from_port, True) is None or self.target.port(self.conn.to_port, False) is None
+
+    def update_path(self) -> None:
+        p1 = self.source.port_scene_pos(self.conn.from_port, True)
+        p2 = self.target.port_scene_pos(self.conn.to_port, False)
+        self.prepareGeometryChange()
+        self._path = bezier(p1, p2)
+        stroker = QPainterPathStroker()
+        stroker.setWidth(12)
+        self._shape = stroker.createStroke(self._path)
+        self._update_label_rect()
+        self._bounds = self._path.boundingRect().adjusted(-8, -8, 8, 8).united(self._label_rect.adjusted(-2, -2, 2, 2))
+
+    def _update_label_rect(self) -> None:
+        if not self.flow_label:
+            self._label_rect = QRectF()
+            return
+        width = QFontMetricsF(_label_font()).horizontalAdvance(self.flow_label) + 14
+        mid = self._path.pointAtPercent(0.5)
+        self._label_rect = QRectF(mid.x() - width / 2, mid.y() - 10, width, 20)
+
+    # -- public API for the runner -----------------------------------------------
+    def set_flow_label(self, text: str | None, taken: bool | None) -> None:
+        """Show what flowed along this edge after a run ("3 items"); `taken` False draws it
+        faded (a branch that was not taken), True highlighted, None plain."""
+        self.flow_label = text or None
+        self.flow_taken = taken
+        self.update_path()
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        return self._shape
+
+    def hoverEnterEvent(self, event) -> None:
+        self._hover = True
+        self.update()
+
+    def hoverLeaveEvent(self, event) -> None:
+        self._hover = False
+        self.update()
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        theme = _theme_of(self)
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        color = QColor(theme.edge)
+        width = 2.0
+        style = Qt.PenStyle.SolidLine
+        if self.conn.from_port == "error":
+            color = QColor(theme.error)
+            style = Qt.PenStyle.DashLine
+        if self.flow_taken is True:
+            color = QColor(theme.success)
+            width = 3.0
+        elif self.flow_taken is False:
+            color.setAlphaF(0.35)
+            style = Qt.PenStyle.DashLine
+        if self.dangling:
+            color = QColor(theme.error)
+            style = Qt.PenStyle.DotLine
+        if self._hover:
+            width += 1
+        if selected:
+            color = QColor(theme.selection)
+            width += 1
+        if lod < 0.3:
+            painter.setPen(QPen(color, width / max(lod, 0.05) * 0.3))
+            painter.drawLine(self._path.pointAtPercent(0), self._path.pointAtPercent(1))
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pen = QPen(color, width, style, Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self._path)
+        # arrow head into the input port
+        end = self._path.pointAtPercent(1.0)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color)
+        painter.drawPolygon(QPolygonF([end + QPointF(-11, -5), end + QPointF(-5, 0), end + QPointF(-11, 5)]))
+        if self.flow_label and lod >= 0.45:
+            painter.setBrush(QColor(theme.card))
+            painter.setPen(QPen(color, 1.5))
+            painter.drawRoundedRect(self._label_rect, 10, 10)
+            painter.setFont(_label_font())
+            painter.setPen(QColor(theme.text))
+            painter.drawText(self._label_rect, Qt.AlignmentFlag.AlignCenter, self.flow_label)

@@ -1,0 +1,268 @@
+"""The scene mirrors one workflow model: it observes `workflow.events` and keeps
+node id -> NodeItem, connection -> EdgeItem and note id -> NoteItem maps
+(orange-canvas-core's canvas/scene.py). It never edits the model: user gestures
+come out as intent signals that the controller turns into undo commands.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+from PySide6.QtCore import QPointF, QRectF, Signal
+from PySide6.QtWidgets import QGraphicsScene
+
+from app.canvas.edgeitem import EdgeItem
+from app.canvas.nodeitem import NodeItem
+from app.canvas.noteitem import NoteItem
+from app.document.ports import input_ports, output_ports, spec_of
+from app.theme import LIGHT, Theme
+from engine.model import Connection, Node, Note, Workflow
+
+log = logging.getLogger(__name__)
+
+SCENE_MARGIN = 3000.0
+
+# (from_node, from_port, to_node, to_port) -> reason the connection is refused, or None
+LinkValidator = Callable[[str, str, str, str], "str | None"]
+
+
+class WorkflowScene(QGraphicsScene):
+    connect_requested = Signal(str, str, str, str)  # from node, from port, to node, to port
+    nodes_moved = Signal(object, object, object)  # {node id: (old, new)}, {note id: (old, new)}, merge key
+    note_text_changed = Signal(str, str)  # note id, text
+    note_resized = Signal(str, object)  # note id, (w, h)
+    node_activated = Signal(str)  # double-click on a node
+    status_message = Signal(str)  # e.g. why a connection was refused
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.theme: Theme = LIGHT
+        self.grid_size = 20.0
+        self.snap = True
+        self.workflow: Workflow | None = None
+        self.link_validator: LinkValidator | None = None
+        self._nodes: dict[str, NodeItem] = {}
+        self._edges: dict[Connection, list[EdgeItem]] = {}
+        self._notes: dict[str, NoteItem] = {}
+        self.setSceneRect(QRectF(-SCENE_MARGIN, -SCENE_MARGIN, 2 * SCENE_MARGIN, 2 * SCENE_MARGIN))
+
+    # -- binding ---------------------------------------------------------------
+    def bind(self, workflow: Workflow) -> None:
+        """Show `workflow` and follow its changes (replaces whatever was shown)."""
+        self.unbind()
+        self.workflow = workflow
+        for node in workflow.nodes:
+            self._add_node_item(node)
+        for conn in workflow.connections:
+            self._add_edge_item(conn)
+        for note in workflow.notes:
+            self._add_note_item(note)
+        ev = workflow.events
+        ev.node_added.connect(self._on_node_added)
+        ev.node_removed.connect(self._on_node_removed)
+        ev.node_changed.connect(self._on_node_changed)
+        ev.connection_added.connect(self._on_connection_added)
+        ev.connection_removed.connect(self._on_connection_removed)
+        ev.note_added.connect(self._on_note_added)
+        ev.note_removed.connect(self._on_note_removed)
+        ev.note_changed.connect(self._on_note_changed)
+        self.fit_scene_rect()
+
+    def unbind(self) -> None:
+        if self.workflow is not None:
+            ev = self.workflow.events
+            ev.node_added.disconnect(self._on_node_added)
+            ev.node_removed.disconnect(self._on_node_removed)
+            ev.node_changed.disconnect(self._on_node_changed)
+            ev.connection_added.disconnect(self._on_connection_added)
+            ev.connection_removed.disconnect(self._on_connection_removed)
+            ev.note_added.disconnect(self._on_note_added)
+            ev.note_removed.disconnect(self._on_note_removed)
+            ev.note_changed.disconnect(self._on_note_changed)
+        self.workflow = None
+        self.clear()
+        self._nodes.clear()
+        self._edges.clear()
+        self._notes.clear()
+
+    # -- lookups ---------------------------------------------------------------
+    def node_item(self, node_id: str) -> NodeItem | None:
+        return self._nodes.get(node_id)
+
+    def node_items(self) -> list[NodeItem]:
+        return list(self._nodes.values())
+
+    def edge_item(self, conn: Connection) -> EdgeItem | None:
+        items = self._edges.get(conn)
+        return items[0] if items else None
+
+    def edge_items(self) -> list[EdgeItem]:
+        return [e for items in self._edges.values() for e in items]
+
+    def note_item(self, note_id: str) -> NoteItem | None:
+        return self._notes.get(note_id)
+
+    def selected_node_ids(self) -> list[str]:
+        """Selected nodes in model order (so copy/paste keeps the order)."""
+        if self.workflow is None:
+            return []
+        selected = {i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)}
+        return [n.id for n in self.workflow.nodes if n.id in selected]
+
+    def selected_note_ids(self) -> list[str]:
+        if self.workflow is None:
+            return []
+        selected = {i.note_id for i in self.selectedItems() if isinstance(i, NoteItem)}
+        return [n.id for n in self.workflow.notes if n.id in selected]
+
+    def selected_connections(self) -> list[Connection]:
+        return [i.conn for i in self.selectedItems() if isinstance(i, EdgeItem)]
+
+    def select_nodes(self, node_ids: Iterable[str], note_ids: Iterable[str] = ()) -> None:
+        self.clearSelection()
+        for node_id in node_ids:
+            item = self._nodes.get(node_id)
+            if item is not None:
+                item.setSelected(True)
+        for note_id in note_ids:
+            item = self._notes.get(note_id)
+            if item is not None:
+                item.setSelected(True)
+
+    # -- presentation ----------------------------------------------------------
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        for note in self._notes.values():
+            note.apply_theme(theme)
+        for item in self.items():
+            item.update()
+        for view in self.views():
+            view.resetCachedContent()
+        self.update()
+
+    def set_problems(self, by_node: dict[str, list[str]]) -> None:
+        for node_id, item in self._nodes.items():
+            item.set_problems(by_node.get(node_id, []))
+
+    def snap_point(self, p: QPointF) -> QPointF:
+        if not self.snap:
+            return QPointF(p)
+        g = self.grid_size
+        return QPointF(round(p.x() / g) * g, round(p.y() / g) * g)
+
+    def content_rect(self) -> QRectF:
+        """The bounding rect of nodes and notes (not the padded scene rect)."""
+        rect = QRectF()
+        for item in (*self._nodes.values(), *self._notes.values()):
+            rect = rect.united(item.sceneBoundingRect())
+        return rect
+
+    def fit_scene_rect(self) -> None:
+        """Keep generous room around the content so the view can pan past it."""
+        content = self.content_rect()
+        base = QRectF(-SCENE_MARGIN, -SCENE_MARGIN, 2 * SCENE_MARGIN, 2 * SCENE_MARGIN)
+        rect = base.united(content.adjusted(-SCENE_MARGIN, -SCENE_MARGIN, SCENE_MARGIN, SCENE_MARGIN)) if not content.isNull() else base
+        if rect != self.sceneRect():
+            self.setSceneRect(rect)
+
+    def _grow_for(self, item_rect: QRectF) -> None:
+        want = item_rect.adjusted(-SCENE_MARGIN, -SCENE_MARGIN, SCENE_MARGIN, SCENE_MARGIN)
+        if not self.sceneRect().contains(want):
+            self.setSceneRect(self.sceneRect().united(want))
+
+    # -- model events ------------------------------------------------------------
+    def _add_node_item(self, node: Node) -> NodeItem:
+        spec = spec_of(node)
+        item = NodeItem(node, spec, input_ports(node, spec), output_ports(node, spec))
+        self._nodes[node.id] = item
+        self.addItem(item)
+        return item
+
+    def _add_edge_item(self, conn: Connection) -> EdgeItem | None:
+        src, dst = self._nodes.get(conn.from_node), self._nodes.get(conn.to_node)
+        if src is None or dst is None:
+            log.debug("connection %s names a missing node; not drawn", conn)
+            return None
+        edge = EdgeItem(conn, src, dst)
+        self._edges.setdefault(conn, []).append(edge)
+        self.addItem(edge)
+        return edge
+
+    def _add_note_item(self, note: Note) -> NoteItem:
+        item = NoteItem(note)
+        item.apply_theme(self.theme)
+        item.text_edited.connect(self.note_text_changed)
+        self._notes[note.id] = item
+        self.addItem(item)
+        return item
+
+    def _remove_edge_item(self, edge: EdgeItem) -> None:
+        edge.detach()
+        items = self._edges.get(edge.conn, [])
+        if edge in items:
+            items.remove(edge)
+        if not items:
+            self._edges.pop(edge.conn, None)
+        self.removeItem(edge)
+
+    def _on_node_added(self, node: Node, index: int) -> None:
+        item = self._add_node_item(node)
+        self._grow_for(item.sceneBoundingRect())
+
+    def _on_node_removed(self, node: Node, index: int) -> None:
+        item = self._nodes.pop(node.id, None)
+        if item is None:
+            return
+        for edge in list(item.edges):
+            self._remove_edge_item(edge)
+        self.removeItem(item)
+
+    def _on_node_changed(self, node: Node, attr: str) -> None:
+        item = self._nodes.get(node.id)
+        if item is None:
+            return
+        if attr == "position":
+            if (item.pos().x(), item.pos().y()) != tuple(node.position):
+                item.setPos(QPointF(*node.position))
+                self._grow_for(item.sceneBoundingRect())
+        elif attr == "name":
+            item.set_name(node.name)
+        elif attr in ("config", "on_error", "type"):
+            spec = spec_of(node)
+            if attr == "type":
+                item.set_spec(spec, node.type)
+            item.on_error = node.on_error
+            item.set_ports(input_ports(node, spec), output_ports(node, spec))
+            for edge in item.edges:
+                edge.update()
+        elif attr == "disabled":
+            item.set_disabled(node.disabled)
+
+    def _on_connection_added(self, conn: Connection, index: int) -> None:
+        self._add_edge_item(conn)
+
+    def _on_connection_removed(self, conn: Connection, index: int) -> None:
+        items = self._edges.get(conn)
+        if items:
+            self._remove_edge_item(items[-1])
+
+    def _on_note_added(self, note: Note, index: int) -> None:
+        item = self._add_note_item(note)
+        self._grow_for(item.sceneBoundingRect())
+
+    def _on_note_removed(self, note: Note, index: int) -> None:
+        item = self._notes.pop(note.id, None)
+        if item is not None:
+            self.removeItem(item)
+
+    def _on_note_changed(self, note: Note, attr: str) -> None:
+        item = self._notes.get(note.id)
+        if item is None:
+            return
+        if attr == "position":
+            item.setPos(QPointF(*note.position))
+        elif attr == "size":
+            item.set_size(note.size)
+        elif attr == "text":
+            item.set_text(note.text)

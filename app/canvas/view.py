@@ -1,0 +1,350 @@
+"""The canvas view: zoom at the cursor, pan, fit, grid, minimap, drops and gestures.
+
+Mouse presses start an `Interaction` (link, move, rubber band, pan, note
+resize); the view forwards moves and releases to it. Everything the user asks
+for leaves as a signal (here or on the scene); the view edits nothing itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QContextMenuEvent,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QPolygonF,
+    QTransform,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
+
+from app.canvas.edgeitem import EdgeItem
+from app.canvas.interactions import (
+    Interaction,
+    MoveInteraction,
+    NewLinkInteraction,
+    PanInteraction,
+    ResizeNoteInteraction,
+    RubberBandInteraction,
+)
+from app.canvas.minimap import Minimap
+from app.canvas.nodeitem import NodeItem, PortItem
+from app.canvas.noteitem import NoteItem
+from app.canvas.scene import WorkflowScene
+
+PALETTE_MIME = "application/x-processengine-node-type"
+MIN_ZOOM, MAX_ZOOM = 0.08, 4.0
+ZOOM_STEP = 1.2
+
+
+class CanvasView(QGraphicsView):
+    node_type_dropped = Signal(str, QPointF)  # node type, scene position
+    quick_add_requested = Signal(QPointF, QPoint)  # scene position, global position
+    context_menu_requested = Signal(QPointF, QPoint)
+    files_dropped = Signal(list)  # local file paths
+    zoom_changed = Signal(float)
+
+    def __init__(self, scene: WorkflowScene, parent: QWidget | None = None) -> None:
+        super().__init__(scene, parent)
+        self.interaction: Interaction | None = None
+        self._space = False
+        self.setRenderHints(
+            QPainter.RenderHint.Antialiasing
+            | QPainter.RenderHint.TextAntialiasing
+            | QPainter.RenderHint.SmoothPixmapTransform
+        )
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setDragMode(QGraphicsView.DragMode.NoDrag)
+        self.setAcceptDrops(True)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.minimap = Minimap(self)
+        self.horizontalScrollBar().valueChanged.connect(self.minimap.update)
+        self.verticalScrollBar().valueChanged.connect(self.minimap.update)
+
+    def scene(self) -> WorkflowScene:  # narrower type for callers
+        return super().scene()  # type: ignore[return-value]
+
+    # -- zoom and navigation -------------------------------------------------------
+    @property
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def set_zoom(self, zoom: float, anchor: QPoint | None = None) -> None:
+        """Zoom to `zoom` (clamped), keeping the scene point under `anchor` (view coords) fixed."""
+        zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
+        if math.isclose(zoom, self.zoom):
+            return
+        if anchor is None:
+            anchor = self.viewport().rect().center()
+        before = self.mapToScene(anchor)
+        old = self.transformationAnchor()
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.setTransform(QTransform.fromScale(zoom, zoom))
+        self.setTransformationAnchor(old)
+        delta = self.mapFromScene(before) - anchor
+        self.scroll_by(delta.x(), delta.y())
+        self.zoom_changed.emit(self.zoom)
+        self.minimap.update()
+
+    def zoom_in(self) -> None:
+        self.set_zoom(self.zoom * ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        self.set_zoom(self.zoom / ZOOM_STEP)
+
+    def zoom_reset(self) -> None:
+        self.set_zoom(1.0)
+
+    def fit_all(self, max_zoom: float = 1.0) -> None:
+        """Show the whole workflow (never magnified beyond `max_zoom`)."""
+        rect = self.scene().content_rect()
+        if rect.isNull():
+            self.set_zoom(1.0)
+            self.centerOn(0, 0)
+            return
+        rect = rect.adjusted(-40, -40, 40, 40)
+        vp = self.viewport().rect()
+        zoom = min(vp.width() / rect.width(), vp.height() / rect.height(), max_zoom)
+        self.set_zoom(zoom)
+        self.centerOn(rect.center())
+        self.minimap.update()
+
+    def center_on_node(self, node_id: str) -> None:
+        item = self.scene().node_item(node_id)
+        if item is not None:
+            self.centerOn(item.sceneBoundingRect().center())
+            self.minimap.update()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        delta = event.angleDelta().y() or event.angleDelta().x()
+        if delta == 0:
+            return
+        self.set_zoom(self.zoom * ZOOM_STEP ** (delta / 120), event.position().toPoint())
+        event.accept()
+
+    def scroll_by(self, dx: int, dy: int) -> None:
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + dx)
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + dy)
+
+    def set_minimap_visible(self, visible: bool) -> None:
+        self.minimap.setVisible(visible)
+        self._place_minimap()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_minimap()
+
+    def _place_minimap(self) -> None:
+        m = self.minimap
+        m.move(self.width() - m.width() - 12, self.height() - m.height() - 12)
+        m.raise_()
+
+    def setScene(self, scene: WorkflowScene) -> None:
+        super().setScene(scene)
+        self.minimap.attach()
+
+    # -- background -----------------------------------------------------------------
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        theme = self.scene().theme
+        painter.fillRect(rect, QColor(theme.canvas))
+        zoom = self.zoom
+        step = self.scene().grid_size
+        while step * zoom < 14:
+            step *= 5
+        left = math.floor(rect.left() / step) * step
+        top = math.floor(rect.top() / step) * step
+        xs = [left + i * step for i in range(int((rect.right() - left) / step) + 2)]
+        ys = [top + j * step for j in range(int((rect.bottom() - top) / step) + 2)]
+        if len(xs) * len(ys) > 40000:
+            return
+        pen = QPen(QColor(theme.grid), 2.2 if zoom >= 0.7 else 1.6)
+        pen.setCosmetic(True)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        painter.drawPoints(QPolygonF([QPointF(x, y) for y in ys for x in xs]))
+
+    # -- mouse gestures ----------------------------------------------------------------
+    def _grab_target(self, pos: QPoint):
+        item = self.itemAt(pos)
+        while item is not None and not isinstance(item, PortItem | NodeItem | NoteItem | EdgeItem):
+            item = item.parentItem()
+        return item
+
+    def _editing_note(self) -> NoteItem | None:
+        focus = self.scene().focusItem()
+        if focus is not None and isinstance(focus.parentItem(), NoteItem) and focus.parentItem().editing:
+            return focus.parentItem()
+        return None
+
+    def _start(self, interaction: Interaction, event: QMouseEvent) -> None:
+        self.interaction = interaction
+        interaction.start(event)
+        event.accept()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if self.interaction is not None:
+            self.interaction.cancel()
+            self.interaction = None
+        pos = event.position().toPoint()
+        item = self._grab_target(pos)
+        editing = self._editing_note()
+        if editing is not None:
+            if item is editing:
+                super().mousePressEvent(event)  # place the text cursor
+                return
+            editing.text_item.clearFocus()
+        button = event.button()
+        if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self._space):
+            self._start(PanInteraction(self), event)
+        elif button == Qt.MouseButton.LeftButton:
+            if isinstance(item, PortItem):
+                self._start(NewLinkInteraction(self, item), event)
+            elif isinstance(item, NoteItem) and item.in_grip(self.mapToScene(pos)):
+                self._start(ResizeNoteInteraction(self, item), event)
+            elif isinstance(item, NodeItem | NoteItem):
+                self._start(MoveInteraction(self, item), event)
+            elif isinstance(item, EdgeItem):
+                if not event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
+                    self.scene().clearSelection()
+                item.setSelected(True)
+                event.accept()
+            else:
+                self._start(RubberBandInteraction(self), event)
+        else:
+            super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self.interaction is not None:
+            self.interaction.move(event)
+            event.accept()
+        else:
+            super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self.interaction is not None:
+            interaction, self.interaction = self.interaction, None
+            interaction.release(event)
+            event.accept()
+        else:
+            super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        pos = event.position().toPoint()
+        item = self._grab_target(pos)
+        if isinstance(item, NoteItem):
+            if not item.editing:
+                item.start_editing()
+            else:
+                super().mouseDoubleClickEvent(event)
+        elif isinstance(item, NodeItem):
+            self.scene().node_activated.emit(item.node_id)
+        elif item is None and event.button() == Qt.MouseButton.LeftButton:
+            self.quick_add_requested.emit(self.mapToScene(pos), event.globalPosition().toPoint())
+        event.accept()
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        item = self._grab_target(event.pos())
+        if isinstance(item, PortItem):
+            item = item.node_item
+        if item is not None and not item.isSelected():
+            self.scene().clearSelection()
+            item.setSelected(True)
+        self.context_menu_requested.emit(self.mapToScene(event.pos()), event.globalPos())
+
+    # -- keys ------------------------------------------------------------------------------
+    def focusNextPrevChild(self, next: bool) -> bool:
+        return False  # Tab opens quick-add instead of moving focus
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self._editing_note() is not None:
+            super().keyPressEvent(event)
+            return
+        key = event.key()
+        if key == Qt.Key.Key_Escape:
+            if self.interaction is not None:
+                self.interaction.cancel()
+                self.interaction = None
+            else:
+                self.scene().clearSelection()
+        elif key == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+        elif key == Qt.Key.Key_Tab:
+            local = self.viewport().mapFromGlobal(self.cursor().pos())
+            if not self.viewport().rect().contains(local):
+                local = self.viewport().rect().center()
+            self.quick_add_requested.emit(self.mapToScene(local), self.viewport().mapToGlobal(local))
+        elif key in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down):
+            self._nudge(key, bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier))
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.viewport().unsetCursor()
+        super().keyReleaseEvent(event)
+
+    def _nudge(self, key: Qt.Key, big: bool) -> None:
+        scene = self.scene()
+        step = scene.grid_size * (5 if big else 1)
+        dx = {Qt.Key.Key_Left: -step, Qt.Key.Key_Right: step}.get(key, 0.0)
+        dy = {Qt.Key.Key_Up: -step, Qt.Key.Key_Down: step}.get(key, 0.0)
+        moves, note_moves = {}, {}
+        for item in scene.selectedItems():
+            if isinstance(item, NodeItem):
+                moves[item.node_id] = ((item.x(), item.y()), (item.x() + dx, item.y() + dy))
+            elif isinstance(item, NoteItem):
+                note_moves[item.note_id] = ((item.x(), item.y()), (item.x() + dx, item.y() + dy))
+        if moves or note_moves:
+            key_ids = ("nudge", frozenset(moves), frozenset(note_moves))
+            scene.nodes_moved.emit(moves, note_moves, key_ids)
+
+    # -- drag and drop -----------------------------------------------------------------------
+    def _accepts(self, event: QDragEnterEvent | QDragMoveEvent | QDropEvent) -> bool:
+        mime = event.mimeData()
+        return mime.hasFormat(PALETTE_MIME) or (mime.hasUrls() and any(u.isLocalFile() for u in mime.urls()))
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._accepts(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if self._accepts(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        mime = event.mimeData()
+        if mime.hasFormat(PALETTE_MIME):
+            node_type = bytes(mime.data(PALETTE_MIME).data()).decode("utf-8")
+            pos = self.mapToScene(event.position().toPoint())
+            self.node_type_dropped.emit(node_type, pos)
+            event.acceptProposedAction()
+        elif mime.hasUrls():
+            paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+            if paths:
+                self.files_dropped.emit(paths)
+                event.acceptProposedAction()
+        else:
+            event.ignore()

@@ -1,0 +1,104 @@
+"""Entry point of the desktop app: `processengine studio [FILE] [--run] [--screenshot PNG]`.
+
+The Qt event loop is driven by qasync, so the GUI can await engine work
+(`asyncio.wrap_future(...)`) on the same loop that paints. `--screenshot`
+loads FILE, saves the window as a PNG and exits (for tests, docs and bug
+reports); `--run` asks the window to start the workflow (`MainWindow.start_run`,
+provided by the run tools — until they are installed it reports that running
+is not available and the screenshot is taken right away).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.settings import APPLICATION, ORGANIZATION
+
+log = logging.getLogger(__name__)
+SCREENSHOT_SETTLE_MS = 250
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="processengine studio", description="ProcessEngine Studio: the workflow designer")
+    parser.add_argument("file", nargs="?", help="a workflow file (.pe.json) to open")
+    parser.add_argument("--run", action="store_true", help="start the loaded workflow once the window is up")
+    parser.add_argument("--screenshot", metavar="PNG", help="save the window as a PNG once FILE is loaded (with --run: once the run has ended), then exit")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    import qasync
+
+    from app.main_window import MainWindow
+    from engine.errors import WorkflowInvalid
+
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "processengine"])
+    assert isinstance(app, QApplication)
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("ProcessEngine Studio")
+
+    if args.screenshot and args.file:
+        # non-interactive: a broken file is an error on stderr, never a dialog nobody can close
+        from engine import fileformat
+
+        try:
+            fileformat.load(args.file)
+        except WorkflowInvalid as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+
+    window = MainWindow()
+    window.show()
+    exit_code = 0
+    if args.file:
+        if not window.open_path(args.file, ask=False) and args.screenshot:
+            return 2
+    elif not args.screenshot:
+        QTimer.singleShot(0, window.offer_recovery)
+
+    done = asyncio.Event()
+
+    def take_screenshot() -> None:
+        nonlocal exit_code
+        window.view.fit_all()
+        app.processEvents()
+        target = Path(args.screenshot)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not window.grab().save(str(target)):
+            print(f"cannot write screenshot {target}", file=sys.stderr)
+            exit_code = 1
+        window.document.undo_stack.setClean()  # nothing to ask about on the way out
+        window.close()
+        app.quit()
+
+    if args.screenshot:
+        run_ended = getattr(window, "run_ended", None)
+        started = window.start_run() if args.run else False
+        if started and run_ended is not None:
+            run_ended.connect(lambda *_a: QTimer.singleShot(SCREENSHOT_SETTLE_MS, take_screenshot))
+        else:
+            QTimer.singleShot(SCREENSHOT_SETTLE_MS, take_screenshot)
+    elif args.run:
+        QTimer.singleShot(0, window.start_run)
+
+    app.aboutToQuit.connect(done.set)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        loop.run_until_complete(done.wait())
+    return exit_code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

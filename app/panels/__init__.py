@@ -1,0 +1,1 @@
+"""Docked panels around the canvas: palette, inspector, problems (and quick-add)."""

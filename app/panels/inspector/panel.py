@@ -1,0 +1,428 @@
+"""The inspector: edits the selected node (or the workflow when nothing is selected).
+
+Every edit goes through the EditController (an undo command); the inspector
+also listens to the model so undo/redo and edits made elsewhere show up in
+the form. A field only rewrites its widget when the model holds a different
+value than the widget shows, so typing is never interrupted by its own echo.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.document.controller import EditController
+from app.icons import node_icon
+from app.panels.inspector.expression import ExpressionEdit, ExpressionField, completion_words
+from app.panels.inspector.fields import (
+    MISSING,
+    FieldModel,
+    FieldRow,
+    KeyValueEditor,
+    describe_fields,
+    make_editor,
+    parse_loose,
+)
+from app.panels.inspector.retry import RetryEditor
+from app.theme import category_color
+from engine import expressions
+from engine.errors import Problem
+from engine.model import Node, Workflow
+from engine.nodes.registry import find_spec
+
+ON_ERROR_HELP = {
+    "fail": "the run fails (after any retries)",
+    "route": "the error object goes out of an extra `error` port",
+    "continue": "the node's input passes on as if it had succeeded",
+}
+# node id -> {"input": ..., "nodes": {name: output}} from the last run, or None
+SampleProvider = Callable[[str], "dict[str, Any] | None"]
+
+
+def _section(title: str) -> QLabel:
+    label = QLabel(title.upper())
+    label.setObjectName("sectionTitle")
+    return label
+
+
+class NodeForm(QWidget):
+    """The form of one node; built once per selection, then kept in sync."""
+
+    def __init__(self, inspector: Inspector, node: Node) -> None:
+        super().__init__()
+        self.inspector = inspector
+        self.controller = inspector.controller
+        self.node_id = node.id
+        self.spec = find_spec(node.type)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.setSpacing(6)
+
+        # header: icon, type title, description
+        header = QHBoxLayout()
+        icon = QLabel()
+        color = category_color(self.spec.category if self.spec else None)
+        icon.setPixmap(node_icon(self.spec.icon if self.spec else None, node.type, color, 28).pixmap(28, 28))
+        title = QLabel(f"<b>{self.spec.title if self.spec else node.type}</b>")
+        title.setTextFormat(Qt.TextFormat.RichText)
+        header.addWidget(icon)
+        header.addWidget(title, 1)
+        layout.addLayout(header)
+        desc = QLabel(self.spec.description if self.spec else f"Unknown node type {node.type!r}: it cannot run.")
+        desc.setWordWrap(True)
+        desc.setObjectName("fieldHelp")
+        layout.addWidget(desc)
+        self.general = QLabel()
+        self.general.setObjectName("previewError")
+        self.general.setWordWrap(True)
+        self.general.hide()
+        layout.addWidget(self.general)
+
+        # name + enabled
+        layout.addWidget(_section("Node"))
+        self.name = QLineEdit(node.name)
+        self.name.setPlaceholderText("unique name (used as nodes[\"name\"] in expressions)")
+        self.name_problem = QLabel()
+        self.name_problem.setObjectName("previewError")
+        self.name_problem.hide()
+        layout.addWidget(QLabel("name"))
+        layout.addWidget(self.name)
+        layout.addWidget(self.name_problem)
+        self.disabled = QCheckBox("disabled (skipped when the workflow runs)")
+        self.disabled.setChecked(node.disabled)
+        layout.addWidget(self.disabled)
+        self.name.editingFinished.connect(self._rename)
+        self.disabled.toggled.connect(lambda on: self.controller.set_disabled([self.node_id], on))
+
+        # config fields
+        self.rows: dict[str, FieldRow] = {}
+        fields: list[FieldModel] = describe_fields(self.spec.config_model) if self.spec else []
+        if fields:
+            layout.addWidget(_section("Settings"))
+        for fm in fields:
+            editor = make_editor(fm, inspector.sample_names)
+            row = FieldRow(editor)
+            self.rows[fm.key] = row
+            editor.set_value(node.config.get(fm.key, MISSING))
+            editor.changed.connect(lambda key=fm.key: self._field_changed(key))
+            layout.addWidget(row)
+        extra = [k for k in node.config if k not in self.rows]
+        if extra:
+            note = QLabel(f"Keys this node type does not know: {', '.join(extra)}")
+            note.setObjectName("previewError")
+            note.setWordWrap(True)
+            layout.addWidget(note)
+
+        # errors and retries
+        layout.addWidget(_section("When it fails"))
+        self.on_error = QComboBox()
+        for choice, help_text in ON_ERROR_HELP.items():
+            self.on_error.addItem(f"{choice} — {help_text}", choice)
+        self.on_error.setCurrentIndex(max(0, self.on_error.findData(node.on_error)))
+        self.on_error.currentIndexChanged.connect(lambda _i: self.controller.set_on_error(self.node_id, self.on_error.currentData()))
+        layout.addWidget(QLabel("on error"))
+        layout.addWidget(self.on_error)
+        self.retry = RetryEditor(self.spec.default_retry if self.spec else "none")
+        self.retry.set_value(node.retry)
+        self.retry.changed.connect(lambda: self.controller.set_retry(self.node_id, self.retry.value(), "retry"))
+        layout.addWidget(QLabel("retry"))
+        layout.addWidget(self.retry)
+
+        # sample data for expression previews
+        layout.addWidget(_section("Preview data"))
+        hint = QLabel("Sample input (JSON) used to preview the expressions above.")
+        hint.setObjectName("fieldHelp")
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
+        self.sample = ExpressionEdit(multiline=True)
+        self.sample.set_text(json.dumps(inspector.samples.get(node.id, {}), indent=2))
+        self.sample.edited.connect(self._sample_changed)
+        layout.addWidget(self.sample)
+        self.sample_problem = QLabel()
+        self.sample_problem.setObjectName("previewError")
+        self.sample_problem.hide()
+        layout.addWidget(self.sample_problem)
+        layout.addStretch(1)
+        self.update_completions()
+
+    # -- user edits ---------------------------------------------------------------
+    def _rename(self) -> None:
+        reason = self.controller.rename(self.node_id, self.name.text())
+        self.name_problem.setText(f"⚠ {reason}" if reason else "")
+        self.name_problem.setVisible(bool(reason))
+        if reason:
+            self.name.setText(self.controller.wf.node(self.node_id).name)
+
+    def _field_changed(self, key: str) -> None:
+        row = self.rows[key]
+        value = row.editor.normalized()
+        self.controller.set_config_value(self.node_id, key, value, remove=value is MISSING)
+        row.set_problems(self.inspector.field_problems(self.node_id, f"config.{key}"))
+
+    def _sample_changed(self) -> None:
+        text = self.sample.text()
+        try:
+            value = json.loads(text) if text.strip() else {}
+        except ValueError as exc:
+            self.sample_problem.setText(f"⚠ not valid JSON: {exc}")
+            self.sample_problem.show()
+            return
+        self.sample_problem.hide()
+        self.inspector.samples[self.node_id] = value
+        self.refresh_previews()
+        self.update_completions()
+
+    # -- model -> form ------------------------------------------------------------------
+    def sync(self, node: Node, attr: str) -> None:
+        if attr == "name" and self.name.text() != node.name and not self.name.hasFocus():
+            self.name.setText(node.name)
+        elif attr == "config":
+            for key, row in self.rows.items():
+                model_value = node.config.get(key, MISSING)
+                shown = row.editor.normalized()
+                if not _same(shown, model_value):
+                    row.editor.set_value(model_value)
+        elif attr == "on_error":
+            self.on_error.blockSignals(True)
+            self.on_error.setCurrentIndex(max(0, self.on_error.findData(node.on_error)))
+            self.on_error.blockSignals(False)
+        elif attr == "retry" and not _same(self.retry.value(), node.retry):
+            self.retry.set_value(node.retry)
+        elif attr == "disabled":
+            self.disabled.blockSignals(True)
+            self.disabled.setChecked(node.disabled)
+            self.disabled.blockSignals(False)
+
+    def refresh_previews(self) -> None:
+        for row in self.rows.values():
+            field = getattr(row.editor, "field", None)
+            if isinstance(field, ExpressionField):
+                field.refresh_preview()
+
+    def update_completions(self) -> None:
+        wf = self.controller.wf
+        words = completion_words(wf.variables, [n.name for n in wf.nodes if n.id != self.node_id], self.inspector.samples.get(self.node_id))
+        for row in self.rows.values():
+            edit = getattr(row.editor, "edit", None)
+            if isinstance(edit, ExpressionEdit):
+                edit.set_completions(words)
+
+    def show_problems(self, problems: list[Problem]) -> None:
+        general = []
+        for key, row in self.rows.items():
+            row.set_problems([p.message for p in problems if p.field and (p.field == f"config.{key}" or p.field.startswith(f"config.{key}."))])
+        for p in problems:
+            field = p.field or ""
+            if field.startswith("config.") and field.split(".")[1] in self.rows:
+                continue
+            general.append(p.message if not field else f"{field}: {p.message}")
+        self.general.setText("\n".join(f"⚠ {m}" for m in general))
+        self.general.setVisible(bool(general))
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is MISSING or b is MISSING:
+        return a is b
+    return a == b and type(a) is type(b)
+
+
+class WorkflowForm(QWidget):
+    """Shown when nothing is selected: the workflow's name and variables."""
+
+    def __init__(self, inspector: Inspector, wf: Workflow) -> None:
+        super().__init__()
+        self.inspector = inspector
+        self.controller = inspector.controller
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.setSpacing(6)
+        layout.addWidget(QLabel("<b>Workflow</b>"))
+        hint = QLabel("Select a node to edit it. Nothing selected: these settings belong to the whole workflow.")
+        hint.setObjectName("fieldHelp")
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
+        layout.addWidget(_section("General"))
+        layout.addWidget(QLabel("name"))
+        self.name = QLineEdit(wf.name)
+        self.name.editingFinished.connect(lambda: self.controller.set_workflow_name(self.name.text().strip() or "Untitled"))
+        layout.addWidget(self.name)
+        layout.addWidget(_section("Variables"))
+        vhint = QLabel("Read in expressions as vars.name; `processengine run --var name=value` overrides them.")
+        vhint.setObjectName("fieldHelp")
+        vhint.setWordWrap(True)
+        layout.addWidget(vhint)
+        self.variables = KeyValueEditor(FieldModel(key="variables", kind="dict", required=False, default=MISSING, description=""))
+        self.variables.set_value(wf.variables)
+        self.variables.changed.connect(self._variables_changed)
+        layout.addWidget(self.variables)
+        self.summary = QLabel()
+        self.summary.setObjectName("fieldHelp")
+        layout.addWidget(self.summary)
+        layout.addStretch(1)
+        self.refresh(wf)
+
+    def _variables_changed(self) -> None:
+        value = self.variables.value()
+        self.controller.set_variables({} if value is MISSING else value, "variables")
+
+    def refresh(self, wf: Workflow) -> None:
+        if self.name.text() != wf.name and not self.name.hasFocus():
+            self.name.setText(wf.name)
+        shown = self.variables.value()
+        if (shown if shown is not MISSING else {}) != wf.variables:
+            self.variables.set_value(wf.variables)
+        self.summary.setText(f"{len(wf.nodes)} nodes · {len(wf.connections)} connections · {len(wf.notes)} notes")
+
+
+class Inspector(QScrollArea):
+    """The dock content. `show_selection(node_ids)` picks what it edits."""
+
+    def __init__(self, controller: EditController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.stack = QStackedWidget()
+        self.setWidget(self.stack)
+        self.controller = controller
+        self.samples: dict[str, Any] = {}
+        self.sample_provider: SampleProvider | None = None
+        self.problems: list[Problem] = []
+        self.form: NodeForm | WorkflowForm | QLabel | None = None
+        self._selection: list[str] = []
+        self._wf: Workflow | None = None
+        self.set_controller(controller)
+
+    # -- wiring ----------------------------------------------------------------------
+    def set_controller(self, controller: EditController) -> None:
+        """Follow another document (New/Open/Revert give the window a new controller)."""
+        if self._wf is not None:
+            ev = self._wf.events
+            ev.node_changed.disconnect(self._on_node_changed)
+            ev.node_removed.disconnect(self._on_structure)
+            ev.node_added.disconnect(self._on_structure)
+            ev.workflow_changed.disconnect(self._on_workflow_changed)
+            ev.connection_added.disconnect(self._on_structure)
+            ev.connection_removed.disconnect(self._on_structure)
+        self.controller = controller
+        self._wf = controller.wf
+        ev = self._wf.events
+        ev.node_changed.connect(self._on_node_changed)
+        ev.node_removed.connect(self._on_structure)
+        ev.node_added.connect(self._on_structure)
+        ev.workflow_changed.connect(self._on_workflow_changed)
+        ev.connection_added.connect(self._on_structure)
+        ev.connection_removed.connect(self._on_structure)
+        self.samples.clear()
+        self._selection = []
+        self.show_selection([])
+
+    def set_sample_provider(self, provider: SampleProvider | None) -> None:
+        """For the runner: last-run data (input and node outputs) to preview expressions with."""
+        self.sample_provider = provider
+        if isinstance(self.form, NodeForm):
+            self.form.refresh_previews()
+
+    def show_selection(self, node_ids: list[str], other_count: int = 0) -> None:
+        wf = self.controller.wf
+        if len(node_ids) == 1 and not other_count and wf.get(node_ids[0]) is not None:
+            if isinstance(self.form, NodeForm) and self.form.node_id == node_ids[0]:
+                return
+            form: QWidget = NodeForm(self, wf.node(node_ids[0]))
+        elif not node_ids and not other_count:
+            if isinstance(self.form, WorkflowForm):
+                self.form.refresh(wf)
+                return
+            form = WorkflowForm(self, wf)
+        else:
+            count = len(node_ids) + other_count
+            form = QLabel(f"{count} items selected")
+            form.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._selection = list(node_ids)
+        old = self.form
+        self.form = form  # type: ignore[assignment]
+        self.stack.addWidget(form)
+        self.stack.setCurrentWidget(form)
+        if old is not None:
+            self.stack.removeWidget(old)
+            old.deleteLater()
+        self._show_problems()
+
+    @property
+    def node_form(self) -> NodeForm | None:
+        return self.form if isinstance(self.form, NodeForm) else None
+
+    # -- sample names for previews ---------------------------------------------------
+    def sample_names(self) -> dict[str, Any]:
+        wf = self.controller.wf
+        node_id = self.form.node_id if isinstance(self.form, NodeForm) else None
+        data = self.sample_provider(node_id) if (self.sample_provider and node_id) else None
+        sample_input = self.samples.get(node_id, {}) if node_id else {}
+        nodes: dict[str, Any] = {}
+        if data:
+            sample_input = data.get("input", sample_input)
+            nodes = dict(data.get("nodes") or {})
+        item = sample_input[0] if isinstance(sample_input, list) and sample_input else sample_input
+        return expressions.make_names(
+            input=sample_input,
+            nodes=nodes,
+            vars=wf.variables,
+            loop={"index": 0, "item": item},
+            execution={"id": "preview", "started_at": datetime.now(timezone.utc)},  # noqa: UP017
+        )
+
+    # -- problems --------------------------------------------------------------------------
+    def set_problems(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        self._show_problems()
+
+    def field_problems(self, node_id: str, field: str) -> list[str]:
+        return [p.message for p in self.problems if p.node_id == node_id and p.field == field]
+
+    def _show_problems(self) -> None:
+        if isinstance(self.form, NodeForm):
+            self.form.show_problems([p for p in self.problems if p.node_id == self.form.node_id])
+
+    # -- model events ----------------------------------------------------------------------
+    def _on_node_changed(self, node: Node, attr: str) -> None:
+        if isinstance(self.form, NodeForm) and self.form.node_id == node.id:
+            if attr == "type":
+                self.form = None
+                self.show_selection([node.id])
+            else:
+                self.form.sync(node, attr)
+
+    def _on_structure(self, *_args: Any) -> None:
+        if isinstance(self.form, NodeForm):
+            if self.controller.wf.get(self.form.node_id) is None:
+                self.show_selection([])
+            else:
+                self.form.update_completions()
+        elif isinstance(self.form, WorkflowForm):
+            self.form.refresh(self.controller.wf)
+
+    def _on_workflow_changed(self, attr: str) -> None:
+        if isinstance(self.form, WorkflowForm):
+            self.form.refresh(self.controller.wf)
+        elif isinstance(self.form, NodeForm):
+            self.form.refresh_previews()
+            self.form.update_completions()
+
+
+__all__ = ["Inspector", "NodeForm", "WorkflowForm", "parse_loose"]

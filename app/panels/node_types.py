@@ -1,0 +1,23 @@
+"""The node types offered to the user, grouped by category in a fixed order."""
+
+from __future__ import annotations
+
+from engine.nodes.base import NodeSpec
+from engine.nodes.registry import all_specs
+
+CATEGORY_ORDER = ("Triggers", "Flow", "Data", "Network", "Actions")
+
+
+def grouped_specs() -> list[tuple[str, list[NodeSpec]]]:
+    """(category, specs sorted by title) in CATEGORY_ORDER, then any other category."""
+    by_cat: dict[str, list[NodeSpec]] = {}
+    for spec in all_specs():
+        by_cat.setdefault(spec.category, []).append(spec)
+    order = [c for c in CATEGORY_ORDER if c in by_cat] + sorted(c for c in by_cat if c not in CATEGORY_ORDER)
+    return [(c, sorted(by_cat[c], key=lambda s: s.title.lower())) for c in order]
+
+
+def matches(spec: NodeSpec, query: str) -> bool:
+    """Every word of the query appears in the title, type, category or description."""
+    hay = f"{spec.title} {spec.type} {spec.category} {spec.description}".lower()
+    return all(word in hay for word in query.lower().split())

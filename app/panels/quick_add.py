@@ -1,0 +1,92 @@
+"""Quick-add: a small search popup (Tab or double-click on the canvas) that adds a node there."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.icons import node_icon
+from app.panels.node_types import grouped_specs, matches
+from app.theme import category_color
+
+TYPE_ROLE = Qt.ItemDataRole.UserRole
+
+
+class QuickAddPopup(QFrame):
+    chosen = Signal(str)  # node type
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Popup)
+        self.setObjectName("quickAdd")
+        self.setFixedWidth(300)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Add a node…")
+        self.list = QListWidget()
+        self.list.setMinimumHeight(260)
+        self.hint = QLabel("↑↓ choose · Enter add · Esc close")
+        self.hint.setObjectName("fieldHelp")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(6)
+        layout.addWidget(self.search)
+        layout.addWidget(self.list)
+        layout.addWidget(self.hint)
+        for _category, specs in grouped_specs():
+            for spec in specs:
+                item = QListWidgetItem(node_icon(spec.icon, spec.type, category_color(spec.category)), f"{spec.title}")
+                item.setData(TYPE_ROLE, spec.type)
+                item.setToolTip(spec.description)
+                self.list.addItem(item)
+        self.search.textChanged.connect(self.filter)
+        self.search.returnPressed.connect(self.accept_current)
+        self.list.itemActivated.connect(lambda _item: self.accept_current())
+        self.list.itemClicked.connect(lambda _item: self.accept_current())
+        self.search.installEventFilter(self)
+
+    def popup(self, global_pos: QPoint) -> None:
+        self.search.clear()
+        self.filter("")
+        self.move(global_pos)
+        self.show()
+        self.search.setFocus()
+
+    def filter(self, text: str) -> None:
+        from engine.nodes.registry import get_spec
+
+        first = None
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            visible = matches(get_spec(item.data(TYPE_ROLE)), text)
+            item.setHidden(not visible)
+            if visible and first is None:
+                first = item
+        self.list.setCurrentItem(first)
+
+    def accept_current(self) -> None:
+        item = self.list.currentItem()
+        if item is not None and not item.isHidden():
+            node_type = item.data(TYPE_ROLE)
+            self.hide()
+            self.chosen.emit(node_type)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.search and event.type() == QEvent.Type.KeyPress:
+            key = QKeyEvent(event).key() if not isinstance(event, QKeyEvent) else event.key()
+            if key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
+                visible = [self.list.item(i) for i in range(self.list.count()) if not self.list.item(i).isHidden()]
+                if visible:
+                    cur = self.list.currentItem()
+                    idx = visible.index(cur) if cur in visible else -1
+                    idx = (idx + (1 if key == Qt.Key.Key_Down else -1)) % len(visible)
+                    self.list.setCurrentItem(visible[idx])
+                return True
+        return super().eventFilter(obj, event)

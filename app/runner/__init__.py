@@ -1,0 +1,1 @@
+"""Running workflows from the app: the engine thread, the event bridge and the run controller."""
