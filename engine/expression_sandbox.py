@@ -168,11 +168,12 @@ class Evaluator(SimpleEval):
         """Approximate size of a value (items, plus characters when `chars`), stopping
         once it passes max_result_size; shared sub-lists count every time they appear."""
         budget = self.limits.max_result_size
-        total = 0
+        total = steps = 0
         stack = [value]
         while stack:
             v = stack.pop()
             total += 1
+            steps += 1
             t = type(v)
             if t is str:
                 if chars:
@@ -185,7 +186,7 @@ class Evaluator(SimpleEval):
                 stack.extend(v)
             if total > budget:
                 return total
-            if not total & 0x3FFF:
+            if not steps & 0x3FFF:
                 self._check_time()
         return total
 
@@ -294,10 +295,10 @@ class Evaluator(SimpleEval):
         if name == "replace" and len(args) >= 2 and type(args[0]) is str and type(args[1]) is str:
             count = s.count(args[0]) if args[0] else len(s) + 1
             self._build(len(s) + count * max(0, len(args[1]) - len(args[0])), "replace() result")
-        elif name == "join" and len(args) == 1 and type(args[0]) in (list, tuple):
-            parts = args[0]
-            if not all(type(p) is str for p in parts):
-                raise ExpressionError(".join() needs a list of strings")
+        elif name == "join":
+            parts = args[0] if len(args) == 1 else None
+            if type(parts) not in (list, tuple) or not all(type(p) is str for p in parts):
+                raise ExpressionError(".join() needs one list of strings")
             self._build(sum(map(len, parts)) + len(s) * max(0, len(parts) - 1), "join() result")
         elif name not in ("join", "replace"):
             self._build(

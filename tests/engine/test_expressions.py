@@ -303,7 +303,8 @@ def test_string_methods(names: dict, expr: str, expected: object) -> None:
     [
         ("input.name.upper", r"must be called"),
         ("input.tags.upper()", r"cannot call .upper\(\) on input.tags \(a list\)"),
-        ("'-'.join([1, 2])", r"join\(\) needs a list of strings"),
+        ("'-'.join([1, 2])", r"join\(\) needs one list of strings"),
+        ("'-'.join('abc')", r"join\(\) needs one list of strings"),
         ("input.name.format()", r"\.format\(\) is not allowed"),
         ("input.name.split(sep=',')", r"positional arguments only"),
         ("len", r"len is a function; call it like len\(...\)"),
@@ -347,6 +348,20 @@ def test_make_names_shares_values_and_turns_datetimes_into_iso_text() -> None:
     )  # fmt: skip
     assert names["input"] is big and names["nodes"]["A"] is big
     assert evaluate("execution.started_at", names) == "2024-05-01T10:00:00+00:00"
+
+
+def test_callables_smuggled_into_the_names_are_refused() -> None:
+    names = make_names(input={"f": len}, nodes={}, vars={"g": print}, loop=None, execution={})
+    with pytest.raises(ExpressionError, match=r"a value of type builtin_function_or_method"):
+        evaluate("input.f", names)
+    with pytest.raises(ExpressionError, match=r"calling .g\(\) is not allowed"):
+        evaluate("vars.g('x')", names)
+    with pytest.raises(ExpressionError, match=r"only the listed functions"):
+        evaluate("input['f']('x')", names)
+
+
+def test_literal_braces_can_be_written_as_an_expression(names: dict) -> None:
+    assert render("{{ '{{' }} x {{ '}}' }}", names) == "{{ x }}"
 
 
 def test_values_of_foreign_types_are_refused() -> None:
