@@ -100,7 +100,9 @@ def store_credential(name: str, username: str, password: str) -> None:
     """Save a credential in the OS keyring in the layout `resolve_credential` reads."""
     import keyring
 
-    keyring.set_password(KEYRING_SERVICE, name, json.dumps({"username": username, "password": password}))
+    keyring.set_password(
+        KEYRING_SERVICE, name, json.dumps({"username": username, "password": password})
+    )
 
 
 def delete_credential(name: str) -> None:

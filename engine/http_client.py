@@ -26,13 +26,19 @@ if _httpx_log.level == logging.NOTSET:
 
 #: Per-run connection limits: enough parallelism for sub-workflow threads, small
 #: enough that a runaway loop cannot open thousands of sockets.
-DEFAULT_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=10, keepalive_expiry=30.0)
+DEFAULT_LIMITS = httpx.Limits(
+    max_connections=50, max_keepalive_connections=10, keepalive_expiry=30.0
+)
 #: Fallback timeout; `http_request` always passes its own `timeout_s` per request.
 DEFAULT_TIMEOUT = httpx.Timeout(30.0)
 USER_AGENT = f"ProcessEngine/{__version__}"
 #: Loopback never goes through an environment proxy (httpx only honours NO_PROXY,
 #: and a stray HTTP_PROXY must not send local traffic off the machine).
-_LOOPBACK_DIRECT: dict[str, None] = {"all://127.0.0.1": None, "all://localhost": None, "all://[::1]": None}
+_LOOPBACK_DIRECT: dict[str, None] = {
+    "all://127.0.0.1": None,
+    "all://localhost": None,
+    "all://[::1]": None,
+}
 
 
 def make_client(*, trust_env: bool = True, verify: bool = True) -> httpx.AsyncClient:

@@ -101,9 +101,15 @@ def make_self_signed_cert(directory: Path) -> TlsCert:
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=True,
-                data_encipherment=False, key_agreement=True, key_cert_sign=True, crl_sign=False,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=True,
+                data_encipherment=False,
+                key_agreement=True,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -259,7 +265,10 @@ class HttpTestServer:
         """Forget routes and recorded requests, release hanging requests, restore defaults."""
         self._release_hanging()
         with self._lock:
-            self._routes = {"/echo": _Route("*", [Reply(echo=True)]), "/hang": _Route("*", [Reply(hang=True)])}
+            self._routes = {
+                "/echo": _Route("*", [Reply(echo=True)]),
+                "/hang": _Route("*", [Reply(hang=True)]),
+            }
             self.requests = []
 
     # -- scripting ---------------------------------------------------------
@@ -280,7 +289,9 @@ class HttpTestServer:
         with self._lock:
             self._routes[path] = _Route(method.upper(), list(replies))
 
-    def fail_first(self, path: str, n: int, *, status: int = 503, then: Reply | None = None, method: str = "*") -> None:
+    def fail_first(
+        self, path: str, n: int, *, status: int = 503, then: Reply | None = None, method: str = "*"
+    ) -> None:
         """Fail the first `n` calls with `status`, then answer `then` (default 200 {"ok": true})."""
         fail = Reply(status=status, json={"error": f"scripted failure {status}"})
         self.route(path, *([fail] * n), then or Reply(json={"ok": True}), method=method)
@@ -289,14 +300,19 @@ class HttpTestServer:
         with self._lock:
             return sum(1 for r in self.requests if r.path == path)
 
-    def wait_for_requests(self, n: int, timeout: float = 5.0, path: str | None = None) -> list[RecordedRequest]:
+    def wait_for_requests(
+        self, n: int, timeout: float = 5.0, path: str | None = None
+    ) -> list[RecordedRequest]:
         """Block until at least `n` requests (to `path`, if given) arrived; return them."""
+
         def matching() -> list[RecordedRequest]:
             return [r for r in self.requests if path is None or r.path == path]
 
         with self._changed:
             if not self._changed.wait_for(lambda: len(matching()) >= n, timeout):
-                raise TimeoutError(f"expected {n} request(s) to {path or 'any path'}, got {len(matching())}")
+                raise TimeoutError(
+                    f"expected {n} request(s) to {path or 'any path'}, got {len(matching())}"
+                )
             return matching()
 
     # -- serving -----------------------------------------------------------
@@ -336,12 +352,16 @@ class HttpTestServer:
             )
         if reply.body is not None:
             return web.Response(
-                status=reply.status, body=reply.body,
-                content_type=reply.content_type or "application/octet-stream", headers=reply.headers,
+                status=reply.status,
+                body=reply.body,
+                content_type=reply.content_type or "application/octet-stream",
+                headers=reply.headers,
             )
         return web.Response(
-            status=reply.status, text=reply.text or "",
-            content_type=reply.content_type or "text/plain", headers=reply.headers,
+            status=reply.status,
+            text=reply.text or "",
+            content_type=reply.content_type or "text/plain",
+            headers=reply.headers,
         )
 
 
@@ -371,7 +391,9 @@ class _Handler:
     def __init__(self, server: SmtpTestServer) -> None:
         self.server = server
 
-    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]) -> str:
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
         # AUTH is enforced here rather than with aiosmtpd's auth_required, which warns
         # on every connection when TLS is not also required.
         if self.server.auth_required and not session.authenticated:
@@ -380,7 +402,9 @@ class _Handler:
         envelope.mail_options.extend(mail_options)
         return "250 OK"
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
         reply = self.server.reply_rcpt.get(address)
         if reply:
             return reply
@@ -442,7 +466,9 @@ class SmtpTestServer:
         self.host = HOST
         self.port: int = self._controller.port
 
-    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
         user = auth_data.login.decode()

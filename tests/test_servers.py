@@ -22,7 +22,9 @@ def test_routes_sequences_and_records(http_server):
         assert c.get(http_server.url_for("/seq")).status_code == 405
         assert c.get(http_server.url_for("/unknown")).status_code == 404
     assert http_server.calls("/seq") == 4
-    assert http_server.requests[1].query == {"x": "1"} and http_server.requests[1].json() == {"k": 1}
+    assert http_server.requests[1].query == {"x": "1"} and http_server.requests[1].json() == {
+        "k": 1
+    }
 
 
 def test_fail_first_then_ok(http_server):
@@ -37,14 +39,24 @@ def test_text_bytes_and_custom_content_types(http_server):
     with httpx.Client() as c:
         t = c.get(http_server.url_for("/t"))
         b = c.get(http_server.url_for("/b"))
-    assert (t.text, t.headers["content-type"].split(";")[0], t.headers["x-a"]) == ("hi", "text/plain", "b")
+    assert (t.text, t.headers["content-type"].split(";")[0], t.headers["x-a"]) == (
+        "hi",
+        "text/plain",
+        "b",
+    )
     assert (b.content, b.headers["content-type"]) == (b"\x00\x01", "image/png")
 
 
 def test_echo_describes_the_request(http_server):
     with httpx.Client() as c:
         d = c.put(http_server.url_for("/echo?a=1"), json=[1], headers={"X-T": "v"}).json()
-    assert (d["method"], d["path"], d["query"], d["json"], d["headers"]["X-T"]) == ("PUT", "/echo", {"a": "1"}, [1], "v")
+    assert (d["method"], d["path"], d["query"], d["json"], d["headers"]["X-T"]) == (
+        "PUT",
+        "/echo",
+        {"a": "1"},
+        [1],
+        "v",
+    )
 
 
 def test_reset_releases_hanging_requests_and_forgets_routes(http_server):
@@ -75,7 +87,12 @@ def test_smtp_capture_with_stdlib_client(smtp_server):
     with smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=5) as s:
         s.send_message(msg)
     (got,) = smtp_server.wait_for_messages(1)
-    assert (got.mail_from, got.rcpt_tos, got.message["Subject"], got.text) == ("a@example.com", ["b@example.com"], "S", "line 1\nline 2\n")
+    assert (got.mail_from, got.rcpt_tos, got.message["Subject"], got.text) == (
+        "a@example.com",
+        ["b@example.com"],
+        "S",
+        "line 1\nline 2\n",
+    )
 
 
 def test_smtp_auth_required_and_tls_flags(smtp_starttls_server, tls_cert):
@@ -99,7 +116,9 @@ def test_smtp_implicit_tls(smtp_tls_server, tls_cert):
     msg = EmailMessage()
     msg["From"], msg["To"] = "a@example.com", "b@example.com"
     msg.set_content("x")
-    with smtplib.SMTP_SSL(smtp_tls_server.host, smtp_tls_server.port, context=tls_cert.client_context(), timeout=5) as s:
+    with smtplib.SMTP_SSL(
+        smtp_tls_server.host, smtp_tls_server.port, context=tls_cert.client_context(), timeout=5
+    ) as s:
         s.send_message(msg)
     assert smtp_tls_server.messages[0].tls
 

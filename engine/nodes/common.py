@@ -22,7 +22,8 @@ def stringify_headers(v: Any) -> Any:
     if isinstance(v, dict):
         return {
             k: ("true" if x is True else "false" if x is False else str(x))
-            if isinstance(x, int | float) else x
+            if isinstance(x, int | float)
+            else x
             for k, x in v.items()
         }
     return v

@@ -69,7 +69,9 @@ class HttpRequestConfig(NodeConfig):
         except httpx.InvalidURL as exc:
             raise ValueError(f"invalid URL: {exc}") from None
         if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"url must be an absolute http:// or https:// URL, got {redact_url(v)!r}")
+            raise ValueError(
+                f"url must be an absolute http:// or https:// URL, got {redact_url(v)!r}"
+            )
         return v
 
     @field_validator("body")
@@ -110,11 +112,15 @@ def parse_body(response: httpx.Response) -> Any:
 def _transport_error(method: str, safe_url: str, exc: Exception, timeout_s: float) -> NodeError:
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
         return NodeError(
-            f"{method} {safe_url} timed out after {timeout_s:g} s", retryable=True, error_type="timeout"
+            f"{method} {safe_url} timed out after {timeout_s:g} s",
+            retryable=True,
+            error_type="timeout",
         )
     text = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in text:
-        return NodeError(f"{method} {safe_url}: TLS certificate not trusted: {text}", error_type="tls")
+        return NodeError(
+            f"{method} {safe_url}: TLS certificate not trusted: {text}", error_type="tls"
+        )
     if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError | httpx.ProxyError):
         return NodeError(f"{method} {safe_url}: {text}", retryable=True, error_type="connection")
     return NodeError(f"{method} {safe_url}: {text}", error_type=type(exc).__name__)
@@ -149,7 +155,9 @@ class HttpRequestSpec(NodeSpec):
             kwargs["content"] = cfg.body.encode()
         url: httpx.URL | str = cfg.url
         if cfg.query:  # merged by hand: httpx's `params=` replaces a query already in the URL
-            url = httpx.URL(cfg.url).copy_merge_params({k: v for k, v in cfg.query.items() if v is not None})
+            url = httpx.URL(cfg.url).copy_merge_params(
+                {k: v for k, v in cfg.query.items() if v is not None}
+            )
         client: httpx.AsyncClient = ctx.services.http_client()
         started = time.perf_counter()
         try:
@@ -163,7 +171,12 @@ class HttpRequestSpec(NodeSpec):
         elapsed_ms = (time.perf_counter() - started) * 1000
         status = response.status_code
         ctx.log.info(
-            "%s %s -> %d (%d bytes, %.0f ms)", cfg.method, safe_url, status, len(response.content), elapsed_ms
+            "%s %s -> %d (%d bytes, %.0f ms)",
+            cfg.method,
+            safe_url,
+            status,
+            len(response.content),
+            elapsed_ms,
         )
         if status >= 400:
             snippet = response.text[:ERROR_BODY_CHARS].strip()
@@ -175,7 +188,11 @@ class HttpRequestSpec(NodeSpec):
                 error_type="http_status",
             )
         return NodeResult.out(
-            {"status": status, "headers": dict(response.headers.items()), "body": parse_body(response)}
+            {
+                "status": status,
+                "headers": dict(response.headers.items()),
+                "body": parse_body(response),
+            }
         )
 
 

@@ -18,7 +18,9 @@ from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
 
 
 class LoopConfig(NodeConfig):
-    items: Any = Field(description="The list to iterate over, usually an expression like '{{ input.body.items }}'.")
+    items: Any = Field(
+        description="The list to iterate over, usually an expression like '{{ input.body.items }}'."
+    )
     max_iterations: int = Field(
         1000, ge=1, description="Safety limit: a list longer than this fails the node."
     )
@@ -46,7 +48,11 @@ class LoopSpec(NodeSpec):
         if not isinstance(items, list):
             raise NodeError(
                 f"config.items: expected a list, got {_json_type(items)}"
-                + (" (an expression that renders to text? use a whole-field {{ }})" if isinstance(items, str) else "")
+                + (
+                    " (an expression that renders to text? use a whole-field {{ }})"
+                    if isinstance(items, str)
+                    else ""
+                )
             )
         if len(items) > cfg.max_iterations:
             raise NodeError(

@@ -16,7 +16,9 @@ class ManualTriggerSpec(NodeSpec):
     type = "manual_trigger"
     title = "Manual trigger"
     category = "Triggers"
-    description = "Starts the workflow when you press Run; outputs the run's inputs ({} by default)."
+    description = (
+        "Starts the workflow when you press Run; outputs the run's inputs ({} by default)."
+    )
     icon = "play"
     config_model = ManualTriggerConfig
     is_trigger = True

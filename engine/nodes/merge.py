@@ -25,7 +25,9 @@ class MergeSpec(NodeSpec):
     type = "merge"
     title = "Merge"
     category = "Flow"
-    description = "Waits for all incoming branches and outputs the list of their values, in connection order."
+    description = (
+        "Waits for all incoming branches and outputs the list of their values, in connection order."
+    )
     icon = "merge"
     config_model = MergeConfig
     pure = True
@@ -33,7 +35,9 @@ class MergeSpec(NodeSpec):
 
     async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
         if not isinstance(value, list):
-            raise NodeError(f"merge expects the list of arrived values from the runtime, got {type(value).__name__}")
+            raise NodeError(
+                f"merge expects the list of arrived values from the runtime, got {type(value).__name__}"
+            )
         return NodeResult.out(list(value))
 
 

@@ -50,8 +50,9 @@ class ScheduleTriggerConfig(NodeConfig):
         return self
 
 
-
-def next_fire_times(config: ScheduleTriggerConfig | dict[str, Any], start: datetime, n: int) -> list[datetime]:
+def next_fire_times(
+    config: ScheduleTriggerConfig | dict[str, Any], start: datetime, n: int
+) -> list[datetime]:
     """The next `n` fire times strictly after `start` (same time zone as `start`).
 
     A naive `start` is taken as local time. For `every_s` the schedule is

@@ -52,8 +52,12 @@ def envelope_address(entry: str) -> str:
 
 class SendEmailConfig(NodeConfig):
     smtp_host: str = Field(description="SMTP server host name or IP address.")
-    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP server port (587 for STARTTLS, 465 for TLS).")
-    starttls: bool = Field(False, description="Upgrade the connection with STARTTLS before sending.")
+    smtp_port: int = Field(
+        25, ge=1, le=65535, description="SMTP server port (587 for STARTTLS, 465 for TLS)."
+    )
+    starttls: bool = Field(
+        False, description="Upgrade the connection with STARTTLS before sending."
+    )
     tls: bool = Field(False, description="Connect with implicit TLS (SMTPS); excludes `starttls`.")
     verify_tls: bool = Field(
         True,
@@ -63,15 +67,24 @@ class SendEmailConfig(NodeConfig):
     credential: str | None = Field(
         None, description="Name of a stored credential (username + password) to log in with."
     )
-    sender: str = Field(alias="from", description="Sender address, e.g. 'Robot <robot@example.com>'.")
-    to: list[str] = Field(description="Recipient address, a comma-separated string or a list of addresses.")
-    cc: list[str] = Field(default_factory=list, description="Carbon-copy recipients (string or list).")
+    sender: str = Field(
+        alias="from", description="Sender address, e.g. 'Robot <robot@example.com>'."
+    )
+    to: list[str] = Field(
+        description="Recipient address, a comma-separated string or a list of addresses."
+    )
+    cc: list[str] = Field(
+        default_factory=list, description="Carbon-copy recipients (string or list)."
+    )
     bcc: list[str] = Field(
-        default_factory=list, description="Blind-copy recipients (string or list; not shown in headers)."
+        default_factory=list,
+        description="Blind-copy recipients (string or list; not shown in headers).",
     )
     subject: str = Field("", description="Subject line.")
     text: str = Field("", description="Plain-text message body.")
-    timeout_s: float = Field(30.0, gt=0, description="Time limit for each network operation, in seconds.")
+    timeout_s: float = Field(
+        30.0, gt=0, description="Time limit for each network operation, in seconds."
+    )
 
     @field_validator("to", "cc", "bcc", mode="before")
     @classmethod
@@ -168,9 +181,15 @@ class SendEmailSpec(NodeSpec):
             cred = ctx.services.credential(cfg.credential)
             username, password = cred.get("username") or "", cred.get("password") or ""
             if not username:
-                raise NodeError(f"credential {cfg.credential!r} has no username", error_type="CredentialNotFound")
+                raise NodeError(
+                    f"credential {cfg.credential!r} has no username",
+                    error_type="CredentialNotFound",
+                )
             if not (cfg.tls or cfg.starttls):
-                ctx.log.warning("logging in to %s without TLS: the password crosses the network in clear", cfg.smtp_host)
+                ctx.log.warning(
+                    "logging in to %s without TLS: the password crosses the network in clear",
+                    cfg.smtp_host,
+                )
         msg = build_message(cfg)
         recipients = list(dict.fromkeys(envelope_address(a) for a in (*cfg.to, *cfg.cc, *cfg.bcc)))
         where = f"SMTP {cfg.smtp_host}:{cfg.smtp_port}"
@@ -193,7 +212,9 @@ class SendEmailSpec(NodeSpec):
         for addr, resp in refused.items():
             ctx.log.warning("%s refused recipient %s: %s %s", where, addr, resp.code, resp.message)
         accepted = [a for a in recipients if a not in refused]
-        ctx.log.info("sent %s to %d recipient(s) via %s: %s", msg["Message-ID"], len(accepted), where, reply)
+        ctx.log.info(
+            "sent %s to %d recipient(s) via %s: %s", msg["Message-ID"], len(accepted), where, reply
+        )
         return NodeResult.out({"message_id": msg["Message-ID"], "accepted": accepted})
 
 

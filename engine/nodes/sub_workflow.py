@@ -43,7 +43,9 @@ class SubWorkflowSpec(NodeSpec):
     type = "sub_workflow"
     title = "Sub-workflow"
     category = "Flow"
-    description = "Runs another workflow (by file or id) with the given inputs and outputs its result."
+    description = (
+        "Runs another workflow (by file or id) with the given inputs and outputs its result."
+    )
     icon = "subflow"
     config_model = SubWorkflowConfig
     side_effects = True

@@ -31,7 +31,9 @@ def json_equal(a: Any, b: Any) -> bool:
 
 
 class SwitchConfig(NodeConfig):
-    value: Any = Field(description="The value to compare, usually an expression like '{{ input.kind }}'.")
+    value: Any = Field(
+        description="The value to compare, usually an expression like '{{ input.kind }}'."
+    )
     cases: dict[str, Any] = Field(
         default_factory=dict,
         description="Case name -> the value it matches. Each name becomes an output port; the "
@@ -53,14 +55,18 @@ class SwitchSpec(NodeSpec):
     type = "switch"
     title = "Switch"
     category = "Flow"
-    description = "Routes its input to the first case whose match equals the value, else to `default`."
+    description = (
+        "Routes its input to the first case whose match equals the value, else to `default`."
+    )
     icon = "switch"
     config_model = SwitchConfig
     pure = True
 
     def base_output_ports(self, node: Any) -> list[str]:
         cases = node.config.get("cases") if isinstance(node.config, dict) else None
-        names = [str(k) for k in cases if k not in RESERVED_PORTS] if isinstance(cases, dict) else []
+        names = (
+            [str(k) for k in cases if k not in RESERVED_PORTS] if isinstance(cases, dict) else []
+        )
         return [*names, "default"]
 
     async def run(self, ctx: NodeContext, value: Any) -> NodeResult:

@@ -22,12 +22,16 @@ class WaitSpec(NodeSpec):
     type = "wait"
     title = "Wait"
     category = "Flow"
-    description = "Waits the given number of seconds (pause/cancel interrupt it), then passes its input on."
+    description = (
+        "Waits the given number of seconds (pause/cancel interrupt it), then passes its input on."
+    )
     icon = "hourglass"
     config_model = WaitConfig
 
     async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
-        await ctx.sleep(ctx.config.seconds)  # also for 0 s: a pending pause/cancel takes effect here
+        await ctx.sleep(
+            ctx.config.seconds
+        )  # also for 0 s: a pending pause/cancel takes effect here
         return NodeResult.out(value)
 
 

@@ -35,7 +35,7 @@ class WebhookTriggerConfig(NodeConfig):
             return v
         v = v.strip().strip("/")
         if v.startswith("webhook/"):
-            v = v[len("webhook/"):]
+            v = v[len("webhook/") :]
         if not _PATH_RE.match(v):
             raise ValueError(
                 f"invalid webhook path {v!r}: use letters, digits, '.', '_', '~', '-' "
