@@ -53,8 +53,8 @@ class SubWorkflowSpec(NodeSpec):
 
     async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
         cfg: SubWorkflowConfig = ctx.config
-        ref = cfg.file if cfg.file is not None else cfg.workflow_id
-        assert ref is not None
+        # ids travel with an "id:" prefix so the runtime can tell them from paths
+        ref = cfg.file if cfg.file is not None else f"id:{cfg.workflow_id}"
         try:
             workflow = ctx.services.load_workflow(ref)
         except NodeError:

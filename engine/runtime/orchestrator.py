@@ -149,6 +149,7 @@ class Orchestrator:
         control: RunControl | None = None,
         load_workflow: Callable[[str], Workflow] | None = None,
         credential: Callable[[str], dict[str, str]] | None = None,
+        find_workflow: Callable[[str], Workflow | None] | None = None,
     ) -> None:
         self.workflow = workflow
         self.record = record
@@ -161,6 +162,7 @@ class Orchestrator:
         self._http_client: Any = None
         self._load_workflow_fn = load_workflow
         self._credential_fn = credential
+        self._find_workflow_fn = find_workflow
         self._w_node = self.hooks.wants(ev.NodeStarted) or self.hooks.wants(ev.NodeFinished)
         self._w_started = self.hooks.wants(ev.NodeStarted)
         self._w_finished = self.hooks.wants(ev.NodeFinished)
@@ -524,12 +526,31 @@ class Orchestrator:
         self.record.response = {"status": status, "body": body, "headers": headers or {}}
 
     def _load_workflow(self, ref: str) -> Workflow:
+        """A sub-workflow by path (relative to the parent's file) or by `id:<workflow id>`.
+
+        Ids are looked up with the host's `find_workflow` (the service: saved
+        versions in the store), then among the `*.pe.json` files beside the parent.
+        """
         if self._load_workflow_fn is not None:
             return self._load_workflow_fn(ref)
         from engine import fileformat
+        from engine.errors import WorkflowInvalid
         from engine.graph import ensure_valid
 
         base = Path(self.record.workflow_file).parent if self.record.workflow_file else Path.cwd()
+        if ref.startswith("id:"):
+            wanted = ref[3:]
+            if self._find_workflow_fn is not None and (found := self._find_workflow_fn(wanted)) is not None:
+                return found
+            for candidate in sorted(base.glob("*.pe.json")):
+                try:
+                    wf = fileformat.load(candidate)
+                except WorkflowInvalid:
+                    continue
+                if wf.id == wanted:
+                    ensure_valid(wf, file=str(candidate))
+                    return wf
+            raise NodeError(f"no saved workflow with id {wanted!r} (looked in the store and in {base})")
         path = Path(ref)
         if not path.is_absolute():
             path = base / path

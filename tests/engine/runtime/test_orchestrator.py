@@ -496,3 +496,25 @@ async def test_logs_name_execution_and_node_and_never_secrets(http_server, caplo
     assert "execution=exec-log node=get succeeded" in text
     assert "execution=exec-log completed" in text
     assert "sup3r-s3cret-t0ken" not in text
+
+
+async def test_sub_workflow_by_id_is_found_beside_the_parent_file(tmp_path) -> None:
+    from engine.fileformat import save
+
+    child = workflow(
+        [{"id": "in", "type": "manual_trigger"}, {"id": "echo", "type": "set", "config": {"values": {"got": "{{ input }}"}}}],
+        [("in", "out", "echo")],
+    )
+    child.id = "the-child"
+    save(child, tmp_path / "some_name.pe.json")
+    parent = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "call", "type": "sub_workflow", "config": {"workflow_id": "the-child", "inputs": [1, 2]}},
+            {"id": "missing", "type": "sub_workflow", "config": {"workflow_id": "nope"}, "on_error": "route"},
+        ],
+        [("start", "out", "call"), ("call", "out", "missing")],
+    )
+    run = await run_workflow(parent, workflow_file=str(tmp_path / "parent.pe.json"))
+    assert run.main.outputs["call"] == {"got": [1, 2]}
+    assert "no saved workflow with id 'nope'" in run.main.outputs["missing"]["message"]
