@@ -44,7 +44,13 @@ class NodeHarness:
         self.responses.append((status, body, headers))
 
     def _load_workflow(self, ref: str) -> Workflow:
-        """A file path relative to `base_dir`, else the id of a `*.pe.json` file there."""
+        """A file path relative to `base_dir`, or `id:<id>` of a `*.pe.json` file there."""
+        if ref.startswith("id:"):
+            for candidate in sorted(self.base_dir.glob("*.pe.json")):
+                wf = fileformat.load(candidate)
+                if wf.id == ref[3:]:
+                    return wf
+            raise FileNotFoundError(f"no workflow with id {ref[3:]!r} in {self.base_dir}")
         path = Path(ref) if Path(ref).is_absolute() else self.base_dir / ref
         if path.is_file():
             return fileformat.load(path)
