@@ -100,9 +100,12 @@ def find_expressions(text: str) -> list[tuple[int, int, str]]:
     is one span. An opening `{{` without a closing `}}` raises ExpressionError.
     """
     spans: list[tuple[int, int, str]] = []
+    budget = 2 * len(text) + _SCAN_WINDOW  # keeps the careful scan linear on any text
     pos = text.find("{{")
     while pos != -1:
-        end = _scan_end(text, pos + 2)
+        stop = min(len(text), pos + 2 + min(budget, _SCAN_WINDOW))
+        end = _scan_end(text, pos + 2, stop) if budget > 0 else -1
+        budget -= (stop if end == -1 else end) - pos
         if end == -1:  # unbalanced quotes/braces inside: fall back to the first `}}`
             close = text.find("}}", pos + 2)
             if close == -1:
@@ -117,18 +120,20 @@ def find_expressions(text: str) -> list[tuple[int, int, str]]:
     return spans
 
 
-def _scan_end(text: str, i: int) -> int:
-    """Index just past the `}}` closing an expression starting at `i`, or -1."""
+_SCAN_WINDOW = 10_010  # a longer expression is refused anyway (ExpressionLimits.max_length)
+
+
+def _scan_end(text: str, i: int, stop: int) -> int:
+    """Index just past the `}}` closing an expression starting at `i`, or -1 (by `stop`)."""
     depth = 0
-    n = len(text)
-    while i < n:
+    while i < stop:
         c = text[i]
         if c in "'\"":
             quote = text[i : i + 3] if text[i : i + 3] in ("'''", '"""') else c
             i += len(quote)
-            while i < n and not text.startswith(quote, i):
+            while i < stop and not text.startswith(quote, i):
                 i += 2 if text[i] == "\\" else 1
-            if i >= n:
+            if i >= stop:
                 return -1
             i += len(quote)
             continue

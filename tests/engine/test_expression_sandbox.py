@@ -10,7 +10,14 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import ExpressionError
-from engine.expressions import ExpressionLimits, check, evaluate, make_names, render
+from engine.expressions import (
+    ExpressionLimits,
+    check,
+    evaluate,
+    find_expressions,
+    make_names,
+    render,
+)
 
 NESTED_PARENS = "(" * 1000 + "1" + ")" * 1000
 NEGATION_CHAIN = "-(" * 1000 + "1" + ")" * 1000
@@ -274,3 +281,12 @@ def test_functions_are_not_values() -> None:
             evaluate(expr, names)
     for expr, expected in [("{'a': input}", {"a": {"x": 1}}), ("(1, 2)", [1, 2])]:
         assert evaluate(expr, names) == expected
+
+
+@pytest.mark.timeout(20)
+def test_finding_braces_stays_linear_on_hostile_text() -> None:
+    """Each `{{` below opens braces that never close: a naive careful scan is quadratic."""
+    spans = find_expressions("{{ {{ }}" * 40_000)
+    assert len(spans) == 40_000
+    nested = find_expressions("{{ {'a': {'b': 1}} }}" * 20_000)
+    assert {inner for _, _, inner in nested} == {"{'a': {'b': 1}}"}
