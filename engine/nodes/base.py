@@ -50,10 +50,10 @@ class NodeServices:
     """What the hosting runtime lends to nodes (so node modules stay free of runtime internals).
 
     - `http_client()`: the run's shared httpx.AsyncClient (created lazily, closed at run end).
-    - `credential(name)`: resolve a named credential (keyring, then env var); never logged.
+    - `credential(name)`: resolve a named credential (env vars first, then the OS keyring); never logged.
     - `run_sub_workflow(ctx, workflow, inputs)`: run a child thread, return its final output.
     - `respond(status, body, headers)`: set the webhook response of this execution.
-    - `load_workflow(ref)`: load a workflow by file path (relative to the parent file) or id.
+    - `load_workflow(ref)`: load a workflow by file path (relative to the parent file) or `id:<workflow id>`.
     """
 
     http_client: Callable[[], Any]
