@@ -115,6 +115,7 @@ class ExecutionService:
             version = self._store.save_workflow(workflow)
             self._store.create_execution(rec, version, Owner.me())
             checkpointer = Checkpointer(self._store.engine, rec)
+            checkpointer.initial()
         else:
             self._records[rec.execution_id] = rec
         return self._launch(workflow, rec, checkpointer, hooks)
@@ -165,6 +166,8 @@ class ExecutionService:
             rec.status = PAUSED if row.status == PAUSED else INTERRUPTED
             wf = workflow if workflow is not None else self._store.load_workflow_version(row.workflow_version)
             seq = self._store.next_seq(execution_id)
+            if rec.status == INTERRUPTED:
+                seq = self._store.add_interrupted_attempts(rec, row.in_flight, seq)
             existing = self._store.thread_ids(execution_id)
         except BaseException:
             # give the run back: it stays resumable

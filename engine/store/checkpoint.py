@@ -195,6 +195,14 @@ class Checkpointer:
         for terminal in ev.TERMINAL_EVENTS:
             hooks.on(terminal, self.on_terminal)
 
+    def initial(self) -> None:
+        """Commit the starting state (the trigger's frame) so a crash at once is resumable."""
+        for tid in self.rec.threads:
+            tt = self._thread(tid)
+            tt.capture = _Capture(tt.th)
+            tt.meta_dirty = True
+        self.flush()
+
     # -- handlers ----------------------------------------------------------------
     def on_node_started(self, e: ev.NodeStarted, rec: RunRecord) -> None:
         self.in_flight[e.thread_id] = [e.node_id, e.side_effects]

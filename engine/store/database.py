@@ -104,7 +104,7 @@ def _check_sqlite_file(path: Path, busy_timeout: float) -> None:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the database directory {parent}: {exc}") from exc
-        if not os.access(parent, os.W_OK | os.X_OK):
+        if not _writable(parent, os.X_OK):
             raise StoreError(f"cannot create database {path}: directory {parent} is read-only")
         return
     if path.is_dir():
@@ -116,7 +116,7 @@ def _check_sqlite_file(path: Path, busy_timeout: float) -> None:
         raise StoreError(f"cannot read database {path}: {exc}") from exc
     if head and head != SQLITE_MAGIC:
         raise StoreError(f"{path} is not a ProcessEngine database (not a SQLite file); left untouched")
-    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
+    if not _writable(path) or not _writable(path.parent, os.X_OK):
         raise StoreError(f"database {path} is read-only (no write permission on the file or its directory); left untouched")
     if not head:
         return  # an empty file: a fresh database
@@ -142,6 +142,12 @@ def _check_sqlite_file(path: Path, busy_timeout: float) -> None:
         raise StoreError(f"{path} is not a usable SQLite database ({text}); left untouched") from exc
     finally:
         ro.close()
+
+
+def _writable(path: Path, extra: int = 0) -> bool:
+    if os.access in os.supports_effective_ids:
+        return os.access(path, os.W_OK | extra, effective_ids=True)
+    return os.access(path, os.W_OK | extra)
 
 
 def _check_revision(where: str, rev: str | None) -> None:

@@ -257,6 +257,36 @@ class ExecutionStore:
                 for tab in (t.node_runs, t.outputs, t.execution_state)
             )
 
+    def add_interrupted_attempts(self, rec: RunRecord, in_flight: str | None, seq: int) -> int:
+        """Record the attempts a dead owner left in flight (they run again), so history says so."""
+        flight = codec.loads(in_flight) or {}
+        rows = []
+        for tid, (node, side) in flight.items():
+            th = rec.threads.get(tid)
+            if th is None:
+                continue
+            prior = th.attempts.setdefault(node, [])
+            number = prior[-1]["attempt"] + 1 if prior and prior[-1]["status"] == "failed" else 1
+            what = "with side effects " if side else ""
+            err = {
+                "message": f"the process running this node {what}stopped before it finished; the node runs again",
+                "type": "Interrupted",
+                "node_id": node,
+                "attempt": number,
+                "traceback": None,
+            }
+            att = {"attempt": number, "status": "interrupted", "started_at": None, "duration_ms": None, "error": err}
+            prior.append(att)
+            seq += 1
+            rows.append(
+                {"execution_id": rec.execution_id, "seq": seq, "thread_id": tid, "node_id": node, "attempt": number,
+                 "status": "interrupted", "started_at": None, "duration_ms": None, "error": codec.dumps(err), "output_seq": None}
+            )
+        if rows:
+            with self._guard("record the interrupted attempt"), self.write() as conn, conn.begin():
+                conn.execute(t.node_runs.insert(), rows)
+        return seq
+
     def thread_ids(self, execution_id: str) -> set[str]:
         te = t.thread_executions
         with self.engine.connect() as conn:

@@ -1,0 +1,207 @@
+"""Opening databases: fresh files are migrated; bad files get a clear error and stay untouched."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from engine.errors import StoreError
+from engine.paths import DB_ENV, resolve_db_url, sqlite_url
+from engine.service import ExecutionService
+from engine.store.database import head_revision
+from engine.store.schema import TABLES, VERSION_TABLE
+from tests.engine.store.fixtures import postgres_enabled
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def tables(url: str) -> set[str]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return set(sa.inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_a_fresh_file_gets_every_table_and_the_head_revision(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "pe.db"
+    ExecutionService(str(path)).close()
+    assert set(TABLES) | {VERSION_TABLE} <= tables(sqlite_url(path))
+    con = sqlite3.connect(path)
+    try:
+        assert con.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchall() == [(head_revision(),)]
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        con.close()
+    ExecutionService(str(path)).close()  # a second open finds it at head and changes nothing
+
+
+def test_an_empty_file_becomes_a_store(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    path.write_bytes(b"")
+    ExecutionService(str(path)).close()
+    assert "executions" in tables(sqlite_url(path))
+
+
+def test_garbage_file_is_refused_and_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.db"
+    path.write_bytes(os.urandom(4096))
+    before = digest(path)
+    with pytest.raises(StoreError, match="not a SQLite file"):
+        ExecutionService(str(path))
+    assert digest(path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["garbage.db"]
+
+
+def test_sqlite_file_of_another_program_is_refused_and_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE contacts (name TEXT)")
+    con.execute("INSERT INTO contacts VALUES ('ada')")
+    con.commit()
+    con.close()
+    before = digest(path)
+    with pytest.raises(StoreError, match="another program"):
+        ExecutionService(str(path))
+    assert digest(path) == before
+    assert tables(sqlite_url(path)) == {"contacts"}
+
+
+def test_newer_schema_is_refused_and_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "pe.db"
+    ExecutionService(str(path)).close()
+    con = sqlite3.connect(path)
+    con.execute(f"UPDATE {VERSION_TABLE} SET version_num = '9999_from_the_future'")
+    con.commit()
+    con.close()
+    before = digest(path)
+    with pytest.raises(StoreError, match=r"9999_from_the_future.*newer"):
+        ExecutionService(str(path))
+    assert digest(path) == before
+
+
+@contextlib.contextmanager
+def as_nobody() -> Iterator[None]:
+    """Drop the effective uid (root ignores file modes) for the length of the block."""
+    if os.geteuid() != 0:
+        yield
+        return
+    os.setegid(65534)
+    os.seteuid(65534)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+
+
+def test_read_only_file_is_refused_and_untouched() -> None:
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d)
+        folder.chmod(0o755)
+        path = folder / "pe.db"
+        ExecutionService(str(path)).close()
+        for extra in folder.glob("pe.db-*"):
+            extra.unlink()
+        path.chmod(0o444)
+        before = digest(path)
+        with as_nobody(), pytest.raises(StoreError, match="read-only"):
+            ExecutionService(str(path))
+        assert digest(path) == before
+        assert sorted(p.name for p in folder.iterdir()) == ["pe.db"]
+
+
+@pytest.mark.parametrize("ours", [True, False], ids=["store", "foreign"])
+def test_locked_file_gives_a_clear_error_and_stays_untouched(tmp_path: Path, ours: bool) -> None:
+    path = tmp_path / "pe.db"
+    if ours:
+        ExecutionService(str(path)).close()
+    else:
+        con = sqlite3.connect(path)
+        con.execute("CREATE TABLE t (x)")
+        con.commit()
+        con.close()
+    before = digest(path)
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        with pytest.raises(StoreError, match="locked"):
+            ExecutionService(str(path), busy_timeout=0.2)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert digest(path) == before
+
+
+def test_a_directory_is_not_a_database(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="is a directory"):
+        ExecutionService(str(tmp_path))
+
+
+def test_paths_plain_path_url_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(DB_ENV, raising=False)
+    assert resolve_db_url(str(tmp_path / "a.db")) == "sqlite:///" + str(tmp_path / "a.db")
+    assert resolve_db_url("postgresql://u@h:5/db") == "postgresql+psycopg://u@h:5/db"
+    assert resolve_db_url("sqlite:////x/y.db") == "sqlite:////x/y.db"
+    monkeypatch.setenv(DB_ENV, str(tmp_path / "env.db"))
+    assert resolve_db_url(None) == sqlite_url(tmp_path / "env.db")
+    assert resolve_db_url(str(tmp_path / "explicit.db")) == sqlite_url(tmp_path / "explicit.db")
+
+
+def test_default_database_is_in_the_user_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(DB_ENV, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    url = resolve_db_url(None)
+    assert url.endswith("/processengine.db")
+    path = Path(url.removeprefix("sqlite:///"))
+    assert tmp_path in path.parents and path.parent.is_dir()
+    ExecutionService().close()
+    assert path.is_file()
+
+
+if postgres_enabled():  # defined only where PostgreSQL runs (always in CI)
+
+    @pytest.mark.postgres
+    def test_postgres_database_with_foreign_tables_of_our_names_is_refused(pg_fresh_url: str) -> None:
+        engine = sa.create_engine(pg_fresh_url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE executions (id text primary key, note text)"))
+        engine.dispose()
+        with pytest.raises(StoreError, match="not managed by ProcessEngine"):
+            ExecutionService(pg_fresh_url)
+        assert tables(pg_fresh_url) == {"executions"}
+
+
+    @pytest.mark.postgres
+    def test_postgres_newer_schema_is_refused(pg_fresh_url: str) -> None:
+        ExecutionService(pg_fresh_url).close()
+        engine = sa.create_engine(pg_fresh_url)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"UPDATE {VERSION_TABLE} SET version_num = '9999_from_the_future'"))
+        engine.dispose()
+        with pytest.raises(StoreError, match="newer"):
+            ExecutionService(pg_fresh_url)
+
+
+    @pytest.mark.postgres
+    def test_postgres_fresh_database_is_migrated_and_other_tables_are_left_alone(pg_fresh_url: str) -> None:
+        engine = sa.create_engine(pg_fresh_url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE someone_elses (x int)"))
+        engine.dispose()
+        ExecutionService(pg_fresh_url).close()
+        assert set(TABLES) | {VERSION_TABLE, "someone_elses"} <= tables(pg_fresh_url)
