@@ -233,7 +233,9 @@ class RubberBandInteraction(Interaction):
         self.rect_item.setRect(rect)
         path = QPainterPath()
         path.addRect(rect)
-        self.scene.setSelectionArea(path, Qt.ItemSelectionMode.IntersectsItemShape, self.view.viewportTransform())
+        self.scene.setSelectionArea(
+            path, Qt.ItemSelectionOperation.ReplaceSelection, Qt.ItemSelectionMode.IntersectsItemShape, self.view.viewportTransform()
+        )
         # edges are picked by a click, not swept up with the nodes around them
         for item in self.scene.selectedItems():
             if isinstance(item, EdgeItem):
@@ -273,10 +275,14 @@ class ResizeNoteInteraction(Interaction):
         super().__init__(view)
         self.note = note
         self.start_size = note.size
+        self.press = QPointF()
+
+    def start(self, event: QMouseEvent) -> None:
+        self.press = self.scene_pos(event)
 
     def move(self, event: QMouseEvent) -> None:
-        p = self.note.mapFromScene(self.scene_pos(event))
-        self.note.set_size((p.x(), p.y()))
+        delta = self.scene_pos(event) - self.press
+        self.note.set_size((self.start_size[0] + delta.x(), self.start_size[1] + delta.y()))
 
     def release(self, event: QMouseEvent) -> None:
         if self.note.size != self.start_size:

@@ -21,3 +21,18 @@ def matches(spec: NodeSpec, query: str) -> bool:
     """Every word of the query appears in the title, type, category or description."""
     hay = f"{spec.title} {spec.type} {spec.category} {spec.description}".lower()
     return all(word in hay for word in query.lower().split())
+
+
+def score(spec: NodeSpec, query: str) -> int | None:
+    """How well the query fits (lower is better), None when it does not match at all."""
+    if not matches(spec, query):
+        return None
+    q = query.strip().lower()
+    title = spec.title.lower()
+    if not q:
+        return 3
+    if title.startswith(q):
+        return 0
+    if q in title or q in spec.type.lower():
+        return 1
+    return 2

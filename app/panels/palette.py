@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 
 from app.canvas.view import PALETTE_MIME
 from app.icons import node_icon, ui_icon
-from app.panels.node_types import grouped_specs, matches
+from app.panels.node_types import grouped_specs, matches, score
 from app.theme import Theme, category_color
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
@@ -109,9 +109,13 @@ class Palette(QWidget):
         return [i.data(0, TYPE_ROLE) for i in self.type_items() if not i.isHidden()]
 
     def _add_first_visible(self) -> None:
+        """Enter in the search box adds the best match."""
+        from engine.nodes.registry import get_spec
+
         types = self.visible_types()
         if types:
-            self.add_requested.emit(types[0])
+            query = self.search.text()
+            self.add_requested.emit(min(types, key=lambda t: score(get_spec(t), query) or 0))
 
     def _activated(self, item: QTreeWidgetItem, _column: int) -> None:
         node_type = item.data(0, TYPE_ROLE)

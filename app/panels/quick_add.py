@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.icons import node_icon
-from app.panels.node_types import grouped_specs, matches
+from app.panels.node_types import grouped_specs, score
 from app.theme import category_color
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
@@ -62,14 +62,14 @@ class QuickAddPopup(QFrame):
     def filter(self, text: str) -> None:
         from engine.nodes.registry import get_spec
 
-        first = None
+        best, best_score = None, 99
         for i in range(self.list.count()):
             item = self.list.item(i)
-            visible = matches(get_spec(item.data(TYPE_ROLE)), text)
-            item.setHidden(not visible)
-            if visible and first is None:
-                first = item
-        self.list.setCurrentItem(first)
+            s = score(get_spec(item.data(TYPE_ROLE)), text)
+            item.setHidden(s is None)
+            if s is not None and s < best_score:
+                best, best_score = item, s
+        self.list.setCurrentItem(best)
 
     def accept_current(self) -> None:
         item = self.list.currentItem()

@@ -150,10 +150,17 @@ class RunCanvas(QObject):
         self._conns = list(workflow.connections)
         self.total = len(workflow.nodes)
         self.run_status = snap.status
+        waiting = snap.status in ("paused", "interrupted", "running")
+        scene = self.scene
         for node in workflow.nodes:
             live = snap.nodes.get(node.id)
+            if live is None and waiting:
+                live = NodeLive("pending")  # will run when the run resumes
             if live is None:
-                live = NodeLive("pending")
+                item = scene.node_item(node.id) if scene is not None else None
+                if item is not None:
+                    item.set_run_state(None)  # never ran
+                continue
             self.states[node.id] = live
             self._paint_node(node.id)
         self._set_edges(snap.edges)

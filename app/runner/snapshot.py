@@ -45,7 +45,8 @@ class RunSnapshot:
 def run_snapshot(record: RunRecord, *, status: dict[str, Any] | None = None) -> RunSnapshot:
     """Statuses, edge counts and attempt spans of a run (engine thread)."""
     st = status or status_object(record)
-    snap = RunSnapshot(record.execution_id, record.workflow_id, st["status"], _copy(st))
+    final = st["status"]
+    snap = RunSnapshot(record.execution_id, record.workflow_id, final, _copy(st))
     main = record.threads.get(MAIN_THREAD)
     if main is None:
         return snap
@@ -53,8 +54,10 @@ def run_snapshot(record: RunRecord, *, status: dict[str, Any] | None = None) -> 
         attempts = main.attempts.get(node_id, [])
         last = attempts[-1] if attempts else {}
         err = last.get("error") or {}
-        if state == "running" and record.status != "running":
-            state = "cancelled" if record.status == "cancelled" else "paused"  # an interrupted node
+        if state in ("running", "retrying") and final != "running":
+            state = "cancelled" if final == "cancelled" else "paused"  # the node a stop interrupted
+        elif state == "paused" and final == "cancelled":
+            state = "cancelled"
         snap.nodes[node_id] = NodeLive(
             state if state in _NODE_STATES else "pending",
             attempt=int(last.get("attempt") or 0),

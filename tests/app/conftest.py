@@ -18,3 +18,123 @@ def isolated_settings(tmp_path, monkeypatch):
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(settings_dir))
     monkeypatch.setenv("PROCESSENGINE_DATA_DIR", str(tmp_path / "data"))
     yield settings_dir
+
+
+# -- shared helpers -------------------------------------------------------------------------
+from pathlib import Path  # noqa: E402
+
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QFileDialog, QMessageBox  # noqa: E402
+
+DEMO = {
+    "format": "processengine/1",
+    "id": "c0a8e9f2-5d7b-4a5e-9a3c-1f1f3c2b7d10",
+    "name": "Fetch and notify",
+    "variables": {"base_url": "http://127.0.0.1:8080", "threshold": 2},
+    "nodes": [
+        {"id": "start", "type": "manual_trigger", "name": "Start", "position": [0, 0], "config": {}},
+        {"id": "get", "type": "http_request", "name": "Get items", "position": [280, 0],
+         "config": {"method": "GET", "url": "{{ vars.base_url }}/items", "timeout_s": 10},
+         "retry": {"max_attempts": 4, "initial_delay_s": 0.5, "multiplier": 2.0, "max_delay_s": 30, "jitter": True},
+         "on_error": "route"},
+        {"id": "many", "type": "if", "name": "Many?", "position": [560, 0],
+         "config": {"condition": "{{ len(input.body.items) > vars.threshold }}"}},
+        {"id": "mail", "type": "send_email", "name": "Notify", "position": [840, 120],
+         "config": {"smtp_host": "127.0.0.1", "from": "robot@example.com", "to": ["ops@example.com"], "subject": "hi"}},
+        {"id": "log", "type": "set", "name": "Log error", "position": [560, 240], "config": {"values": {"error": "{{ input.message }}"}}},
+    ],
+    "connections": [
+        {"from": "start", "from_port": "out", "to": "get", "to_port": "in"},
+        {"from": "get", "from_port": "out", "to": "many", "to_port": "in"},
+        {"from": "many", "from_port": "false", "to": "mail", "to_port": "in"},
+        {"from": "get", "from_port": "error", "to": "log", "to_port": "in"},
+    ],
+    "notes": [{"id": "n1", "text": "Fetch the items", "position": [0, 160], "size": [220, 90]}],
+}  # fmt: skip
+
+
+@pytest.fixture
+def demo_file(tmp_path) -> Path:
+    import json
+
+    path = tmp_path / "demo.pe.json"
+    path.write_text(json.dumps(DEMO, indent=2), encoding="utf-8")
+    return path
+
+
+class DialogAnswerer:
+    """Answers the window's real dialogs: queued answers first, then `default`."""
+
+    def __init__(self, dialogs) -> None:
+        self.seen: list[dict[str, str]] = []
+        self.answers: list[object] = []
+        self.default: object = None
+        dialogs.about_to_show.connect(self._on_dialog)
+
+    def _on_dialog(self, dialog) -> None:
+        answer = self.answers.pop(0) if self.answers else self.default
+        if isinstance(dialog, QMessageBox):
+            self.seen.append({"title": dialog.windowTitle(), "text": dialog.text(), "informative": dialog.informativeText()})
+        else:
+            self.seen.append({"title": dialog.windowTitle(), "text": "", "informative": ""})
+
+        def respond() -> None:
+            if isinstance(dialog, QMessageBox):
+                button = dialog.button(answer) if answer is not None else None
+                if button is not None:
+                    button.click()
+                else:
+                    dialog.reject()
+            elif isinstance(dialog, QFileDialog):
+                if answer:
+                    dialog.selectFile(str(answer))
+                    dialog.accept()
+                else:
+                    dialog.reject()
+
+        QTimer.singleShot(0, respond)
+
+
+@pytest.fixture
+def window(qtbot):
+    from app.main_window import MainWindow
+
+    w = MainWindow()
+    answerer = DialogAnswerer(w.dialogs)
+    w.answerer = answerer
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    answerer.default = QMessageBox.StandardButton.Discard  # closing a dirty test document
+
+
+def vp_point(view, scene_pos: QPointF) -> QPoint:
+    return view.mapFromScene(scene_pos)
+
+
+def mouse_drag(view, start: QPointF, end: QPointF, *, button=Qt.MouseButton.LeftButton,
+               modifiers=Qt.KeyboardModifier.NoModifier, steps: int = 4) -> None:  # fmt: skip
+    """Press at `start`, move in steps, release at `end` (scene coordinates) on the view's viewport."""
+    vp = view.viewport()
+    p1, p2 = vp_point(view, start), vp_point(view, end)
+    QTest.mousePress(vp, button, modifiers, p1)
+    for i in range(1, steps + 1):
+        p = p1 + (p2 - p1) * (i / steps)
+        QTest.mouseMove(vp, p)
+    QTest.mouseRelease(vp, button, modifiers, p2)
+
+
+def port_pos(scene, node_id: str, port: str, output: bool) -> QPointF:
+    item = scene.node_item(node_id)
+    return item.mapToScene((item.outputs if output else item.inputs)[port].pos())
+
+
+@pytest.fixture
+def ui():
+    """Mouse helpers for tests in sub-folders (conftest is not importable by name)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(mouse_drag=mouse_drag, port_pos=port_pos, vp_point=vp_point, DEMO=DEMO)

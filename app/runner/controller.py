@@ -1,0 +1,491 @@
+"""Run / Pause / Resume / Cancel: the run state machine behind the toolbar.
+
+The controller owns the current execution. Every service call goes to the
+engine thread (`EngineThread.call*`) and is awaited on the GUI's qasync loop,
+so a slow database or a hanging request never freezes the window. Actions are
+enabled from one table of states:
+
+    idle/completed/failed/cancelled/viewing --Run--> starting -> running
+    running --Pause--> pausing -> paused --Resume--> resuming -> running
+    running|paused --Cancel--> cancelling -> cancelled
+    running -> completed | failed
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+
+from app.runner.backend import ServiceLike
+from app.runner.bridge import Batch, EventBridge
+from app.runner.canvas_state import RunCanvas
+from app.runner.engine_thread import EngineThread
+from app.runner.host import RunnerHost
+from app.runner.snapshot import RunSnapshot, run_snapshot
+from engine.model import Workflow
+
+log = logging.getLogger(__name__)
+
+IDLE, STARTING, RUNNING, PAUSING, PAUSED, RESUMING, CANCELLING = (
+    "idle", "starting", "running", "pausing", "paused", "resuming", "cancelling",
+)
+COMPLETED, FAILED, CANCELLED, VIEWING = "completed", "failed", "cancelled", "viewing"
+ACTIVE = frozenset({STARTING, RUNNING, PAUSING, RESUMING, CANCELLING})
+CAN_RUN = frozenset({IDLE, COMPLETED, FAILED, CANCELLED, VIEWING})
+RESUMABLE = frozenset({"paused", "interrupted"})
+
+
+def _epoch(iso: str | None) -> float | None:
+    if not iso:
+        return None
+    try:
+        return datetime.fromisoformat(iso).timestamp()
+    except ValueError:
+        return None
+
+
+def format_elapsed(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class RunController(QObject):
+    """Starts and steers runs of the host's workflow; shows them on its canvas."""
+
+    state_changed = Signal(str)
+    batch_applied = Signal(object)  # Batch, after the canvas showed it
+    execution_changed = Signal(object)  # execution id shown on the canvas (live or viewed) | None
+    run_ended = Signal(str, str)  # execution id, final status (completed/failed/cancelled/paused)
+    history_changed = Signal()
+    message = Signal(str)  # a line for the status bar
+    error = Signal(str)
+
+    def __init__(
+        self,
+        engine: EngineThread,
+        service_factory: Callable[[], ServiceLike],
+        host: RunnerHost,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self.host = host
+        # opened on the engine thread: SQLite (and migrations) never run on the GUI thread
+        self._service_future = engine.submit_call(service_factory)
+        self.canvas = RunCanvas(host.scene, self)
+        self.state = IDLE
+        self.execution_id: str | None = None
+        self.viewing: tuple[str, int | None] | None = None  # (execution id, run number)
+        self.viewed_status: dict[str, Any] | None = None
+        self.last_status: str | None = None
+        self.bridge: EventBridge | None = None
+        self.workflow: Workflow | None = None  # the snapshot the current run executes
+        self.started_at: float | None = None
+        self.current_node: str | None = None
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._make_actions()
+        self._elapsed = QTimer(self)
+        self._elapsed.setInterval(200)
+        self._elapsed.timeout.connect(self._update_status)
+        self.progress_label = QLabel()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setMaximumWidth(160)
+        self.progress_bar.setTextVisible(False)
+        self.elapsed_label = QLabel()
+        self.node_label = QLabel()
+        for w in (self.progress_label, self.elapsed_label, self.node_label):
+            w.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._update_actions()
+
+    # -- plumbing ----------------------------------------------------------------------
+    async def service(self) -> ServiceLike:
+        return await asyncio.wrap_future(self._service_future)
+
+    async def call(self, fn: Callable[[ServiceLike], Any]) -> Any:
+        """Run `fn(service)` on the engine thread and await its result here."""
+        svc = await self.service()
+        return await self.engine.call_sync(fn, svc)
+
+    def call_blocking(self, fn: Callable[[ServiceLike], Any], timeout: float = 10.0) -> Any:
+        """`fn(service)` on the engine thread, waited for here (shutdown paths and scripts only)."""
+        return self.engine.submit_call(lambda: fn(self._service_future.result(timeout))).result(timeout)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
+        """Run a coroutine on the GUI loop; errors go to the status bar, never lost."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Future[Any]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                exc = t.exception()
+                log.error("run action failed: %s", exc, exc_info=exc)
+                self.error.emit(str(exc))
+                self.message.emit(f"Error: {exc}")
+
+        task.add_done_callback(done)
+        return task
+
+    def _make_actions(self) -> None:
+        from app.icons import ui_icon
+
+        color = "#475569"
+        self.run_action = QAction(ui_icon("run", "#16a34a"), "Run", self)
+        self.run_action.setShortcut(QKeySequence(Qt.Key.Key_F5))
+        self.run_action.setToolTip("Run the workflow (F5)")
+        self.run_action.triggered.connect(lambda: self.spawn(self.start()))
+        self.pause_action = QAction(ui_icon("pause", color), "Pause", self)
+        self.pause_action.setToolTip("Pause the run; its state is saved (F6)")
+        self.pause_action.triggered.connect(lambda: self.spawn(self.pause()))
+        self.resume_action = QAction(ui_icon("resume", color), "Resume", self)
+        self.resume_action.setToolTip("Resume the paused run (F6)")
+        self.resume_action.triggered.connect(lambda: self.spawn(self.resume()))
+        self.cancel_action = QAction(ui_icon("stop", "#dc2626"), "Cancel", self)
+        self.cancel_action.setShortcut(QKeySequence(Qt.Modifier.SHIFT | Qt.Key.Key_F5))
+        self.cancel_action.setToolTip("Cancel the run (Shift+F5)")
+        self.cancel_action.triggered.connect(lambda: self.spawn(self.cancel()))
+        self.actions = [self.run_action, self.pause_action, self.resume_action, self.cancel_action]
+
+    def install_status_bar(self, bar: QStatusBar) -> None:
+        bar.addPermanentWidget(self.node_label)
+        bar.addPermanentWidget(self.progress_label)
+        bar.addPermanentWidget(self.progress_bar)
+        bar.addPermanentWidget(self.elapsed_label)
+        self.message.connect(lambda text: bar.showMessage(text, 8000))
+
+    # -- state ---------------------------------------------------------------------------
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            log.debug("run state %s -> %s", self.state, state)
+            self.state = state
+            self._update_actions()
+            self._update_status()
+            self.state_changed.emit(state)
+        if state in ACTIVE or state == PAUSED:
+            if not self._elapsed.isActive():
+                self._elapsed.start()
+        else:
+            self._elapsed.stop()
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE
+
+    def _viewed_resumable(self) -> bool:
+        return self.state == VIEWING and bool(self.viewed_status and self.viewed_status.get("status") in RESUMABLE)
+
+    def _update_actions(self) -> None:
+        s = self.state
+        self.run_action.setEnabled(s in CAN_RUN and self.host.current_workflow() is not None)
+        self.pause_action.setEnabled(s == RUNNING)
+        self.resume_action.setEnabled(s == PAUSED or self._viewed_resumable())
+        self.cancel_action.setEnabled(s in {STARTING, RUNNING, PAUSING, PAUSED, RESUMING} or self._viewed_resumable())
+        # F6 toggles: only the enabled one of Pause/Resume owns the key (no ambiguous shortcut)
+        f6 = QKeySequence(Qt.Key.Key_F6)
+        self.pause_action.setShortcut(f6 if self.pause_action.isEnabled() else QKeySequence())
+        self.resume_action.setShortcut(f6 if not self.pause_action.isEnabled() else QKeySequence())
+
+    def refresh_actions(self) -> None:
+        """The host's document changed (e.g. a file was opened)."""
+        self._update_actions()
+
+    def _update_status(self) -> None:
+        p = self.canvas.progress()
+        shown = self.state not in (IDLE,)
+        if not shown or not p["total"]:
+            self.progress_label.setText("")
+            self.progress_bar.hide()
+            self.elapsed_label.setText("")
+            self.node_label.setText("")
+            return
+        label = f"{p['done']}/{p['total']} · {p['percent']:.0f}%"
+        if p["failed"]:
+            label += f" · {p['failed']} failed"
+        prefix = ""
+        if self.state == VIEWING and self.viewing:
+            num = self.viewing[1]
+            prefix = f"Viewing run #{num} · " if num else "Viewing run · "
+            label = prefix + (self.viewed_status or {}).get("status", "") + " · " + label
+        else:
+            label = f"{self.state.capitalize()} · {label}"
+        self.progress_label.setText(label)
+        self.progress_bar.show()
+        self.progress_bar.setRange(0, int(p["total"]))
+        self.progress_bar.setValue(int(p["done"]))
+        if self.state == VIEWING:
+            dur = ((self.viewed_status or {}).get("timing") or {}).get("duration_ms")
+            self.elapsed_label.setText(f"took {format_elapsed(dur / 1000)}" if dur is not None else "")
+        elif self.started_at is not None:
+            self.elapsed_label.setText(f"elapsed {format_elapsed(time.time() - self.started_at)}")
+        node = self.current_node if self.state in ACTIVE else None
+        wf = self.workflow
+        if node and wf is not None and wf.get(node) is not None:
+            self.node_label.setText(f"▶ {wf.node(node).name}")
+        else:
+            self.node_label.setText("")
+
+    # -- bridge --------------------------------------------------------------------------
+    def _new_bridge(self) -> EventBridge:
+        self._drop_bridge()
+        bridge = EventBridge(self, call_in_engine=self.engine.call_soon)
+        bridge.capture_logs()
+        bridge.batch_ready.connect(self._on_batch)
+        self.bridge = bridge
+        return bridge
+
+    def _drop_bridge(self) -> None:
+        if self.bridge is not None:
+            self.bridge.flush()
+            self.bridge.close()
+            self.bridge.batch_ready.disconnect(self._on_batch)
+            self.bridge.deleteLater()
+            self.bridge = None
+
+    def _on_batch(self, batch: Batch) -> None:
+        if batch.execution_id and self.execution_id is None:
+            self.execution_id = batch.execution_id
+        self.canvas.apply(batch)
+        if batch.current is not None or batch.nodes:
+            cur = batch.current
+            if cur is None and self.current_node in batch.nodes and batch.nodes[self.current_node].state != "running":
+                cur = None
+            elif cur is None:
+                cur = self.current_node
+            self.current_node = cur
+        if batch.run_status == RUNNING and self.started_at is None:
+            self.started_at = time.time()
+        self._update_status()
+        self.batch_applied.emit(batch)
+
+    # -- verbs ---------------------------------------------------------------------------
+    async def start(self, inputs: Any = None) -> str | None:
+        """Run the host's current workflow; returns the execution id once it ended or paused."""
+        if self.state not in CAN_RUN:
+            self.message.emit(f"A run is {self.state}; cancel it before starting another.")
+            return None
+        wf = self.host.current_workflow()
+        if wf is None:
+            return None
+        from engine.graph import validate
+
+        problems = validate(wf, file=self.host.current_file())
+        if problems:
+            text = f"Cannot run: {len(problems)} problem(s) — {problems[0]}"
+            self.message.emit(text)
+            self.error.emit(text)
+            return None
+        if self.state == VIEWING:
+            self.leave_view()
+        snapshot = wf.clone()
+        self.workflow = snapshot
+        self.execution_id = None
+        self.started_at = None
+        self.current_node = None
+        self.canvas.begin(snapshot)
+        bridge = self._new_bridge()
+        self._set_state(STARTING)
+        self.execution_changed.emit(None)
+        svc = await self.service()
+        try:
+            handle = await self.engine.call(svc.start(snapshot, hooks=bridge.hooks(), workflow_file=self.host.current_file()))
+        except Exception:
+            self._set_state(FAILED)
+            raise
+        self.execution_id = handle.execution_id
+        if self.started_at is None:
+            self.started_at = time.time()
+        if self.state == STARTING:
+            self._set_state(RUNNING)
+        self.execution_changed.emit(self.execution_id)
+        self.history_changed.emit()
+        await self._follow(handle.execution_id)
+        return handle.execution_id
+
+    async def _follow(self, execution_id: str) -> str:
+        """Wait for the run to end or pause, then show its final record."""
+        svc = await self.service()
+        record = await self.engine.call(svc.wait(execution_id))
+        snap: RunSnapshot = await self.engine.call_sync(run_snapshot, record)
+        if self.bridge is not None:
+            self.bridge.flush()
+            self.bridge.close()
+        if self.execution_id != execution_id:
+            return snap.status  # the user moved on (e.g. opened another run)
+        if self.workflow is not None:
+            self.canvas.show_snapshot(self.workflow, snap)
+        self.current_node = None
+        status = snap.status
+        self.last_status = status
+        self._set_state({"completed": COMPLETED, "failed": FAILED, "cancelled": CANCELLED, "paused": PAUSED}.get(status, IDLE))
+        self.message.emit(f"Run {status}" + (f": {snap.status_object['error']['message']}" if snap.status_object.get("error") else ""))
+        self.run_ended.emit(execution_id, status)
+        self.history_changed.emit()
+        return status
+
+    async def pause(self) -> None:
+        if self.state != RUNNING or self.execution_id is None:
+            return
+        self._set_state(PAUSING)
+        await self.call(lambda s, e=self.execution_id: s.pause(e))
+
+    async def resume(self) -> None:
+        """Resume the current paused run, or the paused/interrupted run being viewed."""
+        if self.state == VIEWING and self._viewed_resumable() and self.viewing:
+            await self.resume_execution(self.viewing[0])
+            return
+        if self.state != PAUSED or self.execution_id is None:
+            return
+        await self._resume(self.execution_id)
+
+    async def resume_execution(self, execution_id: str) -> None:
+        """Resume a paused or interrupted run (from history or the recovery dialog)."""
+        if self.active:
+            self.message.emit("Another run is active.")
+            return
+        svc = await self.service()
+
+        def load(s: ServiceLike) -> tuple[Workflow, RunSnapshot]:
+            return s.workflow_of(execution_id), run_snapshot(s.record(execution_id), status=s.status(execution_id))
+
+        wf, snap = await self.engine.call_sync(load, svc)
+        if self.state == VIEWING:
+            self.leave_view()
+        current = self.host.current_workflow()
+        if current is None or current.id != wf.id:
+            self.host.show_workflow(wf)
+        self.workflow = wf
+        self.execution_id = execution_id
+        self.canvas.show_snapshot(wf, snap)
+        self.started_at = _epoch((snap.status_object.get("timing") or {}).get("started_at"))
+        await self._resume(execution_id, workflow=wf)
+
+    async def _resume(self, execution_id: str, workflow: Workflow | None = None) -> None:
+        bridge = self._new_bridge()
+        self._set_state(RESUMING)
+        self.execution_changed.emit(execution_id)
+        svc = await self.service()
+        try:
+            await self.engine.call(svc.resume(execution_id, hooks=bridge.hooks(), workflow=workflow or self.workflow))
+        except Exception:
+            self._set_state(PAUSED)
+            raise
+        self.canvas.run_status = RUNNING
+        if self.state == RESUMING:
+            self._set_state(RUNNING)
+        self.history_changed.emit()
+        await self._follow(execution_id)
+
+    async def cancel(self) -> None:
+        if self.state == VIEWING and self._viewed_resumable() and self.viewing:
+            await self.cancel_execution(self.viewing[0])
+            return
+        if self.execution_id is None:
+            return
+        if self.state in (RUNNING, PAUSING, RESUMING, STARTING):
+            self._set_state(CANCELLING)
+            await self.call(lambda s, e=self.execution_id: s.cancel(e))
+        elif self.state == PAUSED:
+            eid = self.execution_id
+
+            def cancel_paused(s: ServiceLike) -> RunSnapshot:
+                s.cancel(eid)
+                return run_snapshot(s.record(eid), status=s.status(eid))
+
+            snap = await self.call(cancel_paused)
+            if self.workflow is not None:
+                self.canvas.show_snapshot(self.workflow, snap)
+            self.last_status = CANCELLED
+            self._set_state(CANCELLED)
+            self.message.emit("Run cancelled")
+            self.run_ended.emit(eid, CANCELLED)
+            self.history_changed.emit()
+
+    async def cancel_execution(self, execution_id: str) -> None:
+        """Cancel a paused or interrupted run that is not running here."""
+        await self.call(lambda s: s.cancel(execution_id))
+        if self.viewing and self.viewing[0] == execution_id:
+            await self.view_run(execution_id, self.viewing[1])
+        self.history_changed.emit()
+
+    # -- viewing past runs ---------------------------------------------------------------
+    async def view_run(self, execution_id: str, number: int | None = None) -> bool:
+        """Show a past run on the canvas, read-only, with its statuses and outputs."""
+        if self.active:
+            self.message.emit("A run is active; wait for it to end (or pause it) to view another run.")
+            return False
+        svc = await self.service()
+
+        def load(s: ServiceLike) -> tuple[Workflow, RunSnapshot]:
+            status = s.status(execution_id)
+            return s.workflow_of(execution_id), run_snapshot(s.record(execution_id), status=status)
+
+        wf, snap = await self.engine.call_sync(load, svc)
+        current = self.host.current_workflow()
+        if current is None or current.id != wf.id:
+            self.host.show_workflow(wf)
+        self._drop_bridge()
+        self.host.set_read_only(True)
+        self.workflow = wf
+        self.execution_id = execution_id
+        self.viewing = (execution_id, number)
+        self.viewed_status = snap.status_object
+        self.canvas.show_snapshot(wf, snap)
+        self._set_state(VIEWING)
+        self._update_actions()
+        self._update_status()
+        self.execution_changed.emit(execution_id)
+        return True
+
+    def leave_view(self) -> None:
+        """Back to editing: plain canvas, edits allowed."""
+        if self.state != VIEWING:
+            return
+        self.viewing = None
+        self.viewed_status = None
+        self.canvas.clear()
+        self.host.set_read_only(False)
+        self.execution_id = None
+        self._set_state(IDLE)
+        self.execution_changed.emit(None)
+
+    # -- shutting down -------------------------------------------------------------------
+    async def pause_and_wait(self) -> str | None:
+        """Pause an active run and wait until its state is saved (closing the window)."""
+        if self.execution_id is None or not self.active:
+            return self.last_status
+        if self.state in (RUNNING, RESUMING, STARTING):
+            self._set_state(PAUSING)
+            await self.call(lambda s, e=self.execution_id: s.pause(e))
+        svc = await self.service()
+        record = await self.engine.call(svc.wait(self.execution_id))
+        return record.status
+
+    async def cancel_and_wait(self) -> str | None:
+        if self.execution_id is None:
+            return None
+        await self.cancel()
+        if self.state in ACTIVE:
+            svc = await self.service()
+            record = await self.engine.call(svc.wait(self.execution_id))
+            return record.status
+        return self.state
+
+    def shutdown(self) -> None:
+        """Stop timers and log capture (the engine thread is stopped by its owner)."""
+        self._elapsed.stop()
+        self.canvas.clear()
+        if self.bridge is not None:
+            self.bridge.close()
+

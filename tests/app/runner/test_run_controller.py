@@ -1,0 +1,83 @@
+"""Run / pause / resume / cancel from the toolbar, against a real SQLite store and real HTTP."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from app.runner import controller as rc
+from tests.app.runner.helpers import http_retry_workflow, wait_workflow
+from tests.servers import Reply
+
+
+def _states(win) -> dict[str, str | None]:
+    return {item.node_id: item.run_state for item in win.scene().node_items()}
+
+
+def test_http_retries_show_badge_then_succeeded(make_controller, http_server, qtbot, tmp_path):
+    http_server.fail_first("/items", 2, status=503, then=Reply(json={"items": [1, 2, 3]}))
+    wf = http_retry_workflow(http_server.url_for("/items"))
+    ctl, win = make_controller(wf)
+    assert ctl.run_action.isEnabled() and not ctl.pause_action.isEnabled()
+    ctl.run_action.trigger()
+    get = win.scene().node_item("get")
+    qtbot.waitUntil(lambda: get.run_state == "retrying", timeout=5000)
+    assert get.run_badge.startswith("retry 2/4 · next in ")
+    assert "503" in (get.run_tooltip or "")
+    assert ctl.state == rc.RUNNING and ctl.pause_action.isEnabled() and not ctl.run_action.isEnabled()
+    first = get.run_badge
+    qtbot.waitUntil(lambda: get.run_state == "retrying" and get.run_badge != first, timeout=2000)  # live countdown
+    win.grab().save(str(tmp_path / "retrying.png"))
+    qtbot.waitUntil(lambda: ctl.state == rc.COMPLETED, timeout=10000)
+    states = _states(win)
+    assert states == {"start": "succeeded", "get": "succeeded", "check": "succeeded", "yes": "succeeded", "no": "skipped"}
+    assert http_server.calls("/items") == 3
+    edges = {(e.conn.from_node, e.conn.to_node): e for e in win.scene().edge_items()}
+    assert edges[("check", "yes")].flow_taken is True
+    assert edges[("check", "no")].flow_taken is False
+    assert edges[("get", "check")].flow_label == "{status, headers, body}"
+    assert ctl.run_action.isEnabled() and not ctl.cancel_action.isEnabled()
+    assert "5/5" in ctl.progress_label.text() and "100%" in ctl.progress_label.text()
+
+
+def test_pause_from_toolbar_then_resume(make_controller, qtbot, engine):
+    ctl, win = make_controller(wait_workflow(1.0))
+    ctl.run_action.trigger()
+    w = win.scene().node_item("w")
+    qtbot.waitUntil(lambda: w.run_state == "running" and ctl.state == rc.RUNNING, timeout=5000)
+    assert ctl.node_label.text() == "▶ Wait"
+    qtbot.keyClick(win, Qt.Key.Key_F6)  # F6 = pause while running
+    qtbot.waitUntil(lambda: ctl.state == rc.PAUSED, timeout=5000)
+    assert w.run_state == "paused"
+    assert ctl.resume_action.isEnabled() and ctl.cancel_action.isEnabled() and not ctl.pause_action.isEnabled()
+    # the paused state is saved in the database
+    status = ctl.call_blocking(lambda s: s.status(ctl.execution_id))
+    assert status["status"] == "paused" and status["resumable"]
+    qtbot.keyClick(win, Qt.Key.Key_F6)  # F6 = resume while paused
+    qtbot.waitUntil(lambda: ctl.state == rc.COMPLETED, timeout=8000)
+    assert _states(win) == {"start": "succeeded", "a": "succeeded", "w": "succeeded", "b": "succeeded"}
+
+
+def test_cancel_running(make_controller, qtbot, engine):
+    ctl, win = make_controller(wait_workflow(20))
+    ctl.run_action.trigger()
+    w = win.scene().node_item("w")
+    qtbot.waitUntil(lambda: w.run_state == "running", timeout=5000)
+    qtbot.keyClick(win, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: ctl.state == rc.CANCELLED, timeout=5000)
+    assert w.run_state == "cancelled"
+    assert win.scene().node_item("b").run_state is None  # never ran
+    status = ctl.call_blocking(lambda s: s.status(ctl.execution_id))
+    assert status["status"] == "cancelled"
+
+
+def test_cancel_paused(make_controller, qtbot, engine):
+    ctl, win = make_controller(wait_workflow(20))
+    ctl.run_action.trigger()
+    qtbot.waitUntil(lambda: ctl.state == rc.RUNNING and win.scene().node_item("w").run_state == "running", timeout=5000)
+    ctl.pause_action.trigger()
+    qtbot.waitUntil(lambda: ctl.state == rc.PAUSED, timeout=5000)
+    ctl.cancel_action.trigger()
+    qtbot.waitUntil(lambda: ctl.state == rc.CANCELLED, timeout=5000)
+    assert win.scene().node_item("w").run_state == "cancelled"
+    status = ctl.call_blocking(lambda s: s.status(ctl.execution_id))
+    assert status["status"] == "cancelled"
