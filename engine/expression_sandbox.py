@@ -4,8 +4,9 @@ Why: `engine.expressions` parses and statically vets every expression once; this
 module evaluates the vetted AST and re-checks everything that depends on values -
 only JSON value types ever exist, dicts are read by key only, strings have a small
 method whitelist, and each operator and function refuses to build anything larger
-than the limits *before* the memory is spent. A step counter checks a wall-clock
-deadline, so no expression can hang. C-level work that the deadline cannot stop
+than the limits *before* the memory is spent. A step counter checks a deadline in
+the thread's CPU time (so load or GIL contention never fails a correct expression),
+so no expression can hang. C-level work that the deadline cannot stop
 (deep comparisons, sorting, JSON text) is bounded by walking the value first.
 """
 
@@ -45,7 +46,7 @@ class ExpressionLimits:
     may build; max_result_size: characters (or JSON-ish units for lists/dicts) of
     one value built by an expression, and the work budget of one deep comparison;
     max_total_size: everything built by one evaluation together;
-    max_iterations: comprehension steps; timeout_s: wall-clock time.
+    max_iterations: comprehension steps; timeout_s: CPU time of the evaluating thread.
     """
 
     max_length: int = 10_000
@@ -116,7 +117,7 @@ class Evaluator(SimpleEval):
         self._steps = 0
         self._iterations = 0
         self._built = 0
-        self._deadline = 0.0
+        self._deadline: float | None = None
 
     def run(self, tree: ast.expr, source: str, names: Mapping[str, Any],
             limits: ExpressionLimits, *, text: bool = False) -> Any:  # fmt: skip
@@ -124,7 +125,7 @@ class Evaluator(SimpleEval):
         self.limits = limits
         self._scopes.clear()
         self._steps = self._iterations = self._built = 0
-        self._deadline = time.perf_counter() + limits.timeout_s
+        self._deadline = None  # started on the first clock check (tiny expressions never read it)
         self.busy = True
         try:
             result = self.eval(source, previously_parsed=tree)
@@ -150,7 +151,11 @@ class Evaluator(SimpleEval):
         return result
 
     def _check_time(self) -> None:
-        if time.perf_counter() > self._deadline:
+        # CPU time of this thread: a busy machine or GIL contention never fails an expression.
+        now = time.thread_time()
+        if self._deadline is None:
+            self._deadline = now + self.limits.timeout_s
+        elif now > self._deadline:
             raise ExpressionError(f"expression took longer than {self.limits.timeout_s:g} s")
 
     def _build(self, size: int, what: str) -> None:

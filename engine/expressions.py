@@ -5,7 +5,7 @@ ASTs are cached per string and plain strings pass through after one substring
 test. Evaluation is done by a locked-down `simpleeval` evaluator (never Python
 `eval`/`exec`/`compile`): a static pass here refuses anything outside the language
 before it is cached, and `engine.expression_sandbox` re-checks at run time (value
-types, sizes, a wall-clock deadline) so no expression can escape, hang or exhaust
+types, sizes, a CPU-time deadline) so no expression can escape, hang or exhaust
 memory.
 
 Language summary (DESIGN.md "Expressions"):
