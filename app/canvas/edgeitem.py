@@ -108,6 +108,9 @@ class EdgeItem(QGraphicsItem):
         self.update_path()
         self.update()
 
+    def path(self) -> QPainterPath:
+        return QPainterPath(self._path)
+
     def boundingRect(self) -> QRectF:
         return self._bounds
 

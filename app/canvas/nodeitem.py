@@ -369,7 +369,6 @@ class NodeItem(QGraphicsItem):
         fill = QColor(self.color)
         if self.run_state:
             fill = QColor(RUN_STATE_COLORS[self.run_state])
-        fill.setAlphaF(0.85)
         painter.setPen(QPen(QColor(theme.selection), 6) if selected else Qt.PenStyle.NoPen)
         painter.setBrush(fill)
         painter.drawRect(rect)

@@ -13,12 +13,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QSize, QStringListModel, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, QStringListModel, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFocusEvent,
     QFont,
     QKeyEvent,
+    QPalette,
     QSyntaxHighlighter,
     QTextCharFormat,
     QTextCursor,
@@ -83,7 +84,7 @@ class ExpressionEdit(QPlainTextEdit):
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.highlighter: ExpressionHighlighter | None = None
+        self.highlighter = ExpressionHighlighter(self.document(), *self._colors())
         self.completer = QCompleter(self)
         self.completer.setWidget(self)
         self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -93,6 +94,16 @@ class ExpressionEdit(QPlainTextEdit):
         self._setting = False
         self.textChanged.connect(self._on_text_changed)
         self._fit_height()
+
+    def _colors(self) -> tuple[QColor, QColor]:
+        accent = self.palette().color(QPalette.ColorRole.Highlight)
+        error = QColor("#f87171") if self.palette().color(QPalette.ColorRole.Base).lightness() < 128 else QColor("#dc2626")
+        return accent, error
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self.highlighter.set_colors(*self._colors())
 
     def set_completions(self, words: list[str]) -> None:
         model = self.completer.model()

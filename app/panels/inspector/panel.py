@@ -172,7 +172,8 @@ class NodeForm(QWidget):
     def _field_changed(self, key: str) -> None:
         row = self.rows[key]
         value = row.editor.normalized()
-        self.controller.set_config_value(self.node_id, key, value, remove=value is MISSING)
+        if not row.editor.error:  # e.g. "not a number": shown inline, the model keeps its value
+            self.controller.set_config_value(self.node_id, key, value, remove=value is MISSING)
         row.set_problems(self.inspector.field_problems(self.node_id, f"config.{key}"))
 
     def _sample_changed(self) -> None:
@@ -331,7 +332,7 @@ class Inspector(QScrollArea):
         ev.connection_removed.connect(self._on_structure)
         self.samples.clear()
         self._selection = []
-        self.show_selection([])
+        self.show_selection([], force=True)
 
     def set_sample_provider(self, provider: SampleProvider | None) -> None:
         """For the runner: last-run data (input and node outputs) to preview expressions with."""
@@ -339,14 +340,14 @@ class Inspector(QScrollArea):
         if isinstance(self.form, NodeForm):
             self.form.refresh_previews()
 
-    def show_selection(self, node_ids: list[str], other_count: int = 0) -> None:
+    def show_selection(self, node_ids: list[str], other_count: int = 0, *, force: bool = False) -> None:
         wf = self.controller.wf
         if len(node_ids) == 1 and not other_count and wf.get(node_ids[0]) is not None:
-            if isinstance(self.form, NodeForm) and self.form.node_id == node_ids[0]:
+            if isinstance(self.form, NodeForm) and self.form.node_id == node_ids[0] and not force:
                 return
             form: QWidget = NodeForm(self, wf.node(node_ids[0]))
         elif not node_ids and not other_count:
-            if isinstance(self.form, WorkflowForm):
+            if isinstance(self.form, WorkflowForm) and not force:
                 self.form.refresh(wf)
                 return
             form = WorkflowForm(self, wf)
@@ -403,8 +404,7 @@ class Inspector(QScrollArea):
     def _on_node_changed(self, node: Node, attr: str) -> None:
         if isinstance(self.form, NodeForm) and self.form.node_id == node.id:
             if attr == "type":
-                self.form = None
-                self.show_selection([node.id])
+                self.show_selection([node.id], force=True)
             else:
                 self.form.sync(node, attr)
 
