@@ -1,1 +1,1 @@
-from tests.engine.store.fixtures import db, pg_fresh_url, svc  # noqa: F401
+from tests.engine.store.fixtures import db_fixture, pg_fresh_url_fixture, svc_fixture  # noqa: F401

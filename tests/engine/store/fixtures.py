@@ -1,4 +1,4 @@
-"""Database backends for the store tests: a SQLite file per test, and PostgreSQL.
+"""Database backends for the store tests (import the `*_fixture` names to use them): a SQLite file per test, and PostgreSQL.
 
 PostgreSQL is the throw-away server `.ci/start_postgres.sh` starts; `.ci/run`
 exports its URL as PROCESSENGINE_TEST_PG_URL. The PostgreSQL parameters exist
@@ -56,23 +56,23 @@ class Db:
         return ExecutionService(self.url, **kw)
 
 
-@pytest.fixture(params=backend_params())
-def db(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Db]:
+@pytest.fixture(params=backend_params(), name="db")
+def db_fixture(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Db]:
     if request.param == "sqlite":
         yield Db("sqlite", str(tmp_path / "pe.db"), "default")
     else:  # one shared server: a fresh workspace per test keeps tests apart
         yield Db("postgres", pg_url(), f"t-{uuid.uuid4().hex[:12]}")
 
 
-@pytest.fixture
-def svc(db: Db) -> Iterator[ExecutionService]:
+@pytest.fixture(name="svc")
+def svc_fixture(db: Db) -> Iterator[ExecutionService]:
     service = db.service()
     yield service
     service.close()
 
 
-@pytest.fixture
-def pg_fresh_url() -> Iterator[str]:
+@pytest.fixture(name="pg_fresh_url")
+def pg_fresh_url_fixture() -> Iterator[str]:
     """A brand-new empty PostgreSQL database (for migration tests), dropped afterwards."""
     import sqlalchemy as sa
     from sqlalchemy.engine import make_url

@@ -60,7 +60,7 @@ def steps(url_for: Any, n: int = 3, wait_s: float = 0.05) -> Workflow:
     prev = "start"
     for i in range(1, n + 1):
         nodes += [
-            {"id": f"s{i}", "type": "set", "config": {"values": {"i": i, "seen": "{{ input }}"}}},
+            {"id": f"s{i}", "type": "set", "config": {"values": {"i": i, "seen": "{{ input['body'] if 'body' in input else None }}"}}},
             {"id": f"w{i}", "type": "wait", "config": {"seconds": wait_s}},
             {
                 "id": f"p{i}",
