@@ -66,6 +66,7 @@ class RunController(QObject):
 
     state_changed = Signal(str)
     batch_applied = Signal(object)  # Batch, after the canvas showed it
+    snapshot_ready = Signal(object)  # RunSnapshot of the run shown (ended, paused or viewed)
     execution_changed = Signal(object)  # execution id shown on the canvas (live or viewed) | None
     run_ended = Signal(str, str)  # execution id, final status (completed/failed/cancelled/paused)
     history_changed = Signal()
@@ -94,6 +95,7 @@ class RunController(QObject):
         self.workflow: Workflow | None = None  # the snapshot the current run executes
         self.started_at: float | None = None
         self.current_node: str | None = None
+        self.snapshot: RunSnapshot | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
         self._make_actions()
         self._elapsed = QTimer(self)
@@ -270,21 +272,27 @@ class RunController(QObject):
         self.batch_applied.emit(batch)
 
     # -- verbs ---------------------------------------------------------------------------
-    async def start(self, inputs: Any = None) -> str | None:
-        """Run the host's current workflow; returns the execution id once it ended or paused."""
+    def start_problem(self) -> str | None:
+        """Why Run cannot start now (None: it can). Pure checks, no I/O."""
         if self.state not in CAN_RUN:
-            self.message.emit(f"A run is {self.state}; cancel it before starting another.")
-            return None
+            return f"A run is {self.state}; cancel it before starting another."
         wf = self.host.current_workflow()
         if wf is None:
-            return None
+            return "There is no workflow to run."
         from engine.graph import validate
 
         problems = validate(wf, file=self.host.current_file())
         if problems:
-            text = f"Cannot run: {len(problems)} problem(s) — {problems[0]}"
-            self.message.emit(text)
-            self.error.emit(text)
+            return f"Cannot run: {len(problems)} problem(s) — {problems[0]}"
+        return None
+
+    async def start(self, inputs: Any = None) -> str | None:
+        """Run the host's current workflow; returns the execution id once it ended or paused."""
+        problem = self.start_problem()
+        wf = self.host.current_workflow()
+        if problem is not None or wf is None:
+            self.message.emit(problem or "")
+            self.error.emit(problem or "")
             return None
         if self.state == VIEWING:
             self.leave_view()
@@ -297,11 +305,12 @@ class RunController(QObject):
         bridge = self._new_bridge()
         self._set_state(STARTING)
         self.execution_changed.emit(None)
-        svc = await self.service()
         try:
+            svc = await self.service()
             handle = await self.engine.call(svc.start(snapshot, hooks=bridge.hooks(), workflow_file=self.host.current_file()))
         except Exception:
             self._set_state(FAILED)
+            self.run_ended.emit("", FAILED)  # nobody waits forever for a run that never started
             raise
         self.execution_id = handle.execution_id
         if self.started_at is None:
@@ -326,6 +335,8 @@ class RunController(QObject):
         if self.workflow is not None:
             self.canvas.show_snapshot(self.workflow, snap)
         self.current_node = None
+        self.snapshot = snap
+        self.snapshot_ready.emit(snap)
         status = snap.status
         self.last_status = status
         self._set_state({"completed": COMPLETED, "failed": FAILED, "cancelled": CANCELLED, "paused": PAUSED}.get(status, IDLE))
@@ -406,6 +417,8 @@ class RunController(QObject):
             snap = await self.call(cancel_paused)
             if self.workflow is not None:
                 self.canvas.show_snapshot(self.workflow, snap)
+            self.snapshot = snap
+            self.snapshot_ready.emit(snap)
             self.last_status = CANCELLED
             self._set_state(CANCELLED)
             self.message.emit("Run cancelled")
@@ -441,12 +454,27 @@ class RunController(QObject):
         self.execution_id = execution_id
         self.viewing = (execution_id, number)
         self.viewed_status = snap.status_object
+        self.snapshot = snap
         self.canvas.show_snapshot(wf, snap)
         self._set_state(VIEWING)
+        self.snapshot_ready.emit(snap)
         self._update_actions()
         self._update_status()
         self.execution_changed.emit(execution_id)
         return True
+
+    def reset(self) -> None:
+        """A different document is open: forget the finished run shown on the canvas."""
+        if self.active or self.state == PAUSED:
+            return
+        if self.state == VIEWING:
+            self.leave_view()
+            return
+        self.canvas.clear()
+        self.execution_id = None
+        self.snapshot = None
+        self._set_state(IDLE)
+        self.execution_changed.emit(None)
 
     def leave_view(self) -> None:
         """Back to editing: plain canvas, edits allowed."""

@@ -1,0 +1,233 @@
+"""The run history dock: executions from the database, this workflow or all.
+
+The panel only shows rows and says what the user asked for (signals); the
+runner installer does the database reads on the engine thread and calls
+`set_runs`. Runs are numbered per scope, oldest = #1, so "run #7" stays the
+same run while the list grows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.theme import RUN_STATE_COLORS
+
+STATUSES = ("running", "paused", "interrupted", "completed", "failed", "cancelled")
+RESUMABLE = frozenset({"paused", "interrupted"})
+STATUS_COLORS = {
+    "running": RUN_STATE_COLORS["running"],
+    "paused": RUN_STATE_COLORS["paused"],
+    "interrupted": "#ea580c",
+    "completed": RUN_STATE_COLORS["succeeded"],
+    "failed": RUN_STATE_COLORS["failed"],
+    "cancelled": RUN_STATE_COLORS["cancelled"],
+}
+COLUMNS = ("#", "Status", "Started", "Duration", "Progress", "Workflow")
+ID_ROLE = Qt.ItemDataRole.UserRole
+NUM_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def format_started(iso: str | None) -> str:
+    if not iso:
+        return ""
+    try:
+        dt = datetime.fromisoformat(iso).astimezone()
+    except ValueError:
+        return iso
+    today = datetime.now().astimezone().date()
+    return dt.strftime("%H:%M:%S") if dt.date() == today else dt.strftime("%Y-%m-%d %H:%M")
+
+
+def format_duration(ms: float | None) -> str:
+    if ms is None:
+        return ""
+    s = ms / 1000
+    if s < 1:
+        return f"{ms:.0f} ms"
+    if s < 60:
+        return f"{s:.1f} s"
+    m, s = divmod(int(s), 60)
+    return f"{m} min {s} s" if m < 60 else f"{m // 60} h {m % 60} min"
+
+
+class HistoryPanel(QWidget):
+    """The History dock's widget."""
+
+    refresh_requested = Signal()
+    open_requested = Signal(str, int)  # execution id, run number
+    resume_requested = Signal(str)
+    cancel_requested = Signal(str)
+    delete_requested = Signal(list)  # execution ids
+    back_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runs: list[dict[str, Any]] = []
+        self.scope = QComboBox()
+        self.scope.addItem("This workflow", "this")
+        self.scope.addItem("All workflows", "all")
+        self.status = QComboBox()
+        self.status.addItem("Any status", None)
+        for s in STATUSES:
+            self.status.addItem(s.capitalize(), s)
+        refresh = QPushButton("Refresh")
+        bar = QHBoxLayout()
+        bar.addWidget(self.scope)
+        bar.addWidget(self.status)
+        bar.addStretch(1)
+        bar.addWidget(refresh)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        header = self.table.horizontalHeader()
+        for c in range(len(COLUMNS) - 1):
+            header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.open_button = QPushButton("Open")
+        self.open_button.setToolTip("Show the run on the canvas (read-only)")
+        self.resume_button = QPushButton("Resume")
+        self.cancel_button = QPushButton("Cancel run")
+        self.delete_button = QPushButton("Delete")
+        self.back_button = QPushButton("Back to editing")
+        self.info = QLabel()
+        actions = QHBoxLayout()
+        for b in (self.open_button, self.resume_button, self.cancel_button, self.delete_button):
+            actions.addWidget(b)
+        actions.addStretch(1)
+        actions.addWidget(self.info)
+        actions.addWidget(self.back_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.table)
+        layout.addLayout(actions)
+        refresh.clicked.connect(self.refresh_requested)
+        self.scope.currentIndexChanged.connect(self.refresh_requested)
+        self.status.currentIndexChanged.connect(self.refresh_requested)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.itemDoubleClicked.connect(lambda _item: self._open())
+        self.open_button.clicked.connect(self._open)
+        self.resume_button.clicked.connect(lambda: self._with_selected(self.resume_requested.emit))
+        self.cancel_button.clicked.connect(lambda: self._with_selected(self.cancel_requested.emit))
+        self.delete_button.clicked.connect(lambda: self.delete_requested.emit(self.selected_ids()))
+        self.back_button.clicked.connect(self.back_requested)
+        self.back_button.hide()
+        self._update_buttons()
+
+    # -- filters --------------------------------------------------------------------
+    @property
+    def all_workflows(self) -> bool:
+        return self.scope.currentData() == "all"
+
+    @property
+    def status_filter(self) -> str | None:
+        return self.status.currentData()
+
+    def set_status_filter(self, status: str | None) -> None:
+        self.status.setCurrentIndex(max(0, self.status.findData(status)))
+
+    def set_all_workflows(self, on: bool) -> None:
+        self.scope.setCurrentIndex(1 if on else 0)
+
+    # -- rows ---------------------------------------------------------------------------
+    def set_runs(self, runs: list[dict[str, Any]], names: dict[str, str] | None = None) -> None:
+        """Status objects (newest first), each with a `number`; keeps the selection."""
+        keep = set(self.selected_ids())
+        names = names or {}
+        self.runs = runs
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(len(runs))
+        for r, run in enumerate(runs):
+            p = run.get("progress") or {}
+            done = (p.get("completed") or 0) + (p.get("failed") or 0) + (p.get("skipped") or 0)
+            status = run.get("status", "")
+            cells = [
+                f"#{run.get('number', '')}",
+                status,
+                format_started((run.get("timing") or {}).get("started_at")),
+                format_duration((run.get("timing") or {}).get("duration_ms")),
+                f"{done}/{p.get('total', 0)} · {p.get('percent', 0):.0f}%",
+                names.get(run.get("workflow_id", ""), run.get("workflow_id", "")),
+            ]
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(ID_ROLE, run["execution_id"])
+                item.setData(NUM_ROLE, run.get("number"))
+                if c == 1:
+                    item.setForeground(QColor(STATUS_COLORS.get(status, "#374151")))
+                if c == 5:
+                    item.setToolTip(f"{run.get('workflow_id')}\nexecution {run['execution_id']}")
+                err = run.get("error")
+                if err and c == 1:
+                    item.setToolTip(err.get("message") or "")
+                self.table.setItem(r, c, item)
+        self.table.clearSelection()
+        for r, run in enumerate(runs):
+            if run["execution_id"] in keep:
+                self.table.selectRow(r)
+        self.info.setText(f"{len(runs)} run{'s' if len(runs) != 1 else ''}")
+        self._update_buttons()
+
+    def selected_ids(self) -> list[str]:
+        rows = sorted({i.row() for i in self.table.selectedItems()})
+        return [self.runs[r]["execution_id"] for r in rows if r < len(self.runs)]
+
+    def selected_runs(self) -> list[dict[str, Any]]:
+        ids = set(self.selected_ids())
+        return [r for r in self.runs if r["execution_id"] in ids]
+
+    def select_execution(self, execution_id: str) -> bool:
+        for r, run in enumerate(self.runs):
+            if run["execution_id"] == execution_id:
+                self.table.selectRow(r)
+                return True
+        return False
+
+    def row_of(self, execution_id: str) -> dict[str, Any] | None:
+        return next((r for r in self.runs if r["execution_id"] == execution_id), None)
+
+    def set_viewing(self, viewing: bool) -> None:
+        self.back_button.setVisible(viewing)
+
+    def _with_selected(self, fn: Any) -> None:
+        runs = self.selected_runs()
+        if len(runs) == 1:
+            fn(runs[0]["execution_id"])
+
+    def _open(self) -> None:
+        runs = self.selected_runs()
+        if len(runs) == 1:
+            self.open_requested.emit(runs[0]["execution_id"], int(runs[0].get("number") or 0))
+
+    def _update_buttons(self) -> None:
+        runs = self.selected_runs()
+        one = runs[0] if len(runs) == 1 else None
+        self.open_button.setEnabled(one is not None)
+        resumable = one is not None and one.get("status") in RESUMABLE
+        self.resume_button.setEnabled(resumable)
+        self.cancel_button.setEnabled(resumable)
+        self.delete_button.setEnabled(bool(runs) and all(r.get("status") != "running" for r in runs))
+
+
+def number_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give newest-first status objects their run numbers (oldest = #1)."""
+    total = len(runs)
+    return [{**r, "number": total - i} for i, r in enumerate(runs)]

@@ -1,0 +1,294 @@
+"""The run's log lines, filterable by level and node; also a rotating log file.
+
+Lines arrive in coalesced batches from the event bridge (one model insert per
+frame), are kept up to `MAX_LINES`, and are filtered by a proxy model so
+changing the filter never re-reads the engine. The same `engine` log records
+go to a rotating file in the platformdirs log directory (`PROCESSENGINE_LOG_DIR`
+overrides it), so a run can be read back after the app is closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QGuiApplication
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.runner.bridge import AttemptSpan, LogLine
+from engine.model import Workflow
+
+log = logging.getLogger(__name__)
+
+MAX_LINES = 20_000
+LOG_FILE = "processengine.log"
+LOG_DIR_ENV = "PROCESSENGINE_LOG_DIR"
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_LEVEL_NO = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+_LEVEL_COLOR = {"WARNING": "#b45309", "ERROR": "#dc2626", "CRITICAL": "#dc2626", "DEBUG": "#6b7280"}
+_file_handler: logging.Handler | None = None
+
+
+def log_dir() -> Path:
+    override = os.environ.get(LOG_DIR_ENV)
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_log_dir("ProcessEngine", appauthor=False))
+
+
+def install_file_logging(level: int = logging.INFO) -> Path:
+    """Write `engine` and `app` log records to a rotating file (once per process); returns its path."""
+    global _file_handler
+    directory = log_dir()
+    path = directory / LOG_FILE
+    if _file_handler is not None and Path(getattr(_file_handler, "baseFilename", "")) == path.absolute():
+        return path
+    directory.mkdir(parents=True, exist_ok=True)
+    uninstall_file_logging()
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8", delay=True)
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for name in ("engine", "app"):
+        lg = logging.getLogger(name)
+        lg.addHandler(handler)
+        if lg.getEffectiveLevel() > level:
+            lg.setLevel(level)
+    # the INFO lines are for the file and the Log dock: a plain console handler stays at WARNING
+    for h in logging.getLogger().handlers:
+        if type(h) is logging.StreamHandler and h.level == logging.NOTSET:
+            h.setLevel(logging.WARNING)
+    _file_handler = handler
+    return path
+
+
+def uninstall_file_logging() -> None:
+    global _file_handler
+    if _file_handler is not None:
+        for name in ("engine", "app"):
+            logging.getLogger(name).removeHandler(_file_handler)
+        _file_handler.close()
+        _file_handler = None
+
+
+class LogModel(QAbstractTableModel):
+    COLUMNS = ("Time", "Level", "Node", "Message")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.lines: list[LogLine] = []
+        self.node_names: dict[str, str] = {}
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.lines)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 4
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        line = self.lines[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return time.strftime("%H:%M:%S", time.localtime(line.ts)) + f".{int(line.ts * 1000) % 1000:03d}"
+            if col == 1:
+                return line.level
+            if col == 2:
+                return self.node_names.get(line.node_id or "", line.node_id or "")
+            return line.message
+        if role == Qt.ItemDataRole.ForegroundRole and col in (1, 3):
+            color = _LEVEL_COLOR.get(line.level)
+            return QColor(color) if color else None
+        if role == Qt.ItemDataRole.ToolTipRole and col == 3:
+            return line.message
+        return None
+
+    def append(self, lines: list[LogLine]) -> None:
+        if not lines:
+            return
+        overflow = len(self.lines) + len(lines) - MAX_LINES
+        if overflow > 0:
+            drop = min(overflow, len(self.lines))
+            self.beginRemoveRows(QModelIndex(), 0, drop - 1)
+            del self.lines[:drop]
+            self.endRemoveRows()
+            lines = lines[-MAX_LINES:]
+        start = len(self.lines)
+        self.beginInsertRows(QModelIndex(), start, start + len(lines) - 1)
+        self.lines.extend(lines)
+        self.endInsertRows()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self.lines.clear()
+        self.endResetModel()
+
+
+class LogFilter(QSortFilterProxyModel):
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.min_level = 0
+        self.node_id: str | None = None
+
+    def set_filter(self, min_level: int, node_id: str | None) -> None:
+        self.min_level = min_level
+        self.node_id = node_id
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:
+        model = self.sourceModel()
+        assert isinstance(model, LogModel)
+        line = model.lines[row]
+        if _LEVEL_NO.get(line.level, 20) < self.min_level:
+            return False
+        return self.node_id is None or line.node_id == self.node_id
+
+
+class LogPanel(QWidget):
+    """The Log dock's widget."""
+
+    node_activated = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = LogModel(self)
+        self.proxy = LogFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.level = QComboBox()
+        self.level.addItems([f"{lv} and above" for lv in LEVELS])
+        self.level.setCurrentIndex(1)
+        self.node = QComboBox()
+        self.node.addItem("All nodes", None)
+        self.count = QLabel()
+        copy = QPushButton("Copy")
+        copy.setToolTip("Copy the shown lines")
+        clear = QPushButton("Clear")
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Level"))
+        bar.addWidget(self.level)
+        bar.addWidget(QLabel("Node"))
+        bar.addWidget(self.node, 1)
+        bar.addWidget(self.count)
+        bar.addWidget(copy)
+        bar.addWidget(clear)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        self.table.setColumnWidth(2, 120)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.table)
+        self.level.currentIndexChanged.connect(self._refilter)
+        self.node.currentIndexChanged.connect(self._refilter)
+        clear.clicked.connect(self.clear)
+        copy.clicked.connect(self.copy_shown)
+        self.table.doubleClicked.connect(self._activated)
+        self._refilter()
+
+    def set_workflow(self, workflow: Workflow | None) -> None:
+        """Offer the workflow's nodes in the node filter."""
+        current = self.node.currentData()
+        self.node.blockSignals(True)
+        self.node.clear()
+        self.node.addItem("All nodes", None)
+        names: dict[str, str] = {}
+        for n in workflow.nodes if workflow is not None else []:
+            self.node.addItem(n.name, n.id)
+            names[n.id] = n.name
+        self.model.node_names = names
+        idx = self.node.findData(current)
+        self.node.setCurrentIndex(max(0, idx))
+        self.node.blockSignals(False)
+        self._refilter()
+
+    def append(self, lines: list[LogLine]) -> None:
+        at_end = self.table.verticalScrollBar().value() >= self.table.verticalScrollBar().maximum() - 2
+        self.model.append(lines)
+        self._update_count()
+        if at_end:
+            self.table.scrollToBottom()
+
+    def clear(self) -> None:
+        self.model.clear()
+        self._update_count()
+
+    def shown_lines(self) -> list[LogLine]:
+        return [self.model.lines[self.proxy.mapToSource(self.proxy.index(r, 0)).row()] for r in range(self.proxy.rowCount())]
+
+    def copy_shown(self) -> str:
+        text = "\n".join(
+            f"{self.model.data(self.model.index(self.model.lines.index(line), 0))} {line.level} {self.model.node_names.get(line.node_id or '', line.node_id or '-')} {line.message}"
+            for line in self.shown_lines()
+        )
+        QGuiApplication.clipboard().setText(text)
+        return text
+
+    def set_level(self, level: str) -> None:
+        self.level.setCurrentIndex(LEVELS.index(level))
+
+    def set_node(self, node_id: str | None) -> None:
+        self.node.setCurrentIndex(max(0, self.node.findData(node_id)))
+
+    def _refilter(self) -> None:
+        self.proxy.set_filter(_LEVEL_NO[LEVELS[self.level.currentIndex()]], self.node.currentData())
+        self._update_count()
+
+    def _update_count(self) -> None:
+        self.count.setText(f"{self.proxy.rowCount()} / {self.model.rowCount()} lines")
+
+    def _activated(self, index: QModelIndex) -> None:
+        line = self.model.lines[self.proxy.mapToSource(index).row()]
+        if line.node_id:
+            self.node_activated.emit(line.node_id)
+
+
+def lines_from_spans(spans: list[AttemptSpan], execution_id: str) -> list[LogLine]:
+    """Log lines rebuilt from a past run's attempts (a run's live log is not stored)."""
+    out: list[LogLine] = []
+    for s in spans:
+        dur = ((s.end or s.start) - s.start) * 1000
+        msg = f"attempt {s.attempt} {s.status} in {dur:.1f} ms"
+        if s.error:
+            msg += f": {s.error}"
+        if s.retry_delay is not None:
+            msg += f" (retried after {s.retry_delay:.2f} s)"
+        level = "WARNING" if s.status == "failed" and s.retry_delay is not None else "ERROR" if s.status == "failed" else "INFO"
+        out.append(LogLine(s.start, level, msg, s.node_id, execution_id, "history"))
+    out.sort(key=lambda ln: ln.ts)
+    return out

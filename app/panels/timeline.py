@@ -1,0 +1,261 @@
+"""The run timeline (pyqtgraph): a Gantt of node attempts and past run durations.
+
+One row per node (in the order nodes first ran). Every attempt is its own bar
+in its status colour, so retries are separate bars and the back-off wait
+between a failed attempt and the next is a gap, drawn as a thin dotted line.
+Hovering a bar shows its details; clicking it selects the node. Below, a bar
+chart of this workflow's past run durations (one bar per run, status colour).
+Live runs redraw at most `REDRAW_MS` apart.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel, QSplitter, QToolTip, QVBoxLayout, QWidget
+
+from app.panels.history import STATUS_COLORS
+from app.runner.bridge import AttemptSpan
+from app.theme import RUN_STATE_COLORS
+
+REDRAW_MS = 250
+BAR_HEIGHT = 0.6
+MIN_WIDTH_S = 0.002  # a 0.1 ms attempt still shows as a sliver
+
+
+@dataclass(slots=True)
+class Bar:
+    span: AttemptSpan
+    row: int
+    x0: float
+    x1: float
+
+
+class TimelinePanel(QWidget):
+    """The Timeline dock's widget."""
+
+    node_clicked = Signal(str)
+    run_clicked = Signal(str)  # execution id of a bar in the durations chart
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=True)
+        self.spans: dict[tuple[str, str, int], AttemptSpan] = {}
+        self.names: dict[str, str] = {}
+        self.bars: list[Bar] = []
+        self.rows: dict[tuple[str, str], int] = {}
+        self.origin: float | None = None
+        self.durations: list[dict[str, Any]] = []
+        self._dirty = False
+        self._redraw = QTimer(self)
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(REDRAW_MS)
+        self._redraw.timeout.connect(self.redraw)
+        self._live = QTimer(self)  # a running attempt's bar grows while nothing else happens
+        self._live.setInterval(REDRAW_MS)
+        self._live.timeout.connect(self._tick_live)
+
+        self.gantt = pg.PlotWidget(background="w")
+        self.gantt.setMenuEnabled(False)
+        self.gantt.showGrid(x=True, y=False, alpha=0.25)
+        self.gantt.setLabel("bottom", "seconds since the run started")
+        self.gantt.getPlotItem().getAxis("bottom").enableAutoSIPrefix(False)
+        self.gantt.getPlotItem().invertY(True)
+        self.gantt.getPlotItem().setMouseEnabled(x=True, y=False)
+        self.bar_item = pg.BarGraphItem(x0=[], x1=[], y=[], height=BAR_HEIGHT)
+        self.gantt.addItem(self.bar_item)
+        self.gap_items: list[pg.PlotDataItem] = []
+        self.gantt.scene().sigMouseMoved.connect(self._hover)
+        self.gantt.scene().sigMouseClicked.connect(self._click)
+
+        self.history = pg.PlotWidget(background="w")
+        self.history.setMenuEnabled(False)
+        self.history.setLabel("left", "duration (s)")
+        self.history.setLabel("bottom", "run #")
+        self.history.showGrid(x=False, y=True, alpha=0.25)
+        for side in ("left", "bottom"):
+            self.history.getPlotItem().getAxis(side).enableAutoSIPrefix(False)
+        self.history_bars = pg.BarGraphItem(x=[], height=[], width=0.7)
+        self.history.addItem(self.history_bars)
+        self.history.scene().sigMouseClicked.connect(self._click_history)
+        self.history.scene().sigMouseMoved.connect(self._hover_history)
+
+        self.caption = QLabel("No run yet.")
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.gantt)
+        split.addWidget(self.history)
+        split.setSizes([300, 120])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.caption)
+        layout.addWidget(split)
+
+    # -- data -----------------------------------------------------------------------
+    def clear(self) -> None:
+        self.spans.clear()
+        self.origin = None
+        self._live.stop()
+        self.redraw()
+
+    def set_names(self, names: dict[str, str]) -> None:
+        self.names = dict(names)
+        self._schedule()
+
+    def set_spans(self, spans: list[AttemptSpan], origin: float | None = None) -> None:
+        """A whole run (from history)."""
+        self.spans = {s.key: s for s in spans}
+        self.origin = origin if origin is not None else (min((s.start for s in spans), default=None))
+        self.redraw()
+
+    def add_spans(self, spans: list[AttemptSpan]) -> None:
+        """Live updates: new or changed attempts (redrawn at most every REDRAW_MS)."""
+        for s in spans:
+            self.spans[s.key] = s
+            if self.origin is None or s.start < self.origin:
+                self.origin = s.start
+        self._schedule()
+
+    def set_durations(self, runs: list[dict[str, Any]]) -> None:
+        """Past runs of this workflow: status objects with `number` (any order)."""
+        self.durations = sorted(
+            (r for r in runs if (r.get("timing") or {}).get("duration_ms") is not None), key=lambda r: r.get("number") or 0
+        )
+        xs = [r.get("number") or i + 1 for i, r in enumerate(self.durations)]
+        hs = [r["timing"]["duration_ms"] / 1000.0 for r in self.durations]
+        brushes = [QColor(STATUS_COLORS.get(r.get("status", ""), "#9ca3af")) for r in self.durations]
+        self.history_bars.setOpts(x=xs, height=hs, width=0.7, brushes=brushes or None, pen=pg.mkPen(None))
+        if xs:
+            self.history.getPlotItem().setXRange(min(xs) - 0.8, max(xs) + 0.8, padding=0)
+            self.history.getPlotItem().setYRange(0, max(hs) * 1.15 or 1, padding=0)
+
+    def _schedule(self) -> None:
+        if not self._redraw.isActive():
+            self._redraw.start()
+
+    def _tick_live(self) -> None:
+        if any(s.end is None for s in self.spans.values()):
+            self.redraw()
+        else:
+            self._live.stop()
+
+    # -- drawing ----------------------------------------------------------------------
+    def redraw(self) -> None:
+        self._redraw.stop()
+        for item in self.gap_items:
+            self.gantt.removeItem(item)
+        self.gap_items.clear()
+        spans = sorted(self.spans.values(), key=lambda s: (s.start, s.attempt))
+        self.rows = {}
+        for s in spans:
+            key = (s.thread_id, s.node_id)
+            if key not in self.rows:
+                self.rows[key] = len(self.rows)
+        origin = self.origin or 0.0
+        now = time.time()
+        self.bars = []
+        for s in spans:
+            end = s.end if s.end is not None else now
+            x0 = s.start - origin
+            x1 = max(end - origin, x0 + MIN_WIDTH_S)
+            self.bars.append(Bar(s, self.rows[(s.thread_id, s.node_id)], x0, x1))
+        brushes = [QColor(RUN_STATE_COLORS.get(b.span.status, RUN_STATE_COLORS["running"])) for b in self.bars]
+        self.bar_item.setOpts(
+            x0=[b.x0 for b in self.bars],
+            x1=[b.x1 for b in self.bars],
+            y=[b.row for b in self.bars],
+            height=BAR_HEIGHT,
+            brushes=brushes or None,
+            pen=pg.mkPen(QColor(0, 0, 0, 60)),
+        )
+        # back-off waits: a dotted line from a failed attempt to the next one
+        by_node: dict[tuple[str, str], list[Bar]] = {}
+        for b in self.bars:
+            by_node.setdefault((b.span.thread_id, b.span.node_id), []).append(b)
+        for lst in by_node.values():
+            for a, b in itertools.pairwise(lst):
+                if a.span.status == "failed" and b.x0 > a.x1:
+                    line = pg.PlotDataItem([a.x1, b.x0], [a.row, a.row], pen=pg.mkPen(RUN_STATE_COLORS["retrying"], width=2, style=Qt.PenStyle.DotLine))
+                    self.gantt.addItem(line)
+                    self.gap_items.append(line)
+        axis = self.gantt.getPlotItem().getAxis("left")
+        ticks = [(row, self._label(key)) for key, row in self.rows.items()]
+        axis.setTicks([ticks])
+        if self.bars:
+            right = max(b.x1 for b in self.bars)
+            self.gantt.getPlotItem().setXRange(0, right * 1.05 or 0.01, padding=0)
+            self.gantt.getPlotItem().setYRange(-0.7, len(self.rows) - 0.3, padding=0)
+            attempts = len(self.bars)
+            retries = attempts - len(self.rows)
+            self.caption.setText(f"{len(self.rows)} nodes · {attempts} attempts" + (f" · {retries} retries" if retries else "") + f" · {right:.2f} s")
+        else:
+            self.caption.setText("No run yet.")
+        if any(s.end is None for s in self.spans.values()) and not self._live.isActive():
+            self._live.start()
+
+    def _label(self, key: tuple[str, str]) -> str:
+        thread, node = key
+        name = self.names.get(node, node)
+        return name if thread == "main" else f"{name} ({thread.split('/')[-1]})"
+
+    # -- mouse ------------------------------------------------------------------------
+    def bar_at(self, x: float, y: float) -> Bar | None:
+        for b in self.bars:
+            if b.x0 <= x <= b.x1 and abs(y - b.row) <= BAR_HEIGHT / 2:
+                return b
+        return None
+
+    def describe(self, bar: Bar) -> str:
+        s = bar.span
+        dur = (bar.x1 - bar.x0) * 1000
+        lines = [f"{self.names.get(s.node_id, s.node_id)} — attempt {s.attempt}", f"{s.status} · {dur:.1f} ms · starts at {bar.x0:.3f} s"]
+        if s.error:
+            lines.append(f"error: {s.error}")
+        if s.retry_delay is not None:
+            lines.append(f"back-off before the next attempt: {s.retry_delay:.2f} s")
+        return "\n".join(lines)
+
+    def _scene_to_view(self, plot: pg.PlotWidget, pos: QPointF) -> QPointF | None:
+        vb = plot.getPlotItem().getViewBox()
+        if not vb.sceneBoundingRect().contains(pos):
+            return None
+        return vb.mapSceneToView(pos)
+
+    def _hover(self, pos: QPointF) -> None:
+        p = self._scene_to_view(self.gantt, pos)
+        bar = self.bar_at(p.x(), p.y()) if p is not None else None
+        text = self.describe(bar) if bar is not None else ""
+        self.gantt.setToolTip(text)
+        if text:
+            QToolTip.showText(self.gantt.mapToGlobal(self.gantt.mapFromScene(pos)), text, self.gantt)
+
+    def _click(self, event: Any) -> None:
+        p = self._scene_to_view(self.gantt, event.scenePos())
+        bar = self.bar_at(p.x(), p.y()) if p is not None else None
+        if bar is not None:
+            self.node_clicked.emit(bar.span.node_id)
+
+    def run_at(self, x: float) -> dict[str, Any] | None:
+        for r in self.durations:
+            if abs((r.get("number") or 0) - x) <= 0.35:
+                return r
+        return None
+
+    def _hover_history(self, pos: QPointF) -> None:
+        p = self._scene_to_view(self.history, pos)
+        run = self.run_at(p.x()) if p is not None else None
+        text = ""
+        if run is not None:
+            text = f"run #{run.get('number')} · {run.get('status')} · {run['timing']['duration_ms'] / 1000:.2f} s"
+        self.history.setToolTip(text)
+
+    def _click_history(self, event: Any) -> None:
+        p = self._scene_to_view(self.history, event.scenePos())
+        run = self.run_at(p.x()) if p is not None else None
+        if run is not None:
+            self.run_clicked.emit(run["execution_id"])

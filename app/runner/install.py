@@ -1,0 +1,479 @@
+"""Put the runner into the main window: actions, status bar, docks, close guard, recovery.
+
+`install_runner(window)` is the one call the main window's owner makes. It
+uses only the window's documented extension points (`add_run_actions`,
+`add_panel`, `document_changed`, `scene`, `view`, `statusBar()`), replaces
+`start_run` (what `--run` calls) and sets `run_ended`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QWidget,
+)
+
+from app.panels.data_inspector import DataInspector
+from app.panels.history import HistoryPanel, number_runs
+from app.panels.log_dock import LogPanel, install_file_logging, lines_from_spans
+from app.panels.timeline import TimelinePanel
+from app.runner import controller as rc
+from app.runner.backend import open_service
+from app.runner.bridge import Batch
+from app.runner.controller import RunController
+from app.runner.engine_thread import EngineThread
+from app.runner.recovery import RecoveryDialog, interrupted_runs
+from app.runner.snapshot import RunSnapshot, node_data
+from engine.model import Workflow
+
+log = logging.getLogger(__name__)
+
+HISTORY_LIMIT = 500
+EDIT_ACTIONS = ("undo", "redo", "cut", "paste", "duplicate", "delete", "disable", "add_note", "quick_add")
+_BLOCKED_VIEW_EVENTS = {
+    QEvent.Type.MouseButtonDblClick,
+    QEvent.Type.DragEnter,
+    QEvent.Type.DragMove,
+    QEvent.Type.Drop,
+    QEvent.Type.ContextMenu,
+}
+
+
+class WindowHost:
+    """`RunnerHost` over the designer's `MainWindow`."""
+
+    def __init__(self, window: Any) -> None:
+        self.w = window
+        self.guard = ReadOnlyGuard(window)
+        self.switching = False
+
+    def window(self) -> QMainWindow:
+        return self.w
+
+    def current_workflow(self) -> Workflow | None:
+        return self.w.document.workflow
+
+    def current_file(self) -> str | None:
+        path = self.w.document.path
+        return str(path) if path else None
+
+    def scene(self) -> Any:
+        return self.w.scene
+
+    def view(self) -> Any:
+        return self.w.view
+
+    def show_workflow(self, workflow: Workflow) -> None:
+        """Open the run's workflow version as a new, unsaved document (after asking to save)."""
+        from app.document.document import WorkflowDocument
+
+        if not self.w.maybe_save():
+            raise RuntimeError("the open workflow has unsaved changes; the run was not opened")
+        self.switching = True
+        try:
+            self.w.set_document(WorkflowDocument(workflow.clone(), None, parent=self.w))
+        finally:
+            self.switching = False
+
+    def set_read_only(self, read_only: bool) -> None:
+        self.guard.set(read_only)
+
+    def select_node(self, node_id: str) -> None:
+        self.w.scene.select_nodes([node_id])
+        self.w.view.center_on_node(node_id)
+
+
+class ReadOnlyGuard(QObject):
+    """While a past run is shown: edit actions off, palette and inspector off, no drags on the canvas."""
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.w = window
+        self.on = False
+        self.banner = QFrame(window.view)
+        self.banner.setObjectName("run_banner")
+        self.banner.setStyleSheet("#run_banner { background: #ede9fe; border: 1px solid #8b5cf6; border-radius: 6px; }")
+        self.banner_label = QLabel()
+        self.back = QPushButton("Back to editing")
+        row = QHBoxLayout(self.banner)
+        row.setContentsMargins(10, 4, 6, 4)
+        row.addWidget(self.banner_label)
+        row.addWidget(self.back)
+        self.banner.hide()
+        window.scene.selectionChanged.connect(self._enforce)
+
+    def set(self, on: bool) -> None:
+        self.on = on
+        for name in ("palette", "inspector"):
+            widget = getattr(self.w, name, None)
+            if isinstance(widget, QWidget):
+                widget.setEnabled(not on)
+        if on:
+            self.w.view.viewport().installEventFilter(self)
+            self.w.view.installEventFilter(self)
+        else:
+            self.w.view.viewport().removeEventFilter(self)
+            self.w.view.removeEventFilter(self)
+            self.banner.hide()
+            update = getattr(self.w, "_update_actions", None)
+            if callable(update):
+                update()
+        self._enforce()
+
+    def show_banner(self, text: str) -> None:
+        self.banner_label.setText(text)
+        self.banner.adjustSize()
+        self.banner.move(12, 10)
+        self.banner.show()
+        self.banner.raise_()
+
+    def _enforce(self) -> None:
+        if not self.on:
+            return
+        for name in EDIT_ACTIONS:
+            act = self.w.actions_by_name.get(name) if hasattr(self.w, "actions_by_name") else None
+            if isinstance(act, QAction):
+                act.setEnabled(False)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if not self.on:
+            return False
+        t = event.type()
+        if t in _BLOCKED_VIEW_EVENTS:
+            return True
+        if t == QEvent.Type.MouseMove and event.buttons() & Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]
+            return True  # no moving nodes or drawing connections
+        if t == QEvent.Type.KeyPress and obj is self.w.view:
+            key = event.key()  # type: ignore[attr-defined]
+            return key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace, Qt.Key.Key_Tab, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down)
+        return False
+
+
+class RunnerUi(QObject):
+    """Everything `install_runner` made, wired together."""
+
+    def __init__(self, window: Any, *, db: str | None = None, workspace: str = "default", in_memory: bool = False, engine: EngineThread | None = None) -> None:
+        super().__init__(window)
+        self.window = window
+        self.engine = engine or EngineThread()
+        self._own_engine = engine is None
+        self.log_file = install_file_logging()
+        self.host = WindowHost(window)
+        self.controller = RunController(self.engine, lambda: open_service(db, workspace=workspace, in_memory=in_memory), self.host, self)
+        self.history = HistoryPanel()
+        self.data = DataInspector()
+        self.timeline = TimelinePanel()
+        self.logs = LogPanel()
+        self.docks: dict[str, QDockWidget] = {}
+        self._close_ok = False
+        self.close_box: QMessageBox | None = None
+        self.recovery_dialog: RecoveryDialog | None = None
+        self._selected_node: str | None = None
+        self._data_timer = QTimer(self)
+        self._data_timer.setSingleShot(True)
+        self._data_timer.setInterval(250)
+        self._data_timer.timeout.connect(lambda: self.controller.spawn(self.refresh_data()))
+        self._history_timer = QTimer(self)
+        self._history_timer.setSingleShot(True)
+        self._history_timer.setInterval(60)
+        self._history_timer.timeout.connect(lambda: self.controller.spawn(self.refresh_history()))
+        self._build()
+        self._wire()
+        self.logs.set_workflow(self.host.current_workflow())
+        self.schedule_history()
+
+    # -- construction ---------------------------------------------------------------------
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self.window)
+        dock.setObjectName(f"dock_{name}")
+        dock.setWidget(widget)
+        self.window.add_panel(dock, area)
+        self.docks[name] = dock
+        return dock
+
+    def _build(self) -> None:
+        w = self.window
+        w.add_run_actions(self.controller.actions)
+        self.controller.install_status_bar(w.statusBar())
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        history = self._dock("History", "history", self.history, bottom)
+        logs = self._dock("Log", "log", self.logs, bottom)
+        timeline = self._dock("Timeline", "timeline", self.timeline, bottom)
+        data = self._dock("Run data", "data", self.data, Qt.DockWidgetArea.RightDockWidgetArea)
+        problems = getattr(w, "problems_dock", None)
+        first = problems if isinstance(problems, QDockWidget) else history
+        for dock in (history, logs, timeline):
+            if dock is not first:
+                w.tabifyDockWidget(first, dock)
+        history.raise_()
+        inspector = getattr(w, "inspector_dock", None)
+        if isinstance(inspector, QDockWidget):
+            w.tabifyDockWidget(inspector, data)
+            inspector.raise_()
+        w.start_run = self.start_run
+        w.run_ended = self.controller.run_ended
+        w.runner = self
+
+    def _wire(self) -> None:
+        c = self.controller
+        c.batch_applied.connect(self._on_batch)
+        c.snapshot_ready.connect(self._on_snapshot)
+        c.execution_changed.connect(self._on_execution)
+        c.state_changed.connect(self._on_state)
+        c.history_changed.connect(self.schedule_history)
+        c.run_ended.connect(lambda *_: self.schedule_history())
+        h = self.history
+        h.refresh_requested.connect(self.schedule_history)
+        h.open_requested.connect(lambda eid, n: c.spawn(self.open_run(eid, n)))
+        h.resume_requested.connect(lambda eid: c.spawn(c.resume_execution(eid)))
+        h.cancel_requested.connect(lambda eid: c.spawn(c.cancel_execution(eid)))
+        h.delete_requested.connect(lambda ids: c.spawn(self.delete_runs(ids)))
+        h.back_requested.connect(c.leave_view)
+        self.host.guard.back.clicked.connect(c.leave_view)
+        self.timeline.node_clicked.connect(self.host.select_node)
+        self.timeline.run_clicked.connect(lambda eid: c.spawn(self.open_run(eid, None)))
+        self.logs.node_activated.connect(self.host.select_node)
+        self.window.scene.selectionChanged.connect(self._selection_changed)
+        self.window.document_changed.connect(self._document_changed)
+        self.window.installEventFilter(self)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+
+    # -- run entry points --------------------------------------------------------------------
+    def start_run(self) -> bool:
+        """What `--run` and the designer call: start the current workflow; False if it cannot."""
+        problem = self.controller.start_problem()
+        if problem is not None:
+            self.window.statusBar().showMessage(problem, 10000)
+            log.warning("run not started: %s", problem)
+            return False
+        self.controller.spawn(self.controller.start())
+        return True
+
+    async def open_run(self, execution_id: str, number: int | None) -> None:
+        if number is None:
+            row = self.history.row_of(execution_id)
+            number = row.get("number") if row else None
+        await self.controller.view_run(execution_id, number)
+
+    async def delete_runs(self, ids: list[str]) -> None:
+        if self.controller.viewing and self.controller.viewing[0] in ids:
+            self.controller.leave_view()
+
+        def delete(s: Any) -> None:
+            for eid in ids:
+                s.delete(eid)
+
+        await self.controller.call(delete)
+        self.schedule_history()
+
+    # -- reactions ------------------------------------------------------------------------------
+    def _on_batch(self, batch: Batch) -> None:
+        if batch.logs:
+            self.logs.append(batch.logs)
+        if batch.spans:
+            self.timeline.add_spans(list(batch.spans.values()))
+        if self._selected_node is not None and self._selected_node in batch.nodes and not self._data_timer.isActive():
+            self._data_timer.start()
+
+    def _on_snapshot(self, snap: RunSnapshot) -> None:
+        self.timeline.set_spans(snap.spans)
+        if self.controller.state == rc.VIEWING:
+            self.logs.clear()
+            self.logs.append(lines_from_spans(snap.spans, snap.execution_id))
+        self.controller.spawn(self.refresh_data())
+
+    def _on_execution(self, execution_id: str | None) -> None:
+        wf = self.controller.workflow or self.host.current_workflow()
+        self.timeline.set_names({n.id: n.name for n in wf.nodes} if wf else {})
+        self.logs.set_workflow(wf)
+        if self.controller.state == rc.STARTING:  # a new run: fresh timeline and log
+            self.timeline.clear()
+            self.logs.clear()
+        if execution_id is not None and self.history.row_of(execution_id) is not None:
+            self.history.select_execution(execution_id)
+        self.controller.spawn(self.refresh_data())
+
+    def _on_state(self, state: str) -> None:
+        viewing = state == rc.VIEWING
+        self.history.set_viewing(viewing)
+        if viewing and self.controller.viewing:
+            num = self.controller.viewing[1]
+            status = (self.controller.viewed_status or {}).get("status", "")
+            self.host.guard.show_banner(f"Viewing run #{num} · {status} · read-only" if num else f"Viewing run · {status} · read-only")
+        elif not viewing:
+            self.host.guard.banner.hide()
+
+    def _selection_changed(self) -> None:
+        ids = self.window.scene.selected_node_ids()
+        self._selected_node = ids[0] if len(ids) == 1 else None
+        self.controller.spawn(self.refresh_data())
+
+    def _document_changed(self, _doc: Any) -> None:
+        if self.host.switching:
+            return
+        if not self.controller.active and self.controller.state != rc.PAUSED:
+            self.controller.reset()
+            self.timeline.clear()
+            self.data.clear()
+        self.logs.set_workflow(self.host.current_workflow())
+        self.controller.refresh_actions()
+        self.schedule_history()
+
+    # -- reads on the engine thread --------------------------------------------------------------
+    async def refresh_data(self) -> None:
+        """The data inspector shows the selected node of the run on the canvas."""
+        node_id = self._selected_node
+        eid = self.controller.execution_id
+        wf = self.controller.workflow
+        if node_id is None or eid is None or wf is None:
+            self.data.clear("Select a node of a run to see its data." if eid else "Run the workflow, or open a run from the history, to see node data.")
+            return
+        data = await self.controller.call(lambda s: node_data(s.record(eid), wf, node_id))
+        if node_id != self._selected_node or eid != self.controller.execution_id:
+            return  # the selection moved on while we read
+        node = wf.get(node_id)
+        self.data.show_data(node.name if node else node_id, data)
+
+    def schedule_history(self) -> None:
+        if not self._history_timer.isActive():
+            self._history_timer.start()
+
+    async def refresh_history(self) -> None:
+        wf = self.host.current_workflow()
+        wid = wf.id if wf is not None else None
+        scope_all = self.history.all_workflows
+
+        def read(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
+            mine = number_runs(s.list(workflow_id=wid, limit=HISTORY_LIMIT)) if wid else []
+            everything = number_runs(s.list(limit=HISTORY_LIMIT)) if scope_all else mine
+            names: dict[str, str] = {}
+            store = getattr(s, "store", None) if not getattr(s, "in_memory", False) else None
+            for r in everything:
+                w = r["workflow_id"]
+                if w in names:
+                    continue
+                try:
+                    got = store.latest_workflow(w) if store is not None else None
+                except Exception:
+                    got = None
+                names[w] = got.name if got is not None else w
+            return mine, everything, names
+
+        mine, everything, names = await self.controller.call(read)
+        if wf is not None:
+            names[wf.id] = wf.name
+        status = self.history.status_filter
+        self.history.set_runs([r for r in everything if status is None or r["status"] == status], names)
+        self.timeline.set_durations(mine)
+        if self.controller.execution_id:
+            self.history.select_execution(self.controller.execution_id)
+
+    async def check_recovery(self) -> RecoveryDialog | None:
+        """Offer interrupted runs (start-up); returns the open dialog, if any."""
+        runs = await self.controller.call(interrupted_runs)
+        if not runs:
+            return None
+        dialog = RecoveryDialog(runs, self.window)
+        c = self.controller
+        dialog.resume_requested.connect(lambda eid: c.spawn(c.resume_execution(eid)))
+        dialog.mark_failed_requested.connect(lambda eid: c.spawn(self._mark_failed(eid)))
+        dialog.open_requested.connect(lambda eid: c.spawn(self.open_run(eid, None)))
+        self.recovery_dialog = dialog
+        dialog.open()
+        self.schedule_history()
+        return dialog
+
+    async def _mark_failed(self, execution_id: str) -> None:
+        await self.controller.call(lambda s: s.mark_failed(execution_id, "marked failed after an interruption"))
+        self.schedule_history()
+
+    # -- closing ------------------------------------------------------------------------------------
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.window and event.type() == QEvent.Type.Close and not self._close_ok and self.controller.active:
+            event.ignore()
+            self.ask_close()
+            return True
+        return False
+
+    def ask_close(self) -> QMessageBox:
+        """A run is active: pause (state saved) or cancel it, then close; or keep running."""
+        if self.close_box is not None and self.close_box.isVisible():
+            return self.close_box
+        box = QMessageBox(QMessageBox.Icon.Question, "A run is in progress", "A run is in progress. What should happen to it?", QMessageBox.StandardButton.NoButton, self.window)
+        box.setInformativeText("Pause saves its state: you can resume it later from the history. Cancel stops it for good.")
+        self.pause_close = box.addButton("Pause and close", QMessageBox.ButtonRole.AcceptRole)
+        self.cancel_close = box.addButton("Cancel run and close", QMessageBox.ButtonRole.DestructiveRole)
+        self.keep_running = box.addButton("Keep running", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(self.pause_close)
+        box.buttonClicked.connect(self._close_choice)
+        self.close_box = box
+        box.open()
+        return box
+
+    def _close_choice(self, button: Any) -> None:
+        if button is self.pause_close:
+            self.controller.spawn(self._stop_then_close(self.controller.pause_and_wait()))
+        elif button is self.cancel_close:
+            self.controller.spawn(self._stop_then_close(self.controller.cancel_and_wait()))
+
+    async def _stop_then_close(self, stop: Any) -> None:
+        status = await stop
+        log.info("run %s before closing the window", status)
+        self._close_ok = True
+        self.window.close()
+        self._close_ok = False
+
+    def shutdown(self) -> None:
+        """App quits: a run still going is paused (its state saved), then the engine thread stops."""
+        if self.controller.active and self.controller.execution_id:
+            eid = self.controller.execution_id
+
+            async def pause_and_wait(s: Any) -> Any:
+                s.pause(eid)
+                return await s.wait(eid)
+
+            try:
+                svc = self.controller._service_future.result(5)
+                self.engine.run_blocking(pause_and_wait(svc), timeout=15)
+            except Exception:
+                log.warning("could not pause run %s on exit", eid, exc_info=True)
+        self.controller.shutdown()
+        if self._service_ready():
+            try:
+                self.controller.call_blocking(lambda s: s.close(), 5)
+            except Exception:
+                log.debug("closing the service failed", exc_info=True)
+        if self._own_engine:
+            self.engine.stop()
+
+    def _service_ready(self) -> bool:
+        fut = self.controller._service_future
+        return fut.done() and fut.exception() is None
+
+
+def install_runner(window: Any, *, db: str | None = None, workspace: str = "default", in_memory: bool = False, recover: bool = True, engine: EngineThread | None = None) -> RunnerUi:
+    """Add the run tools to `window` (a `MainWindow`); offer interrupted runs when `recover`."""
+    ui = RunnerUi(window, db=db, workspace=workspace, in_memory=in_memory, engine=engine)
+    if recover:
+        try:
+            asyncio.get_event_loop()
+        except RuntimeError:
+            log.debug("no event loop yet; recovery check skipped")
+        else:
+            ui.controller.spawn(ui.check_recovery())
+    return ui
