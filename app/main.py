@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("file", nargs="?", help="a workflow file (.pe.json) to open")
     parser.add_argument("--run", action="store_true", help="start the loaded workflow once the window is up")
     parser.add_argument("--screenshot", metavar="PNG", help="save the window as a PNG once FILE is loaded (with --run: once the run has ended), then exit")
+    parser.add_argument("--db", metavar="URL", help="execution database: SQLite path or SQLAlchemy URL (default: PROCESSENGINE_DB, else the per-user file)")
+    parser.add_argument("--workspace", metavar="NAME", default="default", help="workspace of the execution history (default: default)")
     return parser
 
 
@@ -58,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
             print(str(exc), file=sys.stderr)
             return 2
 
+    loop = qasync.QEventLoop(app)  # before the window: the runner schedules work on it
+    asyncio.set_event_loop(loop)
     window = MainWindow()
+    from app.runner.install import install_runner  # run tools: toolbar, docks, --run
+
+    install_runner(window, db=args.db, workspace=args.workspace, recover=not args.screenshot)
     window.show()
     exit_code = 0
     if args.file:
@@ -93,8 +100,6 @@ def main(argv: list[str] | None = None) -> int:
         QTimer.singleShot(0, window.start_run)
 
     app.aboutToQuit.connect(done.set)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
     with loop:
         loop.run_until_complete(done.wait())
     return exit_code
