@@ -54,10 +54,10 @@ class WorkflowDocument(QObject):
         if target != self._path:
             self._path = target
             self.path_changed.emit(str(target))
-        was_dirty = self.is_dirty
+        only_forced = self._forced_dirty and self.undo_stack.isClean()
         self._forced_dirty = False
-        self.undo_stack.setClean()
-        if was_dirty and not self.is_dirty:
+        self.undo_stack.setClean()  # emits dirty_changed(False) through cleanChanged if needed
+        if only_forced:
             self.dirty_changed.emit(False)
         return target
 

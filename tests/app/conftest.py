@@ -137,4 +137,4 @@ def ui():
     """Mouse helpers for tests in sub-folders (conftest is not importable by name)."""
     from types import SimpleNamespace
 
-    return SimpleNamespace(mouse_drag=mouse_drag, port_pos=port_pos, vp_point=vp_point, DEMO=DEMO)
+    return SimpleNamespace(mouse_drag=mouse_drag, port_pos=port_pos, vp_point=vp_point, DEMO=DEMO, DialogAnswerer=DialogAnswerer)

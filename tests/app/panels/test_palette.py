@@ -1,0 +1,52 @@
+"""Palette and quick-add: every node type is offered, search filters, drag carries the type."""
+
+from __future__ import annotations
+
+from app.canvas.view import PALETTE_MIME
+from app.panels.palette import Palette
+from app.panels.quick_add import QuickAddPopup
+from engine.nodes.registry import all_specs
+
+
+def test_every_type_is_listed_by_category(qtbot):
+    palette = Palette()
+    qtbot.addWidget(palette)
+    assert sorted(palette.visible_types()) == sorted(s.type for s in all_specs())
+    headers = [palette.tree.topLevelItem(i).text(0) for i in range(palette.tree.topLevelItemCount())]
+    assert headers[0] == "TRIGGERS" and "NETWORK" in headers
+
+
+def test_search_filters_and_enter_adds_the_best_match(qtbot):
+    palette = Palette()
+    qtbot.addWidget(palette)
+    added: list[str] = []
+    palette.add_requested.connect(added.append)
+    palette.search.setText("mail")
+    assert palette.visible_types() == ["send_email"]
+    palette.search.setText("http")
+    assert "http_request" in palette.visible_types() and "wait" not in palette.visible_types()
+    palette.search.returnPressed.emit()
+    assert added == ["http_request"]
+    palette.search.setText("zzz-nothing")
+    assert palette.visible_types() == []
+    palette.search.clear()
+    item = palette.item_for("loop")
+    palette.tree.itemActivated.emit(item, 0)
+    assert added[-1] == "loop"
+
+
+def test_drag_data_names_the_type(qtbot):
+    palette = Palette()
+    qtbot.addWidget(palette)
+    mime = palette.tree.mimeData([palette.item_for("wait")])
+    assert bytes(mime.data(PALETTE_MIME).data()) == b"wait"
+
+
+def test_quick_add_filters_and_chooses(qtbot):
+    popup = QuickAddPopup()
+    qtbot.addWidget(popup)
+    chosen: list[str] = []
+    popup.chosen.connect(chosen.append)
+    popup.search.setText("switch")
+    popup.accept_current()
+    assert chosen == ["switch"]
