@@ -158,9 +158,10 @@ class LogFilter(QSortFilterProxyModel):
         self.node_id: str | None = None
 
     def set_filter(self, min_level: int, node_id: str | None) -> None:
+        self.beginFilterChange()
         self.min_level = min_level
         self.node_id = node_id
-        self.invalidateFilter()
+        self.endFilterChange()
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:
         model = self.sourceModel()

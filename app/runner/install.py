@@ -12,6 +12,7 @@ import asyncio
 import logging
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -319,7 +320,10 @@ class RunnerUi(QObject):
             self.host.guard.banner.hide()
 
     def _selection_changed(self) -> None:
-        ids = self.window.scene.selected_node_ids()
+        scene = self.window.scene
+        if not shiboken6.isValid(scene):
+            return  # the window is being destroyed
+        ids = scene.selected_node_ids()
         self._selected_node = ids[0] if len(ids) == 1 else None
         self.controller.spawn(self.refresh_data())
 

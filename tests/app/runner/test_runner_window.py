@@ -1,0 +1,174 @@
+"""The runner installed in the real main window: toolbar, history, run view, docks, closing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.runner import controller as rc
+from app.runner.install import install_runner
+from engine import fileformat
+from tests.app.runner.helpers import http_retry_workflow, wait_workflow
+from tests.servers import Reply
+
+
+@pytest.fixture
+def runner(window, qloop, engine, db_path):
+    ui = install_runner(window, db=db_path, engine=engine, recover=False)
+    yield ui
+    ui.shutdown()
+
+
+def _open(window, wf, tmp_path, name="wf.pe.json"):
+    path = tmp_path / name
+    fileformat.save(wf, path)
+    assert window.open_path(path, ask=False)
+    return path
+
+
+def _states(window):
+    return {i.node_id: i.run_state for i in window.scene.node_items()}
+
+
+def test_run_then_open_it_from_history_read_only(window, runner, http_server, qtbot, tmp_path):
+    http_server.fail_first("/h", 1, status=503, then=Reply(json={"items": [1]}))
+    _open(window, http_retry_workflow(http_server.url_for("/h")), tmp_path)
+    c = runner.controller
+    assert window.menus["run"].menuAction().isVisible()
+    qtbot.keyClick(window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: c.state == rc.COMPLETED, timeout=10000)
+    live = _states(window)
+    assert live == {"start": "succeeded", "get": "succeeded", "check": "succeeded", "yes": "skipped", "no": "succeeded"}
+    # the history lists it (read on the engine thread), with progress
+    qtbot.waitUntil(lambda: [r["status"] for r in runner.history.runs] == ["completed"], timeout=5000)
+    row = runner.history.runs[0]
+    assert row["status"] == "completed" and row["number"] == 1
+    assert runner.history.table.item(0, 4).text() == "5/5 · 100%"
+    # the log dock got the run's lines; filter by node and level
+    assert any("node=get" in ln.message and ln.level == "WARNING" for ln in runner.logs.model.lines)
+    runner.logs.set_node("get")
+    runner.logs.set_level("WARNING")
+    shown = runner.logs.shown_lines()
+    assert shown and all(ln.node_id == "get" and ln.level in ("WARNING", "ERROR") for ln in shown)
+    # the timeline has both attempts of the HTTP node as separate bars
+    qtbot.waitUntil(lambda: len([b for b in runner.timeline.bars if b.span.node_id == "get"]) == 2, timeout=3000)
+    # second run, then go back to the first from the history
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.COMPLETED and [r["status"] for r in runner.history.runs] == ["completed"] * 2, timeout=10000)
+    window.scene.clearSelection()
+    runner.history.select_execution(row["execution_id"])
+    runner.history.open_button.click()
+    qtbot.waitUntil(lambda: c.state == rc.VIEWING, timeout=5000)
+    assert c.viewing == (row["execution_id"], 1)
+    assert runner.host.guard.banner.isVisible() and "Viewing run #1" in runner.host.guard.banner_label.text()
+    assert _states(window) == live
+    assert not window.actions_by_name["delete"].isEnabled() and not window.palette.isEnabled()
+    assert c.resume_action.isEnabled() is False and c.run_action.isEnabled()
+    # selecting a node shows its data from that run
+    window.scene.select_nodes(["get"])
+    qtbot.waitUntil(lambda: runner.data.data is not None and runner.data.data["node_id"] == "get", timeout=5000)
+    assert runner.data.output_view.value["body"] == {"items": [1]}
+    assert [a["status"] for a in runner.data.data["attempts"]] == ["failed", "succeeded"]
+    assert "503" in runner.data.attempts.item(0, 4).text()
+    # back to editing
+    runner.host.guard.back.click()
+    assert c.state == rc.IDLE and not runner.host.guard.banner.isVisible()
+    assert all(s is None for s in _states(window).values())
+    assert window.palette.isEnabled()
+
+
+def test_delete_runs_from_history(window, runner, qtbot, tmp_path):
+    _open(window, wait_workflow(0.0), tmp_path)
+    c = runner.controller
+    for _ in range(2):
+        c.run_action.trigger()
+        qtbot.waitUntil(lambda: c.state == rc.COMPLETED, timeout=5000)
+    qtbot.waitUntil(lambda: [r["status"] for r in runner.history.runs] == ["completed"] * 2, timeout=5000)
+    victim = runner.history.runs[1]["execution_id"]
+    runner.history.select_execution(victim)
+    runner.history.delete_button.click()
+    qtbot.waitUntil(lambda: [r["execution_id"] for r in runner.history.runs] != [] and victim not in [r["execution_id"] for r in runner.history.runs], timeout=5000)
+    assert len(runner.history.runs) == 1
+    remaining = c.call_blocking(lambda s: [r["execution_id"] for r in s.list()])
+    assert victim not in remaining and len(remaining) == 1
+
+
+def test_history_filters_by_status_and_resumes_a_paused_run(window, runner, qtbot, tmp_path):
+    _open(window, wait_workflow(0.8), tmp_path)
+    c = runner.controller
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.RUNNING and window.scene.node_item("w").run_state == "running", timeout=5000)
+    c.pause_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.PAUSED, timeout=5000)
+    paused_id = c.execution_id
+    c.cancel_action.trigger()  # cancel that one, then pause another for the history
+    qtbot.waitUntil(lambda: c.state == rc.CANCELLED, timeout=5000)
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.RUNNING and window.scene.node_item("w").run_state == "running", timeout=5000)
+    c.pause_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.PAUSED, timeout=5000)
+    second = c.execution_id
+    runner.history.set_status_filter("paused")
+    qtbot.waitUntil(lambda: [r["execution_id"] for r in runner.history.runs] == [second], timeout=5000)
+    runner.history.set_status_filter("cancelled")
+    qtbot.waitUntil(lambda: [r["execution_id"] for r in runner.history.runs] == [paused_id], timeout=5000)
+    runner.history.set_status_filter(None)
+    qtbot.waitUntil(lambda: len(runner.history.runs) == 2, timeout=5000)
+    # open the paused run (read-only), then resume it from the history
+    runner.history.select_execution(second)
+    runner.history.open_button.click()
+    qtbot.waitUntil(lambda: c.state == rc.VIEWING, timeout=5000)
+    assert window.scene.node_item("w").run_state == "paused"
+    assert window.scene.node_item("b").run_state == "pending"
+    assert runner.history.resume_button.isEnabled() and c.resume_action.isEnabled()
+    runner.history.resume_button.click()
+    qtbot.waitUntil(lambda: c.state == rc.COMPLETED, timeout=8000)
+    assert c.execution_id == second
+    assert _states(window) == {"start": "succeeded", "a": "succeeded", "w": "succeeded", "b": "succeeded"}
+    status = c.call_blocking(lambda s: s.status(second))
+    assert status["status"] == "completed"
+
+
+def test_closing_during_a_run_asks_and_pause_saves_it(window, runner, qtbot, tmp_path):
+    _open(window, wait_workflow(30), tmp_path)
+    c = runner.controller
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.RUNNING and window.scene.node_item("w").run_state == "running", timeout=5000)
+    eid = c.execution_id
+    assert not window.close()  # refused for now: the question is open
+    box = runner.close_box
+    assert box is not None and box.isVisible() and window.isVisible()
+    runner.keep_running.click()
+    qtbot.waitUntil(lambda: not box.isVisible(), timeout=2000)
+    assert c.state == rc.RUNNING and window.isVisible()
+    window.close()
+    assert runner.close_box.isVisible()
+    runner.pause_close.click()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=8000)
+    status = c.call_blocking(lambda s: s.status(eid))
+    assert status["status"] == "paused" and status["resumable"]
+
+
+def test_closing_during_a_run_can_cancel_it(window, runner, qtbot, tmp_path):
+    _open(window, wait_workflow(30), tmp_path)
+    c = runner.controller
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.RUNNING and window.scene.node_item("w").run_state == "running", timeout=5000)
+    eid = c.execution_id
+    window.close()
+    runner.cancel_close.click()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=8000)
+    assert c.call_blocking(lambda s: s.status(eid))["status"] == "cancelled"
+
+
+def test_invalid_workflow_is_not_started(window, runner, tmp_path):
+    doc = json.loads(fileformat.dumps(wait_workflow()))
+    doc["connections"].append({"from": "b", "from_port": "out", "to": "a", "to_port": "in"})  # a cycle
+    path = tmp_path / "bad.pe.json"
+    path.write_text(json.dumps(doc))
+    window.open_path(path, ask=False)
+    assert window.start_run() is False
+    assert "cycle" in window.statusBar().currentMessage().lower()
+    assert runner.controller.state == rc.IDLE
