@@ -1,0 +1,87 @@
+"""The log dock: level and node filters, the line cap, and the rotating log file."""
+
+from __future__ import annotations
+
+import logging
+
+from app.panels import log_dock
+from app.panels.log_dock import (
+    LogPanel,
+    install_file_logging,
+    lines_from_spans,
+    log_dir,
+    uninstall_file_logging,
+)
+from app.runner.bridge import AttemptSpan, LogLine
+from engine.model import Node, Workflow
+
+
+def _lines():
+    return [
+        LogLine(1.0, "INFO", "a started", "a", "e1"),
+        LogLine(2.0, "WARNING", "b attempt 1 failed; retry", "b", "e1"),
+        LogLine(3.0, "ERROR", "b failed", "b", "e1"),
+        LogLine(4.0, "DEBUG", "detail", "a", "e1"),
+        LogLine(5.0, "INFO", "execution completed", None, "e1"),
+    ]
+
+
+def test_filters_by_level_and_node(qtbot):
+    panel = LogPanel()
+    qtbot.addWidget(panel)
+    wf = Workflow(nodes=[Node(id="a", type="set", name="Alpha"), Node(id="b", type="set", name="Beta")])
+    panel.set_workflow(wf)
+    panel.append(_lines())
+    assert [ln.message for ln in panel.shown_lines()] == ["a started", "b attempt 1 failed; retry", "b failed", "execution completed"]
+    panel.set_level("DEBUG")
+    assert len(panel.shown_lines()) == 5
+    panel.set_level("WARNING")
+    assert [ln.level for ln in panel.shown_lines()] == ["WARNING", "ERROR"]
+    panel.set_level("INFO")
+    panel.set_node("a")
+    assert [ln.message for ln in panel.shown_lines()] == ["a started"]
+    assert panel.node.currentText() == "Alpha"
+    assert panel.proxy.data(panel.proxy.index(0, 2)) == "Alpha"  # node names, not ids
+    assert panel.count.text() == "1 / 5 lines"
+    copied = panel.copy_shown()
+    assert "Alpha" in copied and "a started" in copied and "b failed" not in copied
+    panel.set_node(None)
+    panel.clear()
+    assert panel.model.rowCount() == 0
+
+
+def test_keeps_at_most_max_lines(qtbot, monkeypatch):
+    monkeypatch.setattr(log_dock, "MAX_LINES", 10)
+    panel = LogPanel()
+    qtbot.addWidget(panel)
+    for i in range(3):
+        panel.append([LogLine(float(i * 6 + j), "INFO", f"line {i * 6 + j}") for j in range(6)])
+    assert [ln.message for ln in panel.model.lines] == [f"line {i}" for i in range(8, 18)]
+
+
+def test_lines_rebuilt_from_attempts():
+    spans = [
+        AttemptSpan("main", "get", 2, 10.5, 10.6, "succeeded"),
+        AttemptSpan("main", "get", 1, 10.0, 10.1, "failed", "HTTP 503", 0.4),
+    ]
+    lines = lines_from_spans(spans, "e1")
+    assert [ln.level for ln in lines] == ["WARNING", "INFO"]
+    assert "HTTP 503" in lines[0].message and "retried after 0.40 s" in lines[0].message
+
+
+def test_rotating_log_file_in_the_log_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROCESSENGINE_LOG_DIR", str(tmp_path / "logs"))
+    try:
+        path = install_file_logging()
+        assert path == tmp_path / "logs" / "processengine.log" and log_dir() == tmp_path / "logs"
+        logging.getLogger("engine.runtime").info("execution=x node=y hello from the test")
+        logging.getLogger("engine.runtime").debug("not at debug")
+        for h in logging.getLogger("engine").handlers:
+            h.flush()
+        text = path.read_text()
+        assert "hello from the test" in text and "not at debug" not in text
+        assert install_file_logging() == path  # once per process
+        assert sum(isinstance(h, logging.handlers.RotatingFileHandler) for h in logging.getLogger("engine").handlers) == 1
+    finally:
+        uninstall_file_logging()
+    assert not any(isinstance(h, logging.handlers.RotatingFileHandler) for h in logging.getLogger("engine").handlers)

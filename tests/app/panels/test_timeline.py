@@ -1,0 +1,75 @@
+"""The timeline: one bar per attempt, back-off gaps, hover details, click selects, past durations."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF
+
+from app.panels.timeline import TimelinePanel
+from app.runner.bridge import AttemptSpan
+
+T0 = 1_700_000_000.0
+
+
+def _spans():
+    return [
+        AttemptSpan("main", "start", 1, T0, T0 + 0.001, "succeeded"),
+        AttemptSpan("main", "get", 1, T0 + 0.01, T0 + 0.05, "failed", "HTTP 503", 0.5),
+        AttemptSpan("main", "get", 2, T0 + 0.55, T0 + 0.6, "failed", "HTTP 503", 0.75),
+        AttemptSpan("main", "get", 3, T0 + 1.35, T0 + 1.4, "succeeded"),
+        AttemptSpan("main", "done", 1, T0 + 1.41, T0 + 1.42, "succeeded"),
+    ]
+
+
+def test_attempts_gaps_hover_and_click(qtbot):
+    panel = TimelinePanel()
+    qtbot.addWidget(panel)
+    panel.resize(800, 400)
+    panel.set_names({"start": "Start", "get": "Get items", "done": "Done"})
+    panel.set_spans(_spans())
+    assert [(b.span.node_id, b.row) for b in panel.bars] == [("start", 0), ("get", 1), ("get", 1), ("get", 1), ("done", 2)]
+    gets = [b for b in panel.bars if b.span.node_id == "get"]
+    assert abs(gets[1].x0 - 0.55) < 1e-6 and abs(gets[0].x1 - 0.05) < 1e-6
+    assert len(panel.gap_items) == 2  # the two back-off waits
+    xs, _ = panel.gap_items[0].getData()
+    assert abs(xs[0] - 0.05) < 1e-6 and abs(xs[1] - 0.55) < 1e-6
+    assert panel.caption.text() == "3 nodes · 5 attempts · 2 retries · 1.42 s"
+    ticks = panel.gantt.getPlotItem().getAxis("left")._tickLevels[0]
+    assert [t[1] for t in ticks] == ["Start", "Get items", "Done"]
+    text = panel.describe(gets[0])
+    assert "Get items — attempt 1" in text and "HTTP 503" in text and "0.50 s" in text
+    assert panel.bar_at(0.03, 1.1) is gets[0] and panel.bar_at(0.3, 1.0) is None  # a gap is empty
+    # hover and click through the real plot scene
+    panel.show()
+    qtbot.waitExposed(panel)
+    vb = panel.gantt.getPlotItem().getViewBox()
+    scene_pos = vb.mapViewToScene(QPointF(1.375, 1.0))
+    panel._hover(scene_pos)
+    assert "attempt 3" in panel.gantt.toolTip()
+    clicked = []
+    panel.node_clicked.connect(clicked.append)
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    QTest.mouseClick(panel.gantt.viewport(), Qt.MouseButton.LeftButton, pos=panel.gantt.mapFromScene(scene_pos))
+    assert clicked == ["get"]
+
+
+def test_live_spans_and_durations(qtbot):
+    panel = TimelinePanel()
+    qtbot.addWidget(panel)
+    panel.add_spans([AttemptSpan("main", "a", 1, T0)])  # still running
+    qtbot.waitUntil(lambda: len(panel.bars) == 1, timeout=2000)
+    assert panel._live.isActive() and panel.bars[0].span.status == "running"
+    panel.add_spans([AttemptSpan("main", "a", 1, T0, T0 + 0.2, "succeeded")])
+    qtbot.waitUntil(lambda: panel.bars[0].span.status == "succeeded", timeout=2000)
+    runs = [
+        {"execution_id": "e2", "number": 2, "status": "failed", "timing": {"duration_ms": 500.0}},
+        {"execution_id": "e1", "number": 1, "status": "completed", "timing": {"duration_ms": 1500.0}},
+        {"execution_id": "e3", "number": 3, "status": "running", "timing": {"duration_ms": None}},
+    ]
+    panel.set_durations(runs)
+    assert [r["number"] for r in panel.durations] == [1, 2]
+    assert list(panel.history_bars.opts["height"]) == [1.5, 0.5]
+    assert panel.run_at(2.2)["execution_id"] == "e2" and panel.run_at(2.5) is None
+    panel.clear()
+    assert panel.bars == [] and panel.caption.text() == "No run yet."
