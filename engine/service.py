@@ -113,9 +113,8 @@ class ExecutionService:
         checkpointer = None
         if self._store is not None:
             version = self._store.save_workflow(workflow)
-            self._store.create_execution(rec, version, Owner.me())
             checkpointer = Checkpointer(self._store.engine, rec)
-            checkpointer.initial()
+            checkpointer.initial(create=self._store.new_execution_row(rec, version, Owner.me()))
         else:
             self._records[rec.execution_id] = rec
         return self._launch(workflow, rec, checkpointer, hooks)

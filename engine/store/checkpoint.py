@@ -30,9 +30,9 @@ import sqlalchemy as sa
 
 from engine import events as ev
 from engine.errors import StoreError
-from engine.runtime.record import RunRecord, ThreadRecord
+from engine.runtime.record import MAIN_THREAD, RunRecord, ThreadRecord
 from engine.store import codec
-from engine.store import schema as t
+from engine.store.sql import RawTransaction, statements
 
 log = logging.getLogger("engine.store")
 
@@ -167,10 +167,12 @@ class Checkpointer:
 
     def __init__(self, engine: sa.Engine, record: RunRecord, *, seq: int = 0, existing_threads: set[str] | None = None) -> None:
         self.engine = engine
+        self.sqlite = engine.dialect.name == "sqlite"
+        self.sql = statements(engine.dialect)
         self.rec = record
         self.eid = record.execution_id
         self.seq = seq
-        self._conn: sa.Connection | None = None
+        self._conn: Any = None
         existing = existing_threads or set()
         self.threads: dict[str, _Thread] = {}
         for tid, th in record.threads.items():
@@ -195,13 +197,16 @@ class Checkpointer:
         for terminal in ev.TERMINAL_EVENTS:
             hooks.on(terminal, self.on_terminal)
 
-    def initial(self) -> None:
-        """Commit the starting state (the trigger's frame) so a crash at once is resumable."""
+    def initial(self, create: dict[str, Any] | None = None) -> None:
+        """Commit the starting state (the trigger's frame) so a crash at once is resumable.
+
+        `create`: the new `executions` row, inserted in the same transaction.
+        """
         for tid in self.rec.threads:
             tt = self._thread(tid)
             tt.capture = _Capture(tt.th)
             tt.meta_dirty = True
-        self.flush()
+        self.flush(create=create)
 
     # -- handlers ----------------------------------------------------------------
     def on_node_started(self, e: ev.NodeStarted, rec: RunRecord) -> None:
@@ -406,12 +411,12 @@ class Checkpointer:
         return codec.dumps({"threads": threads, "full": True})
 
     # -- committing --------------------------------------------------------------
-    def _connection(self) -> sa.Connection:
+    def _connection(self) -> Any:
         if self._conn is None:
-            self._conn = self.engine.connect().execution_options(pe_write=True)
+            self._conn = self.engine.raw_connection()
         return self._conn
 
-    def flush(self, *, final: bool = False) -> None:
+    def flush(self, *, final: bool = False, create: dict[str, Any] | None = None) -> None:
         """Commit everything pending in one transaction (`final`: also compact and close)."""
         if self._timer is not None:
             self._timer.cancel()
@@ -422,41 +427,43 @@ class Checkpointer:
             for tid in rec.threads:
                 self._collect(self._thread(tid), capture=False)
         journal = None if final else self._journal_row()
-        conn = self._connection()
+        sql = self.sql
+        node_runs, outputs = self.node_runs, self.outputs
+        self.node_runs, self.outputs = [], []
         try:
-            with conn.begin():
-                if self.node_runs:
-                    conn.execute(t.node_runs.insert(), self.node_runs)
-                if self.outputs:
-                    conn.execute(t.outputs.insert(), self.outputs)
+            with RawTransaction(self._connection(), self.sqlite) as cur:
+                if create is not None:
+                    sql.exec_create.run(cur, create)
+                if node_runs:
+                    sql.node_runs.run_many(cur, node_runs)
+                if outputs:
+                    sql.outputs.run_many(cur, outputs)
                 if final:
                     for tt in self.threads.values():
                         tt.capture = None
                         tt.status_delta = {}
                         tt.edge_delta = {}
-                    conn.execute(t.execution_state.delete().where(t.execution_state.c.execution_id == self.eid))
+                    sql.clear_state.run(cur, {"w_eid": self.eid})
                     self.seq += 1
-                    conn.execute(t.execution_state.insert(), {"execution_id": self.eid, "seq": self.seq, "full": True, "data": self._full_row()})
+                    sql.state.run(cur, {"execution_id": self.eid, "seq": self.seq, "full": True, "data": self._full_row()})
                 elif journal is not None:
                     self.seq += 1
-                    conn.execute(t.execution_state.insert(), {"execution_id": self.eid, "seq": self.seq, "full": False, "data": journal})
-                self._write_threads(conn)
-                self._write_execution(conn, final)
-        except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"execution {self.eid}: cannot write its checkpoint: {getattr(exc, 'orig', exc)}") from exc
-        finally:
-            self.node_runs = []
-            self.outputs = []
+                    sql.state.run(cur, {"execution_id": self.eid, "seq": self.seq, "full": False, "data": journal})
+                self._write_threads(cur)
+                self._write_execution(cur, final)
+        except Exception as exc:
+            self._drop_connection()
+            raise StoreError(f"execution {self.eid}: cannot write its checkpoint: {exc}") from exc
         self.commits += 1
         if final:
             self.close()
 
-    def _write_threads(self, conn: sa.Connection) -> None:
+    def _write_threads(self, cur: Any) -> None:
+        sql = self.sql
         for tt in self.threads.values():
             if not tt.meta_dirty:
                 continue
             th = tt.th
-            counts = progress_counts(th)
             values = {
                 "status": th.status,
                 "total": th.total,
@@ -464,62 +471,67 @@ class Checkpointer:
                 "started_at": th.started_at,
                 "stopped_at": th.stopped_at,
                 "error": codec.dumps_opt(th.error),
-                **counts,
+                **progress_counts(th),
             }
             if tt.inserted:
-                conn.execute(
-                    t.thread_executions.update()
-                    .where(t.thread_executions.c.execution_id == self.eid, t.thread_executions.c.thread_id == th.thread_id)
-                    .values(**values)
-                )
+                values["w_eid"] = self.eid
+                values["w_tid"] = th.thread_id
+                sql.thread_update.run(cur, values)
             else:
-                conn.execute(
-                    t.thread_executions.insert().values(
-                        execution_id=self.eid,
-                        thread_id=th.thread_id,
-                        ordinal=tt.ordinal,
-                        workflow_id=th.workflow_id,
-                        parent_thread_id=th.parent_thread_id,
-                        parent_node_id=th.parent_node_id,
-                        **values,
-                    )
+                values.update(
+                    execution_id=self.eid,
+                    thread_id=th.thread_id,
+                    ordinal=tt.ordinal,
+                    workflow_id=th.workflow_id,
+                    parent_thread_id=th.parent_thread_id,
+                    parent_node_id=th.parent_node_id,
                 )
+                sql.thread_insert.run(cur, values)
                 tt.inserted = True
             tt.meta_dirty = False
 
-    def _write_execution(self, conn: sa.Connection, final: bool) -> None:
+    def _write_execution(self, cur: Any, final: bool) -> None:
         rec = self.rec
-        main = rec.threads.get("main")
+        main = rec.threads.get(MAIN_THREAD)
+        counts = progress_counts(main) if main is not None else {"completed": 0, "failed": 0, "skipped": 0}
         values: dict[str, Any] = {
+            "w_eid": self.eid,
             "in_flight": codec.dumps(self.in_flight) if self.in_flight else None,
             "heartbeat_at": time.time(),
+            "total": main.total if main is not None else 0,
+            **counts,
         }
-        if main is not None:
-            values.update(progress_counts(main))
-            values["total"] = main.total
-        if rec.response is not self._response_written:
-            values["response"] = codec.dumps_opt(rec.response)
-            self._response_written = rec.response
         if final:
             values.update(
+                in_flight=None,
                 status=rec.status,
                 started_at=rec.started_at,
                 stopped_at=rec.stopped_at,
                 error=codec.dumps_opt(rec.error),
                 response=codec.dumps_opt(rec.response),
                 control_request=None,
-                in_flight=None,
             )
-        conn.execute(t.executions.update().where(t.executions.c.id == self.eid).values(**values))
+            self.sql.exec_final.run(cur, values)
+            return
+        self.sql.exec_progress.run(cur, values)
+        if rec.response is not self._response_written:
+            self.sql.exec_response.run(cur, {"w_eid": self.eid, "response": codec.dumps_opt(rec.response)})
+            self._response_written = rec.response
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.invalidate()
+            except Exception:
+                log.debug("dropping a failed connection", exc_info=True)
 
     def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
         for th in self.rec.threads.values():
             untrack(th)

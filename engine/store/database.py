@@ -177,6 +177,7 @@ def _sqlite_engine(url: str, busy_timeout: float) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA wal_autocheckpoint=10000")
         finally:
             cur.close()
 

@@ -33,9 +33,18 @@ def _proc_stat(pid: int) -> list[str] | None:
     return text[text.rfind(")") + 2 :].split()
 
 
+_own_token: tuple[int, str | None] | None = None
+
+
 def process_token(pid: int | None = None) -> str | None:
     """The start time of `pid` (Linux), telling a live owner from a recycled pid."""
-    fields = _proc_stat(os.getpid() if pid is None else pid)
+    global _own_token
+    if pid is None:
+        me = os.getpid()
+        if _own_token is None or _own_token[0] != me:  # computed once per process (fork-safe)
+            _own_token = (me, process_token(me))
+        return _own_token[1]
+    fields = _proc_stat(pid)
     return fields[19] if fields and len(fields) > 19 else None
 
 

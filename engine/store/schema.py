@@ -103,6 +103,7 @@ thread_executions = sa.Table(
     sa.Column("started_at", Ts),
     sa.Column("stopped_at", Ts),
     sa.Column("error", sa.Text()),
+    sqlite_with_rowid=False,
 )
 
 node_runs = sa.Table(
@@ -118,7 +119,7 @@ node_runs = sa.Table(
     sa.Column("duration_ms", Ts),
     sa.Column("error", sa.Text()),
     sa.Column("output_seq", sa.Integer()),
-    sa.Index("ix_node_runs_node", "execution_id", "thread_id", "node_id"),
+    sqlite_with_rowid=False,
 )
 
 outputs = sa.Table(
@@ -131,7 +132,6 @@ outputs = sa.Table(
     sa.Column("encoding", sa.String(8), nullable=False),  # json | zjson
     sa.Column("size", sa.Integer(), nullable=False),  # bytes of the JSON text
     sa.Column("data", sa.LargeBinary(), nullable=False),
-    sa.Index("ix_outputs_node", "execution_id", "thread_id", "node_id"),
 )
 
 execution_state = sa.Table(

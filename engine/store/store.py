@@ -54,11 +54,11 @@ class Owner:
 
 
 def workflow_document(wf: Workflow) -> tuple[str, str]:
-    """(the saved file text, its content hash) of a workflow version."""
+    """(the saved document: canonical processengine/1 JSON, its content hash) of a workflow version."""
     from engine import fileformat
 
     canonical = json.dumps(fileformat.to_dict(wf), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return fileformat.dumps(wf), hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return canonical, hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 class ExecutionStore:
@@ -167,28 +167,26 @@ class ExecutionStore:
         return None if version is None else self.load_workflow_version(int(version))
 
     # -- executions ----------------------------------------------------------------
-    def create_execution(self, rec: RunRecord, version: int, who: Owner) -> None:
+    def new_execution_row(self, rec: RunRecord, version: int, who: Owner) -> dict[str, Any]:
+        """The `executions` row of a new run (inserted with its first checkpoint)."""
         now = time.time()
-        with self._guard("create the execution"), self.write() as conn, conn.begin():
-            conn.execute(
-                t.executions.insert().values(
-                    id=rec.execution_id,
-                    workspace_id=self.ws_id,
-                    workflow_version=version,
-                    workflow_id=rec.workflow_id,
-                    status=RUNNING,
-                    trigger_node=rec.trigger_node,
-                    trigger_payload=codec.dumps(rec.trigger_payload),
-                    workflow_file=rec.workflow_file,
-                    owner_host=who.host,
-                    owner_pid=who.pid,
-                    owner_token=who.token,
-                    heartbeat_at=now,
-                    created_at=now,
-                    started_at=now,
-                    total=rec.main.total,
-                )
-            )
+        return {
+            "id": rec.execution_id,
+            "workspace_id": self.ws_id,
+            "workflow_version": version,
+            "workflow_id": rec.workflow_id,
+            "status": RUNNING,
+            "trigger_node": rec.trigger_node,
+            "trigger_payload": codec.dumps(rec.trigger_payload),
+            "workflow_file": rec.workflow_file,
+            "owner_host": who.host,
+            "owner_pid": who.pid,
+            "owner_token": who.token,
+            "heartbeat_at": now,
+            "created_at": now,
+            "started_at": now,
+            "total": rec.main.total,
+        }
 
     def row(self, execution_id: str, conn: sa.Connection | None = None) -> sa.Row[Any]:
         e = t.executions

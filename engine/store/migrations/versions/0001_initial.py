@@ -84,6 +84,7 @@ def upgrade() -> None:
         sa.Column("started_at", Ts),
         sa.Column("stopped_at", Ts),
         sa.Column("error", sa.Text()),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "node_runs",
@@ -97,8 +98,8 @@ def upgrade() -> None:
         sa.Column("duration_ms", Ts),
         sa.Column("error", sa.Text()),
         sa.Column("output_seq", sa.Integer()),
+        sqlite_with_rowid=False,
     )
-    op.create_index("ix_node_runs_node", "node_runs", ["execution_id", "thread_id", "node_id"])
     op.create_table(
         "outputs",
         sa.Column("execution_id", sa.String(64), sa.ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True),
@@ -109,7 +110,6 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("data", sa.LargeBinary(), nullable=False),
     )
-    op.create_index("ix_outputs_node", "outputs", ["execution_id", "thread_id", "node_id"])
     op.create_table(
         "execution_state",
         sa.Column("execution_id", sa.String(64), sa.ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True),
