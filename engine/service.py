@@ -195,7 +195,7 @@ class ExecutionService:
         if hooks is not None:
             all_hooks.extend(hooks)
         orch = Orchestrator(workflow, rec, hooks=all_hooks, control=control, load_workflow=self._loader(rec))
-        owner.LIVE.add(rec.execution_id)
+        owner.LIVE[rec.execution_id] = control
         handle.task = loop.create_task(self._drive(orch, checkpointer, control), name=f"execution-{rec.execution_id}")
         self._handles[rec.execution_id] = handle
         return handle
@@ -214,7 +214,8 @@ class ExecutionService:
                     await poller
             if checkpointer is not None:
                 checkpointer.close()
-            owner.LIVE.discard(rec.execution_id)
+            if owner.LIVE.get(rec.execution_id) is control:
+                del owner.LIVE[rec.execution_id]
             handle = self._handles.get(rec.execution_id)
             if handle is not None and handle.record is rec:
                 del self._handles[rec.execution_id]

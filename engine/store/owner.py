@@ -21,7 +21,8 @@ HOST = socket.gethostname()
 
 # execution ids running in this process (across service instances): our own pid is
 # always alive, so for our rows only this set tells a live run from a dead one
-LIVE: set[str] = set()
+# (id -> the run's control object, so a finishing run never unregisters its resumed successor)
+LIVE: dict[str, object] = {}
 
 
 def _proc_stat(pid: int) -> list[str] | None:
