@@ -67,6 +67,7 @@ class EdgeItem(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(0)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         source.edges.add(self)
         target.edges.add(self)
         self.update_path()
@@ -89,7 +90,9 @@ class EdgeItem(QGraphicsItem):
         stroker.setWidth(12)
         self._shape = stroker.createStroke(self._path)
         self._update_label_rect()
-        self._bounds = self._path.boundingRect().adjusted(-8, -8, 8, 8).united(self._label_rect.adjusted(-2, -2, 2, 2))
+        self._bounds = self._path.boundingRect().adjusted(-8, -8, 8, 8)
+        if not self._label_rect.isEmpty():
+            self._bounds = self._bounds.united(self._label_rect.adjusted(-2, -2, 2, 2))
 
     def _update_label_rect(self) -> None:
         if not self.flow_label:

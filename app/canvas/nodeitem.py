@@ -75,8 +75,16 @@ def _theme_of(item: QGraphicsItem) -> Theme:
     return getattr(scene, "theme", LIGHT) if scene is not None else LIGHT
 
 
+_PORT_RECT = QRectF(-10, -10, 20, 20)
+
+
 class PortItem(QGraphicsItem):
-    """A named input or output; the mouse grabs it to draw a connection."""
+    """A named input or output; the mouse grabs it to draw a connection.
+
+    It paints nothing itself: the node card draws its ports into its cached
+    pixmap, so ports cost no Python per frame. The item exists for hit-testing,
+    hover and highlight state (changes repaint the card).
+    """
 
     NORMAL, VALID, INVALID = 0, 1, 2
 
@@ -86,18 +94,18 @@ class PortItem(QGraphicsItem):
         self.name = name
         self.is_output = is_output
         self.highlight = PortItem.NORMAL
-        self._hover = False
+        self.hover = False
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
         self.setAcceptHoverEvents(True)
         self.setZValue(2)
         self.setCursor(Qt.CursorShape.CrossCursor)
-        self.setToolTip(f"{'output' if is_output else 'input'} “{name}”")
 
     @property
     def node_id(self) -> str:
         return self.node_item.node_id
 
     def boundingRect(self) -> QRectF:
-        return QRectF(-10, -10, 20, 20)
+        return _PORT_RECT
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -107,41 +115,40 @@ class PortItem(QGraphicsItem):
     def set_highlight(self, state: int) -> None:
         if state != self.highlight:
             self.highlight = state
-            self.update()
+            self.node_item.update()
 
     def hoverEnterEvent(self, event) -> None:
-        self._hover = True
-        self.update()
+        self.hover = True
+        self.node_item.update()
 
     def hoverLeaveEvent(self, event) -> None:
-        self._hover = False
-        self.update()
+        self.hover = False
+        self.node_item.update()
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if lod < LOD_BLOCK + 0.05:
-            return
-        theme = _theme_of(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pass  # drawn by NodeItem._paint_port
+
+    def paint_on(self, painter: QPainter, theme: Theme) -> None:
+        """Draw this port in the node's coordinates."""
         if self.is_output:
-            color = QColor(theme.error) if self.name == "error" else self.node_item.color
+            color = QColor(theme.error) if self.name == "error" else QColor(self.node_item.color)
         else:
             color = QColor(theme.port_in)
-        r = PORT_RADIUS + (1.5 if self._hover else 0)
+        r = PORT_RADIUS + (1.5 if self.hover else 0)
+        center = self.pos()
         if self.highlight == PortItem.VALID:
             glow = QColor(theme.success)
             glow.setAlphaF(0.25)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(glow)
-            painter.drawEllipse(QPointF(0, 0), r + 5, r + 5)
+            painter.drawEllipse(center, r + 5, r + 5)
             color = QColor(theme.success)
             r += 1
         elif self.highlight == PortItem.INVALID:
-            color = QColor(color)
             color.setAlphaF(0.25)
         painter.setPen(QPen(color, 2))
         painter.setBrush(QBrush(color if self.is_output else QColor(theme.card)))
-        painter.drawEllipse(QPointF(0, 0), r, r)
+        painter.drawEllipse(center, r, r)
 
 
 class NodeItem(QGraphicsItem):
@@ -162,8 +169,9 @@ class NodeItem(QGraphicsItem):
         self._hover = False
         self._height = HEADER
         self._badge_width = 0.0
+        self._bounds = QRectF()
+        self._update_bounds()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setAcceptHoverEvents(True)
         self.setZValue(1)
@@ -198,8 +206,8 @@ class NodeItem(QGraphicsItem):
         rows = 0 if simple else len(outputs)
         height = HEADER if simple else HEADER + 6 + rows * ROW + 6
         if height != self._height:
-            self.prepareGeometryChange()
             self._height = height
+            self._update_bounds()
         self._simple = simple
         for mapping, names, is_output in ((self.inputs, inputs, False), (self.outputs, outputs, True)):
             for gone in [n for n in mapping if n not in names]:
@@ -257,6 +265,7 @@ class NodeItem(QGraphicsItem):
         self.run_tooltip = tooltip if state is not None else None
         text = self._badge_text()
         self._badge_width = QFontMetricsF(_Fonts.get().badge).horizontalAdvance(text) + 16 if text else 0.0
+        self._update_bounds()
         self._update_tooltip()
         self.update()
 
@@ -286,20 +295,25 @@ class NodeItem(QGraphicsItem):
         return QRectF(0, 0, WIDTH, self._height)
 
     def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def _update_bounds(self) -> None:
         left = -12.0
         if self._badge_width:
             left = min(left, WIDTH + 6 - self._badge_width - 2)
-        return QRectF(left, -14, WIDTH + 12 - left, self._height + 24)
+        self.prepareGeometryChange()
+        self._bounds = QRectF(left, -14, WIDTH + 12 - left, self._height + 24)
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
         path.addRoundedRect(self.card_rect(), RADIUS, RADIUS)
         return path
 
-    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
-            self.update_edges()
-        return super().itemChange(change, value)
+    def setPos(self, *pos) -> None:
+        """Move the card and its edges (nothing else moves nodes: they are not ItemIsMovable,
+        which spares Python an itemChange call for every flag, tooltip and cursor change)."""
+        super().setPos(*pos)
+        self.update_edges()
 
     def update_edges(self) -> None:
         for edge in self.edges:
@@ -327,6 +341,8 @@ class NodeItem(QGraphicsItem):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         self._paint_card(painter, theme, rect, selected)
         fonts = _Fonts.get()
+        for port in (*self.inputs.values(), *self.outputs.values()):
+            port.paint_on(painter, theme)
         if lod < LOD_TEXT:
             painter.setFont(fonts.name)
             painter.setPen(QColor(theme.text))

@@ -36,7 +36,7 @@ from app.canvas.interactions import (
     RubberBandInteraction,
 )
 from app.canvas.minimap import Minimap
-from app.canvas.nodeitem import NodeItem, PortItem
+from app.canvas.nodeitem import LOD_BLOCK, NodeItem, PortItem
 from app.canvas.noteitem import NoteItem
 from app.canvas.scene import WorkflowScene
 
@@ -100,6 +100,7 @@ class CanvasView(QGraphicsView):
         self.setTransformationAnchor(old)
         delta = self.mapFromScene(before) - anchor
         self.scroll_by(delta.x(), delta.y())
+        self.scene().set_ports_visible(zoom >= LOD_BLOCK)
         self.zoom_changed.emit(self.zoom)
         self.minimap.update()
 
