@@ -1,0 +1,11 @@
+"""PySide6.QtGui with only the Qt plugins listed in bundle_rules (replaces PyInstaller's hook).
+
+Filtering here, before binary analysis, also keeps out the libraries that only the
+dropped plugins need (eglfs, evdev, the Wayland compositor side, ...).
+"""
+
+from bundle_rules import filter_hook_binaries
+from PyInstaller.utils.hooks.qt import add_qt6_dependencies
+
+hiddenimports, binaries, datas = add_qt6_dependencies(__file__)
+binaries = filter_hook_binaries(binaries)
