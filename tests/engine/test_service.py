@@ -232,3 +232,58 @@ def test_dying_at_a_random_point_then_resuming_gives_identical_outputs(db: Db, p
             svc.close()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("point", [2, 4, 6])
+async def test_dying_inside_a_sub_workflow_resumes_the_child_thread(db: Db, tmp_path: Any, point: int) -> None:
+    from engine import fileformat
+
+    child = workflow(
+        [
+            {"id": "cs", "type": "manual_trigger"},
+            {"id": "c1", "type": "set", "config": {"values": {"v": "{{ input.v + 1 }}"}}},
+            {"id": "cw", "type": "wait", "config": {"seconds": 0}},
+            {"id": "c2", "type": "set", "config": {"values": {"v": "{{ input.v * 10 }}"}}},
+        ],
+        [("cs", "out", "c1"), ("c1", "out", "cw"), ("cw", "out", "c2")],
+    )
+    child.id = "child-wf"
+    fileformat.save(child, tmp_path / "child.pe.json")
+    parent = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "a", "type": "set", "config": {"values": {"v": 1}}},
+            {"id": "call", "type": "sub_workflow", "config": {"file": "child.pe.json"}},
+            {"id": "end", "type": "set", "config": {"values": {"got": "{{ input.v }}"}}},
+        ],
+        [("start", "out", "a"), ("a", "out", "call"), ("call", "out", "end")],
+    )
+    wf_file = str(tmp_path / "parent.pe.json")
+    svc = db.service()
+    try:
+        ref = await svc.run(parent, workflow_file=wf_file)
+        count = 0
+
+        def die(e: Any, r: Any) -> None:
+            nonlocal count
+            count += 1
+            if count == point:
+                raise Crash
+
+        hooks = ev.LifecycleHooks()
+        hooks.on(ev.NodeFinished, die)
+        handle = await svc.start(parent, hooks=hooks, workflow_file=wf_file)
+        with pytest.raises(Crash):
+            await handle.task
+        assert svc.status(handle.execution_id)["status"] == "interrupted"
+        done = await (await svc.resume(handle.execution_id)).task
+        assert done.status == "completed" and done.main.outputs["end"] == {"got": 20}
+        back = svc.record(handle.execution_id)
+        assert back.main.outputs == ref.main.outputs
+        children = [t for t in back.threads if t != "main"]
+        assert len(children) == 1  # the same child thread went on, no second call
+        th = back.threads[children[0]]
+        assert th.outputs == ref.threads[next(t for t in ref.threads if t != "main")].outputs
+        assert all(sum(a["status"] == "succeeded" for a in lst) == 1 for lst in th.attempts.values())
+    finally:
+        svc.close()
