@@ -1,16 +1,21 @@
 """An overview of the whole workflow in the canvas corner; click or drag to move there.
 
-It paints a cached rendering of the scene, refreshed at most a few times a
+It paints a cached picture of the workflow, redrawn at most a few times a
 second after the scene changes, so a big workflow costs nothing per frame.
+The picture is drawn from the items' geometry (blocks and lines), not with
+`QGraphicsScene.render`: rendering cached items to a second device would use
+up their "needs repaint" state and leave stale pixmaps in the main view.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
+
+from app.theme import RUN_STATE_COLORS
 
 if TYPE_CHECKING:
     from app.canvas.view import CanvasView
@@ -74,10 +79,33 @@ class Minimap(QWidget):
         self._target = QRectF(inner.center().x() - w / 2, inner.center().y() - h / 2, w, h)
         painter = QPainter(pixmap)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        scene.render(painter, self._target, self._source, Qt.AspectRatioMode.KeepAspectRatio)
+        painter.translate(self._target.topLeft())
+        painter.scale(scale, scale)
+        painter.translate(-self._source.topLeft())
+        self._draw_overview(painter, scene, scale)
         painter.end()
         self._pixmap = pixmap
         self.update()
+
+    @staticmethod
+    def _draw_overview(painter: QPainter, scene, scale: float) -> None:
+        theme = scene.theme
+        pen = QPen(QColor(theme.edge), 1.2 / scale)
+        pen.setCosmetic(False)
+        for note in (scene.note_item(n.id) for n in (scene.workflow.notes if scene.workflow else [])):
+            if note is not None:
+                painter.fillRect(note.sceneBoundingRect(), QColor(theme.note))
+        painter.setPen(pen)
+        lines = []
+        for edge in scene.edge_items():
+            path = edge.path()
+            lines.append(QLineF(path.pointAtPercent(0), path.pointAtPercent(1)))
+        painter.drawLines(lines)
+        painter.setPen(Qt.PenStyle.NoPen)
+        for item in scene.node_items():
+            color = QColor(RUN_STATE_COLORS[item.run_state]) if item.run_state else QColor(item.color)
+            painter.setBrush(color)
+            painter.drawRoundedRect(item.mapRectToScene(item.card_rect()), 12, 12)
 
     def _to_scene(self, p: QPointF) -> QPointF:
         if self._target.isEmpty():

@@ -154,6 +154,10 @@ class CanvasView(QGraphicsView):
 
     def _place_minimap(self) -> None:
         m = self.minimap
+        width = max(120, min(220, round(self.width() * 0.2)))
+        if m.width() != width:
+            m.setFixedSize(width, round(width * 0.62))
+            m.refresh()
         m.move(self.width() - m.width() - 12, self.height() - m.height() - 12)
         m.raise_()
 

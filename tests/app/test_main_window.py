@@ -280,3 +280,22 @@ def test_help_dialogs(window):
     assert "Ctrl+Z" in window.answerer.seen[-1]["text"]
     window.actions_by_name["about"].trigger()
     assert "ProcessEngine Studio" in window.answerer.seen[-1]["text"]
+
+
+def test_theme_switch_repaints_cached_cards(window, qtbot):
+    """Regression: the minimap must not leave stale (light) card pixmaps in the view."""
+    node_id = window.add_node_at("set", QPointF(0, 0))
+    window.view.centerOn(QPointF(100, 30))
+    qtbot.wait(10)
+    item = window.scene.node_item(node_id)
+
+    def card_pixel() -> str:
+        image = window.view.grab().toImage()
+        return image.pixelColor(window.view.mapFromScene(item.mapToScene(QPointF(150, 48)))).name()
+
+    assert card_pixel() == LIGHT.card
+    window.actions_by_name["dark"].trigger()
+    qtbot.wait(10)
+    from app.theme import DARK
+
+    assert card_pixel() == DARK.card

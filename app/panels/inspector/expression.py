@@ -130,12 +130,18 @@ class ExpressionEdit(QPlainTextEdit):
             self.edited.emit()
 
     def _fit_height(self) -> None:
-        lines = max(1, min(self.max_lines, self.document().lineCount() if self.multiline else self._wrapped_lines()))
-        if self.multiline:
-            lines = max(lines, 2)
-        height = round(self.fontMetrics().lineSpacing() * lines + 2 * self.document().documentMargin() + 8)
+        """Grow with the (wrapped) text, one line minimum (two for multi-line fields)."""
+        lines = max(2 if self.multiline else 1, min(self.max_lines, self._wrapped_lines()))
+        chrome = 2 * self.frameWidth() + 2 * self.document().documentMargin() + 10
+        height = round(self.fontMetrics().lineSpacing() * lines + chrome)
         if self.height() != height:
             self.setFixedHeight(height)
+        policy = Qt.ScrollBarPolicy.ScrollBarAsNeeded if self._wrapped_lines() > self.max_lines else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        self.setVerticalScrollBarPolicy(policy)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_height()
 
     def _wrapped_lines(self) -> int:
         layout = self.document().documentLayout()

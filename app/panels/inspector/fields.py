@@ -36,6 +36,12 @@ from PySide6.QtWidgets import (
 from app.panels.inspector.expression import ExpressionField
 
 
+def narrow_combo(combo: QComboBox) -> None:
+    """Let a combo box shrink with the dock instead of forcing it as wide as its longest item."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(8)
+
+
 class _Missing:
     def __repr__(self) -> str:
         return "MISSING"
@@ -236,6 +242,7 @@ class EnumEditor(FieldEditor):
     def __init__(self, fm: FieldModel, parent: QWidget | None = None) -> None:
         super().__init__(fm, parent)
         self.combo = QComboBox()
+        narrow_combo(self.combo)
         for choice in fm.choices:
             self.combo.addItem(str(choice), choice)
         layout = QVBoxLayout(self)

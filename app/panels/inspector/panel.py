@@ -37,6 +37,7 @@ from app.panels.inspector.fields import (
     KeyValueEditor,
     describe_fields,
     make_editor,
+    narrow_combo,
     parse_loose,
 )
 from app.panels.inspector.retry import RetryEditor
@@ -132,6 +133,7 @@ class NodeForm(QWidget):
         # errors and retries
         layout.addWidget(_section("When it fails"))
         self.on_error = QComboBox()
+        narrow_combo(self.on_error)
         for choice, help_text in ON_ERROR_HELP.items():
             self.on_error.addItem(f"{choice} — {help_text}", choice)
         self.on_error.setCurrentIndex(max(0, self.on_error.findData(node.on_error)))

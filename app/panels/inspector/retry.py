@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.panels.inspector.fields import narrow_combo
 from engine.runtime.retry import PRESETS, RetryPolicy, policy_for
 
 CUSTOM = "custom"
@@ -56,6 +57,7 @@ class RetryEditor(QWidget):
         super().__init__(parent)
         self.default_preset = default_preset
         self.preset = QComboBox()
+        narrow_combo(self.preset)
         self.preset.addItem(f"Type default ({default_preset})", None)
         for name in PRESETS:
             self.preset.addItem(name, name)
