@@ -160,6 +160,8 @@ class ExecutionService:
                 raise StoreError("an in-memory service needs the workflow to resume a run")
             return self._launch(workflow, rec, None, hooks)
         row = self._store.claim(execution_id, Owner.me())
+        claiming = object()
+        owner.LIVE[execution_id] = claiming  # ours from the claim on (same-process readers)
         try:
             rec, _ = self._store.load_record(execution_id)
             rec.status = PAUSED if row.status == PAUSED else INTERRUPTED
@@ -170,6 +172,8 @@ class ExecutionService:
             existing = self._store.thread_ids(execution_id)
         except BaseException:
             # give the run back: it stays resumable
+            if owner.LIVE.get(execution_id) is claiming:
+                del owner.LIVE[execution_id]
             self._store.set_stopped(execution_id, INTERRUPTED if row.status != PAUSED else PAUSED, only_from=[RUNNING])
             raise
         log.info("execution=%s resuming from %s (seq %d)", execution_id, rec.status, seq)
