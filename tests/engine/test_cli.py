@@ -151,7 +151,7 @@ def _slow_workflow(tmp_path: Path, seconds: float = 30) -> Path:
 
 
 def test_pause_from_another_process_then_resume(db: Path, tmp_path: Path) -> None:
-    path = _slow_workflow(tmp_path, seconds=2)
+    path = _slow_workflow(tmp_path, seconds=6)  # long enough to be paused mid-wait; the wait re-runs on resume
     proc = start_pe("run", str(path), "--json", db=db)
     exec_id = wait_for_running(db)
     assert pe("pause", exec_id, db=db).returncode == 0
