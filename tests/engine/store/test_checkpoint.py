@@ -220,3 +220,31 @@ async def test_side_effect_node_is_durable_before_it_runs(db: Db, http_server: A
     finally:
         svc.close()
         reader.close()
+
+
+async def test_pause_during_back_off_keeps_the_attempt_count_across_the_store(db: Db, http_server: Any) -> None:
+    http_server.fail_first("/flaky", 1, status=503, then=Reply(json={"ok": True}))
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "get", "type": "http_request", "config": {"url": http_server.url_for("/flaky")},
+             "retry": {"max_attempts": 3, "initial_delay_s": 30, "jitter": False}},
+        ],
+        [("start", "out", "get")],
+    )
+    svc = db.service()
+    try:
+        box: dict[str, Any] = {}
+        hooks = ev.LifecycleHooks()
+        hooks.on(ev.NodeRetrying, lambda e, r: box["h"].control.pause())
+        box["h"] = handle = await svc.start(wf, hooks=hooks)
+        paused = await asyncio.wait_for(handle.task, 5)
+        assert paused.status == "paused"
+        back = svc.record(handle.execution_id)
+        assert back.to_json() == paused.to_json()
+        assert back.main.stack[-1].node_id == "get" and back.main.stack[-1].attempt == 1
+        done = await (await svc.resume(handle.execution_id)).task
+        assert done.status == "completed"
+        assert [(a["attempt"], a["status"]) for a in svc.record(handle.execution_id).main.attempts["get"]] == [(1, "failed"), (2, "succeeded")]
+    finally:
+        svc.close()
