@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         from engine import fileformat
 
         try:
-            fileformat.load(args.file)
+            fileformat.load(args.file, check_configs=False)  # config problems show in the window
         except WorkflowInvalid as exc:
             print(str(exc), file=sys.stderr)
             return 2

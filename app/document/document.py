@@ -36,8 +36,14 @@ class WorkflowDocument(QObject):
     # -- files -------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path, parent: QObject | None = None) -> WorkflowDocument:
-        """Load a `.pe.json` file; raises engine.errors.WorkflowInvalid on any problem."""
-        wf = fileformat.load(path)
+        """Load a `.pe.json` file; raises engine.errors.WorkflowInvalid when it cannot be read
+        (not JSON, another or newer format, a malformed document).
+
+        Node configs are not checked here: a workflow with a bad config or an
+        unknown node type opens, and validation lists those problems in the
+        problems dock, where the user can fix them.
+        """
+        wf = fileformat.load(path, check_configs=False)
         return cls(wf, Path(path).resolve(), parent)
 
     @property

@@ -33,11 +33,11 @@ def test_screenshot_of_a_loaded_file(demo_file, tmp_path):
 
 def test_screenshot_of_a_broken_file_fails_cleanly(tmp_path):
     bad = tmp_path / "bad.pe.json"
-    bad.write_text(json.dumps({"format": "processengine/1", "id": "x", "nodes": [{"id": "a", "type": "nope", "name": "A"}]}))
+    bad.write_text(json.dumps({"format": "processengine/1", "id": "x", "nodes": [{"id": "a", "type": "set"}]}))
     png = tmp_path / "never.png"
     result = _studio([str(bad), "--screenshot", str(png), "--run"], tmp_path)
     assert result.returncode == 2
-    assert "unknown node type 'nope'" in result.stderr
+    assert "node 'a'" in result.stderr and "name" in result.stderr
     assert not png.exists()
 
 

@@ -57,9 +57,8 @@ def test_broken_files_show_a_dialog_and_the_app_keeps_going(window, demo_file, t
         "newer.pe.json": (json.dumps({"format": "processengine/9", "id": "x"}), "newer"),
         "badnode.pe.json": (
             json.dumps({"format": "processengine/1", "id": "x", "nodes": [
-                {"id": "n1", "type": "http_request", "name": "A", "config": {"url": "ftp://nope", "retries": 3}},
-                {"id": "n2", "type": "teleport", "name": "B"}]}),
-            "teleport",
+                {"id": "n1", "type": "http_request", "name": "A", "config": {}, "extra": 1}]}),
+            "extra",
         ),
     }
     for name, (text, expected) in cases.items():
@@ -72,10 +71,25 @@ def test_broken_files_show_a_dialog_and_the_app_keeps_going(window, demo_file, t
         assert expected in shown["informative"], shown
         assert window.document.workflow == before  # the open document is untouched
     assert "node 'n1'" in window.answerer.seen[-1]["informative"]
-    assert "field 'config.retries'" in window.answerer.seen[-1]["informative"]
     assert not window.open_path(tmp_path / "missing.pe.json")
     assert "cannot read file" in window.answerer.seen[-1]["informative"]
     assert window.isVisible()
+
+
+def test_config_problems_open_and_are_listed(window, tmp_path):
+    """A workflow that cannot run yet (bad config, unknown type) still opens for fixing."""
+    path = tmp_path / "fixme.pe.json"
+    path.write_text(json.dumps({"format": "processengine/1", "id": "x", "nodes": [
+        {"id": "n1", "type": "http_request", "name": "A", "config": {"url": "ftp://nope", "retries": 3}},
+        {"id": "n2", "type": "teleport", "name": "B"}]}))  # fmt: skip
+    assert window.open_path(path)
+    assert window.answerer.seen == []
+    messages = [(p.node_id, p.field, p.message) for p in window.validator.problems]
+    assert any(n == "n1" and f == "config.retries" for n, f, _ in messages)
+    assert any(n == "n1" and f == "config.url" for n, f, _ in messages)
+    assert any(n == "n2" and "teleport" in m for n, _, m in messages)
+    assert "Unknown type" in window.scene.node_item("n2").title
+    assert window.problems.tree.topLevelItemCount() == len(messages)
 
 
 def test_close_with_unsaved_changes_asks(window, tmp_path):

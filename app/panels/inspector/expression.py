@@ -132,7 +132,7 @@ class ExpressionEdit(QPlainTextEdit):
     def _fit_height(self) -> None:
         """Grow with the (wrapped) text, one line minimum (two for multi-line fields)."""
         lines = max(2 if self.multiline else 1, min(self.max_lines, self._wrapped_lines()))
-        chrome = 2 * self.frameWidth() + 2 * self.document().documentMargin() + 10
+        chrome = 2 * self.frameWidth() + 2 * self.document().documentMargin() + 3
         height = round(self.fontMetrics().lineSpacing() * lines + chrome)
         if self.height() != height:
             self.setFixedHeight(height)
