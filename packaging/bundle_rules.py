@@ -12,8 +12,9 @@ import importlib.util
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-# Qt modules the app uses; every other PySide6 module is excluded.
-QT_MODULES_KEPT = ("QtCore", "QtGui", "QtWidgets", "QtSvg", "QtSvgWidgets")
+# Qt modules the app uses; every other PySide6 module is excluded. pyqtgraph imports
+# QtOpenGL and QtOpenGLWidgets unconditionally (pyqtgraph/Qt/OpenGLHelpers.py).
+QT_MODULES_KEPT = ("QtCore", "QtGui", "QtWidgets", "QtSvg", "QtSvgWidgets", "QtOpenGL", "QtOpenGLWidgets")
 
 # Qt plugins kept, by plugin type -> file stems (None keeps the whole type). offscreen is
 # for tests, CI and --screenshot; xcb for X11; wayland (with its shell/decoration plugins)

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Smoke test of the Debian package: packaging/smoke.sh dist/processengine_<version>_amd64.deb
+#
+# Extracts the package into a temporary root (dpkg-deb -x, nothing installed) and runs the
+# frozen executable from there in a bare environment (no PYTHONPATH, no user data, a temp DB):
+# --version, a headless `run --json` of every manual-trigger example, an HTTP request node
+# against a local server, `serve` answering a webhook, the PostgreSQL driver reaching libpq,
+# `list --json` over the same database, and `studio --screenshot` offscreen. Any problem
+# stops it with a message and a non-zero exit. Only 127.0.0.1 is contacted.
+set -euo pipefail
+
+DEB=${1:?usage: packaging/smoke.sh dist/processengine_VERSION_ARCH.deb}
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/pe-smoke.XXXXXX")
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+say() { echo "smoke: $*"; }
+fail() { echo "smoke: FAIL: $*" >&2; exit 1; }
+# JSON checks use the build machine's python3 only to read the frozen program's output.
+json_get() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {}, {"d": d}))' "$1"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+[[ -f $DEB ]] || fail "no such package: $DEB"
+ROOT=$TMP/root
+say "extracting $DEB into $ROOT"
+dpkg-deb -x "$DEB" "$ROOT"
+
+say "checking the package layout"
+for f in opt/processengine/processengine usr/share/applications/processengine.desktop \
+         usr/share/mime/packages/processengine.xml usr/share/icons/hicolor/scalable/apps/processengine.svg \
+         usr/share/icons/hicolor/48x48/apps/processengine.png usr/share/icons/hicolor/256x256/apps/processengine.png \
+         usr/share/doc/processengine/copyright; do
+    [[ -e $ROOT/$f ]] || fail "package lacks /$f"
+done
+[[ -L $ROOT/usr/bin/processengine ]] || fail "/usr/bin/processengine is not a symlink"
+[[ $(readlink "$ROOT/usr/bin/processengine") != /* ]] || fail "/usr/bin/processengine must be a relative link"
+EXE=$ROOT/usr/bin/processengine
+[[ -x $EXE ]] || fail "/usr/bin/processengine does not resolve to an executable"
+
+HOME_DIR=$TMP/home
+mkdir -p "$HOME_DIR" "$TMP/runtime"
+chmod 700 "$TMP/runtime"
+DB=$TMP/smoke.db
+pe() {
+    env -i PATH=/usr/bin:/bin HOME="$HOME_DIR" LANG=C.UTF-8 XDG_RUNTIME_DIR="$TMP/runtime" \
+        XDG_DATA_HOME="$HOME_DIR/.local/share" XDG_CONFIG_HOME="$HOME_DIR/.config" \
+        QT_QPA_PLATFORM=offscreen PROCESSENGINE_DB="$DB" "$EXE" "$@"
+}
+
+EXPECTED_VERSION=$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$REPO/pyproject.toml" | head -n1)
+say "processengine --version (expect $EXPECTED_VERSION)"
+got=$(pe --version)
+[[ $got == "processengine $EXPECTED_VERSION" ]] || fail "--version printed '$got'"
+
+runs=0
+for wf in "$ROOT"/opt/processengine/_internal/resources/examples/*.pe.json; do
+    if ! grep -q '"manual_trigger"' "$wf"; then continue; fi
+    say "run --json $(basename "$wf")"
+    out=$(pe run "$wf" --json) || fail "run $(basename "$wf") exited $?"
+    status=$(json_get 'd["status"]' <<<"$out")
+    [[ $status == completed ]] || fail "run $(basename "$wf") ended '$status'"
+    runs=$((runs + 1))
+done
+[[ $runs -ge 1 ]] || fail "no example workflow with a manual trigger in the bundle"
+
+say "HTTP request node against a local server"
+mkdir -p "$TMP/www"
+echo '{"items": [1, 2, 3]}' >"$TMP/www/items.json"
+HTTP_PORT=$(free_port)
+python3 -m http.server "$HTTP_PORT" --bind 127.0.0.1 --directory "$TMP/www" >"$TMP/http.log" 2>&1 &
+PIDS+=($!)
+cat >"$TMP/fetch.pe.json" <<EOF
+{"format": "processengine/1", "id": "5e0c9d1a-7f3b-4c2e-8a6d-1b2c3d4e5f60", "name": "Smoke fetch",
+ "variables": {"base": "http://127.0.0.1:$HTTP_PORT"},
+ "nodes": [
+  {"id": "start", "type": "manual_trigger", "name": "Start", "position": [0, 0], "config": {}},
+  {"id": "get", "type": "http_request", "name": "Get", "position": [240, 0],
+   "config": {"method": "GET", "url": "{{ vars.base }}/items.json", "timeout_s": 10},
+   "retry": {"max_attempts": 5, "initial_delay_s": 0.2, "multiplier": 2.0, "max_delay_s": 2, "jitter": false}},
+  {"id": "count", "type": "set", "name": "Count", "position": [480, 0],
+   "config": {"values": {"n": "{{ len(input.body['items']) }}"}}}
+ ],
+ "connections": [
+  {"from": "start", "from_port": "out", "to": "get", "to_port": "in"},
+  {"from": "get", "from_port": "out", "to": "count", "to_port": "in"}
+ ]}
+EOF
+out=$(pe run "$TMP/fetch.pe.json" --json) || fail "HTTP workflow exited $?: $out"
+n=$(json_get 'd["outputs"]["count"]["n"]' <<<"$out")
+[[ $n == 3 ]] || fail "HTTP workflow counted '$n' items, expected 3"
+
+say "serve webhook_echo.pe.json and POST to it"
+pe serve "$ROOT/opt/processengine/_internal/resources/examples/webhook_echo.pe.json" --port 0 >"$TMP/serve.log" 2>&1 &
+PIDS+=($!)
+url=""
+for _ in $(seq 1 100); do
+    url=$(sed -n 's/.* on \(http[^ ]*\)$/\1/p' "$TMP/serve.log")
+    [[ -n $url ]] && break
+    sleep 0.1
+done
+[[ -n $url ]] || fail "serve did not start: $(cat "$TMP/serve.log")"
+reply=$(curl -sS --max-time 20 -X POST -H 'Content-Type: application/json' -d '{"x": 1}' \
+    -w '\n%{http_code}' "${url}echo?name=smoke") || fail "webhook request failed"
+[[ $(tail -n1 <<<"$reply") == 201 ]] || fail "webhook answered: $reply"
+[[ $(head -n1 <<<"$reply" | json_get 'd["who"]') == smoke ]] || fail "webhook reply: $reply"
+
+say "PostgreSQL driver (psycopg + bundled libpq) reaches the network layer"
+if pe run "$ROOT/opt/processengine/_internal/resources/examples/hello.pe.json" \
+        --db "postgresql://smoke@127.0.0.1:1/none" >"$TMP/pg.out" 2>"$TMP/pg.err"; then
+    fail "a run against a closed PostgreSQL port succeeded"
+fi
+grep -q "Connection refused" "$TMP/pg.err" || fail "PostgreSQL driver did not load: $(cat "$TMP/pg.err")"
+if [[ -n ${PROCESSENGINE_TEST_PG_URL:-} ]]; then
+    say "run against PROCESSENGINE_TEST_PG_URL"
+    out=$(pe run "$ROOT/opt/processengine/_internal/resources/examples/hello.pe.json" --json \
+        --db "$PROCESSENGINE_TEST_PG_URL" --workspace "smoke-$$") || fail "PostgreSQL run exited $?"
+    [[ $(json_get 'd["status"]' <<<"$out") == completed ]] || fail "PostgreSQL run: $out"
+fi
+
+say "list --json over the same database"
+listed=$(pe list --json | json_get 'len(d)')
+expected=$((runs + 2))  # the examples, the HTTP workflow and the webhook request
+[[ $listed -ge $expected ]] || fail "list shows $listed executions, expected at least $expected"
+
+say "studio --screenshot offscreen"
+PNG=$TMP/studio.png
+pe studio "$ROOT/opt/processengine/_internal/resources/examples/branch_and_loop.pe.json" \
+    --screenshot "$PNG" >"$TMP/studio.log" 2>&1 || fail "studio exited $?: $(cat "$TMP/studio.log")"
+[[ -s $PNG ]] || fail "studio wrote no screenshot"
+python3 - "$PNG" <<'EOF' || fail "the screenshot is not a plausible window picture"
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+width, height = struct.unpack(">II", data[16:24])
+idat, pos = b"", 8
+while pos < len(data):
+    length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    if kind == b"IDAT":
+        idat += data[pos + 8:pos + 8 + length]
+    pos += 12 + length
+raw = zlib.decompress(idat)
+print(f"smoke: screenshot {width}x{height}, {len(data)} bytes, {len(set(raw))} distinct byte values")
+assert width >= 640 and height >= 400, "window too small"
+assert len(data) > 20_000 and len(set(raw)) > 64, "looks blank"
+EOF
+if [[ -n ${SMOKE_KEEP_SCREENSHOT:-} ]]; then cp "$PNG" "$SMOKE_KEEP_SCREENSHOT"; fi
+
+say "all checks passed ($(du -h "$DEB" | cut -f1) package, $(du -sh "$ROOT/opt/processengine" | cut -f1) installed)"
