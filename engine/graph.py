@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import Problem, WorkflowInvalid
 from engine.model import Workflow
@@ -72,8 +70,7 @@ def validate(wf: Workflow, *, file: str | None = None) -> list[Problem]:
         problems.append(Problem("the workflow has no trigger node", field="nodes", file=file))
 
     seen_conns: set[tuple[str, str, str, str]] = set()
-    g = nx.MultiDiGraph()
-    g.add_nodes_from(n.id for n in wf.nodes)
+    edges: list[tuple[str, str, str]] = []  # (from, to, from_port) of well-formed connections
     for i, c in enumerate(wf.connections):
         where = f"connections[{i}]"
         ok = True
@@ -100,33 +97,62 @@ def validate(wf: Workflow, *, file: str | None = None) -> list[Problem]:
             ok = False
         seen_conns.add(c.key)
         if ok:
-            g.add_edge(c.from_node, c.to_node, port=c.from_port)
+            edges.append((c.from_node, c.to_node, c.from_port))
 
     # cycles are allowed only through a loop node's `loop` port
-    acyclic = nx.DiGraph()
-    acyclic.add_nodes_from(g.nodes)
-    for u, v, data in g.edges(data=True):
-        s = specs.get(u)
-        if s is not None and s.kind == "loop" and data["port"] == "loop":
-            continue
-        acyclic.add_edge(u, v)
-    try:
-        cycle = nx.find_cycle(acyclic)
-    except nx.NetworkXNoCycle:
-        cycle = None
-    if cycle:
+    dag_edges = [
+        (u, v) for u, v, port in edges
+        if not (port == "loop" and (s := specs.get(u)) is not None and s.kind == "loop")
+    ]
+    cyclic = _nodes_on_cycles([n.id for n in wf.nodes], dag_edges)
+    if cyclic:  # rare: only now pay for networkx, to name one cycle precisely
+        import networkx as nx
+
+        g = nx.DiGraph()
+        g.add_edges_from((u, v) for u, v in dag_edges if u in cyclic and v in cyclic)
+        cycle = nx.find_cycle(g)
         path = " -> ".join([cycle[0][0], *(v for _, v in cycle)])
         problems.append(Problem(f"cycle not through a loop node's 'loop' port: {path}", node_id=cycle[0][0], field="connections", file=file))
 
     if triggers:
-        reachable: set[str] = set()
-        for t in triggers:
-            reachable.add(t.id)
-            reachable |= nx.descendants(g, t.id)
+        reachable = _reachable([t.id for t in triggers], [(u, v) for u, v, _ in edges])
         for n in wf.nodes:
             if n.id not in reachable:
                 problems.append(Problem("unreachable: no path from a trigger", node_id=n.id, field=None, file=file))
     return problems
+
+
+def _nodes_on_cycles(nodes: list[str], edges: list[tuple[str, str]]) -> set[str]:
+    """Nodes left after peeling off every node without incoming edges (Kahn); empty if acyclic."""
+    indeg = dict.fromkeys(nodes, 0)
+    succ: dict[str, list[str]] = {}
+    for u, v in edges:
+        succ.setdefault(u, []).append(v)
+        indeg[v] = indeg.get(v, 0) + 1
+        indeg.setdefault(u, 0)
+    ready = [n for n, d in indeg.items() if d == 0]
+    while ready:
+        n = ready.pop()
+        del indeg[n]
+        for v in succ.get(n, ()):
+            indeg[v] -= 1
+            if indeg[v] == 0:
+                ready.append(v)
+    return set(indeg)
+
+
+def _reachable(starts: list[str], edges: list[tuple[str, str]]) -> set[str]:
+    succ: dict[str, list[str]] = {}
+    for u, v in edges:
+        succ.setdefault(u, []).append(v)
+    seen = set(starts)
+    todo = list(starts)
+    while todo:
+        for v in succ.get(todo.pop(), ()):
+            if v not in seen:
+                seen.add(v)
+                todo.append(v)
+    return seen
 
 
 def ensure_valid(wf: Workflow, *, file: str | None = None) -> None:
@@ -150,7 +176,7 @@ class Routing:
     incoming: dict[str, list[int]] = field(default_factory=dict)  # node -> connection indices, file order
     back_edges: frozenset[int] = frozenset()
     descendants_cache: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
-    graph: nx.MultiDiGraph | None = None
+    graph: Any = None  # networkx.MultiDiGraph, built lazily
     _wf: Workflow | None = None
 
     @classmethod
@@ -164,6 +190,8 @@ class Routing:
         loops = [n.id for n in wf.nodes if (s := specs.get(n.id)) is not None and s.kind == "loop"]
         if not loops:  # no loop, no back-edge: skip networkx entirely (the hot path of big chains)
             return r
+        import networkx as nx
+
         g = r._full_graph()
         back: set[int] = set()
         for loop_id in loops:
@@ -181,15 +209,19 @@ class Routing:
         r.back_edges = frozenset(back)
         return r
 
-    def _full_graph(self) -> nx.MultiDiGraph:
+    def _full_graph(self) -> Any:
+        import networkx as nx
+
         g = nx.MultiDiGraph()
         g.add_nodes_from(n.id for n in self._wf.nodes)
         for i, c in enumerate(self._wf.connections):
             g.add_edge(c.from_node, c.to_node, conn=i)
         return g
 
-    def _dag(self) -> nx.MultiDiGraph:
+    def _dag(self) -> Any:
         """The graph without loop back-edges, built on first need."""
+        import networkx as nx
+
         if self.graph is None:
             dag = nx.MultiDiGraph()
             dag.add_nodes_from(n.id for n in self._wf.nodes)
@@ -207,6 +239,8 @@ class Routing:
         key = (node_id, port)
         got = self.descendants_cache.get(key)
         if got is None:
+            import networkx as nx
+
             s: set[str] = set()
             dag = self._dag()
             for route in self.out.get(key, []):

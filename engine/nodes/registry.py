@@ -14,21 +14,24 @@ from engine.errors import Problem
 from engine.model import Node
 from engine.nodes.base import NodeSpec
 
-BUILTIN_MODULES = (
-    "engine.nodes.manual_trigger",
-    "engine.nodes.webhook_trigger",
-    "engine.nodes.schedule_trigger",
-    "engine.nodes.respond_webhook",
-    "engine.nodes.http_request",
-    "engine.nodes.send_email",
-    "engine.nodes.if_node",
-    "engine.nodes.switch",
-    "engine.nodes.loop",
-    "engine.nodes.set_node",
-    "engine.nodes.merge",
-    "engine.nodes.wait",
-    "engine.nodes.sub_workflow",
-)
+# node type -> the module that registers it; modules are imported on first use of
+# their type, so a run imports only the node types its workflow uses (CLI start-up)
+BUILTIN_TYPES: dict[str, str] = {
+    "manual_trigger": "engine.nodes.manual_trigger",
+    "webhook_trigger": "engine.nodes.webhook_trigger",
+    "schedule_trigger": "engine.nodes.schedule_trigger",
+    "respond_webhook": "engine.nodes.respond_webhook",
+    "http_request": "engine.nodes.http_request",
+    "send_email": "engine.nodes.send_email",
+    "if": "engine.nodes.if_node",
+    "switch": "engine.nodes.switch",
+    "loop": "engine.nodes.loop",
+    "set": "engine.nodes.set_node",
+    "merge": "engine.nodes.merge",
+    "wait": "engine.nodes.wait",
+    "sub_workflow": "engine.nodes.sub_workflow",
+}
+BUILTIN_MODULES = tuple(dict.fromkeys(BUILTIN_TYPES.values()))
 
 _REGISTRY: dict[str, NodeSpec] = {}
 _loaded = False
@@ -48,17 +51,26 @@ def _ensure_loaded() -> None:
         importlib.import_module(mod)
 
 
-def get_spec(node_type: str) -> NodeSpec:
-    _ensure_loaded()
-    try:
-        return _REGISTRY[node_type]
-    except KeyError:
-        raise KeyError(f"unknown node type {node_type!r}") from None
-
-
 def find_spec(node_type: str) -> NodeSpec | None:
-    _ensure_loaded()
-    return _REGISTRY.get(node_type)
+    spec = _REGISTRY.get(node_type)
+    if spec is None:
+        module = BUILTIN_TYPES.get(node_type)
+        if module is None:
+            return None
+        importlib.import_module(module)
+        spec = _REGISTRY.get(node_type)
+    return spec
+
+
+def get_spec(node_type: str) -> NodeSpec:
+    spec = find_spec(node_type)
+    if spec is None:
+        raise KeyError(f"unknown node type {node_type!r}")
+    return spec
+
+
+def known_types() -> list[str]:
+    return sorted({*BUILTIN_TYPES, *_REGISTRY})
 
 
 def all_specs() -> list[NodeSpec]:
@@ -85,7 +97,7 @@ def validate_node_config(node: Node, *, file: str | None = None) -> list[Problem
     """
     spec = find_spec(node.type)
     if spec is None:
-        known = ", ".join(sorted(_REGISTRY))
+        known = ", ".join(known_types())
         return [Problem(f"unknown node type {node.type!r} (known: {known})", node_id=node.id, field="type", file=file)]
     if not isinstance(node.config, dict):
         return [Problem("config must be an object", node_id=node.id, field="config", file=file)]
