@@ -74,7 +74,7 @@ def measure(url: str | None, sizes: list[int]) -> list[dict[str, Any]]:
         durable = ExecutionService(url)
         await timed_run(durable, 10, 1)  # warm caches (compiled statements, node modules)
         for n in sizes:
-            repeats = 5 if n <= 1000 else 2
+            repeats = 5 if n <= 1000 else 3
             t_mem = await timed_run(mem, n, repeats)
             mem._records.clear()
             before = RawTransaction.committed
