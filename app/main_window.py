@@ -39,6 +39,8 @@ from PySide6.QtWidgets import (
 )
 
 from app import settings
+from app.canvas.nodeitem import HEADER as NODE_HEADER
+from app.canvas.nodeitem import WIDTH as NODE_WIDTH
 from app.canvas.scene import WorkflowScene
 from app.canvas.view import CanvasView
 from app.dialogs import Dialogs
@@ -82,6 +84,7 @@ class MainWindow(QMainWindow):
         self.autosaver = Autosaver(autosave_interval_s or 30.0, self)
         self.quick_add = QuickAddPopup(self)
         self._quick_add_pos = QPointF()
+        self._pending_link: tuple[str, str, bool] | None = None  # a link dropped on empty canvas
         self._icon_actions: list[tuple[QAction, str]] = []
         self.actions_by_name: dict[str, QAction] = {}
         self.menus: dict[str, QMenu] = {}
@@ -246,7 +249,8 @@ class MainWindow(QMainWindow):
         view.context_menu_requested.connect(self.show_context_menu)
         view.files_dropped.connect(self._files_dropped)
         view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
-        self.quick_add.chosen.connect(lambda t: self.add_node_at(t, self._quick_add_pos))
+        self.quick_add.chosen.connect(self._quick_add_chosen)
+        sc.link_dropped.connect(self._link_dropped)
         self.palette.add_requested.connect(self.add_node_at_center)
         self.problems.problem_activated.connect(self.reveal_node)
         self.validator.problems_changed.connect(self._problems_changed)
@@ -494,7 +498,24 @@ class MainWindow(QMainWindow):
 
     def open_quick_add(self, scene_pos: QPointF, global_pos: QPoint) -> None:
         self._quick_add_pos = scene_pos
+        self._pending_link = None
         self.quick_add.popup(global_pos)
+
+    def _link_dropped(self, node_id: str, port: str, is_output: bool, scene_pos: QPointF, global_pos: QPoint) -> None:
+        self.open_quick_add(scene_pos, global_pos)
+        self._pending_link = (node_id, port, is_output)
+
+    def _quick_add_chosen(self, node_type: str) -> None:
+        link, self._pending_link = self._pending_link, None
+        if link is None:
+            self.add_node_at(node_type, self._quick_add_pos)
+            return
+        # put the new card's port where the link was dropped
+        offset = QPointF(0 if link[2] else NODE_WIDTH, NODE_HEADER / 2)
+        pos = self.scene.snap_point(self._quick_add_pos - offset)
+        node_id, _reason = self.controller.add_node_linked(node_type, (pos.x(), pos.y()), *link)
+        self.scene.select_nodes([node_id])
+        self.view.setFocus()
 
     def quick_add_at_center(self) -> None:
         center = self.view.viewport().rect().center()

@@ -127,6 +127,9 @@ class NewLinkInteraction(Interaction):
                     self.scene.status_message.emit(f"{node.name} has no {'input' if self.source.is_output else 'output'}")
                 else:
                     self.scene.status_message.emit("drop the connection on one of the ports")
+            elif node is None:
+                # dropped on empty canvas: offer to add a node there, already connected
+                self.scene.link_dropped.emit(self.source.node_id, self.source.name, self.source.is_output, pos, event.globalPosition().toPoint())
         if port is not None:
             reason = self.refusal(port)
             if reason:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 
-from PySide6.QtCore import QPointF, QRectF, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Signal
 from PySide6.QtWidgets import QGraphicsScene
 
 from app.canvas.edgeitem import EdgeItem
@@ -34,6 +34,7 @@ class WorkflowScene(QGraphicsScene):
     note_resized = Signal(str, object)  # note id, (w, h)
     node_activated = Signal(str)  # double-click on a node
     status_message = Signal(str)  # e.g. why a connection was refused
+    link_dropped = Signal(str, str, bool, QPointF, QPoint)  # node, port, is output, scene pos, global pos
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)

@@ -57,6 +57,33 @@ class EditController(QObject):
         self._push(commands.AddNode(self.wf, node))
         return node.id
 
+    def add_node_linked(
+        self, node_type: str, position: tuple[float, float], node_id: str, port: str, from_output: bool
+    ) -> tuple[str, str | None]:
+        """Add a node and connect it to (node_id, port) in one undo step.
+
+        `from_output`: the link starts at an output, so it goes into the new
+        node's first input; otherwise the new node's first output feeds the
+        input. Returns the new id and why the connection was not made (if so).
+        """
+        stack = self.document.undo_stack
+        stack.beginMacro(f"Add {get_spec(node_type).title} and connect")
+        try:
+            new_id_ = self.add_node(node_type, position)
+            new = self.wf.node(new_id_)
+            ports = input_ports(new) if from_output else output_ports(new)
+            if not ports:
+                reason = f"{new.name} has no {'input' if from_output else 'output'}"
+                self.refused.emit(reason)
+                return new_id_, reason
+            if from_output:
+                reason = self.connect(node_id, port, new_id_, ports[0])
+            else:
+                reason = self.connect(new_id_, ports[0], node_id, port)
+            return new_id_, reason
+        finally:
+            stack.endMacro()
+
     def rename(self, node_id: str, name: str) -> str | None:
         name = name.strip()
         node = self.wf.node(node_id)

@@ -286,3 +286,32 @@ def test_sticky_note_edit_resize_and_undo(window, ui):
     assert wf.notes[0].size == (w, h) and note.size == (w, h)
     window.document.undo_stack.undo()
     assert wf.notes[0].text == ""
+
+
+def test_link_dropped_on_empty_canvas_adds_a_connected_node(window, ui):
+    wf = window.document.workflow
+    view, scene = window.view, window.scene
+    a = window.add_node_at("manual_trigger", QPointF(0, 0))
+    count = window.document.undo_stack.count()
+    ui.mouse_drag(view, ui.port_pos(scene, a, "out", True), QPointF(400, 100))
+    popup = window.quick_add
+    assert popup.isVisible()
+    QTest.keyClicks(popup.search, "set fields")
+    QTest.keyClick(popup.search, Qt.Key.Key_Return)
+    new = wf.nodes[-1]
+    assert new.type == "set"
+    assert wf.connections == [Connection(a, "out", new.id, "in")]
+    landed = ui.port_pos(scene, new.id, "in", False) - QPointF(400, 100)
+    assert abs(landed.x()) <= 10 and abs(landed.y()) <= 10  # its input sits where the link was dropped (snapped)
+    assert window.document.undo_stack.count() == count + 1
+    window.document.undo_stack.undo()
+    assert [n.id for n in wf.nodes] == [a] and wf.connections == []
+    # backwards, from an input: the new node's output feeds it
+    ui.mouse_drag(view, ui.port_pos(scene, a, "out", True), QPointF(400, 100))
+    popup.hide()  # closing the popup forgets the pending link
+    b = window.add_node_at("set", QPointF(600, 300))
+    ui.mouse_drag(view, ui.port_pos(scene, b, "in", False), QPointF(300, 300))
+    QTest.keyClicks(popup.search, "wait")
+    QTest.keyClick(popup.search, Qt.Key.Key_Return)
+    w = wf.nodes[-1]
+    assert w.type == "wait" and wf.connections == [Connection(w.id, "out", b, "in")]
