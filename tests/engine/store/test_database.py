@@ -205,3 +205,10 @@ if postgres_enabled():  # defined only where PostgreSQL runs (always in CI)
         engine.dispose()
         ExecutionService(pg_fresh_url).close()
         assert set(TABLES) | {VERSION_TABLE, "someone_elses"} <= tables(pg_fresh_url)
+
+
+def test_head_revision_constant_matches_alembic() -> None:
+    """The fast path that skips Alembic on open must name the real newest migration."""
+    from engine.store.database import HEAD_REVISION, head_revision
+
+    assert HEAD_REVISION == head_revision()
