@@ -9,6 +9,7 @@ intent returns the reason as text so the view can show it in the status bar.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,6 +22,20 @@ from engine.model import Connection, Node, Note, Workflow, new_id
 from engine.nodes.registry import get_spec
 
 PASTE_OFFSET = 40.0
+
+
+def rename_references(value: Any, old: str, new: str) -> Any:
+    """`value` with every `nodes["old"]` / `nodes['old']` inside `{{ }}` pointing at `new`."""
+    if isinstance(value, str):
+        if "{{" not in value or old not in value:
+            return value
+        pattern = re.compile(r"""nodes\[\s*(["'])""" + re.escape(old) + r"""\1\s*\]""")
+        return pattern.sub(lambda m: f"nodes[{m.group(1)}{new}{m.group(1)}]", value)
+    if isinstance(value, dict):
+        return {k: rename_references(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rename_references(v, old, new) for v in value]
+    return value
 
 
 class EditController(QObject):
@@ -94,7 +109,21 @@ class EditController(QObject):
         other = self.wf.node_by_name(name)
         if other is not None and other.id != node_id:
             return self._refuse(f"another node is already called {name!r}")
+        updates = {}
+        for other_node in self.wf.nodes:
+            renamed = rename_references(other_node.config, node.name, name)
+            if renamed != other_node.config:
+                updates[other_node.id] = renamed
+        if not updates:
+            self._push(commands.Rename(self.wf, node_id, name))
+            return None
+        # expressions that read nodes["old name"] follow the rename, in the same undo step
+        stack = self.document.undo_stack
+        stack.beginMacro(f"Rename to {name}")
         self._push(commands.Rename(self.wf, node_id, name))
+        for other_id, config in updates.items():
+            self._push(commands.SetConfig(self.wf, other_id, config))
+        stack.endMacro()
         return None
 
     def set_config(self, node_id: str, config: dict[str, Any], merge_key: Any = None) -> None:

@@ -53,3 +53,22 @@ def test_disable_many_is_one_step(qapp):
     assert c.document.undo_stack.count() == 1
     c.document.undo_stack.undo()
     assert not c.wf.node("s").disabled
+
+
+def test_rename_updates_expression_references_in_one_step(qapp):
+    wf = Workflow(nodes=[
+        Node("g", "http_request", "Get items", config={"url": "http://127.0.0.1/x"}),
+        Node("s", "set", "Use", config={"values": {"n": '{{ len(nodes["Get items"].body) }}', "m": "{{ nodes['Get items'] }}",
+                                                   "keep": 'nodes["Get items"] outside braces', "other": '{{ nodes["Get items 2"] }}'}}),
+    ])  # fmt: skip
+    c = EditController(WorkflowDocument(wf))
+    before = wf.clone()
+    assert c.rename("g", "Fetch") is None
+    values = wf.node("s").config["values"]
+    assert values["n"] == '{{ len(nodes["Fetch"].body) }}'
+    assert values["m"] == "{{ nodes['Fetch'] }}"
+    assert values["keep"] == 'nodes["Get items"] outside braces'
+    assert values["other"] == '{{ nodes["Get items 2"] }}'
+    assert c.document.undo_stack.count() == 1
+    c.document.undo_stack.undo()
+    assert wf == before
