@@ -31,9 +31,6 @@ log = logging.getLogger("packaging.build")
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGING = ROOT / "packaging"
-DIST = ROOT / "dist"
-WORK = ROOT / "build" / "packaging"
-BUNDLE = DIST / "processengine"
 PACKAGE = "processengine"
 MAINTAINER = "ProcessEngine Studio developers <processengine@users.noreply.invalid>"
 APP_ICON = ROOT / "resources" / "icons" / "processengine.svg"
@@ -141,51 +138,60 @@ def check_sources() -> None:
         PACKAGING / "processengine.desktop",
         PACKAGING / "processengine-mime.xml",
     ]
-    missing = [str(p.relative_to(ROOT)) for p in needed if not p.is_file()]
+    missing = [str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p) for p in needed if not p.is_file()]
     if not list((ROOT / "resources" / "examples").glob("*.pe.json")):
         missing.append("resources/examples/*.pe.json")
     if missing:
         raise BuildError("missing from the source tree: " + ", ".join(missing))
 
 
-def build_bundle() -> None:
+def build_bundle(dist: Path, work: Path, *, trim: bool, strip: bool) -> Path:
     """PyInstaller one-folder build, then debug info stripped where there is some."""
-    for path in (BUNDLE, WORK / "pyinstaller"):
+    bundle = dist / PACKAGE
+    for path in (bundle, work / "pyinstaller"):
         if path.exists():
             log.info("removing %s", path)
             shutil.rmtree(path)
     started = time.monotonic()
+    env = dict(os.environ)
+    env.pop("PROCESSENGINE_NO_TRIM", None)
+    if not trim:
+        env["PROCESSENGINE_NO_TRIM"] = "1"
+        log.info("--no-trim: nothing excluded (the 'before' figure of docs/packaging.md)")
     run(
         [
             sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
-            "--distpath", str(DIST), "--workpath", str(WORK / "pyinstaller"),
+            "--distpath", str(dist), "--workpath", str(work / "pyinstaller"),
             str(PACKAGING / "processengine.spec"),
         ],
         cwd=ROOT,
+        env=env,
     )
     log.info("PyInstaller took %.0f s", time.monotonic() - started)
-    if not (BUNDLE / PACKAGE).is_file():
-        raise BuildError(f"PyInstaller did not produce {BUNDLE / PACKAGE}")
-    before = tree_size(BUNDLE)
-    stripped = [p for p in sorted(BUNDLE.rglob("*")) if elf.is_elf(p) and elf.read(p).has_debug]
-    for path in stripped:
-        run(["strip", "--strip-debug", str(path)])
-    log.info(
-        "stripped debug info from %d files: %.1f MiB -> %.1f MiB",
-        len(stripped), before / 2**20, tree_size(BUNDLE) / 2**20,
-    )
+    if not (bundle / PACKAGE).is_file():
+        raise BuildError(f"PyInstaller did not produce {bundle / PACKAGE}")
+    if strip:
+        before = tree_size(bundle)
+        stripped = [p for p in sorted(bundle.rglob("*")) if elf.is_elf(p) and elf.read(p).has_debug]
+        for path in stripped:
+            run(["strip", "--strip-debug", str(path)])
+        log.info(
+            "stripped debug info from %d files: %.1f MiB -> %.1f MiB",
+            len(stripped), before / 2**20, tree_size(bundle) / 2**20,
+        )
+    return bundle
 
 
-def verify_bundle(version: str) -> None:
-    internal = BUNDLE / "_internal"
+def verify_bundle(bundle: Path, work: Path, version: str) -> None:
+    internal = bundle / "_internal"
     missing = [f"{what} ({pattern})" for what, pattern in REQUIRED_IN_BUNDLE.items() if not list(internal.glob(pattern))]
     if missing:
         raise BuildError("the bundle lacks: " + "; ".join(missing))
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(WORK), "LANG": "C.UTF-8", "QT_QPA_PLATFORM": "offscreen"}
-    out = run([str(BUNDLE / PACKAGE), "--version"], capture_output=True, text=True, env=env).stdout.strip()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(work), "LANG": "C.UTF-8", "QT_QPA_PLATFORM": "offscreen"}
+    out = run([str(bundle / PACKAGE), "--version"], capture_output=True, text=True, env=env).stdout.strip()
     if out != f"processengine {version}":
         raise BuildError(f"`processengine --version` printed {out!r}, expected 'processengine {version}'")
-    log.info("bundle OK: %s, %.1f MiB", out, tree_size(BUNDLE) / 2**20)
+    log.info("bundle OK: %s, %.1f MiB", out, tree_size(bundle) / 2**20)
 
 
 def tree_size(path: Path) -> int:
@@ -224,14 +230,14 @@ def dependencies(bundle: Path) -> tuple[list[str], list[str]]:
     return [f"libc6 (>= {glibc})", *sorted(depends)], sorted(recommends - depends)
 
 
-def stage_deb(version: str, arch: str) -> Path:
-    """The package's file tree under build/packaging/deb/."""
-    root = WORK / "deb"
+def stage_deb(bundle: Path, work: Path, version: str, arch: str) -> Path:
+    """The package's file tree, staged under the work folder."""
+    root = work / "deb"
     if root.exists():
         shutil.rmtree(root)
     opt = root / "opt" / PACKAGE
-    log.info("staging %s -> %s", BUNDLE.relative_to(ROOT), opt.relative_to(ROOT))
-    shutil.copytree(BUNDLE, opt, symlinks=True)
+    log.info("staging %s -> %s", bundle, opt)
+    shutil.copytree(bundle, opt, symlinks=True)
     usr_bin = root / "usr" / "bin"
     usr_bin.mkdir(parents=True)
     # relative, so the link also works in a package extracted anywhere (the smoke test does that)
@@ -317,8 +323,8 @@ def _normalise_modes(root: Path) -> None:
             path.chmod(0o755 if path.stat().st_mode & 0o111 else 0o644)
 
 
-def build_deb(root: Path, version: str, arch: str, compression: str, level: int | None) -> Path:
-    deb = DIST / f"{PACKAGE}_{debian_version(version)}_{arch}.deb"
+def build_deb(root: Path, dist: Path, version: str, arch: str, compression: str, level: int | None) -> Path:
+    deb = dist / f"{PACKAGE}_{debian_version(version)}_{arch}.deb"
     if deb.exists():
         deb.unlink()
     started = time.monotonic()
@@ -334,7 +340,11 @@ def build_deb(root: Path, version: str, arch: str, compression: str, level: int 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--skip-bundle", action="store_true", help="reuse dist/processengine (package step only)")
+    parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="output folder (default: dist)")
+    parser.add_argument("--work", type=Path, default=ROOT / "build" / "packaging", help="scratch folder")
+    parser.add_argument("--skip-bundle", action="store_true", help="reuse DIST/processengine (package step only)")
+    parser.add_argument("--no-trim", action="store_true", help="exclude nothing (to measure what trimming saves)")
+    parser.add_argument("--no-strip", action="store_true", help="keep debug info (to measure what stripping saves)")
     parser.add_argument(
         "--compression", default="zstd", choices=["zstd", "xz", "gzip", "none"],
         help="dpkg-deb compressor (default zstd: seconds; xz is ~15%% smaller but takes minutes)",
@@ -343,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[build] %(message)s", stream=sys.stdout)
     started = time.monotonic()
+    dist, work = args.dist.resolve(), args.work.resolve()
+    bundle = dist / PACKAGE
     try:
         version = project_metadata()["version"]
         arch = debian_arch()
@@ -350,16 +362,17 @@ def main(argv: list[str] | None = None) -> int:
         check_tools()
         check_sources()
         if args.skip_bundle:
-            log.info("--skip-bundle: reusing %s", BUNDLE)
+            log.info("--skip-bundle: reusing %s", bundle)
         else:
-            build_bundle()
-        verify_bundle(version)
-        deb = build_deb(stage_deb(version, arch), version, arch, args.compression, args.level)
+            build_bundle(dist, work, trim=not args.no_trim, strip=not args.no_strip)
+        verify_bundle(bundle, work, version)
+        root = stage_deb(bundle, work, version, arch)
+        deb = build_deb(root, dist, version, arch, args.compression, args.level)
     except BuildError as exc:
         log.error("BUILD FAILED: %s", exc)
         return 1
-    log.info("bundle  %s: %.1f MiB", BUNDLE.relative_to(ROOT), tree_size(BUNDLE) / 2**20)
-    log.info("package %s: %.1f MiB", deb.relative_to(ROOT), deb.stat().st_size / 2**20)
+    log.info("bundle  %s: %.1f MiB", bundle, tree_size(bundle) / 2**20)
+    log.info("package %s: %.1f MiB", deb, deb.stat().st_size / 2**20)
     log.info("done in %.0f s", time.monotonic() - started)
     return 0
 
