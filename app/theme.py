@@ -165,6 +165,7 @@ QLineEdit, QPlainTextEdit, QTextEdit, QSpinBox, QDoubleSpinBox, QComboBox {{
 QLineEdit:focus, QPlainTextEdit:focus, QTextEdit:focus, QSpinBox:focus, QDoubleSpinBox:focus, QComboBox:focus {{
     border-color: {t.accent};
 }}
+QPlainTextEdit#expression {{ padding: 1px 4px; }}
 QTreeView, QListView, QTableView {{ border: none; background: {t.base}; }}
 QTreeView::item, QListView::item {{ padding: 3px 2px; }}
 QHeaderView::section {{ background: {t.window}; border: none; border-bottom: 1px solid {t.border}; padding: 4px; color: {t.muted}; }}

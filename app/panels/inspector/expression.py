@@ -80,7 +80,9 @@ class ExpressionEdit(QPlainTextEdit):
         super().__init__(parent)
         self.multiline = multiline
         self.max_lines = max_lines if multiline else 4
+        self.setObjectName("expression")
         self.setTabChangesFocus(True)
+        self.document().setDocumentMargin(2)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -132,7 +134,7 @@ class ExpressionEdit(QPlainTextEdit):
     def _fit_height(self) -> None:
         """Grow with the (wrapped) text, one line minimum (two for multi-line fields)."""
         lines = max(2 if self.multiline else 1, min(self.max_lines, self._wrapped_lines()))
-        chrome = 2 * self.frameWidth() + 2 * self.document().documentMargin() + 3
+        chrome = 2 * self.frameWidth() + 2 * self.document().documentMargin() + 2
         height = round(self.fontMetrics().lineSpacing() * lines + chrome)
         if self.height() != height:
             self.setFixedHeight(height)
