@@ -11,12 +11,13 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from app.canvas.nodeitem import NodeItem
+from app.canvas.nodeitem import RUN_STATES, NodeItem
 from app.canvas.scene import WorkflowScene
 from app.runner.bridge import Batch, NodeLive
 from app.runner.snapshot import RunSnapshot
@@ -24,9 +25,12 @@ from app.theme import RUN_STATE_COLORS
 from engine.model import Connection, Workflow
 
 COUNTDOWN_MS = 100
+BUDGET_MS = 6  # canvas painting per event-loop turn; the rest waits for the next turn
+SYNC_LIMIT = 96  # this many changed items or fewer are painted at once
 SPIN_MS = 50
 PREVIEW_CHARS = 26
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
+_PENDING = NodeLive("pending")
 
 
 def format_ms(ms: float | None) -> str:
@@ -76,16 +80,29 @@ class Spinner(QGraphicsItem):
 
 
 class RunCanvas(QObject):
-    """Keeps the canvas items in step with one run (live or from history)."""
+    """Keeps the canvas items in step with one run (live or from history).
+
+    Changes are marked dirty and painted in slices of at most `BUDGET_MS` per
+    event-loop turn, so a 5,000-node run never blocks input; small changes
+    (the usual live batch) are painted at once. Only items whose look changed
+    are touched.
+    """
 
     def __init__(self, scene: Callable[[], WorkflowScene | None], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._scene = scene
         self.states: dict[str, NodeLive] = {}
+        self.counts: Counter[str] = Counter()  # state -> nodes in it (kept in step with `states`)
         self.edges: dict[int, int] = {}
         self.total = 0
         self.run_status: str | None = None
         self._conns: list[Connection] = []
+        self._in_edges: dict[str, list[int]] = {}
+        self._out_edges: dict[str, list[int]] = {}
+        self._dirty_nodes: dict[str, None] = {}
+        self._dirty_edges: dict[int, None] = {}
+        self._stale_edges: list[Any] = []
+        self._conn_set: set[Connection] | None = None
         self._spinners: dict[str, Spinner] = {}
         self._countdown = QTimer(self)
         self._countdown.setInterval(COUNTDOWN_MS)
@@ -93,81 +110,121 @@ class RunCanvas(QObject):
         self._spin = QTimer(self)
         self._spin.setInterval(SPIN_MS)
         self._spin.timeout.connect(self._tick_spin)
+        self._drain_timer = QTimer(self)
+        self._drain_timer.setSingleShot(True)
+        self._drain_timer.setInterval(0)
+        self._drain_timer.timeout.connect(self._drain)
 
     @property
     def scene(self) -> WorkflowScene | None:
         return self._scene()
 
     # -- lifecycle -------------------------------------------------------------
+    def _set_conns(self, workflow: Workflow) -> None:
+        self._conns = list(workflow.connections)
+        self._conn_set = None
+        self._in_edges = {}
+        self._out_edges = {}
+        for i, c in enumerate(self._conns):
+            self._in_edges.setdefault(c.to_node, []).append(i)
+            self._out_edges.setdefault(c.from_node, []).append(i)
+
     def begin(self, workflow: Workflow) -> None:
         """A run of `workflow` starts: every node pending, no edge labels."""
-        self.clear()
-        self._conns = list(workflow.connections)
+        self._reset()
+        self._set_conns(workflow)
         self.total = len(workflow.nodes)
         self.run_status = "running"
         for node in workflow.nodes:
             self.states[node.id] = NodeLive("pending")
-            self._paint_node(node.id)
+        self.counts = Counter(pending=len(self.states))
+        self._mark_all()
+        self._schedule()
 
     def clear(self) -> None:
         """Back to the plain editor look."""
+        self._reset()
+        self._mark_all()
+        self._schedule()
+
+    def _reset(self) -> None:
         self._countdown.stop()
         self._spin.stop()
+        self._drain_timer.stop()
+        self._dirty_nodes.clear()
+        self._dirty_edges.clear()
         for spinner in self._spinners.values():
             if spinner.scene() is not None:
                 spinner.scene().removeItem(spinner)
             spinner.setParentItem(None)
         self._spinners.clear()
-        scene = self.scene
-        if scene is not None:
-            for item in scene.node_items():
-                item.set_run_state(None)
-            for edge in scene.edge_items():
-                if edge.flow_label is not None or edge.flow_taken is not None:
-                    edge.set_flow_label(None, None)
         self.states.clear()
+        self.counts.clear()
         self.edges.clear()
         self.run_status = None
         self.total = 0
+
+    def _mark_all(self) -> None:
+        """Every item that shows (or should show) run state gets repainted."""
+        scene = self.scene
+        if scene is None:
+            return
+        for item in scene.node_items():
+            if item.run_state is not None or item.node_id in self.states:
+                self._dirty_nodes[item.node_id] = None
+        self._dirty_edges.update(dict.fromkeys(range(len(self._conns))))
+        self._stale_edges = [e for e in scene.edge_items() if e.flow_label is not None or e.flow_taken is not None]
 
     def apply(self, batch: Batch) -> None:
         """Show one coalesced batch of live changes."""
         if batch.total is not None:
             self.total = batch.total
         for node_id, live in batch.nodes.items():
+            old = self.states.get(node_id)
             self.states[node_id] = live
-            self._paint_node(node_id)
+            self.counts[live.state] += 1
+            if old is not None:
+                self.counts[old.state] -= 1
+            self._dirty_nodes[node_id] = None
+            if live.state == "skipped" or (old is not None and old.state == "skipped"):
+                for i in self._in_edges.get(node_id, ()):
+                    self._dirty_edges[i] = None
+            if live.summary and (old is None or old.summary != live.summary):
+                for i in self._out_edges.get(node_id, ()):
+                    if self.edges.get(i):
+                        self._dirty_edges[i] = None
         if batch.run_status is not None:
+            ended = batch.run_status in TERMINAL and self.run_status not in TERMINAL
             self.run_status = batch.run_status
+            if ended:  # fade every branch not taken
+                self._dirty_edges.update(dict.fromkeys(range(len(self._conns))))
         if batch.edges is not None:
-            self._set_edges(batch.edges)
-        elif batch.run_status in TERMINAL:
-            self._set_edges(self.edges)  # fade the branches not taken
+            for i, _count in batch.edges.items() - self.edges.items():
+                self._dirty_edges[i] = None
+            self.edges = dict(batch.edges)
+        self._schedule()
 
     def show_snapshot(self, workflow: Workflow, snap: RunSnapshot) -> None:
-        """A past run: its final statuses and edge counts (nodes that never ran stay plain)."""
-        self.clear()
-        self._conns = list(workflow.connections)
+        """A run's final (or paused) statuses and edge counts; nodes that never ran stay plain."""
+        self._reset()
+        self._set_conns(workflow)
         self.total = len(workflow.nodes)
         self.run_status = snap.status
         waiting = snap.status in ("paused", "interrupted", "running")
-        scene = self.scene
         for node in workflow.nodes:
             live = snap.nodes.get(node.id)
             if live is None and waiting:
                 live = NodeLive("pending")  # will run when the run resumes
-            if live is None:
-                item = scene.node_item(node.id) if scene is not None else None
-                if item is not None:
-                    item.set_run_state(None)  # never ran
-                continue
-            self.states[node.id] = live
-            self._paint_node(node.id)
-        self._set_edges(snap.edges)
+            if live is not None:
+                self.states[node.id] = live
+        self.counts = Counter(s.state for s in self.states.values())
+        self.edges = dict(snap.edges)
+        self._mark_all()
+        self._schedule()
 
     # -- numbers ---------------------------------------------------------------
     def progress(self) -> dict[str, float]:
-        counts = Counter(s.state for s in self.states.values())
+        counts = self.counts
         total = self.total or len(self.states)
         done = counts["succeeded"] + counts["failed"] + counts["skipped"]
         return {
@@ -180,11 +237,61 @@ class RunCanvas(QObject):
         }
 
     # -- painting --------------------------------------------------------------
-    def _paint_node(self, node_id: str) -> None:
+    @property
+    def pending_work(self) -> int:
+        return len(self._dirty_nodes) + len(self._dirty_edges) + len(self._stale_edges)
+
+    def _schedule(self) -> None:
+        if self.pending_work <= SYNC_LIMIT:
+            self._drain(budget_s=None)
+        elif not self._drain_timer.isActive():
+            self._drain_timer.start()
+
+    def settle(self) -> None:
+        """Paint everything still pending now (screenshots, tests)."""
+        self._drain(budget_s=None)
+
+    def _drain(self, budget_s: float | None = BUDGET_MS / 1000) -> None:
+        deadline = None if budget_s is None else time.perf_counter() + budget_s
         scene = self.scene
-        item = scene.node_item(node_id) if scene is not None else None
+        if scene is None:
+            self._dirty_nodes.clear()
+            self._dirty_edges.clear()
+            self._stale_edges.clear()
+            return
+        n = 0
+        while self._dirty_nodes:
+            node_id = next(iter(self._dirty_nodes))
+            del self._dirty_nodes[node_id]
+            self._render_node(scene, node_id)
+            n += 1
+            if deadline is not None and n % 16 == 0 and time.perf_counter() > deadline:
+                self._drain_timer.start()
+                return
+        if self._stale_edges and self._conn_set is None:
+            self._conn_set = set(self._conns)
+        while self._stale_edges:
+            edge = self._stale_edges.pop()
+            if edge.scene() is scene and edge.conn not in (self._conn_set or ()):
+                edge.set_flow_label(None, None)
+        while self._dirty_edges:
+            index = next(iter(self._dirty_edges))
+            del self._dirty_edges[index]
+            self._render_edge(scene, index)
+            n += 1
+            if deadline is not None and n % 16 == 0 and time.perf_counter() > deadline:
+                self._drain_timer.start()
+                return
+
+    def _render_node(self, scene: WorkflowScene, node_id: str) -> None:
+        item = scene.node_item(node_id)
+        if item is None:
+            return
         live = self.states.get(node_id)
-        if item is None or live is None:
+        if live is None:  # not part of the run shown (or never ran)
+            if item.run_state is not None:
+                item.set_run_state(None)
+            self._set_spinner(node_id, item, False)
             return
         state = live.state
         badge: str | None = None
@@ -208,9 +315,10 @@ class RunCanvas(QObject):
         elif state == "failed":
             badge = f"failed after {live.attempt}" if live.attempt > 1 else None
             tip = live.error
-        if state not in {"pending", "running", "succeeded", "failed", "retrying", "skipped", "paused", "cancelled"}:
+        if state not in RUN_STATES:
             state = "pending"
-        item.set_run_state(state, badge, tip)
+        if (item.run_state, item.run_badge, item.run_tooltip) != (state, badge, tip):
+            item.set_run_state(state, badge, tip)
         self._set_spinner(node_id, item, state == "running")
 
     def _set_spinner(self, node_id: str, item: NodeItem, on: bool) -> None:
@@ -232,35 +340,33 @@ class RunCanvas(QObject):
 
     def _tick_countdown(self) -> None:
         retrying = [n for n, s in self.states.items() if s.state == "retrying"]
-        if not retrying:
+        scene = self.scene
+        if not retrying or scene is None:
             self._countdown.stop()
             return
         for node_id in retrying:
-            self._paint_node(node_id)
+            self._render_node(scene, node_id)
 
-    def _set_edges(self, counts: dict[int, int]) -> None:
-        self.edges = dict(counts)
-        scene = self.scene
-        if scene is None:
+    def _render_edge(self, scene: WorkflowScene, index: int) -> None:
+        if index >= len(self._conns):
             return
-        ended = self.run_status in TERMINAL
-        for index, conn in enumerate(self._conns):
-            edge = scene.edge_item(conn)
-            if edge is None:
-                continue
-            count = counts.get(index, 0)
-            if count:
-                summary = self.states.get(conn.from_node, NodeLive("pending")).summary
-                if conn.from_port == "loop":
-                    label = f"{count} items"
-                elif count == 1:
-                    label = _short(summary) if summary else "1 item"
-                else:
-                    label = f"{count} items" + (f" · {_short(summary)}" if summary else "")
-                taken: bool | None = True
+        conn = self._conns[index]
+        edge = scene.edge_item(conn)
+        if edge is None:
+            return
+        count = self.edges.get(index, 0)
+        if count:
+            summary = self.states.get(conn.from_node, _PENDING).summary
+            if conn.from_port == "loop":
+                label: str | None = f"{count} items"
+            elif count == 1:
+                label = _short(summary) if summary else "1 item"
             else:
-                target = self.states.get(conn.to_node)
-                label = None
-                taken = False if ended or (target is not None and target.state == "skipped") else None
-            if edge.flow_label != label or edge.flow_taken != taken:
-                edge.set_flow_label(label, taken)
+                label = f"{count} items" + (f" · {_short(summary)}" if summary else "")
+            taken: bool | None = True
+        else:
+            target = self.states.get(conn.to_node)
+            label = None
+            taken = False if self.run_status in TERMINAL or (target is not None and target.state == "skipped") else None
+        if edge.flow_label != label or edge.flow_taken != taken:
+            edge.set_flow_label(label, taken)

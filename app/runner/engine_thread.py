@@ -61,6 +61,9 @@ class EngineThread:
     # -- submitting work -----------------------------------------------------------
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Schedule a coroutine on the engine loop from any thread."""
+        if self.loop.is_closed() or not self._thread.is_alive():
+            coro.close()  # never leave an un-awaited coroutine to the garbage collector
+            raise RuntimeError("the engine thread has stopped")
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     def submit_call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
@@ -80,8 +83,12 @@ class EngineThread:
         return asyncio.wrap_future(self.submit_call(fn, *args, **kwargs))
 
     def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Fire and forget on the engine loop (thread-safe)."""
-        self.loop.call_soon_threadsafe(functools.partial(fn, *args))
+        """Fire and forget on the engine loop (thread-safe); dropped once the thread stopped."""
+        if not self.loop.is_closed():
+            try:
+                self.loop.call_soon_threadsafe(functools.partial(fn, *args))
+            except RuntimeError:  # closed between the check and the call
+                log.debug("engine loop closed; dropped %r", fn)
 
     def run_blocking(self, coro: Coroutine[Any, Any, T], timeout: float | None = 30.0) -> T:
         """Wait for engine work from a non-loop context (start-up, shutdown, tests)."""

@@ -9,6 +9,7 @@ uses only the window's documented extension points (`add_run_actions`,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -180,6 +181,7 @@ class RunnerUi(QObject):
         self.logs = LogPanel()
         self.docks: dict[str, QDockWidget] = {}
         self._close_ok = False
+        self._shut_down = False
         self.close_box: QMessageBox | None = None
         self.recovery_dialog: RecoveryDialog | None = None
         self._selected_node: str | None = None
@@ -321,14 +323,14 @@ class RunnerUi(QObject):
 
     def _selection_changed(self) -> None:
         scene = self.window.scene
-        if not shiboken6.isValid(scene):
+        if self._shut_down or not shiboken6.isValid(scene):
             return  # the window is being destroyed
         ids = scene.selected_node_ids()
         self._selected_node = ids[0] if len(ids) == 1 else None
         self.controller.spawn(self.refresh_data())
 
     def _document_changed(self, _doc: Any) -> None:
-        if self.host.switching:
+        if self.host.switching or self._shut_down:
             return
         if not self.controller.active and self.controller.state != rc.PAUSED:
             self.controller.reset()
@@ -354,7 +356,7 @@ class RunnerUi(QObject):
         self.data.show_data(node.name if node else node_id, data)
 
     def schedule_history(self) -> None:
-        if not self._history_timer.isActive():
+        if not self._shut_down and not self._history_timer.isActive():
             self._history_timer.start()
 
     async def refresh_history(self) -> None:
@@ -444,6 +446,15 @@ class RunnerUi(QObject):
 
     def shutdown(self) -> None:
         """App quits: a run still going is paused (its state saved), then the engine thread stops."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self._history_timer.stop()
+        self._data_timer.stop()
+        app = QApplication.instance()
+        if app is not None:
+            with contextlib.suppress(RuntimeError, TypeError):
+                app.aboutToQuit.disconnect(self.shutdown)
         if self.controller.active and self.controller.execution_id:
             eid = self.controller.execution_id
 
@@ -453,11 +464,12 @@ class RunnerUi(QObject):
 
             try:
                 svc = self.controller._service_future.result(5)
-                self.engine.run_blocking(pause_and_wait(svc), timeout=15)
+                if self.engine.alive:
+                    self.engine.run_blocking(pause_and_wait(svc), timeout=15)
             except Exception:
                 log.warning("could not pause run %s on exit", eid, exc_info=True)
         self.controller.shutdown()
-        if self._service_ready():
+        if self._service_ready() and self.engine.alive:
             try:
                 self.controller.call_blocking(lambda s: s.close(), 5)
             except Exception:

@@ -163,12 +163,17 @@ def test_closing_during_a_run_can_cancel_it(window, runner, qtbot, tmp_path):
     assert c.call_blocking(lambda s: s.status(eid))["status"] == "cancelled"
 
 
-def test_invalid_workflow_is_not_started(window, runner, tmp_path):
+def test_invalid_workflow_is_not_started(window, runner, qtbot, tmp_path):
     doc = json.loads(fileformat.dumps(wait_workflow()))
     doc["connections"].append({"from": "b", "from_port": "out", "to": "a", "to_port": "in"})  # a cycle
     path = tmp_path / "bad.pe.json"
     path.write_text(json.dumps(doc))
     window.open_path(path, ask=False)
-    assert window.start_run() is False
+    ended = []
+    runner.controller.run_ended.connect(lambda eid, status: ended.append(status))
+    window.start_run()  # validated on the engine thread, then refused
+    qtbot.waitUntil(lambda: ended == ["invalid"], timeout=5000)
     assert "cycle" in window.statusBar().currentMessage().lower()
-    assert runner.controller.state == rc.IDLE
+    assert runner.controller.state == rc.IDLE and runner.controller.execution_id is None
+    assert all(i.run_state is None for i in window.scene.node_items())
+    assert runner.controller.call_blocking(lambda s: s.list()) == []  # nothing was run
