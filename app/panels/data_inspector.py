@@ -209,6 +209,8 @@ class DataInspector(QWidget):
         self.attempts.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.attempts.verticalHeader().hide()
         self.attempts.horizontalHeader().setStretchLastSection(True)
+        for col, width in enumerate((34, 78, 70, 74)):
+            self.attempts.setColumnWidth(col, width)
         self.traceback = QPlainTextEdit()
         self.traceback.setReadOnly(True)
         self.traceback.setPlaceholderText("Select a failed attempt to see its traceback.")

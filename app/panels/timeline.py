@@ -130,6 +130,11 @@ class TimelinePanel(QWidget):
         hs = [r["timing"]["duration_ms"] / 1000.0 for r in self.durations]
         brushes = [QColor(STATUS_COLORS.get(r.get("status", ""), "#9ca3af")) for r in self.durations]
         self.history_bars.setOpts(x=xs, height=hs, width=0.7, brushes=brushes or None, pen=pg.mkPen(None))
+        axis = self.history.getPlotItem().getAxis("bottom")
+        if 0 < len(xs) <= 30:
+            axis.setTickSpacing(1, 1)  # one tick per run
+        else:
+            axis.setTickSpacing()
         if xs:
             self.history.getPlotItem().setXRange(min(xs) - 0.8, max(xs) + 0.8, padding=0)
             self.history.getPlotItem().setYRange(0, max(hs) * 1.15 or 1, padding=0)
@@ -158,20 +163,24 @@ class TimelinePanel(QWidget):
                 self.rows[key] = len(self.rows)
         origin = self.origin or 0.0
         now = time.time()
+        span_s = max(((s.end if s.end is not None else now) - origin for s in spans), default=0.0)
+        min_width = max(MIN_WIDTH_S, span_s * 0.003)  # a 0.1 ms attempt stays visible next to a 3 s back-off
         self.bars = []
         for s in spans:
             end = s.end if s.end is not None else now
             x0 = s.start - origin
-            x1 = max(end - origin, x0 + MIN_WIDTH_S)
+            x1 = max(end - origin, x0 + min_width)
             self.bars.append(Bar(s, self.rows[(s.thread_id, s.node_id)], x0, x1))
-        brushes = [QColor(RUN_STATE_COLORS.get(b.span.status, RUN_STATE_COLORS["running"])) for b in self.bars]
+        colors = [QColor(RUN_STATE_COLORS.get(b.span.status, RUN_STATE_COLORS["running"])) for b in self.bars]
+        opts: dict[str, Any] = {"brush": None, "pen": None}
+        if colors:  # (pyqtgraph wants per-bar lists non-empty)
+            opts = {"brushes": colors, "pens": [pg.mkPen(c.darker(130)) for c in colors]}
         self.bar_item.setOpts(
             x0=[b.x0 for b in self.bars],
             x1=[b.x1 for b in self.bars],
             y=[b.row for b in self.bars],
             height=BAR_HEIGHT,
-            brushes=brushes or None,
-            pen=pg.mkPen(QColor(0, 0, 0, 60)),
+            **opts,
         )
         # back-off waits: a dotted line from a failed attempt to the next one
         by_node: dict[tuple[str, str], list[Bar]] = {}
@@ -188,7 +197,7 @@ class TimelinePanel(QWidget):
         axis.setTicks([ticks])
         if self.bars:
             right = max(b.x1 for b in self.bars)
-            self.gantt.getPlotItem().setXRange(0, right * 1.05 or 0.01, padding=0)
+            self.gantt.getPlotItem().setXRange(-right * 0.01, right * 1.03 or 0.01, padding=0)
             self.gantt.getPlotItem().setYRange(-0.7, len(self.rows) - 0.3, padding=0)
             attempts = len(self.bars)
             retries = attempts - len(self.rows)

@@ -39,6 +39,7 @@ _RUN_STATUS = {
 }
 _EXEC_RE = re.compile(r"execution=(\S+)")
 _NODE_RE = re.compile(r"node=(\S+)")
+_PREFIX_RE = re.compile(r"^execution=\S+ (?:node=\S+ )?")
 
 
 @dataclass(slots=True)
@@ -118,8 +119,9 @@ class _LogHandler(logging.Handler):
         ex = _EXEC_RE.search(msg)
         execution = ex.group(1) if ex else None
         node = _NODE_RE.search(msg)
+        text = _PREFIX_RE.sub("", msg, count=1)  # the ids have their own columns
         self.bridge.add_log(
-            LogLine(record.created, record.levelname, msg, node.group(1) if node else None, execution, record.name)
+            LogLine(record.created, record.levelname, text, node.group(1) if node else None, execution, record.name)
         )
 
 

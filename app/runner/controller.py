@@ -330,6 +330,7 @@ class RunController(QObject):
             self.run_ended.emit("", FAILED)  # nobody waits forever for a run that never started
             raise
         self.execution_id = handle.execution_id
+        self.message.emit(f"Run started: {snapshot.name}")
         if self.started_at is None:
             self.started_at = time.time()
         if self.state == STARTING:

@@ -47,7 +47,8 @@ def test_run_then_open_it_from_history_read_only(window, runner, http_server, qt
     assert row["status"] == "completed" and row["number"] == 1
     assert runner.history.table.item(0, 4).text() == "5/5 · 100%"
     # the log dock got the run's lines; filter by node and level
-    assert any("node=get" in ln.message and ln.level == "WARNING" for ln in runner.logs.model.lines)
+    assert any(ln.node_id == "get" and ln.level == "WARNING" and "503" in ln.message for ln in runner.logs.model.lines)
+    assert not any(ln.message.startswith("execution=") for ln in runner.logs.model.lines)  # ids are columns
     runner.logs.set_node("get")
     runner.logs.set_level("WARNING")
     shown = runner.logs.shown_lines()
