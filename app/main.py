@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow()
     from app.runner.install import install_runner  # run tools: toolbar, docks, --run
 
-    install_runner(window, db=args.db, workspace=args.workspace, recover=not args.screenshot)
+    runner = install_runner(window, db=args.db, workspace=args.workspace, recover=not args.screenshot)
     window.show()
     exit_code = 0
     if args.file:
@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     def take_screenshot() -> None:
         nonlocal exit_code
         window.view.fit_all()
+        runner.controller.canvas.settle()  # every run state painted, also on a huge canvas
         app.processEvents()
         target = Path(args.screenshot)
         target.parent.mkdir(parents=True, exist_ok=True)
