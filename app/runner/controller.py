@@ -445,6 +445,9 @@ class RunController(QObject):
 
     async def cancel_execution(self, execution_id: str) -> None:
         """Cancel a paused or interrupted run that is not running here."""
+        if execution_id == self.execution_id and self.state == PAUSED:
+            await self.cancel()  # the run on the canvas: show it cancelled too
+            return
         await self.call(lambda s: s.cancel(execution_id))
         if self.viewing and self.viewing[0] == execution_id:
             await self.view_run(execution_id, self.viewing[1])

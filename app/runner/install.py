@@ -38,7 +38,7 @@ from app.runner.bridge import Batch
 from app.runner.controller import RunController
 from app.runner.engine_thread import EngineThread
 from app.runner.recovery import RecoveryDialog, interrupted_runs
-from app.runner.snapshot import RunSnapshot, node_data
+from app.runner.snapshot import RunSnapshot, node_data, preview_samples
 from engine.model import Workflow
 
 log = logging.getLogger(__name__)
@@ -185,6 +185,7 @@ class RunnerUi(QObject):
         self.close_box: QMessageBox | None = None
         self.recovery_dialog: RecoveryDialog | None = None
         self._selected_node: str | None = None
+        self.samples: dict[str, Any] | None = None
         self._data_timer = QTimer(self)
         self._data_timer.setSingleShot(True)
         self._data_timer.setInterval(250)
@@ -295,6 +296,7 @@ class RunnerUi(QObject):
 
     def _on_snapshot(self, snap: RunSnapshot) -> None:
         self.timeline.set_spans(snap.spans)
+        self.controller.spawn(self._load_samples(snap.execution_id))
         if self.controller.state == rc.VIEWING:
             self.logs.clear()
             self.logs.append(lines_from_spans(snap.spans, snap.execution_id))
@@ -341,6 +343,23 @@ class RunnerUi(QObject):
         self.schedule_history()
 
     # -- reads on the engine thread --------------------------------------------------------------
+    async def _load_samples(self, execution_id: str) -> None:
+        """Keep the last run's data for the inspector's expression previews."""
+        wf = self.controller.workflow
+        if wf is None:
+            return
+        samples = await self.controller.call(lambda s: preview_samples(s.record(execution_id), wf))
+        self.samples = samples
+        inspector = getattr(self.window, "inspector", None)
+        if inspector is not None and hasattr(inspector, "set_sample_provider"):
+            inspector.set_sample_provider(self.sample_for if samples else None)
+
+    def sample_for(self, node_id: str) -> dict[str, Any] | None:
+        """The inspector's SampleProvider: this node's last input and every node's last output."""
+        if not self.samples:
+            return None
+        return {"input": self.samples["inputs"].get(node_id, {}), "nodes": self.samples["nodes"]}
+
     async def refresh_data(self) -> None:
         """The data inspector shows the selected node of the run on the canvas."""
         node_id = self._selected_node

@@ -134,3 +134,31 @@ def node_data(record: RunRecord, workflow: Workflow | None, node_id: str, thread
         if inputs:
             out["input"] = inputs[0] if len(inputs) == 1 else inputs
     return out
+
+
+MAX_SAMPLE_BYTES = 2_000_000
+
+
+def preview_samples(record: RunRecord, workflow: Workflow) -> dict[str, Any] | None:
+    """Last-run data for the inspector's expression previews (engine thread).
+
+    `{"inputs": {node id: input}, "nodes": {node name: output}}`, or None when
+    the outputs are too big to keep around for previews.
+    """
+    th = record.threads.get(MAIN_THREAD)
+    if th is None:
+        return None
+    try:
+        text = json.dumps(th.outputs, default=str)
+    except (TypeError, ValueError):
+        return None
+    if len(text) > MAX_SAMPLE_BYTES:
+        return None
+    outputs = json.loads(text)
+    names = {n.id: n.name for n in workflow.nodes}
+    inputs: dict[str, Any] = {}
+    for node in workflow.nodes:
+        got = node_data(record, workflow, node.id)
+        if got["input"] is not None:
+            inputs[node.id] = got["input"]
+    return {"inputs": inputs, "nodes": {names[k]: v for k, v in outputs.items() if k in names}}

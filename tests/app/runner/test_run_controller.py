@@ -45,9 +45,14 @@ def test_pause_from_toolbar_then_resume(make_controller, qtbot, engine):
     w = win.scene().node_item("w")
     qtbot.waitUntil(lambda: w.run_state == "running" and ctl.state == rc.RUNNING, timeout=5000)
     assert ctl.node_label.text() == "▶ Wait"
+    spinner = ctl.canvas._spinners["w"]  # running is animated: an arc turns around the icon
+    assert spinner.parentItem() is w
+    angle = spinner.angle
+    qtbot.waitUntil(lambda: spinner.angle != angle, timeout=1000)
+    assert "elapsed" in ctl.elapsed_label.text() and "Running" in ctl.progress_label.text()
     qtbot.keyClick(win, Qt.Key.Key_F6)  # F6 = pause while running
     qtbot.waitUntil(lambda: ctl.state == rc.PAUSED, timeout=5000)
-    assert w.run_state == "paused"
+    assert w.run_state == "paused" and "w" not in ctl.canvas._spinners
     assert ctl.resume_action.isEnabled() and ctl.cancel_action.isEnabled() and not ctl.pause_action.isEnabled()
     # the paused state is saved in the database
     status = ctl.call_blocking(lambda s: s.status(ctl.execution_id))

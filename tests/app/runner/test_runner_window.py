@@ -73,6 +73,11 @@ def test_run_then_open_it_from_history_read_only(window, runner, http_server, qt
     assert runner.data.output_view.value["body"] == {"items": [1]}
     assert [a["status"] for a in runner.data.data["attempts"]] == ["failed", "succeeded"]
     assert "503" in runner.data.attempts.item(0, 4).text()
+    # the inspector previews expressions with the last run's data
+    qtbot.waitUntil(lambda: runner.samples is not None, timeout=5000)
+    assert runner.sample_for("check") == {"input": {"status": 200, "headers": runner.samples["inputs"]["check"]["headers"], "body": {"items": [1]}}, "nodes": runner.samples["nodes"]}
+    assert runner.samples["nodes"]["Get items"]["body"] == {"items": [1]}
+    assert window.inspector.sample_provider is not None
     # back to editing
     runner.host.guard.back.click()
     assert c.state == rc.IDLE and not runner.host.guard.banner.isVisible()
@@ -178,3 +183,35 @@ def test_invalid_workflow_is_not_started(window, runner, qtbot, tmp_path):
     assert runner.controller.state == rc.IDLE and runner.controller.execution_id is None
     assert all(i.run_state is None for i in window.scene.node_items())
     assert runner.controller.call_blocking(lambda s: s.list()) == []  # nothing was run
+
+
+def test_all_workflows_scope_and_cancel_a_paused_run_from_history(window, runner, qtbot, tmp_path):
+    c = runner.controller
+    _open(window, wait_workflow(0.0), tmp_path, "quick.pe.json")
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.COMPLETED, timeout=5000)
+    other = http_retry_workflow("http://127.0.0.1:9/never")  # another workflow id
+    other_doc = json.loads(fileformat.dumps(other))
+    other_doc["nodes"] = [n for n in other_doc["nodes"] if n["id"] == "start"] + [
+        {"id": "w", "type": "wait", "name": "Wait", "position": [260, 0], "config": {"seconds": 30}}
+    ]
+    other_doc["connections"] = [{"from": "start", "from_port": "out", "to": "w", "to_port": "in"}]
+    path = tmp_path / "other.pe.json"
+    path.write_text(json.dumps(other_doc))
+    assert window.open_path(path, ask=False)
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.RUNNING and window.scene.node_item("w").run_state == "running", timeout=5000)
+    c.pause_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.PAUSED, timeout=5000)
+    paused = c.execution_id
+    qtbot.waitUntil(lambda: [r["status"] for r in runner.history.runs] == ["paused"], timeout=5000)  # this workflow only
+    runner.history.set_all_workflows(True)
+    qtbot.waitUntil(lambda: sorted(r["status"] for r in runner.history.runs) == ["completed", "paused"], timeout=5000)
+    names = {runner.history.table.item(r, 5).text() for r in range(2)}
+    assert names == {"wait test", "app test"}
+    runner.history.select_execution(paused)
+    assert runner.history.cancel_button.isEnabled()
+    runner.history.cancel_button.click()
+    qtbot.waitUntil(lambda: c.call_blocking(lambda s: s.status(paused))["status"] == "cancelled", timeout=5000)
+    qtbot.waitUntil(lambda: runner.history.row_of(paused) is not None and runner.history.row_of(paused)["status"] == "cancelled", timeout=5000)
+    assert c.state == rc.CANCELLED and window.scene.node_item("w").run_state == "cancelled"
