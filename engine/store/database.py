@@ -218,6 +218,8 @@ def _migrate(engine: Engine, url: str) -> None:
         if current is None:
             present = set(sa.inspect(conn).get_table_names()) & set(TABLES)
             conn.rollback()
+            if present and _wait_for_other_migration(engine, head):
+                return  # another ProcessEngine process was creating this database just now
             if present:
                 raise StoreError(
                     f"database {describe(url)} already has tables {sorted(present)} that are not "
@@ -233,7 +235,7 @@ def _migrate(engine: Engine, url: str) -> None:
         except sa.exc.OperationalError as exc:
             # another process may have migrated the same fresh file at the same moment
             conn.rollback()
-            if _current_revision(conn) != head:
+            if not _wait_for_other_migration(engine, head):
                 raise
             log.debug("migration raced with another process: %s", exc)
         finally:
@@ -242,6 +244,26 @@ def _migrate(engine: Engine, url: str) -> None:
                 conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": PG_LOCK_KEY})
                 conn.commit()
     log.info("store %s migrated to %s", describe(url), head)
+
+
+def _wait_for_other_migration(engine: Engine, head: str, timeout: float = 10.0) -> bool:
+    """True once another process's migration of a fresh database has committed its version.
+
+    Two processes opening a new file at once (a run and a `list`, say) both start
+    migrating; the loser sees tables without a version row for a moment.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with engine.connect() as conn:
+            current = _current_revision(conn)
+            conn.rollback()
+        if current == head:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
 
 
 def _upgrade(conn: sa.Connection) -> None:

@@ -32,15 +32,19 @@ def start_pe(*args: str, db: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "engine.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
 
 
-def wait_for_running(db: Path, timeout: float = 20) -> str:
+def wait_for_running(db: Path, proc: subprocess.Popen[str], timeout: float = 20) -> str:
     deadline = time.monotonic() + timeout
+    seen: list[str] = []
     while time.monotonic() < deadline:
-        out = pe("list", "--status", "running", "--json", db=db)
+        out = pe("list", "--json", db=db)
         rows = json.loads(out.stdout or "[]")
-        if rows:
+        seen.append(",".join(r["status"] for r in rows) or out.stderr[-300:])
+        if rows and rows[0]["status"] == "running":
             return rows[0]["execution_id"]
         time.sleep(0.1)
-    raise AssertionError("no running execution appeared")
+    proc.kill()
+    out, err = proc.communicate()
+    raise AssertionError(f"no running execution appeared; saw {seen}; the run said {out[-2000:]!r} {err[-3000:]!r}")
 
 
 def save(tmp_path: Path, wf: Any, name: str = "wf.pe.json") -> Path:
@@ -153,7 +157,7 @@ def _slow_workflow(tmp_path: Path, seconds: float = 30) -> Path:
 def test_pause_from_another_process_then_resume(db: Path, tmp_path: Path) -> None:
     path = _slow_workflow(tmp_path, seconds=6)  # long enough to be paused mid-wait; the wait re-runs on resume
     proc = start_pe("run", str(path), "--json", db=db)
-    exec_id = wait_for_running(db)
+    exec_id = wait_for_running(db, proc)
     assert pe("pause", exec_id, db=db).returncode == 0
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 4, stderr
@@ -171,7 +175,7 @@ def test_pause_from_another_process_then_resume(db: Path, tmp_path: Path) -> Non
 def test_cancel_from_another_process_exit_3(db: Path, tmp_path: Path) -> None:
     path = _slow_workflow(tmp_path)
     proc = start_pe("run", str(path), "--json", db=db)
-    exec_id = wait_for_running(db)
+    exec_id = wait_for_running(db, proc)
     t0 = time.monotonic()
     assert pe("cancel", exec_id, db=db).returncode == 0
     stdout, stderr = proc.communicate(timeout=30)
@@ -183,7 +187,7 @@ def test_cancel_from_another_process_exit_3(db: Path, tmp_path: Path) -> None:
 def test_ctrl_c_pauses_with_state_saved(db: Path, tmp_path: Path) -> None:
     path = _slow_workflow(tmp_path)
     proc = start_pe("run", str(path), db=db)
-    exec_id = wait_for_running(db)
+    exec_id = wait_for_running(db, proc)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)
     assert proc.returncode == 4

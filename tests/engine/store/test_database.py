@@ -212,3 +212,15 @@ def test_head_revision_constant_matches_alembic() -> None:
     from engine.store.database import HEAD_REVISION, head_revision
 
     assert HEAD_REVISION == head_revision()
+
+
+def test_many_processes_opening_a_fresh_database_at_once(tmp_path) -> None:
+    """A run and a `list` starting together on a new file must both open it (race on migration)."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "fresh.db"
+    code = "import sys; from engine.store.database import open_database; open_database(sys.argv[1]).dispose()"
+    procs = [subprocess.Popen([sys.executable, "-c", code, f"sqlite:///{db}"], stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    errors = [p.communicate(timeout=60)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, errors
