@@ -70,6 +70,7 @@ class HistoryPanel(QWidget):
 
     refresh_requested = Signal()
     open_requested = Signal(str, int)  # execution id, run number
+    row_clicked = Signal(str, int)  # the user clicked a run (not a programmatic selection)
     resume_requested = Signal(str)
     cancel_requested = Signal(str)
     delete_requested = Signal(list)  # execution ids
@@ -124,6 +125,8 @@ class HistoryPanel(QWidget):
         self.status.currentIndexChanged.connect(self.refresh_requested)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.itemDoubleClicked.connect(lambda _item: self._open())
+        self.table.itemActivated.connect(lambda _item: self._open())
+        self.table.itemClicked.connect(self._clicked)
         self.open_button.clicked.connect(self._open)
         self.resume_button.clicked.connect(lambda: self._with_selected(self.resume_requested.emit))
         self.cancel_button.clicked.connect(lambda: self._with_selected(self.cancel_requested.emit))
@@ -211,6 +214,9 @@ class HistoryPanel(QWidget):
         runs = self.selected_runs()
         if len(runs) == 1:
             fn(runs[0]["execution_id"])
+
+    def _clicked(self, item: QTableWidgetItem) -> None:
+        self.row_clicked.emit(item.data(ID_ROLE), int(item.data(NUM_ROLE) or 0))
 
     def _open(self) -> None:
         runs = self.selected_runs()

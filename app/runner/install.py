@@ -242,6 +242,7 @@ class RunnerUi(QObject):
         h = self.history
         h.refresh_requested.connect(self.schedule_history)
         h.open_requested.connect(lambda eid, n: c.spawn(self.open_run(eid, n)))
+        h.row_clicked.connect(self._history_clicked)
         h.resume_requested.connect(lambda eid: c.spawn(c.resume_execution(eid)))
         h.cancel_requested.connect(lambda eid: c.spawn(c.cancel_execution(eid)))
         h.delete_requested.connect(lambda ids: c.spawn(self.delete_runs(ids)))
@@ -273,6 +274,17 @@ class RunnerUi(QObject):
             row = self.history.row_of(execution_id)
             number = row.get("number") if row else None
         await self.controller.view_run(execution_id, number)
+
+    def _history_clicked(self, execution_id: str, number: int) -> None:
+        """Clicking a run of the open workflow shows it at once; another workflow's run needs
+        Open (it replaces the document on the canvas)."""
+        row = self.history.row_of(execution_id)
+        wf = self.host.current_workflow()
+        if self.controller.active or row is None or wf is None or row.get("workflow_id") != wf.id:
+            return
+        if self.controller.viewing and self.controller.viewing[0] == execution_id:
+            return
+        self.controller.spawn(self.open_run(execution_id, number))
 
     async def delete_runs(self, ids: list[str]) -> None:
         if self.controller.viewing and self.controller.viewing[0] in ids:

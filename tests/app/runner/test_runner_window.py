@@ -59,8 +59,9 @@ def test_run_then_open_it_from_history_read_only(window, runner, http_server, qt
     c.run_action.trigger()
     qtbot.waitUntil(lambda: c.state == rc.COMPLETED and [r["status"] for r in runner.history.runs] == ["completed"] * 2, timeout=10000)
     window.scene.clearSelection()
-    runner.history.select_execution(row["execution_id"])
-    runner.history.open_button.click()
+    r = next(i for i, run in enumerate(runner.history.runs) if run["execution_id"] == row["execution_id"])
+    table = runner.history.table
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualItemRect(table.item(r, 1)).center())
     qtbot.waitUntil(lambda: c.state == rc.VIEWING, timeout=5000)
     assert c.viewing == (row["execution_id"], 1)
     assert runner.host.guard.banner.isVisible() and "Viewing run #1" in runner.host.guard.banner_label.text()
