@@ -213,6 +213,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_resume(args: argparse.Namespace) -> int:
     service = _service(args)
     try:
+        before = service.status(args.id)
+        if before.get("status") == "interrupted":
+            sys.stderr.write(_rerun_warning(before) + "\n")
         rec = asyncio.run(_drive(service, service.resume(args.id)))
         return _report_run(service, rec, args.json)
     finally:
@@ -243,6 +246,15 @@ def _fmt_status_line(s: dict[str, Any]) -> str:
     )
 
 
+def _rerun_warning(s: dict[str, Any]) -> str:
+    flight = s.get("in_flight") or {}
+    node = flight.get("node_id")
+    if not node:
+        return f"interrupted; resume with: processengine resume {s['execution_id']}"
+    effect = " and has side effects (it may e.g. send an email again)" if flight.get("side_effects") else ""
+    return f"interrupted while node {node!r} was running{effect}: resume runs it again"
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     service = _service(args)
     try:
@@ -253,6 +265,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         _print_json(s)
     else:
         sys.stdout.write(_fmt_status_line(s) + "\n")
+        if s.get("status") == "interrupted":
+            sys.stdout.write(_rerun_warning(s) + "\n")
         if s.get("error"):
             sys.stdout.write(f"error at node {s['error']['node_id']!r}: {s['error']['message']}\n")
     return 0

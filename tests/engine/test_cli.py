@@ -240,3 +240,34 @@ def test_serve_answers_webhooks_and_survives_bad_requests(db: Path, free_port: i
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=20)
     assert proc.returncode == 0
+
+
+def test_killed_run_shows_interrupted_and_resume_warns_then_finishes(db: Path, tmp_path: Path, http_server) -> None:
+    http_server.route("/orders", Reply(hang=True), Reply(status=201, json={"id": 7}))
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "prep", "type": "set", "config": {"values": {"item": "book"}}},
+            {"id": "post", "type": "http_request", "config": {"method": "POST", "url": http_server.url_for("/orders"), "json": "{{ input }}"}},
+        ],
+        [("start", "out", "prep"), ("prep", "out", "post")],
+    )
+    proc = start_pe("run", str(save(tmp_path, wf)), "--json", db=db)
+    exec_id = wait_for_running(db, proc)
+    deadline = time.monotonic() + 20
+    while http_server.calls("/orders") < 1:
+        assert time.monotonic() < deadline, "the POST never arrived"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=20)
+    st = pe("status", exec_id, db=db)
+    assert "interrupted" in st.stdout
+    assert "node 'post' was running and has side effects" in st.stdout
+    out = pe("resume", exec_id, "--json", db=db)
+    assert out.returncode == 0, out.stderr
+    assert "resume runs it again" in out.stderr
+    data = json.loads(out.stdout)
+    assert data["status"] == "completed"
+    assert data["outputs"]["post"]["body"] == {"id": 7}
+    assert len(data["attempts"]["prep"]) == 1  # the finished node did not run again
+    assert http_server.calls("/orders") == 2  # only the in-flight POST ran twice
