@@ -211,7 +211,7 @@ def test_head_revision_constant_matches_alembic() -> None:
     """The fast path that skips Alembic on open must name the real newest migration."""
     from engine.store.database import HEAD_REVISION, head_revision
 
-    assert HEAD_REVISION == head_revision()
+    assert head_revision() == HEAD_REVISION
 
 
 def test_many_processes_opening_a_fresh_database_at_once(tmp_path) -> None:
