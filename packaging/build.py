@@ -198,8 +198,12 @@ def tree_size(path: Path) -> int:
     return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def dependencies(bundle: Path) -> tuple[list[str], list[str]]:
-    """Depends and Recommends from the libraries the bundle's ELF files need but do not carry."""
+def dependencies(bundle: Path, *, strict: bool = True) -> tuple[list[str], list[str]]:
+    """Depends and Recommends from the libraries the bundle's ELF files need but do not carry.
+
+    An unmapped library stops the build; with strict=False (the untrimmed measuring build,
+    whose extra Qt plugins want GTK and more) it is only reported.
+    """
     files = [p for p in bundle.rglob("*") if elf.is_elf(p)]
     carried = {p.name for p in bundle.rglob("*")}
     depends: set[str] = set()
@@ -221,16 +225,19 @@ def dependencies(bundle: Path) -> tuple[list[str], list[str]]:
             else:
                 unknown[lib] = str(path.relative_to(bundle))
     if unknown:
-        raise BuildError(
+        text = (
             "the bundle needs system libraries with no known Debian package (add them to SYSTEM_LIBS "
             "or OPTIONAL_LIBS in packaging/build.py): "
             + ", ".join(f"{lib} (needed by {by})" for lib, by in sorted(unknown.items()))
         )
+        if strict:
+            raise BuildError(text)
+        log.warning("%s -- left out of Depends", text)
     depends.discard("libc6")
     return [f"libc6 (>= {glibc})", *sorted(depends)], sorted(recommends - depends)
 
 
-def stage_deb(bundle: Path, work: Path, version: str, arch: str) -> Path:
+def stage_deb(bundle: Path, work: Path, version: str, arch: str, *, strict: bool = True) -> Path:
     """The package's file tree, staged under the work folder."""
     root = work / "deb"
     if root.exists():
@@ -258,7 +265,7 @@ def stage_deb(bundle: Path, work: Path, version: str, arch: str) -> Path:
     doc.mkdir(parents=True)
     (doc / "copyright").write_text(_copyright(), encoding="utf-8")
 
-    depends, recommends = dependencies(opt)
+    depends, recommends = dependencies(opt, strict=strict)
     meta = project_metadata()
     control = {
         "Package": PACKAGE,
@@ -366,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             build_bundle(dist, work, trim=not args.no_trim, strip=not args.no_strip)
         verify_bundle(bundle, work, version)
-        root = stage_deb(bundle, work, version, arch)
+        root = stage_deb(bundle, work, version, arch, strict=not args.no_trim)
         deb = build_deb(root, dist, version, arch, args.compression, args.level)
     except BuildError as exc:
         log.error("BUILD FAILED: %s", exc)

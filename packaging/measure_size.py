@@ -48,16 +48,21 @@ def main() -> int:
     for name, flags in VARIANTS.items():
         dist, work = OUT / name / "dist", OUT / name / "work"
         started = time.monotonic()
-        subprocess.run(
+        proc = subprocess.run(
             [sys.executable, str(ROOT / "packaging" / "build.py"), "--dist", str(dist), "--work", str(work), *flags],
-            check=True, stdout=subprocess.DEVNULL,
+            capture_output=True, text=True,
         )
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+            raise SystemExit(f"build of variant {name!r} failed")
         seconds = time.monotonic() - started
         deb = next(dist.glob("processengine_*.deb"))
         smoke = "-"
         if args.smoke:
-            ok = subprocess.run(["bash", str(ROOT / "packaging" / "smoke.sh"), str(deb)], stdout=subprocess.DEVNULL)
+            ok = subprocess.run(["bash", str(ROOT / "packaging" / "smoke.sh"), str(deb)], capture_output=True, text=True)
             smoke = "passed" if ok.returncode == 0 else "FAILED"
+            if ok.returncode != 0:
+                sys.stderr.write(f"smoke test of {name} failed:\n{ok.stdout[-2000:]}{ok.stderr[-2000:]}")
         bundle = dist / "processengine"
         total = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file() and not p.is_symlink())
         rows.append((name, total, deb.stat().st_size, seconds, smoke))

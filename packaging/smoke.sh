@@ -150,4 +150,19 @@ assert len(data) > 20_000 and len(set(raw)) > 64, "looks blank"
 EOF
 if [[ -n ${SMOKE_KEEP_SCREENSHOT:-} ]]; then cp "$PNG" "$SMOKE_KEEP_SCREENSHOT"; fi
 
+# The platform users actually get: X11 through the bundled xcb plugin, on a virtual screen.
+if [[ ${SMOKE_X11:-1} != 0 ]]; then
+    say "studio --run --screenshot on X11 (Xvfb, xcb plugin)"
+    command -v xvfb-run >/dev/null ||
+        fail "xvfb-run not found: apt-get install xvfb xauth (or SMOKE_X11=0 to leave out the X11 check)"
+    X11_PNG=$TMP/studio-x11.png
+    env -i PATH=/usr/bin:/bin HOME="$HOME_DIR" LANG=C.UTF-8 XDG_RUNTIME_DIR="$TMP/runtime" \
+        QT_QPA_PLATFORM=xcb PROCESSENGINE_DB="$DB" \
+        xvfb-run -a -s "-screen 0 1600x1000x24" "$EXE" studio \
+        "$ROOT/opt/processengine/_internal/resources/examples/fan_out_merge.pe.json" --run \
+        --screenshot "$X11_PNG" >"$TMP/x11.log" 2>&1 ||
+        fail "studio on X11 exited $?: $(tail -n 20 "$TMP/x11.log")"
+    [[ $(stat -c %s "$X11_PNG") -gt 20000 ]] || fail "the X11 screenshot looks blank"
+fi
+
 say "all checks passed ($(du -h "$DEB" | cut -f1) package, $(du -sh "$ROOT/opt/processengine" | cut -f1) installed)"
