@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import elf
@@ -21,15 +23,24 @@ def test_reads_needed_libraries_and_glibc_versions_like_objdump() -> None:
     assert info.glibc_versions == versions
 
 
+def _extension(name: str) -> Path:
+    found = sorted(Path(sysconfig.get_paths()["platstdlib"], "lib-dynload").glob(f"{name}.*.so"))
+    assert found, f"no {name} extension in this Python"
+    return found[0]
+
+
 def test_debug_info_detected_and_gone_after_strip(tmp_path: Path) -> None:
-    """A small library built with -g: debug sections found, then removed by strip --strip-debug."""
-    src = tmp_path / "lib.c"
-    src.write_text("#include <math.h>\nint answer(double x) { return (int)sqrt(x); }\n", encoding="utf-8")
-    lib = tmp_path / "libanswer.so"
-    subprocess.run(["cc", "-g", "-shared", "-fPIC", "-o", str(lib), str(src), "-lm"], check=True)
+    """A real extension given a .debug_info section (objcopy): found, then removed by strip --strip-debug."""
+    lib = tmp_path / "ext.so"
+    shutil.copy(_extension("_sqlite3"), lib)
+    subprocess.run(["strip", "--strip-debug", str(lib)], check=True)
+    assert not elf.read(lib).has_debug
+    payload = tmp_path / "payload"
+    payload.write_bytes(b"\0" * 64)
+    subprocess.run(["objcopy", f"--add-section=.debug_info={payload}", str(lib)], check=True)
     info = elf.read(lib)
     assert info.has_debug
-    assert info.needed == ["libm.so.6"]
+    assert "libsqlite3.so.0" in info.needed
     subprocess.run(["strip", "--strip-debug", str(lib)], check=True)
     stripped = elf.read(lib)
     assert not stripped.has_debug
