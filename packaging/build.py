@@ -172,9 +172,9 @@ def build_bundle(dist: Path, work: Path, *, trim: bool, strip: bool) -> Path:
         raise BuildError(f"PyInstaller did not produce {bundle / PACKAGE}")
     if strip:
         before = tree_size(bundle)
-        stripped = [p for p in sorted(bundle.rglob("*")) if elf.is_elf(p) and elf.read(p).has_debug]
-        for path in stripped:
-            run(["strip", "--strip-debug", str(path)])
+        stripped = [str(p) for p in sorted(bundle.rglob("*")) if elf.is_elf(p) and elf.read(p).has_debug]
+        if stripped:
+            run(["strip", "--strip-debug", *stripped])
         log.info(
             "stripped debug info from %d files: %.1f MiB -> %.1f MiB",
             len(stripped), before / 2**20, tree_size(bundle) / 2**20,
@@ -188,7 +188,11 @@ def verify_bundle(bundle: Path, work: Path, version: str) -> None:
     if missing:
         raise BuildError("the bundle lacks: " + "; ".join(missing))
     env = {"PATH": "/usr/bin:/bin", "HOME": str(work), "LANG": "C.UTF-8", "QT_QPA_PLATFORM": "offscreen"}
-    out = run([str(bundle / PACKAGE), "--version"], capture_output=True, text=True, env=env).stdout.strip()
+    log.info("$ %s --version", bundle / PACKAGE)
+    proc = subprocess.run([str(bundle / PACKAGE), "--version"], capture_output=True, text=True, env=env, check=False)
+    out = proc.stdout.strip()
+    if proc.returncode != 0:
+        raise BuildError(f"the frozen `processengine --version` exited {proc.returncode}:\n{proc.stderr[-3000:]}")
     if out != f"processengine {version}":
         raise BuildError(f"`processengine --version` printed {out!r}, expected 'processengine {version}'")
     log.info("bundle OK: %s, %.1f MiB", out, tree_size(bundle) / 2**20)
