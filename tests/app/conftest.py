@@ -11,6 +11,25 @@ from PySide6.QtCore import QSettings
 
 
 @pytest.fixture(autouse=True)
+def _collect_garbage_between_tests(qapp):
+    """Free each test's Qt objects at its end, on the GUI thread, with no engine thread running.
+
+    Left to chance, a full collection of one test's widgets happens in a later test,
+    possibly while that test's engine thread is busy; doing it here keeps object
+    destruction at a known, quiet point.
+    """
+    import gc
+
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    yield
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()
+    gc.collect()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+@pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch):
     """Each test gets empty QSettings and an empty per-user data directory."""
     settings_dir = tmp_path / "settings"
