@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -53,6 +54,20 @@ class RunHandle:
     in_flight: dict[str, str] = field(default_factory=dict)
 
 
+def retention_from_env() -> float | None:
+    """`PROCESSENGINE_RETENTION_DAYS`: finished runs older than this are pruned when a store opens."""
+    raw = os.environ.get("PROCESSENGINE_RETENTION_DAYS", "").strip()
+    if not raw:
+        return None
+    try:
+        days = float(raw)
+    except ValueError:
+        raise StoreError(f"PROCESSENGINE_RETENTION_DAYS must be a number of days, got {raw!r}") from None
+    if days <= 0:
+        raise StoreError(f"PROCESSENGINE_RETENTION_DAYS must be positive, got {raw!r}")
+    return days
+
+
 class ExecutionService:
     """Runs workflows durably (SQLite/PostgreSQL) or in memory, with the DESIGN.md verbs."""
 
@@ -74,6 +89,8 @@ class ExecutionService:
             from engine.paths import resolve_db_url
 
             self._store = ExecutionStore(resolve_db_url(url), workspace=workspace, busy_timeout=busy_timeout)
+            if retention_days is None:
+                retention_days = retention_from_env()
             if retention_days is not None:
                 pruned = self.prune(older_than_days=retention_days)
                 if pruned:

@@ -271,3 +271,34 @@ def test_killed_run_shows_interrupted_and_resume_warns_then_finishes(db: Path, t
     assert data["outputs"]["post"]["body"] == {"id": 7}
     assert len(data["attempts"]["prep"]) == 1  # the finished node did not run again
     assert http_server.calls("/orders") == 2  # only the in-flight POST ran twice
+
+
+def test_list_filters_prune_and_retention(db: Path, tmp_path: Path) -> None:
+    import sqlite3
+    from datetime import UTC, datetime, timedelta
+
+    hello = json.loads(pe("run", str(EXAMPLES / "hello.pe.json"), "--json", db=db).stdout)
+    fan = json.loads(pe("run", str(EXAMPLES / "fan_out_merge.pe.json"), "--json", db=db).stdout)
+    rows = json.loads(pe("list", "--workflow", hello["workflow_id"], "--json", db=db).stdout)
+    assert [r["execution_id"] for r in rows] == [hello["execution_id"]]
+    future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    assert json.loads(pe("list", "--since", future, "--json", db=db).stdout) == []
+    assert len(json.loads(pe("list", "--since", "2020-01-01", "--json", db=db).stdout)) == 2
+    # age the hello run by 10 days, then prune runs older than 5 days
+    con = sqlite3.connect(db)
+    cols = [r[1] for r in con.execute("PRAGMA table_info(executions)")]
+    time_cols = [c for c in cols if c.endswith("_at")]
+    for col in time_cols:
+        con.execute(f"UPDATE executions SET {col} = {col} - 10 * 86400 WHERE id = ? AND {col} IS NOT NULL", (hello["execution_id"],))
+    con.commit()
+    con.close()
+    out = pe("prune", "--older-than", "5", db=db)
+    assert out.returncode == 0 and "deleted 1" in out.stdout, out.stdout + out.stderr
+    assert [r["execution_id"] for r in json.loads(pe("list", "--json", db=db).stdout)] == [fan["execution_id"]]
+    # automatic retention on open: everything finished is older than 0.000001 days by now
+    env_out = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "list", "--json"],
+        capture_output=True, text=True, cwd=ROOT,
+        env={**os.environ, "PROCESSENGINE_DB": str(db), "PROCESSENGINE_RETENTION_DAYS": "0.000001"},
+    )
+    assert json.loads(env_out.stdout) == []
