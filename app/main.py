@@ -35,6 +35,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def release_clipboard_on_quit(app: QApplication) -> None:
+    """Empty the clipboard as the app quits if it holds our copy.
+
+    With PySide6 6.11, a QMimeData the app put on the clipboard that is still there
+    when the interpreter exits crashes the process (segfault on the way out).
+    """
+
+    def release() -> None:
+        clip = app.clipboard()
+        if clip.ownsClipboard() or (clip.mimeData() is not None and clip.mimeData().formats()):
+            clip.clear()
+
+    app.aboutToQuit.connect(release)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not logging.getLogger().handlers:
@@ -49,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("ProcessEngine Studio")
+    app.setDesktopFileName("processengine")  # Wayland docks match the window to the .desktop entry
+    release_clipboard_on_quit(app)
 
     if args.screenshot and args.file:
         # non-interactive: a broken file is an error on stderr, never a dialog nobody can close

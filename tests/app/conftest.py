@@ -21,8 +21,12 @@ def _collect_garbage_between_tests(qapp):
     import gc
 
     from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtGui import QGuiApplication
 
     yield
+    # the clipboard owns the last QMimeData set on it; freed at interpreter exit it
+    # crashes the process (segfault after the test summary), so free it now
+    QGuiApplication.clipboard().clear()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     QCoreApplication.processEvents()
     gc.collect()

@@ -45,3 +45,34 @@ def test_help_lists_the_options(tmp_path):
     result = _studio(["--help"], tmp_path)
     assert result.returncode == 0
     assert "--screenshot" in result.stdout and "--run" in result.stdout
+
+
+def test_quitting_after_a_copy_exits_cleanly(tmp_path) -> None:
+    """A copy still on the clipboard at exit used to segfault the process on the way out."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    script = f"""
+import os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from app.main import release_clipboard_on_quit
+from app.main_window import MainWindow
+release_clipboard_on_quit(app)
+w = MainWindow()
+w.open_path({str(root / "resources/examples/hello.pe.json")!r})
+w.scene.select_nodes(["start"], [])
+w.actions_by_name["copy"].trigger()
+assert app.clipboard().mimeData().text()
+w.document.undo_stack.setClean()
+w.close()
+QTimer.singleShot(50, app.quit)
+app.exec()
+"""
+    env = {**__import__("os").environ, "PROCESSENGINE_DATA_DIR": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
