@@ -3,10 +3,10 @@ which CI runs with packaging/smoke.sh)."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
-import sysconfig
 import tomllib
 from pathlib import Path
 
@@ -68,9 +68,10 @@ def test_failed_command_raises_with_its_exit_code() -> None:
 
 
 def _extension(name: str) -> Path:
-    found = sorted(Path(sysconfig.get_paths()["platstdlib"], "lib-dynload").glob(f"{name}.*.so"))
-    assert found, f"no {name} extension in this Python"
-    return found[0]
+    # where the interpreter really loads it from (a venv's platstdlib has no lib-dynload)
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.origin and spec.origin.endswith(".so"), f"no {name} extension in this Python"
+    return Path(spec.origin)
 
 
 def test_dependencies_name_debian_packages_for_system_libraries(tmp_path: Path) -> None:

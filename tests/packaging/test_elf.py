@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import elf
@@ -24,9 +24,10 @@ def test_reads_needed_libraries_and_glibc_versions_like_objdump() -> None:
 
 
 def _extension(name: str) -> Path:
-    found = sorted(Path(sysconfig.get_paths()["platstdlib"], "lib-dynload").glob(f"{name}.*.so"))
-    assert found, f"no {name} extension in this Python"
-    return found[0]
+    # where the interpreter really loads it from (a venv's platstdlib has no lib-dynload)
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.origin and spec.origin.endswith(".so"), f"no {name} extension in this Python"
+    return Path(spec.origin)
 
 
 def test_debug_info_detected_and_gone_after_strip(tmp_path: Path) -> None:
