@@ -302,3 +302,28 @@ def test_list_filters_prune_and_retention(db: Path, tmp_path: Path) -> None:
         env={**os.environ, "PROCESSENGINE_DB": str(db), "PROCESSENGINE_RETENTION_DAYS": "0.000001"},
     )
     assert json.loads(env_out.stdout) == []
+
+
+def test_serve_fires_schedule_triggers(db: Path, tmp_path: Path, free_port: int) -> None:
+    wf = workflow(
+        [
+            {"id": "tick", "type": "schedule_trigger", "config": {"every_s": 0.3}},
+            {"id": "stamp", "type": "set", "config": {"values": {"at": "{{ input.fired_at }}"}}},
+        ],
+        [("tick", "out", "stamp")],
+    )
+    proc = start_pe("serve", str(save(tmp_path, wf)), "--port", str(free_port), db=db)
+    try:
+        deadline = time.monotonic() + 30
+        rows: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            rows = json.loads(pe("list", "--status", "completed", "--json", db=db).stdout or "[]")
+            if len(rows) >= 2:
+                break
+            time.sleep(0.2)
+        assert len(rows) >= 2, rows
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    out = json.loads(pe("status", rows[0]["execution_id"], "--json", db=db).stdout)
+    assert out["status"] == "completed"
