@@ -90,9 +90,13 @@ class EdgeItem(QGraphicsItem):
         stroker.setWidth(12)
         self._shape = stroker.createStroke(self._path)
         self._update_label_rect()
-        self._bounds = self._path.boundingRect().adjusted(-8, -8, 8, 8)
+        self._bounds = self._wanted_bounds()
+
+    def _wanted_bounds(self) -> QRectF:
+        bounds = self._path.boundingRect().adjusted(-8, -8, 8, 8)
         if not self._label_rect.isEmpty():
-            self._bounds = self._bounds.united(self._label_rect.adjusted(-2, -2, 2, 2))
+            bounds = bounds.united(self._label_rect.adjusted(-2, -2, 2, 2))
+        return bounds
 
     def _update_label_rect(self) -> None:
         if not self.flow_label:
@@ -106,9 +110,17 @@ class EdgeItem(QGraphicsItem):
     def set_flow_label(self, text: str | None, taken: bool | None) -> None:
         """Show what flowed along this edge after a run ("3 items"); `taken` False draws it
         faded (a branch that was not taken), True highlighted, None plain."""
-        self.flow_label = text or None
+        text = text or None
+        if text != self.flow_label:
+            self.flow_label = text
+            self._update_label_rect()
+            wanted = self._wanted_bounds()
+            # grow only: a geometry change re-indexes the item in the scene's BSP tree,
+            # which a run re-labelling thousands of edges would pay on every frame
+            if not self._bounds.contains(wanted):
+                self.prepareGeometryChange()
+                self._bounds = self._bounds.united(wanted)
         self.flow_taken = taken
-        self.update_path()
         self.update()
 
     def path(self) -> QPainterPath:

@@ -259,7 +259,6 @@ class NodeItem(QGraphicsItem):
         cancelled) with an optional badge text such as "retry 2/5 in 3.2 s"; None clears it."""
         if state is not None and state not in RUN_STATES:
             raise ValueError(f"unknown run state {state!r} (one of {', '.join(RUN_STATES)})")
-        self.prepareGeometryChange()
         self.run_state = state
         self.run_badge = badge if state is not None else None
         self.run_tooltip = tooltip if state is not None else None
@@ -268,6 +267,9 @@ class NodeItem(QGraphicsItem):
         self._update_bounds()
         self._update_tooltip()
         self.update()
+        scene = self.scene()
+        if scene is not None and hasattr(scene, "run_state_touched"):
+            scene.run_state_touched()  # the minimap recolours, throttled
 
     def set_problems(self, messages: list[str]) -> None:
         """Problems from validation: a red badge with the count, listed in the tooltip."""
@@ -298,11 +300,16 @@ class NodeItem(QGraphicsItem):
         return self._bounds
 
     def _update_bounds(self) -> None:
+        """Announce a geometry change only when the bounds really move: every
+        `prepareGeometryChange` dirties the scene's index, and a run re-badging
+        5,000 nodes would otherwise rebuild it on every frame."""
         left = -12.0
         if self._badge_width:
             left = min(left, WIDTH + 6 - self._badge_width - 2)
-        self.prepareGeometryChange()
-        self._bounds = QRectF(left, -14, WIDTH + 12 - left, self._height + 24)
+        bounds = QRectF(left, -14, WIDTH + 12 - left, self._height + 24)
+        if bounds != self._bounds:
+            self.prepareGeometryChange()
+            self._bounds = bounds
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QPointF, QRectF, Signal
 from PySide6.QtWidgets import QGraphicsScene
 
 from app.canvas.edgeitem import EdgeItem
@@ -35,6 +35,9 @@ class WorkflowScene(QGraphicsScene):
     node_activated = Signal(str)  # double-click on a node
     status_message = Signal(str)  # e.g. why a connection was refused
     link_dropped = Signal(str, str, bool, QPointF, QPoint)  # node, port, is output, scene pos, global pos
+    # for overviews (the minimap) that must not follow every repaint through `changed`:
+    content_changed = Signal()  # nodes, edges or notes were added, removed, moved or restyled
+    run_states_changed = Signal()  # a node's run state changed (once until `run_states_seen`)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -47,6 +50,7 @@ class WorkflowScene(QGraphicsScene):
         self._nodes: dict[str, NodeItem] = {}
         self._edges: dict[Connection, list[EdgeItem]] = {}
         self._notes: dict[str, NoteItem] = {}
+        self._run_states_pending = False
         self.setSceneRect(QRectF(-SCENE_MARGIN, -SCENE_MARGIN, 2 * SCENE_MARGIN, 2 * SCENE_MARGIN))
 
     # -- binding ---------------------------------------------------------------
@@ -69,7 +73,17 @@ class WorkflowScene(QGraphicsScene):
         ev.note_added.connect(self._on_note_added)
         ev.note_removed.connect(self._on_note_removed)
         ev.note_changed.connect(self._on_note_changed)
+        for signal in self._content_signals(ev):
+            signal.connect(self._content_touched)  # after the item handlers above
         self.fit_scene_rect()
+        # Build the BSP index and activate the scene now, while Python holds the GIL: left
+        # to the first paint and window activation, Qt would call into every Python item
+        # from the event loop, taking the GIL 10,000-20,000 times for a 5,000-node
+        # workflow, each a wait while the engine thread is busy (100-200 ms stalls).
+        self.items(QRectF(0, 0, 1, 1))
+        if not self.isActive():
+            QCoreApplication.sendEvent(self, QEvent(QEvent.Type.WindowActivate))
+        self.content_changed.emit()
 
     def unbind(self) -> None:
         if self.workflow is not None:
@@ -82,11 +96,31 @@ class WorkflowScene(QGraphicsScene):
             ev.note_added.disconnect(self._on_note_added)
             ev.note_removed.disconnect(self._on_note_removed)
             ev.note_changed.disconnect(self._on_note_changed)
+            for signal in self._content_signals(ev):
+                signal.disconnect(self._content_touched)
         self.workflow = None
         self.clear()
         self._nodes.clear()
         self._edges.clear()
         self._notes.clear()
+        self.content_changed.emit()
+
+    def event(self, event: QEvent) -> bool:
+        """Once active, the scene stays active. On every window (de)activation Qt sends an
+        event to each top-level item — 10,000 Python-wrapped items on a big canvas — and
+        nothing on this canvas depends on it (no panels); a note being edited simply
+        keeps its focus while the window is in the background."""
+        if event.type() == QEvent.Type.WindowDeactivate and self.isActive():
+            return True
+        return super().event(event)
+
+    @staticmethod
+    def _content_signals(ev) -> tuple:
+        return (ev.node_added, ev.node_removed, ev.node_changed, ev.connection_added,
+                ev.connection_removed, ev.note_added, ev.note_removed, ev.note_changed)  # fmt: skip
+
+    def _content_touched(self, *_args: object) -> None:
+        self.content_changed.emit()
 
     # -- lookups ---------------------------------------------------------------
     def node_item(self, node_id: str) -> NodeItem | None:
@@ -104,6 +138,9 @@ class WorkflowScene(QGraphicsScene):
 
     def note_item(self, note_id: str) -> NoteItem | None:
         return self._notes.get(note_id)
+
+    def note_items(self) -> list[NoteItem]:
+        return list(self._notes.values())
 
     def selected_node_ids(self) -> list[str]:
         """Selected nodes in model order (so copy/paste keeps the order)."""
@@ -142,6 +179,17 @@ class WorkflowScene(QGraphicsScene):
         for view in self.views():
             view.resetCachedContent()
         self.update()
+        self.content_changed.emit()
+
+    def run_state_touched(self) -> None:
+        """A node item's run state changed (NodeItem calls this): one `run_states_changed`
+        per burst, however many of 5,000 nodes change, until a listener calls `run_states_seen`."""
+        if not self._run_states_pending:
+            self._run_states_pending = True
+            self.run_states_changed.emit()
+
+    def run_states_seen(self) -> None:
+        self._run_states_pending = False
 
     def set_ports_visible(self, visible: bool) -> None:
         """Zoomed far out, ports are too small to grab: hiding them keeps 3 items per node

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
@@ -78,6 +79,17 @@ class Spinner(QGraphicsItem):
         self.angle = (self.angle + 24) % 360
         self.update()
 
+    def park(self) -> None:
+        """Stop showing (Qt skips painting a fully transparent item; the index is untouched)."""
+        self.setOpacity(0.0)
+
+    def unpark(self) -> None:
+        self.setOpacity(1.0)
+
+    @property
+    def parked(self) -> bool:
+        return self.opacity() == 0.0
+
 
 class RunCanvas(QObject):
     """Keeps the canvas items in step with one run (live or from history).
@@ -103,7 +115,8 @@ class RunCanvas(QObject):
         self._dirty_edges: dict[int, None] = {}
         self._stale_edges: list[Any] = []
         self._conn_set: set[Connection] | None = None
-        self._spinners: dict[str, Spinner] = {}
+        self._spinners: dict[str, Spinner] = {}  # turning now
+        self._parked: dict[str, Spinner] = {}  # hidden, kept on their node for the next time
         self._countdown = QTimer(self)
         self._countdown.setInterval(COUNTDOWN_MS)
         self._countdown.timeout.connect(self._tick_countdown)
@@ -147,17 +160,24 @@ class RunCanvas(QObject):
         self._mark_all()
         self._schedule()
 
+    def stop(self) -> None:
+        """The window is going away: stop the timers and drop pending paints (no repaint)."""
+        self._reset()
+        self._stale_edges.clear()
+
     def _reset(self) -> None:
         self._countdown.stop()
         self._spin.stop()
         self._drain_timer.stop()
         self._dirty_nodes.clear()
         self._dirty_edges.clear()
-        for spinner in self._spinners.values():
-            if spinner.scene() is not None:
-                spinner.scene().removeItem(spinner)
-            spinner.setParentItem(None)
+        for node_id, spinner in self._spinners.items():
+            if shiboken6.isValid(spinner):
+                spinner.park()
+                self._parked[node_id] = spinner
         self._spinners.clear()
+        # spinners of a document that is gone were deleted with its scene
+        self._parked = {k: s for k, s in self._parked.items() if shiboken6.isValid(s) and s.scene() is not None}
         self.states.clear()
         self.counts.clear()
         self.edges.clear()
@@ -265,7 +285,7 @@ class RunCanvas(QObject):
             del self._dirty_nodes[node_id]
             self._render_node(scene, node_id)
             n += 1
-            if deadline is not None and n % 16 == 0 and time.perf_counter() > deadline:
+            if deadline is not None and n % 4 == 0 and time.perf_counter() > deadline:
                 self._drain_timer.start()
                 return
         if self._stale_edges and self._conn_set is None:
@@ -279,7 +299,7 @@ class RunCanvas(QObject):
             del self._dirty_edges[index]
             self._render_edge(scene, index)
             n += 1
-            if deadline is not None and n % 16 == 0 and time.perf_counter() > deadline:
+            if deadline is not None and n % 4 == 0 and time.perf_counter() > deadline:
                 self._drain_timer.start()
                 return
 
@@ -322,15 +342,24 @@ class RunCanvas(QObject):
         self._set_spinner(node_id, item, state == "running")
 
     def _set_spinner(self, node_id: str, item: NodeItem, on: bool) -> None:
+        """Show or hide the running arc. A stopped spinner is parked on its node (fully
+        transparent), never removed or hidden: either makes the scene's BSP index purge
+        every leaf on the next paint (10-40 ms with 20,000 items, once per running node)."""
         spinner = self._spinners.get(node_id)
         if on and spinner is None:
-            self._spinners[node_id] = Spinner(item)
+            spinner = self._parked.pop(node_id, None)
+            if spinner is not None and shiboken6.isValid(spinner) and spinner.parentItem() is item:
+                spinner.unpark()
+            else:
+                spinner = Spinner(item)
+            self._spinners[node_id] = spinner
             if not self._spin.isActive():
                 self._spin.start()
         elif not on and spinner is not None:
             del self._spinners[node_id]
-            if spinner.scene() is not None:
-                spinner.scene().removeItem(spinner)
+            if shiboken6.isValid(spinner):
+                spinner.park()
+                self._parked[node_id] = spinner
             if not self._spinners:
                 self._spin.stop()
 

@@ -172,3 +172,37 @@ def test_theme_switch_repaints_with_dark_colours(scene):
     scene.set_theme(DARK)
     image = _render(scene.node_item("log"))
     assert _count(image, DARK.card, 10) > 100
+
+
+def test_run_states_and_flow_labels_keep_item_geometry(scene, qtbot):
+    """A run re-badges thousands of items per second: geometry changes would re-index each
+    one in the scene's BSP tree, so states keep the bounds and labels only ever grow them."""
+    item = scene.node_item("get")
+    bounds = item.boundingRect()
+    for state, badge in (("running", None), ("retrying", "retry 2/4 · next in 1.6 s"), ("succeeded", "12 ms"), (None, None)):
+        item.set_run_state(state, badge)
+        assert item.boundingRect() == bounds
+    edge = scene.edge_item(Connection("start", "out", "get"))
+    plain = edge.boundingRect()
+    edge.set_flow_label("3 items · {'id': 1}", True)
+    labelled = edge.boundingRect()
+    assert labelled.contains(edge._label_rect) and labelled != plain
+    edge.set_flow_label("1 item", False)  # shorter: no geometry change
+    assert edge.boundingRect() == labelled and labelled.contains(edge._label_rect)
+    edge.set_flow_label(None, None)
+    assert edge.boundingRect() == labelled and edge.flow_label is None
+
+
+def test_scene_reports_content_and_run_state_changes(scene, qtbot):
+    content, states = [], []
+    scene.content_changed.connect(lambda: content.append(1))
+    scene.run_states_changed.connect(lambda: states.append(1))
+    for item in scene.node_items():
+        item.set_run_state("running")
+    assert states == [1]  # one signal for the burst
+    scene.run_states_seen()
+    scene.node_item("get").set_run_state("succeeded")
+    assert states == [1, 1]
+    assert content == []
+    scene.workflow.set_node_attr("get", "position", (400.0, 40.0))
+    assert content == [1] and scene.node_item("get").pos() == QPointF(400, 40)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+
 from PySide6.QtCore import Qt
 
 from app.runner import controller as rc
+from app.runner import gc_pacer
 from tests.app.runner.helpers import http_retry_workflow, wait_workflow
 from tests.servers import Reply
 
@@ -50,9 +53,12 @@ def test_pause_from_toolbar_then_resume(make_controller, qtbot, engine):
     angle = spinner.angle
     qtbot.waitUntil(lambda: spinner.angle != angle, timeout=1000)
     assert "elapsed" in ctl.elapsed_label.text() and "Running" in ctl.progress_label.text()
+    assert gc_pacer.active() and gc.get_threshold()[2] > 10**6  # no full GC pauses mid-run
     qtbot.keyClick(win, Qt.Key.Key_F6)  # F6 = pause while running
     qtbot.waitUntil(lambda: ctl.state == rc.PAUSED, timeout=5000)
     assert w.run_state == "paused" and "w" not in ctl.canvas._spinners
+    assert spinner.parked and spinner.parentItem() is w  # kept on the card, invisible, for next time
+    assert not gc_pacer.active() and gc.get_threshold()[2] < 10**6
     assert ctl.resume_action.isEnabled() and ctl.cancel_action.isEnabled() and not ctl.pause_action.isEnabled()
     # the paused state is saved in the database
     status = ctl.call_blocking(lambda s: s.status(ctl.execution_id))

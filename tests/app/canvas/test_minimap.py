@@ -1,0 +1,115 @@
+"""The minimap: a cached picture rebuilt only when the model or run states changed,
+throttled and coalesced, with a live viewport frame on top."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QColor
+
+from app.canvas import minimap as mm
+from app.canvas.scene import WorkflowScene
+from app.canvas.view import CanvasView
+from app.theme import RUN_STATE_COLORS
+from engine import fileformat
+from engine.model import Node
+
+
+@pytest.fixture
+def view(qtbot, ui):
+    scene = WorkflowScene()
+    scene.bind(fileformat.parse(ui.DEMO))
+    v = CanvasView(scene)
+    qtbot.addWidget(v)
+    v.resize(900, 600)
+    v.set_minimap_visible(True)
+    v.show()
+    qtbot.waitExposed(v)
+    v.zoom_reset()
+    v.centerOn(QPointF(0, 0))
+    qtbot.waitUntil(lambda: not v.minimap.pending, timeout=2000)
+    return v
+
+
+def _pixel_at(minimap, scene_point: QPointF) -> str:
+    """The minimap's cached picture at the place that shows `scene_point`."""
+    r = minimap._to_widget(minimap._source.__class__(scene_point.x(), scene_point.y(), 0, 0))
+    image = minimap._pixmap.toImage()
+    dpr = minimap._pixmap.devicePixelRatio()
+    return image.pixelColor(round(r.x() * dpr), round(r.y() * dpr)).name()
+
+
+def _card_center(scene, node_id: str) -> QPointF:
+    item = scene.node_item(node_id)
+    return item.mapToScene(item.card_rect().center())
+
+
+def test_repaints_and_run_states_do_not_rebuild_each_time(view, qtbot):
+    m = view.minimap
+    scene = view.scene()
+    before = m.rebuilds
+    for item in scene.node_items():  # what a run does to every card on every frame
+        item.update()
+    qtbot.wait(mm.REFRESH_MS * 2)
+    assert m.rebuilds == before  # plain repaints are not model changes
+
+    for state in ("pending", "running", "succeeded", "failed", "running", "succeeded"):
+        for item in scene.node_items():
+            item.set_run_state(state)
+    assert m.pending  # coalesced behind one timer
+    qtbot.waitUntil(lambda: not m.pending, timeout=2000)
+    assert m.rebuilds == before + 1  # 30 run-state changes, one new picture
+    get = _card_center(scene, "get")
+    assert _pixel_at(m, get) == QColor(RUN_STATE_COLORS["succeeded"]).name()
+
+
+def test_model_changes_rebuild_the_layout(view, qtbot):
+    m = view.minimap
+    scene = view.scene()
+    wf = scene.workflow
+    source = m._source
+    wf.add_node(Node(id="far", type="set", name="Far away", position=(3000.0, 1600.0)))
+    qtbot.waitUntil(lambda: not m.pending, timeout=2000)
+    assert m._source != source and m._source.contains(QPointF(3100, 1620))
+    far = _card_center(scene, "far")
+    assert _pixel_at(m, far) == scene.node_item("far").color.name()
+    # every connection is in the one cached edge path
+    assert m._edges.elementCount() == 2 * len(scene.edge_items())
+
+
+def test_hidden_minimap_never_rebuilds(view, qtbot):
+    m = view.minimap
+    view.set_minimap_visible(False)
+    before = m.rebuilds
+    view.scene().workflow.add_node(Node(id="n2", type="set", name="Hidden change", position=(600.0, 600.0)))
+    for item in view.scene().node_items():
+        item.set_run_state("running")
+    qtbot.wait(mm.REFRESH_MS * 2)
+    assert m.rebuilds == before and not m.pending
+    view.set_minimap_visible(True)  # shown again: one fresh picture with what changed meanwhile
+    assert m.rebuilds == before + 1
+    assert m._source.contains(_card_center(view.scene(), "n2"))
+
+
+def test_viewport_frame_follows_the_view_without_a_rebuild(view, qtbot):
+    m = view.minimap
+    view.set_zoom(3.0)
+    view.centerOn(QPointF(100, 30))
+    qtbot.waitUntil(lambda: not m.pending, timeout=2000)
+    before = m.rebuilds
+    frame = m.viewport_frame()
+    view.scroll_by(300, 0)
+    moved = m.viewport_frame()
+    assert moved.x() > frame.x() and moved.width() == pytest.approx(frame.width())
+    view.zoom_out()
+    assert m.viewport_frame().width() > moved.width()
+    qtbot.wait(mm.REFRESH_MS * 2)
+    assert m.rebuilds == before
+
+
+def test_rebuilds_are_spaced_by_their_cost(view, qtbot):
+    m = view.minimap
+    m._last_cost_ms = 80.0  # as if the last picture took 80 ms (a huge canvas)
+    m.schedule_colors()
+    assert m._timer.interval() == min(mm.MAX_WAIT_MS, 80 * mm.COST_FACTOR)
+    qtbot.waitUntil(lambda: not m.pending, timeout=3000)
