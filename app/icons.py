@@ -9,6 +9,7 @@ thousand node cards never re-parses an SVG.
 from __future__ import annotations
 
 import functools
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
@@ -17,10 +18,21 @@ from PySide6.QtSvg import QSvgRenderer
 
 from app.paths import APP_ICON, ICONS, UI_ICONS
 
+log = logging.getLogger(__name__)
+
 
 @functools.cache
 def _svg_text(path: Path) -> str:
-    return path.read_text(encoding="utf-8")
+    """The SVG source; an unreadable or corrupt file (e.g. a plugin's) falls back to the
+    generic card icon with a warning, so one bad icon never stops the window opening."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fallback = ICONS / "node.svg"
+        if path == fallback:
+            raise
+        log.warning("icon %s cannot be read (%s); using the generic icon", path, exc)
+        return _svg_text(fallback)
 
 
 def node_icon_path(icon: str | None, node_type: str | None = None) -> Path:

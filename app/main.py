@@ -79,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
 
     loop = qasync.QEventLoop(app)  # before the window: the runner schedules work on it
     asyncio.set_event_loop(loop)
+    from app.crash_guard import install_error_reporter
+
+    reporter = install_error_reporter(loop=loop)  # a bug is logged and shown, never fatal
     window = MainWindow()
+    reporter.attach(window)
     from app.runner.install import install_runner  # run tools: toolbar, docks, --run
 
     runner = install_runner(window, db=args.db, workspace=args.workspace, recover=not args.screenshot)
@@ -120,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     app.aboutToQuit.connect(done.set)
     with loop:
         loop.run_until_complete(done.wait())
+    reporter.uninstall()
     return exit_code
 
 

@@ -43,6 +43,7 @@ from app.canvas.nodeitem import HEADER as NODE_HEADER
 from app.canvas.nodeitem import WIDTH as NODE_WIDTH
 from app.canvas.scene import WorkflowScene
 from app.canvas.view import CanvasView
+from app.crash_guard import guarded
 from app.dialogs import Dialogs
 from app.document import clipboard
 from app.document.controller import EditController
@@ -440,10 +441,12 @@ class MainWindow(QMainWindow):
         if paths:
             self.open_path(paths[0])
 
+    @guarded
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
             event.acceptProposedAction()
 
+    @guarded
     def dropEvent(self, event: QDropEvent) -> None:
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:

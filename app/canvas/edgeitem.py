@@ -16,6 +16,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
 
 from app.canvas.nodeitem import NodeItem, _theme_of
+from app.crash_guard import guarded
 from engine.model import Connection
 
 _LABEL_FONT: QFont | None = None
@@ -140,6 +141,7 @@ class EdgeItem(QGraphicsItem):
         self._hover = False
         self.update()
 
+    @guarded
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         theme = _theme_of(self)
         lod = option.levelOfDetailFromTransform(painter.worldTransform())

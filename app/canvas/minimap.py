@@ -28,6 +28,7 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPainterPath, QPaintEve
 from PySide6.QtWidgets import QWidget
 
 from app.canvas.nodeitem import HEADER, WIDTH
+from app.crash_guard import guarded
 from app.theme import RUN_STATE_COLORS
 
 if TYPE_CHECKING:
@@ -223,6 +224,7 @@ class Minimap(QWidget):
         visible = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
         return self._to_widget(visible).intersected(QRectF(self.rect()).adjusted(1, 1, -1, -1))
 
+    @guarded
     def paintEvent(self, event: QPaintEvent) -> None:
         theme = self.view.scene().theme
         painter = QPainter(self)
@@ -240,10 +242,12 @@ class Minimap(QWidget):
         painter.setBrush(accent)
         painter.drawRoundedRect(self.viewport_frame(), 3, 3)
 
+    @guarded
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.view.centerOn(self._to_scene(event.position()))
         self.update()
 
+    @guarded
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if event.buttons() & Qt.MouseButton.LeftButton:
             self.view.centerOn(self._to_scene(event.position()))

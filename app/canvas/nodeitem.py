@@ -16,6 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
 
+from app.crash_guard import guarded
 from app.icons import node_icon_path, svg_pixmap
 from app.theme import LIGHT, RUN_STATE_COLORS, Theme, category_color
 from engine.model import Node
@@ -335,6 +336,7 @@ class NodeItem(QGraphicsItem):
         self.update()
 
     # -- drawing ---------------------------------------------------------------
+    @guarded
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         theme = _theme_of(self)
         lod = option.levelOfDetailFromTransform(painter.worldTransform())

@@ -7,6 +7,7 @@ for leaves as a signal (here or on the scene); the view edits nothing itself.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
@@ -39,10 +40,20 @@ from app.canvas.minimap import Minimap
 from app.canvas.nodeitem import LOD_BLOCK, NodeItem, PortItem
 from app.canvas.noteitem import NoteItem
 from app.canvas.scene import WorkflowScene
+from app.crash_guard import guarded
+from engine.nodes.registry import find_spec
 
 PALETTE_MIME = "application/x-processengine-node-type"
 MIN_ZOOM, MAX_ZOOM = 0.08, 4.0
 ZOOM_STEP = 1.2
+
+
+def _drop_interaction(view: CanvasView) -> None:
+    """After a failed mouse handler: forget the gesture so the next press starts clean."""
+    interaction, view.interaction = view.interaction, None
+    if interaction is not None:
+        with contextlib.suppress(Exception):  # the gesture is what broke; dropped either way
+            interaction.cancel()
 
 
 class CanvasView(QGraphicsView):
@@ -133,6 +144,7 @@ class CanvasView(QGraphicsView):
             self.centerOn(item.sceneBoundingRect().center())
             self.minimap.update()
 
+    @guarded
     def wheelEvent(self, event: QWheelEvent) -> None:
         delta = event.angleDelta().y() or event.angleDelta().x()
         if delta == 0:
@@ -166,6 +178,7 @@ class CanvasView(QGraphicsView):
         self.minimap.attach()
 
     # -- background -----------------------------------------------------------------
+    @guarded
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
         theme = self.scene().theme
         painter.fillRect(rect, QColor(theme.canvas))
@@ -203,6 +216,7 @@ class CanvasView(QGraphicsView):
         interaction.start(event)
         event.accept()
 
+    @guarded(cleanup=_drop_interaction)
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if self.interaction is not None:
             self.interaction.cancel()
@@ -235,6 +249,7 @@ class CanvasView(QGraphicsView):
         else:
             super().mousePressEvent(event)
 
+    @guarded(cleanup=_drop_interaction)
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self.interaction is not None:
             self.interaction.move(event)
@@ -242,6 +257,7 @@ class CanvasView(QGraphicsView):
         else:
             super().mouseMoveEvent(event)
 
+    @guarded(cleanup=_drop_interaction)
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self.interaction is not None:
             interaction, self.interaction = self.interaction, None
@@ -250,6 +266,7 @@ class CanvasView(QGraphicsView):
         else:
             super().mouseReleaseEvent(event)
 
+    @guarded(cleanup=_drop_interaction)
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         pos = event.position().toPoint()
         item = self._grab_target(pos)
@@ -264,6 +281,7 @@ class CanvasView(QGraphicsView):
             self.quick_add_requested.emit(self.mapToScene(pos), event.globalPosition().toPoint())
         event.accept()
 
+    @guarded
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         item = self._grab_target(event.pos())
         if isinstance(item, PortItem):
@@ -277,6 +295,7 @@ class CanvasView(QGraphicsView):
     def focusNextPrevChild(self, next: bool) -> bool:
         return False  # Tab opens quick-add instead of moving focus
 
+    @guarded(cleanup=_drop_interaction)
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if self._editing_note() is not None:
             super().keyPressEvent(event)
@@ -301,6 +320,7 @@ class CanvasView(QGraphicsView):
         else:
             super().keyPressEvent(event)
 
+    @guarded
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = False
@@ -327,22 +347,30 @@ class CanvasView(QGraphicsView):
         mime = event.mimeData()
         return mime.hasFormat(PALETTE_MIME) or (mime.hasUrls() and any(u.isLocalFile() for u in mime.urls()))
 
+    @guarded
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if self._accepts(event):
             event.acceptProposedAction()
         else:
             event.ignore()
 
+    @guarded
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         if self._accepts(event):
             event.acceptProposedAction()
         else:
             event.ignore()
 
+    @guarded
     def dropEvent(self, event: QDropEvent) -> None:
         mime = event.mimeData()
         if mime.hasFormat(PALETTE_MIME):
-            node_type = bytes(mime.data(PALETTE_MIME).data()).decode("utf-8")
+            node_type = bytes(mime.data(PALETTE_MIME).data()).decode("utf-8", errors="replace").strip()
+            if find_spec(node_type) is None:  # another app's (or version's) data, or garbage
+                shown = node_type if len(node_type) <= 60 else node_type[:59] + "…"
+                self.scene().status_message.emit(f"Cannot add a node of unknown type “{shown}”")
+                event.ignore()
+                return
             pos = self.mapToScene(event.position().toPoint())
             self.node_type_dropped.emit(node_type, pos)
             event.acceptProposedAction()

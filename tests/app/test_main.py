@@ -76,3 +76,35 @@ app.exec()
     env = {**__import__("os").environ, "PROCESSENGINE_DATA_DIR": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
     proc = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=60, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_a_bug_in_a_slot_is_logged_and_shown_and_the_app_goes_on(demo_file, tmp_path):
+    """`studio` installs the error reporter: a slot that raises while the window is up is
+    logged (stderr and the app log file) and shown in a dialog; the screenshot still happens."""
+    png = tmp_path / "after-bug.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PROCESSENGINE_DATA_DIR=str(tmp_path / "data"),
+               PROCESSENGINE_LOG_DIR=str(tmp_path / "logs"), XDG_CONFIG_HOME=str(tmp_path / "config"), HOME=str(tmp_path))  # fmt: skip
+    code = (
+        "import sys\n"
+        "from PySide6.QtCore import QTimer\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from app.main import main\n"
+        "app = QApplication(sys.argv[:1])\n"
+        "def bug():\n"
+        "    raise RuntimeError('a bug in a slot')\n"
+        "def check():\n"
+        "    dialogs = [w for w in QApplication.topLevelWidgets() if w.objectName() == 'error_dialog' and w.isVisible()]\n"
+        "    print('ERROR DIALOG SHOWN' if dialogs else 'NO ERROR DIALOG', flush=True)\n"
+        "QTimer.singleShot(20, bug)\n"
+        "QTimer.singleShot(150, check)\n"
+        "raise SystemExit(main(sys.argv[1:]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(demo_file), "--screenshot", str(png)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert png.exists()
+    assert "ERROR DIALOG SHOWN" in result.stdout
+    assert "unexpected error: RuntimeError: a bug in a slot" in result.stderr
+    assert "Traceback" in result.stderr
+    logs = list((tmp_path / "logs").glob("*.log"))
+    assert logs and "a bug in a slot" in logs[0].read_text(encoding="utf-8")

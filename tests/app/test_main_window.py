@@ -61,6 +61,22 @@ def test_broken_files_show_a_dialog_and_the_app_keeps_going(window, demo_file, t
             "extra",
         ),
     }
+    binary = {
+        "picture.png": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff", "not valid JSON"),
+        "empty.pe.json": (b"", "not valid JSON"),
+        "list.pe.json": (b"[1, 2, 3]", "JSON object"),
+        "utf16.pe.json": ("{}".encode("utf-16"), "missing 'format'"),
+    }
+    (tmp_path / "folder.pe.json").mkdir()
+    for name, (data, expected) in binary.items():
+        (tmp_path / name).write_bytes(data)
+        assert not window.open_path(tmp_path / name)
+        shown = window.answerer.seen[-1]
+        assert shown["title"] == "Cannot open workflow" and name in shown["text"]
+        assert expected in shown["informative"], shown
+        assert window.document.workflow == before
+    assert not window.open_path(tmp_path / "folder.pe.json")
+    assert "cannot read file" in window.answerer.seen[-1]["informative"]
     for name, (text, expected) in cases.items():
         path = tmp_path / name
         path.write_text(text, encoding="utf-8")
