@@ -11,6 +11,7 @@ Extension points for the run tools (app/runner, added later):
   items whose `set_run_state` / `set_flow_label` show a run.
 - `inspector.set_sample_provider(fn)` feeds last-run data to expression previews.
 - `start_run()` is what `--run` calls; the runner overrides/replaces it.
+- `set_read_only(bool)` while a past run is shown: no edit by any gesture.
 """
 
 from __future__ import annotations
@@ -63,10 +64,13 @@ from engine.model import Workflow
 
 log = logging.getLogger(__name__)
 APP_TITLE = "ProcessEngine Studio"
+# actions that change the document: all off while the window is read-only
+EDIT_ACTIONS = ("undo", "redo", "cut", "paste", "duplicate", "delete", "disable", "add_note", "quick_add")
 
 
 class MainWindow(QMainWindow):
     document_changed = Signal(object)  # WorkflowDocument
+    read_only_changed = Signal(bool)
 
     def __init__(self, *, autosave_interval_s: float | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -76,6 +80,7 @@ class MainWindow(QMainWindow):
         self.theme: Theme = THEMES.get(settings.get_str("view/theme", "light"), THEMES["light"])
         self.document = WorkflowDocument(parent=self)
         self.controller = EditController(self.document, self)
+        self.read_only = False
         self._bound = False
         self.scene = WorkflowScene(self)
         self.scene.snap = settings.get_bool("view/snap", True)
@@ -150,8 +155,8 @@ class MainWindow(QMainWindow):
         a("save_as", "Save &As…", self.save_as, S.SaveAs)
         a("revert", "&Revert to Saved", self.revert)
         a("quit", "&Quit", self.close, S.Quit)
-        a("undo", "&Undo", lambda: self.document.undo_stack.undo(), S.Undo, "undo")
-        a("redo", "&Redo", lambda: self.document.undo_stack.redo(), S.Redo, "redo")
+        a("undo", "&Undo", lambda: self.read_only or self.document.undo_stack.undo(), S.Undo, "undo")
+        a("redo", "&Redo", lambda: self.read_only or self.document.undo_stack.redo(), S.Redo, "redo")
         a("cut", "Cu&t", self.cut, S.Cut, "cut")
         a("copy", "&Copy", self.copy, S.Copy, "copy")
         a("paste", "&Paste", self.paste, S.Paste, "paste")
@@ -273,6 +278,7 @@ class MainWindow(QMainWindow):
         document.setParent(self)
         self.document = document
         self.controller = EditController(document, self)
+        self.controller.read_only = self.read_only
         self.controller.refused.connect(self._refused)
         self.scene.link_validator = self.controller.connection_refusal
         self.scene.bind(document.workflow)
@@ -309,7 +315,28 @@ class MainWindow(QMainWindow):
         acts["delete"].setEnabled(has_selection)
         acts["disable"].setEnabled(bool(self.scene.selected_node_ids()))
         acts["paste"].setEnabled(clipboard.from_mime(QGuiApplication.clipboard().mimeData()) is not None)
+        if self.read_only:
+            for name in EDIT_ACTIONS:
+                acts[name].setEnabled(False)
         self._update_title()
+
+    def set_read_only(self, read_only: bool) -> None:
+        """While a past run is shown nothing may change the document: edit actions, palette
+        drags, the inspector and every editing gesture on the canvas are off (and the
+        controller refuses any command that still comes). Selecting, copying, zooming and
+        panning keep working."""
+        if read_only == self.read_only:
+            return
+        self.read_only = read_only
+        self.controller.read_only = read_only
+        self.view.set_read_only(read_only)
+        self.palette.setEnabled(not read_only)
+        self.inspector.set_read_only(read_only)
+        if read_only:
+            self.quick_add.hide()
+            self._pending_link = None
+        self._update_actions()
+        self.read_only_changed.emit(read_only)
 
     def _selection_changed(self) -> None:
         node_ids = self.scene.selected_node_ids()
@@ -500,6 +527,8 @@ class MainWindow(QMainWindow):
         return self.add_node_at(node_type, pos)
 
     def open_quick_add(self, scene_pos: QPointF, global_pos: QPoint) -> None:
+        if self.read_only:
+            return
         self._quick_add_pos = scene_pos
         self._pending_link = None
         self.quick_add.popup(global_pos)
@@ -546,6 +575,8 @@ class MainWindow(QMainWindow):
             self.controller.delete(self.scene.selected_node_ids(), [], self.scene.selected_note_ids())
 
     def paste(self) -> None:
+        if self.read_only:
+            return
         text = clipboard.from_mime(QGuiApplication.clipboard().mimeData())
         if text is None:
             self.statusBar().showMessage("The clipboard holds no workflow nodes", 4000)
@@ -603,6 +634,8 @@ class MainWindow(QMainWindow):
         add.triggered.connect(lambda: self.open_quick_add(scene_pos, global_pos))
         note = menu.addAction("Add sticky note here")
         note.triggered.connect(lambda: self.controller.add_note((scene_pos.x(), scene_pos.y())))
+        add.setEnabled(not self.read_only)
+        note.setEnabled(not self.read_only)
         menu.addAction(acts["paste"])
         menu.addSeparator()
         menu.addActions([acts["fit"], acts["select_all"]])

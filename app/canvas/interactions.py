@@ -150,11 +150,13 @@ class NewLinkInteraction(Interaction):
 
 class MoveInteraction(Interaction):
     """Press on a node or note: select it (Ctrl toggles), drag the selection, snap to the
-    grid, report the moves on release. Escape puts everything back."""
+    grid, report the moves on release. Escape puts everything back. With `movable` False
+    (a read-only canvas) it only selects."""
 
-    def __init__(self, view: CanvasView, item: NodeItem | NoteItem) -> None:
+    def __init__(self, view: CanvasView, item: NodeItem | NoteItem, movable: bool = True) -> None:
         super().__init__(view)
         self.item = item
+        self.movable = movable
         self.press = QPointF()
         self.starts: dict[NodeItem | NoteItem, QPointF] = {}
         self.moved = False
@@ -172,7 +174,7 @@ class MoveInteraction(Interaction):
         }
 
     def move(self, event: QMouseEvent) -> None:
-        if not self.starts or self.item not in self.starts:
+        if not self.movable or not self.starts or self.item not in self.starts:
             return
         pos = self.scene_pos(event)
         delta = pos - self.press

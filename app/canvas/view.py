@@ -46,6 +46,7 @@ from engine.nodes.registry import find_spec
 PALETTE_MIME = "application/x-processengine-node-type"
 MIN_ZOOM, MAX_ZOOM = 0.08, 4.0
 ZOOM_STEP = 1.2
+READ_ONLY_DROP = "Read-only: a past run is shown (Back to editing to add nodes)"
 
 
 def _drop_interaction(view: CanvasView) -> None:
@@ -66,6 +67,7 @@ class CanvasView(QGraphicsView):
     def __init__(self, scene: WorkflowScene, parent: QWidget | None = None) -> None:
         super().__init__(scene, parent)
         self.interaction: Interaction | None = None
+        self.read_only = False  # a past run is shown: select, copy, zoom and pan only
         self._space = False
         self.setRenderHints(
             QPainter.RenderHint.Antialiasing
@@ -156,6 +158,16 @@ class CanvasView(QGraphicsView):
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + dx)
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + dy)
 
+    def set_read_only(self, read_only: bool) -> None:
+        """No gesture that would edit: no moves, links, note edits or resizes, quick-add,
+        nudges or palette drops; clicks still select and the canvas still pans."""
+        self.read_only = read_only
+        if read_only and self.interaction is not None:
+            _drop_interaction(self)
+        editing = self._editing_note()
+        if read_only and editing is not None:
+            editing.text_item.clearFocus()
+
     def set_minimap_visible(self, visible: bool) -> None:
         self.minimap.setVisible(visible)
         self._place_minimap()
@@ -233,12 +245,14 @@ class CanvasView(QGraphicsView):
         if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self._space):
             self._start(PanInteraction(self), event)
         elif button == Qt.MouseButton.LeftButton:
+            if isinstance(item, PortItem) and self.read_only:
+                item = item.node_item  # a port click selects its card
             if isinstance(item, PortItem):
                 self._start(NewLinkInteraction(self, item), event)
-            elif isinstance(item, NoteItem) and item.in_grip(self.mapToScene(pos)):
+            elif isinstance(item, NoteItem) and not self.read_only and item.in_grip(self.mapToScene(pos)):
                 self._start(ResizeNoteInteraction(self, item), event)
             elif isinstance(item, NodeItem | NoteItem):
-                self._start(MoveInteraction(self, item), event)
+                self._start(MoveInteraction(self, item, movable=not self.read_only), event)
             elif isinstance(item, EdgeItem):
                 if not event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
                     self.scene().clearSelection()
@@ -270,6 +284,9 @@ class CanvasView(QGraphicsView):
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         pos = event.position().toPoint()
         item = self._grab_target(pos)
+        if self.read_only and not isinstance(item, NodeItem):
+            event.accept()  # no note editing, no quick-add
+            return
         if isinstance(item, NoteItem):
             if not item.editing:
                 item.start_editing()
@@ -310,6 +327,8 @@ class CanvasView(QGraphicsView):
         elif key == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = True
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+        elif self.read_only and key in (Qt.Key.Key_Tab, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down):
+            event.accept()  # quick-add and nudges edit the document
         elif key == Qt.Key.Key_Tab:
             local = self.viewport().mapFromGlobal(self.cursor().pos())
             if not self.viewport().rect().contains(local):
@@ -345,13 +364,16 @@ class CanvasView(QGraphicsView):
     # -- drag and drop -----------------------------------------------------------------------
     def _accepts(self, event: QDragEnterEvent | QDragMoveEvent | QDropEvent) -> bool:
         mime = event.mimeData()
-        return mime.hasFormat(PALETTE_MIME) or (mime.hasUrls() and any(u.isLocalFile() for u in mime.urls()))
+        palette = mime.hasFormat(PALETTE_MIME) and not self.read_only
+        return palette or (mime.hasUrls() and any(u.isLocalFile() for u in mime.urls()))
 
     @guarded
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if self._accepts(event):
             event.acceptProposedAction()
         else:
+            if self.read_only and event.mimeData().hasFormat(PALETTE_MIME):
+                self.scene().status_message.emit(READ_ONLY_DROP)
             event.ignore()
 
     @guarded
@@ -364,7 +386,10 @@ class CanvasView(QGraphicsView):
     @guarded
     def dropEvent(self, event: QDropEvent) -> None:
         mime = event.mimeData()
-        if mime.hasFormat(PALETTE_MIME):
+        if mime.hasFormat(PALETTE_MIME) and self.read_only:
+            self.scene().status_message.emit(READ_ONLY_DROP)
+            event.ignore()
+        elif mime.hasFormat(PALETTE_MIME):
             node_type = bytes(mime.data(PALETTE_MIME).data()).decode("utf-8", errors="replace").strip()
             if find_spec(node_type) is None:  # another app's (or version's) data, or garbage
                 shown = node_type if len(node_type) <= 60 else node_type[:59] + "…"

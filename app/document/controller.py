@@ -46,13 +46,22 @@ class EditController(QObject):
     def __init__(self, document: WorkflowDocument, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.document = document
+        self.read_only = False  # the window shows a past run: every edit is refused
 
     @property
     def wf(self) -> Workflow:
         return self.document.workflow
 
     def _push(self, command: Any) -> None:
+        if self._refused_read_only():
+            return
         self.document.push(command)
+
+    def _refused_read_only(self) -> bool:
+        """The last line of defence behind the disabled actions and gestures."""
+        if self.read_only:
+            self._refuse("The workflow is read-only while a past run is shown (Back to editing to change it).")
+        return self.read_only
 
     def _refuse(self, reason: str) -> str:
         self.refused.emit(reason)
@@ -81,6 +90,8 @@ class EditController(QObject):
         node's first input; otherwise the new node's first output feeds the
         input. Returns the new id and why the connection was not made (if so).
         """
+        if self._refused_read_only():
+            return "", "read-only"
         stack = self.document.undo_stack
         stack.beginMacro(f"Add {get_spec(node_type).title} and connect")
         try:
@@ -100,6 +111,8 @@ class EditController(QObject):
             stack.endMacro()
 
     def rename(self, node_id: str, name: str) -> str | None:
+        if self._refused_read_only():
+            return "read-only"
         name = name.strip()
         node = self.wf.node(node_id)
         if name == node.name:
@@ -149,7 +162,7 @@ class EditController(QObject):
 
     def set_disabled(self, node_ids: Iterable[str], disabled: bool) -> None:
         ids = [i for i in node_ids if self.wf.node(i).disabled != disabled]
-        if not ids:
+        if not ids or self._refused_read_only():
             return
         if len(ids) == 1:
             self._push(commands.SetDisabled(self.wf, ids[0], disabled))

@@ -15,7 +15,6 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -44,14 +43,6 @@ from engine.model import Workflow
 log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 500
-EDIT_ACTIONS = ("undo", "redo", "cut", "paste", "duplicate", "delete", "disable", "add_note", "quick_add")
-_BLOCKED_VIEW_EVENTS = {
-    QEvent.Type.MouseButtonDblClick,
-    QEvent.Type.DragEnter,
-    QEvent.Type.DragMove,
-    QEvent.Type.Drop,
-    QEvent.Type.ContextMenu,
-}
 
 
 class WindowHost:
@@ -59,7 +50,7 @@ class WindowHost:
 
     def __init__(self, window: Any) -> None:
         self.w = window
-        self.guard = ReadOnlyGuard(window)
+        self.banner = RunBanner(window)
         self.switching = False
 
     def window(self) -> QMainWindow:
@@ -91,23 +82,24 @@ class WindowHost:
             self.switching = False
 
     def set_read_only(self, read_only: bool) -> None:
-        self.guard.set(read_only)
+        """The window's own read-only mode (edit actions, palette, inspector, canvas gestures)."""
+        self.w.set_read_only(read_only)
+        if not read_only:
+            self.banner.hide()
 
     def select_node(self, node_id: str) -> None:
         self.w.scene.select_nodes([node_id])
         self.w.view.center_on_node(node_id)
 
 
-class ReadOnlyGuard(QObject):
-    """While a past run is shown: edit actions off, palette and inspector off, no drags on the canvas."""
+class RunBanner(QObject):
+    """"Viewing run #N · read-only" over the canvas, with a way back to editing."""
 
     def __init__(self, window: Any) -> None:
         super().__init__(window)
-        self.w = window
-        self.on = False
         self.banner = QFrame(window.view)
         self.banner.setObjectName("run_banner")
-        self.banner.setStyleSheet("#run_banner { background: #ede9fe; border: 1px solid #8b5cf6; border-radius: 6px; }")
+        self.banner.setStyleSheet("#run_banner { background: #ede9fe; border: 1px solid #8b5cf6; border-radius: 6px; } #run_banner QLabel { color: #4c1d95; }")
         self.banner_label = QLabel()
         self.back = QPushButton("Back to editing")
         row = QHBoxLayout(self.banner)
@@ -115,25 +107,6 @@ class ReadOnlyGuard(QObject):
         row.addWidget(self.banner_label)
         row.addWidget(self.back)
         self.banner.hide()
-        window.scene.selectionChanged.connect(self._enforce)
-
-    def set(self, on: bool) -> None:
-        self.on = on
-        for name in ("palette", "inspector"):
-            widget = getattr(self.w, name, None)
-            if isinstance(widget, QWidget):
-                widget.setEnabled(not on)
-        if on:
-            self.w.view.viewport().installEventFilter(self)
-            self.w.view.installEventFilter(self)
-        else:
-            self.w.view.viewport().removeEventFilter(self)
-            self.w.view.removeEventFilter(self)
-            self.banner.hide()
-            update = getattr(self.w, "_update_actions", None)
-            if callable(update):
-                update()
-        self._enforce()
 
     def show_banner(self, text: str) -> None:
         self.banner_label.setText(text)
@@ -142,26 +115,8 @@ class ReadOnlyGuard(QObject):
         self.banner.show()
         self.banner.raise_()
 
-    def _enforce(self) -> None:
-        if not self.on:
-            return
-        for name in EDIT_ACTIONS:
-            act = self.w.actions_by_name.get(name) if hasattr(self.w, "actions_by_name") else None
-            if isinstance(act, QAction):
-                act.setEnabled(False)
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if not self.on:
-            return False
-        t = event.type()
-        if t in _BLOCKED_VIEW_EVENTS:
-            return True
-        if t == QEvent.Type.MouseMove and event.buttons() & Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]
-            return True  # no moving nodes or drawing connections
-        if t == QEvent.Type.KeyPress and obj is self.w.view:
-            key = event.key()  # type: ignore[attr-defined]
-            return key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace, Qt.Key.Key_Tab, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down)
-        return False
+    def hide(self) -> None:
+        self.banner.hide()
 
 
 class RunnerUi(QObject):
@@ -247,7 +202,7 @@ class RunnerUi(QObject):
         h.cancel_requested.connect(lambda eid: c.spawn(c.cancel_execution(eid)))
         h.delete_requested.connect(lambda ids: c.spawn(self.delete_runs(ids)))
         h.back_requested.connect(c.leave_view)
-        self.host.guard.back.clicked.connect(c.leave_view)
+        self.host.banner.back.clicked.connect(c.leave_view)
         self.timeline.node_clicked.connect(self.host.select_node)
         self.timeline.run_clicked.connect(lambda eid: c.spawn(self.open_run(eid, None)))
         self.logs.node_activated.connect(self.host.select_node)
@@ -331,9 +286,9 @@ class RunnerUi(QObject):
         if viewing and self.controller.viewing:
             num = self.controller.viewing[1]
             status = (self.controller.viewed_status or {}).get("status", "")
-            self.host.guard.show_banner(f"Viewing run #{num} · {status} · read-only" if num else f"Viewing run · {status} · read-only")
+            self.host.banner.show_banner(f"Viewing run #{num} · {status} · read-only" if num else f"Viewing run · {status} · read-only")
         elif not viewing:
-            self.host.guard.banner.hide()
+            self.host.banner.hide()
 
     def _selection_changed(self) -> None:
         scene = self.window.scene

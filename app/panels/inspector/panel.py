@@ -310,6 +310,7 @@ class Inspector(QScrollArea):
         self.form: NodeForm | WorkflowForm | QLabel | None = None
         self._selection: list[str] = []
         self._wf: Workflow | None = None
+        self.read_only = False
         self.set_controller(controller)
 
     # -- wiring ----------------------------------------------------------------------
@@ -336,6 +337,13 @@ class Inspector(QScrollArea):
         self._selection = []
         self.show_selection([], force=True)
 
+    def set_read_only(self, read_only: bool) -> None:
+        """Show the forms without letting them edit (a past run is on the canvas); the
+        panel itself still scrolls."""
+        self.read_only = read_only
+        if self.form is not None:
+            self.form.setEnabled(not read_only)
+
     def set_sample_provider(self, provider: SampleProvider | None) -> None:
         """For the runner: last-run data (input and node outputs) to preview expressions with."""
         self.sample_provider = provider
@@ -360,6 +368,7 @@ class Inspector(QScrollArea):
         self._selection = list(node_ids)
         old = self.form
         self.form = form  # type: ignore[assignment]
+        form.setEnabled(not self.read_only)
         self.stack.addWidget(form)
         self.stack.setCurrentWidget(form)
         if old is not None:

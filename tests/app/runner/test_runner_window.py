@@ -64,12 +64,18 @@ def test_run_then_open_it_from_history_read_only(window, runner, http_server, qt
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualItemRect(table.item(r, 1)).center())
     qtbot.waitUntil(lambda: c.state == rc.VIEWING, timeout=5000)
     assert c.viewing == (row["execution_id"], 1)
-    assert runner.host.guard.banner.isVisible() and "Viewing run #1" in runner.host.guard.banner_label.text()
+    assert runner.host.banner.banner.isVisible() and "Viewing run #1" in runner.host.banner.banner_label.text()
     assert _states(window) == live
     assert not window.actions_by_name["delete"].isEnabled() and not window.palette.isEnabled()
     assert c.resume_action.isEnabled() is False and c.run_action.isEnabled()
-    # selecting a node shows its data from that run
+    assert window.read_only and window.controller.read_only
+    # selecting a node shows its data from that run; editing stays off
     window.scene.select_nodes(["get"])
+    assert not window.actions_by_name["delete"].isEnabled() and not window.inspector.node_form.isEnabled()
+    count = window.document.undo_stack.count()
+    qtbot.keyClick(window.view, Qt.Key.Key_Delete)
+    window.controller.delete(["get"])
+    assert window.document.undo_stack.count() == count and window.document.workflow.get("get") is not None
     qtbot.waitUntil(lambda: runner.data.data is not None and runner.data.data["node_id"] == "get", timeout=5000)
     assert runner.data.output_view.value["body"] == {"items": [1]}
     assert [a["status"] for a in runner.data.data["attempts"]] == ["failed", "succeeded"]
@@ -80,10 +86,10 @@ def test_run_then_open_it_from_history_read_only(window, runner, http_server, qt
     assert runner.samples["nodes"]["Get items"]["body"] == {"items": [1]}
     assert window.inspector.sample_provider is not None
     # back to editing
-    runner.host.guard.back.click()
-    assert c.state == rc.IDLE and not runner.host.guard.banner.isVisible()
+    runner.host.banner.back.click()
+    assert c.state == rc.IDLE and not runner.host.banner.banner.isVisible()
     assert all(s is None for s in _states(window).values())
-    assert window.palette.isEnabled()
+    assert window.palette.isEnabled() and not window.read_only and window.inspector.node_form.isEnabled()
 
 
 def test_delete_runs_from_history(window, runner, qtbot, tmp_path):
