@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QObject, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -63,6 +64,50 @@ def format_duration(ms: float | None) -> str:
         return f"{s:.1f} s"
     m, s = divmod(int(s), 60)
     return f"{m} min {s} s" if m < 60 else f"{m // 60} h {m % 60} min"
+
+
+class DeleteConfirmation(QFrame):
+    """Inline, non-modal "Delete N runs?" bar under the table: nothing is deleted until
+    its Delete button is pressed; Keep, Escape or another selection drop the question."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("delete_confirmation")
+        self.setStyleSheet(
+            "#delete_confirmation { background: #fef2f2; border: 1px solid #fca5a5; border-radius: 6px; }"
+            " #delete_confirmation QLabel { color: #7f1d1d; }"
+        )
+        self.ids: list[str] = []
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.confirm_button = QPushButton("Delete")
+        self.confirm_button.setStyleSheet("QPushButton { color: #b91c1c; font-weight: 600; }")
+        self.keep_button = QPushButton("Keep")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(8, 4, 4, 4)
+        row.addWidget(self.label, 1)
+        row.addWidget(self.confirm_button)
+        row.addWidget(self.keep_button)
+        self.hide()
+
+    def ask(self, runs: list[dict[str, Any]]) -> None:
+        self.ids = [r["execution_id"] for r in runs]
+        numbers = [f"#{r['number']}" for r in runs if r.get("number")]
+        if len(runs) == 1:
+            what = f"run {numbers[0]}" if numbers else "this run"
+        else:
+            listed = ", ".join(numbers[:8]) + (" …" if len(numbers) > 8 else "")
+            what = f"{len(runs)} runs ({listed})" if listed else f"{len(runs)} runs"
+        waiting = sum(1 for r in runs if r.get("status") in RESUMABLE)
+        note = f" {waiting} of them can still be resumed." if waiting > 1 else (" It can still be resumed." if waiting else "")
+        self.label.setText(f"Delete {what}? Their statuses, node data and logs go too; this cannot be undone.{note}")
+        self.confirm_button.setText("Delete" if len(runs) == 1 else f"Delete {len(runs)}")
+        self.show()
+        self.confirm_button.setFocus()
+
+    def drop(self) -> None:
+        self.ids = []
+        self.hide()
 
 
 class HistoryPanel(QWidget):
@@ -119,6 +164,8 @@ class HistoryPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
         layout.addWidget(self.table)
+        self.confirm = DeleteConfirmation()
+        layout.addWidget(self.confirm)
         layout.addLayout(actions)
         refresh.clicked.connect(self.refresh_requested)
         self.scope.currentIndexChanged.connect(self.refresh_requested)
@@ -130,7 +177,11 @@ class HistoryPanel(QWidget):
         self.open_button.clicked.connect(self._open)
         self.resume_button.clicked.connect(lambda: self._with_selected(self.resume_requested.emit))
         self.cancel_button.clicked.connect(lambda: self._with_selected(self.cancel_requested.emit))
-        self.delete_button.clicked.connect(lambda: self.delete_requested.emit(self.selected_ids()))
+        self.delete_button.clicked.connect(self.ask_delete)
+        self.confirm.confirm_button.clicked.connect(self._confirmed)
+        self.confirm.keep_button.clicked.connect(self.confirm.drop)
+        self.table.installEventFilter(self)
+        self._restoring = False
         self.back_button.clicked.connect(self.back_requested)
         self.back_button.hide()
         self._update_buttons()
@@ -155,6 +206,7 @@ class HistoryPanel(QWidget):
         """Status objects (newest first), each with a `number`; keeps the selection."""
         keep = set(self.selected_ids())
         names = names or {}
+        self._restoring = True  # the selection is put back below: not a new choice
         self.runs = runs
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(runs))
@@ -183,9 +235,9 @@ class HistoryPanel(QWidget):
                     item.setToolTip(err.get("message") or "")
                 self.table.setItem(r, c, item)
         self.table.clearSelection()
-        for r, run in enumerate(runs):
-            if run["execution_id"] in keep:
-                self.table.selectRow(r)
+        rows = [r for r, run in enumerate(runs) if run["execution_id"] in keep]
+        self._select_rows(rows)
+        self._restoring = False
         self.info.setText(f"{len(runs)} run{'s' if len(runs) != 1 else ''}")
         self._update_buttons()
 
@@ -196,6 +248,43 @@ class HistoryPanel(QWidget):
     def selected_runs(self) -> list[dict[str, Any]]:
         ids = set(self.selected_ids())
         return [r for r in self.runs if r["execution_id"] in ids]
+
+    def select_executions(self, execution_ids: list[str]) -> None:
+        """Select these runs (and only these)."""
+        wanted = set(execution_ids)
+        self._select_rows([r for r, run in enumerate(self.runs) if run["execution_id"] in wanted])
+
+    def _select_rows(self, rows: list[int]) -> None:
+        model = self.table.selectionModel()
+        selection = QItemSelection()
+        last = self.table.columnCount() - 1
+        for r in rows:
+            selection.select(self.table.model().index(r, 0), self.table.model().index(r, last))
+        model.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+
+    # -- deleting -------------------------------------------------------------------------
+    def ask_delete(self) -> bool:
+        """Delete button (or the Delete key): ask under the table; False if nothing to ask."""
+        runs = self.selected_runs()
+        if not runs or not self.delete_button.isEnabled():
+            return False
+        self.confirm.ask(runs)
+        return True
+
+    def _confirmed(self) -> None:
+        ids = list(self.confirm.ids)
+        self.confirm.drop()
+        if ids:
+            self.delete_requested.emit(ids)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.table and event.type() == QEvent.Type.KeyPress:
+            if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+                return self.ask_delete()
+            if event.key() == Qt.Key.Key_Escape and not self.confirm.isHidden():
+                self.confirm.drop()
+                return True
+        return False
 
     def select_execution(self, execution_id: str) -> bool:
         for r, run in enumerate(self.runs):
@@ -225,6 +314,8 @@ class HistoryPanel(QWidget):
 
     def _update_buttons(self) -> None:
         runs = self.selected_runs()
+        if not self.confirm.isHidden() and not self._restoring and [r["execution_id"] for r in runs] != self.confirm.ids:
+            self.confirm.drop()  # the question was about other rows
         one = runs[0] if len(runs) == 1 else None
         self.open_button.setEnabled(one is not None)
         resumable = one is not None and one.get("status") in RESUMABLE

@@ -95,17 +95,29 @@ def test_run_then_open_it_from_history_read_only(window, runner, http_server, qt
 def test_delete_runs_from_history(window, runner, qtbot, tmp_path):
     _open(window, wait_workflow(0.0), tmp_path)
     c = runner.controller
-    for _ in range(2):
+    for n in range(1, 4):
         c.run_action.trigger()
-        qtbot.waitUntil(lambda: c.state == rc.COMPLETED, timeout=5000)
-    qtbot.waitUntil(lambda: [r["status"] for r in runner.history.runs] == ["completed"] * 2, timeout=5000)
-    victim = runner.history.runs[1]["execution_id"]
-    runner.history.select_execution(victim)
+        qtbot.waitUntil(lambda n=n: c.state == rc.COMPLETED and len(runner.history.runs) == n, timeout=5000)
+    qtbot.waitUntil(lambda: [r["status"] for r in runner.history.runs] == ["completed"] * 3, timeout=5000)
+    ids = [r["execution_id"] for r in runner.history.runs]
+    # one run: asked first, nothing deleted until confirmed
+    runner.history.select_execution(ids[1])
     runner.history.delete_button.click()
-    qtbot.waitUntil(lambda: [r["execution_id"] for r in runner.history.runs] != [] and victim not in [r["execution_id"] for r in runner.history.runs], timeout=5000)
-    assert len(runner.history.runs) == 1
-    remaining = c.call_blocking(lambda s: [r["execution_id"] for r in s.list()])
-    assert victim not in remaining and len(remaining) == 1
+    assert runner.history.confirm.isVisible()
+    qtbot.wait(100)
+    assert c.call_blocking(lambda s: len(s.list())) == 3
+    runner.history.confirm.confirm_button.click()
+    qtbot.waitUntil(lambda: len(runner.history.runs) == 2, timeout=5000)
+    assert ids[1] not in c.call_blocking(lambda s: [r["execution_id"] for r in s.list()])
+    # several at once, one of them shown on the canvas: the view goes back to editing
+    c.spawn(runner.open_run(ids[0], None))
+    qtbot.waitUntil(lambda: c.state == rc.VIEWING and window.read_only, timeout=5000)
+    runner.history.select_executions([ids[0], ids[2]])
+    runner.history.delete_button.click()
+    assert "Delete 2 runs" in runner.history.confirm.label.text()
+    runner.history.confirm.confirm_button.click()
+    qtbot.waitUntil(lambda: runner.history.runs == [] and c.state == rc.IDLE, timeout=5000)
+    assert c.call_blocking(lambda s: s.list()) == [] and not window.read_only
 
 
 def test_history_filters_by_status_and_resumes_a_paused_run(window, runner, qtbot, tmp_path):
