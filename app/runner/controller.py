@@ -251,6 +251,10 @@ class RunController(QObject):
         if self.state == VIEWING:
             dur = ((self.viewed_status or {}).get("timing") or {}).get("duration_ms")
             self.elapsed_label.setText(f"took {format_elapsed(dur / 1000)}" if dur is not None else "")
+        elif self.state in (COMPLETED, FAILED, CANCELLED) and self.snapshot is not None:
+            # the run is over: its own recorded duration, not time since the label last ticked
+            dur = (self.snapshot.status_object.get("timing") or {}).get("duration_ms")
+            self.elapsed_label.setText(f"took {format_elapsed(dur / 1000)}" if dur is not None else "")
         elif self.started_at is not None:
             self.elapsed_label.setText(f"elapsed {format_elapsed(time.time() - self.started_at)}")
         node = self.current_node if self.state in ACTIVE else None
