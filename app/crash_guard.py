@@ -203,7 +203,8 @@ class ErrorReporter(QObject):
         button.setObjectName("error_button")
         button.setAutoRaise(True)
         button.setToolTip("Unexpected errors: click for details")
-        button.setStyleSheet("QToolButton { color: #dc2626; font-weight: 600; }")
+        button.setStyleSheet("QToolButton { color: #dc2626; font-weight: 600; border: none; padding: 0px 6px; }")
+        button.setMaximumHeight(window.statusBar().fontMetrics().height() + 4)  # the bar keeps its height
         button.clicked.connect(self.show_dialog)
         button.hide()
         window.statusBar().addPermanentWidget(button)

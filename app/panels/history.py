@@ -70,6 +70,8 @@ class DeleteConfirmation(QFrame):
     """Inline, non-modal "Delete N runs?" bar under the table: nothing is deleted until
     its Delete button is pressed; Keep, Escape or another selection drop the question."""
 
+    visibility_changed = Signal(bool)  # asking
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("delete_confirmation")
@@ -79,12 +81,11 @@ class DeleteConfirmation(QFrame):
         )
         self.ids: list[str] = []
         self.label = QLabel()
-        self.label.setWordWrap(True)
         self.confirm_button = QPushButton("Delete")
         self.confirm_button.setStyleSheet("QPushButton { color: #b91c1c; font-weight: 600; }")
         self.keep_button = QPushButton("Keep")
         row = QHBoxLayout(self)
-        row.setContentsMargins(8, 4, 4, 4)
+        row.setContentsMargins(8, 0, 2, 0)
         row.addWidget(self.label, 1)
         row.addWidget(self.confirm_button)
         row.addWidget(self.keep_button)
@@ -100,14 +101,17 @@ class DeleteConfirmation(QFrame):
             what = f"{len(runs)} runs ({listed})" if listed else f"{len(runs)} runs"
         waiting = sum(1 for r in runs if r.get("status") in RESUMABLE)
         note = f" {waiting} of them can still be resumed." if waiting > 1 else (" It can still be resumed." if waiting else "")
-        self.label.setText(f"Delete {what}? Their statuses, node data and logs go too; this cannot be undone.{note}")
+        self.label.setText(f"Delete {what}? Their node data and logs go too; this cannot be undone.{note}")
         self.confirm_button.setText("Delete" if len(runs) == 1 else f"Delete {len(runs)}")
+        self.label.setToolTip(self.label.text())
         self.show()
+        self.visibility_changed.emit(True)
         self.confirm_button.setFocus()
 
     def drop(self) -> None:
         self.ids = []
         self.hide()
+        self.visibility_changed.emit(False)
 
 
 class HistoryPanel(QWidget):
@@ -154,7 +158,9 @@ class HistoryPanel(QWidget):
         self.delete_button = QPushButton("Delete")
         self.back_button = QPushButton("Back to editing")
         self.info = QLabel()
-        actions = QHBoxLayout()
+        self.actions_row = QWidget()
+        actions = QHBoxLayout(self.actions_row)
+        actions.setContentsMargins(0, 0, 0, 0)
         for b in (self.open_button, self.resume_button, self.cancel_button, self.delete_button):
             actions.addWidget(b)
         actions.addStretch(1)
@@ -164,9 +170,10 @@ class HistoryPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
         layout.addWidget(self.table)
-        self.confirm = DeleteConfirmation()
+        self.confirm = DeleteConfirmation()  # takes the buttons' place while it asks: no layout jump
+        self.confirm.visibility_changed.connect(lambda asking: self.actions_row.setVisible(not asking))
         layout.addWidget(self.confirm)
-        layout.addLayout(actions)
+        layout.addWidget(self.actions_row)
         refresh.clicked.connect(self.refresh_requested)
         self.scope.currentIndexChanged.connect(self.refresh_requested)
         self.status.currentIndexChanged.connect(self.refresh_requested)

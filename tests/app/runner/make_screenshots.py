@@ -1,7 +1,9 @@
-"""Render the runner screenshots for the README: a live run with a retry badge, and the timeline.
+"""Render the README screenshots: the editor, a live run with a retry badge, the timeline.
 
-    QT_QPA_PLATFORM=offscreen python -m tests.app.runner.make_screenshots [OUT_DIR]
+    QT_QPA_PLATFORM=offscreen python -m tests.app.runner.make_screenshots [OUT_DIR] [--states DIR]
 
+`--states DIR` also saves the other states for review (not for the README): a past
+run viewed read-only, the history's delete question, an error notice and its dialog.
 Uses the real main window, the real engine thread, a SQLite store in a temp
 directory and the local test HTTP server (127.0.0.1 only).
 """
@@ -30,8 +32,78 @@ def wait_until(app: QApplication, cond, timeout: float = 20.0) -> None:
         time.sleep(0.005)
 
 
+EDITOR_WORKFLOW = {
+    "format": "processengine/1",
+    "id": "c0a8e9f2-5d7b-4a5e-9a3c-1f1f3c2b7d10",
+    "name": "Fetch and notify",
+    "variables": {"base_url": "http://127.0.0.1:8080", "threshold": 2},
+    "nodes": [
+        {"id": "start", "type": "manual_trigger", "name": "Start", "position": [0, 60], "config": {}},
+        {"id": "get", "type": "http_request", "name": "Get items", "position": [260, 40],
+         "config": {"method": "GET", "url": "{{ vars.base_url }}/items", "timeout_s": 10},
+         "retry": {"max_attempts": 4, "initial_delay_s": 0.5, "multiplier": 2.0, "max_delay_s": 30, "jitter": True},
+         "on_error": "route"},
+        {"id": "many", "type": "if", "name": "Many?", "position": [540, 40], "config": {"condition": "{{ len(input.body.items) > vars.threshold }}"}},
+        {"id": "each", "type": "loop", "name": "Each item", "position": [820, -60], "config": {"items": "{{ input.body.items }}"}},
+        {"id": "kind", "type": "switch", "name": "Kind", "position": [1100, -100],
+         "config": {"value": "{{ loop.item.kind }}", "cases": {"order": "order", "refund": "refund"}}},
+        {"id": "post", "type": "http_request", "name": "Post order", "position": [1380, -100],
+         "config": {"method": "POST", "url": "{{ vars.base_url }}/orders", "json": "{{ loop.item }}"}},
+        {"id": "mail", "type": "send_email", "name": "Notify", "position": [820, 180],
+         "config": {"from": "robot@example.com", "to": ["ops@example.com"], "subject": "{{ len(input.body.items) }} items", "text": "Few items today."}},
+        {"id": "log", "type": "set", "name": "Log error", "position": [540, 240], "config": {"values": {"error": "{{ input.message }}"}}},
+    ],
+    "connections": [
+        {"from": "start", "from_port": "out", "to": "get", "to_port": "in"},
+        {"from": "get", "from_port": "out", "to": "many", "to_port": "in"},
+        {"from": "many", "from_port": "true", "to": "each", "to_port": "in"},
+        {"from": "many", "from_port": "false", "to": "mail", "to_port": "in"},
+        {"from": "each", "from_port": "loop", "to": "kind", "to_port": "in"},
+        {"from": "kind", "from_port": "order", "to": "post", "to_port": "in"},
+        {"from": "post", "from_port": "out", "to": "each", "to_port": "in"},
+        {"from": "get", "from_port": "error", "to": "log", "to_port": "in"},
+    ],
+    "notes": [{"id": "n1", "text": "Fetch the items. Many: post each order. Few: mail the team.", "position": [0, 200], "size": [230, 100]}],
+}  # fmt: skip
+
+
+def editor_screenshot(app: QApplication, tmp: Path, out: Path) -> None:
+    """The designer with a workflow that shows most node kinds, one problem and a note."""
+    import json
+
+    from app.main_window import MainWindow
+    from app.runner.install import install_runner
+
+    path = tmp / "fetch-and-notify.pe.json"
+    path.write_text(json.dumps(EDITOR_WORKFLOW, indent=1), encoding="utf-8")
+    window = MainWindow()
+    window.resize(1600, 1000)
+    ui = install_runner(window, db=str(tmp / "editor.db"), recover=False)
+    window.problems_dock.raise_()
+    window.show()
+    window.open_path(path, ask=False)
+    app.processEvents()
+    window.view.fit_all()
+    window.scene.select_nodes(["get"])
+    t0 = time.monotonic()
+    wait_until(app, lambda: time.monotonic() - t0 > 0.6)  # validation (debounced) and the minimap
+    window.grab().save(str(out / "editor.png"))
+    ui.shutdown()
+    window.document.undo_stack.setClean()
+    window.close()
+    from app import settings
+
+    settings.settings().clear()  # the next window starts from the default layout again
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = argv if argv is not None else sys.argv[1:]
+    args = list(argv if argv is not None else sys.argv[1:])
+    states: Path | None = None
+    if "--states" in args:
+        i = args.index("--states")
+        states = Path(args[i + 1])
+        del args[i : i + 2]
+        states.mkdir(parents=True, exist_ok=True)
     out = Path(args[0] if args else "docs/images")
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="pe-shots-"))
@@ -52,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     asyncio.set_event_loop(loop)
     server = HttpTestServer()
     try:
+        editor_screenshot(app, tmp, out)
         fail = Reply(status=503, json={"error": "busy"})
         ok = Reply(json={"items": [{"id": 1, "name": "anvil"}, {"id": 2, "name": "rope"}, {"id": 3, "name": "glue"}]})
         wf = workflow(
@@ -115,14 +188,66 @@ def main(argv: list[str] | None = None) -> int:
         ui.timeline.redraw()
         app.processEvents()
         dock.grab().save(str(out / "timeline.png"))
+        dock.setFloating(False)
+        if states is not None:
+            state_screenshots(app, window, ui, states)
         ui.shutdown()
         window.document.undo_stack.setClean()
         window.close()
     finally:
         server.close()
         asyncio.events._set_running_loop(None)
-    print(f"wrote {out / 'live_run.png'} and {out / 'timeline.png'}")
+    print(f"wrote {out / 'editor.png'}, {out / 'live_run.png'} and {out / 'timeline.png'}" + (f"; states in {states}" if states else ""))
     return 0
+
+
+def settle(app: QApplication, window, seconds: float = 0.4) -> None:
+    """Let layouts and the (throttled) minimap catch up before a grab."""
+    t0 = time.monotonic()
+    wait_until(app, lambda: time.monotonic() - t0 > seconds and not window.view.minimap.pending)
+
+
+def state_screenshots(app: QApplication, window, ui, out: Path) -> None:
+    """A past run viewed read-only, the history's delete question, an error notice."""
+    from app.crash_guard import install_error_reporter
+
+    c = ui.controller
+    ui.docks["history"].raise_()
+    first = ui.history.runs[-1]
+    c.spawn(ui.open_run(first["execution_id"], first.get("number")))
+    wait_until(app, lambda: c.state == "viewing" and window.read_only)
+    window.view.fit_all()
+    window.scene.select_nodes(["get"])
+    ui.docks["data"].raise_()
+    # run #1 succeeded at once: one attempt (the live run's data had three)
+    wait_until(app, lambda: ui.data.data is not None and ui.data.data["node_id"] == "get" and len(ui.data.data["attempts"]) == 1)
+    ui.data.tabs.setCurrentIndex(0)
+    c.canvas.settle()
+    settle(app, window)
+    window.grab().save(str(out / "run_view.png"))
+    window.inspector_dock.raise_()
+    settle(app, window, 0.2)
+    window.grab().save(str(out / "run_view_inspector.png"))
+    ui.docks["history"].raise_()
+    ui.history.select_executions([r["execution_id"] for r in ui.history.runs[:2]])
+    ui.history.delete_button.click()
+    settle(app, window)
+    window.grab().save(str(out / "history_delete.png"))
+    ui.history.confirm.keep_button.click()
+    c.leave_view()
+    reporter = install_error_reporter(window)
+    try:
+        try:
+            raise RuntimeError("a bug in a handler (shown for the screenshot)")
+        except RuntimeError:
+            reporter.excepthook(*sys.exc_info())  # type: ignore[arg-type]
+        settle(app, window)
+        window.grab().save(str(out / "error_notice.png"))
+        if reporter.dialog is not None:
+            reporter.dialog.grab().save(str(out / "error_dialog.png"))
+            reporter.dialog.close()
+    finally:
+        reporter.uninstall()
 
 
 if __name__ == "__main__":
