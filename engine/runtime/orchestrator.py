@@ -395,17 +395,19 @@ class Orchestrator:
                 th.node_status[node.id] = "failed"
                 th.in_flight = None
                 log.error("execution=%s node=%s failed after %d attempt(s): %s", rec.execution_id, node.id, attempt, err["message"])
+                skipped: list[str] = []
                 if node.on_error == "route":
                     self._set_output(th, plan, node.id, err)
-                    await self._deliver(th, plan, node, {"error": err})
+                    skipped = await self._deliver(th, plan, node, {"error": err})
                     ports: tuple[str, ...] = ("error",)
                 elif node.on_error == "continue":
                     self._set_output(th, plan, node.id, value)
-                    await self._deliver(th, plan, node, {"out": value})
+                    skipped = await self._deliver(th, plan, node, {"out": value})
                     ports = ("out",)
                 else:
                     ports = ()
                 await self.hooks.emit(ev.NodeFinished(rec.execution_id, th.thread_id, node.id, "failed", duration, attempt, err["message"][:MAX_SUMMARY], ports, err, side, pure), rec)
+                await self._report_skipped(th, skipped)
                 if not ports:
                     raise RunFailed(err) from None
                 return
@@ -424,7 +426,7 @@ class Orchestrator:
             self._set_output(th, plan, node.id, first)
             th.node_status[node.id] = "succeeded"
             th.in_flight = None
-            await self._deliver(th, plan, node, outputs)
+            skipped = await self._deliver(th, plan, node, outputs)
             if log.isEnabledFor(logging.INFO):
                 log.info("execution=%s node=%s succeeded in %.2f ms", rec.execution_id, node.id, duration)
             if self._w_finished:
@@ -432,6 +434,7 @@ class Orchestrator:
                     ev.NodeFinished(rec.execution_id, th.thread_id, node.id, "succeeded", duration, attempt, summarize(first), tuple(outputs), None, side, pure),
                     rec,
                 )
+            await self._report_skipped(th, skipped)
             return
 
     def _evaluate(self, th: ThreadRecord, plan: _Plan, node: Node, value: Any, expr: str, extra: dict[str, Any] | None) -> Any:
@@ -458,8 +461,12 @@ class Orchestrator:
         if by_name is not None:
             by_name[plan.nodes[node_id].name] = value
 
-    async def _deliver(self, th: ThreadRecord, plan: _Plan, node: Node, outputs: dict[str, Any]) -> None:
-        """Push the successors of the ports a value left on (first connection runs first)."""
+    async def _deliver(self, th: ThreadRecord, plan: _Plan, node: Node, outputs: dict[str, Any]) -> list[str]:
+        """Push the successors of the ports a value left on (first connection runs first).
+
+        Returns the nodes newly marked skipped (downstream of ports that got nothing);
+        the caller reports them after the deciding node's own NodeFinished.
+        """
         routing = plan.routing
         frames: list[Frame] = []
         for port, value in outputs.items():
@@ -470,6 +477,7 @@ class Orchestrator:
             th.stack.extend(reversed(frames))
         elif outputs:
             th.last_output = next(iter(outputs.values()))
+        skipped: list[str] = []
         if plan.multi_port[node.id]:
             spec = plan.specs[node.id]
             for port in spec.output_ports(node):
@@ -478,8 +486,13 @@ class Orchestrator:
                 for d in routing.descendants(node.id, port):
                     if d not in th.node_status:
                         th.node_status[d] = "skipped"
-                        if self._w_finished:
-                            await self.hooks.emit(ev.NodeFinished(self.record.execution_id, th.thread_id, d, "skipped", 0.0, 0), self.record)
+                        skipped.append(d)
+        return skipped
+
+    async def _report_skipped(self, th: ThreadRecord, skipped: list[str]) -> None:
+        if skipped and self._w_finished:
+            for d in skipped:
+                await self.hooks.emit(ev.NodeFinished(self.record.execution_id, th.thread_id, d, "skipped", 0.0, 0), self.record)
 
     async def _loop_tick(self, th: ThreadRecord, plan: _Plan, node: Node) -> None:
         st = th.loops[node.id]
