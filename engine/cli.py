@@ -1,7 +1,7 @@
 """`processengine`: the headless CLI (and the launcher of the desktop app).
 
-Exit codes (DESIGN.md): 0 completed, 1 failed, 2 invalid workflow / bad
-usage, 3 cancelled, 4 paused. Imports stay lazy so `processengine run` of a
+Exit codes (DESIGN.md): 0 completed, 1 failed, 2 invalid workflow, 3
+cancelled, 4 paused; 64 a bad command line. Imports stay lazy so `processengine run` of a
 small workflow starts fast.
 """
 
@@ -20,6 +20,15 @@ from typing import Any
 log = logging.getLogger("engine.cli")
 
 EXIT_CODES = {"completed": 0, "failed": 1, "invalid": 2, "cancelled": 3, "paused": 4, "interrupted": 4}
+EXIT_USAGE = 64  # sysexits EX_USAGE: bad command line (2 is reserved for an invalid workflow)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on a bad command line; 2 means "invalid workflow" here."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _parse_var(text: str) -> tuple[str, Any]:
@@ -46,14 +55,14 @@ def _parse_json_arg(text: str) -> Any:
 def build_parser() -> argparse.ArgumentParser:
     from engine import __version__
 
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--db", metavar="URL", help="SQLite path or SQLAlchemy URL (default: PROCESSENGINE_DB or the user data dir)")
     common.add_argument("--workspace", default="default", metavar="NAME", help="workspace (default: %(default)s)")
     common.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
 
-    p = argparse.ArgumentParser(prog="processengine", description="ProcessEngine: run, inspect and design workflows.")
+    p = _Parser(prog="processengine", description="ProcessEngine: run, inspect and design workflows.")
     p.add_argument("--version", action="version", version=f"processengine {__version__}")
-    sub = p.add_subparsers(dest="command")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     r = sub.add_parser("run", parents=[common], help="run a workflow file to its end")
     r.add_argument("file")
@@ -317,6 +326,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         wf = _load(args.file)
     except WorkflowInvalid as exc:
         return _report_invalid(exc, False)
+    if not any(n.type in ("webhook_trigger", "schedule_trigger") for n in wf.nodes):
+        sys.stderr.write(f"{args.file}: no webhook or schedule trigger: there is nothing to serve\n")
+        return 2
     service = _service(args)
     try:
         return asyncio.run(serve(service, wf, host=args.host, port=args.port, variables=dict(args.var), max_body=args.max_body, workflow_file=args.file))

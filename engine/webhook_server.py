@@ -18,9 +18,14 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from engine.errors import EngineError
 from engine.model import Workflow
 
 log = logging.getLogger("engine.serve")
+
+class ServeError(EngineError):
+    """`serve` cannot start (for example: the workflow has nothing to listen for)."""
+
 
 # headers never copied into a payload that may end up in logs or outputs
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
@@ -109,6 +114,8 @@ async def serve(service: Any, wf: Workflow, *, host: str = "127.0.0.1", port: in
     """Serve until SIGINT/SIGTERM; returns the process exit code."""
     import signal
 
+    if not any(n.type in ("webhook_trigger", "schedule_trigger") for n in wf.nodes):
+        raise ServeError(f"workflow {wf.name!r} has no webhook or schedule trigger: there is nothing to serve")
     app = make_app(service, wf, variables=variables, max_body=max_body, workflow_file=workflow_file)
     runner = web.AppRunner(app, access_log=log)
     await runner.setup()

@@ -327,3 +327,14 @@ def test_serve_fires_schedule_triggers(db: Path, tmp_path: Path, free_port: int)
         proc.communicate(timeout=20)
     out = json.loads(pe("status", rows[0]["execution_id"], "--json", db=db).stdout)
     assert out["status"] == "completed"
+
+
+def test_bad_command_line_is_64_not_the_invalid_workflow_code(db: Path) -> None:
+    out = pe("run", str(EXAMPLES / "hello.pe.json"), "--var", "novalue", db=db)
+    assert out.returncode == 64 and "KEY=VALUE" in out.stderr
+    assert pe("list", "--status", "nonsense", db=db).returncode == 64
+
+
+def test_serve_without_anything_to_listen_for_exits_2(db: Path) -> None:
+    out = pe("serve", str(EXAMPLES / "hello.pe.json"), "--port", "0", db=db, timeout=30)
+    assert out.returncode == 2 and "nothing to serve" in out.stderr
