@@ -32,6 +32,12 @@ def _doc(**over) -> dict:
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_examples_are_stored_in_the_canonical_format(path: Path) -> None:
+    """Saving an example from the app must not rewrite the whole file."""
+    assert fileformat.dumps(fileformat.load(path)) == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_examples_round_trip_byte_stable(path: Path, tmp_path: Path) -> None:
     wf = fileformat.load(path)
     out = tmp_path / "out.pe.json"
