@@ -136,7 +136,9 @@ def _load(path: str) -> Any:
     from engine import fileformat
     from engine.graph import ensure_valid
 
-    wf = fileformat.load(path)
+    # the file's shape first (nothing else can be read without it), then configs and
+    # the graph together, so every problem of a readable file is listed at once
+    wf = fileformat.load(path, check_configs=False)
     ensure_valid(wf, file=path)
     return wf
 

@@ -99,6 +99,25 @@ def check_format(value: Any) -> None:
         raise ValueError(f"unknown format version {value!r}")
 
 
+_MODEL_NAMES = frozenset({"RetryFile", "NodeFile", "ConnectionFile", "NoteFile", "WorkflowFile"})
+
+
+def _shape_problems(data: dict[str, Any], exc: ValidationError, file: str | None) -> list[Problem]:
+    """One problem per real mistake: a union's other branch ("should be 'default', …")
+    is dropped when the value was clearly meant for the object branch."""
+    errors = exc.errors(include_url=False)
+    problems = [_loc_to_problem(data, tuple(e["loc"]), e["msg"], file) for e in errors]
+    keep = []
+    for e, p in zip(errors, problems, strict=True):
+        from_literal_branch = any(str(x).startswith("literal[") for x in e["loc"])
+        if from_literal_branch and isinstance(e.get("input"), dict) and any(
+            q is not p and q.node_id == p.node_id and (q.field or "").startswith(f"{p.field}.") for q in problems
+        ):
+            continue
+        keep.append(p)
+    return keep
+
+
 def _loc_to_problem(doc: dict[str, Any], loc: tuple[Any, ...], msg: str, file: str | None) -> Problem:
     """Turn a pydantic error location into node id + field."""
     node_id = None
@@ -113,7 +132,10 @@ def _loc_to_problem(doc: dict[str, Any], loc: tuple[Any, ...], msg: str, file: s
     elif len(parts) >= 2 and parts[0] in ("connections", "notes") and isinstance(parts[1], int):
         field_path.append(f"{parts[0]}[{parts[1]}]")
         parts = parts[2:]
-    field_path.extend(str(p) for p in parts if not str(p).startswith(("function-", "literal[")))
+    # drop pydantic's names for union branches (`RetryFile`, `literal[...]`, validator tags)
+    field_path.extend(
+        str(p) for p in parts if not (str(p).startswith(("function-", "literal[")) or str(p) in _MODEL_NAMES)
+    )
     field = ".".join(field_path) or None
     return Problem(message=msg, node_id=node_id, field=field, file=file)
 
@@ -131,9 +153,9 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
     try:
         doc = WorkflowFile.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            _loc_to_problem(data, tuple(e["loc"]), e["msg"], file) for e in exc.errors(include_url=False)
-        ]
+        problems = _shape_problems(data, exc, file)
+        if check_configs:  # list config problems of the nodes that are well-formed, too
+            problems.extend(_config_problems_of_raw_nodes(data, file))
         raise WorkflowInvalid(problems, file) from None
 
     problems: list[Problem] = []
@@ -181,6 +203,23 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
         wf._nodes.append(node)
         wf._by_id[node.id] = node
     return wf
+
+
+def _config_problems_of_raw_nodes(data: dict[str, Any], file: str | None) -> list[Problem]:
+    from engine.nodes.registry import validate_node_config
+
+    problems: list[Problem] = []
+    raw_nodes = data.get("nodes")
+    if not isinstance(raw_nodes, list):
+        return problems
+    for raw in raw_nodes:
+        try:
+            nf = NodeFile.model_validate(raw)
+        except ValidationError:
+            continue  # its shape problems are listed already
+        node = Node(id=nf.id, type=nf.type, name=nf.name, config=nf.config)
+        problems.extend(validate_node_config(node, file=file))
+    return problems
 
 
 def loads(text: str | bytes, *, file: str | None = None, check_configs: bool = True) -> Workflow:

@@ -338,3 +338,24 @@ def test_bad_command_line_is_64_not_the_invalid_workflow_code(db: Path) -> None:
 def test_serve_without_anything_to_listen_for_exits_2(db: Path) -> None:
     out = pe("serve", str(EXAMPLES / "hello.pe.json"), "--port", "0", db=db, timeout=30)
     assert out.returncode == 2 and "nothing to serve" in out.stderr
+
+
+def test_validate_lists_config_and_graph_problems_at_once(db: Path, tmp_path: Path) -> None:
+    doc = {
+        "format": "processengine/1",
+        "id": "wf",
+        "name": "many problems",
+        "nodes": [
+            {"id": "start", "type": "manual_trigger", "name": "Start"},
+            {"id": "w", "type": "wait", "name": "W", "config": {"seconds": -1}},
+            {"id": "x", "type": "teleport", "name": "X"},
+            {"id": "lonely", "type": "set", "name": "Lonely", "config": {"values": {}}},
+        ],
+        "connections": [{"from": "start", "to": "w"}, {"from": "w", "to": "x"}],
+    }
+    path = tmp_path / "many.pe.json"
+    path.write_text(json.dumps(doc))
+    out = pe("validate", str(path), "--json", db=db)
+    assert out.returncode == 2
+    got = {(p["node_id"], p["field"]) for p in json.loads(out.stdout)["problems"]}
+    assert ("w", "config.seconds") in got and ("x", "type") in got and ("lonely", None) in got

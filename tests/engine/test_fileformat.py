@@ -155,3 +155,17 @@ def test_fuzzed_bytes_never_crash(raw: bytes) -> None:
         fileformat.loads(raw, file="fuzz.pe.json")
     except WorkflowInvalid as exc:
         assert exc.problems[0].file == "fuzz.pe.json"
+
+
+def test_shape_and_config_problems_are_listed_together_without_union_noise() -> None:
+    doc = _doc(colour="red")
+    doc["nodes"][1]["retry"] = {"max_attempts": 0}
+    doc["nodes"].append({"id": "x", "type": "teleport", "name": "X", "config": {}})
+    doc["nodes"].append({"id": "w", "type": "wait", "name": "W", "config": {"seconds": -1}})
+    with pytest.raises(WorkflowInvalid) as err:
+        fileformat.parse(doc, file="f.pe.json")
+    got = {(p.node_id, p.field) for p in err.value.problems}
+    assert (None, "colour") in got
+    assert ("s", "retry.max_attempts") in got  # not "retry.RetryFile.max_attempts"
+    assert ("s", "retry") not in got  # the preset-name branch of the union is noise here
+    assert ("x", "type") in got and ("w", "config.seconds") in got
