@@ -137,6 +137,8 @@ class Evaluator(SimpleEval):
 
     # -- budget ---------------------------------------------------------------
 
+    fault: ast.AST | None = None  # the innermost node whose evaluation failed (error positions)
+
     def _eval(self, node: ast.AST) -> Any:
         self._steps += 1
         if not self._steps & 31:
@@ -145,7 +147,12 @@ class Evaluator(SimpleEval):
             handler = self.nodes[type(node)]
         except KeyError:
             raise ExpressionError(f"{type(node).__name__} is not allowed in expressions") from None
-        result = handler(node)
+        try:
+            result = handler(node)
+        except Exception:
+            if self.fault is None:
+                self.fault = node
+            raise
         if type(result) not in _VALUES:
             raise ExpressionError(f"a value of type {type(result).__name__} is not allowed")
         return result

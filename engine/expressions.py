@@ -162,8 +162,8 @@ def _parse(source: str, limits: ExpressionLimits) -> ast.expr:
             warnings.simplefilter("ignore")
             tree = ast.parse(source, mode="eval").body
     except SyntaxError as exc:
-        col = f" at column {exc.offset}" if exc.offset else ""
-        raise ExpressionError(f"syntax error: {exc.msg}{col}", expression=source) from None
+        at = (exc.offset - 1) if exc.offset and (exc.lineno or 1) == 1 else None
+        raise ExpressionError(f"syntax error: {exc.msg}", expression=source, position=at) from None
     except (RecursionError, MemoryError):
         raise ExpressionError(
             f"expression nests too deeply (the limit is {limits.max_depth} levels)",
@@ -173,36 +173,49 @@ def _parse(source: str, limits: ExpressionLimits) -> ast.expr:
         raise ExpressionError(f"invalid expression: {exc}", expression=source[:80]) from None
     problem = _vet(tree, limits)
     if problem:
-        raise ExpressionError(problem, expression=source)
+        message, where = problem
+        raise ExpressionError(message, expression=source, position=_column(where))
     return tree
 
 
-def _vet(tree: ast.AST, limits: ExpressionLimits) -> str | None:
-    """The static half of the sandbox: return why `tree` is refused, or None."""
+def _column(node: ast.AST | None) -> int | None:
+    """Column of `node` within a one-line expression (None when unknown)."""
+    if node is None or getattr(node, "lineno", 1) != 1:
+        return None
+    if isinstance(node, ast.Attribute) and getattr(node, "end_lineno", 1) == 1 and node.end_col_offset:
+        return node.end_col_offset - len(node.attr)  # the key's name, not the start of `a.b.c`
+    if isinstance(node, ast.Subscript):
+        node = node.slice
+    col = getattr(node, "col_offset", None)
+    return col if isinstance(col, int) else None
+
+
+def _vet(tree: ast.AST, limits: ExpressionLimits) -> tuple[str, ast.AST] | None:
+    """The static half of the sandbox: (why `tree` is refused, where), or None."""
     stack: list[tuple[ast.AST, int]] = [(tree, 1)]
     while stack:
         node, depth = stack.pop()
         kind = type(node)
         if depth > limits.max_depth:
-            return f"expression nests too deeply (the limit is {limits.max_depth} levels)"
+            return f"expression nests too deeply (the limit is {limits.max_depth} levels)", node
         if kind not in _ALLOWED_NODES:
             name = kind.__name__
-            return f"{_FRIENDLY.get(name, name)} is not allowed in expressions"
+            return f"{_FRIENDLY.get(name, name)} is not allowed in expressions", node
         if kind is ast.Constant and type(node.value) not in SCALARS:
-            return f"{type(node.value).__name__} literals are not allowed in expressions"
+            return f"{type(node.value).__name__} literals are not allowed in expressions", node
         if kind is ast.Name and node.id.startswith("__"):
-            return f"the name {node.id!r} is not allowed (names starting with '__' are refused)"
+            return f"the name {node.id!r} is not allowed (names starting with '__' are refused)", node
         if kind is ast.Attribute and node.attr.startswith("_"):
             return (
                 f"reading .{node.attr} is not allowed (attributes starting with '_' are refused;"
                 f" for a key use [{node.attr!r}])"
-            )
+            ), node
         if kind is ast.comprehension and node.is_async:
-            return "async comprehensions are not allowed in expressions"
+            return "async comprehensions are not allowed in expressions", node
         if kind is ast.Call:
             problem = _vet_call(node)
             if problem:
-                return problem
+                return problem, node
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
     return None
 
@@ -234,9 +247,14 @@ def _vet_call(node: ast.Call) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class _Expr:
-    position: int
+    position: int  # where its `{{` is in the field
     source: str
     tree: ast.expr
+    base: int = 0  # where its text (after `{{` and spaces) starts in the field
+
+    def at(self, column: int | None) -> int:
+        """Field position of a column inside this expression (its `{{` when unknown)."""
+        return self.position if column is None else self.base + column
 
 
 @lru_cache(maxsize=8192)
@@ -246,13 +264,16 @@ def _template(text: str, limits: ExpressionLimits) -> tuple[_Expr | None, tuple[
     parts: list[str | _Expr] = []
     last = 0
     for start, end, inner in find_expressions(text):
+        raw = text[start + 2 : end - 2]
+        base = start + 2 + (len(raw) - len(raw.lstrip()))
         try:
             tree = _parse(inner, limits)
         except ExpressionError as exc:
-            raise ExpressionError(exc.message, expression=exc.expression, position=start) from None
+            position = start if exc.position is None else base + exc.position
+            raise ExpressionError(exc.message, expression=exc.expression, position=position) from None
         if start > last:
             parts.append(text[last:start])
-        parts.append(_Expr(start, inner, tree))
+        parts.append(_Expr(start, inner, tree, base))
         last = end
     if last < len(text):
         parts.append(text[last:])
@@ -266,6 +287,7 @@ def _run(
 ) -> Any:
     """Evaluate a parsed expression (as text when `text`); every failure is an ExpressionError."""
     ev = evaluator()
+    ev.fault = None
     try:
         return ev.run(expr.tree, expr.source, names, limits, text=text)
     except ExpressionError as exc:
@@ -280,7 +302,7 @@ def _run(
         message = "expression ran out of memory"
     except Exception as exc:  # the sandbox's promise: nothing but ExpressionError leaves
         message = f"{type(exc).__name__}: {exc}"
-    raise ExpressionError(message[:500], expression=expr.source, position=expr.position)
+    raise ExpressionError(message[:500], expression=expr.source, position=expr.at(_column(ev.fault)))
 
 
 def _where(exc: ExpressionError, parent: str | None, node_id: str | None = None) -> ExpressionError:

@@ -158,7 +158,7 @@ def test_missing_key_names_the_key_and_lists_the_available_ones(names: dict) -> 
     err = info.value
     assert "input.body has no key 'itemz'" in err.message
     assert "'items'" in err.message and "'count'" in err.message
-    assert (err.node_id, err.field, err.position) == ("many", "config.condition", 0)
+    assert (err.node_id, err.field, err.position) == ("many", "config.condition", 14)  # at `itemz`
     assert err.expression == "input.body.itemz"
     assert "node 'many'" in str(err) and "field 'config.condition'" in str(err)
 
@@ -415,16 +415,17 @@ def test_unbalanced_quote_falls_back_to_the_first_closing_braces(names: dict) ->
 @pytest.mark.parametrize(
     ("text", "position", "message"),
     [
+        # positions point at the fault where it is known, else at the `{{`
         ("{{ 1 + }}", 0, r"syntax error"),
-        ("hello {{ a b }}", 6, r"syntax error: invalid syntax at column 3"),
-        ("{{ x = 1 }}", 0, r"syntax error"),
+        ("hello {{ a b }}", 11, r"syntax error: invalid syntax"),
+        ("{{ x = 1 }}", 5, r"syntax error"),
         ("{{ }}", 0, r"empty expression"),
-        ("ok {{ 1 }} {{ f( }}", 11, r"syntax error: '\(' was never closed"),
-        ("{{ lambda: 1 }}", 0, r"lambda is not allowed"),
-        ("{{ input.__class__ }}", 0, r"reading .__class__ is not allowed"),
-        ("{{ open('/etc/passwd') }}", 0, r"unknown function 'open'"),
+        ("ok {{ 1 }} {{ f( }}", 15, r"syntax error: '\(' was never closed"),
+        ("{{ lambda: 1 }}", 3, r"lambda is not allowed"),
+        ("{{ input.__class__ }}", 9, r"reading .__class__ is not allowed"),
+        ("{{ open('/etc/passwd') }}", 3, r"unknown function 'open'"),
         ("{{ 1 & 2 }}", 0, r"operator & is not allowed"),
-        ("{{ f'{1}' }}", 0, r"f-strings is not allowed"),
+        ("{{ f'{1}' }}", 3, r"f-strings is not allowed"),
     ],
 )
 def test_check_reports_syntax_and_sandbox_problems_without_running(
@@ -461,7 +462,7 @@ def test_runtime_errors_name_node_field_and_position(names: dict) -> None:
     err = info.value
     assert err.node_id == "get"
     assert err.field == "config.headers.Authorization"
-    assert err.position == 7
+    assert err.position == 15  # "Bearer {{ vars.token }}": points at `token`, the missing key
     assert "vars has no key 'token'" in err.message
     with pytest.raises(ExpressionError) as info:
         render({"to": ["ok", "{{ 1 / 0 }}"]}, names, node_id="mail", field="config")
