@@ -206,7 +206,10 @@ class LogPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        # not ResizeToContents: a hidden view sizes such a column from every row (Python
+        # data() calls for thousands of lines after each batch); the time text has one width
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self.table.setColumnWidth(0, self.table.fontMetrics().horizontalAdvance("00:00:00.000") + 18)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)

@@ -141,6 +141,7 @@ class RunnerUi(QObject):
         self.recovery_dialog: RecoveryDialog | None = None
         self._selected_node: str | None = None
         self.samples: dict[str, Any] | None = None
+        self._workflow_names: dict[str, str] = {}  # workflow id -> name, for the history's "all" scope
         self._data_timer = QTimer(self)
         self._data_timer.setSingleShot(True)
         self._data_timer.setInterval(250)
@@ -349,11 +350,16 @@ class RunnerUi(QObject):
         wf = self.host.current_workflow()
         wid = wf.id if wf is not None else None
         scope_all = self.history.all_workflows
+        known = dict(self._workflow_names)
+        if wf is not None:
+            known[wf.id] = wf.name
 
         def read(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
             mine = number_runs(s.list(workflow_id=wid, limit=HISTORY_LIMIT)) if wid else []
             everything = number_runs(s.list(limit=HISTORY_LIMIT)) if scope_all else mine
-            names: dict[str, str] = {}
+            # a name costs loading (and validating) the whole saved workflow, holding the
+            # GIL for ~0.5 s for 5,000 nodes: only for workflows not named yet
+            names: dict[str, str] = dict(known)
             store = getattr(s, "store", None) if not getattr(s, "in_memory", False) else None
             for r in everything:
                 w = r["workflow_id"]
@@ -367,6 +373,7 @@ class RunnerUi(QObject):
             return mine, everything, names
 
         mine, everything, names = await self.controller.call(read)
+        self._workflow_names.update(names)
         if wf is not None:
             names[wf.id] = wf.name
         status = self.history.status_filter

@@ -24,14 +24,18 @@ def test_attempts_gaps_hover_and_click(qtbot):
     panel = TimelinePanel()
     qtbot.addWidget(panel)
     panel.resize(800, 400)
+    panel.show()
+    qtbot.waitExposed(panel)
     panel.set_names({"start": "Start", "get": "Get items", "done": "Done"})
     panel.set_spans(_spans())
     assert [(b.span.node_id, b.row) for b in panel.bars] == [("start", 0), ("get", 1), ("get", 1), ("get", 1), ("done", 2)]
     gets = [b for b in panel.bars if b.span.node_id == "get"]
     assert abs(gets[1].x0 - 0.55) < 1e-6 and abs(gets[0].x1 - 0.05) < 1e-6
-    assert len(panel.gap_items) == 2  # the two back-off waits
-    xs, _ = panel.gap_items[0].getData()
-    assert abs(xs[0] - 0.05) < 1e-6 and abs(xs[1] - 0.55) < 1e-6
+    xs, ys = panel.gap_item.getData()  # the two back-off waits, as pairs of points
+    assert len(xs) == 4 and list(ys) == [1, 1, 1, 1]
+    assert abs(xs[0] - 0.05) < 1e-6 and abs(xs[1] - 0.55) < 1e-6 and abs(xs[2] - 0.6) < 1e-6 and abs(xs[3] - 1.35) < 1e-6
+    # one bar item per status, each with one brush (drawn in one call)
+    assert {k: len(v.opts["x0"]) for k, v in panel.bar_items.items()} == {"succeeded": 3, "failed": 2}
     assert panel.caption.text() == "3 nodes · 5 attempts · 2 retries · 1.42 s"
     ticks = panel.gantt.getPlotItem().getAxis("left")._tickLevels[0]
     assert [t[1] for t in ticks] == ["Start", "Get items", "Done"]
@@ -39,8 +43,6 @@ def test_attempts_gaps_hover_and_click(qtbot):
     assert "Get items — attempt 1" in text and "HTTP 503" in text and "0.50 s" in text
     assert panel.bar_at(0.03, 1.1) is gets[0] and panel.bar_at(0.3, 1.0) is None  # a gap is empty
     # hover and click through the real plot scene
-    panel.show()
-    qtbot.waitExposed(panel)
     vb = panel.gantt.getPlotItem().getViewBox()
     scene_pos = vb.mapViewToScene(QPointF(1.375, 1.0))
     panel._hover(scene_pos)
@@ -73,3 +75,26 @@ def test_live_spans_and_durations(qtbot):
     assert panel.run_at(2.2)["execution_id"] == "e2" and panel.run_at(2.5) is None
     panel.clear()
     assert panel.bars == [] and panel.caption.text() == "No run yet."
+
+
+def test_a_hidden_timeline_keeps_data_and_draws_when_shown(qtbot):
+    """Tabbed away behind History or Log, the timeline does not redraw 5,000 bars per frame."""
+    panel = TimelinePanel()
+    qtbot.addWidget(panel)
+    panel.resize(800, 400)
+    panel.set_spans(_spans())
+    assert len(panel.bars) == 5 and panel.caption.text().startswith("3 nodes · 5 attempts")
+
+    def drawn() -> int:
+        return sum(len(item.opts["x0"]) for item in panel.bar_items.values())
+
+    assert drawn() == 0 and len(panel.gap_item.getData()[0] if panel.gap_item.getData()[0] is not None else []) == 0  # not drawn yet
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert drawn() == 5 and len(panel.gap_item.getData()[0]) == 4
+    panel.hide()
+    panel.add_spans([AttemptSpan("main", "late", 1, T0 + 2.0, T0 + 2.1, "failed")])
+    qtbot.waitUntil(lambda: len(panel.bars) == 6, timeout=2000)
+    assert drawn() == 5
+    panel.show()
+    assert drawn() == 6
