@@ -1,0 +1,98 @@
+"""GUI input latency of the whole studio window while a big run streams events.
+
+`bench_gui_events.py` measures the canvas and the bridge alone; here the real main
+window with every run tool installed (history, log, timeline, run data docks, the
+minimap) runs a chain of `set` nodes through the SQLite store, once with each bottom
+dock in front, since a dock's cost depends on whether it is shown. A thread posts a
+probe event every 5 ms; the table is how long each waited on the GUI thread.
+
+Run: QT_QPA_PLATFORM=offscreen python -m tests.perf.bench_gui_full_app [--nodes 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QEventLoop, QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from tests.perf.bench_gui_events import LatencyProbe, chain, stats
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--nodes", type=int, default=5000)
+    parser.add_argument("--docks", default="history,log,timeline", help="bottom docks to put in front, one run each")
+    args = parser.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="pe-bench-app-"))
+    os.environ["PROCESSENGINE_DATA_DIR"] = str(tmp / "data")
+    os.environ["PROCESSENGINE_LOG_DIR"] = str(tmp / "logs")
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
+
+    import qasync
+
+    from app.main_window import MainWindow
+    from app.runner.install import install_runner
+    from engine import fileformat
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    loop = qasync.QEventLoop(app, already_running=True)
+    asyncio.set_event_loop(loop)
+    path = tmp / "chain.pe.json"
+    fileformat.save(chain(args.nodes, wf_id="bench-app"), path)
+    window = MainWindow()
+    window.resize(1500, 900)
+    ui = install_runner(window, db=str(tmp / "runs.db"), recover=False)
+    window.show()
+    window.open_path(path, ask=False)
+    settle = time.perf_counter()
+    while time.perf_counter() - settle < 1.0:  # first paint, validation, history
+        app.processEvents()
+    rows = []
+    for dock in args.docks.split(","):
+        ui.docks[dock].raise_()
+        app.processEvents()
+        probe = LatencyProbe()
+        done: list[float] = []
+        waiting = QEventLoop()  # not app.exec(): quitting the app shuts the run tools down
+        finished = ui.controller.run_ended.connect(lambda *_a, d=done, w=waiting: (d.append(time.perf_counter()), w.quit()))
+        probe.timer.start()
+        t0 = time.perf_counter()
+        QTimer.singleShot(0, ui.start_run)
+        QTimer.singleShot(120_000, waiting.quit)
+        waiting.exec()
+        probe.timer.stop()
+        ui.controller.run_ended.disconnect(finished)
+        elapsed = (done[0] if done else time.perf_counter()) - t0
+        bridge = ui.controller.bridge
+        events = bridge.events if bridge is not None else 0
+        rows.append((dock, events / elapsed if elapsed else 0.0, elapsed, *stats(probe.samples), len(probe.samples)))
+        t = time.perf_counter()
+        while time.perf_counter() - t < 0.5:  # the end-of-run repaints, before the next run
+            app.processEvents()
+    ui.shutdown()
+    window.document.undo_stack.setClean()
+    window.close()
+    asyncio.events._set_running_loop(None)
+
+    print()
+    print(f"Studio window, {args.nodes:,}-node chain on SQLite, minimap shown (probe every 5 ms)")
+    print()
+    print("| dock in front | events/s | run s | p50 ms | p99 ms | max ms | probes |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for dock, evs, secs, p50, p99, mx, n in rows:
+        print(f"| {dock} | {evs:,.0f} | {secs:.1f} | {p50:.2f} | {p99:.2f} | {mx:.2f} | {n} |")
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
