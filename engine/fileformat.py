@@ -23,7 +23,8 @@ SUPPORTED_MAJOR = 1
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN / Infinity (which Python's json accepts) are never meaningful in a workflow file
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class RetryFile(_Strict):

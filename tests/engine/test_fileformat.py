@@ -169,3 +169,10 @@ def test_shape_and_config_problems_are_listed_together_without_union_noise() -> 
     assert ("s", "retry.max_attempts") in got  # not "retry.RetryFile.max_attempts"
     assert ("s", "retry") not in got  # the preset-name branch of the union is noise here
     assert ("x", "type") in got and ("w", "config.seconds") in got
+
+
+def test_infinite_or_nan_positions_are_refused() -> None:
+    text = json.dumps(_doc()).replace('"position": [10, 0]', '"position": [Infinity, NaN]')
+    with pytest.raises(WorkflowInvalid) as err:
+        fileformat.loads(text)
+    assert any(p.node_id == "s" and (p.field or "").startswith("position") for p in err.value.problems)
