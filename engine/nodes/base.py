@@ -79,6 +79,9 @@ class NodeContext:
     sleep: Callable[[float], Awaitable[None]]  # interruptible: raises Interrupted on pause/cancel
     log: logging.LoggerAdapter  # type: ignore[type-arg]
     evaluate: Callable[[str, dict[str, Any] | None], Any]  # evaluate an expression with extra names
+    # node-private state kept with the node's frame when a pause interrupts it, handed back
+    # on resume (JSON values only): e.g. the wait node's deadline
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 class NodeSpec:

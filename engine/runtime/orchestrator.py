@@ -318,6 +318,7 @@ class Orchestrator:
         attempt = frame.attempt
         control = self.control
         attempts = th.attempts.setdefault(node.id, [])
+        node_state: dict[str, Any] = dict(frame.state) if frame.state else {}
         while True:
             attempt += 1
             th.in_flight = node.id
@@ -343,6 +344,7 @@ class Orchestrator:
                     sleep=control.sleep,
                     log=self._node_log(node.id),
                     evaluate=lambda expr, extra=None, v=value: self._evaluate(th, plan, node, v, expr, extra),
+                    state=node_state,
                 )
                 if pure:
                     result = await spec.run(ctx, value)
@@ -363,8 +365,8 @@ class Orchestrator:
                 th.node_status[node.id] = status
                 if reason == "pause":
                     frame.attempt = attempt - 1
-                    stack_frame = frame
-                    th.stack.append(stack_frame)
+                    frame.state = node_state or None  # e.g. a wait's deadline, for the resume
+                    th.stack.append(frame)
                     th.in_flight = None
                 if self._w_finished:
                     await self.hooks.emit(ev.NodeFinished(rec.execution_id, th.thread_id, node.id, status, duration, attempt, side_effects=side, pure=pure), rec)

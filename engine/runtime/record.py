@@ -36,9 +36,13 @@ class Frame:
     conn: int | None = None  # index of the connection the value travelled (None: trigger start)
     kind: str = "run"  # "run" | "loop_tick"
     attempt: int = 0  # attempts already made (kept across a pause during back-off)
+    state: dict[str, Any] | None = None  # the node's resume state (NodeContext.state) after a pause
 
     def to_json(self) -> list[Any]:
-        return [self.node_id, self.value, self.port, self.conn, self.kind, self.attempt]
+        data = [self.node_id, self.value, self.port, self.conn, self.kind, self.attempt]
+        if self.state:
+            data.append(self.state)
+        return data
 
     @classmethod
     def from_json(cls, data: list[Any]) -> Frame:

@@ -137,7 +137,7 @@ class _Capture:
 
     def __init__(self, th: ThreadRecord) -> None:
         self.meta = (th.status, th.total, th.started_at, th.stopped_at, th.error)
-        self.stack = [(f.node_id, f.value, f.port, f.conn, f.kind, f.attempt) for f in th.stack]
+        self.stack = [f.to_json() for f in th.stack]
         self.waiting = {k: list(w.items()) for k, w in th.waiting.items()} if th.waiting else None
         self.loops = (
             [(k, s.items, s.index, s.results, len(s.results)) for k, s in th.loops.items()] if th.loops else None

@@ -287,3 +287,18 @@ async def test_dying_inside_a_sub_workflow_resumes_the_child_thread(db: Db, tmp_
         assert all(sum(a["status"] == "succeeded" for a in lst) == 1 for lst in th.attempts.values())
     finally:
         svc.close()
+
+
+async def test_a_paused_wait_keeps_its_deadline_in_the_store(svc: ExecutionService) -> None:
+    wf = workflow(
+        [{"id": "start", "type": "manual_trigger"}, {"id": "w", "type": "wait", "config": {"seconds": 3}}],
+        [("start", "out", "w")],
+    )
+    handle = await svc.start(wf)
+    asyncio.get_running_loop().call_later(1.0, handle.control.pause)
+    assert (await handle.task).status == "paused"
+    frame = svc.record(handle.execution_id).main.stack[-1]  # read back from the database
+    assert frame.node_id == "w" and frame.state and frame.state["until"] > time.time()
+    t0 = time.monotonic()
+    done = await (await svc.resume(handle.execution_id)).task
+    assert done.status == "completed" and time.monotonic() - t0 < 2.6  # not the whole 3 s again

@@ -518,3 +518,42 @@ async def test_sub_workflow_by_id_is_found_beside_the_parent_file(tmp_path) -> N
     run = await run_workflow(parent, workflow_file=str(tmp_path / "parent.pe.json"))
     assert run.main.outputs["call"] == {"got": [1, 2]}
     assert "no saved workflow with id 'nope'" in run.main.outputs["missing"]["message"]
+
+
+async def test_a_paused_wait_resumes_with_its_remaining_time_not_the_whole_delay() -> None:
+    from engine.runtime.control import RunControl
+    from engine.runtime.runner import resume_workflow
+
+    wf = workflow(
+        [{"id": "start", "type": "manual_trigger"}, {"id": "w", "type": "wait", "config": {"seconds": 3}}],
+        [("start", "out", "w")],
+    )
+    control = RunControl()
+    loop = asyncio.get_running_loop()
+    loop.call_later(1.5, control.pause)
+    run = await run_workflow(wf, control=control)
+    assert run.status == "paused" and run.main.stack[-1].state is not None
+    restored = RunRecord.from_json(json.loads(json.dumps(run.to_json())))  # as the store keeps it
+    t0 = loop.time()
+    done = await resume_workflow(wf, restored)
+    assert done.status == "completed"
+    assert loop.time() - t0 < 2.5  # about 1.5 s were left; the whole delay would be 3 s
+
+
+async def test_a_paused_wait_whose_time_has_passed_ends_at_once_on_resume() -> None:
+    from engine.runtime.control import RunControl
+    from engine.runtime.runner import resume_workflow
+
+    wf = workflow(
+        [{"id": "start", "type": "manual_trigger"}, {"id": "w", "type": "wait", "config": {"seconds": 0.6}}],
+        [("start", "out", "w")],
+    )
+    control = RunControl()
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.2, control.pause)
+    run = await run_workflow(wf, control=control)
+    assert run.status == "paused"
+    await asyncio.sleep(0.6)  # the wait was due while the run was paused
+    t0 = loop.time()
+    done = await resume_workflow(wf, run)
+    assert done.status == "completed" and loop.time() - t0 < 0.3
