@@ -407,6 +407,12 @@ class ExecutionService:
             return self._memory_record(execution_id)
         return self._store.load_record(execution_id)[0]
 
+    def workflow_names(self, workflow_ids: list[str]) -> dict[str, str]:
+        """Workflow id -> name of its newest saved version, for lists of runs (no parsing)."""
+        if self._store is None:
+            return {}
+        return self._store.workflow_names(workflow_ids)
+
     def workflow_of(self, execution_id: str) -> Workflow:
         """The workflow version the run ran with."""
         if self._store is None:

@@ -357,19 +357,13 @@ class RunnerUi(QObject):
         def read(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
             mine = number_runs(s.list(workflow_id=wid, limit=HISTORY_LIMIT)) if wid else []
             everything = number_runs(s.list(limit=HISTORY_LIMIT)) if scope_all else mine
-            # a name costs loading (and validating) the whole saved workflow, holding the
-            # GIL for ~0.5 s for 5,000 nodes: only for workflows not named yet
+            # names come from one query on the store's workflow versions (no parsing);
+            # only for workflows not named yet this session
             names: dict[str, str] = dict(known)
-            store = getattr(s, "store", None) if not getattr(s, "in_memory", False) else None
-            for r in everything:
-                w = r["workflow_id"]
-                if w in names:
-                    continue
-                try:
-                    got = store.latest_workflow(w) if store is not None else None
-                except Exception:
-                    got = None
-                names[w] = got.name if got is not None else w
+            missing = sorted({r["workflow_id"] for r in everything} - set(names))
+            if missing:
+                names.update(s.workflow_names(missing))
+                names.update({w: w for w in missing if w not in names})
             return mine, everything, names
 
         mine, everything, names = await self.controller.call(read)

@@ -154,6 +154,22 @@ class ExecutionStore:
             raise StoreError(f"workflow version {version} is missing from {describe(self.url)}")
         return fileformat.loads(doc, file=f"<saved workflow version {version}>", check_configs=False)
 
+    def workflow_names(self, workflow_ids: list[str]) -> dict[str, str]:
+        """Workflow id -> the name of its newest saved version (one query, no parsing)."""
+        if not workflow_ids:
+            return {}
+        w = t.workflows
+        names: dict[str, str] = {}
+        with self._guard("read workflow names"), self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(w.c.workflow_id, w.c.name)
+                .where(w.c.workspace_id == self.ws_id, w.c.workflow_id.in_(sorted(set(workflow_ids))))
+                .order_by(w.c.id)
+            )
+            for wid, name in rows:
+                names[wid] = name  # later versions overwrite earlier ones
+        return names
+
     def latest_workflow(self, workflow_id: str) -> Workflow | None:
         """The newest saved version of a workflow id in this workspace (sub-workflow calls by id)."""
         w = t.workflows

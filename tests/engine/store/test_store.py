@@ -199,3 +199,21 @@ async def test_in_memory_service_has_the_same_verbs() -> None:
         svc.status("missing")
     svc.delete(rec.execution_id)
     assert svc.list() == []
+
+
+async def test_workflow_names_come_from_the_newest_version_of_this_workspace(db: Db) -> None:
+    a = db.service()
+    b = db.service(workspace=db.workspace + "-other")
+    try:
+        wf = chain(2)
+        wf.name = "first name"
+        await a.run(wf)
+        renamed = chain(2)
+        renamed.name = "second name"
+        await a.run(renamed)  # same workflow id, a new version
+        assert a.workflow_names([wf.id, "unknown-id"]) == {wf.id: "second name"}
+        assert b.workflow_names([wf.id]) == {}
+        assert a.workflow_names([]) == {}
+    finally:
+        a.close()
+        b.close()
