@@ -14,7 +14,7 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 log = logging.getLogger("engine.cli")
@@ -338,9 +338,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         service.close()
 
 
-def cmd_studio(args: argparse.Namespace) -> int:
-    from app.main import main as studio_main
-
+def studio_argv(args: argparse.Namespace) -> list[str]:
+    """The desktop app's own command line, from a parsed `studio` command."""
     argv: list[str] = []
     if args.file:
         argv.append(args.file)
@@ -352,7 +351,7 @@ def cmd_studio(args: argparse.Namespace) -> int:
         argv += ["--db", args.db]
     if args.workspace != "default":
         argv += ["--workspace", args.workspace]
-    return studio_main(argv)
+    return argv
 
 
 COMMANDS = {
@@ -365,16 +364,22 @@ COMMANDS = {
     "cancel": cmd_control,
     "prune": cmd_prune,
     "serve": cmd_serve,
-    "studio": cmd_studio,
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, studio: Callable[[list[str]], int] | None = None) -> int:
+    """Run one command. `studio` opens the desktop app: the engine never imports the
+    app, so the launcher (`app.launcher`, the `processengine` script) passes it in."""
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+    if not argv or (argv[0] not in (*COMMANDS, "studio") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["studio", *argv]  # plain `processengine [FILE]` opens the app
     args = parser.parse_args(argv)
+    if args.command == "studio":
+        if studio is None:
+            sys.stderr.write("processengine: the desktop app is started by the `processengine` command, not engine.cli\n")
+            return EXIT_USAGE
+        return studio(studio_argv(args))
     _setup_logging(args.log_level)
     from engine.errors import EngineError
 

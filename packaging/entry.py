@@ -1,8 +1,8 @@
 """Frozen entry point: the bundle's `processengine` executable is the CLI and the app.
 
 PyInstaller needs a script, not a console-script entry point; this one hands
-over to `engine.cli.main`, which opens the desktop app for `studio` (or no
-command) and runs headless otherwise.
+over to `app.launcher.main`, which opens the desktop app for `studio` (or no
+command) and runs the headless CLI otherwise.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 
-from engine.cli import main
+from app.launcher import main
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()  # a no-op unless a child process is spawned frozen

@@ -108,3 +108,21 @@ def test_a_bug_in_a_slot_is_logged_and_shown_and_the_app_goes_on(demo_file, tmp_
     assert "Traceback" in result.stderr
     logs = list((tmp_path / "logs").glob("*.log"))
     assert logs and "a bug in a slot" in logs[0].read_text(encoding="utf-8")
+
+
+def test_the_processengine_launcher_opens_the_app(tmp_path) -> None:
+    """`processengine studio FILE --screenshot` goes through app.launcher to the app."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    shot = tmp_path / "shot.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PROCESSENGINE_DATA_DIR": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.launcher", "studio", str(root / "resources/examples/hello.pe.json"), "--screenshot", str(shot), "--db", str(tmp_path / "t.db")],
+        cwd=root, capture_output=True, text=True, timeout=120, env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert shot.stat().st_size > 10_000

@@ -359,3 +359,16 @@ def test_validate_lists_config_and_graph_problems_at_once(db: Path, tmp_path: Pa
     assert out.returncode == 2
     got = {(p["node_id"], p["field"]) for p in json.loads(out.stdout)["problems"]}
     assert ("w", "config.seconds") in got and ("x", "type") in got and ("lonely", None) in got
+
+
+def test_engine_cli_alone_does_not_open_the_app(db: Path) -> None:
+    """The engine never imports the app; only the `processengine` launcher can open it."""
+    out = pe("studio", str(EXAMPLES / "hello.pe.json"), db=db)
+    assert out.returncode == 64 and "desktop app" in out.stderr
+
+
+def test_studio_command_line_is_passed_to_the_app() -> None:
+    from engine.cli import build_parser, studio_argv
+
+    args = build_parser().parse_args(["studio", "f.pe.json", "--run", "--screenshot", "x.png", "--db", "d.db", "--workspace", "w"])
+    assert studio_argv(args) == ["f.pe.json", "--run", "--screenshot", "x.png", "--db", "d.db", "--workspace", "w"]
