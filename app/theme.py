@@ -63,9 +63,6 @@ class Theme:
     success: str
     selection: str
 
-    def qcolor(self, attr: str) -> QColor:
-        return QColor(getattr(self, attr))
-
 
 LIGHT = Theme(
     name="light",

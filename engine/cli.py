@@ -151,7 +151,7 @@ def _report_invalid(exc: Any, as_json: bool) -> int:
     return 2
 
 
-def _report_run(service: Any, rec: Any, as_json: bool) -> int:
+def _report_run(rec: Any, as_json: bool) -> int:
     from engine.runtime.status import outputs_and_attempts, status_object
 
     status = status_object(rec)
@@ -216,7 +216,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 ),
             )
         )
-        return _report_run(service, rec, args.json)
+        return _report_run(rec, args.json)
     finally:
         service.close()
 
@@ -228,7 +228,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         if before.get("status") == "interrupted":
             sys.stderr.write(_rerun_warning(before) + "\n")
         rec = asyncio.run(_drive(service, service.resume(args.id)))
-        return _report_run(service, rec, args.json)
+        return _report_run(rec, args.json)
     finally:
         service.close()
 
@@ -322,18 +322,18 @@ def cmd_prune(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from engine.errors import WorkflowInvalid
-    from engine.webhook_server import serve
+    from engine.webhook_server import ServeError, serve
 
     try:
         wf = _load(args.file)
     except WorkflowInvalid as exc:
         return _report_invalid(exc, False)
-    if not any(n.type in ("webhook_trigger", "schedule_trigger") for n in wf.nodes):
-        sys.stderr.write(f"{args.file}: no webhook or schedule trigger: there is nothing to serve\n")
-        return 2
     service = _service(args)
     try:
         return asyncio.run(serve(service, wf, host=args.host, port=args.port, variables=dict(args.var), max_body=args.max_body, workflow_file=args.file))
+    except ServeError as exc:
+        sys.stderr.write(f"{args.file}: {exc}\n")
+        return 2
     finally:
         service.close()
 

@@ -6,7 +6,7 @@ the CLI, the GUI problems dock and logs can all point at the exact spot.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +32,6 @@ class Problem:
         prefix = ": ".join([", ".join(where)]) if where else ""
         return f"{prefix}: {self.message}" if prefix else self.message
 
-    def as_dict(self) -> dict[str, str | None]:
-        return asdict(self)
 
 
 class EngineError(Exception):

@@ -102,15 +102,6 @@ class ExecutionFailed(Event):
     error: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
-class LogRecord(Event):
-    """A log line of a run (node id may be None); the GUI log dock shows these."""
-
-    level: str
-    message: str
-    node_id: str | None = None
-
-
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Any, "RunRecord"], Awaitable[None] | None]
 

@@ -16,9 +16,6 @@ from typing import Any
 from engine.observable import Signal
 
 FORMAT = "processengine/1"
-ON_ERROR_CHOICES = ("fail", "route", "continue")
-
-
 def new_id() -> str:
     return str(uuid.uuid4())
 
@@ -146,9 +143,6 @@ class Workflow:
 
     def index_of(self, node_id: str) -> int:
         return next(i for i, n in enumerate(self._nodes) if n.id == node_id)
-
-    def connections_of(self, node_id: str) -> list[Connection]:
-        return [c for c in self.connections if node_id in (c.from_node, c.to_node)]
 
     def unique_name(self, base: str) -> str:
         names = {n.name for n in self._nodes}

@@ -252,8 +252,6 @@ class EventBridge(QObject):
                     self._edges_dirty = False
                 if t is not ev.ExecutionStarted and t is not ev.ExecutionResumed:
                     p.current = None
-            elif t is ev.LogRecord:
-                self._add_log_locked(LogLine(now, event.level, event.message, event.node_id, event.execution_id))
             elif t is ev.ThreadStarted or t is ev.ThreadFinished:
                 what = "started" if t is ev.ThreadStarted else f"finished: {event.status}"
                 self._add_log_locked(LogLine(now, "INFO", f"sub-workflow thread {event.thread_id} {what}", getattr(event, "node_id", None), event.execution_id, "engine.runtime"))

@@ -26,7 +26,7 @@ from engine import expressions
 from engine.errors import EngineError, ExpressionError, NodeError
 from engine.graph import Routing
 from engine.model import Node, Workflow
-from engine.nodes.base import Interrupted, NodeContext, NodeResult, NodeServices, NodeSpec
+from engine.nodes.base import Interrupted, NodeContext, NodeServices, NodeSpec
 from engine.runtime.control import RunControl
 from engine.runtime.record import (
     CANCELLED,
@@ -159,14 +159,12 @@ class Orchestrator:
         self._by_name: dict[str, dict[str, Any]] = {}
         self._exec_names: dict[str, Any] | None = None
         self._node_logs: dict[str, _NodeLog] = {}  # thread id -> node name -> latest output
-        self._http_client: Any = None
+        self._http: Any = None  # engine.http_client.SharedHttpClient, made on first use
         self._load_workflow_fn = load_workflow
         self._credential_fn = credential
         self._find_workflow_fn = find_workflow
-        self._w_node = self.hooks.wants(ev.NodeStarted) or self.hooks.wants(ev.NodeFinished)
         self._w_started = self.hooks.wants(ev.NodeStarted)
         self._w_finished = self.hooks.wants(ev.NodeFinished)
-        self._w_log = self.hooks.wants(ev.LogRecord)
         self.services = NodeServices(
             http_client=self._get_http_client,
             credential=self._credential,
@@ -233,8 +231,8 @@ class Orchestrator:
         main = rec.main
         main.status = status
         main.stopped_at = rec.stopped_at
-        if status in (COMPLETED, FAILED, CANCELLED):
-            main.in_flight = None if status == COMPLETED else main.in_flight
+        if status == COMPLETED:
+            main.in_flight = None
 
     def _plan(self, wf: Workflow) -> _Plan:
         plan = self._plans.get(wf.id)
@@ -524,11 +522,11 @@ class Orchestrator:
 
     # -- services lent to nodes ---------------------------------------------
     def _get_http_client(self) -> Any:
-        if self._http_client is None:
-            from engine.http_client import make_client
+        if self._http is None:  # imported here: runs without HTTP nodes never load httpx
+            from engine.http_client import SharedHttpClient
 
-            self._http_client = make_client()
-        return self._http_client
+            self._http = SharedHttpClient()
+        return self._http.get()
 
     def _credential(self, name: str) -> dict[str, str]:
         if self._credential_fn is not None:
@@ -619,10 +617,9 @@ class Orchestrator:
         return child.last_output
 
     async def _close(self) -> None:
-        client, self._http_client = self._http_client, None
-        if client is not None:
+        if self._http is not None:
             try:
-                await client.aclose()
+                await self._http.aclose()
             except Exception:  # closing must never turn a finished run into a failure
                 log.debug("closing the HTTP client failed", exc_info=True)
 
@@ -685,9 +682,4 @@ def new_record(
         workflow_file=workflow_file,
     )
     rec.threads[MAIN_THREAD] = main
-    main.started_at = None
     return rec
-
-
-def run_result_ports(result: NodeResult) -> tuple[str, ...]:
-    return tuple(result.outputs)
