@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from engine.model import Workflow
 from engine.runtime.record import RunRecord
 from engine.runtime.runner import run_workflow
 from tests.engine.runtime.helpers import Recorder, chain, workflow
@@ -520,20 +521,28 @@ async def test_sub_workflow_by_id_is_found_beside_the_parent_file(tmp_path) -> N
     assert "no saved workflow with id 'nope'" in run.main.outputs["missing"]["message"]
 
 
-async def test_a_paused_wait_resumes_with_its_remaining_time_not_the_whole_delay() -> None:
+async def _run_wait_paused_after(seconds: float, pause_after: float) -> tuple[Workflow, RunRecord]:
+    """Run start -> wait(seconds) and pause it `pause_after` seconds in."""
     from engine.runtime.control import RunControl
-    from engine.runtime.runner import resume_workflow
 
     wf = workflow(
-        [{"id": "start", "type": "manual_trigger"}, {"id": "w", "type": "wait", "config": {"seconds": 3}}],
+        [{"id": "start", "type": "manual_trigger"}, {"id": "w", "type": "wait", "config": {"seconds": seconds}}],
         [("start", "out", "w")],
     )
     control = RunControl()
-    loop = asyncio.get_running_loop()
-    loop.call_later(1.5, control.pause)
+    asyncio.get_running_loop().call_later(pause_after, control.pause)
     run = await run_workflow(wf, control=control)
-    assert run.status == "paused" and run.main.stack[-1].state is not None
+    assert run.status == "paused"
+    return wf, run
+
+
+async def test_a_paused_wait_resumes_with_its_remaining_time_not_the_whole_delay() -> None:
+    from engine.runtime.runner import resume_workflow
+
+    wf, run = await _run_wait_paused_after(3, 1.5)
+    assert run.main.stack[-1].state is not None
     restored = RunRecord.from_json(json.loads(json.dumps(run.to_json())))  # as the store keeps it
+    loop = asyncio.get_running_loop()
     t0 = loop.time()
     done = await resume_workflow(wf, restored)
     assert done.status == "completed"
@@ -541,19 +550,11 @@ async def test_a_paused_wait_resumes_with_its_remaining_time_not_the_whole_delay
 
 
 async def test_a_paused_wait_whose_time_has_passed_ends_at_once_on_resume() -> None:
-    from engine.runtime.control import RunControl
     from engine.runtime.runner import resume_workflow
 
-    wf = workflow(
-        [{"id": "start", "type": "manual_trigger"}, {"id": "w", "type": "wait", "config": {"seconds": 0.6}}],
-        [("start", "out", "w")],
-    )
-    control = RunControl()
-    loop = asyncio.get_running_loop()
-    loop.call_later(0.2, control.pause)
-    run = await run_workflow(wf, control=control)
-    assert run.status == "paused"
+    wf, run = await _run_wait_paused_after(0.6, 0.2)
     await asyncio.sleep(0.6)  # the wait was due while the run was paused
+    loop = asyncio.get_running_loop()
     t0 = loop.time()
     done = await resume_workflow(wf, run)
     assert done.status == "completed" and loop.time() - t0 < 0.3
