@@ -70,9 +70,10 @@ def open_database(url: str, *, busy_timeout: float = 10.0) -> Engine:
     path = sqlite_path(url)
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
-        if path is not None:
-            _check_sqlite_file(path, busy_timeout)
+        revision = _check_sqlite_file(path, busy_timeout) if path is not None else None
         engine = _sqlite_engine(url, busy_timeout)
+        if revision == HEAD_REVISION:
+            return engine  # the read-only check already saw an up-to-date schema
     else:
         try:
             engine = sa.create_engine(url, pool_pre_ping=True, future=True)
@@ -101,8 +102,11 @@ def _operational_message(url: str, exc: BaseException) -> str:
     return f"cannot open database {describe(url)}: {text}"
 
 
-def _check_sqlite_file(path: Path, busy_timeout: float) -> None:
-    """Refuse files that are not ours or cannot be written, without writing to them."""
+def _check_sqlite_file(path: Path, busy_timeout: float) -> str | None:
+    """Refuse files that are not ours or cannot be written, without writing to them.
+
+    Returns the schema revision found (None for a new or empty database).
+    """
     if not path.exists():
         parent = path.parent
         try:
@@ -111,7 +115,7 @@ def _check_sqlite_file(path: Path, busy_timeout: float) -> None:
             raise StoreError(f"cannot create the database directory {parent}: {exc}") from exc
         if not _writable(parent, os.X_OK):
             raise StoreError(f"cannot create database {path}: directory {parent} is read-only")
-        return
+        return None
     if path.is_dir():
         raise StoreError(f"database path {path} is a directory")
     try:
@@ -124,7 +128,7 @@ def _check_sqlite_file(path: Path, busy_timeout: float) -> None:
     if not _writable(path) or not _writable(path.parent, os.X_OK):
         raise StoreError(f"database {path} is read-only (no write permission on the file or its directory); left untouched")
     if not head:
-        return  # an empty file: a fresh database
+        return None  # an empty file: a fresh database
     try:
         ro = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=busy_timeout)
     except sqlite3.Error as exc:
@@ -132,14 +136,16 @@ def _check_sqlite_file(path: Path, busy_timeout: float) -> None:
     try:
         names = {r[0] for r in ro.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if not names:
-            return
+            return None
         if VERSION_TABLE not in names:
             raise StoreError(
                 f"{path} is a SQLite database of another program (no {VERSION_TABLE} table); "
                 "refusing to add tables to it; left untouched"
             )
         row = ro.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchone()
-        _check_revision(str(path), row[0] if row else None)
+        revision = row[0] if row else None
+        _check_revision(str(path), revision)
+        return revision
     except sqlite3.DatabaseError as exc:
         text = str(exc)
         if "locked" in text or "busy" in text:
