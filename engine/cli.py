@@ -105,11 +105,26 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--var", action="append", default=[], type=_parse_var, metavar="KEY=VALUE")
     sv.add_argument("--max-body", type=int, default=1024 * 1024, metavar="BYTES", help="request body size limit")
 
+    for module in _extension_modules():
+        COMMANDS.update(module.register(sub, common))
+
     st = sub.add_parser("studio", parents=[common], help="open the desktop app")
     st.add_argument("file", nargs="?")
     st.add_argument("--run", action="store_true", help="start the loaded workflow")
     st.add_argument("--screenshot", metavar="PNG", help="save the window as PNG once loaded (with --run: once the run ended) and exit")
     return p
+
+
+# Command groups that live in modules of their own (engine/cli_*.py). Each module has
+# `register(sub, common) -> {command name: handler}`; it keeps its heavy imports inside
+# the handlers so `processengine run` stays quick to start.
+EXTENSIONS: tuple[str, ...] = ()
+
+
+def _extension_modules() -> list[Any]:
+    import importlib
+
+    return [importlib.import_module(name) for name in EXTENSIONS]
 
 
 def _setup_logging(level: str) -> None:
@@ -354,7 +369,7 @@ def studio_argv(args: argparse.Namespace) -> list[str]:
     return argv
 
 
-COMMANDS = {
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "resume": cmd_resume,
     "validate": cmd_validate,
@@ -370,7 +385,7 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None, *, studio: Callable[[list[str]], int] | None = None) -> int:
     """Run one command. `studio` opens the desktop app: the engine never imports the
     app, so the launcher (`app.launcher`, the `processengine` script) passes it in."""
-    parser = build_parser()
+    parser = build_parser()  # also adds the extension modules' commands to COMMANDS
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in (*COMMANDS, "studio") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["studio", *argv]  # plain `processengine [FILE]` opens the app
