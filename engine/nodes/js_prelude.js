@@ -104,6 +104,7 @@
 
   // -- per call ---------------------------------------------------------------
   let pending = null;
+  let activeToken = null;  // set by the engine per call; the code never sees it
 
   function formatArg(v) {
     if (typeof v === "string") return v;
@@ -231,10 +232,12 @@
             $input.all(), consoleObj];
   }
 
-  // code: the node's code (a function body); params: the wrapper's parameter names;
+  // token: the engine's secret for this call; code: the node's code (a function body); params: the wrapper's parameter names;
   // namesJson: the names as JSON text. The body is compiled on its own (the Function
   // constructor), so no brace in it can reach the script around it.
-  function run(code, params, namesJson) {
+  function run(token, code, params, namesJson) {
+    if (activeToken !== null) throw new TypeError("__pe_run is not available to the code");
+    activeToken = token;
     const lines = [];
     const state = { lines: lines, out: null };
     pending = state;
@@ -248,7 +251,9 @@
     }
   }
 
-  function take() {
+  function take(token) {
+    if (activeToken === null || token !== activeToken) throw new TypeError("__pe_take is not available to the code");
+    activeToken = null;
     const state = pending;
     pending = null;
     if (state === null || state.out === null) {

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,12 +85,13 @@ class JsIsolate:
 
         racer = self._get()
         names_json = json.dumps(names, allow_nan=False)
-        script = f"__pe_run({json.dumps(code)}, {_PARAMS_JSON}, {json.dumps(names_json)})"
+        token = secrets.token_hex(16)
+        script = f'__pe_run("{token}", {json.dumps(code)}, {_PARAMS_JSON}, {json.dumps(names_json)})'
         racer.set_hard_memory_limit(memory_mb * 1024 * 1024)
         try:
             async with asyncio.timeout(timeout_s):
                 await racer.eval_cancelable(script)
-                text = await racer.eval_cancelable("__pe_take()")
+                text = await racer.eval_cancelable(f'__pe_take("{token}")')
         except TimeoutError:
             self.close()
             raise NodeError(f"the code ran longer than its time limit of {timeout_s:g} s and was stopped",
