@@ -57,11 +57,16 @@ def _kill(proc: asyncio.subprocess.Process) -> None:
 
 
 async def _read_capped(stream: asyncio.StreamReader) -> bytes:
-    data = await stream.read(MAX_OUTPUT_BYTES + 1)
-    if len(data) > MAX_OUTPUT_BYTES:
-        raise NodeError(f"the command wrote more than {MAX_OUTPUT_BYTES // (1024 * 1024)} MB of output",
-                        error_type="output_too_large")
-    return data
+    """Everything until end of file, failing past MAX_OUTPUT_BYTES."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await stream.read(65536):
+        size += len(chunk)
+        if size > MAX_OUTPUT_BYTES:
+            raise NodeError(f"the command wrote more than {MAX_OUTPUT_BYTES // (1024 * 1024)} MB of output",
+                            error_type="output_too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _communicate(proc: asyncio.subprocess.Process, stdin: str | None) -> tuple[bytes, bytes, int]:
@@ -105,6 +110,8 @@ class ExecuteCommandSpec(NodeSpec):
             for task in (work, watch):
                 task.cancel()
             await asyncio.gather(work, watch, return_exceptions=True)
+            with contextlib.suppress(ProcessLookupError):
+                await proc.wait()  # reap it
         result = {"exit_code": code, "stdout": out.decode("utf-8", "replace"),
                   "stderr": err.decode("utf-8", "replace")}
         ctx.log.info("%s exited with %d (%d bytes out, %d bytes err)", cfg.command[0], code, len(out), len(err))
