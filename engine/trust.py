@@ -25,7 +25,7 @@ from engine.model import Node, Workflow
 
 __all__ = [
     "TrustRequired",
-    "file_fingerprint",
+    "fingerprint",
     "granted",
     "is_granted",
     "needs_trust",
@@ -83,7 +83,10 @@ def is_granted() -> bool:
     return _GRANTED.get()
 
 
-def file_fingerprint(path: str | Path) -> tuple[str, str]:
-    """(absolute path, sha256 of the content): what a remembered trust is bound to."""
-    p = Path(path).resolve()
-    return str(p), hashlib.sha256(p.read_bytes()).hexdigest()
+def fingerprint(workflow: Workflow, path: str | Path | None) -> tuple[str, str]:
+    """(absolute path or "", sha256 of the canonical file text): what a remembered trust is
+    bound to. Saving is canonical, so a saved workflow hashes like its file's bytes."""
+    from engine.fileformat import dumps
+
+    where = str(Path(path).resolve()) if path else ""
+    return where, hashlib.sha256(dumps(workflow).encode("utf-8")).hexdigest()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -90,9 +91,14 @@ def test_needs_trust_lists_enabled_unsandboxed_nodes_only():
 
 
 def test_fingerprint_follows_the_content(tmp_path):
-    p = tmp_path / "a.pe.json"
-    p.write_text("one")
-    first = trust.file_fingerprint(p)
-    assert first == trust.file_fingerprint(tmp_path / "." / "a.pe.json")
-    p.write_text("two")
-    assert trust.file_fingerprint(p)[0] == first[0] and trust.file_fingerprint(p)[1] != first[1]
+    from engine import fileformat
+
+    wf = workflow([{"id": "start", "type": "manual_trigger"}], [])
+    path = tmp_path / "a.pe.json"
+    fileformat.save(wf, path)
+    first = trust.fingerprint(wf, tmp_path / "." / "a.pe.json")
+    assert first[0] == str(path.resolve())
+    assert first[1] == hashlib.sha256(path.read_bytes()).hexdigest()  # the saved file's bytes
+    wf.nodes[0].name = "Go"
+    assert trust.fingerprint(wf, path)[1] != first[1]
+    assert trust.fingerprint(wf, None)[0] == ""
