@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -100,11 +101,16 @@ class TrustDialog(QDialog):
         self.trust_button = QPushButton("Trust and run")
         self.buttons.addButton(self.trust_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        self.cancel_button.setDefault(True)  # Enter does not trust by accident
+        self.trust_button.setAutoDefault(False)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         self.resize(480, self.sizeHint().height())
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self.cancel_button.setDefault(True)  # Enter does not trust by accident
+        self.cancel_button.setFocus()
 
 
 # for tests and automation: called with each dialog just before it opens

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import Field
@@ -132,3 +133,48 @@ def _log_console(ctx: NodeContext, lines: list[tuple[str, str]], dropped: int) -
 
 
 SPEC = registry.register(CodeSpec())
+
+
+@dataclass(slots=True, kw_only=True)
+class CodeRun:
+    """One call made outside a workflow run (the editor's Test button)."""
+
+    value: Any = None
+    error: str | None = None
+    line: int | None = None
+    logs: list[str] = field(default_factory=list)
+
+
+async def run_once(config: dict[str, Any], names: dict[str, Any]) -> CodeRun:
+    """Run a code node's config once on the given names, with its limits; never raises
+    for the code's own faults. Python still needs `trust.granted()` around the call."""
+    from pydantic import ValidationError
+
+    from engine.nodes.js_runtime import JsCodeError, JsIsolate, unwrap_n8n_items
+    from engine.nodes.py_runner import run_python
+
+    logs: list[str] = []
+    try:
+        cfg = CodeConfig.model_validate(config)
+        if cfg.language == "javascript":
+            isolate = JsIsolate()
+            try:
+                result = await isolate.call(cfg.code, names, timeout_s=cfg.timeout_s, memory_mb=cfg.memory_mb)
+            except JsCodeError as exc:
+                logs += [f"console.{level}: {text}" for level, text in exc.logs]
+                raise
+            finally:
+                isolate.close()
+            logs += [f"console.{level}: {text}" for level, text in result.logs]
+            return CodeRun(value=unwrap_n8n_items(result.value), logs=logs)
+        if not trust.is_granted():
+            raise NodeError("Python code runs outside the sandbox: trust the workflow first", error_type="untrusted")
+        value = await run_python(cfg.code, names, timeout_s=cfg.timeout_s, memory_mb=cfg.memory_mb,
+                                 sleep=asyncio.sleep, log=lambda text: logs.append(f"print: {text}"))
+        return CodeRun(value=value, logs=logs)
+    except NodeError as exc:
+        return CodeRun(error=exc.message, line=getattr(exc, "line", None), logs=logs)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        field_name = ".".join(str(p) for p in first["loc"])
+        return CodeRun(error=f"config.{field_name}: {first['msg']}")
