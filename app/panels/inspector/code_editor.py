@@ -62,7 +62,7 @@ PY_BUILTINS = [
 NAMES = ("input", "vars", "nodes", "execution", "loop")
 JS_NAMES = ("$json", "$input", "$node", "$vars", "$execution", "$", "items", "console")
 _TOKEN = re.compile(r"[\w$.\[\]\"'()]*$")
-MAX_FIELD_DEPTH = 3
+MAX_FIELD_DEPTH = 4
 MAX_WORDS = 2000
 
 
@@ -384,6 +384,8 @@ class CodeFieldEditor(FieldEditor):
                                     "else the sample below) and show the output")
         self.source_label = QLabel()
         self.source_label.setObjectName("fieldHelp")
+        self.source_label.setWordWrap(True)
+        self.source_label.setMinimumWidth(40)  # wraps inside a narrow dock instead of widening it
         self.result = QPlainTextEdit()
         self.result.setObjectName("codeResult")
         self.result.setReadOnly(True)
@@ -447,7 +449,7 @@ class CodeFieldEditor(FieldEditor):
         names.pop("loop", None)
         names["loop"] = None
         names["execution"] = {"id": "test", "started_at": names["execution"].get("started_at")}
-        source = "input from the last run" if data and "input" in data else "input from the sample below"
+        source = "last run's input" if data and "input" in data else "sample input"
         return names, source
 
     def run_test(self) -> None:
@@ -463,6 +465,7 @@ class CodeFieldEditor(FieldEditor):
                 return
         names, source = self.test_names()
         self.source_label.setText(f"running on the {source}…")
+        self.result.hide()
         self.testing = True
         self.test_button.setEnabled(False)
         worker = threading.Thread(target=self._work, args=(config, names, trusted, source),
