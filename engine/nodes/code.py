@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -38,13 +39,35 @@ class CodeConfig(NodeConfig):
     memory_mb: int = Field(128, ge=16, le=65536, description="Memory limit (V8 heap / the child's address space), in MB.")
 
 
-def code_names(ctx: NodeContext, value: Any) -> dict[str, Any]:
-    """The names the code sees, as plain JSON data."""
+# `nodes`, `$node` or `$(` where they start; what follows decides whether the name is literal
+_NODE_REFS = re.compile(r"(?<![\w$.])(?:nodes|\$node)(?![\w$])|(?<![\w$.])\$\(")
+_LITERAL_ACCESS = re.compile(r"""\s*(?:\.\s*[A-Za-z_$][\w$]*(?![\w$]|\s*\()|\[\s*['"`]|\.get\(\s*['"])""")
+_LITERAL_CALL = re.compile(r"""\s*['"`]""")
+
+
+def reads_nodes_by_computed_name(code: str) -> bool:
+    """True unless every use of `nodes` / `$node` / `$(...)` names a node literally."""
+    for m in _NODE_REFS.finditer(code):
+        follow = _LITERAL_CALL if m.group(0) == "$(" else _LITERAL_ACCESS
+        if not follow.match(code, m.end()):
+            return True
+    return False
+
+
+def code_names(ctx: NodeContext, value: Any, code: str = "") -> dict[str, Any]:
+    """The names the code sees, as plain JSON data.
+
+    `nodes` carries only the outputs of the nodes whose name the code mentions, unless
+    it reads `nodes` by a computed name (then all of them): a long chain would
+    otherwise copy every earlier output into every call.
+    """
     names: dict[str, Any] = {"input": value, "vars": ctx.variables, "nodes": {},
                              "execution": {"id": ctx.execution_id}, "loop": None}
     for key in ("nodes", "execution", "loop"):
         with contextlib.suppress(ExpressionError):  # `loop` outside a loop body
             names[key] = ctx.evaluate(key, None)
+    if not reads_nodes_by_computed_name(code):
+        names["nodes"] = {k: v for k, v in names["nodes"].items() if k in code}
     return names
 
 
@@ -81,7 +104,7 @@ class CodeSpec(NodeSpec):
 
     async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
         cfg: CodeConfig = ctx.config
-        names = code_names(ctx, value)
+        names = code_names(ctx, value, cfg.code)
         if cfg.language == "javascript":
             return NodeResult.out(await _run_js(ctx, cfg, names))
         if not trust.is_granted():

@@ -26,6 +26,9 @@
   const StringCtor = String;
   const promiseThen = Promise.prototype.then;
   const AsyncFunction = getPrototypeOf(async function () {}).constructor;
+  const FunctionCtor = Function;
+  const PromiseCtor = Promise;
+  const promiseResolve = Promise.resolve;
   const MAX_LOG_LINES = 1000;
   const MAX_LOG_CHARS = 10000;
 
@@ -235,20 +238,53 @@
   // token: the engine's secret for this call; code: the node's code (a function body); params: the wrapper's parameter names;
   // namesJson: the names as JSON text. The body is compiled on its own (the Function
   // constructor), so no brace in it can reach the script around it.
-  function run(token, code, params, namesJson) {
+  // A body without `await` is compiled as a plain function, and its result is returned at
+  // once (one evaluation); one with `await`, or returning a promise, settles in a second
+  // evaluation (__pe_take), after V8 has run the promise jobs.
+  function run(token, code, params, namesJson, isAsync) {
     if (activeToken !== null) throw new TypeError("__pe_run is not available to the code");
     activeToken = token;
     const lines = [];
     const state = { lines: lines, out: null };
     pending = state;
     try {
-      const fn = apply(AsyncFunction, undefined, [...params, '"use strict";\n' + code]);
+      const fn = compile(code, params, isAsync);
       const names = parse(namesJson);
       const result = apply(fn, undefined, makeArgs(names, makeConsole(lines)));
-      apply(promiseThen, result, [(v) => finish(state, v), (e) => fail(state, e)]);
+      if (isAsync || isThenable(result)) {
+        apply(promiseThen, apply(promiseResolve, PromiseCtor, [result]),
+              [(v) => finish(state, v), (e) => fail(state, e)]);
+      } else {
+        finish(state, result);
+      }
     } catch (e) {
       fail(state, e);
     }
+    if (state.out === null) return "";
+    activeToken = null;
+    pending = null;
+    return state.out;
+  }
+
+  // Compiled bodies are kept per text: the function object is unreachable from the code
+  // itself (strict mode: no arguments.callee, no name binding, frozen stack hooks).
+  const compiled = new Map();
+  const mapGet = Map.prototype.get;
+  const mapSet = Map.prototype.set;
+  const mapClear = Map.prototype.clear;
+  function compile(code, params, isAsync) {
+    const key = (isAsync ? "a" : "s") + code;
+    let fn = apply(mapGet, compiled, [key]);
+    if (fn === undefined) {
+      fn = apply(isAsync ? AsyncFunction : FunctionCtor, undefined, [...params, '"use strict";\n' + code]);
+      if (compiled.size >= 256) apply(mapClear, compiled, []);
+      apply(mapSet, compiled, [key, fn]);
+    }
+    return fn;
+  }
+
+  function isThenable(v) {
+    return v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";
   }
 
   function take(token) {

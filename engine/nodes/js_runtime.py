@@ -38,6 +38,7 @@ BODY_LINE_OFFSET = 3  # "async function anonymous(...\n) {\n" + '"use strict";\n
 _FRAME_LINE = re.compile(r"<anonymous>:(\d+):(\d+)\)")
 _PARSE_LINE = re.compile(r"<anonymous>:(\d+):")
 _PARAMS_JSON = json.dumps(list(PARAMS))
+_AWAIT = re.compile(r"\bawait\b")
 
 
 @dataclass(slots=True, kw_only=True)
@@ -86,12 +87,15 @@ class JsIsolate:
         racer = self._get()
         names_json = json.dumps(names, allow_nan=False)
         token = secrets.token_hex(16)
-        script = f'__pe_run("{token}", {json.dumps(code)}, {_PARAMS_JSON}, {json.dumps(names_json)})'
+        is_async = "true" if _AWAIT.search(code) else "false"
+        script = (f'__pe_run("{token}", {json.dumps(code)}, {_PARAMS_JSON}, {json.dumps(names_json)}, '
+                  f"{is_async})")
         racer.set_hard_memory_limit(memory_mb * 1024 * 1024)
         try:
             async with asyncio.timeout(timeout_s):
-                await racer.eval_cancelable(script)
-                text = await racer.eval_cancelable(f'__pe_take("{token}")')
+                text = await racer.eval_cancelable(script)
+                if text == "":  # a promise: settled by the jobs V8 ran after the first evaluation
+                    text = await racer.eval_cancelable(f'__pe_take("{token}")')
         except TimeoutError:
             self.close()
             raise NodeError(f"the code ran longer than its time limit of {timeout_s:g} s and was stopped",
@@ -118,7 +122,7 @@ class JsIsolate:
             return JsResult(value=out.get("value"), logs=logs, dropped=int(out.get("dropped", 0)))
         err = out.get("error") or {}
         name, message = err.get("name", "Error"), err.get("message", "")
-        if name == "SyntaxError" and "at AsyncFunction" in err.get("stack", ""):
+        if name == "SyntaxError" and re.search(r"at (?:new )?(?:Async)?Function \(", err.get("stack", "")):
             line = self._syntax_line(code)
         else:
             line = user_line(err.get("stack", ""))
@@ -146,8 +150,8 @@ class JsIsolate:
 def user_line(stack: str) -> int | None:
     """The line of the node's code in a V8 stack (the first frame inside the code)."""
     for frame in stack.splitlines():
-        if "eval at run" in frame:
-            matches = _FRAME_LINE.findall(frame)  # "(eval at run (<anonymous>:L:C), <anonymous>:L:C)"
+        if "(eval at compile " in frame:
+            matches = _FRAME_LINE.findall(frame)  # "(eval at compile (<anonymous>:L:C), <anonymous>:L:C)"
             if matches:
                 return max(1, int(matches[-1][0]) - BODY_LINE_OFFSET)
     return None

@@ -371,3 +371,37 @@ async def test_pause_and_cancel_stop_endless_code(harness, action):
     assert isinstance(err.value, Interrupted if action == "pause" else asyncio.CancelledError)
     harness.control = RunControl()
     assert await js(harness, "return 'alive';") == "alive"
+
+
+@pytest.mark.parametrize(
+    ("code", "computed"),
+    [
+        ("return nodes.Fetch.x;", False),
+        ('return nodes["Get items"].body;', False),
+        ("return $('Fetch').item.json;", False),
+        ('return $node["Fetch"].json;', False),
+        ("return nodes.get('Fetch')", False),
+        ("return Object.keys($node);", True),
+        ("const n = 'Fetch'; return nodes[n];", True),
+        ("return $(name).json;", True),
+        ("for k in nodes:\n    pass", True),
+        ("return nodes.items()", True),
+        ("return nodes;", True),
+    ],
+)
+def test_which_node_outputs_the_code_gets(code, computed):
+    from engine.nodes.code import reads_nodes_by_computed_name
+
+    assert reads_nodes_by_computed_name(code) is computed
+
+
+async def test_only_mentioned_node_outputs_are_passed(harness):
+    from engine.nodes.code import code_names
+
+    outputs = {"Start": {}, "Fetch": {"n": 1}, "Other": {"n": 2}}
+    ctx = harness.context(harness.node("code", {}))
+    ctx.evaluate = lambda expr, extra=None: {"nodes": outputs, "execution": {"id": "e"}, "loop": None}[expr]
+    assert code_names(ctx, 1, "return nodes.Fetch.n;")["nodes"] == {"Fetch": {"n": 1}}
+    assert code_names(ctx, 1, "return $('Other').json;")["nodes"] == {"Other": {"n": 2}}
+    assert code_names(ctx, 1, "return Object.keys(nodes);")["nodes"] == outputs
+    assert code_names(ctx, 1, "return input;")["nodes"] == {}
