@@ -69,6 +69,18 @@ def isolate_start_ms(repeats: int = 5) -> float:
     return min(asyncio.run(once()) for _ in range(repeats)) * 1000
 
 
+def python_start_floor_ms(repeats: int = 10) -> float:
+    """A bare `python -I -c pass`: the part of a Python code node's cost that is the interpreter's."""
+    import subprocess
+
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-I", "-c", "pass"], check=True)
+        best = min(best, time.perf_counter() - t)
+    return best * 1000
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -82,8 +94,9 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: |")
     for name, n in sizes.items():
         us = base if name == "set" else per_node_us(name, n, repeats)
-        print(f"| {name} | {n} | {us:,.0f} | {us / base:.1f}× |")
+        print(f"| {name} | {n} | {us:,.0f} | {us / base:.1f}x |")
     print(f"\nJavaScript isolate start (once per run, first call included): {start:.1f} ms")
+    print(f"Floor for Python: a bare `python -I -c pass` takes {python_start_floor_ms():.1f} ms")
 
 
 if __name__ == "__main__":

@@ -405,3 +405,23 @@ async def test_only_mentioned_node_outputs_are_passed(harness):
     assert code_names(ctx, 1, "return $('Other').json;")["nodes"] == {"Other": {"n": 2}}
     assert code_names(ctx, 1, "return Object.keys(nodes);")["nodes"] == outputs
     assert code_names(ctx, 1, "return input;")["nodes"] == {}
+
+
+async def test_the_order_report_example():
+    from pathlib import Path
+
+    from engine import fileformat
+
+    path = Path(__file__).resolve().parents[3] / "resources" / "examples" / "order_report.pe.json"
+    rec = await run_workflow(fileformat.load(path))
+    assert rec.status == "completed", rec.main.error
+    assert rec.main.outputs["report"] == {
+        "customers": [
+            {"customer": "initech", "orders": 1, "total": 240},
+            {"customer": "acme", "orders": 2, "total": 140},
+            {"customer": "globex", "orders": 1, "total": 80},
+        ],
+        "big": ["A-1001", "A-1004"],
+        "revenue": 460,
+    }
+    assert rec.main.outputs["n8n"] == [{"top": "initech", "share": 52, "orders": 4}]
