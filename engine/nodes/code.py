@@ -24,7 +24,8 @@ from engine.nodes import registry
 from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
 
 ISOLATE_KEY = "code.js_isolate"
-LOG_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+# console method -> logging level
+LOG_LEVELS = {"debug": 10, "log": 20, "info": 20, "warn": 30, "error": 40}
 
 
 class CodeConfig(NodeConfig):
@@ -148,9 +149,8 @@ async def _run_js(ctx: NodeContext, cfg: CodeConfig, names: dict[str, Any]) -> A
 
 
 def _log_console(ctx: NodeContext, lines: list[tuple[str, str]], dropped: int) -> None:
-    for level, text in lines:
-        ctx.log.log(LOG_LEVELS.get(level, 20), "console.%s: %s", "log" if level == "info" else level,
-                    text, extra={"source": "console"})
+    for method, text in lines:
+        ctx.log.log(LOG_LEVELS.get(method, 20), "console.%s: %s", method, text, extra={"source": "console"})
     if dropped:
         ctx.log.warning("console: %d more lines not logged", dropped)
 

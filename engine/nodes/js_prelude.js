@@ -127,8 +127,8 @@
       if (text.length > MAX_LOG_CHARS) text = text.slice(0, MAX_LOG_CHARS) + "…";
       lines[lines.length] = [level, text];
     };
-    return freeze({ log: write("info"), info: write("info"), debug: write("debug"),
-                    warn: write("warning"), error: write("error") });
+    return freeze({ log: write("log"), info: write("info"), debug: write("debug"),
+                    warn: write("warn"), error: write("error") });
   }
 
   // Check that a result is plain JSON data and give the path of the first thing that is not.

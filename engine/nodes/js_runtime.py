@@ -43,7 +43,7 @@ _AWAIT = re.compile(r"\bawait\b")
 
 @dataclass(slots=True, kw_only=True)
 class JsResult:
-    """A call's value and what it printed (console.<level> -> (level, text) lines)."""
+    """A call's value and what it printed: (console method, text) lines."""
 
     value: Any
     logs: list[tuple[str, str]] = field(default_factory=list)

@@ -151,7 +151,7 @@ async def test_console_lines_are_node_log_lines(caplog):
     lines = [(r.levelname, r.getMessage()) for r in caplog.records if "console" in r.getMessage()]
     assert lines == [
         ("INFO", 'execution=exec-42 node=code console.log: seen {"n":1} [2]'),
-        ("WARNING", "execution=exec-42 node=code console.warning: careful"),
+        ("WARNING", "execution=exec-42 node=code console.warn: careful"),
         ("ERROR", "execution=exec-42 node=code console.error: x"),
     ]
     assert rec.status == "completed"
