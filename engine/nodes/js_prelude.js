@@ -1,7 +1,7 @@
 // Installed once in each isolate before any workflow code runs (engine/nodes/js_runtime.py).
 //
-// 1. Removes what a code node has no use for and what could block or reach the host:
-//    timers, Atomics, SharedArrayBuffer, WebAssembly.
+// 1. Removes what a code node has no use for and what could block, reach the host or run
+//    later: timers, Atomics, SharedArrayBuffer, WebAssembly, FinalizationRegistry.
 // 2. Tames the "override mistake": on the shared prototypes, common method and data
 //    names (toString, constructor, name, message, ...) become accessors, so that
 //    `this.name = "MyError"` on an instance still works once the prototypes are frozen.
@@ -32,8 +32,9 @@
   const MAX_LOG_LINES = 1000;
   const MAX_LOG_CHARS = 10000;
 
+  // FinalizationRegistry: its callbacks would run later, inside another node's call
   for (const name of ["setTimeout", "clearTimeout", "__timer_manager", "Atomics",
-                      "SharedArrayBuffer", "WebAssembly"]) {
+                      "SharedArrayBuffer", "WebAssembly", "FinalizationRegistry"]) {
     const d = getOwnPropertyDescriptor(G, name);
     if (d && d.configurable) delete G[name];
     else if (d && d.writable) G[name] = undefined;

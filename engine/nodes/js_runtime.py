@@ -2,7 +2,7 @@
 
 V8 alone has no file, network or process API, and mini-racer exposes no host function
 to the code we run, so the isolate is a sandbox as it stands. `js_prelude.js` removes
-timers, Atomics, SharedArrayBuffer and WebAssembly and freezes every built-in object
+timers, Atomics, SharedArrayBuffer, WebAssembly and FinalizationRegistry and freezes every built-in object
 and the global object before any workflow code runs: mini-racer gives one context per
 isolate, so instead of a fresh global per call, nothing a call could change is left
 writable, and a node's code cannot be seen by a later node. Each call compiles the

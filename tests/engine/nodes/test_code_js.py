@@ -233,6 +233,8 @@ def payloads(url: str) -> list[tuple[str, str, dict[str, Any]]]:
         ("infinite-after-await", "await null;\nfor (;;) {}", quick),
         ("proxy-result-trap", "return new Proxy({}, { ownKeys() { for (;;) {} } });", quick),
         ("getter-in-result", "return { get a() { for (;;) {} } };", quick),
+        ("microtask-after-return", "Promise.resolve().then(() => { for (;;) {} });\nreturn 1;", quick),
+        ("finalization-registry", "new FinalizationRegistry(() => {}).register({}, 1);\nreturn 1;", {}),
         ("recursion", "function f(n) { return f(n + 1) + 1; }\nreturn f(0);", {}),
         ("memory-bomb", "const keep = [];\nfor (;;) keep.push(new Array(1e6).fill(1.5));", {"memory_mb": 32}),
         ("arraybuffer-bomb", "const keep = [];\nfor (;;) keep.push(new ArrayBuffer(64 * 1024 * 1024));", {"memory_mb": 64}),
