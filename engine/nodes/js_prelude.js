@@ -239,9 +239,9 @@
   // token: the engine's secret for this call; code: the node's code (a function body); params: the wrapper's parameter names;
   // namesJson: the names as JSON text. The body is compiled on its own (the Function
   // constructor), so no brace in it can reach the script around it.
-  // A body without `await` is compiled as a plain function, and its result is returned at
-  // once (one evaluation); one with `await`, or returning a promise, settles in a second
-  // evaluation (__pe_take), after V8 has run the promise jobs.
+  // A body without `await` is compiled as a plain function, one with it as an async one.
+  // The result is always taken by a second evaluation (__pe_take): V8 runs the promise
+  // jobs between the two, so whatever the code queued runs (and is timed) in its own call.
   function run(token, code, params, namesJson, isAsync) {
     if (activeToken !== null) throw new TypeError("__pe_run is not available to the code");
     activeToken = token;
@@ -261,10 +261,6 @@
     } catch (e) {
       fail(state, e);
     }
-    if (state.out === null) return "";
-    activeToken = null;
-    pending = null;
-    return state.out;
   }
 
   // Compiled bodies are kept per text: the function object is unreachable from the code

@@ -93,9 +93,9 @@ class JsIsolate:
         racer.set_hard_memory_limit(memory_mb * 1024 * 1024)
         try:
             async with asyncio.timeout(timeout_s):
-                text = await racer.eval_cancelable(script)
-                if text == "":  # a promise: settled by the jobs V8 ran after the first evaluation
-                    text = await racer.eval_cancelable(f'__pe_take("{token}")')
+                await racer.eval_cancelable(script)
+                # the promise jobs the call queued have run (and were timed) by now
+                text = await racer.eval_cancelable(f'__pe_take("{token}")')
         except TimeoutError:
             self.close()
             raise NodeError(f"the code ran longer than its time limit of {timeout_s:g} s and was stopped",
