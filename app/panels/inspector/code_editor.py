@@ -16,6 +16,7 @@ import json
 import keyword
 import re
 import threading
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QRect, QSize, QStringListModel, Qt, Signal
@@ -527,10 +528,17 @@ def _language_of(node: Node) -> str:
     return "python" if config.get("language") == "python" else "javascript"
 
 
-def editor_for(fm: FieldModel, form: NodeForm) -> CodeFieldEditor | None:
-    """The inspector's hook: the code node's `code` field gets this editor."""
-    if form.spec is not None and form.spec.type == "code" and fm.key == "code":
+def editor_for(fm: FieldModel, form: NodeForm) -> FieldEditor | None:
+    """The inspector's hook: the code node's `code` field gets the code editor, and
+    execute_command's `command` a JSON list (a comma-separated list would split an
+    argument that holds a comma)."""
+    node_type = form.spec.type if form.spec is not None else None
+    if node_type == "code" and fm.key == "code":
         editor = CodeFieldEditor(fm, form)
         editor.update_completions()
         return editor
+    if node_type == "execute_command" and fm.key == "command":
+        from app.panels.inspector.fields import JsonEditor
+
+        return JsonEditor(replace(fm, kind="json", multiline=False), form.inspector.sample_names)
     return None

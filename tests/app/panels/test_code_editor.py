@@ -186,3 +186,20 @@ def test_test_runs_on_the_last_runs_input(code_window, qtbot):
     qtbot.waitUntil(lambda: editor.last_run is not None, timeout=10000)
     assert editor.last_run.value == [{"id": "R-9", "total": 10, "name": "x"}]
     assert editor.source_label.text() == "ran on the last run's input"
+
+
+def test_command_arguments_with_commas_survive_the_form(window, tmp_path):
+    doc = {**DOC, "nodes": [DOC["nodes"][0], {
+        "id": "cmd", "type": "execute_command", "name": "Run", "position": [280, 0],
+        "config": {"command": ["sh", "-c", "echo a, b"]}}], "connections": []}
+    path = tmp_path / "cmd.pe.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    assert window.open_path(path)
+    window.scene.select_nodes(["cmd"])
+    edit = window.inspector.node_form.rows["command"].editor.edit
+    assert json.loads(edit.text()) == ["sh", "-c", "echo a, b"]
+    edit.setFocus()
+    edit.selectAll()
+    QTest.keyClick(edit, Qt.Key.Key_Delete)
+    QTest.keyClicks(edit, '["printf", "%s,%s", "x"]')
+    assert window.document.workflow.node("cmd").config["command"] == ["printf", "%s,%s", "x"]
