@@ -194,3 +194,19 @@ async def test_paused_node_runs_again_on_resume(tmp_path):
     assert rec.status == "completed", rec.main.error
     assert rec.main.outputs["calc"] == {"runs": 2}
     assert count.read_text() == "2"
+
+
+async def test_run_once_for_the_editors_test_button():
+    from engine.nodes.code import run_once
+
+    names = {"input": [1, 2], "vars": {}, "nodes": {}, "execution": {"id": "t"}, "loop": None}
+    run = await run_once({"language": "python", "code": "print('n', len(input))\nreturn sum(input)"}, names)
+    assert (run.value, run.error, run.logs) == (3, None, ["print: n 2"])
+    with trust.granted(False):
+        refused = await run_once({"language": "python", "code": "return 1"}, names)
+    assert refused.error == "Python code runs outside the sandbox: trust the workflow first"
+    js = await run_once({"code": "console.log('a');\nreturn input.x.y;"}, names)
+    assert js.error == "line 2: TypeError: Cannot read properties of undefined (reading 'y')"
+    assert (js.line, js.logs) == (2, ["console.log: a"])
+    bad = await run_once({"code": "return 1;", "timeout_s": -1}, names)
+    assert bad.error == "config.timeout_s: Input should be greater than 0"
