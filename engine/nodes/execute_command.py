@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from pydantic import Field, field_validator
 
 from engine import trust
 from engine.errors import NodeError
-from engine.nodes import registry
+from engine.nodes import processes, registry
 from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
 
 MAX_OUTPUT_BYTES = 16 * 1024 * 1024
@@ -52,8 +51,7 @@ class ExecuteCommandConfig(NodeConfig):
 
 def _kill(proc: asyncio.subprocess.Process) -> None:
     if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        processes.kill_group(proc.pid)
 
 
 async def _read_capped(stream: asyncio.StreamReader) -> bytes:
@@ -77,7 +75,14 @@ async def _communicate(proc: asyncio.subprocess.Process, stdin: str | None) -> t
                 proc.stdin.write(stdin.encode())
                 await proc.stdin.drain()
             proc.stdin.close()
-    out, err = await asyncio.gather(_read_capped(proc.stdout), _read_capped(proc.stderr))
+    reads = asyncio.gather(_read_capped(proc.stdout), _read_capped(proc.stderr))
+    try:
+        await processes.exited(proc)
+        # the program ended: what it left running in its session would hold the pipes open
+        processes.kill_group(proc.pid)
+        out, err = await reads
+    finally:
+        reads.cancel()
     return out, err, await proc.wait()
 
 

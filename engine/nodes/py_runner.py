@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import NodeError
+from engine.nodes import processes
 
 CHILD = str(Path(__file__).with_name("py_child.py"))
 MAX_LOG_LINES = 1000
@@ -38,8 +38,7 @@ class PyCodeError(NodeError):
 
 def _kill(proc: asyncio.subprocess.Process) -> None:
     if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        processes.kill_group(proc.pid)
 
 
 async def _pump_log(stream: asyncio.StreamReader, log: Callable[[str], None]) -> None:
@@ -100,6 +99,8 @@ async def _exchange(proc: asyncio.subprocess.Process, request: bytes,
         await proc.stdin.drain()
         proc.stdin.close()
     out = await proc.stdout.read()
+    await processes.exited(proc)
+    processes.kill_group(proc.pid)  # what the code left running would keep the log pipe open
     await pump
     return out, await proc.wait()
 

@@ -210,3 +210,16 @@ async def test_run_once_for_the_editors_test_button():
     assert (js.line, js.logs) == (2, ["console.log: a"])
     bad = await run_once({"code": "return 1;", "timeout_s": -1}, names)
     assert bad.error == "config.timeout_s: Input should be greater than 0"
+
+
+async def test_a_process_left_running_does_not_hold_the_node(harness, tmp_path):
+    pid_file = tmp_path / "pid"
+    code = (
+        "import subprocess, pathlib\n"
+        "child = subprocess.Popen(['sleep', '600'])\n"
+        f"pathlib.Path({str(pid_file)!r}).write_text(str(child.pid))\n"
+        "print('started')\n"
+        "return 'done'\n"
+    )
+    assert await py(harness, code, timeout_s=60) == "done"
+    assert process_gone(int(pid_file.read_text()))

@@ -105,3 +105,10 @@ def test_side_effects():
     assert spec.has_side_effects(Node(id="b", type="execute_command", name="b", config={}))
     assert code.has_side_effects(Node(id="c", type="code", name="c", config={"language": "python"}))
     assert not code.has_side_effects(Node(id="c", type="code", name="c", config={}))
+
+
+async def test_a_background_process_does_not_hold_the_node(harness, tmp_path):
+    pid_file = tmp_path / "pid"
+    out = await cmd(harness, command=["sh", "-c", f"sleep 600 & echo $! > {pid_file}; echo started"], timeout_s=60)
+    assert out == {"exit_code": 0, "stdout": "started\n", "stderr": ""}
+    assert process_gone(int(pid_file.read_text()))
