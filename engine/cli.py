@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--input", type=_parse_json_arg, default=None, metavar="JSON|@FILE", help="the trigger payload")
     r.add_argument("--trigger", metavar="NODE_ID", help="start from this trigger node")
     r.add_argument("--json", action="store_true", help="print the status object, outputs and attempts as JSON")
+    r.add_argument("--trust", action="store_true", help="allow Python code and execute_command nodes (they run outside a sandbox)")
 
     v = sub.add_parser("validate", parents=[common], help="check a workflow file")
     v.add_argument("file")
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     rs = sub.add_parser("resume", parents=[common], help="resume a paused or interrupted execution in this process")
     rs.add_argument("id")
     rs.add_argument("--json", action="store_true")
+    rs.add_argument("--trust", action="store_true", help="allow Python code and execute_command nodes (they run outside a sandbox)")
 
     pr = sub.add_parser("prune", parents=[common], help="delete old finished executions")
     pr.add_argument("--older-than", type=float, required=True, metavar="DAYS")
@@ -211,28 +213,31 @@ async def _drive(service: Any, start: Any) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from engine import trust
     from engine.errors import WorkflowInvalid
 
     try:
         wf = _load(args.file)
+        trust.require_trust(wf, trusted=args.trust, file=args.file)
     except WorkflowInvalid as exc:
         return _report_invalid(exc, args.json)
     service = _service(args)
     try:
         import os
 
-        rec = asyncio.run(
-            _drive(
-                service,
-                service.start(
-                    wf,
-                    args.input,
-                    variables=dict(args.var),
-                    trigger=args.trigger,
-                    workflow_file=os.path.abspath(args.file),
-                ),
+        with trust.granted(args.trust):
+            rec = asyncio.run(
+                _drive(
+                    service,
+                    service.start(
+                        wf,
+                        args.input,
+                        variables=dict(args.var),
+                        trigger=args.trigger,
+                        workflow_file=os.path.abspath(args.file),
+                    ),
+                )
             )
-        )
         return _report_run(rec, args.json)
     finally:
         service.close()
@@ -244,7 +249,15 @@ def cmd_resume(args: argparse.Namespace) -> int:
         before = service.status(args.id)
         if before.get("status") == "interrupted":
             sys.stderr.write(_rerun_warning(before) + "\n")
-        rec = asyncio.run(_drive(service, service.resume(args.id)))
+        from engine import trust
+        from engine.errors import WorkflowInvalid
+
+        try:
+            trust.require_trust(service.workflow_of(args.id), trusted=args.trust)
+        except WorkflowInvalid as exc:
+            return _report_invalid(exc, args.json)
+        with trust.granted(args.trust):
+            rec = asyncio.run(_drive(service, service.resume(args.id)))
         return _report_run(rec, args.json)
     finally:
         service.close()

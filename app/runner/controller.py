@@ -32,6 +32,8 @@ from app.runner.canvas_state import RunCanvas
 from app.runner.engine_thread import EngineThread
 from app.runner.host import RunnerHost
 from app.runner.snapshot import RunSnapshot, run_snapshot
+from app.trust_dialog import ask_trust
+from engine import trust
 from engine.model import Workflow
 
 log = logging.getLogger(__name__)
@@ -329,6 +331,11 @@ class RunController(QObject):
             self._refuse(f"Cannot run: {len(problems)} problem(s) — {problems[0]}")
             self.run_ended.emit("", "invalid")  # whoever waits for the run (--run --screenshot) goes on
             return None
+        trusted = await self._ask_trust(snapshot, self.host.current_file())
+        if trusted is None:
+            self._set_state(IDLE if self.viewing is None else VIEWING)
+            self.run_ended.emit("", "invalid")
+            return None
         if self.viewing is not None:
             self.leave_view()
         self.workflow = snapshot
@@ -341,7 +348,8 @@ class RunController(QObject):
         self.execution_changed.emit(None)
         try:
             svc = await self.service()
-            handle = await self.engine.call(svc.start(snapshot, hooks=bridge.hooks(), workflow_file=self.host.current_file()))
+            with trust.granted(trusted):  # the run's tasks inherit it (engine/trust.py)
+                handle = await self.engine.call(svc.start(snapshot, hooks=bridge.hooks(), workflow_file=self.host.current_file()))
         except Exception:
             self._set_state(FAILED)
             self.run_ended.emit("", FAILED)  # nobody waits forever for a run that never started
@@ -417,13 +425,29 @@ class RunController(QObject):
         self.started_at = _epoch((snap.status_object.get("timing") or {}).get("started_at"))
         await self._resume(execution_id, workflow=wf)
 
+    async def _ask_trust(self, wf: Workflow, path: str | None) -> bool | None:
+        """Whether the run may run code outside the sandbox; None: it must not start."""
+        if not trust.needs_trust(wf):
+            return False
+        if await ask_trust(wf, path, self.host.window()):
+            return True
+        self._refuse("Run not started: the workflow runs code outside the sandbox and was not trusted.")
+        return None
+
     async def _resume(self, execution_id: str, workflow: Workflow | None = None) -> None:
+        wf = workflow or self.workflow
+        current = self.host.current_workflow()
+        path = self.host.current_file() if current is not None and wf is not None and current.id == wf.id else None
+        trusted = await self._ask_trust(wf, path) if wf is not None else False
+        if trusted is None:
+            return
         bridge = self._new_bridge()
         self._set_state(RESUMING)
         self.execution_changed.emit(execution_id)
         svc = await self.service()
         try:
-            await self.engine.call(svc.resume(execution_id, hooks=bridge.hooks(), workflow=workflow or self.workflow))
+            with trust.granted(trusted):
+                await self.engine.call(svc.resume(execution_id, hooks=bridge.hooks(), workflow=wf))
         except Exception:
             self._set_state(PAUSED)
             raise

@@ -54,6 +54,8 @@ class NodeServices:
     - `run_sub_workflow(ctx, workflow, inputs)`: run a child thread, return its final output.
     - `respond(status, body, headers)`: set the webhook response of this execution.
     - `load_workflow(ref)`: load a workflow by file path (relative to the parent file) or `id:<workflow id>`.
+    - `resources`: objects a node type keeps for the whole run (e.g. the code node's V8
+      isolate), by key; the runtime calls `close()` on each when the run ends.
     """
 
     http_client: Callable[[], Any]
@@ -61,6 +63,16 @@ class NodeServices:
     run_sub_workflow: Callable[..., Awaitable[Any]]
     respond: Callable[[int, Any, dict[str, str] | None], None]
     load_workflow: Callable[[str], Workflow]
+    resources: dict[str, Any] = field(default_factory=dict)
+
+    def close_resources(self) -> None:
+        """Close what nodes kept for the run; one failing to close does not stop the others."""
+        while self.resources:
+            _, resource = self.resources.popitem()
+            try:
+                resource.close()
+            except Exception:
+                logging.getLogger("engine.runtime").debug("closing a run resource failed", exc_info=True)
 
 
 @dataclass

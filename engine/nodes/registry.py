@@ -30,6 +30,8 @@ BUILTIN_TYPES: dict[str, str] = {
     "merge": "engine.nodes.merge",
     "wait": "engine.nodes.wait",
     "sub_workflow": "engine.nodes.sub_workflow",
+    "code": "engine.nodes.code",
+    "execute_command": "engine.nodes.execute_command",
 }
 BUILTIN_MODULES = tuple(dict.fromkeys(BUILTIN_TYPES.values()))
 

@@ -618,6 +618,7 @@ class Orchestrator:
         return child.last_output
 
     async def _close(self) -> None:
+        self.services.close_resources()
         if self._http is not None:
             try:
                 await self._http.aclose()

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.document.controller import EditController
 from app.icons import node_icon
+from app.panels.inspector import code_editor
 from app.panels.inspector.expression import ExpressionEdit, ExpressionField, completion_words
 from app.panels.inspector.fields import (
     MISSING,
@@ -117,7 +118,7 @@ class NodeForm(QWidget):
         if fields:
             layout.addWidget(_section("Settings"))
         for fm in fields:
-            editor = make_editor(fm, inspector.sample_names)
+            editor = code_editor.editor_for(fm, self) or make_editor(fm, inspector.sample_names)
             row = FieldRow(editor)
             self.rows[fm.key] = row
             editor.set_value(node.config.get(fm.key, MISSING))
@@ -201,6 +202,8 @@ class NodeForm(QWidget):
                 shown = row.editor.normalized()
                 if not _same(shown, model_value):
                     row.editor.set_value(model_value)
+                if isinstance(row.editor, code_editor.CodeFieldEditor):
+                    row.editor.node_changed(node)
         elif attr == "on_error":
             self.on_error.blockSignals(True)
             self.on_error.setCurrentIndex(max(0, self.on_error.findData(node.on_error)))
@@ -217,6 +220,8 @@ class NodeForm(QWidget):
             field = getattr(row.editor, "field", None)
             if isinstance(field, ExpressionField):
                 field.refresh_preview()
+            elif isinstance(row.editor, code_editor.CodeFieldEditor):
+                row.editor.update_completions()  # new last-run data: new input fields
 
     def update_completions(self) -> None:
         wf = self.controller.wf
@@ -225,6 +230,8 @@ class NodeForm(QWidget):
             edit = getattr(row.editor, "edit", None)
             if isinstance(edit, ExpressionEdit):
                 edit.set_completions(words)
+            elif isinstance(row.editor, code_editor.CodeFieldEditor):
+                row.editor.update_completions()
 
     def show_problems(self, problems: list[Problem]) -> None:
         general = []
