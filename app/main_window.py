@@ -17,6 +17,7 @@ Extension points for the run tools (app/runner, added later):
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QPoint, QPointF, Qt, QTimer, Signal
@@ -58,6 +59,7 @@ from app.panels.palette import Palette
 from app.panels.problems import ProblemsPanel
 from app.panels.quick_add import QuickAddPopup
 from app.theme import THEMES, Theme, apply_theme
+from app.wheel_guard import WheelGuard
 from engine import fileformat
 from engine.errors import WorkflowInvalid
 from engine.model import Workflow
@@ -117,6 +119,8 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self.apply_theme(self.theme)
         self.set_document(self.document)
+        self.wheel_guard = WheelGuard(self)
+        self.wheel_guard.watch(self)  # docks and forms added later are guarded too
 
     # -- construction ----------------------------------------------------------------
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -139,7 +143,7 @@ class MainWindow(QMainWindow):
             action.setStatusTip(tip)
         keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         action.setToolTip(f"{text.replace('&', '').rstrip('.…')}" + (f"  ({keys})" if keys else ""))
-        action.triggered.connect(slot)
+        action.triggered.connect(slot if checkable else _without_checked(slot))
         if icon:
             self._icon_actions.append((action, icon))
         self.actions_by_name[name] = action
@@ -701,6 +705,17 @@ class MainWindow(QMainWindow):
         self.autosaver.discard()
         self.save_settings()
         event.accept()
+
+
+def _without_checked(slot: Callable[[], object]) -> Callable[[bool], None]:
+    """`triggered` passes Qt's `checked` flag to any slot that takes an argument, so a
+    slot with a defaulted parameter (`fit_all(max_zoom=1.0)`) would get `False` in it;
+    a plain action's slot is called with no arguments."""
+
+    def call(_checked: bool = False) -> None:
+        slot()
+
+    return call
 
 
 def _problem_line(p) -> str:

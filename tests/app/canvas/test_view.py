@@ -315,3 +315,50 @@ def test_link_dropped_on_empty_canvas_adds_a_connected_node(window, ui):
     QTest.keyClick(popup.search, Qt.Key.Key_Return)
     w = wf.nodes[-1]
     assert w.type == "wait" and wf.connections == [Connection(w.id, "out", b, "in")]
+
+
+def _node_rects_in_view(window):
+    view = window.view
+    return {i.node_id: view.mapFromScene(i.sceneBoundingRect()).boundingRect().translated(view.viewport().pos())
+            for i in window.scene.node_items()}  # fmt: skip
+
+
+def test_fit_workflow_from_menu_shortcut_toolbar_and_context_menu(window, demo_file, qtbot):
+    """Every way of asking for Fit gives the fitted zoom (the action used to pass Qt's
+    `checked` flag as `max_zoom`: always the 8 % minimum)."""
+    assert window.open_path(demo_file, ask=False)
+    view = window.view
+    view.fit_all()
+    fitted = view.zoom
+    assert 0.3 < fitted <= 1.0
+    fit = window.actions_by_name["fit"]
+    ways = {
+        "menu": lambda: fit.trigger(),
+        "shortcut": lambda: QTest.keyClick(view, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier),
+        "toolbar": lambda: window.toolbar.widgetForAction(fit).click(),
+    }
+    for name, do in ways.items():
+        view.set_zoom(2.0)
+        do()
+        assert abs(view.zoom - fitted) < 1e-6, name
+    # every action of the window: none of them gets `checked` as a stray argument
+    view.set_zoom(1.0)
+    for name in ("zoom_in", "zoom_out", "zoom_reset"):
+        before = view.zoom
+        window.actions_by_name[name].trigger()
+        assert view.zoom != before or name == "zoom_reset", name
+
+
+def test_fit_keeps_every_node_out_from_under_the_minimap(window, demo_file, qtbot):
+    assert window.open_path(demo_file, ask=False)
+    window.set_minimap_visible(True)
+    for size in ((1400, 900), (900, 900), (1400, 500)):
+        window.resize(*size)
+        qtbot.waitUntil(lambda s=size: window.width() == s[0])
+        window.view.fit_all()
+        minimap = window.view.minimap.geometry()
+        viewport = window.view.viewport().geometry()
+        for node_id, rect in _node_rects_in_view(window).items():
+            assert not rect.intersects(minimap), (size, node_id, rect, minimap)
+            assert viewport.contains(rect), (size, node_id, rect, viewport)
+    window.grab().save("/tmp/appfix/fit_minimap.png")
