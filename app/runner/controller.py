@@ -537,7 +537,16 @@ class RunController(QObject):
             await self.call(lambda s, e=self.execution_id: s.pause(e))
         svc = await self.service()
         record = await self.engine.call(svc.wait(self.execution_id))
+        self._settle(record.status)
         return record.status
+
+    def _settle(self, status: str) -> None:
+        """The run stopped: leave the active states now. `_follow` shows the final record a
+        moment later, but the window may close first, and the app's exit must not take an
+        already paused run for a running one (and try to pause it again)."""
+        if self.state in ACTIVE:
+            self.last_status = status
+            self._set_state({"completed": COMPLETED, "failed": FAILED, "cancelled": CANCELLED, "paused": PAUSED}.get(status, IDLE))
 
     async def cancel_and_wait(self) -> str | None:
         if self.execution_id is None:
@@ -546,6 +555,7 @@ class RunController(QObject):
         if self.state in ACTIVE:
             svc = await self.service()
             record = await self.engine.call(svc.wait(self.execution_id))
+            self._settle(record.status)
             return record.status
         return self.state
 

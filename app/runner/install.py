@@ -39,6 +39,7 @@ from app.runner.engine_thread import EngineThread
 from app.runner.recovery import RecoveryDialog, interrupted_runs
 from app.runner.snapshot import RunSnapshot, node_data, preview_samples
 from engine.model import Workflow
+from engine.service import InvalidExecutionState
 
 log = logging.getLogger(__name__)
 
@@ -279,17 +280,22 @@ class RunnerUi(QObject):
             self.logs.clear()
         if execution_id is not None and self.history.row_of(execution_id) is not None:
             self.history.select_execution(execution_id)
+        self._update_banner()
         self.controller.spawn(self.refresh_data())
 
     def _on_state(self, state: str) -> None:
-        viewing = state == rc.VIEWING
-        self.history.set_viewing(viewing)
-        if viewing and self.controller.viewing:
-            num = self.controller.viewing[1]
-            status = (self.controller.viewed_status or {}).get("status", "")
-            self.host.banner.show_banner(f"Viewing run #{num} · {status} · read-only" if num else f"Viewing run · {status} · read-only")
-        elif not viewing:
+        self.history.set_viewing(state == rc.VIEWING)
+        self._update_banner()
+
+    def _update_banner(self) -> None:
+        """The banner names the run on the canvas; viewing #2 then #1 is no state change,
+        so this also runs when the execution shown changes."""
+        if self.controller.state != rc.VIEWING or not self.controller.viewing:
             self.host.banner.hide()
+            return
+        num = self.controller.viewing[1]
+        status = (self.controller.viewed_status or {}).get("status", "")
+        self.host.banner.show_banner(f"Viewing run #{num} · {status} · read-only" if num else f"Viewing run · {status} · read-only")
 
     def _selection_changed(self) -> None:
         scene = self.window.scene
@@ -446,7 +452,10 @@ class RunnerUi(QObject):
             eid = self.controller.execution_id
 
             async def pause_and_wait(s: Any) -> Any:
-                s.pause(eid)
+                try:
+                    s.pause(eid)
+                except InvalidExecutionState:  # it stopped (paused, ended) on its own meanwhile
+                    log.debug("run %s already stopped at exit", eid)
                 return await s.wait(eid)
 
             try:

@@ -234,3 +234,79 @@ def test_all_workflows_scope_and_cancel_a_paused_run_from_history(window, runner
     qtbot.waitUntil(lambda: c.call_blocking(lambda s: s.status(paused))["status"] == "cancelled", timeout=5000)
     qtbot.waitUntil(lambda: runner.history.row_of(paused) is not None and runner.history.row_of(paused)["status"] == "cancelled", timeout=5000)
     assert c.state == rc.CANCELLED and window.scene.node_item("w").run_state == "cancelled"
+
+
+def test_pause_and_close_leaves_no_run_to_pause_at_exit(window, runner, qtbot, tmp_path, caplog):
+    """"Pause and close": the window closes with the run paused and the controller no longer
+    active, so the app's exit does not pause it a second time ("could not pause … already paused")."""
+    import logging
+
+    from PySide6.QtCore import QEvent, QObject
+
+    _open(window, wait_workflow(30), tmp_path)
+    c = runner.controller
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.RUNNING and window.scene.node_item("w").run_state == "running", timeout=5000)
+    eid = c.execution_id
+    at_close: list[tuple[bool, str]] = []
+
+    class CloseSpy(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Close and runner._close_ok:
+                at_close.append((c.active, c.state))
+            return False
+
+    spy = CloseSpy(window)
+    window.installEventFilter(spy)
+    window.close()
+    runner.pause_close.click()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=8000)
+    assert at_close == [(False, rc.PAUSED)]
+    with caplog.at_level(logging.DEBUG, logger="app"):
+        runner.shutdown()  # what the app's aboutToQuit does
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], [r.getMessage() for r in caplog.records]
+    assert c.call_blocking(lambda s: s.status(eid))["status"] == "paused"
+
+
+def test_history_banner_follows_the_run_shown(window, runner, qtbot, tmp_path):
+    """Click run #2, then run #1: the canvas and the banner both show #1."""
+    _open(window, wait_workflow(0.05), tmp_path)
+    c = runner.controller
+    for n in (1, 2):
+        c.run_action.trigger()
+        qtbot.waitUntil(lambda n=n: c.state == rc.COMPLETED and len(runner.history.runs) == n, timeout=10000)
+    table = runner.history.table
+    label = runner.host.banner.banner_label
+    for number in (2, 1, 2):
+        row = next(i for i, run in enumerate(runner.history.runs) if run["number"] == number)
+        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualItemRect(table.item(row, 1)).center())
+        qtbot.waitUntil(lambda number=number: c.state == rc.VIEWING and c.viewing[1] == number, timeout=5000)
+        assert runner.host.banner.banner.isVisible()
+        assert label.text().startswith(f"Viewing run #{number} ·"), label.text()
+        assert c.progress_label.text().startswith(f"Viewing run #{number} ·")
+    window.grab().save("/tmp/appfix/banner.png")
+
+
+def test_exit_while_the_run_has_just_paused_does_not_pause_it_again(window, runner, qtbot, tmp_path, caplog):
+    """The run paused in the engine, but the window has not heard yet (the pause is still on
+    its way): quitting must not report a failed pause of a run that is already paused."""
+    import logging
+
+    _open(window, wait_workflow(30), tmp_path)
+    c = runner.controller
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.RUNNING and window.scene.node_item("w").run_state == "running", timeout=5000)
+    eid = c.execution_id
+    svc = c._service_future.result(5)
+
+    async def pause_and_wait():
+        svc.pause(eid)
+        return await svc.wait(eid)
+
+    assert runner.engine.run_blocking(pause_and_wait(), timeout=15).status == "paused"  # no Qt events in between
+    assert c.active  # the controller has not seen the pause yet
+    with caplog.at_level(logging.DEBUG, logger="app"):
+        runner.shutdown()  # what the app's aboutToQuit does
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], [r.getMessage() for r in caplog.records]
+    status = c.call_blocking(lambda s: s.status(eid)) if runner.engine.alive else None
+    assert status is None or status["status"] == "paused"
