@@ -33,6 +33,7 @@ from app.runner.engine_thread import EngineThread
 from app.runner.host import RunnerHost
 from app.runner.snapshot import RunSnapshot, run_snapshot
 from engine.model import Workflow
+from engine.runtime.status import progress_text
 
 log = logging.getLogger(__name__)
 
@@ -233,9 +234,7 @@ class RunController(QObject):
             self.elapsed_label.setText("")
             self.node_label.setText("")
             return
-        label = f"{p['done']}/{p['total']} · {p['percent']:.0f}%"
-        if p["failed"]:
-            label += f" · {p['failed']} failed"
+        label = progress_text(p)  # the CLI's words and numbers
         prefix = ""
         if self.state == VIEWING and self.viewing:
             num = self.viewing[1]

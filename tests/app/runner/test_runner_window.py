@@ -45,7 +45,7 @@ def test_run_then_open_it_from_history_read_only(window, runner, http_server, qt
     qtbot.waitUntil(lambda: [r["status"] for r in runner.history.runs] == ["completed"], timeout=5000)
     row = runner.history.runs[0]
     assert row["status"] == "completed" and row["number"] == 1
-    assert runner.history.table.item(0, 4).text() == "5/5 · 100%"
+    assert runner.history.table.item(0, 4).text() == "4 completed, 0 failed, 1 skipped of 5 (100%)"
     # the log dock got the run's lines; filter by node and level
     assert any(ln.node_id == "get" and ln.level == "WARNING" and "503" in ln.message for ln in runner.logs.model.lines)
     assert not any(ln.message.startswith("execution=") for ln in runner.logs.model.lines)  # ids are columns
@@ -310,3 +310,43 @@ def test_exit_while_the_run_has_just_paused_does_not_pause_it_again(window, runn
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], [r.getMessage() for r in caplog.records]
     status = c.call_blocking(lambda s: s.status(eid)) if runner.engine.alive else None
     assert status is None or status["status"] == "paused"
+
+
+def _mixed_workflow():
+    from tests.app.runner.helpers import workflow
+
+    return workflow(
+        [
+            {"id": "start", "type": "manual_trigger", "name": "Start"},
+            {"id": "check", "type": "if", "name": "Check", "config": {"condition": "{{ 1 > 2 }}"}},
+            {"id": "yes", "type": "set", "name": "Yes", "config": {"values": {"a": 1}}},
+            {"id": "boom", "type": "set", "name": "Boom", "config": {"values": {"a": "{{ 1 / 0 }}"}}, "on_error": "continue"},
+            {"id": "after", "type": "set", "name": "After", "config": {"values": {"b": 2}}},
+        ],
+        [("start", "out", "check"), ("check", "true", "yes"), ("check", "false", "boom"), ("boom", "out", "after")],
+        wf_id="wf-mixed",
+    )
+
+
+def test_progress_reads_the_same_in_the_status_bar_history_and_cli(window, runner, qtbot, tmp_path, db_path):
+    """One run with completed, failed and skipped nodes: the app's status bar, its History and
+    the CLI (a real subprocess) all show the three apart, with the same numbers."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    _open(window, _mixed_workflow(), tmp_path)
+    c = runner.controller
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.COMPLETED and len(runner.history.runs) == 1, timeout=10000)
+    expected = "3 completed, 1 failed, 1 skipped of 5 (100%)"
+    assert expected in c.progress_label.text()
+    assert runner.history.table.item(0, 4).text() == expected
+    root = Path(__file__).resolve().parents[3]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    cli = subprocess.run([sys.executable, "-m", "engine.cli", "status", c.execution_id, "--db", db_path],
+                         capture_output=True, text=True, timeout=60, env=env, cwd=root)  # fmt: skip
+    assert cli.returncode == 0, cli.stderr
+    assert expected in cli.stdout
+    window.grab().save("/tmp/appfix/progress.png")
