@@ -676,7 +676,8 @@ class MainWindow(QMainWindow):
         self.dialogs.information(self, "About ProcessEngine Studio", about_text())
 
     def show_shortcuts(self) -> None:
-        self.dialogs.information(self, "Keyboard shortcuts", shortcuts_html(self.actions_by_name))
+        # every action in the window, also those other tools added (Run: F5, F6, Shift+F5)
+        self.dialogs.information(self, "Keyboard shortcuts", shortcuts_html(self.findChildren(QAction)))
 
     # -- settings and closing --------------------------------------------------------------------
     def _restore_settings(self) -> None:

@@ -25,6 +25,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
+from app.help import HELP_KEYS
 from app.runner import gc_pacer
 from app.runner.backend import ServiceLike
 from app.runner.bridge import Batch, EventBridge
@@ -172,6 +173,8 @@ class RunController(QObject):
         self.cancel_action.setToolTip("Cancel the run (Shift+F5)")
         self.cancel_action.triggered.connect(lambda: self.spawn(self.cancel()))
         self.actions = [self.run_action, self.pause_action, self.resume_action, self.cancel_action]
+        for action in (self.pause_action, self.resume_action):  # F6 moves to whichever is enabled
+            action.setProperty(HELP_KEYS, "F6")
 
     def install_status_bar(self, bar: QStatusBar) -> None:
         bar.addPermanentWidget(self.node_label)

@@ -197,3 +197,19 @@ def test_sample_provider_feeds_last_run_data(demo):
     demo.inspector.set_sample_provider(lambda node_id: {"input": {"body": {"items": list(range(10))}}, "nodes": {}})
     form = _select(demo, "many")
     assert form.rows["condition"].editor.field.preview.text() == "= true"
+
+
+def test_another_node_opens_at_the_top_of_the_inspector(window, demo_file, qtbot):
+    assert window.open_path(demo_file, ask=False)
+    _select(window, "get")
+    bar = window.inspector.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0)
+    bar.setValue(bar.maximum())
+    _select(window, "mail")
+    qtbot.waitUntil(lambda: bar.maximum() > 0)
+    assert bar.value() == 0
+    window.inspector.form.name.setText("Notify")
+    bar.setValue(bar.maximum() // 2)
+    kept = bar.value()
+    window.inspector.show_selection(["mail"])  # the same node again: where the user was
+    assert bar.value() == kept

@@ -350,3 +350,10 @@ def test_progress_reads_the_same_in_the_status_bar_history_and_cli(window, runne
     assert cli.returncode == 0, cli.stderr
     assert expected in cli.stdout
     window.grab().save("/tmp/appfix/progress.png")
+
+
+def test_shortcut_list_has_the_run_keys(window, runner):
+    window.actions_by_name["shortcuts"].trigger()
+    text = window.answerer.seen[-1]["text"]
+    for keys, what in (("F5", "Run"), ("F6", "Pause"), ("F6", "Resume"), ("Shift+F5", "Cancel"), ("Ctrl+Z", "Undo")):
+        assert f"<b>{keys}</b>&nbsp;&nbsp;</td><td>{what}</td>" in text, (keys, what)
