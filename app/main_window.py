@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QPoint, QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QPoint, QPointF, QRectF, QSizeF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -62,7 +62,7 @@ from app.theme import THEMES, Theme, apply_theme
 from app.wheel_guard import WheelGuard
 from engine import fileformat
 from engine.errors import WorkflowInvalid
-from engine.model import Workflow
+from engine.model import Note, Workflow
 
 log = logging.getLogger(__name__)
 APP_TITLE = "ProcessEngine Studio"
@@ -557,12 +557,26 @@ class MainWindow(QMainWindow):
         center = self.view.viewport().rect().center()
         self.open_quick_add(self.view.mapToScene(center), self.view.viewport().mapToGlobal(center))
 
+    def free_note_spot(self, pos: QPointF) -> QPointF:
+        """Where a new sticky note at `pos` is not hidden: notes are drawn under the cards,
+        so it moves below any card it would overlap."""
+        size = Note(id="").size
+        spot = self.scene.snap_point(pos)
+        for _ in range(100):
+            rect = QRectF(spot, QSizeF(*size))
+            hit = [i.sceneBoundingRect() for i in self.scene.node_items() if i.sceneBoundingRect().intersects(rect)]
+            if not hit:
+                break
+            spot = self.scene.snap_point(QPointF(spot.x(), max(r.bottom() for r in hit) + 20))
+        return spot
+
     def add_note_at_center(self) -> None:
-        center = self.scene.snap_point(self.view.mapToScene(self.view.viewport().rect().center()))
+        center = self.free_note_spot(self.view.mapToScene(self.view.viewport().rect().center()))
         note_id = self.controller.add_note((center.x(), center.y()), "")
         self.scene.select_nodes([], [note_id])
         item = self.scene.note_item(note_id)
         if item is not None:
+            self.view.ensureVisible(item.sceneBoundingRect(), 20, 20)  # it may have moved below a card
             item.start_editing()
 
     def copy(self) -> bool:
@@ -637,7 +651,8 @@ class MainWindow(QMainWindow):
         add = menu.addAction("Add node here…")
         add.triggered.connect(lambda: self.open_quick_add(scene_pos, global_pos))
         note = menu.addAction("Add sticky note here")
-        note.triggered.connect(lambda: self.controller.add_note((scene_pos.x(), scene_pos.y())))
+        spot = self.free_note_spot(scene_pos)
+        note.triggered.connect(lambda: self.controller.add_note((spot.x(), spot.y())))
         add.setEnabled(not self.read_only)
         note.setEnabled(not self.read_only)
         menu.addAction(acts["paste"])
