@@ -530,16 +530,15 @@ class MainWindow(QMainWindow):
             pos += QPointF(40, 40)
         return self.add_node_at(node_type, pos)
 
-    def open_quick_add(self, scene_pos: QPointF, global_pos: QPoint) -> None:
+    def open_quick_add(self, scene_pos: QPointF, global_pos: QPoint, link: tuple[str, str, bool] | None = None) -> None:
         if self.read_only:
             return
         self._quick_add_pos = scene_pos
-        self._pending_link = None
-        self.quick_add.popup(global_pos)
+        self._pending_link = link
+        self.quick_add.popup(global_pos, None if link is None else ("input" if link[2] else "output"))
 
     def _link_dropped(self, node_id: str, port: str, is_output: bool, scene_pos: QPointF, global_pos: QPoint) -> None:
-        self.open_quick_add(scene_pos, global_pos)
-        self._pending_link = (node_id, port, is_output)
+        self.open_quick_add(scene_pos, global_pos, (node_id, port, is_output))
 
     def _quick_add_chosen(self, node_type: str) -> None:
         link, self._pending_link = self._pending_link, None

@@ -362,3 +362,33 @@ def test_fit_keeps_every_node_out_from_under_the_minimap(window, demo_file, qtbo
             assert not rect.intersects(minimap), (size, node_id, rect, minimap)
             assert viewport.contains(rect), (size, node_id, rect, viewport)
     window.grab().save("/tmp/appfix/fit_minimap.png")
+
+
+def test_quick_add_from_an_output_offers_only_nodes_with_an_input(window, ui):
+    from app.panels.quick_add import TYPE_ROLE
+    from engine.nodes.registry import get_spec
+
+    view, scene, popup = window.view, window.scene, window.quick_add
+
+    def offered():
+        items = [popup.list.item(i) for i in range(popup.list.count())]
+        return [get_spec(i.data(TYPE_ROLE)) for i in items if not i.isHidden()]
+
+    a = window.add_node_at("set", QPointF(0, 0))
+    ui.mouse_drag(view, ui.port_pos(scene, a, "out", True), QPointF(400, 100))
+    assert popup.isVisible()
+    shown = offered()
+    assert shown and not any(s.is_trigger for s in shown)  # a trigger cannot take the link
+    popup.grab().save("/tmp/appfix/quick_add_output.png")
+    assert not popup.list.currentItem().isHidden() and not get_spec(popup.list.currentItem().data(TYPE_ROLE)).is_trigger
+    QTest.keyClicks(popup.search, "trigger")
+    assert not any(s.is_trigger for s in offered())
+    popup.hide()
+    # the plain quick-add (no link) offers every type, triggers included
+    window.quick_add_at_center()
+    assert any(s.is_trigger for s in offered())
+    popup.hide()
+    # from an input: the new node must have an output to feed it
+    ui.mouse_drag(view, ui.port_pos(scene, a, "in", False), QPointF(-300, 100))
+    assert offered() and any(s.is_trigger for s in offered())
+    popup.grab().save("/tmp/appfix/quick_add.png")
