@@ -357,8 +357,9 @@ class RunnerUi(QObject):
         wid = wf.id if wf is not None else None
         scope_all = self.history.all_workflows
         known = dict(self._workflow_names)
+        shown_name = self.window.document.display_name  # what the title bar calls it
         if wf is not None:
-            known[wf.id] = wf.name
+            known[wf.id] = shown_name
 
         def read(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
             mine = number_runs(s.list(workflow_id=wid, limit=HISTORY_LIMIT)) if wid else []
@@ -375,7 +376,7 @@ class RunnerUi(QObject):
         mine, everything, names = await self.controller.call(read)
         self._workflow_names.update(names)
         if wf is not None:
-            names[wf.id] = wf.name
+            names[wf.id] = shown_name
         status = self.history.status_filter
         self.history.set_runs([r for r in everything if status is None or r["status"] == status], names)
         self.timeline.set_durations(mine)

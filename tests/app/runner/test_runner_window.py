@@ -357,3 +357,14 @@ def test_shortcut_list_has_the_run_keys(window, runner):
     text = window.answerer.seen[-1]["text"]
     for keys, what in (("F5", "Run"), ("F6", "Pause"), ("F6", "Resume"), ("Shift+F5", "Cancel"), ("Ctrl+Z", "Undo")):
         assert f"<b>{keys}</b>&nbsp;&nbsp;</td><td>{what}</td>" in text, (keys, what)
+
+
+def test_history_names_the_workflow_as_the_title_does(window, runner, qtbot, tmp_path):
+    """A workflow still named "Untitled" saved as orders.pe.json: title and History say "orders"."""
+    wf = wait_workflow(0.05)
+    wf.name = "Untitled"
+    _open(window, wf, tmp_path, name="orders.pe.json")
+    assert window.windowTitle().startswith("orders")
+    runner.controller.run_action.trigger()
+    qtbot.waitUntil(lambda: len(runner.history.runs) == 1 and runner.controller.state == rc.COMPLETED, timeout=10000)
+    qtbot.waitUntil(lambda: runner.history.table.item(0, 5).text() == "orders", timeout=5000)
