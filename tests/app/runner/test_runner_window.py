@@ -368,3 +368,36 @@ def test_history_names_the_workflow_as_the_title_does(window, runner, qtbot, tmp
     runner.controller.run_action.trigger()
     qtbot.waitUntil(lambda: len(runner.history.runs) == 1 and runner.controller.state == rc.COMPLETED, timeout=10000)
     qtbot.waitUntil(lambda: runner.history.table.item(0, 5).text() == "orders", timeout=5000)
+
+
+def test_timeline_names_every_row_in_its_dock_and_stays_docked(window, runner, qtbot, tmp_path):
+    """In the default layout (a short bottom dock) the four nodes of a run get four row
+    names; resizing the dock keeps it docked and the names follow the new height."""
+    _open(window, wait_workflow(0.05), tmp_path)
+    c = runner.controller
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.COMPLETED, timeout=10000)
+    dock = runner.docks["timeline"]
+    dock.raise_()
+    qtbot.waitUntil(lambda: len(runner.timeline.bars) == 4 and runner.timeline.isVisible(), timeout=5000)
+    axis = runner.timeline.gantt.getPlotItem().getAxis("left")
+
+    def names():
+        """The row names the axis actually draws (it drops names that do not fit)."""
+        from PySide6.QtGui import QImage, QPainter
+
+        image = QImage(10, 10, QImage.Format.Format_ARGB32)
+        painter = QPainter(image)
+        try:
+            specs = axis.generateDrawSpecs(painter)
+        finally:
+            painter.end()
+        return sorted(text for _rect, _flags, text in specs[2]) if specs else []
+
+    qtbot.waitUntil(lambda: names() == ["Finish", "Prepare", "Start", "Wait"], timeout=5000)
+    assert dock.minimumSizeHint().height() <= window.problems_dock.minimumSizeHint().height() + 10
+    for height in (110, 260, 120):
+        window.resizeDocks([dock], [height], Qt.Orientation.Vertical)
+        qtbot.waitUntil(lambda: names() == ["Finish", "Prepare", "Start", "Wait"], timeout=5000)
+        assert not dock.isFloating()
+    window.grab().save("/tmp/appfix/timeline.png")
