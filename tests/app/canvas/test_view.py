@@ -392,3 +392,28 @@ def test_quick_add_from_an_output_offers_only_nodes_with_an_input(window, ui):
     ui.mouse_drag(view, ui.port_pos(scene, a, "in", False), QPointF(-300, 100))
     assert offered() and any(s.is_trigger for s in offered())
     popup.grab().save("/tmp/appfix/quick_add.png")
+
+
+def test_edge_data_labels_stay_clear_of_the_cards(window, qtbot):
+    """On a short edge the middle of the curve is under a card (cards are drawn over edges):
+    the label moves along the curve, or above the cards, where it can be read."""
+    scene, view = window.scene, window.view
+    a = window.add_node_at("set", QPointF(0, 0))
+    for gap, dy in ((30, 0), (60, 40), (400, 0)):
+        b = window.add_node_at("set", QPointF(WIDTH + gap, dy))
+        window.controller.connect(a, "out", b, "in")
+        edge = scene.edge_item(Connection(a, "out", b, "in"))
+        edge.set_flow_label("12 items", True)
+        label = edge._label_rect
+        assert not label.isEmpty()
+        for card in (scene.node_item(a), scene.node_item(b)):
+            assert not label.intersects(card.sceneBoundingRect()), (gap, label, card.sceneBoundingRect())
+        assert edge.boundingRect().contains(label)
+        # moving a card moves the label with it, still clear of both
+        scene.node_item(b).setPos(QPointF(WIDTH + gap, dy + 20))
+        edge.update_path()
+        assert not any(edge._label_rect.intersects(scene.node_item(n).sceneBoundingRect()) for n in (a, b))
+        if gap == 30:
+            view.fit_all()
+            window.grab().save("/tmp/appfix/edge_label.png")
+        window.controller.delete([b])
