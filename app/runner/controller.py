@@ -98,6 +98,8 @@ class RunController(QObject):
         self.bridge: EventBridge | None = None
         self.workflow: Workflow | None = None  # the snapshot the current run executes
         self.started_at: float | None = None
+        self.paused_s = 0.0  # paused time of the current run seen so far
+        self._paused_since: float | None = None
         self.current_node: str | None = None
         self.snapshot: RunSnapshot | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
@@ -184,9 +186,26 @@ class RunController(QObject):
         self.message.connect(lambda text: bar.showMessage(text, 8000))
 
     # -- state ---------------------------------------------------------------------------
+    def _track_pause(self, new_state: str) -> None:
+        """Paused time is no run time: the live clock stops while the run is paused."""
+        now = time.time()
+        if new_state == PAUSED and self._paused_since is None:
+            self._paused_since = now
+        elif new_state != PAUSED and self._paused_since is not None:
+            self.paused_s += now - self._paused_since
+            self._paused_since = None
+
+    def active_elapsed(self) -> float | None:
+        """Seconds the current run has been running, paused intervals left out."""
+        if self.started_at is None:
+            return None
+        end = self._paused_since if self._paused_since is not None else time.time()
+        return end - self.started_at - self.paused_s
+
     def _set_state(self, state: str) -> None:
         if state != self.state:
             log.debug("run state %s -> %s", self.state, state)
+            self._track_pause(state)
             self.state = state
             self._hold_gc(state in ACTIVE)
             self._update_actions()
@@ -258,7 +277,7 @@ class RunController(QObject):
             dur = (self.snapshot.status_object.get("timing") or {}).get("duration_ms")
             self.elapsed_label.setText(f"took {format_elapsed(dur / 1000)}" if dur is not None else "")
         elif self.started_at is not None:
-            self.elapsed_label.setText(f"elapsed {format_elapsed(time.time() - self.started_at)}")
+            self.elapsed_label.setText(f"elapsed {format_elapsed(self.active_elapsed() or 0.0)}")
         node = self.current_node if self.state in ACTIVE else None
         wf = self.workflow
         if node and wf is not None and wf.get(node) is not None:
@@ -336,6 +355,7 @@ class RunController(QObject):
         self.workflow = snapshot
         self.execution_id = None
         self.started_at = None
+        self.paused_s, self._paused_since = 0.0, None
         self.current_node = None
         self.canvas.begin(snapshot)
         bridge = self._new_bridge()
@@ -416,7 +436,10 @@ class RunController(QObject):
         self.workflow = wf
         self.execution_id = execution_id
         self.canvas.show_snapshot(wf, snap)
-        self.started_at = _epoch((snap.status_object.get("timing") or {}).get("started_at"))
+        timing = snap.status_object.get("timing") or {}
+        self.started_at = _epoch(timing.get("started_at"))
+        paused_at = _epoch(timing.get("stopped_at"))  # when it paused (or was interrupted)
+        self.paused_s, self._paused_since = (time.time() - paused_at if paused_at else 0.0), None
         await self._resume(execution_id, workflow=wf)
 
     async def _resume(self, execution_id: str, workflow: Workflow | None = None) -> None:

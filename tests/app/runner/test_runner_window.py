@@ -401,3 +401,25 @@ def test_timeline_names_every_row_in_its_dock_and_stays_docked(window, runner, q
         qtbot.waitUntil(lambda: names() == ["Finish", "Prepare", "Start", "Wait"], timeout=5000)
         assert not dock.isFloating()
     window.grab().save("/tmp/appfix/timeline.png")
+
+
+def test_the_live_clock_stops_while_the_run_is_paused(window, runner, qtbot, tmp_path):
+    import time
+
+    _open(window, wait_workflow(30), tmp_path)
+    c = runner.controller
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.RUNNING and window.scene.node_item("w").run_state == "running", timeout=5000)
+    c.pause_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.PAUSED, timeout=8000)
+    frozen = c.active_elapsed()
+    paused_at = time.time()
+    qtbot.waitUntil(lambda: time.time() - paused_at > 1.0, timeout=5000)  # the pause lasts a while
+    assert c.active_elapsed() == frozen
+    assert c.elapsed_label.text() == f"elapsed {rc.format_elapsed(frozen)}"
+    c.resume_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.RUNNING, timeout=8000)
+    wall = time.time() - c.started_at
+    assert c.paused_s >= 1.0 and c.active_elapsed() <= wall - 1.0
+    c.cancel_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.CANCELLED, timeout=8000)
