@@ -171,18 +171,14 @@ def _report_invalid(exc: Any, as_json: bool) -> int:
 
 
 def _report_run(rec: Any, as_json: bool) -> int:
-    from engine.runtime.status import outputs_and_attempts, status_object
+    from engine.runtime.status import outputs_and_attempts, progress_text, status_object
 
     status = status_object(rec)
     if as_json:
         outputs, attempts = outputs_and_attempts(rec)
         _print_json({**status, "outputs": outputs, "attempts": attempts})
     else:
-        p = status["progress"]
-        line = (
-            f"{status['execution_id']}  {status['status']}  {p['completed']}/{p['total']} completed, "
-            f"{p['failed']} failed, {p['skipped']} skipped  {status['timing']['duration_ms'] or 0:.0f} ms"
-        )
+        line = f"{status['execution_id']}  {status['status']}  {progress_text(status['progress'])}  {status['timing']['duration_ms'] or 0:.0f} ms"
         sys.stdout.write(line + "\n")
         if status["error"]:
             sys.stderr.write(f"error at node {status['error']['node_id']!r}: {status['error']['message']}\n")
@@ -278,11 +274,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _fmt_status_line(s: dict[str, Any]) -> str:
-    p = s["progress"]
+    from engine.runtime.status import progress_text
+
     dur = s["timing"]["duration_ms"]
     return (
-        f"{s['execution_id']}  {s['status']:<11} {p['completed']}/{p['total']} "
-        f"({p['percent']:.0f}%)  started {s['timing']['started_at']}  "
+        f"{s['execution_id']}  {s['status']:<11} {progress_text(s['progress'])}  started {s['timing']['started_at']}  "
         f"{'' if dur is None else f'{dur:.0f} ms'}"
     )
 

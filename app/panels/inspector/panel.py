@@ -381,6 +381,8 @@ class Inspector(QScrollArea):
         if old is not None:
             self.stack.removeWidget(old)
             old.deleteLater()
+        if not (isinstance(old, NodeForm) and isinstance(form, NodeForm) and old.node_id == form.node_id):
+            self.verticalScrollBar().setValue(0)  # another node's form starts at its top
         self._show_problems()
 
     @property
