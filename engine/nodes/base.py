@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -54,6 +55,8 @@ class NodeServices:
     - `run_sub_workflow(ctx, workflow, inputs)`: run a child thread, return its final output.
     - `respond(status, body, headers)`: set the webhook response of this execution.
     - `load_workflow(ref)`: load a workflow by file path (relative to the parent file) or `id:<workflow id>`.
+    - `workflow_dir()`: the folder of the run's workflow file (None for a workflow never saved);
+      file nodes resolve relative paths against it.
     """
 
     http_client: Callable[[], Any]
@@ -61,6 +64,7 @@ class NodeServices:
     run_sub_workflow: Callable[..., Awaitable[Any]]
     respond: Callable[[int, Any, dict[str, str] | None], None]
     load_workflow: Callable[[str], Workflow]
+    workflow_dir: Callable[[], Path | None] = lambda: None
 
 
 @dataclass
