@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import keyring
 import pytest
@@ -151,7 +152,7 @@ def test_save_list_delete_round_trip_in_a_real_file(kr, monkeypatch, caplog):
     save_credential("github", {"kind": "bearer", "token": "ghp_s3cret"})
     save_credential("partner-api", {"kind": "header", "name": "X-Api-Key", "value": "hdr-s3cret"})
     monkeypatch.setenv("PROCESSENGINE_CRED_CI_DB", json.dumps({"kind": "sql", "url": "postgresql://ci:pg-s3cret@db/ci"}))
-    text = open(kr.file_path, encoding="utf-8").read()
+    text = Path(kr.file_path).read_text(encoding="utf-8")
     assert "[processengine]\ngithub = " in text  # really in the file-backed store (base64 there)
     assert json.loads(kr.get_password(INDEX_SERVICE, INDEX_ENTRY)) == ["github", "partner-api"]
     listed = [c.as_json() for c in list_credentials()]

@@ -86,7 +86,7 @@ async def test_paths_outside_the_workflow_folder_are_refused(harness, tmp_path, 
 
 async def test_unsaved_workflow_needs_an_absolute_allowed_path(harness, tmp_path, monkeypatch):
     harness.services.workflow_dir = lambda: None
-    with pytest.raises(NodeError, match="'a.txt' is relative but the workflow was never saved"):
+    with pytest.raises(NodeError, match=r"'a\.txt' is relative but the workflow was never saved"):
         await harness.run("read_file", {"path": "a.txt"})
     (tmp_path / "a.txt").write_text("x")
     with pytest.raises(NodeError, match=r"outside the folders files may be used from \(none\)"):
