@@ -1,0 +1,176 @@
+"""sql_query on a real SQLite file and the real PostgreSQL server (PROCESSENGINE_TEST_PG_URL)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+from pydantic import ValidationError
+
+from engine.errors import NodeError
+from engine.model import Node
+from engine.nodes import registry
+from engine.nodes.sql_query import SqlQueryConfig
+from tests.engine.store.fixtures import backend_params, pg_url
+
+SECRET = "pw-Xq7Lm2"
+ORDERS = [
+    {"id": "A-1001", "customer": "ann@example.org", "total": "120.50", "placed": "2026-11-02"},
+    {"id": "A-1002", "customer": "bob@example.org", "total": "42.00", "placed": "2026-11-03"},
+    {"id": "A-1003", "customer": "ann@example.org", "total": "310.00", "placed": "2026-11-05"},
+]
+
+
+@dataclass
+class Target:
+    backend: str
+    url: str  # what the node is given
+    table: str  # qualified table name
+
+    def scalar(self, sql: str) -> object:
+        engine = sa.create_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                return conn.execute(sa.text(sql)).scalar()
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture(params=backend_params())
+def target(request, tmp_path) -> Iterator[Target]:
+    if request.param == "sqlite":
+        url, table, cleanup = f"sqlite:///{tmp_path / 'shop.db'}", "orders", None
+    else:
+        schema = f"t_{uuid.uuid4().hex[:10]}"
+        url, table, cleanup = pg_url(), f"{schema}.orders", schema
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        if cleanup:
+            conn.execute(sa.text(f"CREATE SCHEMA {cleanup}"))
+        conn.execute(sa.text(f"CREATE TABLE {table} (id TEXT PRIMARY KEY, customer TEXT, total NUMERIC(10, 2), placed DATE)"))
+        cast = "CAST(:placed AS DATE)" if cleanup else ":placed"  # SQLite keeps dates as text
+        conn.execute(sa.text(f"INSERT INTO {table} VALUES (:id, :customer, CAST(:total AS NUMERIC(10, 2)), {cast})"), ORDERS)
+    try:
+        yield Target(request.param, url, table)
+    finally:
+        if cleanup:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"DROP SCHEMA {cleanup} CASCADE"))
+        engine.dispose()
+
+
+async def test_select_with_bound_params(harness, target):
+    cfg = {"url": target.url, "query": f"SELECT id, total FROM {target.table} WHERE customer = :who ORDER BY id", "params": {"who": "ann@example.org"}}
+    result = await harness.run("sql_query", cfg)
+    rows = result.outputs["out"]["rows"]
+    assert result.outputs["out"]["row_count"] == 2
+    assert [r["id"] for r in rows] == ["A-1001", "A-1003"]
+    if target.backend == "postgres":  # NUMERIC comes back as a JSON number
+        assert [r["total"] for r in rows] == [120.5, 310]
+
+
+async def test_dates_are_iso_text(harness, target):
+    result = await harness.run("sql_query", {"url": target.url, "query": f"SELECT placed FROM {target.table} ORDER BY placed LIMIT 1"})
+    assert result.outputs["out"]["rows"] == [{"placed": "2026-11-02"}]
+
+
+async def test_params_are_bound_never_interpolated(harness, target):
+    evil = "x' OR '1'='1"
+    result = await harness.run("sql_query", {"url": target.url, "query": f"SELECT id FROM {target.table} WHERE customer = :who", "params": {"who": evil}})
+    assert result.outputs["out"] == {"rows": [], "row_count": 0}
+    drop = f"x'; DROP TABLE {target.table}; --"
+    await harness.run("sql_query", {"url": target.url, "query": f"SELECT id FROM {target.table} WHERE id = :id", "params": {"id": drop}})
+    assert target.scalar(f"SELECT count(*) FROM {target.table}") == 3
+
+
+async def test_insert_many_commits_and_counts(harness, target):
+    rows = [{"id": f"B-{i}", "customer": "dana@example.org", "total": i * 10} for i in range(1, 5)]
+    result = await harness.run("sql_query", {"url": target.url, "query": f"INSERT INTO {target.table} (id, customer, total) VALUES (:id, :customer, :total)", "params": rows})
+    assert result.outputs["out"] == {"rows": [], "row_count": 4}
+    assert target.scalar(f"SELECT count(*) FROM {target.table}") == 7
+    upd = await harness.run("sql_query", {"url": target.url, "query": f"UPDATE {target.table} SET total = total + 1 WHERE customer = :c", "params": {"c": "dana@example.org"}})
+    assert upd.outputs["out"]["row_count"] == 4
+
+
+async def test_read_only_is_enforced_by_the_database(harness, target):
+    for sql in (f"DELETE FROM {target.table}", f"INSERT INTO {target.table} (id) VALUES ('Z')"):
+        with pytest.raises(NodeError, match=r"node 'n1', config.query: .*refused by read_only") as err:
+            await harness.run("sql_query", {"url": target.url, "query": sql, "read_only": True})
+        assert not err.value.retryable
+    assert target.scalar(f"SELECT count(*) FROM {target.table}") == 3
+    ok = await harness.run("sql_query", {"url": target.url, "query": f"SELECT count(*) AS n FROM {target.table}", "read_only": True})
+    assert ok.outputs["out"] == {"rows": [{"n": 3}], "row_count": 1}
+
+
+async def test_max_rows_truncates_with_a_warning(harness, target, caplog):
+    caplog.set_level(logging.INFO)
+    result = await harness.run("sql_query", {"url": target.url, "query": f"SELECT id FROM {target.table} ORDER BY id", "max_rows": 2})
+    assert result.outputs["out"] == {"rows": [{"id": "A-1001"}, {"id": "A-1002"}], "row_count": 2}
+    assert "more than max_rows=2 rows" in caplog.text
+
+
+async def test_sql_error_names_node_and_field(harness, target):
+    with pytest.raises(NodeError, match=r"node 'n1', config.query: (sqlite|postgresql)://.*(no such table|does not exist)"):
+        await harness.run("sql_query", {"url": target.url, "query": "SELECT * FROM no_such_table"})
+    with pytest.raises(NodeError, match=r"config.query: .*bind parameter 'who'"):
+        await harness.run("sql_query", {"url": target.url, "query": f"SELECT id FROM {target.table} WHERE customer = :who"})
+
+
+async def test_credential_keeps_the_password_out_of_everything(harness, target, monkeypatch, caplog):
+    caplog.set_level(logging.DEBUG)
+    url = sa.engine.make_url(target.url)
+    if target.backend == "postgres":  # the test server trusts local connections, so any password works
+        url = url.set(password=SECRET)
+    monkeypatch.setenv("PROCESSENGINE_CRED_SHOP_DB", json.dumps({"kind": "sql", "url": url.render_as_string(hide_password=False)}))
+    result = await harness.run("sql_query", {"credential": "shop-db", "query": f"SELECT id FROM {target.table} ORDER BY id LIMIT 1", "read_only": True})
+    assert result.outputs["out"]["rows"] == [{"id": "A-1001"}]
+    with pytest.raises(NodeError) as err:
+        await harness.run("sql_query", {"credential": "shop-db", "query": "SELEC 1"})
+    for text in (caplog.text, str(err.value), json.dumps(result.outputs)):
+        assert SECRET not in text
+
+
+async def test_wrong_credential_kind(harness, monkeypatch):
+    monkeypatch.setenv("PROCESSENGINE_CRED_API", json.dumps({"kind": "bearer", "token": SECRET}))
+    with pytest.raises(NodeError, match="config.credential: credential 'api' is of kind 'bearer'; sql_query takes a sql credential") as err:
+        await harness.run("sql_query", {"credential": "api", "query": "SELECT 1"})
+    assert SECRET not in str(err.value)
+
+
+async def test_bad_url_and_unsupported_backend_never_echo_the_url(harness):
+    with pytest.raises(NodeError, match="config.url: not a valid database URL") as err:
+        await harness.run("sql_query", {"url": f"::{SECRET}::", "query": "SELECT 1"})
+    assert SECRET not in str(err.value)
+    with pytest.raises(NodeError, match="unsupported database 'mysql'"):
+        await harness.run("sql_query", {"url": f"mysql://u:{SECRET}@h/d", "query": "SELECT 1"})
+
+
+async def test_sqlite_path_is_relative_to_the_workflow_and_confined(harness, tmp_path, monkeypatch):
+    monkeypatch.delenv("PROCESSENGINE_FILE_ROOTS", raising=False)
+    created = await harness.run("sql_query", {"url": "sqlite:///data.db", "query": "CREATE TABLE t (x INTEGER)"})
+    assert created.outputs["out"]["row_count"] == 0 and (tmp_path / "data.db").exists()
+    with pytest.raises(NodeError, match="config.url: .* is outside the folders"):
+        await harness.run("sql_query", {"url": "sqlite:///../elsewhere.db", "query": "SELECT 1"})
+    memory = await harness.run("sql_query", {"url": "sqlite://", "query": "SELECT 1 + :a AS two", "params": {"a": 1}})
+    assert memory.outputs["out"] == {"rows": [{"two": 2}], "row_count": 1}
+
+
+def test_schema_and_side_effects():
+    with pytest.raises(ValidationError, match="set exactly one of `url` or `credential`"):
+        SqlQueryConfig.model_validate({"query": "SELECT 1"})
+    with pytest.raises(ValidationError, match="set exactly one of `url` or `credential`"):
+        SqlQueryConfig.model_validate({"query": "SELECT 1", "url": "sqlite://", "credential": "x"})
+    cfg = SqlQueryConfig.model_validate({"query": "SELECT 1", "url": "sqlite://"})
+    assert (cfg.params, cfg.max_rows, cfg.read_only) == ({}, 1000, False)
+    spec = registry.get_spec("sql_query")
+
+    def node(**cfg: object) -> Node:
+        return Node(id="q", type="sql_query", name="q", config={"url": "sqlite://", "query": "SELECT 1", **cfg})
+
+    assert spec.has_side_effects(node()) and not spec.has_side_effects(node(read_only=True))
+    assert spec.has_side_effects(node(read_only="{{ vars.ro }}"))
