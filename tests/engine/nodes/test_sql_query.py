@@ -137,13 +137,13 @@ async def test_credential_keeps_the_password_out_of_everything(harness, target, 
 
 async def test_wrong_credential_kind(harness, monkeypatch):
     monkeypatch.setenv("PROCESSENGINE_CRED_API", json.dumps({"kind": "bearer", "token": SECRET}))
-    with pytest.raises(NodeError, match="config.credential: credential 'api' is of kind 'bearer'; sql_query takes a sql credential") as err:
+    with pytest.raises(NodeError, match=r"config.credential: credential 'api' is of kind 'bearer'; sql_query takes a sql credential") as err:
         await harness.run("sql_query", {"credential": "api", "query": "SELECT 1"})
     assert SECRET not in str(err.value)
 
 
 async def test_bad_url_and_unsupported_backend_never_echo_the_url(harness):
-    with pytest.raises(NodeError, match="config.url: not a valid database URL") as err:
+    with pytest.raises(NodeError, match=r"config.url: not a valid database URL") as err:
         await harness.run("sql_query", {"url": f"::{SECRET}::", "query": "SELECT 1"})
     assert SECRET not in str(err.value)
     with pytest.raises(NodeError, match="unsupported database 'mysql'"):
@@ -154,7 +154,7 @@ async def test_sqlite_path_is_relative_to_the_workflow_and_confined(harness, tmp
     monkeypatch.delenv("PROCESSENGINE_FILE_ROOTS", raising=False)
     created = await harness.run("sql_query", {"url": "sqlite:///data.db", "query": "CREATE TABLE t (x INTEGER)"})
     assert created.outputs["out"]["row_count"] == 0 and (tmp_path / "data.db").exists()
-    with pytest.raises(NodeError, match="config.url: .* is outside the folders"):
+    with pytest.raises(NodeError, match=r"config.url: .* is outside the folders"):
         await harness.run("sql_query", {"url": "sqlite:///../elsewhere.db", "query": "SELECT 1"})
     memory = await harness.run("sql_query", {"url": "sqlite://", "query": "SELECT 1 + :a AS two", "params": {"a": 1}})
     assert memory.outputs["out"] == {"rows": [{"two": 2}], "row_count": 1}
