@@ -127,6 +127,7 @@ class AggregateSpec(NodeSpec):
     config_model = AggregateConfig
     pure = True
     fields_not_rendered = ("group_by", "fields")
+    item_fields = ("group_by", "fields")
 
     async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
         cfg: AggregateConfig = ctx.config

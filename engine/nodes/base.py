@@ -103,6 +103,9 @@ class NodeSpec:
     default_retry: ClassVar[str] = "none"  # preset name used when the node has no `retry`
     kind: ClassVar[str] = "plain"  # plain | loop | merge | sub_workflow (the runtime's special cases)
     fields_not_rendered: ClassVar[tuple[str, ...]] = ()  # config keys the runtime leaves as text
+    # config keys the node evaluates once per list item, with `item` and `index` added to the
+    # names (engine.nodes.items); editors preview them with the first item of the input
+    item_fields: ClassVar[tuple[str, ...]] = ()
 
     def input_ports(self, node: Node) -> list[str]:
         return [] if self.is_trigger else ["in"]

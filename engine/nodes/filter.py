@@ -44,6 +44,7 @@ class FilterSpec(NodeSpec):
     config_model = FilterConfig
     pure = True
     fields_not_rendered = ("condition",)
+    item_fields = ("condition",)
 
     def base_output_ports(self, node: Any) -> list[str]:
         return ["out", "discarded"]

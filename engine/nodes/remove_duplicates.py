@@ -40,6 +40,7 @@ class RemoveDuplicatesSpec(NodeSpec):
     config_model = RemoveDuplicatesConfig
     pure = True
     fields_not_rendered = ("key",)
+    item_fields = ("key",)
 
     async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
         cfg: RemoveDuplicatesConfig = ctx.config

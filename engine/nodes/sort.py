@@ -42,6 +42,7 @@ class SortSpec(NodeSpec):
     config_model = SortConfig
     pure = True
     fields_not_rendered = ("key",)
+    item_fields = ("key",)
 
     async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
         cfg: SortConfig = ctx.config
