@@ -31,12 +31,15 @@ class ReadFileConfig(NodeConfig):
     format: Format = Field(
         "text", description="text, json (parsed), csv (list of objects by header) or bytes (base64)."
     )
-    encoding: str = Field("utf-8", description="Text encoding for text, json and csv.")
+    encoding: str = Field(
+        "utf-8", description="Text encoding for text, json and csv (a UTF-8 byte-order mark is skipped)."
+    )
+    delimiter: str = Field(",", min_length=1, max_length=1, description="CSV field separator, e.g. ';' or a tab.")
 
 
-def parse_csv(text: str, where: str) -> list[dict[str, Any]]:
+def parse_csv(text: str, where: str, delimiter: str = ",") -> list[dict[str, Any]]:
     """Rows as objects keyed by the header row; errors name the line."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader, None)
         if header is None:
@@ -55,12 +58,15 @@ def parse_csv(text: str, where: str) -> list[dict[str, Any]]:
         raise NodeError(f"{where}: not valid CSV at line {reader.line_num}: {exc}") from None
 
 
-def decode(data: bytes, fmt: str, encoding: str, where: str) -> Any:
+def decode(data: bytes, fmt: str, encoding: str, where: str, delimiter: str = ",") -> Any:
     """The file's bytes as the node outputs them in format `fmt`."""
     if fmt == "bytes":
         return base64.b64encode(data).decode("ascii")
+    codec = encoding
+    if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+        codec = "utf-8-sig"  # files saved by Excel and Notepad start with a BOM
     try:
-        text = data.decode(encoding)
+        text = data.decode(codec)
     except LookupError:
         raise NodeError(f"{where}: unknown encoding {encoding!r}") from None
     except UnicodeDecodeError as exc:
@@ -73,7 +79,7 @@ def decode(data: bytes, fmt: str, encoding: str, where: str) -> Any:
         except json.JSONDecodeError as exc:
             raise NodeError(f"{where}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     if fmt == "csv":
-        return parse_csv(text, where)
+        return parse_csv(text, where, delimiter)
     return text
 
 
@@ -103,7 +109,7 @@ class ReadFileSpec(NodeSpec):
         path = resolve_path(ctx, cfg.path)
         where = f"node {ctx.node.id!r}, config.path"
         data = await asyncio.to_thread(_read, path, where)
-        content = decode(data, cfg.format, cfg.encoding, f"{where} ({path})")
+        content = decode(data, cfg.format, cfg.encoding, f"{where} ({path})", cfg.delimiter)
         ctx.log.info("read %s (%d bytes, %s)", path, len(data), cfg.format)
         return NodeResult.out({"path": str(path), "content": content, "size": len(data)})
 

@@ -44,14 +44,15 @@ class WriteFileConfig(NodeConfig):
     )
     mode: Mode = Field("overwrite", description="overwrite, append or fail_if_exists.")
     encoding: str = Field("utf-8", description="Text encoding for text, json and csv.")
+    delimiter: str = Field(",", min_length=1, max_length=1, description="CSV field separator, e.g. ';' or a tab.")
 
 
-def csv_text(content: Any, with_header: bool, where: str) -> str:
+def csv_text(content: Any, with_header: bool, where: str, delimiter: str = ",") -> str:
     """A list of objects (columns: keys in first-seen order) or of lists, as CSV text."""
     if not isinstance(content, list):
         raise NodeError(f"{where}: csv needs a list of objects or of lists, got {json_type(content)}")
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\n", delimiter=delimiter)
     if all(isinstance(r, dict) for r in content):
         columns = list(dict.fromkeys(k for r in content for k in r))
         if with_header and columns:
@@ -90,7 +91,7 @@ def encode(cfg: WriteFileConfig, content: Any, appending_to_data: bool, where: s
         else:
             text = json.dumps(content, ensure_ascii=False, indent=2) + "\n"
     elif cfg.format == "csv":
-        text = csv_text(content, not appending_to_data, where)
+        text = csv_text(content, not appending_to_data, where, cfg.delimiter)
     else:
         if not isinstance(content, str):
             raise NodeError(f"{where}: text needs a string, got {json_type(content)} (use format json)")

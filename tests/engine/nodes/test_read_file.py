@@ -102,3 +102,11 @@ def test_schema_and_spec():
         ReadFileConfig.model_validate({"path": "a", "format": "xml"})
     spec = registry.get_spec("read_file")
     assert not spec.side_effects and not spec.pure and spec.category == "Files"
+
+
+async def test_excel_export_with_bom_and_semicolons(harness, tmp_path):
+    (tmp_path / "export.csv").write_bytes("\ufeffid;name;city\n1;Jürgen;Köln\n".encode())
+    out = (await harness.run("read_file", {"path": "export.csv", "format": "csv", "delimiter": ";"})).outputs["out"]
+    assert out["content"] == [{"id": "1", "name": "Jürgen", "city": "Köln"}]
+    (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf" + b'{"ok": true}')
+    assert (await harness.run("read_file", {"path": "bom.json", "format": "json"})).outputs["out"]["content"] == {"ok": True}

@@ -86,3 +86,11 @@ def test_schema_and_spec():
         WriteFileConfig.model_validate({"path": "a", "mode": "replace"})
     spec = registry.get_spec("write_file")
     assert spec.side_effects and not spec.pure and spec.default_retry == "none"
+
+
+async def test_csv_with_a_tab_delimiter_reads_back(harness, tmp_path):
+    rows = [{"sku": "B-100", "name": "Bolt, M6"}, {"sku": "N-200", "name": "Nut\tM6"}]
+    await harness.run("write_file", {"path": "stock.tsv", "format": "csv", "delimiter": "\t", "content": rows})
+    assert (tmp_path / "stock.tsv").read_text() == 'sku\tname\nB-100\tBolt, M6\nN-200\t"Nut\tM6"\n'
+    back = await harness.run("read_file", {"path": "stock.tsv", "format": "csv", "delimiter": "\t"})
+    assert back.outputs["out"]["content"] == rows
