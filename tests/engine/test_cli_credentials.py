@@ -120,3 +120,12 @@ def test_a_run_never_leaks_a_secret_into_the_store_logs_or_json(env, tmp_path, h
         for where, text in (("stdout", run.stdout), ("stderr", run.stderr), ("status", status.stdout), ("file", path.read_text())):
             assert secret not in text, f"{secret!r} leaked into {where}"
         assert secret.encode() not in stored, f"{secret!r} leaked into the database file"
+
+
+def test_no_usable_keyring_is_a_clear_error(env):
+    broken = {**env, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    out = pe(broken, "credentials", "set", "github", "--kind", "bearer", stdin=TOKEN)
+    assert out.returncode == 1 and "the OS keyring cannot be written (NoKeyringError" in out.stderr
+    assert TOKEN not in out.stderr + out.stdout
+    listed = pe(broken, "credentials", "list")
+    assert listed.returncode == 0 and listed.stdout.startswith("no credentials")
