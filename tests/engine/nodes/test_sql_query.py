@@ -174,3 +174,17 @@ def test_schema_and_side_effects():
 
     assert spec.has_side_effects(node()) and not spec.has_side_effects(node(read_only=True))
     assert spec.has_side_effects(node(read_only="{{ vars.ro }}"))
+
+
+async def test_the_query_runs_off_the_event_loop(harness):
+    import asyncio
+
+    slow = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 2000000) SELECT count(*) AS n FROM c"
+    task = asyncio.ensure_future(harness.run("sql_query", {"url": "sqlite://", "query": slow, "read_only": True}))
+    ticks = 0
+    while ticks < 20:  # the loop keeps turning while the statement runs on its worker thread
+        await asyncio.sleep(0)
+        ticks += 1
+    assert not task.done()
+    result = await task
+    assert result.outputs["out"]["rows"] == [{"n": 2000000}]
