@@ -18,9 +18,6 @@ from engine import expressions
 from engine.errors import ExpressionError, NodeError
 from engine.nodes.base import NodeContext
 
-ITEM_NAMES = ("item", "index")
-
-
 def json_type(v: Any) -> str:
     """'null', 'a boolean', 'a number', 'a string', 'a list', 'an object' for messages."""
     if v is None:

@@ -95,3 +95,23 @@ async def test_in_a_run_discarded_branch_runs_and_is_skipped_when_empty():
     rec = await run_workflow(wf, {"orders": [o for o in orders() if o["status"] == "paid"]})
     assert rec.main.outputs["kept"] == {"n": 3}
     assert rec.main.node_status["dropped"] == "skipped"
+
+
+async def test_per_item_fields_see_vars_nodes_and_input_too():
+    wf = workflow(
+        [
+            {"id": "t", "type": "manual_trigger", "name": "Start"},
+            {"id": "f", "type": "filter", "config": {"items": "{{ input.orders }}", "condition": "{{ index < len(input.orders) - 1 and item.total >= vars.min and item.country == nodes['Start'].country }}"}},
+        ],
+        [("t", "out", "f")],
+        variables={"min": 100},
+    )
+    rec = await run_workflow(wf, {"country": "DE", "orders": orders()})
+    assert rec.status == "completed", rec.main.error
+    assert [o["id"] for o in rec.main.outputs["f"]] == ["A-1001", "A-1003"]
+    failed = await run_workflow(wf, {"country": "DE", "orders": [{"total": 100}, {}]})
+    assert failed.status == "failed"
+    assert failed.main.error["message"] == (
+        "node 'f', field 'config.condition': item 0: item has no key 'country'; available keys: 'total'"
+        " in {{ index < len(input.orders) - 1 and item.total >= vars.min and item.country == nodes['Start'].country }}"
+    )
