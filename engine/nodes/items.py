@@ -18,6 +18,7 @@ from engine import expressions
 from engine.errors import ExpressionError, NodeError
 from engine.nodes.base import NodeContext
 
+
 def json_type(v: Any) -> str:
     """'null', 'a boolean', 'a number', 'a string', 'a list', 'an object' for messages."""
     if v is None:
