@@ -188,3 +188,11 @@ async def test_the_query_runs_off_the_event_loop(harness):
     assert not task.done()
     result = await task
     assert result.outputs["out"]["rows"] == [{"n": 2000000}]
+
+
+async def test_refused_connection_is_retryable_and_hides_the_password(harness):
+    with pytest.raises(NodeError) as err:
+        await harness.run("sql_query", {"url": f"postgresql+psycopg://robot:{SECRET}@127.0.0.1:1/shop", "query": "SELECT 1"})
+    assert err.value.retryable and err.value.error_type == "sql_connection"
+    assert err.value.message.startswith("node 'n1', config.query: postgresql://127.0.0.1:1/shop: ")
+    assert SECRET not in err.value.message and "robot" not in err.value.message.split(": ", 2)[1]
