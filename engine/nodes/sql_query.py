@@ -19,6 +19,8 @@ import asyncio
 import base64
 import datetime as dt
 import decimal
+import logging
+import threading
 import time
 import uuid
 from typing import Any
@@ -32,6 +34,7 @@ from engine.nodes.common import deferred_keys
 from engine.nodes.files import resolve_path
 
 BACKENDS = ("sqlite", "postgresql")
+log = logging.getLogger(__name__)
 
 
 class SqlQueryConfig(NodeConfig):
@@ -49,6 +52,9 @@ class SqlQueryConfig(NodeConfig):
     max_rows: int = Field(1000, ge=1, description="At most this many rows are returned (the rest are dropped, with a warning).")
     read_only: bool = Field(
         False, description="Enforce a read-only transaction (the node then has no side effects)."
+    )
+    timeout_s: float = Field(
+        60.0, gt=0, description="Time limit for connecting and running the statement, in seconds."
     )
 
     @model_validator(mode="after")
@@ -115,14 +121,58 @@ def _url(ctx: NodeContext, cfg: SqlQueryConfig) -> Any:
     return url
 
 
-def _run_sql(url: Any, cfg: SqlQueryConfig) -> tuple[list[dict[str, Any]], int, bool]:
-    """Run the statement on a fresh connection: (rows, row_count, truncated). Blocking."""
-    from sqlalchemy import create_engine, text
+class Statement:
+    """The driver connection of a running statement, so the event loop can interrupt it.
+
+    On a timeout or a cancelled run the worker thread cannot be killed; instead the
+    statement is interrupted where it runs (sqlite3 `interrupt()`, psycopg `cancel()`,
+    which asks the server to stop it), and the thread then ends with an error nobody
+    waits for.
+    """
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        self.driver: Any = None
+        self.cancelled = False
+        self._lock = threading.Lock()
+
+    def attach(self, driver: Any) -> None:
+        with self._lock:
+            self.driver = driver
+            if self.cancelled:  # cancelled while connecting: do not start the statement
+                raise RuntimeError("the statement was cancelled before it started")
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            driver = self.driver
+        if driver is None:
+            return
+        try:
+            driver.interrupt() if self.backend == "sqlite" else driver.cancel()
+        except Exception:  # already finished or closed: nothing left to stop
+            log.debug("interrupting a statement failed", exc_info=True)
+
+
+def _engine(url: Any, cfg: SqlQueryConfig) -> Any:
+    from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
-    engine = create_engine(url, poolclass=NullPool)
+    if url.get_backend_name() == "postgresql":  # the server enforces the limit too
+        ms = max(1, int(cfg.timeout_s * 1000))
+        args = {"connect_timeout": max(1, int(cfg.timeout_s)), "options": f"-c statement_timeout={ms}"}
+        return create_engine(url, poolclass=NullPool, connect_args=args)
+    return create_engine(url, poolclass=NullPool, connect_args={"timeout": cfg.timeout_s})
+
+
+def _run_sql(url: Any, cfg: SqlQueryConfig, stmt: Statement) -> tuple[list[dict[str, Any]], int, bool]:
+    """Run the statement on a fresh connection: (rows, row_count, truncated). Blocking."""
+    from sqlalchemy import text
+
+    engine = _engine(url, cfg)
     try:
         with engine.connect() as conn:
+            stmt.attach(conn.connection.driver_connection)
             if cfg.read_only:
                 if url.get_backend_name() == "sqlite":
                     conn.exec_driver_sql("PRAGMA query_only = ON")
@@ -186,8 +236,20 @@ class SqlQuerySpec(NodeSpec):
         url = _url(ctx, cfg)
         target = safe_target(url)
         started = time.perf_counter()
+        stmt = Statement(url.get_backend_name())
         try:
-            rows, count, truncated = await asyncio.to_thread(_run_sql, url, cfg)
+            async with asyncio.timeout(cfg.timeout_s):
+                rows, count, truncated = await asyncio.to_thread(_run_sql, url, cfg, stmt)
+        except TimeoutError:
+            stmt.cancel()
+            raise NodeError(
+                f"node {ctx.node.id!r}, config.query: {target}: timed out after {cfg.timeout_s:g} s",
+                retryable=True,
+                error_type="timeout",
+            ) from None
+        except asyncio.CancelledError:
+            stmt.cancel()  # the run was cancelled: stop the statement where it runs
+            raise
         except (SQLAlchemyError, OSError) as exc:
             raise _db_error(ctx, exc, target, cfg.read_only) from None
         if truncated:

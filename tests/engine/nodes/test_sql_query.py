@@ -196,3 +196,71 @@ async def test_refused_connection_is_retryable_and_hides_the_password(harness):
     assert err.value.retryable and err.value.error_type == "sql_connection"
     assert err.value.message.startswith("node 'n1', config.query: postgresql://127.0.0.1:1/shop: ")
     assert SECRET not in err.value.message and "robot" not in err.value.message.split(": ", 2)[1]
+
+
+SLOW_SQLITE = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 200000000) SELECT count(*) FROM c"
+
+
+async def test_timeout_interrupts_the_statement(harness, target):
+    slow = SLOW_SQLITE if target.backend == "sqlite" else "SELECT pg_sleep(30)"
+    with pytest.raises(NodeError, match=r"node 'n1', config.query: .*: timed out after 0.3 s") as err:
+        await harness.run("sql_query", {"url": target.url, "query": slow, "timeout_s": 0.3})
+    assert err.value.retryable and err.value.error_type == "timeout"
+    if target.backend == "postgres":
+        assert await _pg_sleepers_gone(target)
+
+
+async def test_cancel_stops_the_statement_where_it_runs(harness, target):
+    """Cancel must stop the statement itself, not only stop waiting: on PostgreSQL it leaves
+    pg_stat_activity; on SQLite the long INSERT is rolled back and its write lock freed."""
+    import asyncio
+
+    if target.backend == "postgres":
+        query = "SELECT pg_sleep(30) /* cancel-me */"
+        running, stopped = (lambda: _pg_count(target, "cancel-me") == 1), (lambda: _pg_count(target, "cancel-me") == 0)
+    else:
+        query = f"INSERT INTO {target.table} (id) {SLOW_SQLITE.replace('count(*)', 'n')}"
+        running, stopped = (lambda: _sqlite_locked(target)), (lambda: not _sqlite_locked(target))
+    task = asyncio.ensure_future(harness.run("sql_query", {"url": target.url, "query": query}))
+    assert await _wait_for(running)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await _wait_for(stopped)
+    assert target.scalar(f"SELECT count(*) FROM {target.table}") == 3
+
+
+def _sqlite_locked(target: Target) -> bool:
+    import sqlite3
+
+    conn = sqlite3.connect(target.url.removeprefix("sqlite:///"), timeout=0)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.rollback()
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        conn.close()
+
+
+def _pg_count(target: Target, marker: str) -> int:
+    sql = f"SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%{marker}%' AND query NOT LIKE '%pg_stat_activity%'"
+    return int(target.scalar(sql))
+
+
+async def _pg_sleepers_gone(target: Target) -> bool:
+    return await _wait_for(lambda: _pg_count(target, "pg_sleep(30)") == 0)
+
+
+async def _wait_for(condition, timeout: float = 10.0) -> bool:
+    """Poll a condition on the real server until it holds (the statement's state is only visible there)."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await asyncio.to_thread(condition):
+            return True
+        await asyncio.sleep(0.05)
+    return False
