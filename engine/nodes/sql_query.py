@@ -63,7 +63,24 @@ class SqlQueryConfig(NodeConfig):
             return self
         if (self.url is None) == (self.credential is None):
             raise ValueError("set exactly one of `url` or `credential`")
+        if info.context is not None and self.url is not None and _has_password(self.url):
+            # checked when the file is loaded: a password written into a workflow file
+            raise ValueError(
+                "the URL holds a password, which would be saved in the workflow file; store it "
+                "as a credential (processengine credentials set NAME --kind sql) and set `credential`"
+            )
         return self
+
+
+def _has_password(raw: str) -> bool:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        return False  # reported at run time as an invalid URL, without echoing it
+    return bool(url.password) or "password" in {k.lower() for k in url.query}
 
 
 def safe_target(url: Any) -> str:

@@ -264,3 +264,18 @@ async def _wait_for(condition, timeout: float = 10.0) -> bool:
             return True
         await asyncio.sleep(0.05)
     return False
+
+
+def test_a_password_in_the_file_is_refused_at_load_time():
+    from engine.nodes.registry import validate_node_config
+
+    for url in (f"postgresql+psycopg://robot:{SECRET}@db/shop", f"postgresql://db/shop?password={SECRET}"):
+        node = Node(id="q", type="sql_query", name="q", config={"url": url, "query": "SELECT 1"})
+        (problem,) = validate_node_config(node, file="wf.pe.json")
+        assert problem.field == "config" and problem.node_id == "q"
+        assert "the URL holds a password" in problem.message and "--kind sql" in problem.message
+        assert SECRET not in problem.message
+    ok = Node(id="q", type="sql_query", name="q", config={"url": "postgresql+psycopg://robot@db/shop", "query": "SELECT 1"})
+    assert validate_node_config(ok) == []
+    from_vars = Node(id="q", type="sql_query", name="q", config={"url": "{{ vars.db }}", "query": "SELECT 1"})
+    assert validate_node_config(from_vars) == []
