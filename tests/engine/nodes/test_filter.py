@@ -115,3 +115,16 @@ async def test_per_item_fields_see_vars_nodes_and_input_too():
         "node 'f', field 'config.condition': item 0: item has no key 'country'; available keys: 'total'"
         " in {{ index < len(input.orders) - 1 and item.total >= vars.min and item.country == nodes['Start'].country }}"
     )
+
+
+def test_graph_validation_knows_the_discarded_port():
+    from engine.graph import validate
+
+    nodes = [
+        {"id": "t", "type": "manual_trigger"},
+        {"id": "f", "type": "filter", "config": {"condition": "{{ item }}"}},
+        {"id": "a", "type": "no_op"},
+    ]
+    assert validate(workflow(nodes, [("t", "out", "f"), ("f", "discarded", "a")])) == []
+    problem = validate(workflow(nodes, [("t", "out", "f"), ("f", "rejected", "a")]))[0]
+    assert (problem.field, problem.message) == ("connections[1].from_port", "node has no output port 'rejected' (ports: out, discarded)")
