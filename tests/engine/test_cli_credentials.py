@@ -129,3 +129,38 @@ def test_no_usable_keyring_is_a_clear_error(env):
     assert TOKEN not in out.stderr + out.stdout
     listed = pe(broken, "credentials", "list")
     assert listed.returncode == 0 and listed.stdout.startswith("no credentials")
+
+
+def test_secret_from_a_hidden_prompt_on_a_terminal(env):
+    """On a terminal the secret is asked with echo off (getpass), and what is typed is stored."""
+    import pty
+    import select
+    import termios
+    import time
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "credentials", "set", "github", "--kind", "bearer"],
+        stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT, start_new_session=True,
+    )
+    os.close(slave)
+    try:
+        prompt = b""
+        deadline = time.monotonic() + 30
+        while b"token for 'github': " not in prompt and time.monotonic() < deadline:
+            ready, _, _ = select.select([proc.stderr], [], [], 0.5)
+            if ready:
+                prompt += os.read(proc.stderr.fileno(), 1024)
+        assert b"token for 'github': " in prompt
+        assert not termios.tcgetattr(master)[3] & termios.ECHO  # echo is off while it waits
+        os.write(master, (TOKEN + "\n").encode())
+        out, err = proc.communicate(timeout=30)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert out == b"saved credential 'github' (bearer) in the OS keyring\n" and TOKEN.encode() not in out + err
+    from engine.credentials import resolve_credential
+
+    assert resolve_credential("github") == {"kind": "bearer", "token": TOKEN}
