@@ -169,12 +169,3 @@ def test_file_menu_opens_the_dialog(window, qtbot):
     action.trigger()
     assert len(opened) == 1
 
-
-def test_canvas_shows_the_filter_discarded_port(window, tmp_path):
-    from pathlib import Path
-
-    examples = Path(__file__).resolve().parents[2] / "resources" / "examples"
-    assert window.open_path(examples / "orders_report.pe.json")
-    item = window.scene._nodes["paid"]
-    assert list(item.outputs) == ["out", "discarded"]
-    assert [c.from_port for c in window.document.workflow.connections if c.from_node == "paid"] == ["out", "discarded"]
