@@ -93,6 +93,12 @@ def check_credential(name: str) -> str:
     return f"Connected to {safe_target(url)} in {(time.perf_counter() - started) * 1000:.0f} ms"
 
 
+def _details(info: creds.CredentialInfo) -> str:
+    """The public fields of a listed credential, in words (never the secret)."""
+    words = {"username": "user", "name": "query parameter" if info.kind == "query" else "header"}
+    return ", ".join(f"{words.get(k, k)} {v}" for k, v in info.public.items() if v)
+
+
 class _TestRunner(QObject):
     """Runs a test on a worker thread; `finished(name, ok, message)` arrives on the GUI thread."""
 
@@ -261,7 +267,7 @@ class CredentialsDialog(QDialog):
             self.status.setText(f"The OS keyring cannot be read: {exc}")
         self.table.setRowCount(len(self.infos))
         for r, info in enumerate(self.infos):
-            details = ", ".join(f"{PUBLIC_LABELS.get(k, k).lower()} {v}" for k, v in info.public.items() if v)
+            details = _details(info)
             source = "environment (read-only)" if info.source == "env" else "OS keyring"
             for c, text in enumerate((info.name, info.kind, source, details)):
                 item = QTableWidgetItem(text)

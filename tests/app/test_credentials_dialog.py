@@ -71,7 +71,7 @@ def test_add_edit_delete_round_trip(dialog, qtbot, tmp_path):
     assert resolve_credential("github") == {"kind": "bearer", "token": TOKEN}
     fill_and_save(dialog, name="partner", kind="header", public="X-Api-Key", secret="hdr-" + TOKEN)
     dialog.add_button.click()
-    assert texts(dialog) == [["github", "bearer", "OS keyring", ""], ["partner", "header", "OS keyring", "header name X-Api-Key"]]
+    assert texts(dialog) == [["github", "bearer", "OS keyring", ""], ["partner", "header", "OS keyring", "header X-Api-Key"]]
     assert dialog.selected().name == "partner"
     # edit with the secret left empty keeps it; only the header name changes
     fill_and_save(dialog, public="X-Key")
@@ -111,6 +111,13 @@ def test_editor_refuses_bad_input_and_never_shows_a_secret(qtbot):
     assert not fresh.public.isVisibleTo(fresh) and fresh.secret_label.text() == "Database URL"
     fresh.buttons.button(QDialogButtonBox.StandardButton.Save).click()
     assert "field 'url' is empty" in fresh.error.text()
+
+
+def test_details_name_the_public_field_by_kind(dialog):
+    save_credential("feed", {"kind": "query", "name": "api_key", "value": TOKEN})
+    save_credential("mailer", {"kind": "smtp", "username": "robot@example.org", "password": TOKEN})
+    dialog.refresh()
+    assert texts(dialog) == [["feed", "query", "OS keyring", "query parameter api_key"], ["mailer", "smtp", "OS keyring", "user robot@example.org"]]
 
 
 def test_env_credentials_are_listed_read_only(dialog, monkeypatch):
