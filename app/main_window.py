@@ -159,6 +159,7 @@ class MainWindow(QMainWindow):
         a("save_as", "Save &As…", self.save_as, S.SaveAs)
         a("revert", "&Revert to Saved", self.revert)
         a("quit", "&Quit", self.close, S.Quit)
+        a("credentials", "C&redentials…", self.show_credentials, None, "key")
         a("undo", "&Undo", lambda: self.read_only or self.document.undo_stack.undo(), S.Undo, "undo")
         a("redo", "&Redo", lambda: self.read_only or self.document.undo_stack.redo(), S.Redo, "redo")
         a("cut", "Cu&t", self.cut, S.Cut, "cut")
@@ -194,6 +195,8 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file.addSeparator()
         file.addActions([acts["save"], acts["save_as"], acts["revert"]])
+        file.addSeparator()
+        file.addAction(acts["credentials"])
         file.addSeparator()
         file.addAction(acts["quit"])
         edit = self.menus["edit"] = bar.addMenu("&Edit")
@@ -692,6 +695,14 @@ class MainWindow(QMainWindow):
     def show_shortcuts(self) -> None:
         # every action in the window, also those other tools added (Run: F5, F6, Shift+F5)
         self.dialogs.information(self, "Keyboard shortcuts", shortcuts_html(self.findChildren(QAction)))
+
+    def show_credentials(self) -> None:
+        """File → Credentials…: named secrets in the OS keyring (workflows only hold names)."""
+        from app.credentials_dialog import CredentialsDialog
+
+        dialog = CredentialsDialog(self, self.dialogs)
+        self.dialogs.about_to_show.emit(dialog)
+        dialog.exec()
 
     # -- settings and closing --------------------------------------------------------------------
     def _restore_settings(self) -> None:

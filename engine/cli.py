@@ -122,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 # the handlers so `processengine run` stays quick to start.
 EXTENSIONS: tuple[str, ...] = (
     "engine.cli_travel",
+    "engine.cli_credentials",
 )
 
 

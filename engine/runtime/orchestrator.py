@@ -171,6 +171,7 @@ class Orchestrator:
             run_sub_workflow=self._run_sub_workflow,
             respond=self._respond,
             load_workflow=self._load_workflow,
+            workflow_dir=self._workflow_dir,
         )
 
     # -- public --------------------------------------------------------------
@@ -535,6 +536,9 @@ class Orchestrator:
         from engine.credentials import resolve_credential
 
         return resolve_credential(name)
+
+    def _workflow_dir(self) -> Path | None:
+        return Path(self.record.workflow_file).parent if self.record.workflow_file else None
 
     def _respond(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         self.record.response = {"status": status, "body": body, "headers": headers or {}}

@@ -400,13 +400,31 @@ class Inspector(QScrollArea):
             sample_input = data.get("input", sample_input)
             nodes = dict(data.get("nodes") or {})
         item = sample_input[0] if isinstance(sample_input, list) and sample_input else sample_input
-        return expressions.make_names(
+        names = expressions.make_names(
             input=sample_input,
             nodes=nodes,
             vars=wf.variables,
             loop={"index": 0, "item": item},
             execution={"id": "preview", "started_at": datetime.now(timezone.utc)},  # noqa: UP017
         )
+        if node_id:
+            names.update(self._item_names(wf.node(node_id), names, item))
+        return names
+
+    @staticmethod
+    def _item_names(node: Node, names: dict[str, Any], item: Any) -> dict[str, Any]:
+        """`item` and `index` for previewing a list node's per-item fields: its first item."""
+        spec = find_spec(node.type)
+        if spec is None or not spec.item_fields:
+            return {}
+        items = node.config.get("items") if isinstance(node.config, dict) else None
+        if items is not None:
+            try:
+                items = expressions.render(items, names)
+            except Exception:  # the items field shows its own error
+                items = None
+            item = items[0] if isinstance(items, list) and items else item
+        return {"item": item, "index": 0}
 
     # -- problems --------------------------------------------------------------------------
     def set_problems(self, problems: list[Problem]) -> None:
