@@ -30,6 +30,7 @@ BUILTIN_TYPES: dict[str, str] = {
     "merge": "engine.nodes.merge",
     "wait": "engine.nodes.wait",
     "sub_workflow": "engine.nodes.sub_workflow",
+    "unsupported": "engine.nodes.unsupported",
 }
 BUILTIN_MODULES = tuple(dict.fromkeys(BUILTIN_TYPES.values()))
 

@@ -1,0 +1,207 @@
+"""Node mappers for HTTP, email, Set, Code and the data nodes (per type and typeVersion)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from engine.n8n.code_wrap import wrap_code
+from engine.n8n.mappers import Mapped, MapContext, Unmapped, _json_body, _params, credential_name
+
+__all__ = ["MAPPERS_DATA"]
+
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+def _pairs(ctx: MapContext, items: list[dict[str, Any]] | None, where: str) -> dict[str, Any]:
+    return {str(i.get("name", "")): ctx.value(i.get("value", ""), f"{where}[{n}].value")
+            for n, i in enumerate(items or []) if i.get("name")}  # fmt: skip
+
+
+def _json_pairs(ctx: MapContext, raw: Any, where: str) -> dict[str, Any]:
+    got = _json_body(ctx, raw, where)
+    if isinstance(got, dict):
+        return got
+    raise Unmapped(f"{where}: not a JSON object")
+
+
+def http_request(node: dict[str, Any], ctx: MapContext) -> Mapped:
+    p = _params(node)
+    version = node.get("typeVersion", 1)
+    config = _http_v4(ctx, p) if version >= 3 else _http_v1(ctx, p)
+    options = p.get("options") or {}
+    if options.get("timeout"):
+        config["timeout_s"] = float(options["timeout"]) / 1000
+    method = config.get("method", "GET")
+    if isinstance(method, str) and method.upper() not in _METHODS:
+        raise Unmapped(f"method {method} has no counterpart")
+    cred = credential_name(node)
+    if cred:
+        config["credential"] = cred
+    elif p.get("authentication", "none") not in ("none", None):
+        ctx.notes.append(f"authentication {p['authentication']} without a named credential")
+    if (options.get("response") or {}).get("response", {}).get("fullResponse"):
+        ctx.notes.append("n8n's full response is {statusCode, headers, body}; the engine's is {status, headers, body}")
+    return Mapped(type="http_request", config=config)
+
+
+def _http_v4(ctx: MapContext, p: dict[str, Any]) -> dict[str, Any]:
+    """HTTP Request v3-v4.x: send* switches, parameter lists or JSON, body content types."""
+    config: dict[str, Any] = {"method": p.get("method", "GET"), "url": ctx.value(p.get("url", ""), "parameters.url")}
+    if p.get("sendQuery"):
+        if p.get("specifyQuery") == "json":
+            config["query"] = _json_pairs(ctx, p.get("jsonQuery", "{}"), "parameters.jsonQuery")
+        else:
+            config["query"] = _pairs(ctx, (p.get("queryParameters") or {}).get("parameters"), "parameters.queryParameters")
+    if p.get("sendHeaders"):
+        if p.get("specifyHeaders") == "json":
+            config["headers"] = _json_pairs(ctx, p.get("jsonHeaders", "{}"), "parameters.jsonHeaders")
+        else:
+            config["headers"] = _pairs(ctx, (p.get("headerParameters") or {}).get("parameters"), "parameters.headerParameters")
+    if p.get("sendBody"):
+        kind = p.get("contentType", "json")
+        if kind == "json" and p.get("specifyBody") == "json":
+            config["json"] = _json_body(ctx, p.get("jsonBody", ""), "parameters.jsonBody")
+        elif kind == "json":
+            config["json"] = _pairs(ctx, (p.get("bodyParameters") or {}).get("parameters"), "parameters.bodyParameters")
+        elif kind == "raw":
+            config["body"] = ctx.value(p.get("body", ""), "parameters.body")
+            config.setdefault("headers", {})["content-type"] = p.get("rawContentType", "text/plain")
+        else:
+            raise Unmapped(f"body content type {kind!r} has no counterpart")
+    return config
+
+
+def _http_v1(ctx: MapContext, p: dict[str, Any]) -> dict[str, Any]:
+    """HTTP Request v1-v2: requestMethod, *Ui parameter lists or *Json texts."""
+    config: dict[str, Any] = {"method": p.get("requestMethod", "GET"), "url": ctx.value(p.get("url", ""), "parameters.url")}
+    as_json = p.get("jsonParameters", False)
+    for key, ui, js in (("query", "queryParametersUi", "queryParametersJson"), ("headers", "headerParametersUi", "headerParametersJson")):
+        if as_json and p.get(js):
+            config[key] = _json_pairs(ctx, p[js], f"parameters.{js}")
+        elif (p.get(ui) or {}).get("parameter"):
+            config[key] = _pairs(ctx, p[ui]["parameter"], f"parameters.{ui}")
+    if as_json and p.get("bodyParametersJson"):
+        config["json"] = _json_body(ctx, p["bodyParametersJson"], "parameters.bodyParametersJson")
+    elif (p.get("bodyParametersUi") or {}).get("parameter"):
+        config["json"] = _pairs(ctx, p["bodyParametersUi"]["parameter"], "parameters.bodyParametersUi")
+    if p.get("responseFormat", "json") not in ("json", "string"):
+        ctx.notes.append(f"response format {p['responseFormat']} is read as text or JSON")
+    return config
+
+
+def email_send(node: dict[str, Any], ctx: MapContext) -> Mapped:
+    p = _params(node)
+    config: dict[str, Any] = {
+        "smtp_host": "{{ vars.SMTP_HOST }}",
+        "from": ctx.value(p.get("fromEmail", ""), "parameters.fromEmail"),
+        "to": ctx.value(p.get("toEmail", ""), "parameters.toEmail"),
+        "subject": ctx.value(p.get("subject", ""), "parameters.subject"),
+        "text": ctx.value(p.get("text", p.get("html", "")), "parameters.text"),
+    }
+    ctx.notes.append("n8n keeps the SMTP host in its credential: set the variable SMTP_HOST")
+    cred = credential_name(node)
+    if cred:
+        config["credential"] = cred
+    if p.get("emailFormat") == "html" or (p.get("html") and not p.get("text")):
+        ctx.notes.append("an HTML body is sent as plain text")
+    return Mapped(type="send_email", config=config)
+
+
+_SET_TYPES = {"stringValue": str, "numberValue": float, "booleanValue": bool}
+
+
+def set_node(node: dict[str, Any], ctx: MapContext) -> Mapped:
+    """Set v1-v2 (`values` by type, `keepOnlySet`), v3.0-3.2 (`fields.values`, `include`),
+    v3.3+ (`assignments.assignments`, `includeOtherFields`), and raw JSON mode."""
+    p = _params(node)
+    version = node.get("typeVersion", 1)
+    values: dict[str, Any] = {}
+    if version < 3:
+        keep = not p.get("keepOnlySet", False)
+        for kind, items in (p.get("values") or {}).items():
+            for i, item in enumerate(items or []):
+                values[str(item.get("name", ""))] = _typed(ctx, item.get("value"), kind, f"parameters.values.{kind}[{i}].value")
+    elif p.get("mode") == "raw":
+        keep = _include_others(p, version)
+        raw = _json_body(ctx, p.get("jsonOutput", "{}"), "parameters.jsonOutput")
+        if not isinstance(raw, dict):
+            raise Unmapped("raw JSON output that is not an object")
+        values = raw
+    elif version < 3.3:
+        keep = _include_others(p, version)
+        for i, f in enumerate((p.get("fields") or {}).get("values") or []):
+            kind = f.get("type", "stringValue")
+            values[str(f.get("name", ""))] = _typed(ctx, f.get(kind, ""), kind, f"parameters.fields.values[{i}].{kind}")
+    else:
+        keep = _include_others(p, version)
+        for i, a in enumerate((p.get("assignments") or {}).get("assignments") or []):
+            values[str(a.get("name", ""))] = _typed(ctx, a.get("value"), a.get("type", "string"), f"parameters.assignments[{i}].value")
+    if any("." in k for k in values) and (p.get("options") or {}).get("dotNotation", True):
+        ctx.notes.append("dotted names (a.b) are kept as flat keys")
+    return Mapped(type="set", config={"values": values, "keep_input": keep})
+
+
+def _include_others(p: dict[str, Any], version: float) -> bool:
+    if version >= 3.3:
+        return bool(p.get("includeOtherFields", False))
+    return p.get("include", "all" if version < 3.1 else "none") == "all"
+
+
+def _typed(ctx: MapContext, value: Any, kind: str, where: str) -> Any:
+    """A Set value: expressions translated, literals converted to the declared type."""
+    if isinstance(value, str) and value.startswith("="):
+        return ctx.value(value, where)
+    if kind in ("number", "numberValue") and isinstance(value, str):
+        try:
+            return int(value) if value.strip().lstrip("-").isdigit() else float(value)
+        except ValueError:
+            return value
+    if kind in ("boolean", "booleanValue") and isinstance(value, str):
+        return value.strip().lower() == "true"
+    if kind in ("object", "array", "objectValue", "arrayValue") and isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def code(node: dict[str, Any], ctx: MapContext, http_nodes: frozenset[str] = frozenset()) -> Mapped:
+    """Code v1-v2 and the older Function / Function Item nodes -> `code` (JavaScript)."""
+    p = _params(node)
+    n8n_type = node.get("type", "")
+    if p.get("language", "javaScript") != "javaScript":
+        raise Unmapped(f"code in {p['language']} (n8n's Python names differ)")
+    if n8n_type.endswith(".function"):
+        source, per_item = p.get("functionCode", ""), False
+    elif n8n_type.endswith(".functionItem"):
+        source, per_item = p.get("functionCode", ""), True
+    else:
+        source = p.get("jsCode", "")
+        per_item = p.get("mode", "runOnceForAllItems") == "runOnceForEachItem"
+    ctx.notes.append("runs once for each item" if per_item else "runs once for all items")
+    text = wrap_code(source, per_item=per_item, input_base=ctx.js.input_base, http_nodes=http_nodes)
+    return Mapped(type="code", config={"language": "javascript", "code": text, "timeout_s": 10})
+
+
+def stop_and_error(node: dict[str, Any], ctx: MapContext, http_nodes: frozenset[str] = frozenset()) -> Mapped:
+    """Stop and Error -> a `code` node that throws the message (so the run fails there)."""
+    p = _params(node)
+    if p.get("errorType", "errorMessage") != "errorMessage":
+        raise Unmapped("stop and error with an error object")
+    message = p.get("errorMessage", "")
+    expr = _js_template(message)
+    source = f"throw new Error(String({expr}));"
+    text = wrap_code(source, per_item=False, input_base=ctx.js.input_base, http_nodes=http_nodes)
+    return Mapped(type="code", config={"language": "javascript", "code": text, "timeout_s": 10})
+
+
+def _js_template(value: str) -> str:
+    """An n8n parameter as a JavaScript expression (its `{{ }}` parts already are JavaScript)."""
+    from engine.n8n.translate import split_template
+
+    if not value.startswith("="):
+        return json.dumps(value)
+    parts = split_template(value[1:])
+    return " + ".join(f"({piece})" if is_expr else json.dumps(piece) for is_expr, piece in parts) or '""'
