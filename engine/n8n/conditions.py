@@ -9,6 +9,7 @@ become one expression such as `input.status == 'done' and len(input.items) > 0`.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from engine.n8n.translate import MapContext
@@ -42,10 +43,8 @@ class ConditionUnmapped(Exception):
 
 def _operand(ctx: MapContext, value: Any, field: str, kind: str) -> str:
     if kind == "number" and isinstance(value, str) and not value.startswith("="):
-        try:
+        with contextlib.suppress(ValueError):
             value = float(value) if "." in value else int(value)
-        except ValueError:
-            pass
     got = ctx.inline(value, field)
     if got is None:
         raise ConditionUnmapped(f"{field}: expression not translated")

@@ -103,8 +103,7 @@ def wait(node: dict[str, Any], ctx: MapContext) -> Mapped:
     resume = p.get("resume", "timeInterval")
     if resume != "timeInterval":
         raise Unmapped(f"wait until {resume!r} has no counterpart (only a time interval)")
-    version = node.get("typeVersion", 1)
-    amount = p.get("amount", 1 if version >= 1.1 else 1)
+    amount = p.get("amount", 1)
     unit = p.get("unit", "hours")
     if isinstance(amount, str) and amount.startswith("="):
         inner = ctx.inline(amount, "parameters.amount")
@@ -234,8 +233,67 @@ def _json_body(ctx: MapContext, raw: Any, where: str) -> Any:
         try:
             return _translate_json(ctx, json.loads(text), where)
         except ValueError:
-            return ctx.value(raw, where)
+            got = _json_template(ctx, text, where, raw)
+            return ctx.value(raw, where) if got is _FAILED else got
     return _translate_json(ctx, raw, where)
+
+
+_FAILED = object()
+
+
+def _json_template(ctx: MapContext, text: str, where: str, raw: str) -> Any:
+    """JSON text with `{{ }}` holes (`"model": {{ JSON.stringify($json.m) }}`): each hole
+    becomes a placeholder, the JSON is parsed, then each placeholder its expression (a
+    hole outside quotes keeps its value's type; `JSON.stringify(x)` there is just x)."""
+    from engine.n8n.translate import split_template
+
+    holes: dict[str, str] = {}
+    pieces = []
+    in_string = False
+    for is_expr, piece in split_template(text):
+        if not is_expr:
+            in_string = _quote_state(piece, in_string)
+            pieces.append(piece)
+            continue
+        js = piece.strip()
+        if not in_string and js.startswith("JSON.stringify(") and js.endswith(")"):
+            js = js[len("JSON.stringify("):-1]
+        py = ctx.expr(js, where, original=raw)
+        if py is None:
+            return _FAILED
+        key = f"__pe_hole_{len(holes)}__"
+        holes[key] = py
+        pieces.append(key if in_string else json.dumps(key))
+    try:
+        doc = json.loads("".join(pieces))
+    except ValueError:
+        return _FAILED
+    return _fill(doc, holes)
+
+
+def _quote_state(text: str, in_string: bool) -> bool:
+    escaped = False
+    for ch in text:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            in_string = not in_string
+    return in_string
+
+
+def _fill(value: Any, holes: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _fill(v, holes) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, holes) for v in value]
+    if isinstance(value, str) and "__pe_hole_" in value:
+        if value in holes:
+            return "{{ " + holes[value] + " }}"
+        for key, py in holes.items():
+            value = value.replace(key, "{{ " + py + " }}")
+    return value
 
 
 def _translate_json(ctx: MapContext, value: Any, where: str) -> Any:

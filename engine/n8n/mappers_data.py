@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from engine.n8n.code_wrap import wrap_code
-from engine.n8n.mappers import Mapped, MapContext, Unmapped, _json_body, _params, credential_name
+from engine.n8n.mappers import MapContext, Mapped, Unmapped, _json_body, _params, credential_name
 
-__all__ = ["MAPPERS_DATA"]
+__all__ = ["code", "email_send", "http_request", "set_node", "stop_and_error"]
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 

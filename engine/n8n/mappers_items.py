@@ -12,7 +12,7 @@ from typing import Any
 
 from engine.n8n.conditions import ConditionUnmapped, v2_condition
 from engine.n8n.jsexpr import Context
-from engine.n8n.mappers import Mapped, MapContext, Unmapped, _params
+from engine.n8n.mappers import MapContext, Mapped, Unmapped, _params
 
 __all__ = ["ITEM_MAPPERS"]
 
