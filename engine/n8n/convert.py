@@ -62,8 +62,8 @@ def convert(doc: Any, *, file: str | None = None) -> tuple[Workflow, ImportSumma
     raw_nodes = [n for n in doc["nodes"] if short_type(n["type"]) != STICKY]
     names = _unique_names(raw_nodes)
     ids = _unique_ids(raw_nodes)
-    http = frozenset(names[i] for i, n in enumerate(raw_nodes) if short_type(n["type"]) == "httpRequest")
     sources = _main_sources(doc["connections"])
+    http = _response_shaped(raw_nodes, sources)
     wf = Workflow(id=str(uuid.uuid4()), name=str(doc.get("name") or "Imported from n8n"))
     ports: dict[str, list[str]] = {}
     for i, raw in enumerate(raw_nodes):
@@ -103,6 +103,26 @@ def _unique_ids(raw_nodes: list[dict[str, Any]]) -> list[str]:
         seen.add(nid)
         out.append(nid)
     return out
+
+
+PASS_THROUGH = frozenset({"if", "switch", "wait", "noOp", "splitInBatches"})
+
+
+def _response_shaped(raw_nodes: list[dict[str, Any]], sources: dict[str, list[str]]) -> frozenset[str]:
+    """Names of the nodes whose output is an HTTP response ({status, headers, body}): HTTP
+    requests, and nodes that pass such a value on unchanged (if, switch, wait...). n8n's
+    item there is the body, so `$json` / `$('Name').item.json` read `.body`."""
+    kinds = {str(n.get("name")): short_type(n["type"]) for n in raw_nodes}
+    shaped = {name for name, kind in kinds.items() if kind == "httpRequest"}
+    changed = True
+    while changed:  # a fixed point: cycles (polling loops) pass the shape around too
+        changed = False
+        for name, kind in kinds.items():
+            ups = sources.get(name, [])
+            if kind in PASS_THROUGH and name not in shaped and ups and all(u in shaped for u in ups):
+                shaped.add(name)
+                changed = True
+    return frozenset(shaped)
 
 
 def _main_sources(conns: dict[str, Any]) -> dict[str, list[str]]:

@@ -127,25 +127,30 @@ def if_node(node: dict[str, Any], ctx: MapContext) -> Mapped:
 
 def switch(node: dict[str, Any], ctx: MapContext) -> Mapped:
     """Every version becomes `value` = the name of the first rule that holds (an expression),
-    `cases` = {name: name}: exact for equality rules and for v3's full conditions alike."""
+    `cases` = {name: name}: exact for equality rules and for v3's full conditions alike.
+    v1-v2 have four fixed outputs (0-3) that rules point at; v3 one output per rule."""
     p = _params(node)
-    version = node.get("typeVersion", 1)
     if p.get("mode", "rules") != "rules":
         raise Unmapped("switch in expression mode has no counterpart")
     try:
-        rules, fallback = _switch_v3(ctx, p) if version >= 3 else _switch_v1(ctx, p)
+        if node.get("typeVersion", 1) >= 3:
+            rules, fallback = _switch_v3(ctx, p)
+            names = _unique([name for name, _ in rules])
+        else:
+            rules, fallback = _switch_v1(ctx, p)
+            names = [name for name, _ in rules]
     except ConditionUnmapped as exc:
         raise Unmapped(f"rule: {exc}") from None
-    names = _unique([name for name, _ in rules])
+    ports = list(dict.fromkeys(["0", "1", "2", "3"] if node.get("typeVersion", 1) < 3 else names))
     chain = "None"
-    if isinstance(fallback, int) and 0 <= fallback < len(names):
-        chain = repr(names[fallback])
+    if isinstance(fallback, int) and 0 <= fallback < len(ports):
+        chain = repr(ports[fallback])
     for name, (_, test) in reversed(list(zip(names, rules, strict=True))):
         chain = f"{name!r} if {test} else {chain}"
-    ports = list(names)
     if fallback == "extra":
         ports.append("default")
-    return Mapped(type="switch", config={"value": "{{ " + chain + " }}", "cases": {n: n for n in names}}, ports=ports)
+    cases = {n: n for n in ports if n != "default"}
+    return Mapped(type="switch", config={"value": "{{ " + chain + " }}", "cases": cases}, ports=ports)
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -181,8 +186,7 @@ def _switch_v1(ctx: MapContext, p: dict[str, Any]) -> tuple[list[tuple[str, str]
         from engine.n8n.conditions import _one
 
         rules.append((str(rule.get("output", i)), _one(ctx, a, rule.get("operation", "equal"), b, True, kind)))
-    fallback = p.get("fallbackOutput", -1)
-    return rules, ("extra" if fallback == 3 else fallback)
+    return rules, int(p.get("fallbackOutput", -1))
 
 
 def merge(node: dict[str, Any], ctx: MapContext) -> Mapped:
