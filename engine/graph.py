@@ -238,9 +238,10 @@ def _reachable(starts: list[str], edges: list[tuple[str, str]]) -> set[str]:
 
 
 def ensure_valid(wf: Workflow, *, file: str | None = None) -> None:
-    """Raise WorkflowInvalid listing every error (warnings such as unreachable nodes do not stop a run)."""
-    problems = [p for p in validate(wf, file=file) if p.is_error]
-    if problems:
+    """Raise WorkflowInvalid listing every problem when there is an error (warnings alone,
+    such as unreachable nodes, do not stop a run)."""
+    problems = validate(wf, file=file)
+    if any(p.is_error for p in problems):
         raise WorkflowInvalid(problems, file)
 
 
