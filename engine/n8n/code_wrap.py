@@ -4,7 +4,8 @@ n8n hands a Code node a list of items (`{json: ...}`) and expects items back; th
 engine hands a node one value and takes one value back. The wrapper binds n8n's
 names over the engine's value (`$json`, `$input.item/all/first/last`,
 `$('Name')`, `$node["Name"]`, reading the body of an HTTP request node's output,
-as n8n does), runs the original code unchanged in a function of its own, and turns
+as n8n does), runs the original code unchanged in a function of its own (nested, so
+the code may declare `items` or `item` itself), and turns
 the returned items back into a value: one item -> its `json`, several -> the list.
 In "run once for each item" mode, a list input runs the code once per element.
 """
@@ -24,9 +25,9 @@ const __ref = (name) => { const its = __items(__json(name));
   return { json: its[0].json, item: its[0], first: () => its[0], last: () => its[its.length - 1], all: () => its }; };
 const __unwrap = (it) => (it !== null && typeof it === "object" && !Array.isArray(it) && "json" in it ? it.json : it);
 const __result = (out) => Array.isArray(out) ? (out.length === 1 ? __unwrap(out[0]) : out.map(__unwrap)) : __unwrap(out);
-const __n8nCode = ($json, $input, $, $node, item, items) => {
+const __n8nCode = ($json, $input, $, $node, item, items) => (() => {
 %(code)s
-};
+})();
 const __value = %(base)s;
 """
 

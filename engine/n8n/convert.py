@@ -34,7 +34,7 @@ MAPPERS: dict[str, Any] = {
     "code": data.code, "function": data.code, "functionItem": data.code, "stopAndError": data.stop_and_error,
     **ITEM_MAPPERS,
 }  # fmt: skip
-NEEDS_HTTP_NAMES = frozenset({"code", "function", "functionItem", "stopAndError"})
+NEEDS_HTTP_NAMES = frozenset({"code", "function", "functionItem", "stopAndError", "set"})
 STICKY = "stickyNote"
 
 

@@ -111,35 +111,62 @@ def email_send(node: dict[str, Any], ctx: MapContext) -> Mapped:
 _SET_TYPES = {"stringValue": str, "numberValue": float, "booleanValue": bool}
 
 
-def set_node(node: dict[str, Any], ctx: MapContext) -> Mapped:
+def set_node(node: dict[str, Any], ctx: MapContext, http_nodes: frozenset[str] = frozenset()) -> Mapped:
     """Set v1-v2 (`values` by type, `keepOnlySet`), v3.0-3.2 (`fields.values`, `include`),
-    v3.3+ (`assignments.assignments`, `includeOtherFields`), and raw JSON mode."""
+    v3.3+ (`assignments.assignments`, `includeOtherFields`), and raw JSON mode.
+
+    When a value's expression cannot be translated, the node becomes a `code` node that
+    evaluates the original JavaScript, which computes exactly what n8n computed."""
     p = _params(node)
     version = node.get("typeVersion", 1)
-    values: dict[str, Any] = {}
-    if version < 3:
-        keep = not p.get("keepOnlySet", False)
-        for kind, items in (p.get("values") or {}).items():
-            for i, item in enumerate(items or []):
-                values[str(item.get("name", ""))] = _typed(ctx, item.get("value"), kind, f"parameters.values.{kind}[{i}].value")
-    elif p.get("mode") == "raw":
-        keep = _include_others(p, version)
+    before = len(ctx.summary.expressions)
+    if p.get("mode") == "raw" and version >= 3:
         raw = _json_body(ctx, p.get("jsonOutput", "{}"), "parameters.jsonOutput")
         if not isinstance(raw, dict):
             raise Unmapped("raw JSON output that is not an object")
-        values = raw
-    elif version < 3.3:
-        keep = _include_others(p, version)
-        for i, f in enumerate((p.get("fields") or {}).get("values") or []):
-            kind = f.get("type", "stringValue")
-            values[str(f.get("name", ""))] = _typed(ctx, f.get(kind, ""), kind, f"parameters.fields.values[{i}].{kind}")
-    else:
-        keep = _include_others(p, version)
-        for i, a in enumerate((p.get("assignments") or {}).get("assignments") or []):
-            values[str(a.get("name", ""))] = _typed(ctx, a.get("value"), a.get("type", "string"), f"parameters.assignments[{i}].value")
+        return Mapped(type="set", config={"values": raw, "keep_input": _include_others(p, version)})
+    keep, fields = _set_fields(p, version)
+    values = {name: _typed(ctx, value, kind, where) for name, value, kind, where in fields}
     if any("." in k for k in values) and (p.get("options") or {}).get("dotNotation", True):
         ctx.notes.append("dotted names (a.b) are kept as flat keys")
+    failed = [e for e in ctx.summary.expressions[before:] if e.translated is None]
+    if failed:
+        for e in failed:
+            e.translated, e.reason = "(JavaScript, run by the code node)", f"{e.reason}: kept as JavaScript"
+        ctx.notes.append("an expression had no counterpart: the values are computed by a code node in JavaScript")
+        return _set_as_code(fields, keep, ctx, http_nodes)
     return Mapped(type="set", config={"values": values, "keep_input": keep})
+
+
+def _set_fields(p: dict[str, Any], version: float) -> tuple[bool, list[tuple[str, Any, str, str]]]:
+    """(keep the input?, [(name, raw value, type, field path)]) for every Set version."""
+    if version < 3:
+        fields = [(str(item.get("name", "")), item.get("value"), kind, f"parameters.values.{kind}[{i}].value")
+                  for kind, items in (p.get("values") or {}).items() for i, item in enumerate(items or [])]  # fmt: skip
+        return not p.get("keepOnlySet", False), fields
+    if version < 3.3:
+        fields = [(str(f.get("name", "")), f.get(f.get("type", "stringValue"), ""), f.get("type", "stringValue"),
+                   f"parameters.fields.values[{i}].{f.get('type', 'stringValue')}")
+                  for i, f in enumerate((p.get("fields") or {}).get("values") or [])]  # fmt: skip
+        return _include_others(p, version), fields
+    fields = [(str(a.get("name", "")), a.get("value"), a.get("type", "string"), f"parameters.assignments[{i}].value")
+              for i, a in enumerate((p.get("assignments") or {}).get("assignments") or [])]  # fmt: skip
+    return _include_others(p, version), fields
+
+
+def _set_as_code(fields: list[tuple[str, Any, str, str]], keep: bool, ctx: MapContext, http_nodes: frozenset[str]) -> Mapped:
+    lines = ["const out = " + ("(typeof $json === 'object' && $json !== null && !Array.isArray($json)) ? { ...$json } : {};" if keep else "{};")]
+    for name, value, kind, _ in fields:
+        if isinstance(value, str) and value.startswith("="):
+            js = _js_template(value)
+            if kind in ("number", "numberValue"):
+                js = f"Number({js})"
+        else:
+            js = json.dumps(_typed(ctx, value, kind, ""))
+        lines.append(f"out[{json.dumps(name)}] = {js};")
+    lines.append("return { json: out };")
+    text = wrap_code("\n".join(lines), per_item=False, input_base=ctx.js.input_base, http_nodes=http_nodes)
+    return Mapped(type="code", config={"language": "javascript", "code": text, "timeout_s": 10})
 
 
 def _include_others(p: dict[str, Any], version: float) -> bool:
