@@ -128,7 +128,7 @@ def placeholder_view(config: dict[str, Any]) -> QPlainTextEdit:
     view = QPlainTextEdit()
     view.setReadOnly(True)
     view.setObjectName("placeholderSettings")
-    shown = {k: config.get(k) for k in ("n8n_type", "type_version", "reason", "credentials", "parameters")}
+    shown = {k: config.get(k) for k in ("original_type", "type_version", "reason", "credentials", "parameters")}
     view.setPlainText(json.dumps(shown, indent=2, ensure_ascii=False))
     view.setFixedHeight(240)
     return view

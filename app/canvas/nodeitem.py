@@ -179,7 +179,7 @@ class NodeItem(QGraphicsItem):
         self.placeholder: str | None = None  # the original type of an imported node with no counterpart
         self.set_spec(spec, node.type)
         if node.type == "unsupported" and isinstance(node.config, dict):
-            self.mark_placeholder(str(node.config.get("n8n_type", "?")))
+            self.mark_placeholder(str(node.config.get("original_type", "?")))
         self.set_name(node.name)
         self.set_ports(inputs, outputs)
         self.setPos(QPointF(*node.position))

@@ -179,7 +179,7 @@ def _unsupported(raw: dict[str, Any], reason: str) -> Mapped:
     if short_type(str(raw["type"])) in ("if", "filter"):
         outputs = ["out", "out 2"]
     config = {
-        "n8n_type": raw["type"], "type_version": raw.get("typeVersion"), "reason": reason,
+        "original_type": raw["type"], "type_version": raw.get("typeVersion"), "reason": reason,
         "parameters": raw.get("parameters") or {}, "credentials": creds, "outputs": outputs,
     }  # fmt: skip
     return Mapped(type="unsupported", config=config, ports=outputs)

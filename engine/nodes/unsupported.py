@@ -19,7 +19,7 @@ from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
 
 
 class UnsupportedConfig(NodeConfig):
-    n8n_type: str = Field(description="The original node type, e.g. 'n8n-nodes-base.crypto'.")
+    original_type: str = Field(description="The original node type, e.g. 'n8n-nodes-base.crypto'.")
     type_version: float | int | None = Field(None, description="The original typeVersion.")
     reason: str = Field("", description="Why it was not mapped.")
     parameters: dict[str, Any] = Field(default_factory=dict, description="The original parameters (read-only).")
@@ -32,7 +32,7 @@ class UnsupportedSpec(NodeSpec):
     title = "Unsupported (imported)"
     category = "Data"
     description = "An imported node with no counterpart: keeps its original settings; replace or remove it."
-    icon = "node"
+    icon = "placeholder"
     config_model = UnsupportedConfig
     fields_not_rendered = ("parameters", "credentials", "reason")
 
@@ -41,13 +41,13 @@ class UnsupportedSpec(NodeSpec):
         return [str(o) for o in outs if o != "error"] if isinstance(outs, list) and outs else ["out"]
 
     async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
-        raise NodeError(f"{ctx.config.n8n_type} is not supported here: replace this node", error_type="Unsupported")
+        raise NodeError(f"{ctx.config.original_type} is not supported here: replace this node", error_type="Unsupported")
 
 
 def problem_message(config: dict[str, Any]) -> str:
     """What `validate` says about a placeholder."""
     version = config.get("type_version")
-    where = f"{config.get('n8n_type', '?')}" + (f" v{version}" if version is not None else "")
+    where = str(config.get("original_type", "?")) + (f" v{version}" if version is not None else "")
     reason = config.get("reason") or "no counterpart"
     return f"unsupported node {where} ({reason}): replace it or remove it"
 

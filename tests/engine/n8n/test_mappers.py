@@ -119,7 +119,7 @@ def test_code_keeps_the_source_and_the_mode(mode: str, per_item: bool) -> None:
 def test_a_mode_with_no_counterpart_is_an_unsupported_placeholder() -> None:
     node, summary = one("merge", 3, {"mode": "combine", "combineBy": "combineByPosition"})
     assert node.type == "unsupported"
-    assert node.config["n8n_type"] == "n8n-nodes-base.merge" and node.config["parameters"]["mode"] == "combine"
+    assert node.config["original_type"] == "n8n-nodes-base.merge" and node.config["parameters"]["mode"] == "combine"
     assert "combine" in summary.unsupported[0].notes[0]
     problems = validate_node(node)
     assert any("unsupported node n8n-nodes-base.merge v3" in p for p in problems)
