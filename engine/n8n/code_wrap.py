@@ -5,7 +5,7 @@ engine hands a node one value and takes one value back. The wrapper binds n8n's
 names over the engine's value (`$json`, `$input.item/all/first/last`,
 `$('Name')`, `$node["Name"]`, reading the body of an HTTP request node's output,
 as n8n does), runs the original code unchanged in a function of its own (nested, so
-the code may declare `items` or `item` itself), and turns
+the code may declare `items` or `item` itself, and may `await`), and turns
 the returned items back into a value: one item -> its `json`, several -> the list.
 In "run once for each item" mode, a list input runs the code once per element.
 """
@@ -25,7 +25,7 @@ const __ref = (name) => { const its = __items(__json(name));
   return { json: its[0].json, item: its[0], first: () => its[0], last: () => its[its.length - 1], all: () => its }; };
 const __unwrap = (it) => (it !== null && typeof it === "object" && !Array.isArray(it) && "json" in it ? it.json : it);
 const __result = (out) => Array.isArray(out) ? (out.length === 1 ? __unwrap(out[0]) : out.map(__unwrap)) : __unwrap(out);
-const __n8nCode = ($json, $input, $, $node, item, items) => (() => {
+const __n8nCode = async ($json, $input, $, $node, item, items) => (async () => {
 %(code)s
 })();
 const __value = %(base)s;
@@ -34,14 +34,17 @@ const __value = %(base)s;
 _ALL = """\
 const __all = __items(__value);
 const __input = { item: __all[0], all: () => __all, first: () => __all[0], last: () => __all[__all.length - 1] };
-return __result(__n8nCode(__all[0].json, __input, __ref, new Proxy({}, { get: (_, k) => __ref(k) }), __all[0], __all));
+return __result(await __n8nCode(__all[0].json, __input, __ref, new Proxy({}, { get: (_, k) => __ref(k) }), __all[0], __all));
 """
 
 _EACH = """\
-const __one = (j) => { const it = { json: j };
+const __one = async (j) => { const it = { json: j };
   const __input = { item: it, all: () => [it], first: () => it, last: () => it };
-  return __result(__n8nCode(j, __input, __ref, new Proxy({}, { get: (_, k) => __ref(k) }), it, [it])); };
-return Array.isArray(__value) ? __value.map(__one) : __one(__value);
+  return __result(await __n8nCode(j, __input, __ref, new Proxy({}, { get: (_, k) => __ref(k) }), it, [it])); };
+if (!Array.isArray(__value)) return await __one(__value);
+const __outs = [];
+for (const v of __value) __outs.push(await __one(v));  // one item after the other, as n8n does
+return __outs;
 """
 
 

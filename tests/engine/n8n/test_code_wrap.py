@@ -14,9 +14,10 @@ from engine.n8n.code_wrap import wrap_code
 
 
 def run(body: str, value: Any, nodes: dict[str, Any] | None = None) -> Any:
+    """The body as the code node runs it: an async function of the engine's names, in strict mode."""
     ctx = MiniRacer()
-    src = f"(function(input, nodes) {{\n{body}\n}})({json.dumps(value)}, {json.dumps(nodes or {})})"
-    return json.loads(ctx.eval(f"JSON.stringify({src})"))
+    src = f"(async function(input, nodes) {{\n'use strict';\n{body}\n}})({json.dumps(value)}, {json.dumps(nodes or {})})"
+    return json.loads(ctx.eval(f"{src}.then(JSON.stringify)").get(timeout=5))
 
 
 def test_all_items_mode_returns_the_one_item() -> None:
@@ -48,8 +49,14 @@ def test_input_after_an_http_request_is_its_body() -> None:
     assert run(body, {"status": 200, "headers": {}, "body": {"ok": True}}) == {"ok": True}
 
 
-def test_a_thrown_error_propagates() -> None:
-    from py_mini_racer import JSEvalException
+def test_the_code_may_await() -> None:
+    code = "const v = await Promise.resolve($json.n + 1);\nreturn [{ json: { v } }];"
+    assert run(wrap_code(code, per_item=False), {"n": 1}) == {"v": 2}
+    assert run(wrap_code(code, per_item=True), [{"n": 1}, {"n": 2}]) == [{"v": 2}, {"v": 3}]
 
-    with pytest.raises(JSEvalException, match="bad 1"):
+
+def test_a_thrown_error_propagates() -> None:
+    from py_mini_racer import JSPromiseError
+
+    with pytest.raises(JSPromiseError, match="bad 1"):
         run(wrap_code("throw new Error('bad ' + $json.id);", per_item=False), {"id": 1})
