@@ -112,7 +112,7 @@ def test_code_keeps_the_source_and_the_mode(mode: str, per_item: bool) -> None:
     node, summary = one("code", 2, {"mode": mode, "jsCode": "return {json: {a: $json.a * 2}};"})
     assert node.type == "code" and node.config["language"] == "javascript"
     assert "return {json: {a: $json.a * 2}};" in node.config["code"]
-    assert ("__value.map(__one)" in node.config["code"]) is per_item
+    assert ("await __one(__value)" in node.config["code"]) is per_item
     assert summary.nodes[0].notes == ["runs once for each item" if per_item else "runs once for all items"]
 
 
