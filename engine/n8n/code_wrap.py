@@ -6,7 +6,8 @@ names over the engine's value (`$json`, `$input.item/all/first/last`,
 `$('Name')`, `$node["Name"]`, reading the body of an HTTP request node's output,
 as n8n does), runs the original code unchanged in a function of its own (nested, so
 the code may declare `items` or `item` itself, and may `await`), and turns
-the returned items back into a value: one item -> its `json`, several -> the list.
+the returned items back into a value: one item -> its `json`, several -> the list,
+through JSON as n8n stores items (undefined fields vanish, NaN becomes null).
 In "run once for each item" mode, a list input runs the code once per element.
 """
 
@@ -24,7 +25,9 @@ const __items = (v) => (Array.isArray(v) ? v : [v]).map((j) => ({ json: j }));
 const __ref = (name) => { const its = __items(__json(name));
   return { json: its[0].json, item: its[0], first: () => its[0], last: () => its[its.length - 1], all: () => its }; };
 const __unwrap = (it) => (it !== null && typeof it === "object" && !Array.isArray(it) && "json" in it ? it.json : it);
-const __result = (out) => Array.isArray(out) ? (out.length === 1 ? __unwrap(out[0]) : out.map(__unwrap)) : __unwrap(out);
+// as n8n stores items: through JSON, so undefined fields vanish and NaN becomes null
+const __plain = (v) => (v === undefined ? null : JSON.parse(JSON.stringify(v)));
+const __result = (out) => __plain(Array.isArray(out) ? (out.length === 1 ? __unwrap(out[0]) : out.map(__unwrap)) : __unwrap(out));
 const __n8nCode = async ($json, $input, $, $node, item, items) => (async () => {
 %(code)s
 })();

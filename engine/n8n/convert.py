@@ -66,12 +66,16 @@ def convert(doc: Any, *, file: str | None = None) -> tuple[Workflow, ImportSumma
     http = _response_shaped(raw_nodes, sources)
     wf = Workflow(id=str(uuid.uuid4()), name=str(doc.get("name") or "Imported from n8n"))
     ports: dict[str, list[str]] = {}
+    variables: set[str] = set()
     for i, raw in enumerate(raw_nodes):
-        node, entry, out_ports = _map_node(raw, ids[i], names[i], http, sources.get(str(raw.get("name")), []), summary)
+        node, entry, out_ports = _map_node(raw, ids[i], names[i], http, sources.get(str(raw.get("name")), []), summary, variables)
         wf._nodes.append(node)
         wf._by_id[node.id] = node
         summary.nodes.append(entry)
         ports[str(raw.get("name"))] = out_ports
+    # n8n's $vars live on the server: declare each one read, empty, for the user to fill in
+    # (the variables table, or --var); $env values are left out on purpose (often secrets)
+    wf.variables = dict.fromkeys(sorted(variables), "")
     by_name = {str(raw.get("name")): ids[i] for i, raw in enumerate(raw_nodes)}
     wf.connections = _connections(doc["connections"], by_name, ports, summary)
     summary.connections = len(wf.connections)
@@ -137,13 +141,15 @@ def _main_sources(conns: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def _map_node(
-    raw: dict[str, Any], node_id: str, name: str, http: frozenset[str], upstream: list[str], summary: ImportSummary
+    raw: dict[str, Any], node_id: str, name: str, http: frozenset[str], upstream: list[str], summary: ImportSummary,
+    variables: set[str],
 ) -> tuple[Node, NodeEntry, list[str]]:
     n8n_type = str(raw["type"])
     short = short_type(n8n_type)
     js = Context(
         input_base="input.body" if upstream and all(u in http for u in upstream) else "input",
         node_base=lambda ref: f"nodes[{ref!r}].body" if ref in http else f"nodes[{ref!r}]",
+        variables=variables,
     )
     ctx = MapContext(node_id, summary, js)
     mapper = MAPPERS.get(short)

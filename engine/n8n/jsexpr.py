@@ -36,6 +36,7 @@ class Context:
     input_base: str = "input"
     node_base: Callable[[str], str] = lambda name: f"nodes[{name!r}]"
     notes: list[str] = field(default_factory=list)
+    variables: set[str] = field(default_factory=set)  # `$vars.x` names read (declared in the file)
 
 
 _TOKEN = re.compile(
@@ -251,6 +252,8 @@ class _Parser:
         if tok in ("$vars", "$env"):
             self.take(".")
             var = self.take()[1]
+            if tok == "$vars":
+                self.ctx.variables.add(var)
             if tok == "$env":
                 self.ctx.notes.append(f"$env.{var} reads the workflow variable {var} (set it with --var; never saved)")
             return _key(ast.Name("vars", ast.Load()), var)

@@ -19,7 +19,7 @@ __all__ = ["ITEM_MAPPERS"]
 
 def _on_item(ctx: MapContext) -> MapContext:
     """The same context with `$json` reading the element (`item`) instead of the input."""
-    return MapContext(ctx.node_id, ctx.summary, Context(input_base="item", node_base=ctx.js.node_base, notes=ctx.js.notes), ctx.notes)
+    return MapContext(ctx.node_id, ctx.summary, Context(input_base="item", node_base=ctx.js.node_base, notes=ctx.js.notes, variables=ctx.js.variables), ctx.notes)
 
 
 def _field(name: str) -> str:

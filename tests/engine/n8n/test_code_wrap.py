@@ -49,6 +49,11 @@ def test_input_after_an_http_request_is_its_body() -> None:
     assert run(body, {"status": 200, "headers": {}, "body": {"ok": True}}) == {"ok": True}
 
 
+def test_the_result_goes_through_json_as_n8n_stores_items() -> None:
+    code = "return [{ json: { a: $json.missing, n: parseFloat('x'), ok: 1 } }];"
+    assert run(wrap_code(code, per_item=False), {}) == {"n": None, "ok": 1}
+
+
 def test_the_code_may_await() -> None:
     code = "const v = await Promise.resolve($json.n + 1);\nreturn [{ json: { v } }];"
     assert run(wrap_code(code, per_item=False), {"n": 1}) == {"v": 2}

@@ -23,6 +23,7 @@ async def test_fetch_and_branch_takes_the_true_branch(http_server: Any) -> None:
     http_server.route("/orders/7", Reply(json={"items": [1, 2, 3]}))
     wf, summary = import_file(HERE / "fetch_and_branch.json")
     assert not summary.unsupported and not summary.untranslated
+    assert wf.variables == {"base_url": ""}  # declared for the user to fill in
     ensure_valid(wf)
     rec = await run_workflow(wf, variables={"base_url": http_server.url})
     assert rec.status == "completed", rec.error
