@@ -271,12 +271,24 @@ class _Parser:
         if tok in ("Math", "JSON", "Object", "Array", "Date", "DateTime") and self.at("."):
             self.take(".")
             full = f"{tok}.{self.take()[1]}"
+            if full == "JSON.stringify" and self.at("("):
+                return self.stringify()
             if full in _FUNCTIONS:
                 return ast.Name(_FUNCTIONS[full], ast.Load())
             raise Untranslatable(f"{full} has no counterpart")
         if tok in _FUNCTIONS:
             return ast.Name(_FUNCTIONS[tok], ast.Load())
         raise Untranslatable(f"the name {tok!r} has no counterpart")
+
+    def stringify(self) -> ast.expr:
+        """`JSON.stringify(x)` -> `str([x])[1:-1]`: the sandbox writes a list as compact JSON,
+        so this is x's JSON text for every type (a text value quoted and escaped, too)."""
+        self.take("(")
+        args = self.items(")")
+        if len(args) != 1:
+            raise Untranslatable("JSON.stringify with a replacer or indentation")
+        text = _call("str", ast.List([args[0]], ast.Load()))
+        return ast.Subscript(text, ast.Slice(ast.Constant(1), ast.UnaryOp(ast.USub(), ast.Constant(1))), ast.Load())
 
     def item_of(self, base: ast.expr, label: str) -> ast.expr:
         """`.item.json`, `.first().json`, `.last().json`, `.json` after a node reference -> base."""

@@ -42,6 +42,19 @@ def test_translates(js: str, py: str) -> None:
     expressions.check("{{ " + got + " }}")
 
 
+@pytest.mark.parametrize(
+    "value",
+    [{"a": 'x"y', "b": [1, 2.5, None, True]}, "plain text", 42, None, [{"field": "emails", "value": "a@b.c"}]],
+)
+def test_json_stringify_gives_the_same_text_as_javascript(value: object) -> None:
+    import json
+
+    py = translate_expression("JSON.stringify($json)")
+    assert py == "str([input])[1:-1]"
+    names = expressions.make_names(input=value, nodes={}, vars={}, loop=None, execution={})
+    assert expressions.evaluate(py, names) == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def test_http_input_reads_the_body() -> None:
     ctx = Context(input_base="input.body", node_base=lambda n: f"nodes[{n!r}].body")
     assert translate_expression("$json.id + $('Get').item.json.n", ctx) == "input.body.id + nodes['Get'].body.n"
@@ -58,7 +71,7 @@ def test_env_and_now_leave_notes() -> None:
     [
         ("$json.items.map(x => x.id)", "functions"),
         ("$input.all()", "several items"),
-        ("JSON.stringify($json)", "JSON.stringify"),
+        ("JSON.stringify($json, null, 2)", "indentation"),
         ("$json.s.replace(/a/g, '')", "unexpected '/'"),
         ("DateTime.now()", "DateTime.now"),
         ("$json.s.padStart(3)", ".padStart()"),
