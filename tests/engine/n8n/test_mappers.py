@@ -9,6 +9,7 @@ import pytest
 from engine.graph import validate
 from engine.model import Node
 from engine.n8n.convert import convert
+from engine.n8n.mappers_items import ITEMS
 from engine.n8n.summary import ImportSummary
 
 
@@ -68,16 +69,16 @@ CASES = [
     ("scheduleTrigger", 1.2, {"rule": {"interval": [{"field": "minutes", "minutesInterval": 5}]}}, "schedule_trigger", {"every_s": 300.0}),
     ("scheduleTrigger", 1, {"rule": {"interval": [{"field": "cronExpression", "expression": "0 8 * * *"}]}}, "schedule_trigger", {"cron": "0 8 * * *"}),
     ("cron", 1, {"triggerTimes": {"item": [{"mode": "everyDay", "hour": 6, "minute": 30}]}}, "schedule_trigger", {"cron": "30 6 * * *"}),
-    ("splitInBatches", 3, {"batchSize": 1}, "loop", {"items": "{{ input }}"}),
+    ("splitInBatches", 3, {"batchSize": 1}, "loop", {"items": ITEMS}),
     ("noOp", 1, {}, "no_op", {}),
     ("merge", 2, {"mode": "append"}, "merge", {"mode": "wait_all"}),
     ("filter", 2, {"conditions": {"conditions": [{"leftValue": "={{ $json.n }}", "rightValue": 1, "operator": {"type": "number", "operation": "gte"}}]}},
-     "filter", {"items": "{{ input }}", "condition": "{{ (item.n >= 1) }}"}),
-    ("sort", 1, {"sortFieldsUi": {"sortField": [{"fieldName": "a.b", "order": "descending"}]}}, "sort", {"items": "{{ input }}", "key": "{{ item.a.b }}", "reverse": True}),
-    ("limit", 1, {"maxItems": 3, "keep": "lastItems"}, "limit", {"items": "{{ input }}", "count": 3, "from": "end"}),
-    ("removeDuplicates", 1, {"compare": "selectedFields", "fieldsToCompare": "a, b"}, "remove_duplicates", {"items": "{{ input }}", "key": "{{ [item.a, item.b] }}"}),
+     "filter", {"items": ITEMS, "condition": "{{ (item.n >= 1) }}"}),
+    ("sort", 1, {"sortFieldsUi": {"sortField": [{"fieldName": "a.b", "order": "descending"}]}}, "sort", {"items": ITEMS, "key": "{{ item.a.b }}", "reverse": True}),
+    ("limit", 1, {"maxItems": 3, "keep": "lastItems"}, "limit", {"items": ITEMS, "count": 3, "from": "end"}),
+    ("removeDuplicates", 1, {"compare": "selectedFields", "fieldsToCompare": "a, b"}, "remove_duplicates", {"items": ITEMS, "key": "{{ [item.a, item.b] }}"}),
     ("aggregate", 1, {"fieldsToAggregate": {"fieldToAggregate": [{"fieldToAggregate": "id"}]}},
-     "aggregate", {"items": "{{ input }}", "fields": {"id": {"op": "list", "value": "{{ item.id }}"}}}),
+     "aggregate", {"items": ITEMS, "fields": {"id": {"op": "list", "value": "{{ item.id }}"}}}),
     ("executeCommand", 1, {"command": "ls -la"}, "execute_command", {"command": ["sh", "-c", "ls -la"]}),
     ("readWriteFile", 1, {"operation": "read", "fileSelector": "/tmp/x.txt"}, "read_file", {"path": "/tmp/x.txt", "format": "text"}),
     ("executeWorkflow", 1, {"source": "localFile", "workflowPath": "child.pe.json"}, "sub_workflow", {"file": "child.pe.json"}),
@@ -164,3 +165,11 @@ def test_connections_by_name_and_output_index_become_ports() -> None:
     assert [(c.from_node, c.from_port, c.to_node) for c in wf.connections] == [("a", "out", "b"), ("b", "true", "c"), ("b", "false", "d")]
     assert [(n.text, n.position, n.size) for n in wf.notes] == [("## Hello", (0.0, -200.0), (300.0, 100.0))]
     assert summary.connections == 3 and summary.notes == 1
+
+
+@pytest.mark.parametrize(("value", "items"), [([1, 2], [1, 2]), ({"a": 1}, [{"a": 1}]), ({}, [{}]), ("ab", ["ab"]), ([], [])])
+def test_item_nodes_see_n8n_items_as_a_list(value: Any, items: Any) -> None:
+    from engine import expressions
+
+    names = expressions.make_names(input=value, nodes={}, vars={}, loop=None, execution={})
+    assert expressions.render(ITEMS, names) == items
