@@ -25,6 +25,10 @@ def _json_pairs(ctx: MapContext, raw: Any, where: str) -> dict[str, Any]:
     raise Unmapped(f"{where}: not a JSON object")
 
 
+# n8n's generic HTTP credential types -> the engine's credential kinds
+_CREDENTIAL_KINDS = {"httpHeaderAuth": "header", "httpBasicAuth": "basic", "httpBearerAuth": "bearer", "httpQueryAuth": "query"}
+
+
 def http_request(node: dict[str, Any], ctx: MapContext) -> Mapped:
     p = _params(node)
     version = node.get("typeVersion", 1)
@@ -38,6 +42,8 @@ def http_request(node: dict[str, Any], ctx: MapContext) -> Mapped:
     cred = credential_name(node)
     if cred:
         config["credential"] = cred
+        kind = _CREDENTIAL_KINDS.get(p.get("genericAuthType") or next(iter(node.get("credentials") or {}), ""))
+        ctx.notes.append(f"create the credential {cred!r}" + (f" of kind {kind}" if kind else "") + " before running")
     elif p.get("authentication", "none") not in ("none", None):
         ctx.notes.append(f"authentication {p['authentication']} without a named credential")
     if (options.get("response") or {}).get("response", {}).get("fullResponse"):

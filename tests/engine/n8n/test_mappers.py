@@ -94,9 +94,10 @@ def test_maps_exactly(kind: str, version: float, params: dict[str, Any], want_ty
 
 
 def test_http_settings_credential_retry_and_error_output() -> None:
-    node, _ = one("httpRequest", 4.2, {"url": "http://h/x"}, credentials={"httpHeaderAuth": {"id": "9", "name": "My key"}},
+    node, summary = one("httpRequest", 4.2, {"url": "http://h/x"}, credentials={"httpHeaderAuth": {"id": "9", "name": "My key"}},
                   retryOnFail=True, maxTries=4, waitBetweenTries=500, onError="continueErrorOutput")  # fmt: skip
     assert node.config["credential"] == "My key"
+    assert "create the credential 'My key' of kind header before running" in summary.nodes[0].notes
     assert node.retry == {"max_attempts": 4, "initial_delay_s": 0.5, "multiplier": 1.0, "max_delay_s": 0.5, "jitter": False}
     assert node.on_error == "route"
 
