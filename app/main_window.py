@@ -351,7 +351,8 @@ class MainWindow(QMainWindow):
         by_node: dict[str, list[str]] = {}
         for p in problems:
             if p.node_id:
-                by_node.setdefault(p.node_id, []).append(f"{p.field}: {p.message}" if p.field else p.message)
+                text = f"{p.field}: {p.message}" if p.field else p.message
+                by_node.setdefault(p.node_id, []).append(text if p.is_error else f"{p.severity}: {text}")
         self.scene.set_problems(by_node)
         self.problems.set_problems(problems, self.document.workflow)
         self.inspector.set_problems(problems)

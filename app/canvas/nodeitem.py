@@ -452,8 +452,9 @@ class NodeItem(QGraphicsItem):
     def _paint_badges(self, painter: QPainter, theme: Theme, fonts: type[_Fonts]) -> None:
         painter.setFont(fonts.badge)
         if self.problems:
+            only_warnings = all(m.startswith("warning: ") for m in self.problems)  # e.g. unreachable
             painter.setPen(QPen(QColor(theme.card), 2))
-            painter.setBrush(QColor(theme.error))
+            painter.setBrush(QColor(theme.warning if only_warnings else theme.error))
             painter.drawEllipse(QPointF(0, 0), 9, 9)
             painter.setPen(QColor("#ffffff"))
             count = str(len(self.problems)) if len(self.problems) < 10 else "9+"
