@@ -176,9 +176,14 @@ def _set_as_code(fields: list[tuple[str, Any, str, str]], keep: bool, ctx: MapCo
 
 
 def _include_others(p: dict[str, Any], version: float) -> bool:
-    if version >= 3.3:
-        return bool(p.get("includeOtherFields", False))
-    return p.get("include", "all" if version < 3.1 else "none") == "all"
+    """Whether the input's other fields stay: v3.0-3.2 `include` (default all), v3.3+
+    `includeOtherFields` (default false) with `include` (default all) when on."""
+    if version >= 3.3 and not p.get("includeOtherFields", False):
+        return False
+    include = p.get("include", "all")
+    if include in ("selected", "except"):
+        raise Unmapped(f"include {include} input fields has no counterpart (all or none)")
+    return include == "all"
 
 
 def _typed(ctx: MapContext, value: Any, kind: str, where: str) -> Any:

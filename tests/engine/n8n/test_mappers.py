@@ -93,6 +93,22 @@ def test_maps_exactly(kind: str, version: float, params: dict[str, Any], want_ty
     assert summary.nodes[0].type == want_type and not summary.untranslated
 
 
+@pytest.mark.parametrize(
+    ("version", "params", "keep"),
+    [(3, {}, True), (3.2, {"include": "none"}, False), (3.3, {}, False), (3.4, {"includeOtherFields": True}, True),
+     (3.4, {"includeOtherFields": True, "include": "all"}, True)],
+)  # fmt: skip
+def test_set_v3_keeps_the_input_fields_as_n8n_does(version: float, params: dict[str, Any], keep: bool) -> None:
+    fields = {"fields": {"values": []}} if version < 3.3 else {"assignments": {"assignments": []}}
+    node, _ = one("set", version, {**fields, **params})
+    assert node.config["keep_input"] is keep
+
+
+def test_set_with_selected_input_fields_is_a_placeholder() -> None:
+    node, summary = one("set", 3.2, {"fields": {"values": []}, "include": "selected", "includeFields": "a"})
+    assert node.type == "unsupported" and "include selected" in summary.unsupported[0].notes[0]
+
+
 def test_http_settings_credential_retry_and_error_output() -> None:
     node, summary = one("httpRequest", 4.2, {"url": "http://h/x"}, credentials={"httpHeaderAuth": {"id": "9", "name": "My key"}},
                   retryOnFail=True, maxTries=4, waitBetweenTries=500, onError="continueErrorOutput")  # fmt: skip
