@@ -28,7 +28,7 @@ CASES = [
     ("set", 3, {"fields": {"values": [{"name": "a", "stringValue": "={{ $json.x }}"},
                                       {"name": "n", "type": "numberValue", "numberValue": "7"}]}, "include": "none"},
      "set", {"values": {"a": "{{ input.x }}", "n": 7}, "keep_input": False}),
-    ("set", 3.2, {"mode": "raw", "jsonOutput": '={ "a": {{ $json.x }} }'}, "set", {"values": {"a": "{{ input.x }}"}, "keep_input": False}),
+    ("set", 3.2, {"mode": "raw", "jsonOutput": '={ "a": {{ $json.x }} }'}, "set", {"values": {"a": "{{ input.x }}"}, "keep_input": True}),
     ("set", 3.4, {"assignments": {"assignments": [{"id": "1", "name": "a", "value": "={{ $json.x }}", "type": "string"},
                                                   {"id": "2", "name": "n", "value": "3", "type": "number"}]}, "includeOtherFields": True},
      "set", {"values": {"a": "{{ input.x }}", "n": 3}, "keep_input": True}),
