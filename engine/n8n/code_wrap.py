@@ -3,8 +3,8 @@
 n8n hands a Code node a list of items (`{json: ...}`) and expects items back; the
 engine hands a node one value and takes one value back. The wrapper binds n8n's
 names over the engine's value (`$json`, `$input.item/all/first/last`,
-`$('Name')`, `$node["Name"]`, reading the body of an HTTP request node's output,
-as n8n does), runs the original code unchanged in a function of its own (nested, so
+`$('Name')`, `$node["Name"]`, reading the body of an HTTP request node's output
+as n8n does: parsed JSON, or `{data: text}`), runs the original code unchanged in a function of its own (nested, so
 the code may declare `items` or `item` itself, and may `await`), and turns
 the returned items back into a value: one item -> its `json`, several -> the list,
 through JSON as n8n stores items (undefined fields vanish, NaN becomes null).
@@ -20,7 +20,9 @@ __all__ = ["wrap_code"]
 _PRELUDE = """\
 // Imported from n8n: the original code is in __n8nCode below, unchanged.
 const __httpNodes = new Set(%(http)s);
-const __json = (name) => { const v = nodes[name]; return __httpNodes.has(name) && v ? v.body : v; };
+// n8n's item of an HTTP response: the parsed JSON body, or {data: text} for any other body
+const __bodyItem = (b) => (typeof b === "string" ? { data: b } : b);
+const __json = (name) => { const v = nodes[name]; return __httpNodes.has(name) && v ? __bodyItem(v.body) : v; };
 const __items = (v) => (Array.isArray(v) ? v : [v]).map((j) => ({ json: j }));
 const __ref = (name) => { const its = __items(__json(name));
   return { json: its[0].json, item: its[0], first: () => its[0], last: () => its[its.length - 1], all: () => its }; };
@@ -53,6 +55,6 @@ return __outs;
 
 def wrap_code(code: str, *, per_item: bool, input_base: str = "input", http_nodes: frozenset[str] = frozenset()) -> str:
     """The `code` node body for an n8n Code / Function node's JavaScript."""
-    base = "input.body" if input_base == "input.body" else "input"
+    base = "__bodyItem(input.body)" if input_base == "input.body" else "input"
     prelude = _PRELUDE % {"http": json.dumps(sorted(http_nodes)), "code": code, "base": base}
     return prelude + (_EACH if per_item else _ALL)

@@ -60,6 +60,13 @@ def test_the_code_may_await() -> None:
     assert run(wrap_code(code, per_item=True), [{"n": 1}, {"n": 2}]) == [{"v": 2}, {"v": 3}]
 
 
+def test_a_text_response_is_n8ns_data_field() -> None:
+    body = wrap_code("return [{ json: { text: $json.data, other: $('Get').first().json.data } }];",
+                     per_item=False, input_base="input.body", http_nodes=frozenset({"Get"}))  # fmt: skip
+    nodes = {"Get": {"status": 200, "headers": {}, "body": "b"}}
+    assert run(body, {"status": 200, "headers": {}, "body": "a"}, nodes) == {"text": "a", "other": "b"}
+
+
 def test_a_thrown_error_propagates() -> None:
     from py_mini_racer import JSPromiseError
 
