@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 EXTENSIONS: tuple[str, ...] = (
     "engine.cli_travel",
     "engine.cli_credentials",
+    "engine.cli_n8n",
 )
 
 
@@ -267,10 +268,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
         wf = _load(args.file)
     except WorkflowInvalid as exc:
         return _report_invalid(exc, args.json)
+    from engine.graph import validate
+
+    warnings = [p for p in validate(wf, file=args.file) if not p.is_error]  # e.g. unreachable nodes
     if args.json:
-        _print_json({"status": "valid", "problems": []})
+        _print_json({"status": "valid", "problems": [p.to_json() for p in warnings]})
     else:
         sys.stdout.write(f"{args.file}: valid ({len(wf.nodes)} nodes, {len(wf.connections)} connections)\n")
+        sys.stdout.writelines(f"  - {p}\n" for p in warnings)
     return 0
 
 

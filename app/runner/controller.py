@@ -347,6 +347,7 @@ class RunController(QObject):
         await asyncio.sleep(0)  # let pending paints and input go first: cloning 5,000 nodes takes ~20 ms
         snapshot = wf.clone()  # the run never sees later edits
         problems = await self.engine.call_sync(validate, snapshot, file=self.host.current_file())
+        problems = [p for p in problems if p.is_error]  # warnings (unreachable nodes) do not stop a run
         if problems:
             self._set_state(IDLE if self.viewing is None else VIEWING)
             self._refuse(f"Cannot run: {len(problems)} problem(s) — {problems[0]}")

@@ -41,6 +41,7 @@ BUILTIN_TYPES: dict[str, str] = {
     "read_file": "engine.nodes.read_file",
     "write_file": "engine.nodes.write_file",
     "sql_query": "engine.nodes.sql_query",
+    "unsupported": "engine.nodes.unsupported",
 }
 BUILTIN_MODULES = tuple(dict.fromkeys(BUILTIN_TYPES.values()))
 

@@ -114,7 +114,8 @@ class NodeForm(QWidget):
 
         # config fields
         self.rows: dict[str, FieldRow] = {}
-        fields: list[FieldModel] = describe_fields(self.spec.config_model) if self.spec else []
+        placeholder = node.type == "unsupported"  # an imported node: its settings are shown read-only
+        fields: list[FieldModel] = describe_fields(self.spec.config_model) if self.spec and not placeholder else []
         if fields:
             layout.addWidget(_section("Settings"))
         for fm in fields:
@@ -124,7 +125,12 @@ class NodeForm(QWidget):
             editor.set_value(node.config.get(fm.key, MISSING))
             editor.changed.connect(lambda key=fm.key: self._field_changed(key))
             layout.addWidget(row)
-        extra = [k for k in node.config if k not in self.rows]
+        if placeholder:
+            from app.dialogs_import import placeholder_view
+
+            layout.addWidget(_section("Imported settings (read-only)"))
+            layout.addWidget(placeholder_view(node.config))
+        extra = [k for k in node.config if k not in self.rows] if not placeholder else []
         if extra:
             note = QLabel(f"Keys this node type does not know: {', '.join(extra)}")
             note.setObjectName("previewError")
