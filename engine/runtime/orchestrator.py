@@ -25,6 +25,7 @@ from engine import events as ev
 from engine import expressions
 from engine.errors import EngineError, ExpressionError, NodeError
 from engine.graph import Routing
+from engine.jsonvalue import unstorable
 from engine.model import Node, Workflow
 from engine.nodes.base import Interrupted, NodeContext, NodeServices, NodeSpec
 from engine.runtime.control import RunControl
@@ -353,6 +354,9 @@ class Orchestrator:
                         result = await task
                     finally:
                         control.current_task = None
+                problem = unstorable(result.outputs)  # refused here, never in the checkpoint
+                if problem:
+                    raise NodeError(f"the node's output cannot be stored: {problem}", error_type="unstorable")
             except (Interrupted, asyncio.CancelledError) as stop:
                 if isinstance(stop, asyncio.CancelledError) and not control.cancel_requested:
                     raise

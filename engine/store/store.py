@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.errors import StoreError
+from engine.jsonvalue import unstorable
 from engine.model import Workflow
 from engine.runtime.record import INTERRUPTED, PAUSED, RUNNING, TERMINAL, RunRecord, ThreadRecord
 from engine.store import codec, owner
@@ -185,6 +186,9 @@ class ExecutionStore:
     # -- executions ----------------------------------------------------------------
     def new_execution_row(self, rec: RunRecord, version: int, who: Owner) -> dict[str, Any]:
         """The `executions` row of a new run (inserted with its first checkpoint)."""
+        problem = unstorable(rec.trigger_payload)
+        if problem:
+            raise StoreError(f"the run's input cannot be stored: {problem}")
         now = time.time()
         return {
             "id": rec.execution_id,
