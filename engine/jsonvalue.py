@@ -58,7 +58,9 @@ def loads_strict(text: str) -> Any:
 def unstorable(value: Any) -> str | None:
     """Why `value` cannot be written as strict JSON text, or None when it can."""
     try:
-        _strict.encode(value)
+        _strict.encode(value).encode("utf-8")
+    except UnicodeEncodeError:
+        return "it holds text that is not valid Unicode (a lone surrogate such as \\ud800)"
     except ValueError as exc:
         text = str(exc)
         if "Out of range float" in text:

@@ -163,7 +163,7 @@ class _Thread:
 
 
 class Checkpointer:
-    """Subscribes to one run's hooks and writes its checkpoints on a connection of its own."""
+    """Subscribes to one run's hooks and writes its checkpoints, one pooled connection per transaction."""
 
     def __init__(self, engine: sa.Engine, record: RunRecord, *, seq: int = 0, existing_threads: set[str] | None = None) -> None:
         self.engine = engine
@@ -416,6 +416,13 @@ class Checkpointer:
             self._conn = self.engine.raw_connection()
         return self._conn
 
+    def _release(self) -> None:
+        """Give the connection back after each transaction: held for a run's whole life,
+        a pool of N connections would stop the (N+1)th concurrent run - on the event loop."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
     def flush(self, *, final: bool = False, create: dict[str, Any] | None = None) -> None:
         """Commit everything pending in one transaction (`final`: also compact and close)."""
         if self._timer is not None:
@@ -454,6 +461,7 @@ class Checkpointer:
         except Exception as exc:
             self._drop_connection()
             raise StoreError(f"execution {self.eid}: cannot write its checkpoint: {exc}") from exc
+        self._release()
         self.commits += 1
         if final:
             self.close()

@@ -57,6 +57,12 @@ def known_revision(rev: str) -> bool:
         return False
 
 
+# Connections are held per transaction (never for a run's life), so a few serve any
+# number of concurrent runs; the overflow covers reader threads, and a checkout that
+# still finds none fails after pool_timeout instead of stalling the event loop for 30 s.
+POOL: dict[str, Any] = {"pool_size": 5, "max_overflow": 20, "pool_timeout": 5.0}
+
+
 def describe(url: str) -> str:
     """The URL without its password, for messages."""
     try:
@@ -76,7 +82,7 @@ def open_database(url: str, *, busy_timeout: float = 10.0) -> Engine:
             return engine  # the read-only check already saw an up-to-date schema
     else:
         try:
-            engine = sa.create_engine(url, pool_pre_ping=True, future=True)
+            engine = sa.create_engine(url, pool_pre_ping=True, future=True, **POOL)
         except Exception as exc:  # bad URL, missing driver
             raise StoreError(f"cannot use database {describe(url)}: {exc}") from exc
     try:
@@ -175,6 +181,7 @@ def _sqlite_engine(url: str, busy_timeout: float) -> Engine:
         url,
         connect_args={"timeout": busy_timeout, "check_same_thread": False},
         future=True,
+        **POOL,
     )
     busy_ms = int(busy_timeout * 1000)
 
