@@ -229,15 +229,7 @@ def _migrate(engine: Engine, url: str) -> None:
             return
         _check_revision(describe(url), current)
         if current is None:
-            present = set(sa.inspect(conn).get_table_names()) & set(TABLES)
-            conn.rollback()
-            if present and _wait_for_other_migration(engine, head):
-                return  # another ProcessEngine process was creating this database just now
-            if present:
-                raise StoreError(
-                    f"database {describe(url)} already has tables {sorted(present)} that are not "
-                    "managed by ProcessEngine; refusing to touch them"
-                )
+            _refuse_foreign(conn, engine, url, head)
     pg = engine.dialect.name == "postgresql"
     with engine.connect() as conn:
         if pg:
@@ -257,6 +249,29 @@ def _migrate(engine: Engine, url: str) -> None:
                 conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": PG_LOCK_KEY})
                 conn.commit()
     log.info("store %s migrated to %s", describe(url), head)
+
+
+def _refuse_foreign(conn: sa.Connection, engine: Engine, url: str, head: str) -> None:
+    """A database (schema) without our version table must be empty: tables of another
+    application are never added to - as a SQLite file of another program is refused."""
+    names = set(sa.inspect(conn).get_table_names())
+    conn.rollback()
+    if not names:
+        return
+    ours = set(TABLES) | {VERSION_TABLE}
+    if names <= ours and _wait_for_other_migration(engine, head):
+        return  # another ProcessEngine process was creating this database just now
+    if names & set(TABLES):
+        raise StoreError(
+            f"database {describe(url)} already has tables {sorted(names & set(TABLES))} that are not "
+            "managed by ProcessEngine; refusing to touch them; left untouched"
+        )
+    shown = ", ".join(sorted(names)[:5]) + (", ..." if len(names) > 5 else "")
+    raise StoreError(
+        f"database {describe(url)} holds tables of another application ({shown}) and no "
+        f"{VERSION_TABLE} table; refusing to add tables to it; left untouched. Use an empty "
+        "database, or a schema of its own (e.g. add ?options=-csearch_path%3Dprocessengine to the URL)"
+    )
 
 
 def _wait_for_other_migration(engine: Engine, head: str, timeout: float = 10.0) -> bool:
