@@ -390,3 +390,12 @@ def test_nothing_unstorable_leaves_the_evaluator() -> None:
         json.dumps(evaluate(expr, names), allow_nan=False)
     with pytest.raises(ExpressionError, match="integer would be too large"):
         evaluate("input.n + 1", names)
+
+
+def test_the_deadline_counts_from_the_first_step() -> None:
+    """A few steps with one long C call: the clock started with the expression, not at step 32."""
+    names = make_names(input={}, nodes={}, vars={}, loop=None, execution={})
+    limits = ExpressionLimits(timeout_s=1e-9)
+    with pytest.raises(ExpressionError, match="took longer than"):
+        evaluate("('ab' * 400000).upper()", names, limits=limits)
+    assert evaluate("('ab' * 4).upper()", names) == "ABABABAB"
