@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=8080)
     sv.add_argument("--var", action="append", default=[], type=_parse_var, metavar="KEY=VALUE")
     sv.add_argument("--max-body", type=int, default=1024 * 1024, metavar="BYTES", help="request body size limit")
+    sv.add_argument("--max-concurrent", type=int, default=64, metavar="N", help="executions run at once; more requests get 503 with Retry-After (default: %(default)s)")
 
     for module in _extension_modules():
         COMMANDS.update(module.register(sub, common))
@@ -362,7 +363,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return _report_invalid(exc, False)
     service = _service(args)
     try:
-        return asyncio.run(serve(service, wf, host=args.host, port=args.port, variables=dict(args.var), max_body=args.max_body, workflow_file=args.file))
+        return asyncio.run(serve(service, wf, host=args.host, port=args.port, variables=dict(args.var), max_body=args.max_body, workflow_file=args.file, max_concurrent=args.max_concurrent))
     except ServeError as exc:
         sys.stderr.write(f"{args.file}: {exc}\n")
         return 2

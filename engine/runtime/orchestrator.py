@@ -23,8 +23,9 @@ from typing import Any
 
 from engine import events as ev
 from engine import expressions
-from engine.errors import EngineError, ExpressionError, NodeError
+from engine.errors import EngineError, ExpressionError, NodeError, RunTakenOver
 from engine.graph import Routing
+from engine.jsonvalue import unstorable
 from engine.model import Node, Workflow
 from engine.nodes.base import Interrupted, NodeContext, NodeServices, NodeSpec
 from engine.runtime.control import RunControl
@@ -210,6 +211,9 @@ class Orchestrator:
             self._stopped(FAILED)
             log.error("execution=%s failed node=%s: %s", rec.execution_id, failed.error.get("node_id"), failed.error.get("message"))
             await self.hooks.emit(ev.ExecutionFailed(rec.execution_id, failed.error), rec)
+        except RunTakenOver:  # another process owns the run now: stop, record nothing
+            log.warning("execution=%s was taken over by another process; stopping", rec.execution_id)
+            raise
         except Exception as exc:  # a bug or an unexpected error: the run fails, nothing is lost
             rec.error = main.error = error_object(exc, main.in_flight or "", 0)
             self._stopped(FAILED)
@@ -378,6 +382,9 @@ class Orchestrator:
                         result = await task
                     finally:
                         control.current_task = None
+                problem = unstorable(result.outputs)  # refused here, never in the checkpoint
+                if problem:
+                    raise NodeError(f"the node's output cannot be stored: {problem}", error_type="unstorable")
             except (Interrupted, asyncio.CancelledError) as stop:
                 if isinstance(stop, asyncio.CancelledError) and not control.cancel_requested:
                     raise
