@@ -67,7 +67,7 @@ async def run_python(
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-I", CHILD,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
+        start_new_session=True, env=processes.child_env(),
     )
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     work = asyncio.ensure_future(_exchange(proc, request, log))

@@ -223,3 +223,9 @@ async def test_a_process_left_running_does_not_hold_the_node(harness, tmp_path):
     )
     assert await py(harness, code, timeout_s=60) == "done"
     assert process_gone(int(pid_file.read_text()))
+
+
+async def test_the_engines_secrets_stay_out_of_python(harness, monkeypatch):
+    monkeypatch.setenv("PROCESSENGINE_CRED_DB", '{"kind": "sql", "url": "postgresql://u:pw@h/db"}')
+    code = "import os\nreturn sorted(k for k in os.environ if k.startswith('PROCESSENGINE_CRED'))"
+    assert await py(harness, code) == []
