@@ -234,7 +234,7 @@ class CodeEdit(QPlainTextEdit):
         self.blockCountChanged.connect(self._update_margins)
         self.updateRequest.connect(self._scroll_gutter)
         self._update_margins()
-        self.setMinimumHeight(self.fontMetrics().lineSpacing() * 10)
+        self.setMinimumHeight(self.fontMetrics().lineSpacing() * 14)
 
     @property
     def language(self) -> str:
