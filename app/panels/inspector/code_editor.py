@@ -447,8 +447,7 @@ class CodeFieldEditor(FieldEditor):
         provider = inspector.sample_provider
         data = provider(self.form.node_id) if provider else None
         names = inspector.sample_names()
-        names.pop("loop", None)
-        names["loop"] = None
+        names["loop"] = None  # the preview's made-up loop item would not be this node's
         names["execution"] = {"id": "test", "started_at": names["execution"].get("started_at")}
         source = "last run's input" if data and "input" in data else "sample input"
         return names, source
