@@ -442,3 +442,13 @@ async def test_the_runs_isolate_is_closed_when_the_run_ends():
     rec = await run_workflow(wf)
     assert rec.main.outputs["b"] == 2
     assert context_count() == before
+
+
+async def test_lines_printed_before_a_time_out_are_logged(harness, caplog):
+    code = "console.log('step 1');\nconsole.log('step 2');\nfor (;;) {}"
+    with caplog.at_level(logging.INFO, logger="tests.nodes"):
+        err = await js_error(harness, code, timeout_s=0.5)
+    assert "longer than its time limit of 0.5 s" in str(err)
+    assert [r.getMessage() for r in caplog.records if r.name == "tests.nodes"] == [
+        "console.log: step 1", "console.log: step 2"]
+    assert await js(harness, "return 'next';") == "next"
