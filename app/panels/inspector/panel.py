@@ -114,7 +114,8 @@ class NodeForm(QWidget):
 
         # config fields
         self.rows: dict[str, FieldRow] = {}
-        fields: list[FieldModel] = describe_fields(self.spec.config_model) if self.spec else []
+        placeholder = node.type == "unsupported"  # an imported node: its settings are shown read-only
+        fields: list[FieldModel] = describe_fields(self.spec.config_model) if self.spec and not placeholder else []
         if fields:
             layout.addWidget(_section("Settings"))
         for fm in fields:
@@ -124,7 +125,12 @@ class NodeForm(QWidget):
             editor.set_value(node.config.get(fm.key, MISSING))
             editor.changed.connect(lambda key=fm.key: self._field_changed(key))
             layout.addWidget(row)
-        extra = [k for k in node.config if k not in self.rows]
+        if placeholder:
+            from app.dialogs_import import placeholder_view
+
+            layout.addWidget(_section("Imported settings (read-only)"))
+            layout.addWidget(placeholder_view(node.config))
+        extra = [k for k in node.config if k not in self.rows] if not placeholder else []
         if extra:
             note = QLabel(f"Keys this node type does not know: {', '.join(extra)}")
             note.setObjectName("previewError")
@@ -381,6 +387,8 @@ class Inspector(QScrollArea):
         if old is not None:
             self.stack.removeWidget(old)
             old.deleteLater()
+        if not (isinstance(old, NodeForm) and isinstance(form, NodeForm) and old.node_id == form.node_id):
+            self.verticalScrollBar().setValue(0)  # another node's form starts at its top
         self._show_problems()
 
     @property
@@ -398,13 +406,31 @@ class Inspector(QScrollArea):
             sample_input = data.get("input", sample_input)
             nodes = dict(data.get("nodes") or {})
         item = sample_input[0] if isinstance(sample_input, list) and sample_input else sample_input
-        return expressions.make_names(
+        names = expressions.make_names(
             input=sample_input,
             nodes=nodes,
             vars=wf.variables,
             loop={"index": 0, "item": item},
             execution={"id": "preview", "started_at": datetime.now(timezone.utc)},  # noqa: UP017
         )
+        if node_id:
+            names.update(self._item_names(wf.node(node_id), names, item))
+        return names
+
+    @staticmethod
+    def _item_names(node: Node, names: dict[str, Any], item: Any) -> dict[str, Any]:
+        """`item` and `index` for previewing a list node's per-item fields: its first item."""
+        spec = find_spec(node.type)
+        if spec is None or not spec.item_fields:
+            return {}
+        items = node.config.get("items") if isinstance(node.config, dict) else None
+        if items is not None:
+            try:
+                items = expressions.render(items, names)
+            except Exception:  # the items field shows its own error
+                items = None
+            item = items[0] if isinstance(items, list) and items else item
+        return {"item": item, "index": 0}
 
     # -- problems --------------------------------------------------------------------------
     def set_problems(self, problems: list[Problem]) -> None:
