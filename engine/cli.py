@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--trigger", metavar="NODE_ID", help="start from this trigger node")
     r.add_argument("--json", action="store_true", help="print the status object, outputs and attempts as JSON")
     r.add_argument("--trust", action="store_true", help="allow Python code and execute_command nodes (they run outside a sandbox)")
+    r.add_argument("--capture-email", action="store_true", help="keep every email in the execution's inbox instead of sending it (see `inbox ID`)")
 
     v = sub.add_parser("validate", parents=[common], help="check a workflow file")
     v.add_argument("file")
@@ -125,6 +126,7 @@ EXTENSIONS: tuple[str, ...] = (
     "engine.cli_travel",
     "engine.cli_credentials",
     "engine.cli_n8n",
+    "engine.cli_inbox",
 )
 
 
@@ -234,6 +236,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                         variables=dict(args.var),
                         trigger=args.trigger,
                         workflow_file=os.path.abspath(args.file),
+                        capture_email=args.capture_email,
                     ),
                 )
             )

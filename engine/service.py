@@ -116,8 +116,12 @@ class ExecutionService:
         trigger: str | None = None,
         workflow_file: str | None = None,
         hooks: ev.LifecycleHooks | None = None,
+        capture_email: bool = False,
     ) -> RunHandle:
-        """Create the execution and start it as a task on the running loop."""
+        """Create the execution and start it as a task on the running loop.
+
+        `capture_email`: send_email nodes store their messages in the execution's inbox
+        instead of sending them (kept with the execution, so a resume captures too)."""
         rec = new_record(
             workflow,
             execution_id=str(uuid.uuid4()),
@@ -127,6 +131,7 @@ class ExecutionService:
             workspace=self.workspace,
             workflow_file=workflow_file,
         )
+        rec.io.capture_email = capture_email
         checkpointer = None
         if self._store is not None:
             version = self._store.save_workflow(workflow)

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from engine.recorded_io import RunIO, recording
+
 if TYPE_CHECKING:
     from engine.model import Node, Workflow
 
@@ -59,6 +61,7 @@ class NodeServices:
       isolate), by key; the runtime calls `close()` on each when the run ends.
     - `workflow_dir()`: the folder of the run's workflow file (None for a workflow never saved);
       file nodes resolve relative paths against it.
+    - `io`: the run's recorded-I/O modes (capture email, replay) and unwritten recordings.
     """
 
     http_client: Callable[[], Any]
@@ -68,6 +71,7 @@ class NodeServices:
     load_workflow: Callable[[str], Workflow]
     resources: dict[str, Any] = field(default_factory=dict)
     workflow_dir: Callable[[], Path | None] = lambda: None
+    io: RunIO = field(default_factory=RunIO)
 
     def close_resources(self) -> None:
         """Close what nodes kept for the run; one failing to close does not stop the others."""
@@ -98,6 +102,28 @@ class NodeContext:
     # node-private state kept with the node's frame when a pause interrupts it, handed back
     # on resume (JSON values only): e.g. the wait node's deadline
     state: dict[str, Any] = field(default_factory=dict)
+
+    def record_io(
+        self,
+        kind: str,
+        request: dict[str, Any],
+        response: dict[str, Any] | None,
+        *,
+        captured: bool = False,
+        replayed: bool = False,
+        secrets: tuple[str, ...] = (),
+    ) -> None:
+        """Keep what this attempt sent and got (already redacted by the caller; `secrets`
+        are scrubbed from it all); the checkpointer stores it with the attempt."""
+        key = (self.thread_id, self.node.id, self.attempt)
+        self.services.io.pending[key] = recording(
+            kind, request, response, captured=captured, replayed=replayed, secrets=secrets
+        )
+
+    def replayed_io(self) -> dict[str, Any] | None:
+        """The recording that answers this node in a replaying re-run (None: run for real)."""
+        replay = self.services.io.replay
+        return None if replay is None else replay.get(self.node.id)
 
 
 class NodeSpec:

@@ -22,6 +22,7 @@ from engine.jsonvalue import JSONValueError, MalformedJSON, loads_strict
 from engine.nodes import registry
 from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
 from engine.nodes.common import stringify_headers
+from engine.recorded_io import REDACTED, cap_body, check_replay, redact_headers
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 Scalar = str | int | float | bool
@@ -199,49 +200,133 @@ class HttpRequestSpec(NodeSpec):
         elif cfg.body is not None:
             kwargs["content"] = cfg.body.encode()
         headers, query = cfg.headers, cfg.query
+        cred: dict[str, str] = {}
         if cfg.credential:
-            headers, query = apply_credential(_credential(ctx, cfg.credential), headers, query)
+            cred = _credential(ctx, cfg.credential)
+            headers, query = apply_credential(cred, headers, query)
         url: httpx.URL | str = cfg.url
         if query:  # merged by hand: httpx's `params=` replaces a query already in the URL
             url = httpx.URL(cfg.url).copy_merge_params(
                 {k: v for k, v in query.items() if v is not None}
             )
-        client: httpx.AsyncClient = ctx.services.http_client()
-        started = time.perf_counter()
-        try:
-            # httpx timeouts are per read/connect; asyncio.timeout makes timeout_s a total limit.
-            async with asyncio.timeout(cfg.timeout_s):
-                response = await client.request(
-                    cfg.method, url, headers=headers, timeout=cfg.timeout_s, **kwargs
-                )
-        except (TimeoutError, httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise _transport_error(cfg.method, safe_url, exc, cfg.timeout_s) from None
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        status = response.status_code
-        ctx.log.info(
-            "%s %s -> %d (%d bytes, %.0f ms)",
-            cfg.method,
-            safe_url,
-            status,
-            len(response.content),
-            elapsed_ms,
-        )
-        if status >= 400:
-            snippet = response.text[:ERROR_BODY_CHARS].strip()
-            raise NodeError(
-                f"{cfg.method} {safe_url} returned HTTP {status} {response.reason_phrase}"
-                + (f": {snippet}" if snippet else ""),
-                retryable=status >= 500,
-                status=status,
-                error_type="http_status",
+        sent = _recorded_request(cfg, url, headers, cred)
+        secrets = _secrets(cred, headers)
+        replay = ctx.replayed_io()
+        if replay is not None:
+            return _replay(ctx, cfg, safe_url, sent, replay, secrets)
+        response = await _send(ctx, cfg, url, headers, kwargs, sent, secrets)
+        return _result(cfg, safe_url, response.status_code, response.reason_phrase,
+                       dict(response.headers.items()), parse_body(response), response.text)
+
+
+async def _send(
+    ctx: NodeContext, cfg: HttpRequestConfig, url: httpx.URL | str, headers: dict[str, str],
+    kwargs: dict[str, Any], sent: dict[str, Any], secrets: tuple[str, ...],
+) -> httpx.Response:
+    """One request through the run's client; the attempt records what went and came back."""
+    safe_url = redact_url(cfg.url)
+    client: httpx.AsyncClient = ctx.services.http_client()
+    started = time.perf_counter()
+    try:
+        # httpx timeouts are per read/connect; asyncio.timeout makes timeout_s a total limit.
+        async with asyncio.timeout(cfg.timeout_s):
+            response = await client.request(
+                cfg.method, url, headers=headers, timeout=cfg.timeout_s, **kwargs
             )
-        return NodeResult.out(
-            {
-                "status": status,
-                "headers": dict(response.headers.items()),
-                "body": parse_body(response),
-            }
+    except (TimeoutError, httpx.HTTPError, httpx.InvalidURL) as exc:
+        err = _transport_error(cfg.method, safe_url, exc, cfg.timeout_s)
+        ctx.record_io("http", sent, {"error": str(err)}, secrets=secrets)
+        raise err from None
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    ctx.record_io("http", sent, _recorded_response(response), secrets=secrets)
+    ctx.log.info(
+        "%s %s -> %d (%d bytes, %.0f ms)",
+        cfg.method,
+        safe_url,
+        response.status_code,
+        len(response.content),
+        elapsed_ms,
+    )
+    return response
+
+
+def _result(
+    cfg: HttpRequestConfig, safe_url: str, status: int, reason: str, headers: dict[str, str],
+    body: Any, text: str,
+) -> NodeResult:
+    if status >= 400:
+        snippet = text[:ERROR_BODY_CHARS].strip()
+        raise NodeError(
+            f"{cfg.method} {safe_url} returned HTTP {status} {reason}"
+            + (f": {snippet}" if snippet else ""),
+            retryable=status >= 500,
+            status=status,
+            error_type="http_status",
         )
+    return NodeResult.out({"status": status, "headers": headers, "body": body})
+
+
+def _recorded_request(
+    cfg: HttpRequestConfig, url: httpx.URL | str, headers: dict[str, str], cred: dict[str, str]
+) -> dict[str, Any]:
+    """The request as sent, without user-info and with credential headers/parameters redacted."""
+    u = httpx.URL(url)
+    secret_query = {cred["name"]} if cred.get("kind") == "query" else set()
+    params = [(k, REDACTED if k in secret_query else v) for k, v in u.params.multi_items()]
+    clean = u.copy_with(username=None, password=None, query=None)
+    if params:
+        clean = clean.copy_merge_params(params)  # type: ignore[arg-type]
+    secret_headers = {cred["name"]} if cred.get("kind") == "header" else set()
+    body = cfg.json_body if cfg.json_body is not None else cfg.body
+    return {
+        "method": cfg.method,
+        "url": str(clean),
+        "headers": redact_headers(headers, secret_headers),
+        "body": cap_body(body),
+    }
+
+
+def _recorded_response(response: httpx.Response) -> dict[str, Any]:
+    mime = response.headers.get("content-type", "")
+    textual = response.content == b"" or "json" in mime or mime.startswith("text/") or "xml" in mime
+    body = response.text if textual else f"[{len(response.content)} bytes of {mime or 'binary data'}]"
+    return {
+        "status": response.status_code,
+        "reason": response.reason_phrase,
+        "headers": redact_headers(dict(response.headers.items())),
+        "body": cap_body(body),
+    }
+
+
+def _secrets(cred: dict[str, str], headers: dict[str, str]) -> tuple[str, ...]:
+    """Every secret value of the credential, and the encoded forms it travels in."""
+    values = [v for k, v in cred.items() if k not in ("kind", "name", "username")]
+    auth = headers.get("Authorization", "")
+    if cred and auth:
+        values += [auth, auth.split(" ", 1)[-1]]
+    return tuple(v for v in values if v)
+
+
+def _replay(
+    ctx: NodeContext, cfg: HttpRequestConfig, safe_url: str, sent: dict[str, Any],
+    recorded: dict[str, Any], secrets: tuple[str, ...],
+) -> NodeResult:
+    """Answer from the source run's recording: nothing goes over the network."""
+    check_replay(ctx, "http", sent, recorded, secrets)
+    ctx.record_io("http", sent, recorded.get("response"), secrets=secrets, replayed=True)
+    resp = recorded.get("response") or {}
+    if "status" not in resp:
+        raise NodeError(
+            f"{cfg.method} {safe_url} (replayed): {resp.get('error') or 'no response was recorded'}",
+            error_type="replay",
+        )
+    headers = resp.get("headers") or {}
+    mime = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    text = resp.get("body") if isinstance(resp.get("body"), str) else ""
+    answer = httpx.Response(resp["status"], headers={"content-type": mime}, content=(text or "").encode())
+    body = parse_body(answer)
+    ctx.log.info("%s %s -> %d (replayed from the recording)", cfg.method, safe_url, resp["status"])
+    return _result(cfg, safe_url, resp["status"], resp.get("reason") or "", headers, body, text or "")
 
 
 SPEC = registry.register(HttpRequestSpec())

@@ -25,6 +25,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from engine.errors import NodeError
 from engine.nodes import registry
 from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
+from engine.recorded_io import REDACTED, cap_body, check_replay
 
 
 def _address_list(v: Any) -> Any:
@@ -176,6 +177,16 @@ class SendEmailSpec(NodeSpec):
 
     async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
         cfg: SendEmailConfig = ctx.config
+        msg = build_message(cfg)
+        recipients = list(dict.fromkeys(envelope_address(a) for a in (*cfg.to, *cfg.cc, *cfg.bcc)))
+        request = recorded_message(cfg, msg)
+        replay = ctx.replayed_io()
+        if replay is not None:
+            return _replay(ctx, request, replay)
+        if ctx.services.io.capture_email:
+            ctx.record_io("email", request, None, captured=True)
+            ctx.log.info("captured %s for %d recipient(s); nothing was sent", msg["Message-ID"], len(recipients))
+            return NodeResult.out({"message_id": msg["Message-ID"], "accepted": recipients, "captured": True})
         username = password = None
         if cfg.credential:
             cred = ctx.services.credential(cfg.credential)
@@ -190,8 +201,7 @@ class SendEmailSpec(NodeSpec):
                     "logging in to %s without TLS: the password crosses the network in clear",
                     cfg.smtp_host,
                 )
-        msg = build_message(cfg)
-        recipients = list(dict.fromkeys(envelope_address(a) for a in (*cfg.to, *cfg.cc, *cfg.bcc)))
+        secrets = (password,) if password else ()
         where = f"SMTP {cfg.smtp_host}:{cfg.smtp_port}"
         try:
             refused, reply = await aiosmtplib.send(
@@ -208,14 +218,53 @@ class SendEmailSpec(NodeSpec):
                 timeout=cfg.timeout_s,
             )
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise _smtp_error(exc, where) from None
+            err = _smtp_error(exc, where)
+            ctx.record_io("email", request, {"error": str(err)}, secrets=secrets)
+            raise err from None
         for addr, resp in refused.items():
             ctx.log.warning("%s refused recipient %s: %s %s", where, addr, resp.code, resp.message)
         accepted = [a for a in recipients if a not in refused]
+        response = {
+            "accepted": accepted,
+            "refused": {a: f"{r.code} {r.message}" for a, r in refused.items()},
+            "reply": reply,
+        }
+        ctx.record_io("email", request, response, secrets=secrets)
         ctx.log.info(
             "sent %s to %d recipient(s) via %s: %s", msg["Message-ID"], len(accepted), where, reply
         )
         return NodeResult.out({"message_id": msg["Message-ID"], "accepted": accepted})
+
+
+def recorded_message(cfg: SendEmailConfig, msg: EmailMessage) -> dict[str, Any]:
+    """The message as a recording keeps it (a login is noted, never its password)."""
+    return {
+        "smtp": f"{cfg.smtp_host}:{cfg.smtp_port}",
+        "login": REDACTED if cfg.credential else None,
+        "from": cfg.sender,
+        "to": list(cfg.to),
+        "cc": list(cfg.cc),
+        "bcc": list(cfg.bcc),
+        "subject": cfg.subject,
+        "text": cap_body(cfg.text),
+        "message_id": msg["Message-ID"],
+        "date": msg["Date"],
+    }
+
+
+def _replay(ctx: NodeContext, request: dict[str, Any], recorded: dict[str, Any]) -> NodeResult:
+    """Answer from the source run's recording: no message leaves the machine."""
+    check_replay(ctx, "email", request, recorded, ())
+    response = recorded.get("response")
+    ctx.record_io("email", request, response, captured=bool(recorded.get("captured")), replayed=True)
+    if response is not None and "error" in response:
+        raise NodeError(f"(replayed) {response['error']}", error_type="replay")
+    old = recorded.get("request") or {}
+    accepted = (response or {}).get("accepted")
+    if accepted is None:  # a captured message: every recipient
+        accepted = [envelope_address(a) for a in (*request["to"], *request["cc"], *request["bcc"])]
+    ctx.log.info("replayed %s from the recording; nothing was sent", old.get("message_id"))
+    return NodeResult.out({"message_id": old.get("message_id"), "accepted": accepted})
 
 
 SPEC = registry.register(SendEmailSpec())

@@ -173,6 +173,7 @@ class Orchestrator:
             respond=self._respond,
             load_workflow=self._load_workflow,
             workflow_dir=self._workflow_dir,
+            io=record.io,
         )
 
     # -- public --------------------------------------------------------------

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.recorded_io import RunIO
+
 MAIN_THREAD = "main"
 
 # run statuses
@@ -157,6 +159,7 @@ class RunRecord:
     error: dict[str, Any] | None = None
     response: dict[str, Any] | None = None  # set by respond_webhook
     workflow_file: str | None = None  # where sub-workflow paths are resolved from
+    io: RunIO = field(default_factory=RunIO)  # capture email / replay modes, unwritten recordings
 
     @property
     def main(self) -> ThreadRecord:

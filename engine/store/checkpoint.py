@@ -32,6 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine import events as ev
+from engine import recorded_io
 from engine.errors import RunTakenOver, StoreError
 from engine.runtime.record import MAIN_THREAD, Frame, RunRecord, ThreadRecord
 from engine.store import codec, owner
@@ -207,6 +208,7 @@ class Checkpointer:
             self.threads[tid] = _Thread(th, len(self.threads), tid in existing)
         self.node_runs: list[dict[str, Any]] = []
         self.outputs: list[dict[str, Any]] = []
+        self.recordings: list[dict[str, Any]] = []
         self.in_flight: dict[str, list[Any]] = {}
         self.pending_since: float | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -302,6 +304,7 @@ class Checkpointer:
             delta = tt.status_delta
             att = tt.att
             attempts = th.attempts
+            pending = self.rec.io.pending
             for node in changed:
                 delta[node] = status[node]
                 lst = attempts.get(node)
@@ -323,6 +326,8 @@ class Checkpointer:
                                     "output_seq": None,
                                 }
                             self.node_runs.append(row)
+                            if pending:
+                                self._recording(row, a, pending)
                         att[node] = len(lst)
         outs = th.outputs.take()  # type: ignore[attr-defined]
         if outs:
@@ -341,7 +346,7 @@ class Checkpointer:
                     }
                 )
                 producer = made.get(node)  # the attempt that produced it, when it ended in this event
-                if producer is not None and producer["status"] in ("succeeded", "failed"):
+                if producer is not None and producer["status"] in ("succeeded", "failed", "replayed"):
                     producer["output_seq"] = self.seq
         edges = th.edge_counts.take()  # type: ignore[attr-defined]
         if edges:
@@ -351,6 +356,21 @@ class Checkpointer:
                 delta_e[conn] = counts[conn]
         if capture:
             tt.capture = _Capture(th)
+
+    def _recording(self, row: dict[str, Any], a: dict[str, Any], pending: dict[tuple[str, str, int], Any]) -> None:
+        """The attempt's recorded I/O goes on the attempt and into a `recordings` row (same seq)."""
+        io = pending.pop((row["thread_id"], row["node_id"], row["attempt"]), None)
+        if io is None:
+            return
+        if io.get("replayed") and row["status"] == "succeeded":
+            row["status"] = a["status"] = "replayed"
+        a["io"] = io
+        enc, size, data = recorded_io.encode(io)
+        self.recordings.append(
+            {"execution_id": self.eid, "seq": row["seq"], "thread_id": row["thread_id"], "node_id": row["node_id"],
+             "attempt": row["attempt"], "kind": io["kind"], "captured": bool(io.get("captured")),
+             "encoding": enc, "size": size, "data": data}
+        )
 
     def _pending(self) -> None:
         now = time.monotonic()
@@ -520,6 +540,7 @@ class Checkpointer:
         sql = self.sql
         node_runs, outputs = self.node_runs, self.outputs
         self.node_runs, self.outputs = [], []
+        recordings, self.recordings = self.recordings, []
         try:
             with RawTransaction(self._connection(), self.sqlite) as cur:
                 if create is not None:
@@ -533,6 +554,8 @@ class Checkpointer:
                     sql.node_runs.run_many(cur, node_runs)
                 if outputs:
                     sql.outputs.run_many(cur, outputs)
+                if recordings:
+                    sql.recordings.run_many(cur, recordings)
                 if final:
                     for tt in self.threads.values():
                         tt.capture = None

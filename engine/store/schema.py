@@ -10,6 +10,8 @@ node costs a couple of small inserts no matter how long the run is:
   small resumable state of the threads that moved (stacks, waiting map, loops,
   variables) plus the node-status and edge-count changes. A finished or paused
   run's journal is compacted into one row.
+- `recordings`: what an HTTP or email attempt sent and got (redacted; keyed by the
+  attempt's `node_runs` seq; zlib-compressed over 2 KB); captured email lives here too.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ TABLES = (
     "node_runs",
     "outputs",
     "execution_state",
+    "recordings",
 )
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -80,6 +83,7 @@ executions = sa.Table(
     sa.Column("completed", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("failed", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("skipped", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("capture_email", sa.Boolean(), nullable=False, server_default=sa.false()),  # 0005_time_travel
     sa.Index("ix_executions_ws_created", "workspace_id", "created_at"),
     sa.Index("ix_executions_ws_status", "workspace_id", "status"),
     sa.Index("ix_executions_ws_workflow", "workspace_id", "workflow_id"),
@@ -141,4 +145,19 @@ execution_state = sa.Table(
     sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=False),
     sa.Column("full", sa.Boolean(), nullable=False),
     sa.Column("data", sa.Text(), nullable=False),
+)
+
+recordings = sa.Table(
+    "recordings",
+    metadata,
+    sa.Column("execution_id", sa.String(64), sa.ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=False),  # the attempt's node_runs seq
+    sa.Column("thread_id", sa.String(500), nullable=False),
+    sa.Column("node_id", sa.String(200), nullable=False),
+    sa.Column("attempt", sa.Integer(), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # http | email
+    sa.Column("captured", sa.Boolean(), nullable=False),
+    sa.Column("encoding", sa.String(8), nullable=False),  # json | zjson
+    sa.Column("size", sa.Integer(), nullable=False),  # bytes of the JSON text
+    sa.Column("data", sa.LargeBinary(), nullable=False),
 )

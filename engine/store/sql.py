@@ -49,6 +49,7 @@ EXEC_FINAL = [*EXEC_PROGRESS, "status", "started_at", "stopped_at", "error", "re
 EXEC_CREATE = [
     "id", "workspace_id", "workflow_version", "workflow_id", "status", "trigger_node", "trigger_payload",
     "workflow_file", "owner_host", "owner_pid", "owner_token", "heartbeat_at", "created_at", "started_at", "total",
+    "capture_email",
 ]
 
 
@@ -59,6 +60,7 @@ class Statements:
         te, e, js = t.thread_executions, t.executions, t.execution_state
         self.node_runs = Prepared(t.node_runs.insert(), dialect, _cols(t.node_runs))
         self.outputs = Prepared(t.outputs.insert(), dialect, _cols(t.outputs))
+        self.recordings = Prepared(t.recordings.insert(), dialect, _cols(t.recordings))
         self.state = Prepared(js.insert(), dialect, _cols(js))
         self.clear_state = Prepared(js.delete().where(js.c.execution_id == sa.bindparam("w_eid")), dialect)
         self.thread_insert = Prepared(te.insert(), dialect, _cols(te))

@@ -206,6 +206,7 @@ class ExecutionStore:
             "created_at": now,
             "started_at": now,
             "total": rec.main.total,
+            "capture_email": rec.io.capture_email,
         }
 
     def row(self, execution_id: str, conn: sa.Connection | None = None) -> sa.Row[Any]:
@@ -368,7 +369,7 @@ class ExecutionStore:
                 owned = list(
                     conn.execute(sa.select(e.c.id).where(e.c.id.in_(chunk), e.c.workspace_id == self.ws_id)).scalars()
                 )
-                for tab in (t.node_runs, t.outputs, t.execution_state, t.thread_executions):
+                for tab in (t.recordings, t.node_runs, t.outputs, t.execution_state, t.thread_executions):
                     conn.execute(tab.delete().where(tab.c.execution_id.in_(owned)))
                 n += conn.execute(e.delete().where(e.c.id.in_(owned))).rowcount
         return n
@@ -504,7 +505,53 @@ class ExecutionStore:
             response=codec.loads(row.response),
             workflow_file=row.workflow_file,
         )
+        rec.io.capture_email = bool(row.capture_email)
+        self._attach_recordings(rec)
         return rec, row
+
+    # -- recorded I/O ----------------------------------------------------------------
+    def recordings(self, execution_id: str, node_id: str | None = None) -> list[dict[str, Any]]:
+        """An execution's recorded attempts in run order (`seq`, `thread_id`, `node_id`,
+        `attempt`, `kind`, `captured`, `request`, `response`, `replayed`)."""
+        r = t.recordings
+        q = sa.select(r).where(r.c.execution_id == execution_id).order_by(r.c.seq)
+        if node_id is not None:
+            q = q.where(r.c.node_id == node_id)
+        with self._guard("read the recordings"), self.engine.connect() as conn:
+            self.row(execution_id, conn)  # unknown id (or another workspace's): ExecutionNotFound
+            rows = list(conn.execute(q))
+        out = []
+        for row in rows:
+            data = codec.decode_value(row.encoding, row.data)
+            out.append({"seq": row.seq, "thread_id": row.thread_id, "node_id": row.node_id,
+                        "attempt": row.attempt, "kind": row.kind, "captured": bool(row.captured),
+                        "request": data.get("request"), "response": data.get("response"),
+                        "replayed": bool(data.get("replayed"))})
+        return out
+
+    def _attach_recordings(self, rec: RunRecord) -> None:
+        """Put each recording on its attempt (`attempt["io"]`), matched through the
+        attempt's `node_runs` seq."""
+        nr, r = t.node_runs, t.recordings
+        with self._guard("read the recordings"), self.engine.connect() as conn:
+            recs = {row.seq: row for row in conn.execute(sa.select(r).where(r.c.execution_id == rec.execution_id))}
+            if not recs:
+                return
+            nodes = {row.node_id for row in recs.values()}
+            seqs = list(conn.execute(
+                sa.select(nr.c.seq, nr.c.thread_id, nr.c.node_id)
+                .where(nr.c.execution_id == rec.execution_id, nr.c.attempt > 0, nr.c.node_id.in_(nodes))
+                .order_by(nr.c.seq)
+            ))
+        index: dict[tuple[str, str], int] = {}
+        for seq, tid, node in seqs:
+            i = index[(tid, node)] = index.get((tid, node), -1) + 1
+            row = recs.get(seq)
+            th = rec.threads.get(tid)
+            if row is None or th is None or i >= len(th.attempts.get(node, [])):
+                continue
+            data = codec.decode_value(row.encoding, row.data)
+            th.attempts[node][i]["io"] = data
 
 
 def _join_loop_results(state: dict[str, Any], previous: dict[str, Any] | None) -> None:
