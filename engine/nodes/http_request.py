@@ -22,7 +22,7 @@ from engine.jsonvalue import JSONValueError, MalformedJSON, loads_strict
 from engine.nodes import registry
 from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
 from engine.nodes.common import stringify_headers
-from engine.recorded_io import REDACTED, cap_body, check_replay, redact_headers
+from engine.recorded_io import REDACTED, cap_body, check_replay, redact_headers, scrub
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 Scalar = str | int | float | bool
@@ -215,8 +215,10 @@ class HttpRequestSpec(NodeSpec):
         if replay is not None:
             return _replay(ctx, cfg, safe_url, sent, replay, secrets)
         response = await _send(ctx, cfg, url, headers, kwargs, sent, secrets)
+        # a server that echoes the request must not carry the secret into the output (and the store)
         return _result(cfg, safe_url, response.status_code, response.reason_phrase,
-                       dict(response.headers.items()), parse_body(response), response.text)
+                       dict(response.headers.items()), scrub(parse_body(response), secrets),
+                       scrub(response.text, secrets))
 
 
 async def _send(
