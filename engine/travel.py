@@ -92,6 +92,7 @@ class History:
         self._store = store
         self._workflow_of = workflow_of  # execution id -> Workflow (the version it ran)
         self._runs: dict[str, _Run] = {}
+        self._ios: dict[str, tuple[_Run, dict[int, dict[str, Any]]]] = {}
 
     # -- public --------------------------------------------------------------------
     def steps(self, execution_id: str) -> list[Step]:
@@ -147,11 +148,13 @@ class History:
         k = state["index"]
         last = k == len(run.steps) - 1
         attempts: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        ios = self._recordings(execution_id, run)
         for s in run.steps[: k + 1]:
-            attempts.setdefault(s.thread_id, {}).setdefault(s.node_id, []).append(
-                {"attempt": s.attempt, "status": s.status, "started_at": s.started_at,
+            a = {"attempt": s.attempt, "status": s.status, "started_at": s.started_at,
                  "duration_ms": s.duration_ms, "error": codec.loads(s.error)}
-            )
+            if s.seq in ios:
+                a["io"] = ios[s.seq]  # what the attempt sent and got (recorded I/O)
+            attempts.setdefault(s.thread_id, {}).setdefault(s.node_id, []).append(a)
         stacks: dict[str, list[Frame]] = {}
         for f in state["stack"]:
             stacks.setdefault(f["thread_id"], []).insert(0, Frame(f["node_id"]))
@@ -175,6 +178,15 @@ class History:
         )
 
     # -- loading -------------------------------------------------------------------
+    def _recordings(self, execution_id: str, run: _Run) -> dict[int, dict[str, Any]]:
+        """The run's recorded I/O by attempt seq (read again whenever the run is)."""
+        got = self._ios.get(execution_id)
+        if got is None or got[0] is not run:
+            keys = ("kind", "captured", "request", "response", "replayed")
+            ios = {r["seq"]: {k: r[k] for k in keys} for r in self._store.recordings(execution_id)}
+            got = self._ios[execution_id] = (run, ios)
+        return got[1]
+
     def _run(self, execution_id: str) -> _Run:
         """Load once; a run that can still move is loaded again on every call."""
         run = self._runs.get(execution_id)

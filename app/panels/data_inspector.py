@@ -218,6 +218,9 @@ class DataInspector(QWidget):
         lower.addWidget(self.attempts)
         lower.addWidget(self.traceback)
         self.tabs.addTab(lower, "Attempts")
+        self.io_view = JsonView()  # the selected attempt's recorded request and response
+        self.io_view.empty.setText("Nothing recorded for this attempt (HTTP and email nodes record).")
+        self.tabs.addTab(self.io_view, "Request / response")
         self.copy_all = QPushButton("Copy all as JSON")
         self.copy_all.clicked.connect(self.copy_json)
         top = QHBoxLayout()
@@ -237,6 +240,7 @@ class DataInspector(QWidget):
         self.output_view.set_value(None, present=False)
         self.attempts.setRowCount(0)
         self.traceback.clear()
+        self.io_view.set_value(None, present=False)
         self.copy_all.setEnabled(False)
 
     def show_data(self, node_name: str, data: dict[str, Any]) -> None:
@@ -263,14 +267,17 @@ class DataInspector(QWidget):
                 self.attempts.setItem(r, c, item)
         if n:
             self.attempts.selectRow(n - 1)
+        self._attempt_selected()  # also when the same row stays selected for the new node
         self.copy_all.setEnabled(True)
 
     def _attempt_selected(self) -> None:
         rows = {i.row() for i in self.attempts.selectedItems()}
         if not rows or self.data is None:
             self.traceback.clear()
+            self.io_view.set_value(None, present=False)
             return
         a = (self.data.get("attempts") or [])[min(rows)]
+        self.io_view.set_value(a.get("io"), present=a.get("io") is not None)
         err = a.get("error") or {}
         if isinstance(err, dict) and err:
             self.traceback.setPlainText(err.get("traceback") or err.get("message") or json.dumps(err, indent=2))

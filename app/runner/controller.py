@@ -176,7 +176,10 @@ class RunController(QObject):
         self.cancel_action.setShortcut(QKeySequence(Qt.Modifier.SHIFT | Qt.Key.Key_F5))
         self.cancel_action.setToolTip("Cancel the run (Shift+F5)")
         self.cancel_action.triggered.connect(lambda: self.spawn(self.cancel()))
-        self.actions = [self.run_action, self.pause_action, self.resume_action, self.cancel_action]
+        self.capture_email_action = QAction(ui_icon("inbox", color), "Capture email", self)
+        self.capture_email_action.setCheckable(True)
+        self.capture_email_action.setToolTip("Keep the emails of the next runs in their inbox instead of sending them")
+        self.actions = [self.run_action, self.pause_action, self.resume_action, self.cancel_action, self.capture_email_action]
         for action in (self.pause_action, self.resume_action):  # F6 moves to whichever is enabled
             action.setProperty(HELP_KEYS, "F6")
 
@@ -372,7 +375,7 @@ class RunController(QObject):
         try:
             svc = await self.service()
             with trust.granted(trusted):  # the run's tasks inherit it (engine/trust.py)
-                handle = await self.engine.call(svc.start(snapshot, hooks=bridge.hooks(), workflow_file=self.host.current_file()))
+                handle = await self.engine.call(svc.start(snapshot, hooks=bridge.hooks(), workflow_file=self.host.current_file(), capture_email=self.capture_email_action.isChecked()))
         except Exception:
             self._set_state(FAILED)
             self.run_ended.emit("", FAILED)  # nobody waits forever for a run that never started

@@ -36,6 +36,7 @@ from app.runner.backend import open_service
 from app.runner.bridge import Batch
 from app.runner.controller import RunController
 from app.runner.engine_thread import EngineThread
+from app.runner.inbox import install_inbox
 from app.runner.recovery import RecoveryDialog, interrupted_runs
 from app.runner.snapshot import RunSnapshot, node_data, preview_samples
 from app.runner.time_travel import install_time_travel
@@ -145,6 +146,7 @@ class RunnerUi(QObject):
         self.samples: dict[str, Any] | None = None
         self.record_view: Any = None  # a RunRecord of a past moment (time travel) shown instead of the run's end
         self.time_travel: Any = None  # the Steps dock and Compare (app.runner.time_travel)
+        self.inbox: Any = None  # the Inbox dock (app.runner.inbox)
         self._workflow_names: dict[str, str] = {}  # workflow id -> name, for the history's "all" scope
         self._data_timer = QTimer(self)
         self._data_timer.setSingleShot(True)
@@ -487,6 +489,7 @@ def install_runner(window: Any, *, db: str | None = None, workspace: str = "defa
     """Add the run tools to `window` (a `MainWindow`); offer interrupted runs when `recover`."""
     ui = RunnerUi(window, db=db, workspace=workspace, in_memory=in_memory, engine=engine)
     install_time_travel(ui)
+    install_inbox(ui)
     if recover:
         try:
             asyncio.get_event_loop()

@@ -117,6 +117,7 @@ def node_data(record: RunRecord, workflow: Workflow | None, node_id: str, thread
             "started_at": a.get("started_at"),
             "duration_ms": a.get("duration_ms"),
             "error": _copy(a.get("error")),
+            "io": _copy(a.get("io")),  # recorded request and response (HTTP, email)
         }
         for a in th.attempts.get(node_id, [])
     ]
