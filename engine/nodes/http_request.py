@@ -18,6 +18,7 @@ import httpx
 from pydantic import Field, ValidationInfo, field_validator
 
 from engine.errors import NodeError
+from engine.jsonvalue import JSONValueError, MalformedJSON, loads_strict
 from engine.nodes import registry
 from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
 from engine.nodes.common import stringify_headers
@@ -110,9 +111,11 @@ def parse_body(response: httpx.Response) -> Any:
     if not response.content.strip():
         return None
     try:
-        return response.json()
-    except ValueError:  # says JSON but is not: keep the text rather than fail the node
+        return loads_strict(response.text)
+    except MalformedJSON:  # says JSON but is not: keep the text rather than fail the node
         return response.text
+    except JSONValueError as exc:  # JSON to a lenient parser, but NaN, a 5,000-digit int...
+        raise NodeError(f"the response body cannot be used: {exc}", error_type="bad_response") from None
 
 
 def _transport_error(method: str, safe_url: str, exc: Exception, timeout_s: float) -> NodeError:

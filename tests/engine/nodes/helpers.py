@@ -106,4 +106,5 @@ class NodeHarness:
         return await registry.get_spec(node_type).run(self.context(node, value=value), value)
 
     async def aclose(self) -> None:
+        self.services.close_resources()
         await self.http.aclose()
