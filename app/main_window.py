@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.view)
         self.validator = Validator(self)
         self.autosaver = Autosaver(autosave_interval_s or 30.0, self)
+        self.import_summary: QWidget | None = None  # the last n8n import summary (non-modal)
         self.quick_add = QuickAddPopup(self)
         self._quick_add_pos = QPointF()
         self._pending_link: tuple[str, str, bool] | None = None  # a link dropped on empty canvas
@@ -158,7 +159,9 @@ class MainWindow(QMainWindow):
         a("save", "&Save", self.save, S.Save, "save")
         a("save_as", "Save &As…", self.save_as, S.SaveAs)
         a("revert", "&Revert to Saved", self.revert)
+        a("import_n8n", "&Import n8n Workflow…", self.import_n8n_dialog)
         a("quit", "&Quit", self.close, S.Quit)
+        a("credentials", "C&redentials…", self.show_credentials, None, "key")
         a("undo", "&Undo", lambda: self.read_only or self.document.undo_stack.undo(), S.Undo, "undo")
         a("redo", "&Redo", lambda: self.read_only or self.document.undo_stack.redo(), S.Redo, "redo")
         a("cut", "Cu&t", self.cut, S.Cut, "cut")
@@ -192,8 +195,11 @@ class MainWindow(QMainWindow):
         file.addActions([acts["new"], acts["open"]])
         self.recent_menu = file.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file.addAction(acts["import_n8n"])
         file.addSeparator()
         file.addActions([acts["save"], acts["save_as"], acts["revert"]])
+        file.addSeparator()
+        file.addAction(acts["credentials"])
         file.addSeparator()
         file.addAction(acts["quit"])
         edit = self.menus["edit"] = bar.addMenu("&Edit")
@@ -352,11 +358,12 @@ class MainWindow(QMainWindow):
         by_node: dict[str, list[str]] = {}
         for p in problems:
             if p.node_id:
-                by_node.setdefault(p.node_id, []).append(f"{p.field}: {p.message}" if p.field else p.message)
+                text = f"{p.field}: {p.message}" if p.field else p.message
+                by_node.setdefault(p.node_id, []).append(text if p.is_error else f"{p.severity}: {text}")
         self.scene.set_problems(by_node)
         self.problems.set_problems(problems, self.document.workflow)
         self.inspector.set_problems(problems)
-        n = len(problems)
+        n = sum(1 for p in problems if p.is_error)
         self.problem_label.setText(f"⚠ {n} problem{'s' if n != 1 else ''}" if n else "✓ ready to run")
 
     # -- files ----------------------------------------------------------------------------
@@ -469,8 +476,20 @@ class MainWindow(QMainWindow):
         self.open_path(path)
 
     def _files_dropped(self, paths: list[str]) -> None:
-        if paths:
-            self.open_path(paths[0])
+        if not paths:
+            return
+        from app.dialogs_import import import_n8n, is_n8n_file
+
+        if is_n8n_file(paths[0]):  # an n8n export: import it rather than refuse it
+            if self.maybe_save():
+                import_n8n(self, paths[0])
+            return
+        self.open_path(paths[0])
+
+    def import_n8n_dialog(self) -> None:
+        from app.dialogs_import import choose_and_import
+
+        choose_and_import(self)
 
     @guarded
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -692,6 +711,14 @@ class MainWindow(QMainWindow):
     def show_shortcuts(self) -> None:
         # every action in the window, also those other tools added (Run: F5, F6, Shift+F5)
         self.dialogs.information(self, "Keyboard shortcuts", shortcuts_html(self.findChildren(QAction)))
+
+    def show_credentials(self) -> None:
+        """File → Credentials…: named secrets in the OS keyring (workflows only hold names)."""
+        from app.credentials_dialog import CredentialsDialog
+
+        dialog = CredentialsDialog(self, self.dialogs)
+        self.dialogs.about_to_show.emit(dialog)
+        dialog.exec()
 
     # -- settings and closing --------------------------------------------------------------------
     def _restore_settings(self) -> None:

@@ -450,7 +450,8 @@ class ExecutionService:
         row = self._store.row(execution_id)
         if self._store.effective_status(row) == RUNNING:
             raise InvalidExecutionState(f"execution {execution_id} is running (pid {row.owner_pid}); cancel it instead")
-        self._store.set_stopped(execution_id, "failed", error=error)
+        if not self._store.set_stopped(execution_id, "failed", error=error):  # never over a finished run
+            raise InvalidExecutionState(f"execution {execution_id} is {row.status}; a finished run keeps its status")
 
     def delete(self, execution_id: str) -> None:
         handle = self._handles.get(execution_id)

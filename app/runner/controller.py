@@ -33,6 +33,8 @@ from app.runner.canvas_state import RunCanvas
 from app.runner.engine_thread import EngineThread
 from app.runner.host import RunnerHost
 from app.runner.snapshot import RunSnapshot, run_snapshot
+from app.trust_dialog import ask_trust
+from engine import trust
 from engine.model import Workflow
 from engine.runtime.status import progress_text
 
@@ -345,10 +347,16 @@ class RunController(QObject):
         await asyncio.sleep(0)  # let pending paints and input go first: cloning 5,000 nodes takes ~20 ms
         snapshot = wf.clone()  # the run never sees later edits
         problems = await self.engine.call_sync(validate, snapshot, file=self.host.current_file())
+        problems = [p for p in problems if p.is_error]  # warnings (unreachable nodes) do not stop a run
         if problems:
             self._set_state(IDLE if self.viewing is None else VIEWING)
             self._refuse(f"Cannot run: {len(problems)} problem(s) — {problems[0]}")
             self.run_ended.emit("", "invalid")  # whoever waits for the run (--run --screenshot) goes on
+            return None
+        trusted = await self._ask_trust(snapshot, self.host.current_file())
+        if trusted is None:
+            self._set_state(IDLE if self.viewing is None else VIEWING)
+            self.run_ended.emit("", "invalid")
             return None
         if self.viewing is not None:
             self.leave_view()
@@ -363,7 +371,8 @@ class RunController(QObject):
         self.execution_changed.emit(None)
         try:
             svc = await self.service()
-            handle = await self.engine.call(svc.start(snapshot, hooks=bridge.hooks(), workflow_file=self.host.current_file()))
+            with trust.granted(trusted):  # the run's tasks inherit it (engine/trust.py)
+                handle = await self.engine.call(svc.start(snapshot, hooks=bridge.hooks(), workflow_file=self.host.current_file()))
         except Exception:
             self._set_state(FAILED)
             self.run_ended.emit("", FAILED)  # nobody waits forever for a run that never started
@@ -442,13 +451,29 @@ class RunController(QObject):
         self.paused_s, self._paused_since = (time.time() - paused_at if paused_at else 0.0), None
         await self._resume(execution_id, workflow=wf)
 
+    async def _ask_trust(self, wf: Workflow, path: str | None) -> bool | None:
+        """Whether the run may run code outside the sandbox; None: it must not start."""
+        if not trust.needs_trust(wf):
+            return False
+        if await ask_trust(wf, path, self.host.window()):
+            return True
+        self._refuse("Run not started: the workflow runs code outside the sandbox and was not trusted.")
+        return None
+
     async def _resume(self, execution_id: str, workflow: Workflow | None = None) -> None:
+        wf = workflow or self.workflow
+        current = self.host.current_workflow()
+        path = self.host.current_file() if current is not None and wf is not None and current.id == wf.id else None
+        trusted = await self._ask_trust(wf, path) if wf is not None else False
+        if trusted is None:
+            return
         bridge = self._new_bridge()
         self._set_state(RESUMING)
         self.execution_changed.emit(execution_id)
         svc = await self.service()
         try:
-            await self.engine.call(svc.resume(execution_id, hooks=bridge.hooks(), workflow=workflow or self.workflow))
+            with trust.granted(trusted):
+                await self.engine.call(svc.resume(execution_id, hooks=bridge.hooks(), workflow=wf))
         except Exception:
             self._set_state(PAUSED)
             raise
