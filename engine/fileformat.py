@@ -156,9 +156,7 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
     """Validate a decoded JSON document and build the model; raise WorkflowInvalid listing every problem."""
     if not isinstance(data, dict):
         raise WorkflowInvalid([Problem("the file must hold a JSON object", file=file)], file)
-    odd = _value_problems(data, file)
-    if odd:
-        raise WorkflowInvalid(sorted(odd, key=lambda p: (p.node_id or "", p.field or "")), file)
+    _refuse_unholdable(data, file)
     if "format" not in data:
         raise WorkflowInvalid([Problem("missing 'format' (expected 'processengine/1')", field="format", file=file)], file)
     try:
@@ -309,6 +307,12 @@ def _value_problems(data: Any, file: str | None) -> list[Problem]:
         if message:
             problems.append(_loc_to_problem(data, loc, message, file) if type(data) is dict else Problem(message, file=file))
     return problems
+
+
+def _refuse_unholdable(data: dict[str, Any], file: str | None) -> None:
+    odd = _value_problems(data, file)
+    if odd:
+        raise WorkflowInvalid(sorted(odd, key=lambda p: (p.node_id or "", p.field or "")), file)
 
 
 def loads(text: str | bytes, *, file: str | None = None, check_configs: bool = True) -> Workflow:
