@@ -106,7 +106,7 @@ def test_fifty_concurrent_requests_to_a_slow_workflow_are_all_answered(serve: An
 
 @pytest.mark.timeout(300)
 def test_load_over_the_limit_gets_503_with_retry_after_never_a_hang(serve: Any) -> None:
-    server = serve(2.0, "--max-concurrent", "5")
+    server = serve(10.0, "--max-concurrent", "5")  # long enough that all 20 arrive while 5 run
     replies = asyncio.run(_post_many(server.url, 20))
     codes = sorted(r.status_code for r in replies)
     assert codes == [200] * 5 + [503] * 15
