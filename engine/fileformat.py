@@ -17,6 +17,7 @@ nested too deep for the JSON parser itself is cut out before parsing, so even a
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -285,7 +286,7 @@ def _cut_deep(text: str) -> str:
 
 
 def _value_problems(data: Any, file: str | None) -> list[Problem]:
-    """Integers too long to save and nesting too deep, each at its node and field."""
+    """Integers too long to save, NaN/Infinity and nesting too deep, each at its node and field."""
     problems: list[Problem] = []
     stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
     while stack:
@@ -297,6 +298,8 @@ def _value_problems(data: Any, file: str | None) -> list[Problem]:
             digits = int(value.bit_length() * 0.30103) + 1
         if digits > MAX_INT_DIGITS:
             message = f"this integer has about {digits:,} digits; the limit is {MAX_INT_DIGITS:,}"
+        elif t is float and not math.isfinite(value):  # `NaN`, `Infinity`, `1e400` in the text
+            message = f"{value} is not a JSON number (NaN and Infinity are refused)"
         elif (t is str and value == _TOO_DEEP) or (t in (dict, list) and len(loc) >= MAX_NESTING):
             message = f"nested more than {MAX_NESTING} levels deep (from here down)"
             loc = loc[: 2 + 4 if loc[:1] == ("nodes",) else 4]  # where it starts, not every level
