@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.errors import Problem, WorkflowInvalid
-from engine.model import FORMAT, Connection, Node, Note, Workflow
+from engine.model import DEFAULT_MAX_NODE_VISITS, FORMAT, Connection, Node, Note, Workflow
 
 SUPPORTED_MAJOR = 1
 MAX_NESTING = 100  # levels of lists/objects in a file; real workflows use a handful
@@ -84,6 +84,7 @@ class WorkflowFile(_Strict):
     nodes: list[NodeFile] = Field(default_factory=list)
     connections: list[ConnectionFile] = Field(default_factory=list)
     notes: list[NoteFile] = Field(default_factory=list)
+    max_node_visits: int = Field(DEFAULT_MAX_NODE_VISITS, ge=1, le=10_000_000)
 
     @field_validator("format")
     @classmethod
@@ -212,6 +213,7 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
         nodes=[],
         connections=[Connection(c.from_, c.from_port, c.to, c.to_port) for c in doc.connections],
         notes=[Note(n.id, n.text, tuple(n.position), tuple(n.size)) for n in doc.notes],  # type: ignore[arg-type]
+        max_node_visits=doc.max_node_visits,
     )
     for node in nodes:
         wf._nodes.append(node)
@@ -375,6 +377,8 @@ def to_dict(wf: Workflow) -> dict[str, Any]:
             for c in wf.connections
         ],
     }
+    if wf.max_node_visits != DEFAULT_MAX_NODE_VISITS:
+        doc["max_node_visits"] = wf.max_node_visits
     if wf.notes:
         doc["notes"] = [
             {

@@ -28,7 +28,7 @@ from engine.model import Workflow
 from engine.runtime.control import RunControl
 from engine.runtime.orchestrator import Orchestrator, iso, new_record
 from engine.runtime.record import INTERRUPTED, MAIN_THREAD, PAUSED, RUNNING, TERMINAL, RunRecord
-from engine.runtime.status import duration_ms, status_object
+from engine.runtime.status import duration_ms, progress, status_object
 from engine.store import owner
 from engine.store.checkpoint import Checkpointer
 from engine.store.codec import loads
@@ -493,11 +493,6 @@ class ExecutionService:
 def _status_from_rows(row: Any, threads: list[Any], status: str, now: float | None = None) -> dict[str, Any]:
     """The status object of `engine.runtime.status.status_object`, read from store rows."""
     now = time.time() if now is None else now
-
-    def progress(total: int, completed: int, failed: int, skipped: int) -> dict[str, Any]:
-        done = completed + failed + skipped
-        percent = round(100.0 * done / total, 1) if total else 100.0
-        return {"total": total, "completed": completed, "failed": failed, "skipped": skipped, "percent": min(percent, 100.0)}
 
     err = loads(row.error)
     flight = loads(row.in_flight) if status in (RUNNING, INTERRUPTED) else None
