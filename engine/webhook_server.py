@@ -41,8 +41,10 @@ from engine.model import Workflow
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENT",
+    "RETRY_AFTER_S",
     "RUNS",
     "SERVICE",
+    "Busy",
     "RunLimiter",
     "ServeError",
     "add_workflow",
