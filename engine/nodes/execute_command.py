@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +129,7 @@ class ExecuteCommandSpec(NodeSpec):
         cwd = cfg.cwd
         try:
             return await asyncio.create_subprocess_exec(
-                *cfg.command, cwd=cwd, env={**os.environ, **cfg.env},
+                *cfg.command, cwd=cwd, env=processes.child_env(cfg.env),
                 stdin=asyncio.subprocess.PIPE if cfg.stdin is not None else asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
             )

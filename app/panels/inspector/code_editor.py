@@ -234,7 +234,7 @@ class CodeEdit(QPlainTextEdit):
         self.blockCountChanged.connect(self._update_margins)
         self.updateRequest.connect(self._scroll_gutter)
         self._update_margins()
-        self.setMinimumHeight(self.fontMetrics().lineSpacing() * 10)
+        self.setMinimumHeight(self.fontMetrics().lineSpacing() * 14)
 
     @property
     def language(self) -> str:
@@ -447,8 +447,7 @@ class CodeFieldEditor(FieldEditor):
         provider = inspector.sample_provider
         data = provider(self.form.node_id) if provider else None
         names = inspector.sample_names()
-        names.pop("loop", None)
-        names["loop"] = None
+        names["loop"] = None  # the preview's made-up loop item would not be this node's
         names["execution"] = {"id": "test", "started_at": names["execution"].get("started_at")}
         source = "last run's input" if data and "input" in data else "sample input"
         return names, source
