@@ -90,7 +90,7 @@ def bench_recordings(n: int) -> None:
     print("| --- | ---: | ---: | ---: |")
     for name, got in rows:
         (off, _), (on, rec_bytes) = got["off"], got["on"]
-        label = "small JSON (~60 B)" if name == "small" else "larger JSON (~9 KB)"
+        label = "small JSON (~40 B)" if name == "small" else "larger JSON (~9 KB)"
         print(f"| {label} | {(off - base) / n:,.0f} | {(on - base) / n:,.0f} | {rec_bytes / n:,.0f} |")
 
 
