@@ -38,10 +38,23 @@ class RunIO:
 
     capture_email: bool = False
     pending: dict[tuple[str, str, int], dict[str, Any]] = field(default_factory=dict)
-    # re-run with replay: node id -> the source run's recording that answers it
-    replay: dict[str, dict[str, Any]] | None = None
+    # re-run with replay: node id -> the source run's recordings that answer its runs, in
+    # order (engine.replay); `replay_spec` ({source, nodes, strict}) is stored with the run
+    replay: dict[str, list[dict[str, Any]]] | None = None
+    replay_spec: dict[str, Any] | None = None
     strict_replay: bool = False
     warnings: list[str] = field(default_factory=list)
+    _answering: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def replay_answer(self, node_id: str, attempt: int) -> dict[str, Any] | None:
+        """The recording that answers this attempt: each new run of the node takes the
+        next one (the last repeats); a retry gets the same answer again."""
+        queue = None if self.replay is None else self.replay.get(node_id)
+        if not queue:
+            return None
+        if attempt == 1 or node_id not in self._answering:
+            self._answering[node_id] = queue.pop(0) if len(queue) > 1 else queue[0]
+        return self._answering[node_id]
 
 
 def redact_headers(headers: dict[str, str], names: Iterable[str] = ()) -> dict[str, str]:

@@ -117,11 +117,14 @@ class ExecutionService:
         workflow_file: str | None = None,
         hooks: ev.LifecycleHooks | None = None,
         capture_email: bool = False,
+        replay: dict[str, Any] | None = None,
     ) -> RunHandle:
         """Create the execution and start it as a task on the running loop.
 
         `capture_email`: send_email nodes store their messages in the execution's inbox
-        instead of sending them (kept with the execution, so a resume captures too)."""
+        instead of sending them (kept with the execution, so a resume captures too).
+        `replay`: {source, nodes, strict} answers HTTP and email nodes from the recordings
+        of execution `source` (`nodes` None: all of them), see engine.replay."""
         rec = new_record(
             workflow,
             execution_id=str(uuid.uuid4()),
@@ -132,6 +135,8 @@ class ExecutionService:
             workflow_file=workflow_file,
         )
         rec.io.capture_email = capture_email
+        if replay is not None:
+            self._plan_replay(rec, workflow, replay)
         checkpointer = None
         if self._store is not None:
             version = self._store.save_workflow(workflow)
@@ -140,6 +145,33 @@ class ExecutionService:
         else:
             self._records[rec.execution_id] = rec
         return self._launch(workflow, rec, checkpointer, hooks)
+
+    def _plan_replay(self, rec: RunRecord, workflow: Workflow, spec: dict[str, Any]) -> None:
+        from engine import replay
+
+        replay.apply(rec.io, spec, replay.replay_plan(self.store, spec["source"], workflow, spec.get("nodes")))
+
+    async def replay_from_trigger(
+        self,
+        source_id: str,
+        *,
+        nodes: list[str] | None = None,
+        strict: bool = False,
+        hooks: ev.LifecycleHooks | None = None,
+    ) -> RunHandle:
+        """Run the source's workflow version again from its trigger, with its input and
+        variables, answering HTTP and email nodes from its recordings."""
+        source, _ = self.store.load_record(source_id)
+        workflow = self.workflow_of(source_id)
+        return await self.start(
+            workflow,
+            source.trigger_payload,
+            variables=dict(source.main.variables),
+            trigger=source.trigger_node,
+            workflow_file=source.workflow_file,
+            hooks=hooks,
+            replay={"source": source_id, "nodes": nodes or None, "strict": strict},
+        )
 
     async def execute(self, workflow: Workflow, inputs: Any = None, **kw: Any) -> str:
         """Start a run and return its execution id (DESIGN's verb)."""

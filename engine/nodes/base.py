@@ -123,8 +123,7 @@ class NodeContext:
 
     def replayed_io(self) -> dict[str, Any] | None:
         """The recording that answers this node in a replaying re-run (None: run for real)."""
-        replay = self.services.io.replay
-        return None if replay is None else replay.get(self.node.id)
+        return self.services.io.replay_answer(self.node.id, self.attempt)
 
 
 class NodeSpec:

@@ -83,6 +83,7 @@ def status_object(rec: RunRecord, *, status: str | None = None, now: float | Non
             "traceback": rec.error.get("traceback"),
             "node_id": rec.error.get("node_id"),
         }
+    extra = {"warnings": list(rec.io.warnings)} if rec.io.warnings else {}  # e.g. a replayed request that changed
     return {
         "execution_id": rec.execution_id,
         "workflow_id": rec.workflow_id,
@@ -96,6 +97,7 @@ def status_object(rec: RunRecord, *, status: str | None = None, now: float | Non
         },
         "threads": threads,
         "error": error,
+        **extra,
     }
 
 

@@ -84,6 +84,7 @@ executions = sa.Table(
     sa.Column("failed", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("skipped", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("capture_email", sa.Boolean(), nullable=False, server_default=sa.false()),  # 0005_time_travel
+    sa.Column("replay", sa.Text()),  # 0005_time_travel: {source, nodes, strict} of a replaying re-run
     sa.Index("ix_executions_ws_created", "workspace_id", "created_at"),
     sa.Index("ix_executions_ws_status", "workspace_id", "status"),
     sa.Index("ix_executions_ws_workflow", "workspace_id", "workflow_id"),

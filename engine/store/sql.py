@@ -49,7 +49,7 @@ EXEC_FINAL = [*EXEC_PROGRESS, "status", "started_at", "stopped_at", "error", "re
 EXEC_CREATE = [
     "id", "workspace_id", "workflow_version", "workflow_id", "status", "trigger_node", "trigger_payload",
     "workflow_file", "owner_host", "owner_pid", "owner_token", "heartbeat_at", "created_at", "started_at", "total",
-    "capture_email",
+    "capture_email", "replay",
 ]
 
 

@@ -207,6 +207,7 @@ class ExecutionStore:
             "started_at": now,
             "total": rec.main.total,
             "capture_email": rec.io.capture_email,
+            "replay": codec.dumps_opt(rec.io.replay_spec),
         }
 
     def row(self, execution_id: str, conn: sa.Connection | None = None) -> sa.Row[Any]:
@@ -507,7 +508,16 @@ class ExecutionStore:
         )
         rec.io.capture_email = bool(row.capture_email)
         self._attach_recordings(rec)
+        if row.replay:  # (a claimed run reads as running here)
+            self._replay_again(rec, codec.loads(row.replay), row.workflow_version)
         return rec, row
+
+    def _replay_again(self, rec: RunRecord, spec: dict[str, Any], version: int) -> None:
+        """A resumed replaying re-run answers from the recordings again (never the network)."""
+        from engine import replay
+
+        plan = replay.replay_plan(self, spec["source"], self.load_workflow_version(version), spec.get("nodes"))
+        replay.apply(rec.io, spec, plan)
 
     # -- recorded I/O ----------------------------------------------------------------
     def recordings(self, execution_id: str, node_id: str | None = None) -> list[dict[str, Any]]:

@@ -19,6 +19,8 @@ depends_on = None
 def upgrade() -> None:
     # capture_email: send_email stores messages instead of sending them (kept across a resume)
     op.add_column("executions", sa.Column("capture_email", sa.Boolean(), nullable=False, server_default=sa.false()))
+    # replay: {source, nodes, strict} of a re-run answered from recordings (kept across a resume)
+    op.add_column("executions", sa.Column("replay", sa.Text()))
     # one row per recorded attempt, keyed by the attempt's node_runs seq
     op.create_table(
         "recordings",
@@ -38,4 +40,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("recordings")
     with op.batch_alter_table("executions") as batch:
+        batch.drop_column("replay")
         batch.drop_column("capture_email")
