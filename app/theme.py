@@ -33,6 +33,7 @@ RUN_STATE_COLORS = {
     "skipped": "#a8a29e",
     "paused": "#8b5cf6",
     "cancelled": "#6b7280",
+    "replayed": "#4f46e5",  # answered from a recording (rerun --replay)
 }
 
 

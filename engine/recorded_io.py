@@ -57,6 +57,34 @@ class RunIO:
         return self._answering[node_id]
 
 
+PENDING_CAP = 256  # recordings kept for a run nothing stores (an in-memory run without hooks)
+
+
+def keep_pending(io: RunIO, key: tuple[str, str, int], rec: dict[str, Any]) -> None:
+    """Hold a recording until its attempt row is made; a run whose recordings nobody
+    collects keeps only the latest `PENDING_CAP` (memory stays bounded)."""
+    pending = io.pending
+    pending[key] = rec
+    if len(pending) > PENDING_CAP:
+        pending.pop(next(iter(pending)))
+
+
+def attach_pending(record: Any, thread_id: str, node_id: str) -> None:
+    """Put a node's waiting recordings on its attempts (runs kept in memory, no checkpointer)."""
+    pending = record.io.pending
+    keys = [k for k in pending if k[0] == thread_id and k[1] == node_id]
+    th = record.threads.get(thread_id)
+    for key in keys:
+        io = pending.pop(key)
+        attempts = [] if th is None else th.attempts.get(node_id, [])
+        a = next((a for a in reversed(attempts) if a["attempt"] == key[2] and "io" not in a), None)
+        if a is None:
+            continue
+        a["io"] = io
+        if io.get("replayed") and a["status"] == "succeeded":
+            a["status"] = "replayed"
+
+
 def redact_headers(headers: dict[str, str], names: Iterable[str] = ()) -> dict[str, str]:
     """Headers with credential-bearing values replaced (names compared case-insensitively)."""
     secret = SECRET_HEADERS | {n.lower() for n in names}

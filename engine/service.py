@@ -25,6 +25,7 @@ from typing import Any
 from engine import events as ev
 from engine.errors import StoreError
 from engine.model import Workflow
+from engine.recorded_io import attach_pending
 from engine.runtime.control import RunControl
 from engine.runtime.orchestrator import Orchestrator, iso, new_record
 from engine.runtime.record import INTERRUPTED, MAIN_THREAD, PAUSED, RUNNING, TERMINAL, RunRecord
@@ -250,6 +251,7 @@ class ExecutionService:
         if checkpointer is None:
             all_hooks.on(ev.NodeStarted, lambda e, r: handle.in_flight.__setitem__(e.thread_id, e.node_id) or handle.side_effects.__setitem__(e.node_id, e.side_effects))
             all_hooks.on(ev.NodeFinished, lambda e, r: handle.in_flight.pop(e.thread_id, None))
+            all_hooks.on(ev.NodeFinished, lambda e, r: attach_pending(r, e.thread_id, e.node_id))
         if hooks is not None:
             all_hooks.extend(hooks)
         orch = Orchestrator(workflow, rec, hooks=all_hooks, control=control, load_workflow=self._loader(rec))

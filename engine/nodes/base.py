@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from engine.recorded_io import RunIO, recording
+from engine.recorded_io import RunIO, keep_pending, recording
 
 if TYPE_CHECKING:
     from engine.model import Node, Workflow
@@ -117,9 +117,8 @@ class NodeContext:
         """Keep what this attempt sent and got (already redacted by the caller; `secrets`
         are scrubbed from it all); the checkpointer stores it with the attempt."""
         key = (self.thread_id, self.node.id, self.attempt)
-        self.services.io.pending[key] = recording(
-            kind, request, response, captured=captured, replayed=replayed, secrets=secrets
-        )
+        rec = recording(kind, request, response, captured=captured, replayed=replayed, secrets=secrets)
+        keep_pending(self.services.io, key, rec)
 
     def replayed_io(self) -> dict[str, Any] | None:
         """The recording that answers this node in a replaying re-run (None: run for real)."""

@@ -136,3 +136,25 @@ async def test_capture_sends_nothing_and_survives_a_resume(db: Db, smtp_server: 
     assert [(m["node_id"], m["captured"], m["request"]["to"]) for m in msgs] == [
         ("first", True, ["ann@example.org"]), ("second", True, ["bob@example.org"])]
     assert done.main.outputs["second"]["captured"] is True
+
+
+async def test_in_memory_runs_put_recordings_on_attempts(http_server: HttpTestServer) -> None:
+    http_server.fail_first("/m", 1, status=502)
+    wf = workflow([{"id": "start", "type": "manual_trigger"},
+                   {"id": "get", "type": "http_request", "config": {"url": http_server.url_for("/m")},
+                    "retry": {"max_attempts": 2, "initial_delay_s": 0.01, "jitter": False}}],
+                  [("start", "out", "get")])
+    with ExecutionService(in_memory=True) as svc:
+        rec = await svc.run(wf)
+    assert [a["io"]["response"]["status"] for a in rec.main.attempts["get"]] == [502, 200]
+    assert rec.io.pending == {}
+
+
+def test_uncollected_recordings_stay_bounded() -> None:
+    from engine.recorded_io import PENDING_CAP, RunIO, keep_pending
+
+    io = RunIO()
+    for i in range(PENDING_CAP + 50):
+        keep_pending(io, ("main", f"n{i}", 1), {"kind": "http"})
+    assert len(io.pending) == PENDING_CAP and ("main", f"n{PENDING_CAP + 49}", 1) in io.pending
+    assert ("main", "n0", 1) not in io.pending
