@@ -72,6 +72,7 @@ class WorkflowFile(_Strict):
     nodes: list[NodeFile] = Field(default_factory=list)
     connections: list[ConnectionFile] = Field(default_factory=list)
     notes: list[NoteFile] = Field(default_factory=list)
+    concurrency: int | None = Field(None, ge=1, description="at most this many runs at once across queue workers")
 
     @field_validator("format")
     @classmethod
@@ -200,6 +201,7 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
         connections=[Connection(c.from_, c.from_port, c.to, c.to_port) for c in doc.connections],
         notes=[Note(n.id, n.text, tuple(n.position), tuple(n.size)) for n in doc.notes],  # type: ignore[arg-type]
     )
+    wf.concurrency = doc.concurrency
     for node in nodes:
         wf._nodes.append(node)
         wf._by_id[node.id] = node
@@ -278,6 +280,8 @@ def to_dict(wf: Workflow) -> dict[str, Any]:
             for c in wf.connections
         ],
     }
+    if wf.concurrency is not None:
+        doc["concurrency"] = wf.concurrency
     if wf.notes:
         doc["notes"] = [
             {

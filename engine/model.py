@@ -122,6 +122,7 @@ class Workflow:
         self._by_id: dict[str, Node] = {n.id: n for n in self._nodes}
         self.connections: list[Connection] = list(connections or [])
         self.notes: list[Note] = list(notes or [])
+        self.concurrency: int | None = None  # queue mode: most runs at once across workers
         self.events = WorkflowEvents()
 
     # -- reading -----------------------------------------------------------
@@ -221,7 +222,7 @@ class Workflow:
     # -- copying -----------------------------------------------------------
     def clone(self) -> Workflow:
         """A deep copy without subscribers (used by runs, which must not see later edits)."""
-        return Workflow(
+        wf = Workflow(
             id=self.id,
             name=self.name,
             variables=copy.deepcopy(self.variables),
@@ -229,6 +230,8 @@ class Workflow:
             connections=list(self.connections),
             notes=[n.clone() for n in self.notes],
         )
+        wf.concurrency = self.concurrency
+        return wf
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Workflow):

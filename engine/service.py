@@ -27,7 +27,15 @@ from engine.errors import StoreError
 from engine.model import Workflow
 from engine.runtime.control import RunControl
 from engine.runtime.orchestrator import Orchestrator, iso, new_record
-from engine.runtime.record import INTERRUPTED, MAIN_THREAD, PAUSED, RUNNING, TERMINAL, RunRecord
+from engine.runtime.record import (
+    INTERRUPTED,
+    MAIN_THREAD,
+    PAUSED,
+    QUEUED,
+    RUNNING,
+    TERMINAL,
+    RunRecord,
+)
 from engine.runtime.status import duration_ms, status_object
 from engine.store import owner
 from engine.store.checkpoint import Checkpointer
@@ -136,6 +144,35 @@ class ExecutionService:
             self._records[rec.execution_id] = rec
         return self._launch(workflow, rec, checkpointer, hooks)
 
+    def create_queued(
+        self,
+        workflow: Workflow,
+        inputs: Any = None,
+        *,
+        variables: dict[str, Any] | None = None,
+        trigger: str | None = None,
+        workflow_file: str | None = None,
+    ) -> str:
+        """Store a new execution as `queued` (its first checkpoint, no owner) for a worker to claim."""
+        rec = new_record(
+            workflow,
+            execution_id=str(uuid.uuid4()),
+            inputs=inputs,
+            variables=variables,
+            trigger=trigger,
+            workspace=self.workspace,
+            workflow_file=workflow_file,
+        )
+        store = self.store
+        row = store.new_execution_row(rec, store.save_workflow(workflow), Owner(None, None, None))  # type: ignore[arg-type]
+        row.update(status=QUEUED, heartbeat_at=None, started_at=None)
+        checkpointer = Checkpointer(store.engine, rec)
+        try:
+            checkpointer.initial(create=row)
+        finally:
+            checkpointer.close()
+        return rec.execution_id
+
     async def execute(self, workflow: Workflow, inputs: Any = None, **kw: Any) -> str:
         """Start a run and return its execution id (DESIGN's verb)."""
         return (await self.start(workflow, inputs, **kw)).execution_id
@@ -154,7 +191,7 @@ class ExecutionService:
             return self._memory_record(execution_id)
         while True:
             row = self._store.row(execution_id)
-            if self._store.effective_status(row) != RUNNING:
+            if self._store.effective_status(row) not in (RUNNING, QUEUED):
                 return self.record(execution_id)
             await asyncio.sleep(POLL_EVERY)
 
@@ -164,8 +201,9 @@ class ExecutionService:
         *,
         hooks: ev.LifecycleHooks | None = None,
         workflow: Workflow | None = None,
+        worker: str | None = None,
     ) -> RunHandle:
-        """Continue a paused or interrupted run in this process from its last checkpoint."""
+        """Continue a paused, queued or interrupted run in this process from its last checkpoint."""
         running = self._handles.get(execution_id)
         if running is not None and not running.task.done():
             raise InvalidExecutionState(f"execution {execution_id} is already running in this process")
@@ -176,12 +214,14 @@ class ExecutionService:
             if workflow is None:
                 raise StoreError("an in-memory service needs the workflow to resume a run")
             return self._launch(workflow, rec, None, hooks)
-        row = self._store.claim(execution_id, Owner.me())
+        row = self._store.claim(execution_id, Owner.me(), worker=worker)
         claiming = object()
         owner.LIVE[execution_id] = claiming  # ours from the claim on (same-process readers)
         try:
             rec, _ = self._store.load_record(execution_id)
             rec.status = PAUSED if row.status == PAUSED else INTERRUPTED
+            if row.status == QUEUED:  # its first start: ExecutionStarted, started now
+                rec.status, rec.started_at = RUNNING, None
             wf = workflow if workflow is not None else self._store.load_workflow_version(row.workflow_version)
             seq = self._store.next_seq(execution_id)
             if rec.status == INTERRUPTED:
@@ -191,7 +231,8 @@ class ExecutionService:
             # give the run back: it stays resumable
             if owner.LIVE.get(execution_id) is claiming:
                 del owner.LIVE[execution_id]
-            self._store.set_stopped(execution_id, INTERRUPTED if row.status != PAUSED else PAUSED, only_from=[RUNNING])
+            back = row.status if row.status in (PAUSED, QUEUED) else INTERRUPTED
+            self._store.set_stopped(execution_id, back, only_from=[RUNNING])
             raise
         log.info("execution=%s resuming from %s (seq %d)", execution_id, rec.status, seq)
         checkpointer = Checkpointer(self._store.engine, rec, seq=seq, existing_threads=existing)
@@ -336,7 +377,7 @@ class ExecutionService:
                 return
             row = self._store.row(execution_id)
             status = self._store.effective_status(row)
-        if status == PAUSED and self._store.set_stopped(execution_id, "cancelled", only_from=[PAUSED]):
+        if status in (PAUSED, QUEUED) and self._store.set_stopped(execution_id, "cancelled", only_from=[status]):
             return
         if status == INTERRUPTED and self._store.set_stopped(execution_id, "cancelled", only_from=[RUNNING, INTERRUPTED], row=row):
             return
@@ -530,5 +571,6 @@ def _status_from_rows(row: Any, threads: list[Any], status: str, now: float | No
         ],
         "error": None if not err else {"message": err.get("message"), "traceback": err.get("traceback"), "node_id": err.get("node_id")},
         "in_flight": in_flight,
+        "worker": row.worker,  # queue mode: the worker running (or that last ran) it
     }
 

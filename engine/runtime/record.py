@@ -22,6 +22,7 @@ RUNNING, PAUSED, COMPLETED, FAILED, CANCELLED, INTERRUPTED = (
     "cancelled",
     "interrupted",
 )
+QUEUED = "queued"  # waiting in the team queue for a worker (queue mode)
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED})
 RESUMABLE = frozenset({PAUSED, INTERRUPTED})
 

@@ -21,7 +21,15 @@ import sqlalchemy as sa
 
 from engine.errors import StoreError
 from engine.model import Workflow
-from engine.runtime.record import INTERRUPTED, PAUSED, RUNNING, TERMINAL, RunRecord, ThreadRecord
+from engine.runtime.record import (
+    INTERRUPTED,
+    PAUSED,
+    QUEUED,
+    RUNNING,
+    TERMINAL,
+    RunRecord,
+    ThreadRecord,
+)
 from engine.store import codec, owner
 from engine.store import schema as t
 from engine.store.database import describe, open_database
@@ -225,13 +233,13 @@ class ExecutionStore:
             return INTERRUPTED
         return str(row.status)
 
-    def claim(self, execution_id: str, who: Owner) -> sa.Row[Any]:
-        """Take over a paused or interrupted run (atomically: one resumer wins)."""
+    def claim(self, execution_id: str, who: Owner, *, worker: str | None = None) -> sa.Row[Any]:
+        """Take over a paused, queued or interrupted run (atomically: one resumer wins)."""
         e = t.executions
         row = self.row(execution_id)
         status = self.effective_status(row)
-        if status == PAUSED:
-            cond = e.c.status == PAUSED
+        if status in (PAUSED, QUEUED):
+            cond = e.c.status == status
         elif status == INTERRUPTED:
             cond = sa.and_(
                 e.c.status == row.status,
@@ -245,6 +253,7 @@ class ExecutionStore:
             )
         else:
             raise InvalidExecutionState(f"execution {execution_id} is {status}; only paused or interrupted runs can be resumed")
+        started = {"started_at": time.time()} if status == QUEUED else {}
         with self._guard("claim the execution"), self.write() as conn, conn.begin():
             n = conn.execute(
                 e.update()
@@ -258,6 +267,8 @@ class ExecutionStore:
                     control_request=None,
                     in_flight=None,
                     stopped_at=None,
+                    worker=worker,
+                    **started,
                 )
             ).rowcount
         if n != 1:
