@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--input", type=_parse_json_arg, default=None, metavar="JSON|@FILE", help="the trigger payload")
     r.add_argument("--trigger", metavar="NODE_ID", help="start from this trigger node")
     r.add_argument("--json", action="store_true", help="print the status object, outputs and attempts as JSON")
+    r.add_argument("--queue", action="store_true", help="enqueue for a worker (PostgreSQL store) and follow it")
 
     v = sub.add_parser("validate", parents=[common], help="check a workflow file")
     v.add_argument("file")
@@ -80,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
 
     ls = sub.add_parser("list", parents=[common], help="list executions, newest first")
-    ls.add_argument("--status", choices=["running", "paused", "completed", "failed", "cancelled", "interrupted"])
+    ls.add_argument("--status", choices=["queued", "running", "paused", "completed", "failed", "cancelled", "interrupted"])
     ls.add_argument("--workflow", metavar="WORKFLOW_ID")
     ls.add_argument("--since", metavar="ISO_DATE")
     ls.add_argument("--limit", type=int)
@@ -98,8 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--older-than", type=float, required=True, metavar="DAYS")
     pr.add_argument("--keep-failed", action="store_true")
 
-    sv = sub.add_parser("serve", parents=[common], help="listen for the workflow's webhook trigger")
-    sv.add_argument("file")
+    sv = sub.add_parser("serve", parents=[common], help="listen for the workflows' webhook triggers (and, with --api, the REST API)")
+    sv.add_argument("file", nargs="*")
+    sv.add_argument("--api", action="store_true", help="also serve the REST API (/api/v1/process-engine, /docs, /metrics)")
+    sv.add_argument("--queue", action="store_true", help="enqueue every execution for workers instead of running it here")
+    sv.add_argument("--token", metavar="TOKEN", help="the API's bearer token (default: PROCESSENGINE_API_TOKEN or a token file)")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8080)
     sv.add_argument("--var", action="append", default=[], type=_parse_var, metavar="KEY=VALUE")
@@ -118,7 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
 # Command groups that live in modules of their own (engine/cli_*.py). Each module has
 # `register(sub, common) -> {command name: handler}`; it keeps its heavy imports inside
 # the handlers so `processengine run` stays quick to start.
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = (
+    "engine.cli_queue",
+)
 
 
 def _extension_modules() -> list[Any]:
@@ -215,6 +221,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         wf = _load(args.file)
     except WorkflowInvalid as exc:
         return _report_invalid(exc, args.json)
+    if args.queue:
+        from engine.cli_queue import run_queued
+
+        return run_queued(args, wf)
     service = _service(args)
     try:
         import os
@@ -339,6 +349,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from engine.errors import WorkflowInvalid
     from engine.webhook_server import ServeError, serve
 
+    if args.api or args.queue or len(args.file) != 1:
+        from engine.api.server import cmd_serve_many
+
+        return cmd_serve_many(args)
+    args.file = args.file[0]
     try:
         wf = _load(args.file)
     except WorkflowInvalid as exc:

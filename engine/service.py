@@ -256,6 +256,10 @@ class ExecutionService:
             all_hooks.on(ev.NodeFinished, lambda e, r: handle.in_flight.pop(e.thread_id, None))
         if hooks is not None:
             all_hooks.extend(hooks)
+        from engine import metrics
+
+        if metrics.enabled():
+            metrics.observe(all_hooks, workflow)
         orch = Orchestrator(workflow, rec, hooks=all_hooks, control=control, load_workflow=self._loader(rec))
         owner.LIVE[rec.execution_id] = control
         handle.task = loop.create_task(self._drive(orch, checkpointer, control), name=f"execution-{rec.execution_id}")

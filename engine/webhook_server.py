@@ -36,11 +36,12 @@ def _payload(request: web.Request, body: Any) -> dict[str, Any]:
     return {"headers": headers, "query": dict(request.query), "body": body}
 
 
-def make_app(service: Any, wf: Workflow, *, variables: dict[str, Any] | None = None, max_body: int = 1 << 20, workflow_file: str | None = None) -> web.Application:
-    """Build the aiohttp application serving every webhook trigger of `wf`."""
+def make_app(service: Any, wf: Workflow, *, variables: dict[str, Any] | None = None, max_body: int = 1 << 20, workflow_file: str | None = None, app: web.Application | None = None) -> web.Application:
+    """Build the aiohttp application serving every webhook trigger of `wf` (or add them to `app`)."""
     from engine.runtime.status import status_object
 
-    app = web.Application(client_max_size=max_body)
+    adding = app is not None
+    app = app if app is not None else web.Application(client_max_size=max_body)
     hooks = [n for n in wf.nodes if n.type == "webhook_trigger"]
 
     def handler_for(node_id: str) -> Any:
@@ -89,7 +90,8 @@ def make_app(service: Any, wf: Workflow, *, variables: dict[str, Any] | None = N
             log.exception("webhook request failed")
             return web.json_response({"error": str(exc)}, status=500)
 
-    app.middlewares.append(errors)
+    if not adding:
+        app.middlewares.append(errors)
     return app
 
 
