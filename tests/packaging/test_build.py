@@ -10,9 +10,8 @@ import sys
 import tomllib
 from pathlib import Path
 
-import pytest
-
 import build
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
