@@ -43,7 +43,34 @@ def openapi_document(app: web.Application) -> dict[str, Any]:
         )
     )
     spec["openapi"] = "3.1.0"
+    _add_links(spec)
     return spec
+
+
+def _pointer(path: str, method: str) -> str:
+    return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+
+
+def _add_links(spec: dict[str, Any]) -> None:
+    """Bodies are required; the id a POST returns links to the status and control operations."""
+    from engine.api.views import PREFIX
+
+    for ops in spec.get("paths", {}).values():
+        for op in ops.values():
+            if isinstance(op, dict) and "requestBody" in op:
+                op["requestBody"]["required"] = True
+    created = spec["paths"].get(PREFIX, {}).get("post", {}).get("responses", {}).get("202")
+    if created is None:
+        return
+    links = {}
+    for verb, method in (("status", "get"), ("pause", "post"), ("resume", "post"), ("cancel", "post")):
+        target = f"{PREFIX}/processes/{{execution_id}}/{verb}"
+        if target in spec["paths"]:
+            links[verb.title()] = {
+                "operationRef": _pointer(target, method),
+                "parameters": {"execution_id": "$response.body#/execution_id"},
+            }
+    created["links"] = links
 
 
 def add_routes(app: web.Application) -> None:

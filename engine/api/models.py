@@ -17,10 +17,28 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+EXAMPLE: dict[str, Any] = {
+    "workflow": {
+        "format": "processengine/1",
+        "id": "hello-api",
+        "name": "Hello",
+        "variables": {"who": "world"},
+        "nodes": [
+            {"id": "start", "type": "manual_trigger", "name": "Start", "position": [0, 0], "config": {}},
+            {"id": "greet", "type": "set", "name": "Greet", "position": [240, 0], "config": {"values": {"message": "Hello, {{ vars.who }}!"}}},
+        ],
+        "connections": [{"from": "start", "from_port": "out", "to": "greet", "to_port": "in"}],
+    },
+    "variables": {"who": "API"},
+    "input": None,
+    "queue": False,
+}
+
+
 class ExecuteRequest(BaseModel):
     """Start an execution of a workflow document or of the newest saved version of a workflow id."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [EXAMPLE]})
 
     workflow: dict[str, Any] | str = Field(description="a processengine/1 workflow document, or a saved workflow id")
     variables: dict[str, Any] = Field(default_factory=dict, description="workflow variable overrides")
