@@ -46,8 +46,13 @@ def conninfo(url: str) -> str:
     return u.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def queue_app(url: str, *, sweep_every_s: int = 5, stalled_after: float = 30.0) -> procrastinate.App:
-    """The Procrastinate app on the store's database, with the engine's tasks registered."""
+def queue_app(url: str, *, stalled_after: float = 30.0) -> procrastinate.App:
+    """The Procrastinate app on the store's database, with the engine's tasks registered.
+
+    The sweep runs every half `stalled_after` (at least every second), so a dead
+    worker's jobs are back in the queue within about 1.5 x `stalled_after`.
+    """
+    sweep_every_s = max(1, int(stalled_after // 2))
     connector = procrastinate.PsycopgConnector(conninfo=conninfo(url), min_size=1, max_size=4)
     app = procrastinate.App(connector=connector)
 
