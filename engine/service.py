@@ -550,7 +550,7 @@ def _status_from_rows(row: Any, threads: list[Any], status: str, now: float | No
         tid, (node, side) = list(flight.items())[-1]
         in_flight = {"node_id": node, "side_effects": bool(side), "thread_id": tid}
     stopped = row.stopped_at if status not in (RUNNING, INTERRUPTED) else None
-    return {
+    obj = {
         "execution_id": row.id,
         "workflow_id": row.workflow_id,
         "status": status,
@@ -575,6 +575,8 @@ def _status_from_rows(row: Any, threads: list[Any], status: str, now: float | No
         ],
         "error": None if not err else {"message": err.get("message"), "traceback": err.get("traceback"), "node_id": err.get("node_id")},
         "in_flight": in_flight,
-        "worker": row.worker,  # queue mode: the worker running (or that last ran) it
     }
+    if row.worker is not None:  # queue mode: the worker running (or that last ran) it
+        obj["worker"] = row.worker
+    return obj
 

@@ -83,7 +83,7 @@ def test_killed_worker_loses_nothing_and_repeats_at_most_the_in_flight_step(queu
     http_server.wait_for_requests(1, timeout=60, path="/slow")
     inside = wait_until(lambda: [s for s in statuses(queue_db, ids).values() if s["status"] == "running" and (s.get("in_flight") or {}).get("node_id") == "s3"], what="a run inside s3")
     victim = inside[0]["worker"]
-    killed_runs = {i for i, s in statuses(queue_db, ids).items() if s["worker"] == victim and s["status"] == "running"}
+    killed_runs = {i for i, s in statuses(queue_db, ids).items() if s.get("worker") == victim and s["status"] == "running"}
     workers[victim].proc.send_signal(signal.SIGKILL)
     workers[victim].proc.wait(timeout=30)
 
