@@ -152,3 +152,47 @@ def test_schedule_fires_once_per_due_time_with_two_servers_and_two_workers(queue
     engine.dispose()
     times = [json.loads(r.trigger_payload)["fired_at"] for r in rows]
     assert len(times) == len(set(times)), f"a due time fired twice: {sorted(times)}"
+
+
+def test_sigterm_pauses_and_hands_the_run_to_another_worker(queue_db: str, start_worker: Any, http_server: Any) -> None:
+    http_server.route("/fx", Reply(json={"ok": True}))
+    http_server.route("/slow", Reply(json={"ok": True}, delay_s=3.0))
+    wf = side_effect_workflow(http_server.url, steps=4, slow_step=2)
+    workers = {name: start_worker(name, 1) for name in ("t1", "t2")}
+    (eid,) = enqueue(queue_db, wf, 1)
+    http_server.wait_for_requests(1, timeout=60, path="/slow")
+    first = statuses(queue_db, [eid])[eid]["worker"]
+    (other,) = set(workers) - {first}
+    workers[first].proc.send_signal(signal.SIGTERM)
+    assert workers[first].proc.wait(timeout=60) == 0
+    assert "pausing 1 execution(s)" in workers[first].proc.stderr.read()
+    done = wait_until(lambda: all_completed(queue_db, [eid]), timeout=60, what="completion on the other worker")
+    assert done[eid]["worker"] == other
+    counts = effects(http_server)
+    assert [counts[(eid, k)] for k in range(1, 5)] == [1, 1, 1, 1]  # a pause lets the step in flight finish
+
+
+def test_run_queue_enqueues_and_follows_to_the_end(queue_db: str, start_worker: Any) -> None:
+    import subprocess
+    import sys
+
+    from tests.engine.api.helpers import EXAMPLES, ROOT
+
+    start_worker("r1", 1)
+    out = subprocess.run([sys.executable, "-m", "engine.cli", "run", str(EXAMPLES / "hello.pe.json"), "--queue", "--json", "--db", queue_db],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["status"] == "completed" and data["outputs"]["greet"]["message"] == "Hello, world!"
+    assert statuses(queue_db, [data["execution_id"]])[data["execution_id"]]["worker"] == "r1"
+
+
+def test_worker_refuses_a_sqlite_store(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    from tests.engine.api.helpers import ROOT
+
+    out = subprocess.run([sys.executable, "-m", "engine.cli", "worker", "--db", str(tmp_path / "pe.db")],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert out.returncode == 1 and "PostgreSQL" in out.stderr and "Traceback" not in out.stderr
