@@ -28,9 +28,10 @@ from PySide6.QtWidgets import (
 
 from app.theme import RUN_STATE_COLORS
 
-STATUSES = ("running", "paused", "interrupted", "completed", "failed", "cancelled")
+STATUSES = ("queued", "running", "paused", "interrupted", "completed", "failed", "cancelled")
 RESUMABLE = frozenset({"paused", "interrupted"})
 STATUS_COLORS = {
+    "queued": "#6b7280",
     "running": RUN_STATE_COLORS["running"],
     "paused": RUN_STATE_COLORS["paused"],
     "interrupted": "#ea580c",
@@ -38,7 +39,8 @@ STATUS_COLORS = {
     "failed": RUN_STATE_COLORS["failed"],
     "cancelled": RUN_STATE_COLORS["cancelled"],
 }
-COLUMNS = ("#", "Status", "Started", "Duration", "Progress", "Workflow")
+COLUMNS = ("#", "Status", "Started", "Duration", "Progress", "Workflow", "Worker")
+WORKER_COLUMN = 6  # queue mode: which worker runs (or ran) it; hidden while no run has one
 ID_ROLE = Qt.ItemDataRole.UserRole
 NUM_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -228,6 +230,7 @@ class HistoryPanel(QWidget):
                 format_duration((run.get("timing") or {}).get("duration_ms")),
                 f"{done}/{p.get('total', 0)} · {p.get('percent', 0):.0f}%",
                 names.get(run.get("workflow_id", ""), run.get("workflow_id", "")),
+                run.get("worker") or "",
             ]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -241,6 +244,7 @@ class HistoryPanel(QWidget):
                 if err and c == 1:
                     item.setToolTip(err.get("message") or "")
                 self.table.setItem(r, c, item)
+        self.table.setColumnHidden(WORKER_COLUMN, not any(run.get("worker") for run in runs))
         self.table.clearSelection()
         rows = [r for r, run in enumerate(runs) if run["execution_id"] in keep]
         self._select_rows(rows)
@@ -327,7 +331,7 @@ class HistoryPanel(QWidget):
         self.open_button.setEnabled(one is not None)
         resumable = one is not None and one.get("status") in RESUMABLE
         self.resume_button.setEnabled(resumable)
-        self.cancel_button.setEnabled(resumable)
+        self.cancel_button.setEnabled(resumable or (one is not None and one.get("status") == "queued"))
         self.delete_button.setEnabled(bool(runs) and all(r.get("status") != "running" for r in runs))
 
 
