@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -85,8 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow()
     reporter.attach(window)
     from app.runner.install import install_runner  # run tools: toolbar, docks, --run
+    from app.team_store import install_menu, team_db_url
 
-    runner = install_runner(window, db=args.db, workspace=args.workspace, recover=not args.screenshot)
+    install_menu(window)
+    db = args.db or os.environ.get("PROCESSENGINE_DB") or team_db_url()
+    runner = install_runner(window, db=db, workspace=args.workspace, recover=not args.screenshot)
     window.show()
     exit_code = 0
     if args.file:
