@@ -19,6 +19,7 @@ import signal
 import sys
 from typing import Any
 
+from engine.errors import EngineError
 from engine.queue.client import QueueClient, queued_row_count
 from engine.queue.jobs import QUEUE, ensure_schema, queue_app, set_run_handler
 from engine.runtime.record import INTERRUPTED, PAUSED, QUEUED, RUNNING
@@ -63,6 +64,10 @@ class QueueWorker:
             handle = await svc.resume(execution_id, worker=self.name)
         except InvalidExecutionState as exc:
             log.info("not mine to run: %s", exc, extra={"execution_id": execution_id})
+            return
+        except EngineError as exc:  # e.g. its saved workflow cannot be read any more: fail it, visibly
+            log.error("cannot start: %s", exc, extra={"execution_id": execution_id})
+            svc.mark_failed(execution_id, f"worker {self.name} could not start it: {exc}")
             return
         self._running[execution_id] = handle
         log.info("running", extra={"execution_id": execution_id, "worker": self.name})

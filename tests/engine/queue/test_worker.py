@@ -196,3 +196,15 @@ def test_worker_refuses_a_sqlite_store(tmp_path: Any) -> None:
     out = subprocess.run([sys.executable, "-m", "engine.cli", "worker", "--db", str(tmp_path / "pe.db")],
                          capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert out.returncode == 1 and "PostgreSQL" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_run_whose_workflow_cannot_be_read_fails_visibly(queue_db: str, start_worker: Any, http_server: Any) -> None:
+    (eid,) = enqueue(queue_db, side_effect_workflow(http_server.url, steps=1), 1)
+    engine = sa.create_engine(queue_db)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE workflows SET document = '{\"format\": \"processengine/99\"}'"))
+    engine.dispose()
+    start_worker("f1", 1)
+    st = wait_until(lambda: (s if (s := statuses(queue_db, [eid])[eid])["status"] == "failed" else None), what="the run to fail")
+    assert "could not start it" in st["error"]["message"] and "processengine/99" in st["error"]["message"]
+    assert http_server.calls("/fx") == 0
