@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 # `register(sub, common) -> {command name: handler}`; it keeps its heavy imports inside
 # the handlers so `processengine run` stays quick to start.
 EXTENSIONS: tuple[str, ...] = (
+    "engine.cli_travel",
     "engine.cli_queue",
 )
 
