@@ -75,7 +75,7 @@ def effects(http_server: Any) -> Counter[tuple[str, int]]:
 
 def test_killed_worker_loses_nothing_and_repeats_at_most_the_in_flight_step(queue_db: str, start_worker: Any, http_server: Any) -> None:
     http_server.route("/fx", Reply(json={"ok": True}))
-    http_server.route("/slow", Reply(json={"ok": True}, delay_s=2.0))
+    http_server.route("/slow", Reply(json={"ok": True}, delay_s=4.0))
     workers = {name: start_worker(name, 2) for name in ("w1", "w2", "w3")}
     ids = enqueue(queue_db, side_effect_workflow(http_server.url), 6)
 
