@@ -54,7 +54,7 @@ class ApiContext:
     queue_all: bool = False  # serve --queue: every execution goes to the queue
     token: ApiToken | None = None
     host: str = "127.0.0.1"
-    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    _handles: dict[str, Any] = field(default_factory=dict)
 
     # -- the verbs -------------------------------------------------------------
     async def execute(self, req: ExecuteRequest) -> ExecutionRef:
@@ -69,7 +69,7 @@ class ApiContext:
             eid = await self.queue.enqueue(self.service, wf, req.input, variables=req.variables, trigger=req.trigger)
             return ExecutionRef(execution_id=eid, status=QUEUED)
         handle = await self.service.start(wf, req.input, variables=req.variables, trigger=req.trigger)
-        self._keep(handle.task)
+        self._keep(handle)
         return ExecutionRef(execution_id=handle.execution_id, status="running")
 
     def _workflow(self, ref: dict[str, Any] | str) -> Workflow:
@@ -100,7 +100,7 @@ class ApiContext:
                 raise InvalidExecutionState(f"execution {execution_id} is {status['status']}; only paused or interrupted runs can be resumed")
             return self._ref(execution_id)
         handle = await self.service.resume(execution_id)
-        self._keep(handle.task)
+        self._keep(handle)
         return self._ref(execution_id)
 
     async def cancel(self, execution_id: str) -> ExecutionRef:
@@ -113,9 +113,18 @@ class ApiContext:
     def _ref(self, execution_id: str) -> ExecutionRef:
         return ExecutionRef(execution_id=execution_id, status=self.service.status(execution_id)["status"])
 
-    def _keep(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _keep(self, handle: Any) -> None:
+        """Hold a run started here (a task nobody awaits must be kept referenced)."""
+        self._handles[handle.execution_id] = handle
+        handle.task.add_done_callback(lambda _t, eid=handle.execution_id: self._handles.pop(eid, None))
+
+    async def pause_all(self, timeout: float = 30.0) -> None:
+        """On shutdown: pause the runs of this process, so they stay resumable (state saved)."""
+        handles = list(self._handles.values())
+        for handle in handles:
+            handle.control.pause()
+        if handles:
+            await asyncio.wait([h.task for h in handles], timeout=timeout)
 
 
 def _problem(message: str, field: str | None = None) -> Any:

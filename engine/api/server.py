@@ -78,7 +78,7 @@ def _schedule_tasks(ctx: ApiContext, workflows: list[tuple[Workflow, str | None]
                 if ctx.queue_all:
                     return str(await ctx.queue.enqueue(ctx.service, wf, payload, variables=variables, trigger=node_id, workflow_file=path))
                 handle = await ctx.service.start(wf, payload, variables=variables, trigger=node_id, workflow_file=path)
-                ctx._keep(handle.task)
+                ctx._keep(handle)
                 return str(handle.execution_id)
 
             tasks.append(asyncio.create_task(schedule_loop(ctx.service, wf, node.id, start)))
@@ -111,6 +111,7 @@ async def serve_many(service: Any, workflows: list[tuple[Workflow, str | None]],
         await _until_signal()
         for t in tasks:
             t.cancel()
+        await ctx.pause_all()
     finally:
         await runner.cleanup()
         if client is not None:

@@ -174,3 +174,41 @@ def test_token_file_is_created_private_and_only_its_path_is_printed(tmp_path: Pa
         assert httpx.get(base + API).status_code == 401
     finally:
         proc.stop()
+
+
+def test_sigterm_pauses_the_api_runs_of_the_server(tmp_path: Path, free_port: int) -> None:
+    db = str(tmp_path / "pe.db")
+    proc = ServeProcess("serve", "--api", "--port", str(free_port), "--token", TOKEN, "--db", db)
+    base = proc.base_url()
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30) as c:
+        eid = c.post(API, json={"workflow": waiting_doc()}).json()["execution_id"]
+        wait_status(c, eid, "running")
+    assert proc.stop() == 0
+    again = ServeProcess("serve", "--api", "--port", str(free_port), "--token", TOKEN, "--db", db)
+    try:
+        with httpx.Client(base_url=again.base_url(), headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30) as c:
+            st = c.get(f"{API}/processes/{eid}/status").json()
+            assert st["status"] == "paused" and st["resumable"] is True
+    finally:
+        again.stop()
+
+
+def test_serve_answers_the_webhooks_of_several_files(tmp_path: Path, free_port: int) -> None:
+    import json
+
+    from tests.engine.api.helpers import EXAMPLES
+
+    doc = json.loads((EXAMPLES / "webhook_echo.pe.json").read_text())
+    doc["id"] = "second-echo"
+    doc["nodes"][0]["config"]["path"] = "echo2"
+    second = tmp_path / "echo2.pe.json"
+    second.write_text(json.dumps(doc))
+    proc = ServeProcess("serve", str(EXAMPLES / "webhook_echo.pe.json"), str(second), "--port", str(free_port), "--db", str(tmp_path / "pe.db"))
+    try:
+        base = proc.base_url()
+        for path in ("echo", "echo2"):
+            r = httpx.post(f"{base}/webhook/{path}?name=ann", json={"n": 1}, timeout=30)
+            assert r.status_code == 201 and r.json()["who"] == "ann", (path, r.text)
+        assert httpx.get(base + API).status_code == 404  # no --api: no API routes
+    finally:
+        proc.stop()
