@@ -76,3 +76,17 @@ def test_pause_resume_cancel_reach_the_run_on_whichever_worker(api: tuple[httpx.
     assert client.post(f"{API}/processes/{eid}/cancel").status_code == 200
     wait_status(client, eid, "cancelled")
     assert client.post(f"{API}/processes/{eid}/resume").status_code == 409
+
+
+def test_a_queued_webhook_gets_the_reply_of_the_worker_that_ran_it(queue_db: str, procs: list[ServeProcess], start_worker: Any, free_port: int) -> None:
+    from tests.engine.api.helpers import EXAMPLES
+
+    server = ServeProcess("serve", str(EXAMPLES / "webhook_echo.pe.json"), "--queue", "--port", str(free_port), "--db", queue_db)
+    procs.append(server)
+    base = server.base_url()
+    start_worker("hook-worker", 2)
+    r = httpx.post(f"{base}/webhook/echo?name=zoe", json={"n": 3}, timeout=60)
+    assert r.status_code == 201, r.text
+    assert r.json()["who"] == "zoe" and r.json()["received"] == {"n": 3}
+    with httpx.Client(base_url=base) as c:
+        assert c.get(API).status_code == 404  # webhooks only: no API without --api
