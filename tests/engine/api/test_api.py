@@ -212,3 +212,18 @@ def test_serve_answers_the_webhooks_of_several_files(tmp_path: Path, free_port: 
         assert httpx.get(base + API).status_code == 404  # no --api: no API routes
     finally:
         proc.stop()
+
+
+def test_beyond_loopback_with_an_explicit_token_metrics_need_it_too(tmp_path: Path, free_port: int) -> None:
+    proc = ServeProcess("serve", "--api", "--host", "0.0.0.0", "--port", str(free_port), "--db", str(tmp_path / "pe.db"),
+                        env={"PROCESSENGINE_API_TOKEN": TOKEN})
+    try:
+        line = proc.wait_line("API token from ")
+        assert "PROCESSENGINE_API_TOKEN" in line and TOKEN not in "".join(proc.out)
+        base = f"http://127.0.0.1:{free_port}"
+        proc.base_url()
+        assert httpx.get(base + "/metrics").status_code == 401
+        assert httpx.get(base + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+        assert httpx.get(base + API, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    finally:
+        proc.stop()
