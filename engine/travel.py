@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from engine.errors import EngineError
 from engine.model import Workflow
 from engine.runtime.orchestrator import iso
-from engine.runtime.record import MAIN_THREAD, RunRecord
+from engine.runtime.record import MAIN_THREAD, RUNNING, Frame, RunRecord, ThreadRecord
 from engine.store import codec
 from engine.store import schema as t
 from engine.store.store import ExecutionStore
@@ -59,6 +59,7 @@ class Step:
     duration_ms: float | None
     thread_id: str
     output_seq: int | None
+    error: str | None = None  # the attempt's error object, as stored (JSON text)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -137,6 +138,42 @@ class History:
     def record(self, execution_id: str) -> RunRecord:
         return self._run(execution_id).record
 
+    def record_at(self, execution_id: str, index: int) -> RunRecord:
+        """The run record as it was right after step `index`: what every view of a run
+        (canvas, run data, timeline) can show for a moment of its past. Before the last
+        step its status is `running`; frames on its stacks carry node ids only."""
+        state = self.state_at(execution_id, index)
+        run = self._run(execution_id)
+        k = state["index"]
+        last = k == len(run.steps) - 1
+        attempts: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        for s in run.steps[: k + 1]:
+            attempts.setdefault(s.thread_id, {}).setdefault(s.node_id, []).append(
+                {"attempt": s.attempt, "status": s.status, "started_at": s.started_at,
+                 "duration_ms": s.duration_ms, "error": codec.loads(s.error)}
+            )
+        stacks: dict[str, list[Frame]] = {}
+        for f in state["stack"]:
+            stacks.setdefault(f["thread_id"], []).insert(0, Frame(f["node_id"]))
+        threads = {}
+        for tid, th in run.record.threads.items():
+            view = state if tid == MAIN_THREAD else state["threads"][tid]
+            threads[tid] = ThreadRecord(
+                thread_id=tid, workflow_id=th.workflow_id, parent_thread_id=th.parent_thread_id,
+                parent_node_id=th.parent_node_id, status=th.status if last else RUNNING, total=th.total,
+                stack=stacks.get(tid, []), variables=view["variables"], outputs=dict(view["outputs"]),
+                node_status=dict(view["node_status"]), attempts=attempts.get(tid, {}),
+                edge_counts={int(c): v for c, v in view["edge_counts"].items()},
+                started_at=th.started_at, stopped_at=th.stopped_at if last else None,
+            )
+        rec = run.record
+        return RunRecord(
+            execution_id=rec.execution_id, workflow_id=rec.workflow_id, workspace=rec.workspace,
+            status=rec.status if last else RUNNING, trigger_node=rec.trigger_node, trigger_payload=rec.trigger_payload,
+            started_at=rec.started_at, stopped_at=rec.stopped_at if last else None, threads=threads,
+            error=rec.error if last else None, response=rec.response if last else None, workflow_file=rec.workflow_file,
+        )
+
     # -- loading -------------------------------------------------------------------
     def _run(self, execution_id: str) -> _Run:
         """Load once; a run that can still move is loaded again on every call."""
@@ -156,7 +193,7 @@ class History:
         nr = t.node_runs
         q = (
             sa.select(nr.c.seq, nr.c.thread_id, nr.c.node_id, nr.c.attempt, nr.c.status, nr.c.started_at,
-                      nr.c.duration_ms, nr.c.output_seq)
+                      nr.c.duration_ms, nr.c.output_seq, nr.c.error)
             .where(nr.c.execution_id == execution_id)
             .order_by(nr.c.seq)
         )
@@ -164,7 +201,7 @@ class History:
             rows = list(conn.execute(q))
         return [
             Step(index=i, seq=r.seq, node_id=r.node_id, attempt=r.attempt, status=r.status, started_at=r.started_at,
-                 duration_ms=r.duration_ms, thread_id=r.thread_id, output_seq=r.output_seq)
+                 duration_ms=r.duration_ms, thread_id=r.thread_id, output_seq=r.output_seq, error=r.error)
             for i, r in enumerate(rows)
         ]
 
@@ -223,8 +260,12 @@ class History:
     # -- assembling ----------------------------------------------------------------
     def _assemble(self, execution_id: str, run: _Run, k: int, outs: dict[tuple[str, str], Any]) -> dict[str, Any]:
         status: dict[str, dict[str, str]] = {}
+        last_of_chain: dict[int, int] = {}
+        for j, c in enumerate(run.chain):
+            last_of_chain[c] = j
         for s in run.steps[: k + 1]:
-            status.setdefault(s.thread_id, {})[s.node_id] = s.status
+            retrying = s.status == "failed" and last_of_chain[run.chain[s.index]] > k  # waiting to try again
+            status.setdefault(s.thread_id, {})[s.node_id] = "retrying" if retrying else s.status
         for tid, node in run.loops:  # a loop is running until it hands out its `done` list
             if status.get(tid, {}).get(node) == "succeeded" and (tid, node) not in outs:
                 status[tid][node] = "running"

@@ -140,3 +140,28 @@ async def test_steps_out_of_range_are_refused_clearly(svc: ExecutionService) -> 
 
 
 from tests.engine.store.fixtures import db_fixture, svc_fixture  # noqa: E402,F401
+
+
+async def test_a_record_at_a_step_is_the_run_as_it_was_then(svc: ExecutionService, http_server: HttpTestServer) -> None:
+    http_server.fail_first("/flaky", 1, status=503, then=Reply(json={"ok": True}))
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "get", "type": "http_request", "config": {"url": http_server.url_for("/flaky")},
+             "retry": {"max_attempts": 2, "initial_delay_s": 0.001, "jitter": False}},
+            {"id": "end", "type": "set", "config": {"values": {"ok": "{{ input.body.ok }}"}}},
+        ],
+        [("start", "out", "get"), ("get", "out", "end")],
+    )
+    run = await svc.run(wf)
+    history = History(svc.store, svc.workflow_of)
+    first_try = history.record_at(run.execution_id, 1)  # get's failed first attempt
+    assert first_try.status == "running" and first_try.stopped_at is None
+    main = first_try.main
+    assert [a["status"] for a in main.attempts["get"]] == ["failed"]
+    assert main.attempts["get"][0]["error"]["message"]
+    assert "get" not in main.outputs and "end" not in main.node_status
+    assert main.node_status["get"] == "retrying" and main.stack == []  # in its back-off, as live
+    final = history.record_at(run.execution_id, -1)
+    assert final.status == "completed" and final.main.outputs["end"] == {"ok": True}
+    assert [a["status"] for a in final.main.attempts["get"]] == ["failed", "succeeded"]
