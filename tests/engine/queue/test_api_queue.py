@@ -90,3 +90,16 @@ def test_a_queued_webhook_gets_the_reply_of_the_worker_that_ran_it(queue_db: str
     assert r.json()["who"] == "zoe" and r.json()["received"] == {"n": 3}
     with httpx.Client(base_url=base) as c:
         assert c.get(API).status_code == 404  # webhooks only: no API without --api
+
+
+def test_without_queue_flag_the_body_chooses(queue_db: str, procs: list[ServeProcess], start_worker: Any, free_port: int) -> None:
+    server = ServeProcess("serve", "--api", "--port", str(free_port), "--token", TOKEN, "--db", queue_db)
+    procs.append(server)
+    client = httpx.Client(base_url=server.base_url(), headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+    here = client.post(API, json={"workflow": quick_doc()}).json()
+    assert here["status"] == "running"
+    assert wait_status(client, here["execution_id"], "completed").get("worker") is None  # ran in the server
+    queued = client.post(API, json={"workflow": quick_doc(), "queue": True}).json()
+    assert queued["status"] == "queued"
+    start_worker("chooser", 1)
+    assert wait_status(client, queued["execution_id"], "completed")["worker"] == "chooser"
