@@ -10,8 +10,9 @@ import sys
 import tomllib
 from pathlib import Path
 
-import build
 import pytest
+
+import build
 
 ROOT = Path(__file__).resolve().parents[2]
 
