@@ -36,7 +36,7 @@ from engine.runtime.record import (
     TERMINAL,
     RunRecord,
 )
-from engine.runtime.status import duration_ms, status_object
+from engine.runtime.status import duration_ms, progress, status_object
 from engine.store import owner
 from engine.store.checkpoint import Checkpointer
 from engine.store.codec import loads
@@ -164,13 +164,20 @@ class ExecutionService:
             workflow_file=workflow_file,
         )
         store = self.store
-        row = store.new_execution_row(rec, store.save_workflow(workflow), Owner(None, None, None))  # type: ignore[arg-type]
-        row.update(status=QUEUED, heartbeat_at=None, started_at=None)
+        # written as this process's run (the checkpoint writer only writes its own runs),
+        # then handed to the queue: no owner, not started
         checkpointer = Checkpointer(store.engine, rec)
         try:
-            checkpointer.initial(create=row)
+            checkpointer.initial(create=store.new_execution_row(rec, store.save_workflow(workflow), Owner.me()))
         finally:
             checkpointer.close()
+        e = executions_table()
+        with store.write() as conn, conn.begin():
+            conn.execute(
+                e.update()
+                .where(e.c.id == rec.execution_id)
+                .values(status=QUEUED, owner_host=None, owner_pid=None, owner_token=None, heartbeat_at=None, started_at=None)
+            )
         return rec.execution_id
 
     async def execute(self, workflow: Workflow, inputs: Any = None, **kw: Any) -> str:
@@ -495,7 +502,8 @@ class ExecutionService:
         row = self._store.row(execution_id)
         if self._store.effective_status(row) == RUNNING:
             raise InvalidExecutionState(f"execution {execution_id} is running (pid {row.owner_pid}); cancel it instead")
-        self._store.set_stopped(execution_id, "failed", error=error)
+        if not self._store.set_stopped(execution_id, "failed", error=error):  # never over a finished run
+            raise InvalidExecutionState(f"execution {execution_id} is {row.status}; a finished run keeps its status")
 
     def delete(self, execution_id: str) -> None:
         handle = self._handles.get(execution_id)
@@ -534,14 +542,15 @@ class ExecutionService:
         self.close()
 
 
+def executions_table() -> Any:
+    from engine.store.schema import executions
+
+    return executions
+
+
 def _status_from_rows(row: Any, threads: list[Any], status: str, now: float | None = None) -> dict[str, Any]:
     """The status object of `engine.runtime.status.status_object`, read from store rows."""
     now = time.time() if now is None else now
-
-    def progress(total: int, completed: int, failed: int, skipped: int) -> dict[str, Any]:
-        done = completed + failed + skipped
-        percent = round(100.0 * done / total, 1) if total else 100.0
-        return {"total": total, "completed": completed, "failed": failed, "skipped": skipped, "percent": min(percent, 100.0)}
 
     err = loads(row.error)
     flight = loads(row.in_flight) if status in (RUNNING, INTERRUPTED) else None

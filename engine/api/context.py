@@ -7,9 +7,8 @@ bearer token on `/api/` paths (and on `/metrics` beyond loopback).
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from aiohttp import web
@@ -26,6 +25,10 @@ log = logging.getLogger("engine.api")
 
 class BadRequest(EngineError):
     """A request the API understands but cannot serve here (400)."""
+
+
+class ServerStopping(EngineError):
+    """The server is shutting down: no new runs (503)."""
 
 
 def api_error(status: int, message: str, problems: list[Any] | None = None) -> web.Response:
@@ -54,7 +57,7 @@ class ApiContext:
     queue_all: bool = False  # serve --queue: every execution goes to the queue
     token: ApiToken | None = None
     host: str = "127.0.0.1"
-    _handles: dict[str, Any] = field(default_factory=dict)
+    runs: Any = None  # the listener's RunLimiter (engine.webhook_server): shutdown pauses our runs
 
     # -- the verbs -------------------------------------------------------------
     async def execute(self, req: ExecuteRequest) -> ExecutionRef:
@@ -63,6 +66,7 @@ class ApiContext:
         wf = self._workflow(req.workflow)
         if req.trigger is not None and wf.get(req.trigger) is None:
             raise WorkflowInvalid([_problem(f"no node {req.trigger!r} to start from", field="trigger")], "<request body>")
+        self._check_open()
         if req.queue or self.queue_all:
             if self.queue is None:
                 raise BadRequest("queue mode needs a PostgreSQL store: this server has no queue")
@@ -99,6 +103,7 @@ class ApiContext:
             else:
                 raise InvalidExecutionState(f"execution {execution_id} is {status['status']}; only paused or interrupted runs can be resumed")
             return self._ref(execution_id)
+        self._check_open()
         handle = await self.service.resume(execution_id)
         self._keep(handle)
         return self._ref(execution_id)
@@ -114,17 +119,14 @@ class ApiContext:
         return ExecutionRef(execution_id=execution_id, status=self.service.status(execution_id)["status"])
 
     def _keep(self, handle: Any) -> None:
-        """Hold a run started here (a task nobody awaits must be kept referenced)."""
-        self._handles[handle.execution_id] = handle
-        handle.task.add_done_callback(lambda _t, eid=handle.execution_id: self._handles.pop(eid, None))
+        """Count a run started here with the server's runs: it is paused when the server stops."""
+        running = self.runs.running if self.runs is not None else {}
+        running[handle.execution_id] = handle
+        handle.task.add_done_callback(lambda _t, eid=handle.execution_id: running.pop(eid, None))
 
-    async def pause_all(self, timeout: float = 30.0) -> None:
-        """On shutdown: pause the runs of this process, so they stay resumable (state saved)."""
-        handles = list(self._handles.values())
-        for handle in handles:
-            handle.control.pause()
-        if handles:
-            await asyncio.wait([h.task for h in handles], timeout=timeout)
+    def _check_open(self) -> None:
+        if self.runs is not None and self.runs.stopping:
+            raise ServerStopping("the server is stopping")
 
 
 def _problem(message: str, field: str | None = None) -> Any:
@@ -168,6 +170,8 @@ async def api_middleware(request: web.Request, handler: Any) -> web.StreamRespon
         return api_error(422, "invalid workflow", [p.to_json() for p in exc.problems])
     except BadRequest as exc:
         return api_error(400, str(exc))
+    except ServerStopping as exc:
+        return web.json_response({"error": str(exc)}, status=503, headers={"Retry-After": "1"})
     except StoreError as exc:
         log.error("store error: %s", exc)
         return api_error(503, f"the store is not available: {exc}")

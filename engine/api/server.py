@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import signal
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -28,30 +27,55 @@ log = logging.getLogger("engine.serve")
 
 
 class QueuedRunner:
-    """The service as webhook handlers see it, with runs going through the queue."""
+    """The service as the webhook routes see it (`start` / `pause`), with runs going through the queue.
+
+    `start` enqueues and returns a handle whose task follows the execution until a
+    worker ends or pauses it. `pause` on shutdown stops following (the worker keeps the
+    run); a run this process started itself (an API request with `"queue": false`) is
+    paused as usual.
+    """
 
     def __init__(self, service: Any, client: Any) -> None:
         self.service = service
         self.client = client
+        self._following: dict[str, asyncio.Task[Any]] = {}
 
-    async def run(self, wf: Workflow, inputs: Any = None, **kw: Any) -> Any:
+    async def start(self, wf: Workflow, inputs: Any = None, **kw: Any) -> Any:
         from engine.cli_queue import follow
 
         eid = await self.client.enqueue(self.service, wf, inputs, **kw)
-        return await follow(self.service, eid)
+        task = asyncio.get_running_loop().create_task(follow(self.service, eid))
+        self._following[eid] = task
+        task.add_done_callback(lambda _t: self._following.pop(eid, None))
+        return _Followed(execution_id=eid, task=task)
+
+    def pause(self, execution_id: str) -> None:
+        task = self._following.get(execution_id)
+        if task is not None:
+            task.cancel()
+        else:
+            self.service.pause(execution_id)
 
 
-def build_app(service: Any, workflows: list[tuple[Workflow, str | None]], ctx: ApiContext, *, api: bool, variables: dict[str, Any] | None = None, max_body: int = 1 << 20) -> web.Application:
-    """The application: webhook routes of every workflow, the API when asked, /metrics."""
+@dataclass(kw_only=True)
+class _Followed:
+    execution_id: str
+    task: asyncio.Task[Any]
+
+
+def build_app(service: Any, workflows: list[tuple[Workflow, str | None]], ctx: ApiContext, *, api: bool, variables: dict[str, Any] | None = None,
+              max_body: int = 1 << 20, max_concurrent: int = 64) -> web.Application:  # fmt: skip
+    """The listener's application with every workflow's webhooks, the API when asked, /metrics."""
     from engine import metrics
     from engine.api import docs, views
-    from engine.webhook_server import make_app
+    from engine.webhook_server import RUNS, add_workflow, create_app
 
     runner = QueuedRunner(service, ctx.queue) if ctx.queue_all else service
-    app = web.Application(client_max_size=max_body, middlewares=[api_middleware])
+    app = create_app(runner, max_body=max_body, max_concurrent=max_concurrent)
+    app.middlewares.append(api_middleware)
+    ctx.runs = app[RUNS]
     for wf, path in workflows:
-        if any(n.type == "webhook_trigger" for n in wf.nodes):
-            make_app(runner, wf, variables=variables, max_body=max_body, workflow_file=path, app=app)
+        add_workflow(app, wf, variables=variables, workflow_file=path, schedules=False)
     app[ApiContext.KEY] = ctx
 
     async def serve_metrics(request: web.Request) -> web.Response:
@@ -62,6 +86,14 @@ def build_app(service: Any, workflows: list[tuple[Workflow, str | None]], ctx: A
     if api:
         views.add_routes(app)
         docs.add_routes(app)
+
+    async def schedules(app: web.Application) -> Any:
+        tasks = _schedule_tasks(ctx, workflows, variables)
+        yield
+        for t in tasks:
+            t.cancel()
+
+    app.cleanup_ctx.append(schedules)
     return app
 
 
@@ -85,11 +117,13 @@ def _schedule_tasks(ctx: ApiContext, workflows: list[tuple[Workflow, str | None]
     return tasks
 
 
-async def serve_many(service: Any, workflows: list[tuple[Workflow, str | None]], *, host: str, port: int, api: bool, queue: bool, token: ApiToken | None, variables: dict[str, Any] | None = None, max_body: int = 1 << 20) -> int:
-    """Serve until SIGINT/SIGTERM; returns the exit code."""
+async def serve_many(service: Any, workflows: list[tuple[Workflow, str | None]], *, host: str, port: int, api: bool, queue: bool, token: ApiToken | None,
+                     variables: dict[str, Any] | None = None, max_body: int = 1 << 20, max_concurrent: int = 64) -> int:  # fmt: skip
+    """Serve until SIGINT/SIGTERM (running executions of this process are paused); returns the exit code."""
     from engine import metrics
     from engine.queue.client import QueueClient, queued_row_count
     from engine.queue.jobs import QueueError
+    from engine.webhook_server import run_until_signal
 
     client = None
     is_pg = (service.url or "").startswith("postgresql")
@@ -97,49 +131,26 @@ async def serve_many(service: Any, workflows: list[tuple[Workflow, str | None]],
         raise QueueError("serve --queue needs a PostgreSQL store (--db postgresql://...)")
     if is_pg and (queue or api):
         client = await QueueClient(service.url).open()
-    ctx = ApiContext(service=service, queue=client, queue_all=queue, token=token, host=host)
-    metrics.enable(queue_depth=(lambda: float(queued_row_count(service))) if is_pg else None)
-    app = build_app(service, workflows, ctx, api=api, variables=variables, max_body=max_body)
-    runner = web.AppRunner(app, access_log=log)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
     try:
-        await site.start()
-        bound = site._server.sockets[0].getsockname()  # type: ignore[union-attr]
-        _announce(bound, workflows, api, queue, token)
-        tasks = _schedule_tasks(ctx, workflows, variables)
-        await _until_signal()
-        for t in tasks:
-            t.cancel()
-        await ctx.pause_all()
+        ctx = ApiContext(service=service, queue=client, queue_all=queue, token=token, host=host)
+        metrics.enable(queue_depth=(lambda: float(queued_row_count(service))) if is_pg else None)
+        app = build_app(service, workflows, ctx, api=api, variables=variables, max_body=max_body, max_concurrent=max_concurrent)
+        return await run_until_signal(app, host=host, port=port, banner=lambda url: _announce(url, workflows, api, queue, token))
     finally:
-        await runner.cleanup()
         if client is not None:
             await client.close()
-    return 0
 
 
-def _announce(bound: Any, workflows: list[tuple[Workflow, str | None]], api: bool, queue: bool, token: ApiToken | None) -> None:
-    base = f"http://{bound[0]}:{bound[1]}"
-    for wf, _ in workflows:
-        sys.stdout.write(f"serving {wf.name!r} on {base}/webhook/\n")
+def _announce(base: str, workflows: list[tuple[Workflow, str | None]], api: bool, queue: bool, token: ApiToken | None) -> str:
+    lines = [f"serving {wf.name!r} on {base}/webhook/" for wf, _ in workflows]
     if api:
-        sys.stdout.write(f"API on {base}/api/v1/process-engine (docs: {base}/docs)\n")
+        lines.append(f"API on {base}/api/v1/process-engine (docs: {base}/docs)")
         if token is not None:
-            sys.stdout.write(f"API token from {token.source}\n")
+            lines.append(f"API token from {token.source}")
     if queue:
-        sys.stdout.write("every execution goes to the queue (processengine worker runs them)\n")
-    sys.stdout.write(f"metrics on {base}/metrics\n")
-    sys.stdout.flush()
-
-
-async def _until_signal() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+        lines.append("every execution goes to the queue (processengine worker runs them)")
+    lines.append(f"metrics on {base}/metrics")
+    return "\n".join(lines)
 
 
 def cmd_serve_many(args: argparse.Namespace) -> int:
@@ -170,7 +181,7 @@ def cmd_serve_many(args: argparse.Namespace) -> int:
     service = _service(args)
     try:
         return asyncio.run(serve_many(service, workflows, host=args.host, port=args.port, api=args.api, queue=args.queue,
-                                      token=token, variables=dict(args.var), max_body=args.max_body))
+                                      token=token, variables=dict(args.var), max_body=args.max_body, max_concurrent=args.max_concurrent))
     except QueueError as exc:
         sys.stderr.write(f"serve: {exc}\n")
         return 2

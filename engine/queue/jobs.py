@@ -82,6 +82,9 @@ def set_run_handler(handler: RunHandler) -> None:
 async def ensure_schema(url: str) -> None:
     """Create Procrastinate's tables once (its own schema file), if they are missing.
 
+    Call it after the ProcessEngine store was opened (migrated) on the same database:
+    the store refuses a database holding another application's tables and not its own.
+
     One transaction on one connection holds an advisory lock, so processes starting
     together apply it once. Upgrading Procrastinate later is done with the SQL
     migrations it ships (`procrastinate schema --migrations-path`), see docs/team.md.

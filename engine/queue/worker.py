@@ -109,6 +109,7 @@ class QueueWorker:
     async def run(self) -> int:
         from engine import metrics
 
+        self.service("default")  # the store first: it migrates an empty database before the queue adds its tables
         await ensure_schema(self.url)
         set_run_handler(self.handle)
         metrics.enable(queue_depth=lambda: float(queued_row_count(self.service("default"))))
