@@ -30,6 +30,7 @@ class Node:
     retry: dict[str, Any] | str | None = None
     on_error: str = "fail"
     disabled: bool = False
+    pin: Any = None  # pinned output (JSON): a debug run uses it instead of running the node; None: no pin
 
     def clone(self) -> Node:
         return Node(
@@ -41,6 +42,7 @@ class Node:
             retry=copy.deepcopy(self.retry),
             on_error=self.on_error,
             disabled=self.disabled,
+            pin=copy.deepcopy(self.pin),
         )
 
 
