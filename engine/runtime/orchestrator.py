@@ -218,6 +218,7 @@ class Orchestrator:
         else:
             log.info("execution=%s started workflow=%s", rec.execution_id, rec.workflow_id)
             await self.hooks.emit(ev.ExecutionStarted(rec.execution_id, rec.workflow_id, main.total), rec)
+            await self._report_reused(main)
         try:
             await self._run_thread(main, plan)
         except Interrupted as stop:
@@ -260,6 +261,15 @@ class Orchestrator:
             if to not in plan.nodes:
                 raise EngineError(f"--to: the workflow has no node {to!r}")
             self.debugger.set_to(ancestors(plan.wf, to, plan.routing.back_edges) | {to})
+
+    async def _report_reused(self, th: ThreadRecord) -> None:
+        """A re-run's nodes that keep their source output (they never run) are reported once."""
+        if self.record.debug.rerun_of is None or not self._w_finished:
+            return
+        for node_id, attempts in list(th.attempts.items()):
+            if attempts and attempts[-1]["status"] == "reused":
+                value = th.outputs.get(node_id)
+                await self.hooks.emit(ev.NodeFinished(self.record.execution_id, th.thread_id, node_id, "reused", 0.0, 1, summarize(value), pure=True), self.record)
 
     def _evaluate_condition(self, th: ThreadRecord, node_id: str, value: Any, expr: str) -> Any:
         """A breakpoint condition over the pending input (`{{ }}` optional), in the node's thread."""
