@@ -49,7 +49,7 @@ def _parse_json_arg(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"--input is not valid JSON: {exc.msg}") from None
+        raise argparse.ArgumentTypeError(f"not valid JSON: {exc.msg}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--input", type=_parse_json_arg, default=None, metavar="JSON|@FILE", help="the trigger payload")
     r.add_argument("--trigger", metavar="NODE_ID", help="start from this trigger node")
     r.add_argument("--json", action="store_true", help="print the status object, outputs and attempts as JSON")
+    r.add_argument("--no-pins", action="store_true", help="run pinned nodes for real (pins are used by default)")
+    r.add_argument("--to", metavar="NODE_ID", help="run only this node and its ancestors, then pause")
+    _debug_flags(r)
 
     v = sub.add_parser("validate", parents=[common], help="check a workflow file")
     v.add_argument("file")
@@ -93,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     rs = sub.add_parser("resume", parents=[common], help="resume a paused or interrupted execution in this process")
     rs.add_argument("id")
     rs.add_argument("--json", action="store_true")
+    rs.add_argument("--var", action="append", default=[], type=_parse_var, metavar="KEY=VALUE", help="change a variable while paused (recorded)")
+    rs.add_argument("--set-input", type=_parse_json_arg, default=argparse.SUPPRESS, metavar="JSON|@FILE", help="replace the pending node's input (recorded)")
+    rs.add_argument("--clear-breaks", action="store_true", help="drop every breakpoint of the execution")
+    rs.add_argument("--to", metavar="NODE_ID", help="run up to and including this node, then pause")
+    _debug_flags(rs)
 
     pr = sub.add_parser("prune", parents=[common], help="delete old finished executions")
     pr.add_argument("--older-than", type=float, required=True, metavar="DAYS")
@@ -115,10 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _debug_flags(p: argparse.ArgumentParser) -> None:
+    """`--break NODE_ID[:EXPR]` (repeatable) and `--step`, shared by run and resume."""
+    p.add_argument("--break", dest="breaks", action="append", default=[], metavar="NODE_ID[:EXPR]", help="pause before this node (when EXPR over its input holds)")
+    p.add_argument("--step", action="store_true", help="run one node, then pause before the next")
+
+
 # Command groups that live in modules of their own (engine/cli_*.py). Each module has
 # `register(sub, common) -> {command name: handler}`; it keeps its heavy imports inside
 # the handlers so `processengine run` stays quick to start.
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = (
+    "engine.cli_debug",
+)
 
 
 def _extension_modules() -> list[Any]:
@@ -183,6 +199,9 @@ def _report_run(rec: Any, as_json: bool) -> int:
         if status["error"]:
             sys.stderr.write(f"error at node {status['error']['node_id']!r}: {status['error']['message']}\n")
         if status["status"] == "paused":
+            if status.get("paused_at"):
+                at = status["paused_at"]
+                sys.stdout.write(f"paused before node {at['node_id']!r} ({at['reason']})\n")
             sys.stdout.write(f"resume with: processengine resume {status['execution_id']}\n")
     return EXIT_CODES.get(status["status"], 1)
 
@@ -228,6 +247,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                     variables=dict(args.var),
                     trigger=args.trigger,
                     workflow_file=os.path.abspath(args.file),
+                    pins=not args.no_pins,
+                    breakpoints=args.breaks,
+                    step=args.step,
+                    to=args.to,
                 ),
             )
         )
@@ -242,7 +265,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
         before = service.status(args.id)
         if before.get("status") == "interrupted":
             sys.stderr.write(_rerun_warning(before) + "\n")
-        rec = asyncio.run(_drive(service, service.resume(args.id)))
+        from engine.cli_debug import resume_options
+
+        rec = asyncio.run(_drive(service, service.resume(args.id, **resume_options(args))))
         return _report_run(rec, args.json)
     finally:
         service.close()
