@@ -161,7 +161,7 @@ def test_bad_debug_arguments_get_clear_errors(db: Path, tmp_path: Path) -> None:
     assert out.returncode == 64 and "--from" in out.stderr
     out = pe("resume", "abc", "--set-input", "{bad", db=db)
     assert out.returncode == 64 and "not valid JSON" in out.stderr
-    code, data = run_json("run", str(f), db=db)
+    _, data = run_json("run", str(f), db=db)
     out = pe("retry-now", data["execution_id"], db=db)
     assert out.returncode == 1 and "no node is waiting to retry" in out.stderr
 
@@ -181,7 +181,7 @@ def test_retry_control_from_another_process(db: Path, tmp_path: Path, http_serve
                 break
             time.sleep(0.05)
         assert out.returncode == 0, out.stderr
-        stdout, stderr = proc.communicate(timeout=30)
+        stdout, _ = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
