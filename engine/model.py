@@ -173,9 +173,9 @@ class Workflow:
         return node, index
 
     def set_node_attr(self, node_id: str, attr: str, value: Any) -> Any:
-        """Set one attribute (name, position, config, retry, on_error, disabled); returns the old value."""
+        """Set one attribute (name, position, config, retry, on_error, disabled, pin); returns the old value."""
         node = self._by_id[node_id]
-        if attr not in ("name", "position", "config", "retry", "on_error", "disabled", "type"):
+        if attr not in ("name", "position", "config", "retry", "on_error", "disabled", "type", "pin"):
             raise AttributeError(attr)
         old = getattr(node, attr)
         setattr(node, attr, value)

@@ -246,10 +246,10 @@ class RunCanvas(QObject):
     def progress(self) -> dict[str, float]:
         counts = self.counts
         total = self.total or len(self.states)
-        done = counts["succeeded"] + counts["failed"] + counts["skipped"]
+        done = counts["succeeded"] + counts["pinned"] + counts["reused"] + counts["failed"] + counts["skipped"]
         return {
             "total": total,
-            "completed": counts["succeeded"],
+            "completed": counts["succeeded"] + counts["pinned"] + counts["reused"],
             "failed": counts["failed"],
             "skipped": counts["skipped"],
             "done": done,
