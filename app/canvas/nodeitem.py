@@ -42,7 +42,7 @@ _STATE_GLYPH = {
     "skipped": "\u2013",
     "paused": "❚❚",
     "cancelled": "■",
-    "pinned": "📌",
+    "pinned": "◆",
     "reused": "↺",
 }
 RETRY_BUTTONS = (("retry_now", "Retry now"), ("give_up", "Give up"))

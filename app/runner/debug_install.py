@@ -12,7 +12,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QDockWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QPushButton, QVBoxLayout, QWidget
 
 from app.panels.debug_panels import (
     BreakpointsPanel,
@@ -58,6 +58,10 @@ class DebugUi(QObject):
         layout.addWidget(self.bar)
         layout.addWidget(self.runner.data, 1)
         data_dock.setWidget(box)
+        history = self.runner.history
+        self.history_rerun = QPushButton("Re-run from failed node")
+        self.history_rerun.setToolTip("A new run from the node this run failed at; everything upstream keeps its output")
+        history.actions_row.layout().insertWidget(3, self.history_rerun)
         docks = [self._dock("Breakpoints", "breakpoints", self.breakpoints), self._dock("Variables", "variables", self.variables), self._dock("Call stack", "call_stack", self.call_stack)]
         first = self.runner.docks.get("history")
         for dock in docks:
@@ -92,6 +96,9 @@ class DebugUi(QObject):
         w.scene.selectionChanged.connect(self.selection_changed)
         w.scene.retry_control_requested.connect(lambda node, action: s.retry_control(action, node))
         w.document_changed.connect(self._document_changed)
+        self.runner.history.table.itemSelectionChanged.connect(self._history_selection)
+        self.history_rerun.clicked.connect(self.rerun_from_history)
+        self._history_selection()
         s.controller.state_changed.connect(lambda _s: self.selection_changed())
 
     def _document_changed(self, _doc: Any) -> None:
@@ -126,6 +133,21 @@ class DebugUi(QObject):
         self.bar.show_pending(at.get("input") if at else None, bool(at) and node_id == at.get("node_id"))
         s._update_actions()
 
+    def _failed_history_run(self) -> dict[str, Any] | None:
+        runs = self.runner.history.selected_runs()
+        run = runs[0] if len(runs) == 1 else None
+        return run if run is not None and run.get("status") == "failed" and (run.get("error") or {}).get("node_id") else None
+
+    def _history_selection(self) -> None:
+        self.history_rerun.setEnabled(self._failed_history_run() is not None and not self.session.controller.active)
+
+    def rerun_from_history(self) -> None:
+        """History: re-run the selected failed run from the node it failed at."""
+        run = self._failed_history_run()
+        if run is not None:
+            s = self.session
+            s.controller.spawn(s.rerun(from_node=run["error"]["node_id"], source=run["execution_id"]))
+
     def pin(self, node_id: str, value: Any) -> None:
         """Pin this output (the selected node's output in Run data) or unpin."""
         if value is None and self.window.document.workflow.node(node_id).pin is None:
@@ -159,6 +181,8 @@ class DebugUi(QObject):
             return "No condition: pauses every time."
         if sample is None:
             return "Run the workflow once to preview the condition against real data."
+        if node_id not in self.runner.samples.get("inputs", {}):
+            return "The last run recorded no input for this node (it did not run, or runs inside a loop body)."
         wf = self.window.document.workflow
         names = expressions.make_names(input=sample["input"], nodes=sample["nodes"], vars=dict(wf.variables) if wf else {}, loop=None, execution={"id": "", "started_at": None})
         text = condition if "{{" in condition else "{{ " + condition + " }}"

@@ -294,25 +294,31 @@ class DebugSession(QObject):
         if node is not None:
             self.controller.spawn(self.rerun(to_node=node))
 
-    async def rerun(self, *, from_node: str | None = None, to_node: str | None = None, choice: str | None = None) -> str | None:
-        """A new execution from a node of the run shown; asks which workflow when the document was edited.
-
-        `choice` ("edited" | "run") answers that question up front (tests, scripts).
+    async def rerun(
+        self, *, from_node: str | None = None, to_node: str | None = None, choice: str | None = None, source: str | None = None
+    ) -> str | None:
+        """A new execution from a node of the run shown (or of `source`); asks which workflow
+        when the document was edited. `choice` ("edited" | "run") answers that up front.
         """
         from engine import fileformat
 
         c = self.controller
-        source = c.execution_id
-        if source is None:
+        source = source or c.execution_id
+        if source is None or c.active:
             return None
         run_wf = await c.call(lambda s: s.workflow_of(source))
         current = self.window.document.workflow
-        if current is not None and fileformat.to_dict(current) != fileformat.to_dict(run_wf):
+        if current is None or current.id != run_wf.id:
+            choice = "run"  # another workflow's run: open the version it used
+        elif fileformat.to_dict(current) != fileformat.to_dict(run_wf):
             choice = choice or self._ask_version()
             if choice is None:
                 return None
         else:
             choice = "edited"
+        if c.state == rc.PAUSED:
+            c.message.emit("Cancel or continue the paused run before re-running.")
+            return None
         if c.state == rc.VIEWING:
             c.leave_view()
         if choice == "run":

@@ -85,6 +85,8 @@ def test_breakpoint_step_edit_the_pending_input_and_continue(window, runner, qtb
     assert c.resume_action.text() == "Continue" and dbg.session.step_action.isEnabled()
     assert dbg.breakpoints.tree.topLevelItem(0).text(2) == "1"  # hit count
     assert window.scene.selected_node_ids() == ["b"] and dbg.bar.pending_box.isVisibleTo(dbg.bar)
+    runner.docks["data"].raise_()
+    runner.docks["call_stack"].raise_()
     shot(window, "paused_at_breakpoint")
     # F10: one node runs, the run pauses before the next
     press(qtbot, window, Qt.Key.Key_F10)
@@ -239,3 +241,76 @@ def test_retry_now_and_give_up_buttons_on_a_retrying_node(window, runner, qtbot,
     qtbot.waitUntil(lambda: c.state == rc.COMPLETED, timeout=10000)
     statuses = [a["status"] for a in record(runner, c.execution_id).main.attempts["get"]]
     assert statuses == ["failed", "retry_now", "succeeded"]
+
+
+def test_breakpoints_dock_conditions_preview_enable_and_remove(window, runner, qtbot, tmp_path):
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger", "name": "Start"},
+            {"id": "each", "type": "loop", "name": "Each", "config": {"items": "{{ [1, 2, 3, 4] }}"}},
+            {"id": "body", "type": "set", "name": "Body", "config": {"values": {"v": "{{ input * 10 }}"}}},
+            {"id": "after", "type": "set", "name": "After", "config": {"values": {"n": "{{ len(input) }}"}}},
+        ],
+        [("start", "out", "each"), ("each", "loop", "body"), ("body", "out", "each"), ("each", "done", "after")],
+    )
+    open_wf(window, wf, tmp_path)
+    c, dbg = runner.controller, runner.debug
+    panel = dbg.breakpoints
+    c.run_action.trigger()  # a first run gives the preview real data
+    qtbot.waitUntil(lambda: c.state == rc.COMPLETED and runner.samples is not None, timeout=10000)
+    dbg.session.toggle("after")
+    panel.tree.setCurrentItem(panel.tree.topLevelItem(0))
+    qtbot.keyClicks(panel.condition, "len(input) > 3")  # the last run's input: the 4 body results
+    assert "pauses" in panel.preview.text() and "does not" not in panel.preview.text()
+    panel.condition.setText("")
+    qtbot.keyClicks(panel.condition, "len(input) > 9")
+    assert "does not pause" in panel.preview.text()
+    dbg.session.remove(["after"])
+    dbg.session.toggle("body")
+    assert panel.tree.topLevelItemCount() == 1
+    panel.tree.setCurrentItem(panel.tree.topLevelItem(0))
+    panel.condition.setText("")
+    qtbot.keyClicks(panel.condition, "input >= 3")
+    panel.condition.editingFinished.emit()
+    assert dbg.session.breakpoints["body"]["condition"] == "input >= 3"
+    assert item(window, "body").breakpoint == "conditional"
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.PAUSED and dbg.session.paused_at is not None, timeout=10000)
+    at = dbg.session.paused_at
+    assert at["input"] == 3 and at["stack"][0]["loop"]["index"] == 2
+    assert "Each [3/4]" in dbg.call_stack.list.item(0).text()
+    # disable it in the dock: the run goes on to the end
+    panel.tree.topLevelItem(0).setCheckState(0, Qt.CheckState.Unchecked)
+    assert dbg.session.breakpoints["body"]["enabled"] is False and item(window, "body").breakpoint == "disabled"
+    c.resume_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.COMPLETED, timeout=10000)
+    assert panel.tree.topLevelItem(0).text(2) == "1"
+    qtbot.mouseClick(panel.remove_all_button, Qt.MouseButton.LeftButton)
+    assert dbg.session.breakpoints == {} and item(window, "body").breakpoint is None
+
+
+def test_history_reruns_a_failed_run_from_its_failed_node(window, runner, qtbot, tmp_path, http_server):
+    http_server.route("/once", Reply(status=404, json={"error": "not yet"}))
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger", "name": "Start"},
+            {"id": "prep", "type": "set", "name": "Prep", "config": {"values": {"q": 1}}},
+            {"id": "get", "type": "http_request", "name": "Get", "config": {"url": http_server.url_for("/once")}, "retry": "none"},
+        ],
+        [("start", "out", "prep"), ("prep", "out", "get")],
+    )
+    open_wf(window, wf, tmp_path)
+    c, dbg = runner.controller, runner.debug
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.FAILED, timeout=10000)
+    failed = c.execution_id
+    qtbot.waitUntil(lambda: runner.history.row_of(failed) is not None, timeout=5000)
+    runner.history.select_executions([failed])
+    assert dbg.history_rerun.isEnabled()
+    http_server.route("/once", Reply(json={"ok": True}))
+    qtbot.mouseClick(dbg.history_rerun, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: c.state == rc.COMPLETED and c.execution_id != failed, timeout=10000)
+    rec = record(runner, c.execution_id)
+    assert rec.debug.rerun_of == failed and rec.debug.rerun_from == "get"
+    assert [a["status"] for a in rec.main.attempts["prep"]] == ["reused"]
+    assert rec.main.outputs["get"]["body"] == {"ok": True}
