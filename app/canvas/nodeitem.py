@@ -338,8 +338,8 @@ class NodeItem(QGraphicsItem):
         left = -34.0 if self.paused_here else -12.0
         if self._badge_width:
             left = min(left, WIDTH + 6 - self._badge_width - 2)
-        below = 24.0 if self.run_state == "retrying" else 0.0  # the retry buttons
-        bounds = QRectF(left, -14, WIDTH + 12 - left, self._height + 24 + below)
+        # room for the retry buttons under the card, always: a state change never moves the bounds
+        bounds = QRectF(left, -14, WIDTH + 12 - left, self._height + 48)
         if bounds != self._bounds:
             self.prepareGeometryChange()
             self._bounds = bounds

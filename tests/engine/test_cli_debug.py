@@ -192,3 +192,35 @@ def test_retry_control_from_another_process(db: Path, tmp_path: Path, http_serve
     else:
         assert proc.returncode == 1 and statuses(data, "get") == ["failed", "give_up"]
         assert data["error"]["node_id"] == "get"
+
+
+def test_a_debug_session_survives_a_crash(db: Path, tmp_path: Path, http_server: Any) -> None:
+    """kill -9 while running between two breakpoints: a resume elsewhere still stops at the next one."""
+    http_server.route("/slow", Reply(hang=True))
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "a", "type": "set", "config": {"values": {"x": 1}}},
+            {"id": "get", "type": "http_request", "config": {"url": http_server.url_for("/slow"), "timeout_s": 60}, "retry": "none"},
+            {"id": "b", "type": "set", "config": {"values": {"y": 2}}},
+        ],
+        [("start", "out", "a"), ("a", "out", "get"), ("get", "out", "b")],
+    )
+    f = save(tmp_path, wf)
+    code, data = run_json("run", str(f), "--break", "a", "--break", "b", db=db)
+    assert code == 4 and data["paused_at"]["node_id"] == "a"
+    eid = data["execution_id"]
+    proc = start_pe("resume", eid, "--json", db=db)
+    try:
+        http_server.wait_for_requests(1, 30.0, "/slow")  # the HTTP node is in flight
+    finally:
+        proc.kill()
+        proc.communicate()
+    st = json.loads(pe("status", eid, "--json", db=db).stdout)
+    assert st["status"] == "interrupted" and st["paused_at"] is None
+    # the HTTP node runs again (it was in flight); the breakpoint on b still holds
+    http_server.route("/slow", Reply(json={"ok": True}))
+    code, data = run_json("resume", eid, db=db)
+    assert code == 4 and data["paused_at"]["node_id"] == "b" and data["paused_at"]["reason"] == "breakpoint"
+    code, data = run_json("resume", eid, "--clear-breaks", db=db)
+    assert code == 0 and data["outputs"]["b"] == {"y": 2}
