@@ -304,9 +304,9 @@ def test_history_reruns_a_failed_run_from_its_failed_node(window, runner, qtbot,
     c.run_action.trigger()
     qtbot.waitUntil(lambda: c.state == rc.FAILED, timeout=10000)
     failed = c.execution_id
-    qtbot.waitUntil(lambda: runner.history.row_of(failed) is not None, timeout=5000)
+    qtbot.waitUntil(lambda: (runner.history.row_of(failed) or {}).get("status") == "failed", timeout=5000)
     runner.history.select_executions([failed])
-    assert dbg.history_rerun.isEnabled()
+    qtbot.waitUntil(dbg.history_rerun.isEnabled, timeout=3000)
     http_server.route("/once", Reply(json={"ok": True}))
     qtbot.mouseClick(dbg.history_rerun, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: c.state == rc.COMPLETED and c.execution_id != failed, timeout=10000)
