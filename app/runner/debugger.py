@@ -327,10 +327,14 @@ class DebugSession(QObject):
         return await c.start(rerun={"source_id": source, "from_node": from_node, "to_node": to_node})
 
     def _ask_version(self) -> str | None:
-        box = QMessageBox(QMessageBox.Icon.Question, "Re-run", "The workflow was edited since this run.", QMessageBox.StandardButton.NoButton, self.window)
-        box.setInformativeText("Re-run with the edited workflow, or with the version the run used?")
-        edited = box.addButton("Edited workflow", QMessageBox.ButtonRole.AcceptRole)
-        run = box.addButton("The run's version", QMessageBox.ButtonRole.ActionRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        return "edited" if box.clickedButton() is edited else ("run" if box.clickedButton() is run else None)
+        """The document differs from the run's version: which one does the re-run use?"""
+        B = QMessageBox.StandardButton
+        answer = self.window.dialogs.question(
+            self.window,
+            "Re-run",
+            "The workflow was edited since this run. Re-run with the edited workflow?",
+            B.Yes | B.No | B.Cancel,
+            B.Yes,
+            "Yes: the edited workflow (as it is now). No: the version the run used (opened as a new document).",
+        )
+        return {B.Yes: "edited", B.No: "run"}.get(answer)

@@ -208,6 +208,16 @@ def test_rerun_from_here_reuses_upstream_and_execute_one_node(window, runner, qt
     c.spawn(dbg.session.rerun(from_node="end", choice="edited"))
     qtbot.waitUntil(lambda: c.state == rc.COMPLETED and c.execution_id != second, timeout=10000)
     assert record(runner, c.execution_id).main.outputs["end"] == {"m": 11}
+    # asked: "No" takes the version the run used (the edited document is discarded)
+    from PySide6.QtWidgets import QMessageBox
+
+    window.controller.set_config("end", {"values": {"m": "{{ input.n + 500 }}"}})
+    edited_run = c.execution_id
+    window.answerer.answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Discard]
+    c.spawn(dbg.session.rerun(from_node="end"))
+    qtbot.waitUntil(lambda: c.state == rc.COMPLETED and c.execution_id != edited_run, timeout=10000)
+    assert window.answerer.seen[0]["title"] == "Re-run"
+    assert record(runner, c.execution_id).main.outputs["end"] == {"m": 11}
     # execute this node: just it, with its recorded input
     window.scene.select_nodes(["use"])
     third = c.execution_id
