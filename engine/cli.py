@@ -318,6 +318,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         sys.stdout.write(_fmt_status_line(s) + "\n")
         if s.get("status") == "interrupted":
             sys.stdout.write(_rerun_warning(s) + "\n")
+        if s.get("paused_at"):
+            sys.stdout.write(f"paused before node {s['paused_at']['node_id']!r} ({s['paused_at']['reason']})\n")
         if s.get("error"):
             sys.stdout.write(f"error at node {s['error']['node_id']!r}: {s['error']['message']}\n")
     return 0

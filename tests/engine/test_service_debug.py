@@ -354,3 +354,26 @@ async def test_cancel_a_run_paused_at_a_breakpoint(svc: ExecutionService) -> Non
     rec = await run(svc, chain(3), breakpoints=["s2"])
     svc.cancel(rec.execution_id)
     assert svc.status(rec.execution_id)["status"] == "cancelled"
+
+
+async def test_in_memory_service_reruns_and_keeps_breakpoints_of_a_stopped_run() -> None:
+    svc = ExecutionService(in_memory=True)
+    src = await run(svc, chain(3))
+    again = await (await svc.rerun(src.execution_id, from_node="s2")).task
+    assert again.main.outputs["s3"] == {"i": 3} and [a["status"] for a in again.main.attempts["s1"]] == ["reused"]
+    paused = await run(svc, chain(3), breakpoints=["s1"])
+    svc.set_breakpoints(paused.execution_id, ["s3"])
+    rec = await resume(svc, paused.execution_id)
+    assert svc.status(rec.execution_id)["paused_at"]["node_id"] == "s3"
+
+
+async def test_breakpoints_set_on_a_paused_run_are_stored(db: Db) -> None:
+    svc = db.service()
+    rec = await run(svc, chain(4), breakpoints=["s1"])
+    svc.set_breakpoints(rec.execution_id, [{"node_id": "s3", "condition": "{{ input.i == 2 }}", "enabled": True}])
+    svc.close()
+    svc = db.service()
+    rec = await resume(svc, rec.execution_id)
+    assert svc.status(rec.execution_id)["paused_at"]["node_id"] == "s3"
+    assert [b["node_id"] for b in svc.record(rec.execution_id).debug.breakpoints] == ["s3"]
+    svc.close()

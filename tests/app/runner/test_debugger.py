@@ -324,3 +324,20 @@ def test_history_reruns_a_failed_run_from_its_failed_node(window, runner, qtbot,
     assert rec.debug.rerun_of == failed and rec.debug.rerun_from == "get"
     assert [a["status"] for a in rec.main.attempts["prep"]] == ["reused"]
     assert rec.main.outputs["get"]["body"] == {"ok": True}
+
+
+def test_run_to_here_from_idle_and_from_a_pause(window, runner, qtbot, tmp_path):
+    open_wf(window, chain_workflow(), tmp_path)
+    c, dbg = runner.controller, runner.debug
+    window.scene.select_nodes(["a"])
+    assert dbg.session.run_to_action.isEnabled() and not dbg.session.retry_now_action.isEnabled()
+    dbg.session.run_to_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.PAUSED and dbg.session.paused_at is not None, timeout=10000)
+    assert dbg.session.paused_at["reason"] == "to" and dbg.session.paused_at["node_id"] == "b"
+    qtbot.waitUntil(lambda: item(window, "a").run_state == "succeeded" and item(window, "b").paused_here, timeout=3000)
+    window.scene.select_nodes(["c"])
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=3000)
+    qtbot.keyClick(window, Qt.Key.Key_F10, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: c.state == rc.COMPLETED, timeout=10000)  # c was the last node: nothing left to pause before
+    assert record(runner, c.execution_id).main.outputs["c"] == {"total": 102}
