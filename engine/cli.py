@@ -134,6 +134,7 @@ def _debug_flags(p: argparse.ArgumentParser) -> None:
 # the handlers so `processengine run` stays quick to start.
 EXTENSIONS: tuple[str, ...] = (
     "engine.cli_debug",
+    "engine.cli_travel",
 )
 
 
