@@ -348,7 +348,7 @@ class Checkpointer:
                     }
                 )
                 row = made.get(node)  # the attempt that produced it, when it ended in this event
-                if row is not None and row["status"] in ("succeeded", "failed"):
+                if row is not None and row["status"] in ("succeeded", "failed", "pinned", "reused"):
                     row["output_seq"] = self.seq
         edges = th.edge_counts.take()  # type: ignore[attr-defined]
         if edges:

@@ -377,3 +377,22 @@ async def test_breakpoints_set_on_a_paused_run_are_stored(db: Db) -> None:
     assert svc.status(rec.execution_id)["paused_at"]["node_id"] == "s3"
     assert [b["node_id"] for b in svc.record(rec.execution_id).debug.breakpoints] == ["s3"]
     svc.close()
+
+
+async def test_a_rerun_and_a_pin_read_back_through_time_travel(db: Db) -> None:
+    from engine.travel import History
+
+    svc = db.service()
+    wf = chain(3)
+    wf.get("s1").pin = {"i": 10}
+    src = await run(svc, wf, pins=True)
+    again = await (await svc.rerun(src.execution_id, from_node="s3")).task
+    history = History(svc.store, svc.workflow_of)
+    steps = history.steps(again.execution_id)
+    assert [(s.node_id, s.status) for s in steps] == [("start", "reused"), ("s1", "reused"), ("s2", "reused"), ("s3", "succeeded")]
+    outputs = history.step_outputs(again.execution_id)
+    assert outputs[1] == {"i": 10} and outputs[3] == {"i": 12}
+    assert history.state_at(again.execution_id, 2)["outputs"]["s2"] == {"i": 11}
+    src_steps = history.steps(src.execution_id)
+    assert [s.status for s in src_steps if s.node_id == "s1"] == ["pinned"]
+    svc.close()
