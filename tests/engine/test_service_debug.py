@@ -122,7 +122,7 @@ async def test_clear_breaks_and_adding_breakpoints_on_resume(svc: ExecutionServi
     assert rec.status == "completed"
 
 
-async def test_a_breakpoint_inside_a_sub_workflow_pauses_the_child_thread(svc: ExecutionService, tmp_path: Path) -> None:
+def parent_and_child(tmp_path: Path) -> Workflow:
     child = workflow(
         [
             {"id": "in", "type": "manual_trigger"},
@@ -140,6 +140,11 @@ async def test_a_breakpoint_inside_a_sub_workflow_pauses_the_child_thread(svc: E
         ],
         [("start", "out", "call"), ("call", "out", "after")],
     )
+    return parent
+
+
+async def test_a_breakpoint_inside_a_sub_workflow_pauses_the_child_thread(svc: ExecutionService, tmp_path: Path) -> None:
+    parent = parent_and_child(tmp_path)
     rec = await run(svc, parent, breakpoints=["double"], workflow_file=str(tmp_path / "parent.pe.json"))
     assert rec.status == "paused"
     at = svc.status(rec.execution_id)["paused_at"]
@@ -180,6 +185,18 @@ async def test_step_into_a_loop_body(svc: ExecutionService) -> None:
         seen.append(svc.status(rec.execution_id)["paused_at"]["node_id"])
         rec = await resume(svc, rec.execution_id, step=True)
     assert seen == ["each", "body", "body", "after"]
+
+
+async def test_step_into_a_sub_workflow_and_out_again(svc: ExecutionService, tmp_path: Path) -> None:
+    parent = parent_and_child(tmp_path)
+    rec = await run(svc, parent, breakpoints=["call"], workflow_file=str(tmp_path / "parent.pe.json"))
+    seen = []
+    while rec.status == "paused":
+        at = svc.status(rec.execution_id)["paused_at"]
+        seen.append((at["thread_id"].split("#")[0], at["node_id"]))
+        rec = await resume(svc, rec.execution_id, step=True)
+    assert seen == [("main", "call"), ("main/call", "in"), ("main/call", "double"), ("main", "after")]
+    assert rec.main.outputs["after"] == {"r": 42}
 
 
 # -- editing while paused ------------------------------------------------------------------------
