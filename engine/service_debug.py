@@ -102,11 +102,11 @@ class DebugVerbs:
         """Apply a resume's debug options and edits to the loaded record; True when anything changed."""
         dbg = rec.debug
         before = dbg.version
-        if clear_breaks:
-            dbg.set_breakpoints([])
-        if breakpoints:
-            bps = normalize_breakpoints(breakpoints)
-            check_breakpoints(wf, bps)
+        bps = normalize_breakpoints(breakpoints or [])
+        check_breakpoints(wf, bps)
+        if clear_breaks:  # replace them all (a node that keeps its breakpoint keeps its hit count)
+            dbg.set_breakpoints(bps)
+        else:
             for bp in bps:
                 dbg.add_breakpoint(bp["node_id"], bp["condition"], enabled=bp["enabled"])
         if dbg.step != step:

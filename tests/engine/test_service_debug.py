@@ -120,6 +120,10 @@ async def test_clear_breaks_and_adding_breakpoints_on_resume(svc: ExecutionServi
     rec = await run(svc, chain(5), breakpoints=["s2", "s4"])
     rec = await resume(svc, rec.execution_id, clear_breaks=True)
     assert rec.status == "completed"
+    # replacing them (what the studio does on every resume) keeps the hit counts
+    rec = await run(svc, looping(3), breakpoints=["body"])
+    rec = await resume(svc, rec.execution_id, clear_breaks=True, breakpoints=["body", "after"])
+    assert {b["node_id"]: b["hits"] for b in svc.record(rec.execution_id).debug.breakpoints} == {"body": 2, "after": 0}
 
 
 def parent_and_child(tmp_path: Path) -> Workflow:
