@@ -131,7 +131,7 @@ class DebugUi(QObject):
         self.bar.show_node(node_id if node else None, pinned=node is not None and node.pin is not None, output=data.get("output"), has_output=True, can_rerun=ran)
         at = s.paused_at
         self.bar.show_pending(at.get("input") if at else None, bool(at) and node_id == at.get("node_id"))
-        s._update_actions()
+        s.update_actions()
 
     def _failed_history_run(self) -> dict[str, Any] | None:
         runs = self.runner.history.selected_runs()

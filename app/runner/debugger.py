@@ -53,7 +53,7 @@ class DebugSession(QObject):
         controller.resume_options = self.resume_options
         controller.run_ended.connect(self._on_run_ended)
         controller.state_changed.connect(self._on_state)
-        controller.batch_applied.connect(lambda _b: self._update_actions())
+        controller.batch_applied.connect(lambda _b: self.update_actions())
         self._make_actions()
         self._on_state(controller.state)
 
@@ -99,9 +99,9 @@ class DebugSession(QObject):
             c.run_action.setShortcut(f5)
             if state in rc.ACTIVE:
                 self._set_paused(None)
-        self._update_actions()
+        self.update_actions()
 
-    def _update_actions(self) -> None:
+    def update_actions(self) -> None:
         s = self.controller.state
         node = self._selected()
         can_start = s in rc.CAN_RUN and s != rc.VIEWING
@@ -154,7 +154,7 @@ class DebugSession(QObject):
         if c.state in (rc.RUNNING, rc.RESUMING, rc.STARTING) and c.execution_id:  # a live run takes them at once
             bps = self.breakpoint_list()
             c.spawn(c.call(lambda s, e=c.execution_id: s.set_breakpoints(e, bps)))
-        self._update_actions()
+        self.update_actions()
 
     def document_changed(self) -> None:
         """A different document: keep only breakpoints on nodes it has."""
