@@ -191,8 +191,18 @@ class DebugVerbs:
         source = self.record(source_id)  # type: ignore[attr-defined]
         if source.status == RUNNING:
             raise InvalidExecutionState(f"execution {source_id} is running; re-run it once it stopped")
-        wf = workflow if workflow is not None else self.workflow_of_any(source_id)
-        rec = rerun_record(source, wf, execution_id=str(uuid.uuid4()), start=start, workspace=self.workspace, workflow_file=workflow_file)
+        try:
+            ran: Workflow | None = self.workflow_of_any(source_id)  # the version the source ran
+        except EngineError:
+            if workflow is None:
+                raise
+            ran = None
+        wf = workflow if workflow is not None else ran
+        assert wf is not None
+        rec = rerun_record(
+            source, wf, execution_id=str(uuid.uuid4()), start=start, workspace=self.workspace,
+            workflow_file=workflow_file, source_workflow=ran,
+        )
         self._debug_on_start(rec, wf, pins=pins, breakpoints=breakpoints, step=False, to=to_node)
         log.info("execution=%s re-runs %s from node=%s", rec.execution_id, source_id, start, extra={"execution_id": rec.execution_id, "rerun_of": source_id})
         return self._launch_new(wf, rec, hooks, collect=True)  # type: ignore[attr-defined,no-any-return]

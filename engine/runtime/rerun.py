@@ -29,8 +29,13 @@ def rerun_record(
     start: str,
     workspace: str = "default",
     workflow_file: str | None = None,
+    source_workflow: Workflow | None = None,
 ) -> RunRecord:
-    """The new record: reused outputs in place, the start node's frame on the stack."""
+    """The new record: reused outputs in place, the start node's frame on the stack.
+
+    `source_workflow` (the version the source ran): edges out of reused nodes keep the
+    counts they had, matched by their ends and ports (so an edited file is fine too).
+    """
     from engine.nodes.registry import get_spec
 
     node = workflow.get(start)
@@ -54,6 +59,8 @@ def rerun_record(
     again = descendants(workflow, start) | {start}
     reused = _reuse(main, src, workflow, again)
     _prefill_merges(main, workflow, again - {start}, reused)
+    if source_workflow is not None:
+        _reuse_edge_counts(main, src, workflow, source_workflow, reused)
     rec.debug.rerun_of = source.execution_id
     rec.debug.rerun_from = start
     return rec
@@ -81,6 +88,14 @@ def _prefill_merges(main: ThreadRecord, wf: Workflow, downstream: set[str], reus
         target = wf.get(c.to_node)
         if c.to_node in downstream and c.from_node in reused and target is not None and get_spec(target.type).kind == "merge":
             main.waiting.setdefault(c.to_node, {})[i] = main.outputs[c.from_node]
+
+
+def _reuse_edge_counts(main: ThreadRecord, src: ThreadRecord, wf: Workflow, source_wf: Workflow, reused: set[str]) -> None:
+    """Edges leaving a reused node show what they carried in the source run."""
+    counts = {c.key: src.edge_counts[i] for i, c in enumerate(source_wf.connections) if i in src.edge_counts}
+    for i, c in enumerate(wf.connections):
+        if c.from_node in reused and c.key in counts:
+            main.edge_counts[i] = counts[c.key]
 
 
 def recorded_input(source: RunRecord, wf: Workflow, node_id: str) -> Any:

@@ -267,6 +267,7 @@ async def test_rerun_from_a_node_after_an_http_node_makes_no_request(db: Db, htt
     assert again.main.outputs["b"] == {"n": 20}
     st = svc.status(again.execution_id)
     assert st["rerun_of"] == src.execution_id and st["progress"]["completed"] == 4
+    assert again.main.edge_counts == src.main.edge_counts  # edges out of reused nodes keep their counts
     stored = svc.record(again.execution_id)
     assert [a["status"] for a in stored.main.attempts["get"]] == ["reused"]
     assert [a["status"] for a in stored.main.attempts["start"]] == ["reused"]
