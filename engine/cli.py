@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-pins", action="store_true", help="run pinned nodes for real (pins are used by default)")
     r.add_argument("--to", metavar="NODE_ID", help="run only this node and its ancestors, then pause")
     _debug_flags(r)
+    r.add_argument("--trust", action="store_true", help="allow Python code and execute_command nodes (they run outside a sandbox)")
 
     v = sub.add_parser("validate", parents=[common], help="check a workflow file")
     v.add_argument("file")
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--clear-breaks", action="store_true", help="drop every breakpoint of the execution")
     rs.add_argument("--to", metavar="NODE_ID", help="run up to and including this node, then pause")
     _debug_flags(rs)
+    rs.add_argument("--trust", action="store_true", help="allow Python code and execute_command nodes (they run outside a sandbox)")
 
     pr = sub.add_parser("prune", parents=[common], help="delete old finished executions")
     pr.add_argument("--older-than", type=float, required=True, metavar="DAYS")
@@ -112,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=8080)
     sv.add_argument("--var", action="append", default=[], type=_parse_var, metavar="KEY=VALUE")
     sv.add_argument("--max-body", type=int, default=1024 * 1024, metavar="BYTES", help="request body size limit")
+    sv.add_argument("--max-concurrent", type=int, default=64, metavar="N", help="executions run at once; more requests get 503 with Retry-After (default: %(default)s)")
 
     for module in _extension_modules():
         COMMANDS.update(module.register(sub, common))
@@ -135,6 +138,8 @@ def _debug_flags(p: argparse.ArgumentParser) -> None:
 EXTENSIONS: tuple[str, ...] = (
     "engine.cli_debug",
     "engine.cli_travel",
+    "engine.cli_credentials",
+    "engine.cli_n8n",
 )
 
 
@@ -184,18 +189,14 @@ def _report_invalid(exc: Any, as_json: bool) -> int:
 
 
 def _report_run(rec: Any, as_json: bool) -> int:
-    from engine.runtime.status import outputs_and_attempts, status_object
+    from engine.runtime.status import outputs_and_attempts, progress_text, status_object
 
     status = status_object(rec)
     if as_json:
         outputs, attempts = outputs_and_attempts(rec)
         _print_json({**status, "outputs": outputs, "attempts": attempts})
     else:
-        p = status["progress"]
-        line = (
-            f"{status['execution_id']}  {status['status']}  {p['completed']}/{p['total']} completed, "
-            f"{p['failed']} failed, {p['skipped']} skipped  {status['timing']['duration_ms'] or 0:.0f} ms"
-        )
+        line = f"{status['execution_id']}  {status['status']}  {progress_text(status['progress'])}  {status['timing']['duration_ms'] or 0:.0f} ms"
         sys.stdout.write(line + "\n")
         if status["error"]:
             sys.stderr.write(f"error at node {status['error']['node_id']!r}: {status['error']['message']}\n")
@@ -229,32 +230,35 @@ async def _drive(service: Any, start: Any) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from engine import trust
     from engine.errors import WorkflowInvalid
 
     try:
         wf = _load(args.file)
+        trust.require_trust(wf, trusted=args.trust, file=args.file)
     except WorkflowInvalid as exc:
         return _report_invalid(exc, args.json)
     service = _service(args)
     try:
         import os
 
-        rec = asyncio.run(
-            _drive(
-                service,
-                service.start(
-                    wf,
-                    args.input,
-                    variables=dict(args.var),
-                    trigger=args.trigger,
-                    workflow_file=os.path.abspath(args.file),
-                    pins=not args.no_pins,
-                    breakpoints=args.breaks,
-                    step=args.step,
-                    to=args.to,
-                ),
+        with trust.granted(args.trust):
+            rec = asyncio.run(
+                _drive(
+                    service,
+                    service.start(
+                        wf,
+                        args.input,
+                        variables=dict(args.var),
+                        trigger=args.trigger,
+                        workflow_file=os.path.abspath(args.file),
+                        pins=not args.no_pins,
+                        breakpoints=args.breaks,
+                        step=args.step,
+                        to=args.to,
+                    ),
+                )
             )
-        )
         return _report_run(rec, args.json)
     finally:
         service.close()
@@ -266,9 +270,16 @@ def cmd_resume(args: argparse.Namespace) -> int:
         before = service.status(args.id)
         if before.get("status") == "interrupted":
             sys.stderr.write(_rerun_warning(before) + "\n")
+        from engine import trust
         from engine.cli_debug import resume_options
+        from engine.errors import WorkflowInvalid
 
-        rec = asyncio.run(_drive(service, service.resume(args.id, **resume_options(args))))
+        try:
+            trust.require_trust(service.workflow_of(args.id), trusted=args.trust)
+        except WorkflowInvalid as exc:
+            return _report_invalid(exc, args.json)
+        with trust.granted(args.trust):
+            rec = asyncio.run(_drive(service, service.resume(args.id, **resume_options(args))))
         return _report_run(rec, args.json)
     finally:
         service.close()
@@ -281,19 +292,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
         wf = _load(args.file)
     except WorkflowInvalid as exc:
         return _report_invalid(exc, args.json)
+    from engine.graph import validate
+
+    warnings = [p for p in validate(wf, file=args.file) if not p.is_error]  # e.g. unreachable nodes
     if args.json:
-        _print_json({"status": "valid", "problems": []})
+        _print_json({"status": "valid", "problems": [p.to_json() for p in warnings]})
     else:
         sys.stdout.write(f"{args.file}: valid ({len(wf.nodes)} nodes, {len(wf.connections)} connections)\n")
+        sys.stdout.writelines(f"  - {p}\n" for p in warnings)
     return 0
 
 
 def _fmt_status_line(s: dict[str, Any]) -> str:
-    p = s["progress"]
+    from engine.runtime.status import progress_text
+
     dur = s["timing"]["duration_ms"]
     return (
-        f"{s['execution_id']}  {s['status']:<11} {p['completed']}/{p['total']} "
-        f"({p['percent']:.0f}%)  started {s['timing']['started_at']}  "
+        f"{s['execution_id']}  {s['status']:<11} {progress_text(s['progress'])}  started {s['timing']['started_at']}  "
         f"{'' if dur is None else f'{dur:.0f} ms'}"
     )
 
@@ -373,7 +388,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return _report_invalid(exc, False)
     service = _service(args)
     try:
-        return asyncio.run(serve(service, wf, host=args.host, port=args.port, variables=dict(args.var), max_body=args.max_body, workflow_file=args.file))
+        return asyncio.run(serve(service, wf, host=args.host, port=args.port, variables=dict(args.var), max_body=args.max_body, workflow_file=args.file, max_concurrent=args.max_concurrent))
     except ServeError as exc:
         sys.stderr.write(f"{args.file}: {exc}\n")
         return 2

@@ -15,17 +15,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from engine import events as ev
 from engine import expressions
-from engine.errors import EngineError, ExpressionError, NodeError
+from engine.errors import EngineError, ExpressionError, NodeError, RunTakenOver
 from engine.graph import Routing
+from engine.jsonvalue import unstorable
 from engine.model import Node, Workflow
 from engine.nodes.base import Interrupted, NodeContext, NodeServices, NodeSpec
 from engine.runtime.control import RunControl
@@ -34,56 +33,23 @@ from engine.runtime.record import (
     CANCELLED,
     COMPLETED,
     FAILED,
-    MAIN_THREAD,
+    MAX_SUMMARY,
     PAUSED,
     RUNNING,
     Frame,
     LoopState,
     RunRecord,
     ThreadRecord,
+    error_object,
+    iso,
     new_record,
+    summarize,
 )
 from engine.runtime.retry import RetryPolicy, policy_for
 
 __all__ = ["Orchestrator", "RunFailed", "error_object", "iso", "new_record", "summarize"]
 
 log = logging.getLogger("engine.runtime")
-
-MAX_SUMMARY = 120
-
-
-def iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
-
-
-def summarize(value: Any) -> str:
-    """A short human summary of an output (for events, logs and canvas edges)."""
-    if isinstance(value, list):
-        return f"{len(value)} items"
-    if isinstance(value, dict):
-        keys = list(value)[:4]
-        more = "…" if len(value) > 4 else ""
-        return "{" + ", ".join(map(str, keys)) + more + "}"
-    text = repr(value)
-    return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 1] + "…"
-
-
-def error_object(exc: BaseException, node_id: str, attempt: int, thread_id: str = MAIN_THREAD) -> dict[str, Any]:
-    """The error object routed on `error` ports and stored with failed attempts."""
-    status = getattr(exc, "status", None)
-    obj = {
-        "message": str(getattr(exc, "message", None) or exc) or type(exc).__name__,
-        "type": getattr(exc, "error_type", None) or type(exc).__name__,
-        "node_id": node_id,
-        "attempt": attempt,
-        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-    }
-    if status is not None:
-        obj["status"] = status
-    if thread_id != MAIN_THREAD:
-        obj["thread_id"] = thread_id
-    return obj
-
 
 class RunFailed(Exception):
     def __init__(self, error: dict[str, Any]) -> None:
@@ -194,6 +160,7 @@ class Orchestrator:
             run_sub_workflow=self._run_sub_workflow,
             respond=self._respond,
             load_workflow=self._load_workflow,
+            workflow_dir=self._workflow_dir,
         )
 
     # -- public --------------------------------------------------------------
@@ -236,6 +203,9 @@ class Orchestrator:
             self._stopped(FAILED)
             log.error("execution=%s failed node=%s: %s", rec.execution_id, failed.error.get("node_id"), failed.error.get("message"))
             await self.hooks.emit(ev.ExecutionFailed(rec.execution_id, failed.error), rec)
+        except RunTakenOver:  # another process owns the run now: stop, record nothing
+            log.warning("execution=%s was taken over by another process; stopping", rec.execution_id)
+            raise
         except Exception as exc:  # a bug or an unexpected error: the run fails, nothing is lost
             rec.error = main.error = error_object(exc, main.in_flight or "", 0)
             self._stopped(FAILED)
@@ -341,7 +311,9 @@ class Orchestrator:
                         continue
                 debugger = self.debugger
                 if debugger.active and debugger.gate(th, frame, resuming_child=self._child_paused(th, node.id)):
-                    continue
+                    continue  # paused before the node (raised) or put back for a run-to target
+                if frame.attempt == 0:
+                    self._check_visits(th, plan, node)
                 await self._run_node(th, plan, node, spec, frame)
                 if debugger.active:
                     debugger.after_node(th, node.id)
@@ -353,6 +325,27 @@ class Orchestrator:
             waiting = th.waiting.pop(merge_id)
             incoming = plan.routing.incoming.get(merge_id, [])
             stack.append(Frame(merge_id, [waiting[i] for i in incoming if i in waiting], kind="merge_fire"))
+
+    @staticmethod
+    def _check_visits(th: ThreadRecord, plan: _Plan, node: Node) -> None:
+        """Fail the run when a node is about to run more often than the workflow allows
+        (a cycle that never takes its way out). Counted from the attempt records, so the
+        bound holds across a pause and a resume."""
+        limit = plan.wf.max_node_visits
+        attempts = th.attempts.get(node.id)
+        if attempts is None or len(attempts) < limit:
+            return
+        visits = sum(1 for a in attempts if a["attempt"] == 1 and a["status"] not in ("paused", "retry_now", "give_up"))
+        if visits >= limit:
+            th.node_status[node.id] = "failed"
+            raise RunFailed({
+                "message": f"node {node.name!r} would run more than {limit} times (the workflow's max_node_visits): "
+                "a cycle that does not end?",
+                "type": "MaxNodeVisits",
+                "node_id": node.id,
+                "attempt": 0,
+                "traceback": "",
+            })
 
     def _names(self, th: ThreadRecord, plan: _Plan, value: Any) -> dict[str, Any]:
         by_name = self._by_name.get(th.thread_id)
@@ -459,13 +452,18 @@ class Orchestrator:
             state=run.node_state,
         )
         if run.spec.pure:
-            return await run.spec.run(ctx, value)
-        task = asyncio.ensure_future(run.spec.run(ctx, value))
-        control.current_task = task
-        try:
-            return await task
-        finally:
-            control.current_task = None
+            result = await run.spec.run(ctx, value)
+        else:
+            task = asyncio.ensure_future(run.spec.run(ctx, value))
+            control.current_task = task
+            try:
+                result = await task
+            finally:
+                control.current_task = None
+        problem = unstorable(result.outputs)  # refused here, never in the checkpoint
+        if problem:
+            raise NodeError(f"the node's output cannot be stored: {problem}", error_type="unstorable")
+        return result
 
     async def _on_interrupted(self, run: _NodeRun, stop: BaseException) -> None:
         """Pause or cancel in the middle of an attempt: record it, requeue on pause, re-raise."""
@@ -617,7 +615,7 @@ class Orchestrator:
         elif outputs:
             th.last_output = next(iter(outputs.values()))
         skipped: list[str] = []
-        if plan.multi_port[node.id]:
+        if plan.multi_port[node.id] and node.id not in routing.cyclic:  # in a cycle: decided at the end
             spec = plan.specs[node.id]
             for port in spec.output_ports(node):
                 if port in outputs:
@@ -673,6 +671,9 @@ class Orchestrator:
         from engine.credentials import resolve_credential
 
         return resolve_credential(name)
+
+    def _workflow_dir(self) -> Path | None:
+        return Path(self.record.workflow_file).parent if self.record.workflow_file else None
 
     def _respond(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         self.record.response = {"status": status, "body": body, "headers": headers or {}}
@@ -756,6 +757,7 @@ class Orchestrator:
         return child.last_output
 
     async def _close(self) -> None:
+        self.services.close_resources()
         if self._http is not None:
             try:
                 await self._http.aclose()

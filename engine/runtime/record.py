@@ -8,7 +8,9 @@ it as the checkpoint; `to_json`/`from_json` are exact inverses.
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.runtime.debug import DebugState
@@ -94,20 +96,9 @@ class ThreadRecord:
     error: dict[str, Any] | None = None
 
     def progress(self) -> dict[str, Any]:
-        st = list(self.node_status.values())
-        completed = st.count("succeeded")
-        failed = st.count("failed")
-        skipped = st.count("skipped")
-        total = self.total or 0
-        done = completed + failed + skipped
-        percent = round(100.0 * done / total, 1) if total else 100.0
-        return {
-            "total": total,
-            "completed": completed,
-            "failed": failed,
-            "skipped": skipped,
-            "percent": min(percent, 100.0),
-        }
+        from engine.runtime.status import progress_of  # defined once, with the status object
+
+        return progress_of(self.node_status.values(), self.total)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -258,3 +249,40 @@ def new_record(
     )
     rec.threads[MAIN_THREAD] = main
     return rec
+
+
+# -- small helpers every surface shares (re-exported by engine.runtime.orchestrator) --
+MAX_SUMMARY = 120
+
+
+def iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+
+
+def summarize(value: Any) -> str:
+    """A short human summary of an output (for events, logs and canvas edges)."""
+    if isinstance(value, list):
+        return f"{len(value)} items"
+    if isinstance(value, dict):
+        keys = list(value)[:4]
+        more = "…" if len(value) > 4 else ""
+        return "{" + ", ".join(map(str, keys)) + more + "}"
+    text = repr(value)
+    return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 1] + "…"
+
+
+def error_object(exc: BaseException, node_id: str, attempt: int, thread_id: str = MAIN_THREAD) -> dict[str, Any]:
+    """The error object routed on `error` ports and stored with failed attempts."""
+    status = getattr(exc, "status", None)
+    obj = {
+        "message": str(getattr(exc, "message", None) or exc) or type(exc).__name__,
+        "type": getattr(exc, "error_type", None) or type(exc).__name__,
+        "node_id": node_id,
+        "attempt": attempt,
+        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    }
+    if status is not None:
+        obj["status"] = status
+    if thread_id != MAIN_THREAD:
+        obj["thread_id"] = thread_id
+    return obj
