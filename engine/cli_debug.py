@@ -29,6 +29,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> dict[str, Handler]:
     r.add_argument("--no-pins", action="store_true", help="run pinned nodes for real")
     r.add_argument("--break", dest="breaks", action="append", default=[], metavar="NODE_ID[:EXPR]", help="pause before this node")
     r.add_argument("--json", action="store_true", help="print the status object, outputs and attempts as JSON")
+    r.add_argument("--trust", action="store_true", help="allow Python code and execute_command nodes (they run outside a sandbox)")
     for name, text in (
         ("retry-now", "end the retry wait of the node waiting to retry: its next attempt starts at once"),
         ("give-up", "stop retrying the waiting node: its on_error applies to its last error"),
@@ -53,6 +54,7 @@ def resume_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_rerun(args: argparse.Namespace) -> int:
+    from engine import trust
     from engine.cli import EXIT_USAGE, _drive, _load, _report_invalid, _report_run, _service
     from engine.errors import WorkflowInvalid
 
@@ -67,6 +69,10 @@ def cmd_rerun(args: argparse.Namespace) -> int:
             return _report_invalid(exc, args.json)
     service = _service(args)
     try:
+        try:
+            trust.require_trust(workflow or service.workflow_of(args.id), trusted=args.trust, file=args.file)
+        except WorkflowInvalid as exc:
+            return _report_invalid(exc, args.json)
         start = service.rerun(
             args.id,
             from_node=args.from_node,
@@ -76,7 +82,8 @@ def cmd_rerun(args: argparse.Namespace) -> int:
             pins=not args.no_pins,
             breakpoints=args.breaks,
         )
-        rec = asyncio.run(_drive(service, start))
+        with trust.granted(args.trust):
+            rec = asyncio.run(_drive(service, start))
         return _report_run(rec, args.json)
     finally:
         service.close()

@@ -227,3 +227,21 @@ def test_a_debug_session_survives_a_crash(db: Path, tmp_path: Path, http_server:
     assert code == 4 and data["paused_at"]["node_id"] == "b" and data["paused_at"]["reason"] == "breakpoint"
     code, data = run_json("resume", eid, "--clear-breaks", db=db)
     assert code == 0 and data["outputs"]["b"] == {"y": 2}
+
+
+def test_rerun_of_code_outside_the_sandbox_needs_trust(db: Path, tmp_path: Path) -> None:
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "py", "type": "code", "config": {"language": "python", "code": "return {'n': 41}"}},
+            {"id": "b", "type": "set", "config": {"values": {"n": "{{ input.n + 1 }}"}}},
+        ],
+        [("start", "out", "py"), ("py", "out", "b")],
+    )
+    f = save(tmp_path, wf)
+    code, src = run_json("run", str(f), "--trust", db=db)
+    assert code == 0 and src["outputs"]["b"] == {"n": 42}
+    code, data = run_json("rerun", src["execution_id"], "--from", "py", db=db)
+    assert code == 2 and data["status"] == "invalid" and data["problems"][0]["node_id"] == "py"
+    code, data = run_json("rerun", src["execution_id"], "--from", "py", "--trust", db=db)
+    assert code == 0 and data["outputs"]["b"] == {"n": 42}
