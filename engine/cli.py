@@ -49,7 +49,7 @@ def _parse_json_arg(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"--input is not valid JSON: {exc.msg}") from None
+        raise argparse.ArgumentTypeError(f"not valid JSON: {exc.msg}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--input", type=_parse_json_arg, default=None, metavar="JSON|@FILE", help="the trigger payload")
     r.add_argument("--trigger", metavar="NODE_ID", help="start from this trigger node")
     r.add_argument("--json", action="store_true", help="print the status object, outputs and attempts as JSON")
+    r.add_argument("--no-pins", action="store_true", help="run pinned nodes for real (pins are used by default)")
+    r.add_argument("--to", metavar="NODE_ID", help="run only this node and its ancestors, then pause")
+    _debug_flags(r)
     r.add_argument("--trust", action="store_true", help="allow Python code and execute_command nodes (they run outside a sandbox)")
     r.add_argument("--queue", action="store_true", help="enqueue for a worker (PostgreSQL store) and follow it")
 
@@ -95,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     rs = sub.add_parser("resume", parents=[common], help="resume a paused or interrupted execution in this process")
     rs.add_argument("id")
     rs.add_argument("--json", action="store_true")
+    rs.add_argument("--var", action="append", default=[], type=_parse_var, metavar="KEY=VALUE", help="change a variable while paused (recorded)")
+    rs.add_argument("--set-input", type=_parse_json_arg, default=argparse.SUPPRESS, metavar="JSON|@FILE", help="replace the pending node's input (recorded)")
+    rs.add_argument("--clear-breaks", action="store_true", help="drop every breakpoint of the execution")
+    rs.add_argument("--to", metavar="NODE_ID", help="run up to and including this node, then pause")
+    _debug_flags(rs)
     rs.add_argument("--trust", action="store_true", help="allow Python code and execute_command nodes (they run outside a sandbox)")
 
     pr = sub.add_parser("prune", parents=[common], help="delete old finished executions")
@@ -122,10 +130,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _debug_flags(p: argparse.ArgumentParser) -> None:
+    """`--break NODE_ID[:EXPR]` (repeatable) and `--step`, shared by run and resume."""
+    p.add_argument("--break", dest="breaks", action="append", default=[], metavar="NODE_ID[:EXPR]", help="pause before this node (when EXPR over its input holds)")
+    p.add_argument("--step", action="store_true", help="run one node, then pause before the next")
+
+
 # Command groups that live in modules of their own (engine/cli_*.py). Each module has
 # `register(sub, common) -> {command name: handler}`; it keeps its heavy imports inside
 # the handlers so `processengine run` stays quick to start.
 EXTENSIONS: tuple[str, ...] = (
+    "engine.cli_debug",
     "engine.cli_travel",
     "engine.cli_credentials",
     "engine.cli_n8n",
@@ -191,6 +206,9 @@ def _report_run(rec: Any, as_json: bool) -> int:
         if status["error"]:
             sys.stderr.write(f"error at node {status['error']['node_id']!r}: {status['error']['message']}\n")
         if status["status"] == "paused":
+            if status.get("paused_at"):
+                at = status["paused_at"]
+                sys.stdout.write(f"paused before node {at['node_id']!r} ({at['reason']})\n")
             sys.stdout.write(f"resume with: processengine resume {status['execution_id']}\n")
     return EXIT_CODES.get(status["status"], 1)
 
@@ -243,6 +261,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                         variables=dict(args.var),
                         trigger=args.trigger,
                         workflow_file=os.path.abspath(args.file),
+                        pins=not args.no_pins,
+                        breakpoints=args.breaks,
+                        step=args.step,
+                        to=args.to,
                     ),
                 )
             )
@@ -258,6 +280,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         if before.get("status") == "interrupted":
             sys.stderr.write(_rerun_warning(before) + "\n")
         from engine import trust
+        from engine.cli_debug import resume_options
         from engine.errors import WorkflowInvalid
 
         try:
@@ -265,7 +288,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         except WorkflowInvalid as exc:
             return _report_invalid(exc, args.json)
         with trust.granted(args.trust):
-            rec = asyncio.run(_drive(service, service.resume(args.id)))
+            rec = asyncio.run(_drive(service, service.resume(args.id, **resume_options(args))))
         return _report_run(rec, args.json)
     finally:
         service.close()
@@ -320,6 +343,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         sys.stdout.write(_fmt_status_line(s) + "\n")
         if s.get("status") == "interrupted":
             sys.stdout.write(_rerun_warning(s) + "\n")
+        if s.get("paused_at"):
+            sys.stdout.write(f"paused before node {s['paused_at']['node_id']!r} ({s['paused_at']['reason']})\n")
         if s.get("error"):
             sys.stdout.write(f"error at node {s['error']['node_id']!r}: {s['error']['message']}\n")
     return 0

@@ -58,6 +58,7 @@ class NodeFile(_Strict):
     retry: RetryFile | Literal["default", "strict", "none"] | None = None
     on_error: Literal["fail", "route", "continue"] = "fail"
     disabled: bool = False
+    pin: Any = None
 
 
 class ConnectionFile(_Strict):
@@ -192,6 +193,7 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
                 retry=retry,
                 on_error=nf.on_error,
                 disabled=nf.disabled,
+                pin=nf.pin,
             )
         )
     if check_configs:
@@ -367,6 +369,8 @@ def to_dict(wf: Workflow) -> dict[str, Any]:
             d["on_error"] = n.on_error
         if n.disabled:
             d["disabled"] = True
+        if n.pin is not None:
+            d["pin"] = n.pin
         nodes.append(d)
     doc: dict[str, Any] = {
         "format": FORMAT,

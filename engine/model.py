@@ -35,6 +35,7 @@ class Node:
     retry: dict[str, Any] | str | None = None
     on_error: str = "fail"
     disabled: bool = False
+    pin: Any = None  # pinned output (JSON): a debug run uses it instead of running the node; None: no pin
 
     def clone(self) -> Node:
         return Node(
@@ -46,6 +47,7 @@ class Node:
             retry=copy.deepcopy(self.retry),
             on_error=self.on_error,
             disabled=self.disabled,
+            pin=copy.deepcopy(self.pin),
         )
 
 
@@ -179,9 +181,9 @@ class Workflow:
         return node, index
 
     def set_node_attr(self, node_id: str, attr: str, value: Any) -> Any:
-        """Set one attribute (name, position, config, retry, on_error, disabled); returns the old value."""
+        """Set one attribute (name, position, config, retry, on_error, disabled, pin); returns the old value."""
         node = self._by_id[node_id]
-        if attr not in ("name", "position", "config", "retry", "on_error", "disabled", "type"):
+        if attr not in ("name", "position", "config", "retry", "on_error", "disabled", "type", "pin"):
             raise AttributeError(attr)
         old = getattr(node, attr)
         setattr(node, attr, value)
