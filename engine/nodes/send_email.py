@@ -187,20 +187,7 @@ class SendEmailSpec(NodeSpec):
             ctx.record_io("email", request, None, captured=True)
             ctx.log.info("captured %s for %d recipient(s); nothing was sent", msg["Message-ID"], len(recipients))
             return NodeResult.out({"message_id": msg["Message-ID"], "accepted": recipients, "captured": True})
-        username = password = None
-        if cfg.credential:
-            cred = ctx.services.credential(cfg.credential)
-            username, password = cred.get("username") or "", cred.get("password") or ""
-            if not username:
-                raise NodeError(
-                    f"credential {cfg.credential!r} has no username",
-                    error_type="CredentialNotFound",
-                )
-            if not (cfg.tls or cfg.starttls):
-                ctx.log.warning(
-                    "logging in to %s without TLS: the password crosses the network in clear",
-                    cfg.smtp_host,
-                )
+        username, password = _login(ctx, cfg)
         secrets = (password,) if password else ()
         where = f"SMTP {cfg.smtp_host}:{cfg.smtp_port}"
         try:
@@ -234,6 +221,25 @@ class SendEmailSpec(NodeSpec):
             "sent %s to %d recipient(s) via %s: %s", msg["Message-ID"], len(accepted), where, reply
         )
         return NodeResult.out({"message_id": msg["Message-ID"], "accepted": accepted})
+
+
+def _login(ctx: NodeContext, cfg: SendEmailConfig) -> tuple[str | None, str | None]:
+    """(username, password) of the configured credential, or (None, None) for no login."""
+    if not cfg.credential:
+        return None, None
+    cred = ctx.services.credential(cfg.credential)
+    username, password = cred.get("username") or "", cred.get("password") or ""
+    if not username:
+        raise NodeError(
+            f"credential {cfg.credential!r} has no username",
+            error_type="CredentialNotFound",
+        )
+    if not (cfg.tls or cfg.starttls):
+        ctx.log.warning(
+            "logging in to %s without TLS: the password crosses the network in clear",
+            cfg.smtp_host,
+        )
+    return username, password
 
 
 def recorded_message(cfg: SendEmailConfig, msg: EmailMessage) -> dict[str, Any]:
