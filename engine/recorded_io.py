@@ -133,12 +133,15 @@ def recording(
     *,
     captured: bool = False,
     replayed: bool = False,
+    mismatch: list[str] | None = None,
     secrets: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """One attempt's recording, secrets scrubbed."""
-    rec = {"kind": kind, "captured": captured, "request": request, "response": response}
+    """One attempt's recording, secrets scrubbed (`mismatch`: fields a replayed request changed)."""
+    rec: dict[str, Any] = {"kind": kind, "captured": captured, "request": request, "response": response}
     if replayed:
         rec["replayed"] = True
+    if mismatch:
+        rec["mismatch"] = mismatch
     return scrub(rec, secrets)
 
 
@@ -164,6 +167,10 @@ def request_differences(kind: str, recorded: dict[str, Any], now: dict[str, Any]
     return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
 
 
+def mismatch_warning(node_id: str, fields: list[str]) -> str:
+    return f"node {node_id!r}: the rendered request differs from the recording in {', '.join(fields)}"
+
+
 def check_replay(
     ctx: Any, kind: str, sent: dict[str, Any], recorded: dict[str, Any], secrets: Iterable[str]
 ) -> list[str]:
@@ -177,10 +184,7 @@ def check_replay(
     diff = request_differences(kind, recorded.get("request") or {}, scrub(sent, secrets))
     if not diff:
         return diff
-    message = (
-        f"node {ctx.node.id!r}: the rendered request differs from the recording "
-        f"in {', '.join(diff)}"
-    )
+    message = mismatch_warning(ctx.node.id, diff)
     if ctx.services.io.strict_replay:
         raise NodeError(f"{message} (strict replay)", error_type="replay_mismatch")
     ctx.services.io.warnings.append(message)

@@ -490,7 +490,12 @@ class ExecutionService(DebugVerbs):
                 obj["in_flight"] = {"node_id": node, "side_effects": handle.side_effects.get(node, False), "thread_id": tid}
             return obj
         row, threads = self._store.one(execution_id)
-        return _status_from_rows(row, threads, self._store.effective_status(row))
+        obj = _status_from_rows(row, threads, self._store.effective_status(row))
+        if row.replay:  # a replaying re-run: requests that differed from their recordings
+            warnings = self._store.replay_warnings(execution_id)
+            if warnings:
+                obj["warnings"] = warnings
+        return obj
 
     def list(
         self,

@@ -112,12 +112,15 @@ class NodeContext:
         *,
         captured: bool = False,
         replayed: bool = False,
+        mismatch: list[str] | None = None,
         secrets: tuple[str, ...] = (),
     ) -> None:
         """Keep what this attempt sent and got (already redacted by the caller; `secrets`
         are scrubbed from it all); the checkpointer stores it with the attempt."""
         key = (self.thread_id, self.node.id, self.attempt)
-        rec = recording(kind, request, response, captured=captured, replayed=replayed, secrets=secrets)
+        rec = recording(
+            kind, request, response, captured=captured, replayed=replayed, mismatch=mismatch, secrets=secrets
+        )
         keep_pending(self.services.io, key, rec)
 
     def replayed_io(self) -> dict[str, Any] | None:

@@ -314,8 +314,8 @@ def _replay(
     recorded: dict[str, Any], secrets: tuple[str, ...],
 ) -> NodeResult:
     """Answer from the source run's recording: nothing goes over the network."""
-    check_replay(ctx, "http", sent, recorded, secrets)
-    ctx.record_io("http", sent, recorded.get("response"), secrets=secrets, replayed=True)
+    diff = check_replay(ctx, "http", sent, recorded, secrets)
+    ctx.record_io("http", sent, recorded.get("response"), secrets=secrets, replayed=True, mismatch=diff)
     resp = recorded.get("response") or {}
     if "status" not in resp:
         raise NodeError(

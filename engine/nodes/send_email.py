@@ -260,9 +260,11 @@ def recorded_message(cfg: SendEmailConfig, msg: EmailMessage) -> dict[str, Any]:
 
 def _replay(ctx: NodeContext, request: dict[str, Any], recorded: dict[str, Any]) -> NodeResult:
     """Answer from the source run's recording: no message leaves the machine."""
-    check_replay(ctx, "email", request, recorded, ())
+    diff = check_replay(ctx, "email", request, recorded, ())
     response = recorded.get("response")
-    ctx.record_io("email", request, response, captured=bool(recorded.get("captured")), replayed=True)
+    ctx.record_io(
+        "email", request, response, captured=bool(recorded.get("captured")), replayed=True, mismatch=diff
+    )
     if response is not None and "error" in response:
         raise NodeError(f"(replayed) {response['error']}", error_type="replay")
     old = recorded.get("request") or {}

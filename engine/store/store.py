@@ -595,8 +595,14 @@ class ExecutionStore:
             out.append({"seq": row.seq, "thread_id": row.thread_id, "node_id": row.node_id,
                         "attempt": row.attempt, "kind": row.kind, "captured": bool(row.captured),
                         "request": data.get("request"), "response": data.get("response"),
-                        "replayed": bool(data.get("replayed"))})
+                        "replayed": bool(data.get("replayed")), "mismatch": data.get("mismatch")})
         return out
+
+    def replay_warnings(self, execution_id: str) -> list[str]:
+        """The warnings of a replaying re-run, from its replayed recordings that differed."""
+        from engine.recorded_io import mismatch_warning
+
+        return [mismatch_warning(r["node_id"], r["mismatch"]) for r in self.recordings(execution_id) if r.get("mismatch")]
 
     def _attach_recordings(self, rec: RunRecord) -> None:
         """Put each recording on its attempt (`attempt["io"]`), matched through the

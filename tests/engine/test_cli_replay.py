@@ -54,6 +54,10 @@ def test_changed_request_warns_and_strict_replay_fails(tmp_path: Path, http_serv
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["warnings"] == ["node 'get': the rendered request differs from the recording in body"]
     assert "differs from the recording in body" in out.stderr  # the log line
+    replayed = json.loads(out.stdout)["execution_id"]
+    status = json.loads(pe("status", replayed, "--json", db=db, check=True).stdout)
+    assert status["warnings"] == ["node 'get': the rendered request differs from the recording in body"]
+    assert "warnings" not in json.loads(pe("status", source, "--json", db=db, check=True).stdout)
 
     out = pe("rerun", source, "--replay", "--strict-replay", "--json", db=db)
     assert out.returncode == 1
