@@ -29,6 +29,31 @@ def _json_pairs(ctx: MapContext, raw: Any, where: str) -> dict[str, Any]:
 _CREDENTIAL_KINDS = {"httpHeaderAuth": "header", "httpBasicAuth": "basic", "httpBearerAuth": "bearer", "httpQueryAuth": "query"}
 
 
+# header names whose literal value is a secret: never copied into the workflow file
+_SECRET_HEADERS = frozenset({
+    "authorization", "proxy-authorization", "x-api-key", "api-key", "apikey", "x-auth-token", "x-access-token", "cookie",
+})  # fmt: skip
+
+
+def _lift_literal_secrets(config: dict[str, Any], node_name: str, ctx: MapContext) -> None:
+    """A literal secret in a header (an API key typed into the n8n node) is dropped and
+    replaced by a credential reference of kind header, so no secret reaches the file."""
+    headers = config.get("headers") or {}
+    for name in [h for h in headers if h.lower() in _SECRET_HEADERS]:
+        value = headers[name]
+        if not isinstance(value, str) or not value or "{{" in value:
+            continue
+        del headers[name]
+        if "credential" in config:
+            ctx.notes.append(f"the {name} header held a literal secret: not copied")
+            continue
+        config["credential"] = f"{node_name} {name}"
+        ctx.notes.append(f"the {name} header held a literal secret: not copied; create the credential "
+                         f"{config['credential']!r} of kind header (name {name!r}) instead")  # fmt: skip
+    if "headers" in config and not headers:
+        del config["headers"]
+
+
 def http_request(node: dict[str, Any], ctx: MapContext) -> Mapped:
     p = _params(node)
     version = node.get("typeVersion", 1)
@@ -39,7 +64,8 @@ def http_request(node: dict[str, Any], ctx: MapContext) -> Mapped:
     method = config.get("method", "GET")
     if isinstance(method, str) and method.upper() not in _METHODS:
         raise Unmapped(f"method {method} has no counterpart")
-    cred = credential_name(node)
+    _lift_literal_secrets(config, str(node.get("name", "")), ctx)
+    cred = credential_name(node) or config.pop("credential", None)
     if cred:
         config["credential"] = cred
         kind = _CREDENTIAL_KINDS.get(p.get("genericAuthType") or next(iter(node.get("credentials") or {}), ""))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -116,6 +117,17 @@ def test_http_settings_credential_retry_and_error_output() -> None:
     assert "create the credential 'My key' of kind header before running" in summary.nodes[0].notes
     assert node.retry == {"max_attempts": 4, "initial_delay_s": 0.5, "multiplier": 1.0, "max_delay_s": 0.5, "jitter": False}
     assert node.on_error == "route"
+
+
+def test_a_literal_secret_header_is_not_copied() -> None:
+    params = {"url": "http://h/x", "sendHeaders": True, "headerParameters": {"parameters": [
+        {"name": "Authorization", "value": "Bearer sk-live-123"}, {"name": "X-Trace", "value": "1"},
+        {"name": "x-api-key", "value": "={{ $env.KEY }}"}]}}  # fmt: skip
+    node, summary = one("httpRequest", 4.2, params)
+    assert "sk-live-123" not in json.dumps(node.config) and "sk-live-123" not in json.dumps(summary.to_json())
+    assert node.config["headers"] == {"X-Trace": "1", "x-api-key": "{{ vars.KEY }}"}
+    assert node.config["credential"] == "N Authorization"
+    assert any("create the credential 'N Authorization' of kind header" in n for n in summary.nodes[0].notes)
 
 
 def test_email_keeps_the_credential_name_and_asks_for_the_host() -> None:
