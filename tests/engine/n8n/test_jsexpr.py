@@ -34,6 +34,10 @@ from engine.n8n.jsexpr import Context, Untranslatable, translate_expression
         ("`id-${$json.id}`", "'id-' + str(input.id)"),
         ("$json.a ?? 'none'", "input.a if input.a is not None else 'none'"),
         ("$json.a?.b", "input.a.b"),
+        ("$json.s.slice(1, -1)", "input.s[1:-1]"),
+        ("$json.s.substring(4, 1)", "input.s[1:4]"),
+        ("Math.floor($json.n)", "int(input.n // 1)"),
+        ("Math.ceil($json.n)", "-int(-input.n // 1)"),
     ],
 )
 def test_translates(js: str, py: str) -> None:
@@ -53,6 +57,13 @@ def test_json_stringify_gives_the_same_text_as_javascript(value: object) -> None
     assert py == "str([input])[1:-1]"
     names = expressions.make_names(input=value, nodes={}, vars={}, loop=None, execution={})
     assert expressions.evaluate(py, names) == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.mark.parametrize(("n", "floor", "ceil"), [(2.5, 2, 3), (-2.5, -3, -2), (4, 4, 4), (-0.1, -1, 0)])
+def test_floor_and_ceil_round_like_javascript(n: float, floor: int, ceil: int) -> None:
+    names = expressions.make_names(input={"n": n}, nodes={}, vars={}, loop=None, execution={})
+    assert expressions.evaluate(translate_expression("Math.floor($json.n)"), names) == floor
+    assert expressions.evaluate(translate_expression("Math.ceil($json.n)"), names) == ceil
 
 
 def test_http_input_reads_the_body() -> None:

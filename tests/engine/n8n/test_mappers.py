@@ -161,6 +161,8 @@ def test_unknown_types_keep_parameters_and_credential_names_only() -> None:
     assert node.config["parameters"] == {"chatId": "={{ $env.CHAT }}", "text": "hi"}
     assert node.config["credentials"] == {"telegramApi": "Bot"}
     assert [n.name for n in summary.unsupported] == ["N"]
+    # one problem, naming it; its n8n parameters are not read as expressions
+    assert validate_node(node) == ["unsupported node n8n-nodes-base.telegram v1.2 (no counterpart for this node type): replace it or remove it"]
 
 
 def validate_node(node: Node) -> list[str]:
