@@ -110,6 +110,19 @@ def test_set_with_selected_input_fields_is_a_placeholder() -> None:
     assert node.type == "unsupported" and "include selected" in summary.unsupported[0].notes[0]
 
 
+def test_if_with_loose_type_validation_converts_the_operands() -> None:
+    from engine import expressions
+
+    cond = {"options": {"typeValidation": "loose"}, "conditions": [
+        {"leftValue": "={{ $json.n }}", "rightValue": "3", "operator": {"type": "number", "operation": "gt"}}]}  # fmt: skip
+    node, _ = one("if", 2.2, {"conditions": cond})
+    assert node.config == {"condition": "{{ (float(input.n) > float(3)) }}"}
+    names = expressions.make_names(input={"n": "5"}, nodes={}, vars={}, loop=None, execution={})
+    assert expressions.render(node.config["condition"], names) is True
+    strict, _ = one("if", 2.2, {"conditions": {**cond, "options": {"typeValidation": "strict"}}})
+    assert strict.config == {"condition": "{{ (input.n > 3) }}"}
+
+
 def test_http_settings_credential_retry_and_error_output() -> None:
     node, summary = one("httpRequest", 4.2, {"url": "http://h/x"}, credentials={"httpHeaderAuth": {"id": "9", "name": "My key"}},
                   retryOnFail=True, maxTries=4, waitBetweenTries=500, onError="continueErrorOutput")  # fmt: skip
