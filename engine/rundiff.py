@@ -88,8 +88,11 @@ def _node_facts(rec: RunRecord, branches: dict[str, list[str]], node: str) -> di
     }
 
 
-def diff_executions(history: History, left_id: str, right_id: str, workflows: tuple[Workflow, Workflow]) -> dict[str, Any]:
-    """The `diff ID1 ID2 --json` object."""
+def diff_executions(
+    history: History, left_id: str, right_id: str, workflows: tuple[Workflow, Workflow], *, include_outputs: bool = False
+) -> dict[str, Any]:
+    """The `diff ID1 ID2 --json` object (`include_outputs`: also each node's two outputs,
+    as `left_output` / `right_output`, for a side-by-side view)."""
     left, right = history.record(left_id), history.record(right_id)
     lb, rb = _branches(left, workflows[0]), _branches(right, workflows[1])
     lm, rm = left.threads.get(MAIN_THREAD), right.threads.get(MAIN_THREAD)
@@ -110,6 +113,10 @@ def diff_executions(history: History, left_id: str, right_id: str, workflows: tu
             "output_equal": equal,
             "output_diff": [] if equal else output_changes(lo.get(node), ro.get(node)),
         }
+        if include_outputs:
+            for side, outs in (("left_output", lo), ("right_output", ro)):
+                if node in outs:
+                    nodes[node][side] = outs[node]
     return {
         "left": left_id,
         "right": right_id,

@@ -33,6 +33,7 @@ def test_formatting_of_durations_and_the_retry_badge() -> None:
     live = NodeLive("retrying", attempt=2, max_attempts=4, retry_at=100.0)
     assert retry_badge(live, now=98.4) == "retry 3/4 · next in 1.6 s"
     assert retry_badge(NodeLive("retrying", attempt=1, retry_at=0.0), now=5.0) == "retry 2 · next in 0.0 s"
+    assert retry_badge(NodeLive("retrying", attempt=1, max_attempts=3)) == "retry 2/3 to come"  # a past moment
 
 
 def test_a_run_begins_pending_and_batches_paint_states_and_badges(setup: tuple) -> None:
