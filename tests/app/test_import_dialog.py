@@ -74,3 +74,19 @@ def test_a_file_that_is_not_an_export_is_reported(window, tmp_path) -> None:
 
     assert import_n8n(window, bad) is None
     assert window.answerer.seen[-1]["title"] == "Cannot open workflow"
+
+
+def test_max_node_visits_is_a_workflow_setting_with_undo(window, qtbot, tmp_path) -> None:
+    window.inspector.show_selection([])
+    form = window.inspector.form
+    form.max_visits.setValue(25)
+    form.max_visits.editingFinished.emit()
+    wf = window.document.workflow
+    assert wf.max_node_visits == 25
+    window.document.undo_stack.undo()
+    assert wf.max_node_visits == 1000
+    qtbot.waitUntil(lambda: window.inspector.form.max_visits.value() == 1000)
+    window.document.undo_stack.redo()
+    path = tmp_path / "saved.pe.json"
+    assert window.save_to(path)
+    assert '"max_node_visits": 25' in path.read_text()
