@@ -90,3 +90,9 @@ def test_max_node_visits_is_a_workflow_setting_with_undo(window, qtbot, tmp_path
     path = tmp_path / "saved.pe.json"
     assert window.save_to(path)
     assert '"max_node_visits": 25' in path.read_text()
+
+
+def test_opening_an_n8n_export_imports_it(window, qtbot) -> None:
+    assert window.open_path(WATCHDOG, ask=False)
+    assert window.document.path is None and len(window.document.workflow.nodes) == 6
+    assert window.import_summary is not None and window.import_summary.isVisible()
