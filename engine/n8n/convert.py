@@ -32,9 +32,10 @@ MAPPERS: dict[str, Any] = {
     "noOp": core.no_op, "respondToWebhook": core.respond_to_webhook, "executeWorkflow": core.execute_workflow,
     "httpRequest": data.http_request, "emailSend": data.email_send, "set": data.set_node,
     "code": data.code, "function": data.code, "functionItem": data.code, "stopAndError": data.stop_and_error,
+    "splitOut": data.split_out,
     **ITEM_MAPPERS,
 }  # fmt: skip
-NEEDS_HTTP_NAMES = frozenset({"code", "function", "functionItem", "stopAndError", "set"})
+NEEDS_HTTP_NAMES = frozenset({"code", "function", "functionItem", "stopAndError", "set", "splitOut"})
 STICKY = "stickyNote"
 
 

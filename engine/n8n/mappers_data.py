@@ -8,7 +8,7 @@ from typing import Any
 from engine.n8n.code_wrap import wrap_code
 from engine.n8n.mappers import MapContext, Mapped, Unmapped, _json_body, _params, credential_name
 
-__all__ = ["code", "email_send", "http_request", "set_node", "stop_and_error"]
+__all__ = ["code", "email_send", "http_request", "set_node", "split_out", "stop_and_error"]
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -269,3 +269,19 @@ def _js_template(value: str) -> str:
         return json.dumps(value)
     parts = split_template(value[1:])
     return " + ".join(f"({piece})" if is_expr else json.dumps(piece) for is_expr, piece in parts) or '""'
+
+
+def split_out(node: dict[str, Any], ctx: MapContext, http_nodes: frozenset[str] = frozenset()) -> Mapped:
+    """Split Out -> a `code` node that makes one item per element of the field (an object
+    element as it is, any other value as {field: value}), as n8n does; the list goes on."""
+    p = _params(node)
+    field = str(p.get("fieldToSplitOut", "")).strip()
+    if not field or "," in field or p.get("include", "noOtherFields") != "noOtherFields":
+        raise Unmapped("split out of several fields, or with other fields kept")
+    path = "".join(f"[{json.dumps(part)}]" for part in field.split("."))
+    source = (f"const list = $json{path};\n"
+              "if (!Array.isArray(list)) throw new Error(" + json.dumps(f"the field {field} is not a list") + ");\n"
+              f"return list.map((v) => ({{ json: (v !== null && typeof v === 'object' && !Array.isArray(v)) ? v : {{ {json.dumps(field.split('.')[-1])}: v }} }}));")  # fmt: skip
+    text = wrap_code(source, per_item=False, input_base=ctx.js.input_base, http_nodes=http_nodes)
+    return Mapped(type="code", config={"language": "javascript", "code": text, "timeout_s": 10})
+

@@ -72,3 +72,15 @@ def test_a_thrown_error_propagates() -> None:
 
     with pytest.raises(JSPromiseError, match="bad 1"):
         run(wrap_code("throw new Error('bad ' + $json.id);", per_item=False), {"id": 1})
+
+
+def test_split_out_makes_one_item_per_element() -> None:
+    from engine.n8n.convert import convert
+
+    node = {"id": "s", "name": "Split", "type": "n8n-nodes-base.splitOut", "typeVersion": 1, "position": [0, 0],
+            "parameters": {"fieldToSplitOut": "order.lines"}}  # fmt: skip
+    wf, _ = convert({"nodes": [node], "connections": {}})
+    body = wf.nodes[0].config["code"]
+    got = run(body, {"order": {"lines": [{"sku": "a"}, 2]}})
+    assert got == [{"sku": "a"}, {"lines": 2}]
+
