@@ -110,12 +110,12 @@ def _unique_ids(raw_nodes: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-PASS_THROUGH = frozenset({"if", "switch", "wait", "noOp", "splitInBatches"})
+PASS_THROUGH = frozenset({"if", "switch", "wait", "noOp"})
 
 
 def _response_shaped(raw_nodes: list[dict[str, Any]], sources: dict[str, list[str]]) -> frozenset[str]:
     """Names of the nodes whose output is an HTTP response ({status, headers, body}): HTTP
-    requests, and nodes that pass such a value on unchanged (if, switch, wait...). n8n's
+    requests, and nodes that pass such a value on unchanged (if, switch, wait, no-op). n8n's
     item there is the body, so `$json` / `$('Name').item.json` read `.body`."""
     kinds = {str(n.get("name")): short_type(n["type"]) for n in raw_nodes}
     shaped = {name for name, kind in kinds.items() if kind == "httpRequest"}

@@ -217,3 +217,17 @@ def test_item_nodes_see_n8n_items_as_a_list(value: Any, items: Any) -> None:
 
     names = expressions.make_names(input=value, nodes={}, vars={}, loop=None, execution={})
     assert expressions.render(ITEMS, names) == items
+
+
+def test_item_nodes_after_an_http_request_take_the_body() -> None:
+    doc = {
+        "nodes": [
+            {"id": "a", "name": "Start", "type": "n8n-nodes-base.manualTrigger", "typeVersion": 1, "position": [0, 0], "parameters": {}},
+            {"id": "b", "name": "Get", "type": "n8n-nodes-base.httpRequest", "typeVersion": 4.2, "position": [1, 0], "parameters": {"url": "http://h/x"}},
+            {"id": "c", "name": "Top", "type": "n8n-nodes-base.limit", "typeVersion": 1, "position": [2, 0], "parameters": {"maxItems": 2}},
+        ],
+        "connections": {"Start": {"main": [[{"node": "Get", "index": 0}]]}, "Get": {"main": [[{"node": "Top", "index": 0}]]}},
+    }  # fmt: skip
+    wf, _ = convert(doc)
+    assert wf.node("c").config["items"] == "{{ input.body if input.body == [x for x in input.body] else [input.body] }}"
+
