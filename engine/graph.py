@@ -123,6 +123,8 @@ def _node_problems(n: Node, file: str | None) -> list[Problem]:
             expressions.check(text, node_id=n.id, field=path)
         except ExpressionError as exc:
             where = exc.message if exc.position is None else f"{exc.message} (position {exc.position})"
+            if text.startswith("="):  # an imported n8n expression left as it was (n8n marks them with "=")
+                where += "; this is n8n JavaScript the import could not translate: rewrite it as an expression"
             problems.append(Problem(where, node_id=n.id, field=path, file=file))
     return problems
 

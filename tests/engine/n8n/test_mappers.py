@@ -231,3 +231,14 @@ def test_item_nodes_after_an_http_request_take_the_body() -> None:
     wf, _ = convert(doc)
     assert wf.node("c").config["items"] == "{{ input.body if input.body == [x for x in input.body] else [input.body] }}"
 
+
+def test_an_untranslated_expression_is_named_by_validate() -> None:
+    node, summary = one("set", 3.4, {"assignments": {"assignments": [
+        {"id": "a", "name": "d", "value": "={{ Date.now() }}", "type": "number"}]}})  # fmt: skip
+    assert node.type == "code"  # a Set node computes it in JavaScript instead
+    node, summary = one("httpRequest", 4.2, {"url": "={{ 'http://h/' + Date.now() }}"})
+    assert summary.untranslated[0].field == "parameters.url" and "Date.now" in summary.untranslated[0].reason
+    assert node.config["url"] == "={{ 'http://h/' + Date.now() }}"
+    messages = validate_node(node)
+    assert any("n8n JavaScript the import could not translate" in m for m in messages)
+
