@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--input", type=_parse_json_arg, default=None, metavar="JSON|@FILE", help="the trigger payload")
     r.add_argument("--trigger", metavar="NODE_ID", help="start from this trigger node")
     r.add_argument("--json", action="store_true", help="print the status object, outputs and attempts as JSON")
+    r.add_argument("--trust", action="store_true", help="allow Python code and execute_command nodes (they run outside a sandbox)")
 
     v = sub.add_parser("validate", parents=[common], help="check a workflow file")
     v.add_argument("file")
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     rs = sub.add_parser("resume", parents=[common], help="resume a paused or interrupted execution in this process")
     rs.add_argument("id")
     rs.add_argument("--json", action="store_true")
+    rs.add_argument("--trust", action="store_true", help="allow Python code and execute_command nodes (they run outside a sandbox)")
 
     pr = sub.add_parser("prune", parents=[common], help="delete old finished executions")
     pr.add_argument("--older-than", type=float, required=True, metavar="DAYS")
@@ -104,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=8080)
     sv.add_argument("--var", action="append", default=[], type=_parse_var, metavar="KEY=VALUE")
     sv.add_argument("--max-body", type=int, default=1024 * 1024, metavar="BYTES", help="request body size limit")
+    sv.add_argument("--max-concurrent", type=int, default=64, metavar="N", help="executions run at once; more requests get 503 with Retry-After (default: %(default)s)")
 
     for module in _extension_modules():
         COMMANDS.update(module.register(sub, common))
@@ -120,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 # the handlers so `processengine run` stays quick to start.
 EXTENSIONS: tuple[str, ...] = (
     "engine.cli_travel",
+    "engine.cli_credentials",
     "engine.cli_n8n",
 )
 
@@ -170,18 +174,14 @@ def _report_invalid(exc: Any, as_json: bool) -> int:
 
 
 def _report_run(rec: Any, as_json: bool) -> int:
-    from engine.runtime.status import outputs_and_attempts, status_object
+    from engine.runtime.status import outputs_and_attempts, progress_text, status_object
 
     status = status_object(rec)
     if as_json:
         outputs, attempts = outputs_and_attempts(rec)
         _print_json({**status, "outputs": outputs, "attempts": attempts})
     else:
-        p = status["progress"]
-        line = (
-            f"{status['execution_id']}  {status['status']}  {p['completed']}/{p['total']} completed, "
-            f"{p['failed']} failed, {p['skipped']} skipped  {status['timing']['duration_ms'] or 0:.0f} ms"
-        )
+        line = f"{status['execution_id']}  {status['status']}  {progress_text(status['progress'])}  {status['timing']['duration_ms'] or 0:.0f} ms"
         sys.stdout.write(line + "\n")
         if status["error"]:
             sys.stderr.write(f"error at node {status['error']['node_id']!r}: {status['error']['message']}\n")
@@ -212,28 +212,31 @@ async def _drive(service: Any, start: Any) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from engine import trust
     from engine.errors import WorkflowInvalid
 
     try:
         wf = _load(args.file)
+        trust.require_trust(wf, trusted=args.trust, file=args.file)
     except WorkflowInvalid as exc:
         return _report_invalid(exc, args.json)
     service = _service(args)
     try:
         import os
 
-        rec = asyncio.run(
-            _drive(
-                service,
-                service.start(
-                    wf,
-                    args.input,
-                    variables=dict(args.var),
-                    trigger=args.trigger,
-                    workflow_file=os.path.abspath(args.file),
-                ),
+        with trust.granted(args.trust):
+            rec = asyncio.run(
+                _drive(
+                    service,
+                    service.start(
+                        wf,
+                        args.input,
+                        variables=dict(args.var),
+                        trigger=args.trigger,
+                        workflow_file=os.path.abspath(args.file),
+                    ),
+                )
             )
-        )
         return _report_run(rec, args.json)
     finally:
         service.close()
@@ -245,7 +248,15 @@ def cmd_resume(args: argparse.Namespace) -> int:
         before = service.status(args.id)
         if before.get("status") == "interrupted":
             sys.stderr.write(_rerun_warning(before) + "\n")
-        rec = asyncio.run(_drive(service, service.resume(args.id)))
+        from engine import trust
+        from engine.errors import WorkflowInvalid
+
+        try:
+            trust.require_trust(service.workflow_of(args.id), trusted=args.trust)
+        except WorkflowInvalid as exc:
+            return _report_invalid(exc, args.json)
+        with trust.granted(args.trust):
+            rec = asyncio.run(_drive(service, service.resume(args.id)))
         return _report_run(rec, args.json)
     finally:
         service.close()
@@ -270,11 +281,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _fmt_status_line(s: dict[str, Any]) -> str:
-    p = s["progress"]
+    from engine.runtime.status import progress_text
+
     dur = s["timing"]["duration_ms"]
     return (
-        f"{s['execution_id']}  {s['status']:<11} {p['completed']}/{p['total']} "
-        f"({p['percent']:.0f}%)  started {s['timing']['started_at']}  "
+        f"{s['execution_id']}  {s['status']:<11} {progress_text(s['progress'])}  started {s['timing']['started_at']}  "
         f"{'' if dur is None else f'{dur:.0f} ms'}"
     )
 
@@ -352,7 +363,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return _report_invalid(exc, False)
     service = _service(args)
     try:
-        return asyncio.run(serve(service, wf, host=args.host, port=args.port, variables=dict(args.var), max_body=args.max_body, workflow_file=args.file))
+        return asyncio.run(serve(service, wf, host=args.host, port=args.port, variables=dict(args.var), max_body=args.max_body, workflow_file=args.file, max_concurrent=args.max_concurrent))
     except ServeError as exc:
         sys.stderr.write(f"{args.file}: {exc}\n")
         return 2

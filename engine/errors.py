@@ -119,3 +119,8 @@ class NodeError(EngineError):
 
 class StoreError(EngineError):
     """The execution store cannot be opened or used (bad file, newer schema, locked...)."""
+
+
+class RunTakenOver(StoreError):
+    """This process no longer owns the run it was executing (another process resumed it,
+    or it already finished): it stops at once and writes nothing more."""

@@ -51,6 +51,10 @@ def _label_font() -> QFont:
     return _LABEL_FONT
 
 
+LABEL_SPOTS = (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8)  # along the curve, middle first
+ABOVE = -1.0  # no spot on the curve is clear of the cards: above them
+
+
 class EdgeItem(QGraphicsItem):
     """Draws `conn`; the scene keeps one per connection in the model."""
 
@@ -66,6 +70,7 @@ class EdgeItem(QGraphicsItem):
         self._shape = QPainterPath()
         self._bounds = QRectF()
         self._label_rect = QRectF()
+        self._label_spot: float | None = None  # where along the curve the label sits
         self._hover = False
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
@@ -92,6 +97,7 @@ class EdgeItem(QGraphicsItem):
         stroker = QPainterPathStroker()
         stroker.setWidth(12)
         self._shape = stroker.createStroke(self._path)
+        self._label_spot = None  # the cards moved: look for the best spot again
         self._update_label_rect()
         self._bounds = self._wanted_bounds()
 
@@ -106,8 +112,25 @@ class EdgeItem(QGraphicsItem):
             self._label_rect = QRectF()
             return
         width = QFontMetricsF(_label_font()).horizontalAdvance(self.flow_label) + 14
-        mid = self._path.pointAtPercent(0.5)
-        self._label_rect = QRectF(mid.x() - width / 2, mid.y() - 10, width, 20)
+        self._label_rect = self._free_label_rect(width)
+
+    def _free_label_rect(self, width: float) -> QRectF:
+        """Where the label is not covered by its own cards (they are drawn over edges): the
+        middle of the curve, else a point nearer either end, else just above both cards.
+        A relabelled edge keeps its spot (and so its geometry) while the label fits there."""
+        cards = (self.source.sceneBoundingRect(), self.target.sceneBoundingRect())
+        spots = LABEL_SPOTS if self._label_spot is None else (self._label_spot, *LABEL_SPOTS)
+        for t in spots:
+            if t == ABOVE:
+                mid = self._path.pointAtPercent(0.5)
+                return QRectF(mid.x() - width / 2, min(c.top() for c in cards) - 24, width, 20)
+            at = self._path.pointAtPercent(t)
+            rect = QRectF(at.x() - width / 2, at.y() - 10, width, 20)
+            if not any(rect.intersects(c) for c in cards):
+                self._label_spot = t
+                return rect
+        self._label_spot = ABOVE
+        return self._free_label_rect(width)
 
     def set_back_edge(self, back: bool) -> None:
         """Mark this connection as the one that closes a cycle (see engine.graph.cycle_edges)."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 from engine.nodes.base import NodeSpec
 from engine.nodes.registry import all_specs
 
-CATEGORY_ORDER = ("Triggers", "Flow", "Data", "Network", "Actions")
+# Files, Database and Code hold the nodes that touch this machine: kept apart so a
+# reader of the palette sees at once which nodes reach outside the workflow
+CATEGORY_ORDER = ("Triggers", "Flow", "Data", "Files", "Database", "Code", "Network", "Actions")
 NOT_OFFERED = frozenset({"unsupported"})  # placeholders come only from an import
 
 

@@ -23,8 +23,9 @@ from typing import Any
 
 from engine import events as ev
 from engine import expressions
-from engine.errors import EngineError, ExpressionError, NodeError
+from engine.errors import EngineError, ExpressionError, NodeError, RunTakenOver
 from engine.graph import Routing
+from engine.jsonvalue import unstorable
 from engine.model import Node, Workflow
 from engine.nodes.base import Interrupted, NodeContext, NodeServices, NodeSpec
 from engine.runtime.control import RunControl
@@ -171,6 +172,7 @@ class Orchestrator:
             run_sub_workflow=self._run_sub_workflow,
             respond=self._respond,
             load_workflow=self._load_workflow,
+            workflow_dir=self._workflow_dir,
         )
 
     # -- public --------------------------------------------------------------
@@ -209,6 +211,9 @@ class Orchestrator:
             self._stopped(FAILED)
             log.error("execution=%s failed node=%s: %s", rec.execution_id, failed.error.get("node_id"), failed.error.get("message"))
             await self.hooks.emit(ev.ExecutionFailed(rec.execution_id, failed.error), rec)
+        except RunTakenOver:  # another process owns the run now: stop, record nothing
+            log.warning("execution=%s was taken over by another process; stopping", rec.execution_id)
+            raise
         except Exception as exc:  # a bug or an unexpected error: the run fails, nothing is lost
             rec.error = main.error = error_object(exc, main.in_flight or "", 0)
             self._stopped(FAILED)
@@ -377,6 +382,9 @@ class Orchestrator:
                         result = await task
                     finally:
                         control.current_task = None
+                problem = unstorable(result.outputs)  # refused here, never in the checkpoint
+                if problem:
+                    raise NodeError(f"the node's output cannot be stored: {problem}", error_type="unstorable")
             except (Interrupted, asyncio.CancelledError) as stop:
                 if isinstance(stop, asyncio.CancelledError) and not control.cancel_requested:
                     raise
@@ -559,6 +567,9 @@ class Orchestrator:
 
         return resolve_credential(name)
 
+    def _workflow_dir(self) -> Path | None:
+        return Path(self.record.workflow_file).parent if self.record.workflow_file else None
+
     def _respond(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         self.record.response = {"status": status, "body": body, "headers": headers or {}}
 
@@ -641,6 +652,7 @@ class Orchestrator:
         return child.last_output
 
     async def _close(self) -> None:
+        self.services.close_resources()
         if self._http is not None:
             try:
                 await self._http.aclose()
