@@ -65,12 +65,16 @@ def convert(doc: Any, *, file: str | None = None) -> tuple[Workflow, ImportSumma
     ids = _unique_ids(raw_nodes)
     links = _links(doc["connections"], summary)
     sources = _main_sources(links)
+    kinds = {str(n.get("name")): short_type(n["type"]) for n in raw_nodes}
     http = _response_shaped(raw_nodes, sources)
+    merged = {name: [u in http for u in _merge_inputs(links, name)] for name, kind in kinds.items() if kind == "merge"}
     wf = Workflow(id=str(uuid.uuid4()), name=str(doc.get("name") or "Imported from n8n"))
     ports: dict[str, list[str]] = {}
     variables: set[str] = set()
     for i, raw in enumerate(raw_nodes):
-        node, entry, out_ports = _map_node(raw, ids[i], names[i], http, sources.get(str(raw.get("name")), []), summary, variables)
+        ups = sources.get(str(raw.get("name")), [])
+        after_merge = merged.get(ups[0]) if len(set(ups)) == 1 else None
+        node, entry, out_ports = _map_node(raw, ids[i], names[i], http, ups, summary, variables, after_merge)
         wf._nodes.append(node)
         wf._by_id[node.id] = node
         summary.nodes.append(entry)
@@ -149,6 +153,12 @@ def _links(conns: Any, summary: ImportSummary) -> list[tuple[str, str, int, str,
     return links
 
 
+def _merge_inputs(links: list[tuple[str, str, int, str, int]], merge: str) -> list[str]:
+    """The nodes feeding a Merge, in the order its output lists them (input index, then file order)."""
+    feeding = [(to_index, src) for src, kind, _, target, to_index in links if kind == "main" and target == merge]
+    return [src for _, src in sorted(feeding, key=lambda pair: pair[0])]
+
+
 def _main_sources(links: list[tuple[str, str, int, str, int]]) -> dict[str, list[str]]:
     """Target node name -> names of the nodes feeding its main input."""
     out: dict[str, list[str]] = {}
@@ -160,7 +170,7 @@ def _main_sources(links: list[tuple[str, str, int, str, int]]) -> dict[str, list
 
 def _map_node(
     raw: dict[str, Any], node_id: str, name: str, http: frozenset[str], upstream: list[str], summary: ImportSummary,
-    variables: set[str],
+    variables: set[str], merged: list[bool] | None = None,
 ) -> tuple[Node, NodeEntry, list[str]]:
     n8n_type = str(raw["type"])
     short = short_type(n8n_type)
@@ -168,6 +178,7 @@ def _map_node(
         input_base="input.body" if upstream and all(u in http for u in upstream) else "input",
         node_base=lambda ref: f"nodes[{ref!r}].body" if ref in http else f"nodes[{ref!r}]",
         variables=variables,
+        merged=merged,
     )
     ctx = MapContext(node_id, summary, js)
     mapper = MAPPERS.get(short)

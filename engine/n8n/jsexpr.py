@@ -37,6 +37,8 @@ class Context:
     node_base: Callable[[str], str] = lambda name: f"nodes[{name!r}]"
     notes: list[str] = field(default_factory=list)
     variables: set[str] = field(default_factory=set)  # `$vars.x` names read (declared in the file)
+    # after a Merge: for each element of the merged list, whether it is an HTTP response
+    merged: list[bool] | None = None
 
 
 _TOKEN = re.compile(

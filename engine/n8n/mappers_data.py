@@ -197,7 +197,7 @@ def _set_as_code(fields: list[tuple[str, Any, str, str]], keep: bool, ctx: MapCo
             js = json.dumps(_typed(ctx, value, kind, ""))
         lines.append(f"out[{json.dumps(name)}] = {js};")
     lines.append("return { json: out };")
-    text = wrap_code("\n".join(lines), per_item=False, input_base=ctx.js.input_base, http_nodes=http_nodes)
+    text = wrap_code("\n".join(lines), per_item=False, input_base=ctx.js.input_base, http_nodes=http_nodes, merged=ctx.js.merged)
     return Mapped(type="code", config={"language": "javascript", "code": text, "timeout_s": 10})
 
 
@@ -245,7 +245,7 @@ def code(node: dict[str, Any], ctx: MapContext, http_nodes: frozenset[str] = fro
         source = p.get("jsCode", "")
         per_item = p.get("mode", "runOnceForAllItems") == "runOnceForEachItem"
     ctx.notes.append("runs once for each item" if per_item else "runs once for all items")
-    text = wrap_code(source, per_item=per_item, input_base=ctx.js.input_base, http_nodes=http_nodes)
+    text = wrap_code(source, per_item=per_item, input_base=ctx.js.input_base, http_nodes=http_nodes, merged=ctx.js.merged)
     return Mapped(type="code", config={"language": "javascript", "code": text, "timeout_s": 10})
 
 
@@ -257,7 +257,7 @@ def stop_and_error(node: dict[str, Any], ctx: MapContext, http_nodes: frozenset[
     message = p.get("errorMessage", "")
     expr = _js_template(message)
     source = f"throw new Error(String({expr}));"
-    text = wrap_code(source, per_item=False, input_base=ctx.js.input_base, http_nodes=http_nodes)
+    text = wrap_code(source, per_item=False, input_base=ctx.js.input_base, http_nodes=http_nodes, merged=ctx.js.merged)
     return Mapped(type="code", config={"language": "javascript", "code": text, "timeout_s": 10})
 
 
@@ -282,6 +282,6 @@ def split_out(node: dict[str, Any], ctx: MapContext, http_nodes: frozenset[str] 
     source = (f"const list = $json{path};\n"
               "if (!Array.isArray(list)) throw new Error(" + json.dumps(f"the field {field} is not a list") + ");\n"
               f"return list.map((v) => ({{ json: (v !== null && typeof v === 'object' && !Array.isArray(v)) ? v : {{ {json.dumps(field.split('.')[-1])}: v }} }}));")  # fmt: skip
-    text = wrap_code(source, per_item=False, input_base=ctx.js.input_base, http_nodes=http_nodes)
+    text = wrap_code(source, per_item=False, input_base=ctx.js.input_base, http_nodes=http_nodes, merged=ctx.js.merged)
     return Mapped(type="code", config={"language": "javascript", "code": text, "timeout_s": 10})
 

@@ -67,6 +67,13 @@ def test_a_text_response_is_n8ns_data_field() -> None:
     assert run(body, {"status": 200, "headers": {}, "body": "a"}, nodes) == {"text": "a", "other": "b"}
 
 
+def test_after_a_merge_the_http_responses_are_their_bodies() -> None:
+    body = wrap_code("return [{ json: { n: $input.all().length, first: $input.first().json, second: $input.all()[1].json } }];",
+                     per_item=False, merged=[True, False])  # fmt: skip
+    value = [{"status": 200, "headers": {}, "body": {"state": "done"}}, {"poll": 2}]
+    assert run(body, value) == {"n": 2, "first": {"state": "done"}, "second": {"poll": 2}}
+
+
 def test_a_thrown_error_propagates() -> None:
     from py_mini_racer import JSPromiseError
 
