@@ -51,7 +51,20 @@ def _operand(ctx: MapContext, value: Any, field: str, kind: str) -> str:
     return got
 
 
+def _group(source: str) -> str:
+    """Parentheses around a compound operand, so `x or y` compared to True stays one operand."""
+    import ast
+
+    try:
+        node = ast.parse(source, mode="eval").body
+    except SyntaxError:
+        return f"({source})"
+    simple = (ast.Name, ast.Attribute, ast.Subscript, ast.Constant, ast.Call, ast.List, ast.Dict)
+    return source if isinstance(node, simple) else f"({source})"
+
+
 def _one(ctx: MapContext, a: str, op: str, b: str | None, case_sensitive: bool, kind: str) -> str:
+    a, b = _group(a), (None if b is None else _group(b))
     if op in _UNARY:
         return "(" + _UNARY[op].format(a=a) + ")"
     if op not in _BINARY or b is None:

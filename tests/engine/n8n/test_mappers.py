@@ -242,3 +242,14 @@ def test_an_untranslated_expression_is_named_by_validate() -> None:
     messages = validate_node(node)
     assert any("n8n JavaScript the import could not translate" in m for m in messages)
 
+
+def test_a_compound_operand_keeps_its_parentheses() -> None:
+    from engine import expressions
+
+    cond = {"conditions": [{"leftValue": "={{ $json.a === 1 || $json.b === 2 }}", "rightValue": True,
+                            "operator": {"type": "boolean", "operation": "equals"}}]}  # fmt: skip
+    node, _ = one("if", 2, {"conditions": cond})
+    assert node.config == {"condition": "{{ ((input.a == 1 or input.b == 2) == True) }}"}
+    names = expressions.make_names(input={"a": 1, "b": 0}, nodes={}, vars={}, loop=None, execution={})
+    assert expressions.render(node.config["condition"], names) is True
+
