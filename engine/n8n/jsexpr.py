@@ -130,7 +130,7 @@ class _Parser:
                 then = self.expression()
                 self.take(":")
                 other = self.expression()
-                left = ast.IfExp(test=left, body=then, orelse=other)
+                left = ast.IfExp(test=_tolerant(left), body=then, orelse=other)
                 continue
             if kind != "op" or op not in _BINARY or _BINARY[op][0] <= rbp:
                 return left
@@ -142,10 +142,11 @@ class _Parser:
     @staticmethod
     def binary(how: object, left: ast.expr, right: ast.expr) -> ast.expr:
         if how == "and":
-            return ast.BoolOp(ast.And(), [left, right])
+            return ast.BoolOp(ast.And(), [_tolerant(left), _tolerant(right)])
         if how == "or":
-            return ast.BoolOp(ast.Or(), [left, right])
+            return ast.BoolOp(ast.Or(), [_tolerant(left), _tolerant(right)])
         if how == "nullish":  # a ?? b: b only when a is null
+            left = _tolerant(left)
             test = ast.Compare(left, [ast.IsNot()], [ast.Constant(None)])
             return ast.IfExp(test=test, body=left, orelse=right)
         if isinstance(how, type) and issubclass(how, ast.cmpop):
@@ -157,7 +158,7 @@ class _Parser:
         if kind == "op" and tok in ("!", "-", "+"):
             operand = self.expression(11)
             op = {"!": ast.Not, "-": ast.USub, "+": ast.UAdd}[tok]()
-            return self.postfix(ast.UnaryOp(op, operand))
+            return self.postfix(ast.UnaryOp(op, _tolerant(operand) if tok == "!" else operand))
         if kind == "op" and tok == "(":
             inner = self.expression()
             self.take(")")
@@ -369,6 +370,18 @@ class _Parser:
             args.append(ast.Constant(1))  # JavaScript replaces the first match only
             return ast.Call(ast.Attribute(obj, "replace", ast.Load()), args, [])
         raise Untranslatable(f".{member}() has no counterpart")
+
+
+def _tolerant(node: ast.expr) -> ast.expr:
+    """In a test or a fallback (`a.x || b`, `a.x ? …`, `!a.x`), a missing key reads as
+    JavaScript's undefined would: `(a.x if 'x' in a else None)`, instead of an error."""
+    if isinstance(node, ast.Attribute):
+        key: ast.expr = ast.Constant(node.attr)
+    elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+        key = node.slice
+    else:
+        return node
+    return ast.IfExp(test=ast.Compare(key, [ast.In()], [node.value]), body=node, orelse=ast.Constant(None))
 
 
 def _substring(obj: ast.expr, args: list[ast.expr]) -> ast.expr | None:

@@ -66,3 +66,40 @@ async def test_transport_intake_normalises_and_responds() -> None:
     got = by_name(wf, rec)
     assert got["Normalize Fields"] == {"pickup_postcode": "1011AB", "delivery_postcode": "", "pickup_date": "2026-12-24", "weight_kg": 12.5}
     assert rec.response["body"]["missing_fields"] == ["delivery_postcode"]
+
+
+async def test_bounded_polling_loop_with_a_merge_inside_runs_to_the_result(http_server: Any) -> None:
+    """The corpus' Seedance workflow: submit, then wait -> poll + carry state -> merge -> code ->
+    if completed / failed / timed out -> back to the wait; its base URL is a Set field, pointed
+    at the local server through a variable, and its poll interval shortened."""
+    http_server.route("/v1/video/generations", Reply(json={"task_id": "t7", "data": {}}), method="POST")
+    http_server.route("/v1/video/generations/t7",
+                      Reply(json={"status": "processing", "object": "video", "data": {"status": "processing"}}),
+                      Reply(json={"status": "processing", "object": "video", "data": {"status": "processing"}}),
+                      Reply(json={"status": "completed", "object": "video", "metadata": {"url": "http://cdn/t7.mp4"},
+                                  "data": {"status": "completed"}}))  # fmt: skip
+    wf, summary = import_file(CORPUS / "enescingoz__Generate Seedance videos with Vancine API and bounded polling.json")
+    assert not summary.unsupported and not summary.untranslated
+    fields = next(n for n in wf.nodes if n.name == "setFields")
+    fields.config["values"].update({"base_url": "{{ vars.base_url }}", "intervalSeconds": 0.01})
+    ensure_valid(wf)
+    rec = await run_workflow(wf, variables={"base_url": http_server.url})
+    assert rec.status == "completed", rec.error
+    got = by_name(wf, rec)
+    assert got["outputResult"] == {"result_url": "http://cdn/t7.mp4"}
+    assert got["mergeState"]["poll_index"] == 3 and got["mergeState"]["task_id"] == "t7"
+    assert http_server.calls("/v1/video/generations/t7") == 3
+    assert http_server.requests[0].json() == {"model": "Doubao-Seedance-1.5-pro", "prompt": "A timelapse of a flower blooming at sunrise", "size": "1280x720"}
+
+
+async def test_bounded_polling_loop_stops_with_the_workflows_own_error(http_server: Any) -> None:
+    http_server.route("/v1/video/generations", Reply(json={"id": "t8", "data": {}}), method="POST")
+    http_server.route("/v1/video/generations/t8", Reply(json={"status": "failed", "object": "video",
+                                                              "data": {"status": "failed", "fail_reason": "nsfw"}}))  # fmt: skip
+    wf, _ = import_file(CORPUS / "enescingoz__Generate Seedance videos with Vancine API and bounded polling.json")
+    fields = next(n for n in wf.nodes if n.name == "setFields")
+    fields.config["values"].update({"base_url": "{{ vars.base_url }}", "intervalSeconds": 0.01})
+    rec = await run_workflow(wf, variables={"base_url": http_server.url})
+    fail = next(n for n in wf.nodes if n.name == "failNode")
+    assert rec.status == "failed" and rec.error["node_id"] == fail.id
+    assert "Seedance task t8 failed: nsfw" in rec.error["message"]
