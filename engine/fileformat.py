@@ -17,6 +17,7 @@ nested too deep for the JSON parser itself is cut out before parsing, so even a
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -157,9 +158,7 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
     """Validate a decoded JSON document and build the model; raise WorkflowInvalid listing every problem."""
     if not isinstance(data, dict):
         raise WorkflowInvalid([Problem("the file must hold a JSON object", file=file)], file)
-    odd = _value_problems(data, file)
-    if odd:
-        raise WorkflowInvalid(sorted(odd, key=lambda p: (p.node_id or "", p.field or "")), file)
+    _refuse_unholdable(data, file)
     if "format" not in data:
         raise WorkflowInvalid([Problem("missing 'format' (expected 'processengine/1')", field="format", file=file)], file)
     try:
@@ -289,7 +288,7 @@ def _cut_deep(text: str) -> str:
 
 
 def _value_problems(data: Any, file: str | None) -> list[Problem]:
-    """Integers too long to save and nesting too deep, each at its node and field."""
+    """Integers too long to save, NaN/Infinity and nesting too deep, each at its node and field."""
     problems: list[Problem] = []
     stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
     while stack:
@@ -301,6 +300,8 @@ def _value_problems(data: Any, file: str | None) -> list[Problem]:
             digits = int(value.bit_length() * 0.30103) + 1
         if digits > MAX_INT_DIGITS:
             message = f"this integer has about {digits:,} digits; the limit is {MAX_INT_DIGITS:,}"
+        elif t is float and not math.isfinite(value):  # `NaN`, `Infinity`, `1e400` in the text
+            message = f"{value} is not a JSON number (NaN and Infinity are refused)"
         elif (t is str and value == _TOO_DEEP) or (t in (dict, list) and len(loc) >= MAX_NESTING):
             message = f"nested more than {MAX_NESTING} levels deep (from here down)"
             loc = loc[: 2 + 4 if loc[:1] == ("nodes",) else 4]  # where it starts, not every level
@@ -311,6 +312,12 @@ def _value_problems(data: Any, file: str | None) -> list[Problem]:
         if message:
             problems.append(_loc_to_problem(data, loc, message, file) if type(data) is dict else Problem(message, file=file))
     return problems
+
+
+def _refuse_unholdable(data: dict[str, Any], file: str | None) -> None:
+    odd = _value_problems(data, file)
+    if odd:
+        raise WorkflowInvalid(sorted(odd, key=lambda p: (p.node_id or "", p.field or "")), file)
 
 
 def loads(text: str | bytes, *, file: str | None = None, check_configs: bool = True) -> Workflow:

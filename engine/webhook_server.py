@@ -41,8 +41,10 @@ from engine.model import Workflow
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENT",
+    "RETRY_AFTER_S",
     "RUNS",
     "SERVICE",
+    "Busy",
     "RunLimiter",
     "ServeError",
     "add_workflow",
@@ -125,6 +127,8 @@ async def start_execution(app: web.Application, wf: Workflow, payload: Any, **kw
     with runs.slot():
         handle = await service.start(wf, payload, **kw)
         runs.running[handle.execution_id] = handle
+        if runs.stopping:  # the stop began while this run was being created
+            service.pause(handle.execution_id)
         try:
             return await asyncio.shield(handle.task)  # a dropped client never kills the run
         finally:

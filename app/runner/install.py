@@ -144,6 +144,7 @@ class RunnerUi(QObject):
         self._selected_node: str | None = None
         self.samples: dict[str, Any] | None = None
         self.record_view: Any = None  # a RunRecord of a past moment (time travel) shown instead of the run's end
+        self.time_travel: Any = None  # the Steps dock and Compare (app.runner.time_travel)
         self._workflow_names: dict[str, str] = {}  # workflow id -> name, for the history's "all" scope
         self._data_timer = QTimer(self)
         self._data_timer.setSingleShot(True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from pathlib import Path
 from typing import Any
 
@@ -117,11 +116,11 @@ class ExecuteCommandSpec(NodeSpec):
             await asyncio.gather(work, watch, return_exceptions=True)
             with contextlib.suppress(ProcessLookupError):
                 await proc.wait()  # reap it
-        result = {"exit_code": code, "stdout": out.decode("utf-8", "replace"),
-                  "stderr": err.decode("utf-8", "replace")}
+        stderr = err.decode("utf-8", "replace")
+        result = {"exit_code": code, "stdout": out.decode("utf-8", "replace"), "stderr": stderr}
         ctx.log.info("%s exited with %d (%d bytes out, %d bytes err)", cfg.command[0], code, len(out), len(err))
         if code != 0 and not cfg.allow_failure:
-            tail = result["stderr"].strip()[-ERROR_TAIL_CHARS:]
+            tail = stderr.strip()[-ERROR_TAIL_CHARS:]
             raise NodeError(f"{cfg.command[0]} exited with code {code}" + (f": {tail}" if tail else ""),
                             error_type="exit_code")
         return NodeResult.out(result)
@@ -130,7 +129,7 @@ class ExecuteCommandSpec(NodeSpec):
         cwd = cfg.cwd
         try:
             return await asyncio.create_subprocess_exec(
-                *cfg.command, cwd=cwd, env={**os.environ, **cfg.env},
+                *cfg.command, cwd=cwd, env=processes.child_env(cfg.env),
                 stdin=asyncio.subprocess.PIPE if cfg.stdin is not None else asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
             )

@@ -297,6 +297,14 @@
 
   defineProperty(G, "__pe_run", { value: run, enumerable: false });
   defineProperty(G, "__pe_take", { value: take, enumerable: false });
+  // what a call printed before it was stopped (time or memory limit)
+  defineProperty(G, "__pe_lines", { value: function (token) {
+    if (activeToken === null || token !== activeToken || pending === null) return "[]";
+    const lines = pending.lines;
+    activeToken = null;
+    pending = null;
+    return stringify(lines);
+  }, enumerable: false });
 
   for (const obj of collect()) {
     if (obj === G || typeof obj === "function") continue;

@@ -34,6 +34,7 @@ PARAMS = (
 )
 PRELUDE = (Path(__file__).with_name("js_prelude.js")).read_text(encoding="utf-8")
 MAX_OUTPUT_CHARS = 16 * 1024 * 1024
+LINES_TIMEOUT_S = 0.25
 BODY_LINE_OFFSET = 3  # "async function anonymous(...\n) {\n" + '"use strict";\n'
 _FRAME_LINE = re.compile(r"<anonymous>:(\d+):(\d+)\)")
 _PARSE_LINE = re.compile(r"<anonymous>:(\d+):")
@@ -97,13 +98,11 @@ class JsIsolate:
                 # the promise jobs the call queued have run (and were timed) by now
                 text = await racer.eval_cancelable(f'__pe_take("{token}")')
         except TimeoutError:
-            self.close()
-            raise NodeError(f"the code ran longer than its time limit of {timeout_s:g} s and was stopped",
-                            error_type="timeout") from None
+            raise JsCodeError(f"the code ran longer than its time limit of {timeout_s:g} s and was stopped",
+                              line=None, logs=await self._lines_then_close(token), error_type="timeout") from None
         except JSOOMException:
-            self.close()
-            raise NodeError(f"the code used more than its memory limit of {memory_mb} MB and was stopped",
-                            error_type="memory_limit") from None
+            raise JsCodeError(f"the code used more than its memory limit of {memory_mb} MB and was stopped",
+                              line=None, logs=await self._lines_then_close(token), error_type="memory_limit") from None
         except JSEvalException as exc:  # not expected: the prelude catches the code's own errors
             self.close()
             raise JsCodeError(f"JavaScript engine error: {exc}", line=None) from None
@@ -115,6 +114,21 @@ class JsIsolate:
             raise NodeError(f"the code's result is {size / 1e6:.1f} MB of JSON, over the "
                             f"{MAX_OUTPUT_CHARS // (1024 * 1024)} MB limit", error_type="output_too_large")
         return self._outcome(json.loads(text), code)
+
+    async def _lines_then_close(self, token: str) -> list[tuple[str, str]]:
+        """What a stopped call printed (the isolate runs again after a termination), then
+        a new isolate for the next call. Asked with a short limit of its own: a heap at
+        its limit, or promise jobs still spinning, may not answer, and the lines are lost."""
+        lines: list[tuple[str, str]] = []
+        try:
+            async with asyncio.timeout(LINES_TIMEOUT_S):
+                text = await self._get().eval_cancelable(f'__pe_lines("{token}")')
+            lines = [(str(m), str(t)) for m, t in json.loads(text)] if isinstance(text, str) else []
+        except Exception:
+            lines = []
+        finally:
+            self.close()
+        return lines
 
     def _outcome(self, out: dict[str, Any], code: str) -> JsResult:
         logs = [(str(level), str(text)) for level, text in out.get("logs", [])]

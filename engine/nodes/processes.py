@@ -1,4 +1,4 @@
-"""Child processes of the code and execute_command nodes: exit without pipes, and killing.
+"""Child processes of the code and execute_command nodes: environment, exit, killing.
 
 asyncio's `Process.wait()` returns only once the process has exited AND its pipes
 have closed, so a process the child left running (and that inherited its stdout or
@@ -15,6 +15,16 @@ import os
 import signal
 
 POLL_S = 0.02
+# the engine's own secrets (credentials, the API token) stay out of child processes;
+# a workflow passes what a program needs through its `env`
+SECRET_ENV_PREFIXES = ("PROCESSENGINE_CRED_", "PROCESSENGINE_API_TOKEN")
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a child: ours without the engine's secrets, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_ENV_PREFIXES)}
+    env.update(extra or {})
+    return env
 
 
 def kill_group(pgid: int) -> None:

@@ -36,6 +36,13 @@ class PyCodeError(NodeError):
         self.line = line
 
 
+def child_command() -> list[str]:
+    """`python -I py_child.py`; in the frozen bundle its executable runs the child itself."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "--code-node-child"]
+    return [sys.executable, "-I", CHILD]
+
+
 def _kill(proc: asyncio.subprocess.Process) -> None:
     if proc.returncode is None:
         processes.kill_group(proc.pid)
@@ -65,9 +72,9 @@ async def run_python(
     request = json.dumps({"code": code, "names": names, "timeout_s": timeout_s, "memory_mb": memory_mb},
                          allow_nan=False).encode()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-I", CHILD,
+        *child_command(),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
+        start_new_session=True, env=processes.child_env(),
     )
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     work = asyncio.ensure_future(_exchange(proc, request, log))

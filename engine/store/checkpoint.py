@@ -340,9 +340,9 @@ class Checkpointer:
                         "data": data,
                     }
                 )
-                row = made.get(node)  # the attempt that produced it, when it ended in this event
-                if row is not None and row["status"] in ("succeeded", "failed"):
-                    row["output_seq"] = self.seq
+                producer = made.get(node)  # the attempt that produced it, when it ended in this event
+                if producer is not None and producer["status"] in ("succeeded", "failed"):
+                    producer["output_seq"] = self.seq
         edges = th.edge_counts.take()  # type: ignore[attr-defined]
         if edges:
             counts = th.edge_counts

@@ -427,3 +427,28 @@ async def test_the_order_report_example():
         "revenue": 460,
     }
     assert rec.main.outputs["n8n"] == [{"top": "initech", "share": 52, "orders": 4}]
+
+
+async def test_the_runs_isolate_is_closed_when_the_run_ends():
+    from py_mini_racer._context import context_count  # the library's own leak counter
+
+    wf = workflow(
+        [{"id": "start", "type": "manual_trigger"},
+         {"id": "a", "type": "code", "config": {"code": "return 1;"}},
+         {"id": "b", "type": "code", "config": {"code": "return input + 1;"}}],
+        [("start", "out", "a"), ("a", "out", "b")],
+    )
+    before = context_count()
+    rec = await run_workflow(wf)
+    assert rec.main.outputs["b"] == 2
+    assert context_count() == before
+
+
+async def test_lines_printed_before_a_time_out_are_logged(harness, caplog):
+    code = "console.log('step 1');\nconsole.log('step 2');\nfor (;;) {}"
+    with caplog.at_level(logging.INFO, logger="tests.nodes"):
+        err = await js_error(harness, code, timeout_s=0.5)
+    assert "longer than its time limit of 0.5 s" in str(err)
+    assert [r.getMessage() for r in caplog.records if r.name == "tests.nodes"] == [
+        "console.log: step 1", "console.log: step 2"]
+    assert await js(harness, "return 'next';") == "next"

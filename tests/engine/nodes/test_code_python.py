@@ -223,3 +223,28 @@ async def test_a_process_left_running_does_not_hold_the_node(harness, tmp_path):
     )
     assert await py(harness, code, timeout_s=60) == "done"
     assert process_gone(int(pid_file.read_text()))
+
+
+async def test_the_engines_secrets_stay_out_of_python(harness, monkeypatch):
+    monkeypatch.setenv("PROCESSENGINE_CRED_DB", '{"kind": "sql", "url": "postgresql://u:pw@h/db"}')
+    code = "import os\nreturn sorted(k for k in os.environ if k.startswith('PROCESSENGINE_CRED'))"
+    assert await py(harness, code) == []
+
+
+def test_the_frozen_bundle_runs_the_child_through_its_entry(monkeypatch):
+    import json as _json
+    import subprocess
+    import sys
+
+    from engine.nodes import py_runner
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert py_runner.child_command() == [sys.executable, "--code-node-child"]
+    monkeypatch.delattr(sys, "frozen")
+    root = Path(__file__).resolve().parents[3]
+    request = {"code": "return sorted(input)", "names": {"input": [3, 1, 2]}, "timeout_s": 10, "memory_mb": 256}
+    out = subprocess.run([sys.executable, str(root / "packaging" / "entry.py"), "--code-node-child"],
+                         input=_json.dumps(request), capture_output=True, text=True, timeout=60,
+                         cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    assert out.returncode == 0, out.stderr
+    assert _json.loads(out.stdout) == {"ok": True, "value": [1, 2, 3]}

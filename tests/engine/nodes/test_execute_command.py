@@ -112,3 +112,12 @@ async def test_a_background_process_does_not_hold_the_node(harness, tmp_path):
     out = await cmd(harness, command=["sh", "-c", f"sleep 600 & echo $! > {pid_file}; echo started"], timeout_s=60)
     assert out == {"exit_code": 0, "stdout": "started\n", "stderr": ""}
     assert process_gone(int(pid_file.read_text()))
+
+
+async def test_the_engines_secrets_stay_out_of_the_program(harness, monkeypatch):
+    monkeypatch.setenv("PROCESSENGINE_CRED_API", '{"kind": "bearer", "token": "s3cret-token"}')
+    monkeypatch.setenv("PROCESSENGINE_API_TOKEN", "s3cret-api")
+    monkeypatch.setenv("HARMLESS", "visible")
+    out = await cmd(harness, command=["env"], env={"GIVEN": "1"})
+    assert "s3cret" not in out["stdout"]
+    assert "HARMLESS=visible\n" in out["stdout"] and "GIVEN=1\n" in out["stdout"]
