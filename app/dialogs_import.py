@@ -113,8 +113,8 @@ class ImportSummaryDialog(QDialog):
         """The entries under one section title (for tests and automation)."""
         for i in range(self.tree.topLevelItemCount()):
             top = self.tree.topLevelItem(i)
-            if top.text(0).startswith(section + " ("):
-                return [top.child(j) for j in range(top.childCount())]
+            if top is not None and top.text(0).startswith(section + " ("):
+                return [c for j in range(top.childCount()) if (c := top.child(j)) is not None]
         return []
 
     def _clicked(self, item: QTreeWidgetItem, _column: int = 0) -> None:
