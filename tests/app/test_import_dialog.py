@@ -96,3 +96,15 @@ def test_opening_an_n8n_export_imports_it(window, qtbot) -> None:
     assert window.open_path(WATCHDOG, ask=False)
     assert window.document.path is None and len(window.document.workflow.nodes) == 6
     assert window.import_summary is not None and window.import_summary.isVisible()
+
+
+def test_the_summary_saves_the_imported_workflow(window, qtbot, tmp_path) -> None:
+    from app.dialogs_import import import_n8n
+
+    dialog = import_n8n(window, WATCHDOG)
+    target = tmp_path / "watchdog.pe.json"
+    window.answerer.answers = [target]
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: window.document.path is not None)
+    assert window.document.path == target and '"type": "unsupported"' in target.read_text()
+
