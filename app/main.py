@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -69,9 +70,11 @@ class Startup:
 
     def load(self) -> None:
         from app.runner.install import install_runner  # run tools: toolbar, docks, --run
+        from app.team_store import team_db_url
 
         args, window = self.args, self.window
-        install_runner(window, db=args.db, workspace=args.workspace, recover=not args.screenshot)
+        db = args.db or os.environ.get("PROCESSENGINE_DB") or team_db_url()  # Settings > Team store
+        install_runner(window, db=db, workspace=args.workspace, recover=not args.screenshot)
         if args.file:
             if not window.open_path(args.file, ask=False) and args.screenshot:
                 self.exit_code = 2
@@ -141,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     reporter = install_error_reporter(loop=loop)  # a bug is logged and shown, never fatal
     window = MainWindow()
     reporter.attach(window)
+    from app.team_store import install_menu
+
+    install_menu(window)  # Settings > Team store
     show_first(app, window)  # painted before the slow part: run tools, database, the file
     startup = Startup(app, window, args)
     QTimer.singleShot(0, startup.load)

@@ -49,7 +49,7 @@ def _parse_json_arg(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"--input is not valid JSON: {exc.msg}") from None
+        raise argparse.ArgumentTypeError(f"not valid JSON: {exc.msg}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,7 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--input", type=_parse_json_arg, default=None, metavar="JSON|@FILE", help="the trigger payload")
     r.add_argument("--trigger", metavar="NODE_ID", help="start from this trigger node")
     r.add_argument("--json", action="store_true", help="print the status object, outputs and attempts as JSON")
+    r.add_argument("--no-pins", action="store_true", help="run pinned nodes for real (pins are used by default)")
+    r.add_argument("--to", metavar="NODE_ID", help="run only this node and its ancestors, then pause")
+    _debug_flags(r)
     r.add_argument("--trust", action="store_true", help="allow Python code and execute_command nodes (they run outside a sandbox)")
+    r.add_argument("--queue", action="store_true", help="enqueue for a worker (PostgreSQL store) and follow it")
 
     v = sub.add_parser("validate", parents=[common], help="check a workflow file")
     v.add_argument("file")
@@ -81,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
 
     ls = sub.add_parser("list", parents=[common], help="list executions, newest first")
-    ls.add_argument("--status", choices=["running", "paused", "completed", "failed", "cancelled", "interrupted"])
+    ls.add_argument("--status", choices=["queued", "running", "paused", "completed", "failed", "cancelled", "interrupted"])
     ls.add_argument("--workflow", metavar="WORKFLOW_ID")
     ls.add_argument("--since", metavar="ISO_DATE")
     ls.add_argument("--limit", type=int)
@@ -94,14 +98,22 @@ def build_parser() -> argparse.ArgumentParser:
     rs = sub.add_parser("resume", parents=[common], help="resume a paused or interrupted execution in this process")
     rs.add_argument("id")
     rs.add_argument("--json", action="store_true")
+    rs.add_argument("--var", action="append", default=[], type=_parse_var, metavar="KEY=VALUE", help="change a variable while paused (recorded)")
+    rs.add_argument("--set-input", type=_parse_json_arg, default=argparse.SUPPRESS, metavar="JSON|@FILE", help="replace the pending node's input (recorded)")
+    rs.add_argument("--clear-breaks", action="store_true", help="drop every breakpoint of the execution")
+    rs.add_argument("--to", metavar="NODE_ID", help="run up to and including this node, then pause")
+    _debug_flags(rs)
     rs.add_argument("--trust", action="store_true", help="allow Python code and execute_command nodes (they run outside a sandbox)")
 
     pr = sub.add_parser("prune", parents=[common], help="delete old finished executions")
     pr.add_argument("--older-than", type=float, required=True, metavar="DAYS")
     pr.add_argument("--keep-failed", action="store_true")
 
-    sv = sub.add_parser("serve", parents=[common], help="listen for the workflow's webhook trigger")
-    sv.add_argument("file")
+    sv = sub.add_parser("serve", parents=[common], help="listen for the workflows' webhook triggers (and, with --api, the REST API)")
+    sv.add_argument("file", nargs="*")
+    sv.add_argument("--api", action="store_true", help="also serve the REST API (/api/v1/process-engine, /docs, /metrics)")
+    sv.add_argument("--queue", action="store_true", help="enqueue every execution for workers instead of running it here")
+    sv.add_argument("--token", metavar="TOKEN", help="the API's bearer token (default: PROCESSENGINE_API_TOKEN or a token file)")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8080)
     sv.add_argument("--var", action="append", default=[], type=_parse_var, metavar="KEY=VALUE")
@@ -118,13 +130,21 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _debug_flags(p: argparse.ArgumentParser) -> None:
+    """`--break NODE_ID[:EXPR]` (repeatable) and `--step`, shared by run and resume."""
+    p.add_argument("--break", dest="breaks", action="append", default=[], metavar="NODE_ID[:EXPR]", help="pause before this node (when EXPR over its input holds)")
+    p.add_argument("--step", action="store_true", help="run one node, then pause before the next")
+
+
 # Command groups that live in modules of their own (engine/cli_*.py). Each module has
 # `register(sub, common) -> {command name: handler}`; it keeps its heavy imports inside
 # the handlers so `processengine run` stays quick to start.
 EXTENSIONS: tuple[str, ...] = (
+    "engine.cli_debug",
     "engine.cli_travel",
     "engine.cli_credentials",
     "engine.cli_n8n",
+    "engine.cli_queue",
 )
 
 
@@ -186,6 +206,9 @@ def _report_run(rec: Any, as_json: bool) -> int:
         if status["error"]:
             sys.stderr.write(f"error at node {status['error']['node_id']!r}: {status['error']['message']}\n")
         if status["status"] == "paused":
+            if status.get("paused_at"):
+                at = status["paused_at"]
+                sys.stdout.write(f"paused before node {at['node_id']!r} ({at['reason']})\n")
             sys.stdout.write(f"resume with: processengine resume {status['execution_id']}\n")
     return EXIT_CODES.get(status["status"], 1)
 
@@ -220,6 +243,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         trust.require_trust(wf, trusted=args.trust, file=args.file)
     except WorkflowInvalid as exc:
         return _report_invalid(exc, args.json)
+    if args.queue:
+        from engine.cli_queue import run_queued
+
+        return run_queued(args, wf)
     service = _service(args)
     try:
         import os
@@ -234,6 +261,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                         variables=dict(args.var),
                         trigger=args.trigger,
                         workflow_file=os.path.abspath(args.file),
+                        pins=not args.no_pins,
+                        breakpoints=args.breaks,
+                        step=args.step,
+                        to=args.to,
                     ),
                 )
             )
@@ -249,6 +280,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         if before.get("status") == "interrupted":
             sys.stderr.write(_rerun_warning(before) + "\n")
         from engine import trust
+        from engine.cli_debug import resume_options
         from engine.errors import WorkflowInvalid
 
         try:
@@ -256,7 +288,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         except WorkflowInvalid as exc:
             return _report_invalid(exc, args.json)
         with trust.granted(args.trust):
-            rec = asyncio.run(_drive(service, service.resume(args.id)))
+            rec = asyncio.run(_drive(service, service.resume(args.id, **resume_options(args))))
         return _report_run(rec, args.json)
     finally:
         service.close()
@@ -311,6 +343,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         sys.stdout.write(_fmt_status_line(s) + "\n")
         if s.get("status") == "interrupted":
             sys.stdout.write(_rerun_warning(s) + "\n")
+        if s.get("paused_at"):
+            sys.stdout.write(f"paused before node {s['paused_at']['node_id']!r} ({s['paused_at']['reason']})\n")
         if s.get("error"):
             sys.stdout.write(f"error at node {s['error']['node_id']!r}: {s['error']['message']}\n")
     return 0
@@ -357,6 +391,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from engine.errors import WorkflowInvalid
     from engine.webhook_server import ServeError, serve
 
+    if args.api or args.queue or len(args.file) != 1:
+        from engine.api.server import cmd_serve_many
+
+        return cmd_serve_many(args)
+    args.file = args.file[0]
     try:
         wf = _load(args.file)
     except WorkflowInvalid as exc:

@@ -58,6 +58,7 @@ class NodeFile(_Strict):
     retry: RetryFile | Literal["default", "strict", "none"] | None = None
     on_error: Literal["fail", "route", "continue"] = "fail"
     disabled: bool = False
+    pin: Any = None
 
 
 class ConnectionFile(_Strict):
@@ -85,6 +86,7 @@ class WorkflowFile(_Strict):
     connections: list[ConnectionFile] = Field(default_factory=list)
     notes: list[NoteFile] = Field(default_factory=list)
     max_node_visits: int = Field(DEFAULT_MAX_NODE_VISITS, ge=1, le=10_000_000)
+    concurrency: int | None = Field(None, ge=1, description="at most this many runs at once across queue workers")
 
     @field_validator("format")
     @classmethod
@@ -191,6 +193,7 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
                 retry=retry,
                 on_error=nf.on_error,
                 disabled=nf.disabled,
+                pin=nf.pin,
             )
         )
     if check_configs:
@@ -215,6 +218,7 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
         notes=[Note(n.id, n.text, tuple(n.position), tuple(n.size)) for n in doc.notes],  # type: ignore[arg-type]
         max_node_visits=doc.max_node_visits,
     )
+    wf.concurrency = doc.concurrency
     for node in nodes:
         wf._nodes.append(node)
         wf._by_id[node.id] = node
@@ -365,6 +369,8 @@ def to_dict(wf: Workflow) -> dict[str, Any]:
             d["on_error"] = n.on_error
         if n.disabled:
             d["disabled"] = True
+        if n.pin is not None:
+            d["pin"] = n.pin
         nodes.append(d)
     doc: dict[str, Any] = {
         "format": FORMAT,
@@ -379,6 +385,8 @@ def to_dict(wf: Workflow) -> dict[str, Any]:
     }
     if wf.max_node_visits != DEFAULT_MAX_NODE_VISITS:
         doc["max_node_visits"] = wf.max_node_visits
+    if wf.concurrency is not None:
+        doc["concurrency"] = wf.concurrency
     if wf.notes:
         doc["notes"] = [
             {

@@ -21,6 +21,8 @@ class RunControl:
         self.cancel_requested = False
         self._wake: asyncio.Event | None = None
         self.current_task: asyncio.Task[object] | None = None
+        self.in_backoff = False  # a node waits between two attempts
+        self._retry_action: str | None = None  # "retry_now" | "give_up" asked during that wait
 
     @property
     def wake(self) -> asyncio.Event:
@@ -43,6 +45,21 @@ class RunControl:
         if task is not None and not task.done():
             task.cancel()
 
+    def retry_now(self) -> bool:
+        """End a retry back-off at once (False: no node is waiting to retry)."""
+        return self._end_backoff("retry_now")
+
+    def give_up(self) -> bool:
+        """End the retrying: the node's on_error applies to its last error (False: none waits)."""
+        return self._end_backoff("give_up")
+
+    def _end_backoff(self, action: str) -> bool:
+        if not self.in_backoff:
+            return False
+        self._retry_action = action
+        self.wake.set()
+        return True
+
     def reset_pause(self) -> None:
         self.pause_requested = False
         if not self.cancel_requested and self._wake is not None:
@@ -61,3 +78,16 @@ class RunControl:
             await asyncio.wait_for(self.wake.wait(), timeout=seconds)
         if self.interrupted:
             raise Interrupted(self.reason())
+
+    async def backoff(self, seconds: float) -> str:
+        """A retry back-off: "elapsed", or "retry_now" / "give_up" when asked; Interrupted on pause/cancel."""
+        self._retry_action = None
+        self.in_backoff = True
+        try:
+            await self.sleep(seconds)
+            return self._retry_action or "elapsed"
+        finally:
+            self.in_backoff = False
+            self._retry_action = None
+            if not self.interrupted and self._wake is not None:
+                self._wake.clear()

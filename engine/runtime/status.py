@@ -96,6 +96,8 @@ def status_object(rec: RunRecord, *, status: str | None = None, now: float | Non
         },
         "threads": threads,
         "error": error,
+        "paused_at": rec.debug.paused_at if st == "paused" else None,
+        "rerun_of": rec.debug.rerun_of,
     }
 
 

@@ -177,3 +177,20 @@ async def test_max_node_visits_holds_across_a_resume(db: Db) -> None:
     finally:
         runner.close()
         other.close()
+
+
+async def test_a_loop_over_more_items_than_max_node_visits_completes() -> None:
+    """max_node_visits bounds cycles through a branch; a loop body runs once per item."""
+    items = DEFAULT_MAX_NODE_VISITS + 200
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "each", "type": "loop", "config": {"items": "{{ vars.items }}", "max_iterations": items}},
+            {"id": "body", "type": "set", "config": {"values": {"sq": "{{ loop.item * 2 }}"}}},
+        ],
+        [("start", "out", "each"), ("each", "loop", "body"), ("body", "out", "each")],
+        variables={"items": list(range(items))},
+    )
+    rec = await run_workflow(wf)
+    assert rec.status == "completed", rec.error
+    assert len(rec.main.outputs["each"]) == items
