@@ -58,7 +58,7 @@ got=$(pe --version)
 [[ $got == "processengine $EXPECTED_VERSION" ]] || fail "--version printed '$got'"
 
 runs=0
-for wf in "$ROOT"/opt/processengine/_internal/resources/examples/*.pe.json; do
+for wf in "$ROOT"/opt/processengine/_internal/app/resources/examples/*.pe.json; do
     if ! grep -q '"manual_trigger"' "$wf"; then continue; fi
     say "run --json $(basename "$wf")"
     out=$(pe run "$wf" --json) || fail "run $(basename "$wf") exited $?"
@@ -95,7 +95,7 @@ n=$(json_get 'd["outputs"]["count"]["n"]' <<<"$out")
 [[ $n == 3 ]] || fail "HTTP workflow counted '$n' items, expected 3"
 
 say "serve webhook_echo.pe.json and POST to it"
-pe serve "$ROOT/opt/processengine/_internal/resources/examples/webhook_echo.pe.json" --port 0 >"$TMP/serve.log" 2>&1 &
+pe serve "$ROOT/opt/processengine/_internal/app/resources/examples/webhook_echo.pe.json" --port 0 >"$TMP/serve.log" 2>&1 &
 PIDS+=($!)
 url=""
 for _ in $(seq 1 100); do
@@ -110,14 +110,14 @@ reply=$(curl -sS --max-time 20 -X POST -H 'Content-Type: application/json' -d '{
 [[ $(head -n1 <<<"$reply" | json_get 'd["who"]') == smoke ]] || fail "webhook reply: $reply"
 
 say "PostgreSQL driver (psycopg + bundled libpq) reaches the network layer"
-if pe run "$ROOT/opt/processengine/_internal/resources/examples/hello.pe.json" \
+if pe run "$ROOT/opt/processengine/_internal/app/resources/examples/hello.pe.json" \
         --db "postgresql://smoke@127.0.0.1:1/none" >"$TMP/pg.out" 2>"$TMP/pg.err"; then
     fail "a run against a closed PostgreSQL port succeeded"
 fi
 grep -q "Connection refused" "$TMP/pg.err" || fail "PostgreSQL driver did not load: $(cat "$TMP/pg.err")"
 if [[ -n ${PROCESSENGINE_TEST_PG_URL:-} ]]; then
     say "run against PROCESSENGINE_TEST_PG_URL"
-    out=$(pe run "$ROOT/opt/processengine/_internal/resources/examples/hello.pe.json" --json \
+    out=$(pe run "$ROOT/opt/processengine/_internal/app/resources/examples/hello.pe.json" --json \
         --db "$PROCESSENGINE_TEST_PG_URL" --workspace "smoke-$$") || fail "PostgreSQL run exited $?"
     [[ $(json_get 'd["status"]' <<<"$out") == completed ]] || fail "PostgreSQL run: $out"
 fi
@@ -129,7 +129,7 @@ expected=$((runs + 2))  # the examples, the HTTP workflow and the webhook reques
 
 say "studio --screenshot offscreen"
 PNG=$TMP/studio.png
-pe studio "$ROOT/opt/processengine/_internal/resources/examples/branch_and_loop.pe.json" \
+pe studio "$ROOT/opt/processengine/_internal/app/resources/examples/branch_and_loop.pe.json" \
     --screenshot "$PNG" >"$TMP/studio.log" 2>&1 || fail "studio exited $?: $(cat "$TMP/studio.log")"
 [[ -s $PNG ]] || fail "studio wrote no screenshot"
 python3 - "$PNG" <<'EOF' || fail "the screenshot is not a plausible window picture"
@@ -159,7 +159,7 @@ if [[ ${SMOKE_X11:-1} != 0 ]]; then
     env -i PATH=/usr/bin:/bin HOME="$HOME_DIR" LANG=C.UTF-8 XDG_RUNTIME_DIR="$TMP/runtime" \
         QT_QPA_PLATFORM=xcb PROCESSENGINE_DB="$DB" \
         xvfb-run -a -s "-screen 0 1600x1000x24" "$EXE" studio \
-        "$ROOT/opt/processengine/_internal/resources/examples/fan_out_merge.pe.json" --run \
+        "$ROOT/opt/processengine/_internal/app/resources/examples/fan_out_merge.pe.json" --run \
         --screenshot "$X11_PNG" >"$TMP/x11.log" 2>&1 ||
         fail "studio on X11 exited $?: $(tail -n 20 "$TMP/x11.log")"
     [[ $(stat -c %s "$X11_PNG") -gt 20000 ]] || fail "the X11 screenshot looks blank"

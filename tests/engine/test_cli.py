@@ -19,7 +19,7 @@ from tests.engine.runtime.helpers import workflow
 from tests.servers import Reply
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "resources" / "examples"
+EXAMPLES = ROOT / "app" / "resources" / "examples"
 
 
 def pe(*args: str, db: Path, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess[str]:

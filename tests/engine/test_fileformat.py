@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from engine import fileformat
 from engine.errors import WorkflowInvalid
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "resources" / "examples").glob("*.pe.json"))
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "app" / "resources" / "examples").glob("*.pe.json"))
 
 
 def _doc(**over) -> dict:
