@@ -354,12 +354,13 @@ class Orchestrator:
                     finally:
                         control.current_task = None
             except (Interrupted, asyncio.CancelledError) as stop:
-                if isinstance(stop, asyncio.CancelledError) and not control.cancel_requested:
+                if isinstance(stop, asyncio.CancelledError) and not control.interrupted:
                     raise
-                reason = stop.reason if isinstance(stop, Interrupted) else "cancel"
+                reason = stop.reason if isinstance(stop, Interrupted) else control.reason()
                 duration = (time.perf_counter() - t0) * 1000
                 status = "paused" if reason == "pause" else "cancelled"
-                attempts.append(_attempt(attempt, status, started, duration, None))
+                cut = status == "paused" and isinstance(stop, asyncio.CancelledError)  # a pause ended its I/O
+                attempts.append(_cut_short(node.id, attempt, started, duration) if cut else _attempt(attempt, status, started, duration, None))
                 th.node_status[node.id] = status
                 if reason == "pause":
                     frame.attempt = attempt - 1
@@ -634,6 +635,13 @@ def _attempt(attempt: int, status: str, started: float, duration_ms: float, erro
     }
 
 
+def _cut_short(node_id: str, attempt: int, started: float, duration_ms: float) -> dict[str, Any]:
+    """The attempt a pause cut short mid-I/O (RunControl.pause): it runs again on resume."""
+    error = {"message": "paused while this node was running (its request was cut short); resume runs it again",
+             "type": "Interrupted", "node_id": node_id, "attempt": attempt, "traceback": None}
+    return _attempt(attempt, "interrupted", started, duration_ms, error)
+
+
 class _NodeLog(logging.LoggerAdapter):  # type: ignore[type-arg]
     """Prefixes every node log line with the execution and node ids."""
 
@@ -664,7 +672,10 @@ def new_record(
     else:
         chosen = workflow.get(trigger)
     if chosen is None:
-        raise EngineError("the workflow has no trigger to start from")
+        if trigger is None:
+            raise EngineError("the workflow has no trigger to start from")
+        listed = ", ".join(n.id for n in triggers) or "none"
+        raise EngineError(f"the workflow has no node {trigger!r} to start from; its triggers: {listed}")
     payload = {} if inputs is None else inputs
     main = ThreadRecord(
         thread_id=MAIN_THREAD,
