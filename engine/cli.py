@@ -377,10 +377,17 @@ def _rerun_warning(s: dict[str, Any]) -> str:
     return f"interrupted while node {node!r} was running{effect}: resume runs it again"
 
 
+def _cut_short_nodes(service: Any, execution_id: str) -> list[str]:
+    """Nodes whose last attempt a pause cut short mid-I/O (they run again on resume)."""
+    main = service.record(execution_id).main
+    return [node for node, tries in main.attempts.items() if tries and tries[-1].get("status") == "interrupted"]
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     service = _service(args)
     try:
         s = service.status(args.id)
+        cut = _cut_short_nodes(service, args.id) if s.get("status") == "paused" and not args.json else []
     finally:
         service.close()
     if args.json:
@@ -389,6 +396,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         sys.stdout.write(_fmt_status_line(s) + "\n")
         if s.get("status") == "interrupted":
             sys.stdout.write(_rerun_warning(s) + "\n")
+        for node in cut:
+            sys.stdout.write(f"node {node!r} was cut short by the pause: resume runs it again\n")
         if s.get("error"):
             sys.stdout.write(f"error at node {s['error']['node_id']!r}: {s['error']['message']}\n")
     return 0

@@ -8,6 +8,7 @@ Nothing is drawn when stderr is not a terminal, so logs and pipes stay clean.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import sys
 from typing import Any
@@ -113,7 +114,7 @@ class LiveProgress:
 
         self._wf = wf
         self._progress = Progress(
-            TextColumn("[bold]{task.fields[state]}"),
+            TextColumn("[bold]{task.fields[state]:<8}"),
             BarColumn(bar_width=24),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
@@ -122,6 +123,7 @@ class LiveProgress:
             transient=True,
         )
         self._task = self._progress.add_task("starting", total=max(total, 1), state="running")
+        self._rerouted: list[logging.StreamHandler] = []  # type: ignore[type-arg]
 
     @staticmethod
     def wanted() -> bool:
@@ -136,9 +138,16 @@ class LiveProgress:
 
     def __enter__(self) -> LiveProgress:
         self._progress.start()
+        # log lines (a retry's warning) go through rich's stderr proxy, above the progress
+        # line, instead of writing over it
+        self._rerouted = [h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler and h.stream is sys.__stderr__]
+        for handler in self._rerouted:
+            handler.setStream(sys.stderr)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for handler in self._rerouted:
+            handler.setStream(sys.__stderr__)
         self._progress.stop()
 
     def _name(self, node_id: str) -> str:
@@ -150,7 +159,7 @@ class LiveProgress:
         self._progress.update(self._task, description=f"{self._name(e.node_id)}{again}", state="running")
 
     def _retrying(self, e: ev.NodeRetrying, rec: Any) -> None:
-        text = f"{self._name(e.node_id)}: retry {e.attempt + 1}/{e.max_attempts} in {e.delay:.1f} s ({e.error[:60]})"
+        text = f"{self._name(e.node_id)}: retry {e.attempt + 1}/{e.max_attempts} in {e.delay:.1f} s"  # the error is logged
         self._progress.update(self._task, description=text, state="retrying")
 
     def _finished(self, e: ev.NodeFinished, rec: Any) -> None:

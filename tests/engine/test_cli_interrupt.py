@@ -70,6 +70,8 @@ def test_one_ctrl_c_cuts_a_never_answering_request_short_and_resume_runs_it_agai
     (cut,) = data["attempts"]["fetch"]
     assert cut["status"] == "interrupted" and "resume runs it again" in cut["error"]["message"]
     assert _status(db, data["execution_id"]) == "paused"
+    status = pe("status", data["execution_id"], db=db)
+    assert "node 'fetch' was cut short by the pause: resume runs it again" in status.stdout
 
     http_server.route("/items", Reply(200, json={"items": [1, 2]}))
     out = pe("resume", data["execution_id"], "--json", db=db)

@@ -236,3 +236,13 @@ def test_help_describes_every_argument_and_lists_exit_codes() -> None:
         assert f"\n  {code}" in out.stdout, code
     serve = subprocess.run([sys.executable, "-m", "engine.cli", "serve", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert "(default: 8080)" in " ".join(serve.stdout.split())
+
+
+def test_the_engine_names_an_unknown_start_node_and_the_triggers() -> None:
+    """Callers other than the CLI (the service, the app) get the same message."""
+    from engine.errors import EngineError
+    from engine.runtime.orchestrator import new_record
+
+    wf = workflow([{"id": "start", "type": "manual_trigger"}, {"id": "s", "type": "set", "config": {"values": {}}}], [("start", "out", "s")])
+    with pytest.raises(EngineError, match=r"no node 'nope' to start from; its triggers: start"):
+        new_record(wf, execution_id="x", trigger="nope")
