@@ -455,6 +455,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ServeError as exc:
         sys.stderr.write(f"{args.file}: {exc}\n")
         return 2
+    except OSError as exc:  # the address: unknown host, port in use, no permission
+        sys.stderr.write(f"processengine serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}\n")
+        return 1
     finally:
         service.close()
 
@@ -526,6 +529,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: one line for the user, the traceback in the debug log
+        log.debug("%s failed", args.command, exc_info=True)
+        sys.stderr.write(f"processengine: internal error in {args.command}: {type(exc).__name__}: {exc} (details: --log-level DEBUG)\n")
+        return 1
 
 
 def main(argv: Sequence[str] | None = None, *, studio: Callable[[list[str]], int] | None = None) -> int:

@@ -3,7 +3,8 @@
 #
 # Extracts the package into a temporary root (dpkg-deb -x, nothing installed) and runs the
 # frozen executable from there in a bare environment (no PYTHONPATH, no user data, a temp DB):
-# --version, a headless `run --json` of every manual-trigger example, an HTTP request node
+# --version, a headless `run --json` of every manual-trigger example, usage errors, a run on a
+# terminal (rich's progress line), an HTTP request node
 # against a local server, `serve` answering a webhook, the PostgreSQL driver reaching libpq,
 # `list --json` over the same database, and `studio --screenshot` offscreen. Any problem
 # stops it with a message and a non-zero exit. Only 127.0.0.1 is contacted.
@@ -67,6 +68,20 @@ for wf in "$ROOT"/opt/processengine/_internal/app/resources/examples/*.pe.json; 
     runs=$((runs + 1))
 done
 [[ $runs -ge 1 ]] || fail "no example workflow with a manual trigger in the bundle"
+
+say "an unknown command is a usage error (64), never the app; studio without a display says so"
+rc=0; pe lst >/dev/null 2>"$TMP/lst.err" || rc=$?
+[[ $rc == 64 ]] || fail "processengine lst exited $rc: $(cat "$TMP/lst.err")"
+rc=0
+env -i PATH=/usr/bin:/bin HOME="$HOME_DIR" LANG=C.UTF-8 PROCESSENGINE_DB="$DB" "$EXE" studio >/dev/null 2>"$TMP/nodisplay.err" || rc=$?
+[[ $rc == 1 ]] && grep -q "no display" "$TMP/nodisplay.err" || fail "studio without a display exited $rc: $(cat "$TMP/nodisplay.err")"
+
+say "run on a terminal: the live progress line (rich) and the plain result"
+if command -v script >/dev/null; then
+    tty_out=$(script -qec "env -i PATH=/usr/bin:/bin HOME=$HOME_DIR LANG=C.UTF-8 TERM=xterm PROCESSENGINE_DB=$DB $EXE run $ROOT/opt/processengine/_internal/app/resources/examples/hello.pe.json" /dev/null) ||
+        fail "run on a terminal exited $?: $tty_out"
+    [[ $tty_out == *"completed Hello"* ]] || fail "run on a terminal printed: $tty_out"
+fi
 
 say "HTTP request node against a local server"
 mkdir -p "$TMP/www"

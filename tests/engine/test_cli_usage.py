@@ -78,6 +78,13 @@ def test_studio_without_a_display_says_so_in_one_line(db: Path) -> None:
     assert out.stderr.count("\n") == 1 and "no display" in out.stderr
 
 
+def test_studio_with_a_display_nobody_serves_says_so_in_one_line(db: Path) -> None:
+    env = {**_headless_env(db), "DISPLAY": ":987"}
+    out = subprocess.run([sys.executable, "-m", "app.launcher", "studio"], capture_output=True, text=True, timeout=60, env=env, cwd=ROOT)
+    assert out.returncode == 1
+    assert out.stderr == "processengine studio: no X server answers on DISPLAY=:987; headless, use `processengine run FILE`, or `studio FILE --screenshot PNG`\n"
+
+
 def test_studio_screenshot_needs_no_display(db: Path, tmp_path: Path) -> None:
     shot = tmp_path / "shot.png"
     out = launcher("studio", HELLO, "--screenshot", str(shot), db=db, timeout=180)
@@ -89,7 +96,8 @@ def test_studio_screenshot_needs_no_display(db: Path, tmp_path: Path) -> None:
     ("argv", "message"),
     [
         (["list", "--since", "yesterday"], "argument --since: expected an ISO 8601 date or time"),
-        (["list", "--limit", "0"], "argument --limit: expected a number of at least 1"),
+        (["list", "--limit", "0"], "argument --limit: expected a number from 1 to"),
+        (["list", "--limit", "99999999999999999999"], "argument --limit: expected a number from 1 to"),
         (["prune", "--older-than", "nan"], "argument --older-than: expected a number of days"),
         (["serve", HELLO, "--port", "70000"], "argument --port: a TCP port is 0-65535"),
         (["run", HELLO, "--input", "@missing.json"], "argument --input: no such file: 'missing.json'"),
