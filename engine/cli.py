@@ -285,11 +285,11 @@ def _settle(service: Any, rec: Any, interrupts: Interrupts) -> Any:
     return rec
 
 
-def _live(wf: Any, hooks_total: int) -> Any:
+def _live(wf: Any, total: int) -> Any:
     """Live progress on a terminal's stderr, else None (nothing extra in pipes and logs)."""
     if not cli_report.LiveProgress.wanted():
         return None
-    return cli_report.LiveProgress(wf, hooks_total)
+    return cli_report.LiveProgress(wf, total)
 
 
 def _check_trigger(wf: Any, trigger: str | None) -> None:
@@ -338,8 +338,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
         before = service.status(args.id)
         if before.get("status") == "interrupted":
             sys.stderr.write(_rerun_warning(before) + "\n")
-        rec = _settle(service, asyncio.run(_drive(service, service.resume(args.id), interrupts)), interrupts)
-        return _report_run(rec, args.json)
+        wf = service.workflow_of(args.id)
+        progress = _live(wf, len(wf.nodes))
+        start = service.resume(args.id, hooks=progress.hooks() if progress else None)
+        rec = _settle(service, asyncio.run(_drive(service, start, interrupts, progress)), interrupts)
+        return _report_run(rec, args.json, wf)
     finally:
         service.close()
 
