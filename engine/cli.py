@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -246,10 +247,11 @@ class Interrupts:
         if self.settled:
             return
         self.count += 1
-        if self.count == 1:
-            sys.stderr.write("pausing (state saved); press Ctrl-C again to cancel\n")
-        elif self.count == 2:
-            sys.stderr.write("cancelling\n")
+        if self.count <= 2:
+            # straight to the file descriptor: the handler may run while sys.stderr is mid-write
+            text = "pausing (state saved); press Ctrl-C again to cancel\n" if self.count == 1 else "cancelling\n"
+            with contextlib.suppress(OSError):
+                os.write(sys.stderr.fileno(), text.encode())
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._apply)  # also wakes the loop out of select()
@@ -306,8 +308,6 @@ def _check_trigger(wf: Any, trigger: str | None) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import os
-
     from engine.errors import WorkflowInvalid
 
     try:
@@ -506,8 +506,6 @@ def _usage_error(parser: argparse.ArgumentParser, message: str) -> int:
 
 def _stdout_gone() -> int:
     """The reader of stdout went away (`list | head`): end quietly, as a C tool would."""
-    import os
-
     with contextlib.suppress(OSError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # the exit-time flush then has nowhere to fail
