@@ -530,6 +530,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except cli_args.UsageError:
+        raise  # main() prints it with the usage line (exit 64)
     except Exception as exc:  # a bug: one line for the user, the traceback in the debug log
         log.debug("%s failed", args.command, exc_info=True)
         sys.stderr.write(f"processengine: internal error in {args.command}: {type(exc).__name__}: {exc} (details: --log-level DEBUG)\n")
