@@ -153,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
 # Command groups that live in modules of their own (engine/cli_*.py). Each module has
 # `register(sub, common) -> {command name: handler}`; it keeps its heavy imports inside
 # the handlers so `processengine run` stays quick to start.
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = (
+    "engine.cli_travel",
+)
 
 
 def _extension_modules() -> list[Any]:

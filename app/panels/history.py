@@ -124,6 +124,7 @@ class HistoryPanel(QWidget):
     cancel_requested = Signal(str)
     delete_requested = Signal(list)  # execution ids
     back_requested = Signal()
+    compare_requested = Signal(str, str)  # the older and the newer of two selected runs
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -156,12 +157,14 @@ class HistoryPanel(QWidget):
         self.resume_button = QPushButton("Resume")
         self.cancel_button = QPushButton("Cancel run")
         self.delete_button = QPushButton("Delete")
+        self.compare_button = QPushButton("Compare")
+        self.compare_button.setToolTip("Compare the two selected runs node by node (select two with Ctrl+click)")
         self.back_button = QPushButton("Back to editing")
         self.info = QLabel()
         self.actions_row = QWidget()
         actions = QHBoxLayout(self.actions_row)
         actions.setContentsMargins(0, 0, 0, 0)
-        for b in (self.open_button, self.resume_button, self.cancel_button, self.delete_button):
+        for b in (self.open_button, self.resume_button, self.cancel_button, self.compare_button, self.delete_button):
             actions.addWidget(b)
         actions.addStretch(1)
         actions.addWidget(self.info)
@@ -185,6 +188,7 @@ class HistoryPanel(QWidget):
         self.resume_button.clicked.connect(lambda: self._with_selected(self.resume_requested.emit))
         self.cancel_button.clicked.connect(lambda: self._with_selected(self.cancel_requested.emit))
         self.delete_button.clicked.connect(self.ask_delete)
+        self.compare_button.clicked.connect(self._compare)
         self.confirm.confirm_button.clicked.connect(self._confirmed)
         self.confirm.keep_button.clicked.connect(self.confirm.drop)
         self.table.installEventFilter(self)
@@ -329,6 +333,13 @@ class HistoryPanel(QWidget):
         self.resume_button.setEnabled(resumable)
         self.cancel_button.setEnabled(resumable)
         self.delete_button.setEnabled(bool(runs) and all(r.get("status") != "running" for r in runs))
+        self.compare_button.setEnabled(len(runs) == 2 and all(r.get("status") != "running" for r in runs))
+
+    def _compare(self) -> None:
+        runs = self.selected_runs()
+        if len(runs) == 2:
+            older, newer = sorted(runs, key=lambda r: r.get("number") or 0)
+            self.compare_requested.emit(older["execution_id"], newer["execution_id"])
 
 
 def number_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -48,8 +48,10 @@ def format_ms(ms: float | None) -> str:
 
 def retry_badge(live: NodeLive, now: float | None = None) -> str:
     """"retry 2/4 · next in 1.6 s": the coming attempt out of the maximum, and the wait left."""
-    left = max(0.0, (live.retry_at or 0.0) - (time.monotonic() if now is None else now))
     total = f"/{live.max_attempts}" if live.max_attempts else ""
+    if live.retry_at is None:  # a past run seen at this moment: no clock to count down
+        return f"retry {live.attempt + 1}{total} to come"
+    left = max(0.0, live.retry_at - (time.monotonic() if now is None else now))
     return f"retry {live.attempt + 1}{total} · next in {left:.1f} s"
 
 

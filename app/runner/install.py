@@ -38,6 +38,7 @@ from app.runner.controller import RunController
 from app.runner.engine_thread import EngineThread
 from app.runner.recovery import RecoveryDialog, interrupted_runs
 from app.runner.snapshot import RunSnapshot, node_data, preview_samples
+from app.runner.time_travel import install_time_travel
 from engine.model import Workflow
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ class RunnerUi(QObject):
         self.recovery_dialog: RecoveryDialog | None = None
         self._selected_node: str | None = None
         self.samples: dict[str, Any] | None = None
+        self.record_view: Any = None  # a RunRecord of a past moment (time travel) shown instead of the run's end
         self._workflow_names: dict[str, str] = {}  # workflow id -> name, for the history's "all" scope
         self._data_timer = QTimer(self)
         self._data_timer.setSingleShot(True)
@@ -336,7 +338,8 @@ class RunnerUi(QObject):
         if node_id is None or eid is None or wf is None:
             self.data.clear("Select a node of a run to see its data." if eid else "Run the workflow, or open a run from the history, to see node data.")
             return
-        data = await self.controller.call(lambda s: node_data(s.record(eid), wf, node_id))
+        view = self.record_view
+        data = await self.controller.call(lambda s: node_data(view if view is not None else s.record(eid), wf, node_id))
         if node_id != self._selected_node or eid != self.controller.execution_id:
             return  # the selection moved on while we read
         node = wf.get(node_id)
@@ -472,6 +475,7 @@ class RunnerUi(QObject):
 def install_runner(window: Any, *, db: str | None = None, workspace: str = "default", in_memory: bool = False, recover: bool = True, engine: EngineThread | None = None) -> RunnerUi:
     """Add the run tools to `window` (a `MainWindow`); offer interrupted runs when `recover`."""
     ui = RunnerUi(window, db=db, workspace=workspace, in_memory=in_memory, engine=engine)
+    install_time_travel(ui)
     if recover:
         try:
             asyncio.get_event_loop()

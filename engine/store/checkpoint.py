@@ -22,7 +22,9 @@ Rules (DESIGN "store"):
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import operator
 import time
 from typing import Any
 
@@ -30,7 +32,7 @@ import sqlalchemy as sa
 
 from engine import events as ev
 from engine.errors import StoreError
-from engine.runtime.record import MAIN_THREAD, RunRecord, ThreadRecord
+from engine.runtime.record import MAIN_THREAD, Frame, RunRecord, ThreadRecord
 from engine.store import codec
 from engine.store.sql import RawTransaction, statements
 
@@ -130,15 +132,38 @@ def small_state(th: ThreadRecord) -> dict[str, Any]:
     }
 
 
+def _common_prefix(a: list[Any], b: list[Any]) -> int:
+    """How many leading items two lists share by identity (binary search; each probe in C)."""
+    lo, hi = 0, min(len(a), len(b))
+    if all(map(operator.is_, a[:hi], b[:hi])):
+        return hi
+    hi -= 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if all(map(operator.is_, a[:mid], b[:mid])):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 class _Capture:
-    """A shallow copy of a thread's small state at a consistent point (serialized at commit)."""
+    """A thread's small state at a consistent point, serialized only when it is committed.
+
+    Taking it is O(1) per piece but the stack: a C-level shallow copy of the frame list.
+    A merge's waiting map only grows until the merge fires, so (map, size) pins it; a
+    loop's items never change and its results only grow, so (list, size) pins them. A
+    group commit then serializes only the latest capture of each thread, reusing the JSON
+    of frames, waiting values and loop lists it already wrote (no per-node copy of the
+    whole state, which made a W-wide fan-out cost O(W²)).
+    """
 
     __slots__ = ("last_output", "loop_stack", "loops", "meta", "stack", "variables", "waiting")
 
     def __init__(self, th: ThreadRecord) -> None:
         self.meta = (th.status, th.total, th.started_at, th.stopped_at, th.error)
-        self.stack = [f.to_json() for f in th.stack]
-        self.waiting = {k: list(w.items()) for k, w in th.waiting.items()} if th.waiting else None
+        self.stack = list(th.stack)
+        self.waiting = [(k, w, len(w)) for k, w in th.waiting.items()] if th.waiting else None
         self.loops = (
             [(k, s.items, s.index, s.results, len(s.results)) for k, s in th.loops.items()] if th.loops else None
         )
@@ -184,6 +209,11 @@ class Checkpointer:
         self._timer: asyncio.TimerHandle | None = None
         self._items_json: dict[int, tuple[list[Any], str]] = {}
         self._results_json: dict[int, tuple[list[Any], list[str]]] = {}
+        self._journaled_vars: dict[str, dict[str, Any]] = {}  # thread -> the variables its journal holds
+        self._stack_cache: dict[str, tuple[list[Frame], list[str]]] = {}  # thread -> (stack written, frame JSON)
+        self._waiting_cache: dict[str, tuple[dict[int, Any], list[str]]] = {}  # merge -> (its map, entry JSON)
+        # (thread, loop) -> (results, how many written, items) as of the last journal row
+        self._journaled_loops: dict[tuple[str, str], tuple[list[Any], int, list[Any]]] = {}
         self._response_written: Any = record.response
         self.commits = 0
 
@@ -342,7 +372,10 @@ class Checkpointer:
                 log.exception("execution=%s: group commit failed", self.eid)
 
     # -- serializing -------------------------------------------------------------
-    def _loops_json(self, loops: list[tuple[str, list[Any], int, list[Any], int]]) -> str:
+    def _loops_json(self, tid: str, loops: list[tuple[str, list[Any], int, list[Any], int]]) -> str:
+        """Each loop's state; `results` only from where the last journal row of this run
+        left off (`results_from`) and `items` only once, so a K-item loop writes O(K) bytes
+        of journal, not O(K²)."""
         parts = []
         for node, items, index, results, n in loops:
             cached = self._items_json.get(id(items))
@@ -354,8 +387,45 @@ class Checkpointer:
             got = frags[1]
             if len(got) < n:
                 got.extend(codec.dumps(v) for v in results[len(got) : n])
-            body = ",".join(got[:n]) if n < len(got) else ",".join(got)
-            parts.append(f'{codec.dumps(node)}:{{"items":{cached[1]},"index":{index},"results":[{body}]}}')
+            key = (tid, node)
+            written = self._journaled_loops.get(key)
+            start = written[1] if written is not None and written[0] is results and written[1] <= n else 0
+            same_items = written is not None and written[2] is items
+            self._journaled_loops[key] = (results, n, items)
+            body = ",".join(got[start:n])
+            head = "" if same_items else f'"items":{cached[1]},'  # the items never change: written once
+            parts.append(f'{codec.dumps(node)}:{{{head}"index":{index},"results_from":{start},"results":[{body}]}}')
+        return "{" + ",".join(parts) + "}"
+
+    def _stack_json(self, tid: str, stack: list[Frame]) -> str:
+        """The stack as JSON. Frames below the top rarely change between commits: the JSON of
+        the longest unchanged bottom part is reused (compared by identity, in C)."""
+        cached = self._stack_cache.get(tid)
+        frags: list[str] = []
+        keep = 0
+        if cached is not None:
+            keep = _common_prefix(cached[0], stack)
+            frags = cached[1][:keep]
+        for f in stack[keep:]:
+            frags.append(codec.dumps(f.to_json()))
+        self._stack_cache[tid] = (stack, frags)
+        return "[" + ",".join(frags) + "]"
+
+    def _waiting_json(self, waiting: list[tuple[str, dict[int, Any], int]] | None) -> str:
+        """Waiting maps as JSON: a map only grows until its merge fires, so the fragments of
+        the values already written are reused and only new arrivals are encoded. (A value
+        that arrives again on the same connection replaces the old one in place; a resume
+        from such a row re-delivers it from the stack, so the result is the same.)"""
+        if not waiting:
+            return "{}"
+        parts = []
+        for merge, w, n in waiting:
+            hit = self._waiting_cache.get(merge)
+            frags: list[str] = hit[1] if hit is not None and hit[0] is w else []
+            if len(frags) < n:
+                frags.extend(f"[{i},{codec.dumps(v)}]" for i, v in itertools.islice(w.items(), len(frags), n))
+            self._waiting_cache[merge] = (w, frags)
+            parts.append(f"{codec.dumps(merge)}:[{','.join(frags[:n])}]")
         return "{" + ",".join(parts) + "}"
 
     def _capture_json(self, tt: _Thread, c: _Capture) -> str:
@@ -369,10 +439,7 @@ class Checkpointer:
                 "parent_node_id": th.parent_node_id,
                 "status": status,
                 "total": total,
-                "stack": c.stack,
-                "waiting": {k: w for k, w in c.waiting.items()} if c.waiting else {},
                 "loop_stack": c.loop_stack,
-                "variables": c.variables,
                 "in_flight": None,
                 "last_output": c.last_output,
                 "started_at": started,
@@ -380,8 +447,21 @@ class Checkpointer:
                 "error": error,
             }
         )
-        loops = self._loops_json(c.loops) if c.loops else "{}"
-        return head[:-1] + ',"loops":' + loops + "}"
+        loops = self._loops_json(th.thread_id, c.loops) if c.loops else "{}"
+        stack = self._stack_json(th.thread_id, c.stack)
+        waiting = self._waiting_json(c.waiting)
+        tail = ',"stack":' + stack + ',"waiting":' + waiting + ',"loops":' + loops
+        if self._journaled_vars.get(th.thread_id) is not c.variables:  # only a resume changes them
+            self._journaled_vars[th.thread_id] = c.variables
+            tail += ',"variables":' + codec.dumps(c.variables)
+        return head[:-1] + tail + "}"
+
+    def _prune_caches(self) -> None:
+        """Forget the JSON of waiting maps whose merge has fired (after a commit)."""
+        if self._waiting_cache:
+            merges = {k for tt in self.threads.values() for k in tt.th.waiting}
+            if any(m not in merges for m in self._waiting_cache):
+                self._waiting_cache = {k: v for k, v in self._waiting_cache.items() if k in merges}
 
     def _journal_row(self) -> str | None:
         threads: list[str] = []
@@ -455,6 +535,7 @@ class Checkpointer:
             self._drop_connection()
             raise StoreError(f"execution {self.eid}: cannot write its checkpoint: {exc}") from exc
         self.commits += 1
+        self._prune_caches()
         if final:
             self.close()
 

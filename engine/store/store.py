@@ -450,6 +450,7 @@ class ExecutionStore:
                 if full:
                     node_status[tid] = st.pop("node_status", {})
                     edges[tid] = {int(k): v for k, v in st.pop("edge_counts", [])}
+                _join_loop_results(st, states.get(tid))
                 states[tid] = st
             for tid, delta in d.get("status", {}).items():
                 node_status.setdefault(tid, {}).update(delta)
@@ -494,3 +495,19 @@ class ExecutionStore:
             workflow_file=row.workflow_file,
         )
         return rec, row
+
+
+def _join_loop_results(state: dict[str, Any], previous: dict[str, Any] | None) -> None:
+    """A journal row holds each loop's results from `results_from` on, and a loop's items
+    and the thread's variables only the first time: take the rest from the rows before it
+    (a full row has them all)."""
+    if "variables" not in state:  # written once per run (segment); rows after it leave them out
+        state["variables"] = (previous or {}).get("variables", {})
+    before = (previous or {}).get("loops", {})
+    for node, loop in state.get("loops", {}).items():
+        prior = before.get(node, {})
+        start = loop.pop("results_from", 0)
+        if start:
+            loop["results"] = prior.get("results", [])[:start] + loop["results"]
+        if "items" not in loop:  # written once, in an earlier row
+            loop["items"] = prior.get("items", [])

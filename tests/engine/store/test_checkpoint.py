@@ -248,3 +248,52 @@ async def test_pause_during_back_off_keeps_the_attempt_count_across_the_store(db
         assert [(a["attempt"], a["status"]) for a in svc.record(handle.execution_id).main.attempts["get"]] == [(1, "failed"), (2, "succeeded")]
     finally:
         svc.close()
+
+
+def _loop_with_a_slow_body(items: int) -> Workflow:
+    """Every body step ends with a `wait` (not pure): one journal row per item."""
+    return workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "each", "type": "loop", "config": {"items": "{{ " + str(list(range(items))) + " }}", "max_iterations": items}},
+            {"id": "sq", "type": "set", "config": {"values": {"sq": "{{ loop.item * loop.item }}"}}},
+            {"id": "w", "type": "wait", "config": {"seconds": 0}},
+        ],
+        [("start", "out", "each"), ("each", "loop", "sq"), ("sq", "out", "w"), ("w", "out", "each")],
+        variables={"pad": "x" * 2000},  # variables are journaled once, not in every row
+    )
+
+
+async def test_a_loop_journals_each_result_once_and_rebuilds_them_all(svc: ExecutionService) -> None:
+    """Journal rows carry a loop's results from where the previous row left off, and its
+    items and the variables once (a K-item loop used to write O(K²) bytes); a record
+    rebuilt from those rows has every result and the variables."""
+    engine = svc.store.engine
+    sizes: dict[int, int] = {}
+    rebuilt_ok: list[bool] = []
+
+    def probe(e: ev.NodeFinished, rec: Any) -> None:
+        if e.node_id != "w":
+            return
+        done = len(rec.main.loops["each"].results) if "each" in rec.main.loops else 0
+        if done in (20, 200):
+            with engine.connect() as conn:
+                js = t.execution_state
+                sizes[done] = conn.execute(  # the newest journal row
+                    sa.select(sa.func.length(js.c.data)).where(js.c.execution_id == rec.execution_id).order_by(js.c.seq.desc()).limit(1)
+                ).scalar()
+        if done % 37 == 0:  # the committed journal, read back, has every result so far
+            stored = svc.store.load_record(rec.execution_id)[0]
+            got = stored.main.loops["each"].results
+            rebuilt_ok.append(got == rec.main.loops["each"].results[: len(got)] and len(got) >= done - 1)
+            rebuilt_ok.append(stored.main.variables == {"pad": "x" * 2000})
+
+    hooks = ev.LifecycleHooks()
+    hooks.on(ev.NodeFinished, probe)
+    rec = await svc.run(_loop_with_a_slow_body(240), hooks=hooks)
+    assert rec.status == "completed"
+    assert rec.main.outputs["each"] == [{"sq": i * i} for i in range(240)]
+    assert sizes[200] < sizes[20] + 200, sizes  # neither 180 more results nor the items in every row
+    assert sizes[200] < 700, sizes  # the 240 items (~1 KB) are not in it
+    assert rebuilt_ok and all(rebuilt_ok)
+    assert svc.store.load_record(rec.execution_id)[0].main.variables == {"pad": "x" * 2000}

@@ -1,0 +1,150 @@
+"""The event bridge: engine-thread events folded into one batch per frame on the GUI thread.
+
+Events are emitted from a real second thread (as the engine thread does); the GUI side is
+waited for by signal, never by the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.runner import bridge as br
+from app.runner.bridge import Batch, EventBridge, LogLine
+from engine import events as ev
+from engine.runtime.record import MAIN_THREAD, RunRecord, ThreadRecord
+
+EID = "exec-1"
+
+
+def record() -> RunRecord:
+    return RunRecord(execution_id=EID, workflow_id="wf", threads={MAIN_THREAD: ThreadRecord(MAIN_THREAD, "wf")})
+
+
+def on_engine_thread(fn: Callable[[], None]) -> None:
+    t = threading.Thread(target=fn)
+    t.start()
+    t.join()
+
+
+def started(node: str, attempt: int = 1) -> ev.NodeStarted:
+    return ev.NodeStarted(execution_id=EID, thread_id=MAIN_THREAD, node_id=node, attempt=attempt, side_effects=False)
+
+
+def finished(node: str, status: str = "succeeded", attempt: int = 1) -> ev.NodeFinished:
+    return ev.NodeFinished(
+        execution_id=EID, thread_id=MAIN_THREAD, node_id=node, status=status, duration_ms=1.5, attempt=attempt, output_summary="{}"
+    )
+
+
+@pytest.fixture
+def bridge(qtbot: QtBot) -> EventBridge:
+    return EventBridge(frame_ms=1)
+
+
+def collect(bridge: EventBridge) -> list[Batch]:
+    batches: list[Batch] = []
+    bridge.batch_ready.connect(batches.append)
+    return batches
+
+
+def test_the_latest_state_of_a_node_wins_within_a_batch(qtbot: QtBot, bridge: EventBridge) -> None:
+    batches = collect(bridge)
+    rec = record()
+
+    def run() -> None:
+        bridge.on_event(started("a"), rec)
+        bridge.on_event(finished("a"), rec)
+        bridge.on_event(started("b"), rec)
+
+    with qtbot.waitSignal(bridge.batch_ready):
+        on_engine_thread(run)
+    assert len(batches) == 1
+    batch = batches[0]
+    assert batch.execution_id == EID and batch.events == 3
+    assert batch.nodes["a"].state == "succeeded" and batch.nodes["a"].duration_ms == 1.5
+    assert batch.nodes["b"].state == "running" and batch.current == "b"
+    assert [s.key for s in batch.spans.values()] == [(MAIN_THREAD, "a", 1), (MAIN_THREAD, "b", 1)]
+    assert batch.spans[(MAIN_THREAD, "a", 1)].end is not None
+
+
+def test_many_events_make_one_wake_and_one_batch(qtbot: QtBot, bridge: EventBridge) -> None:
+    wakes: list[None] = []
+    bridge._wake.connect(lambda: wakes.append(None))
+    batches = collect(bridge)
+    rec = record()
+
+    def run() -> None:
+        for i in range(500):
+            bridge.on_event(started(f"n{i}"), rec)
+            bridge.on_event(finished(f"n{i}"), rec)
+
+    with qtbot.waitSignal(bridge.batch_ready):
+        on_engine_thread(run)
+    qtbot.waitUntil(lambda: len(wakes) >= 1)
+    assert len(wakes) == 1  # only the first event of an empty batch posts a wake-up
+    assert len(batches) == 1 and batches[0].events == 1000 and len(batches[0].nodes) == 500
+    assert bridge.flush() is None  # nothing left behind
+
+
+def test_a_retry_carries_its_countdown_and_the_maximum(qtbot: QtBot, bridge: EventBridge) -> None:
+    batches = collect(bridge)
+    rec = record()
+    retry = ev.NodeRetrying(execution_id=EID, thread_id=MAIN_THREAD, node_id="h", attempt=1, max_attempts=4, delay=3.0, error="503")
+    with qtbot.waitSignal(bridge.batch_ready):
+        on_engine_thread(lambda: (bridge.on_event(started("h"), rec), bridge.on_event(retry, rec)))
+    live = batches[-1].nodes["h"]
+    assert (live.state, live.attempt, live.max_attempts, live.error) == ("retrying", 1, 4, "503")
+    assert live.retry_at is not None
+    span = batches[-1].spans[(MAIN_THREAD, "h", 1)]
+    assert (span.status, span.retry_delay) == ("failed", 3.0)
+    with qtbot.waitSignal(bridge.batch_ready):
+        on_engine_thread(lambda: bridge.on_event(started("h", 2), rec))
+    assert batches[-1].nodes["h"].max_attempts == 4  # remembered for the next attempt
+
+
+def test_run_status_and_failure_reach_the_gui(qtbot: QtBot, bridge: EventBridge) -> None:
+    batches = collect(bridge)
+    rec = record()
+    rec.main.edge_counts = {0: 2}
+    error = {"message": "boom", "node_id": "a"}
+    with qtbot.waitSignal(bridge.batch_ready):
+        on_engine_thread(lambda: bridge.on_event(ev.ExecutionFailed(execution_id=EID, error=error), rec))
+    assert (batches[-1].run_status, batches[-1].error, batches[-1].edges) == ("failed", error, {0: 2})
+
+
+def test_log_lines_beyond_a_batch_are_counted_not_kept(qtbot: QtBot, bridge: EventBridge, monkeypatch: Any) -> None:
+    monkeypatch.setattr(br, "MAX_LOG_BATCH", 10)
+    batches = collect(bridge)
+    bridge.execution_id = EID
+
+    def run() -> None:
+        for i in range(25):
+            bridge.add_log(LogLine(0.0, "INFO", f"line {i}", None, EID))
+        bridge.add_log(LogLine(0.0, "INFO", "another run's line", None, "someone-else"))
+
+    with qtbot.waitSignal(bridge.batch_ready):
+        on_engine_thread(run)
+    assert [line.message for line in batches[-1].logs] == [f"line {i}" for i in range(10)]
+    assert batches[-1].dropped_logs == 15
+
+
+def test_engine_log_records_of_this_run_become_log_lines(qtbot: QtBot, bridge: EventBridge) -> None:
+    batches = collect(bridge)
+    bridge.execution_id = EID
+    bridge.capture_logs()
+    try:
+        with qtbot.waitSignal(bridge.batch_ready):
+            on_engine_thread(
+                lambda: logging.getLogger("engine.runtime").info("execution=%s node=%s started attempt %d", EID, "a", 1)
+            )
+    finally:
+        bridge.close()
+    line = batches[-1].logs[-1]
+    assert (line.execution_id, line.node_id, line.level) == (EID, "a", "INFO")
+    assert "started attempt 1" in line.message

@@ -1,0 +1,111 @@
+"""Run state on the canvas: batches become node colours, badges and edge labels; a past
+run's snapshot shows its final look; big changes are painted in slices, and only what changed."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.canvas.scene import WorkflowScene
+from app.canvas.view import CanvasView
+from app.runner.bridge import Batch, NodeLive
+from app.runner.canvas_state import RunCanvas, format_ms, retry_badge
+from app.runner.snapshot import RunSnapshot
+from engine import fileformat
+from engine.model import Node, Workflow
+
+
+@pytest.fixture
+def setup(qtbot: QtBot, ui: object) -> tuple[WorkflowScene, Workflow, RunCanvas]:
+    wf = fileformat.parse(ui.DEMO)  # type: ignore[attr-defined]
+    scene = WorkflowScene()
+    scene.bind(wf)
+    view = CanvasView(scene)
+    qtbot.addWidget(view)
+    state = RunCanvas(lambda: scene)
+    return scene, wf, state
+
+
+def test_formatting_of_durations_and_the_retry_badge() -> None:
+    assert [format_ms(v) for v in (None, 0.4, 12.3, 1530, 61_000)] == ["", "<1 ms", "12 ms", "1.5 s", "1 min 1 s"]
+    live = NodeLive("retrying", attempt=2, max_attempts=4, retry_at=100.0)
+    assert retry_badge(live, now=98.4) == "retry 3/4 · next in 1.6 s"
+    assert retry_badge(NodeLive("retrying", attempt=1, retry_at=0.0), now=5.0) == "retry 2 · next in 0.0 s"
+    assert retry_badge(NodeLive("retrying", attempt=1, max_attempts=3)) == "retry 2/3 to come"  # a past moment
+
+
+def test_a_run_begins_pending_and_batches_paint_states_and_badges(setup: tuple) -> None:
+    scene, wf, state = setup
+    state.begin(wf)
+    state.settle()
+    assert {n.id: scene.node_item(n.id).run_state for n in wf.nodes} == dict.fromkeys([n.id for n in wf.nodes], "pending")
+    batch = Batch(
+        nodes={
+            "start": NodeLive("succeeded", 1, duration_ms=0.2, summary="{}"),
+            "get": NodeLive("retrying", 1, 4, retry_at=time.monotonic() + 5, error="503"),
+        },
+        edges={0: 1},
+    )
+    state.apply(batch)
+    state.settle()
+    get = scene.node_item("get")
+    assert scene.node_item("start").run_state == "succeeded" and scene.node_item("start").run_badge == "<1 ms"
+    assert get.run_state == "retrying" and get.run_badge.startswith("retry 2/4 · next in")
+    assert get.run_tooltip == "attempt 1 failed: 503"
+    edge = scene.edge_item(wf.connections[0])
+    assert (edge.flow_label, edge.flow_taken) == ("{}", True)
+    assert state.progress()["completed"] == 1 and state.progress()["total"] == len(wf.nodes)
+
+
+def test_the_end_of_a_run_fades_the_branches_not_taken(setup: tuple) -> None:
+    scene, wf, state = setup
+    state.begin(wf)
+    state.apply(Batch(nodes={n: NodeLive("succeeded", 1) for n in ("start", "get", "many")}, edges={0: 1, 1: 1}))
+    state.apply(Batch(nodes={"log": NodeLive("skipped"), "mail": NodeLive("skipped")}, run_status="completed"))
+    state.settle()
+    taken = {i: scene.edge_item(c).flow_taken for i, c in enumerate(wf.connections)}
+    assert taken == {0: True, 1: True, 2: False, 3: False}
+
+
+def test_a_snapshot_shows_a_past_run_and_clear_restores_the_editor_look(setup: tuple) -> None:
+    scene, wf, state = setup
+    snap = RunSnapshot("e", wf.id, "paused", {}, nodes={"start": NodeLive("succeeded", 1)}, edges={0: 1})
+    state.show_snapshot(wf, snap)
+    state.settle()
+    assert scene.node_item("start").run_state == "succeeded"
+    assert scene.node_item("get").run_state == "pending"  # a paused run: the rest will run on resume
+    state.clear()
+    state.settle()
+    assert all(scene.node_item(n.id).run_state is None for n in wf.nodes)
+    assert scene.edge_item(wf.connections[0]).flow_label is None
+
+
+def test_a_big_change_is_painted_in_slices_and_then_completely(qtbot: QtBot) -> None:
+    wf = Workflow(name="big", nodes=[Node(f"n{i}", "set", f"N{i}", position=(i * 10.0, 0.0)) for i in range(3000)])
+    scene = WorkflowScene()
+    scene.bind(wf)
+    view = CanvasView(scene)
+    qtbot.addWidget(view)
+    state = RunCanvas(lambda: scene)
+    state.begin(wf)
+    state.apply(Batch(nodes={n.id: NodeLive("succeeded", 1) for n in wf.nodes}))
+    assert state.pending_work > 0  # nothing is painted inside apply()
+    qtbot.waitUntil(lambda: state.pending_work == 0, timeout=20_000)
+    assert all(scene.node_item(n.id).run_state == "succeeded" for n in wf.nodes)
+
+
+def test_only_items_whose_look_changed_are_touched(setup: tuple) -> None:
+    scene, wf, state = setup
+    state.begin(wf)
+    state.apply(Batch(nodes={"start": NodeLive("succeeded", 1, duration_ms=3.0)}))
+    state.settle()
+    touched: list[str] = []
+    for n in wf.nodes:
+        item = scene.node_item(n.id)
+        original = item.set_run_state
+        item.set_run_state = lambda *a, _id=n.id, _orig=original: (touched.append(_id), _orig(*a))  # type: ignore[method-assign]
+    state.apply(Batch(nodes={"start": NodeLive("succeeded", 1, duration_ms=3.0), "get": NodeLive("running", 1)}))
+    state.settle()
+    assert touched == ["get"]

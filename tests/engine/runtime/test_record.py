@@ -1,0 +1,70 @@
+"""The run record: `to_json`/`from_json` are exact inverses (it is the checkpoint), through
+real JSON text, with every piece of resumable state filled in."""
+
+from __future__ import annotations
+
+import json
+
+from engine.runtime.record import MAIN_THREAD, Frame, LoopState, RunRecord, ThreadRecord
+
+
+def full_record() -> RunRecord:
+    main = ThreadRecord(
+        thread_id=MAIN_THREAD,
+        workflow_id="wf",
+        status="paused",
+        total=7,
+        stack=[Frame("a", {"x": 1}, "in", 0, "run", 2, {"deadline": 12.5}), Frame("loop", kind="loop_tick")],
+        waiting={"m": {3: {"v": 1}, 5: None}},
+        loops={"loop": LoopState([1, 2, 3], 1, [{"r": 1}])},
+        loop_stack=["loop"],
+        variables={"base": "http://127.0.0.1"},
+        outputs={"start": {}, "a": [1, 2]},
+        node_status={"start": "succeeded", "a": "running", "s": "skipped", "f": "failed"},
+        attempts={"a": [{"attempt": 1, "status": "failed", "started_at": 1.0, "duration_ms": 2.0, "error": {"message": "x"}}]},
+        edge_counts={0: 1, 4: 3},
+        in_flight="a",
+        last_output={"done": True},
+        started_at=1.0,
+    )
+    child = ThreadRecord(thread_id="main/sub#1", workflow_id="child", parent_thread_id=MAIN_THREAD, parent_node_id="call")
+    return RunRecord(
+        execution_id="e1",
+        workflow_id="wf",
+        status="paused",
+        trigger_node="start",
+        trigger_payload={"p": 1},
+        started_at=1.0,
+        threads={MAIN_THREAD: main, child.thread_id: child},
+        response={"status": 201, "body": "ok"},
+        workflow_file="/tmp/x.pe.json",
+    )
+
+
+def test_json_round_trip_is_exact_through_text() -> None:
+    rec = full_record()
+    again = RunRecord.from_json(json.loads(json.dumps(rec.to_json())))
+    assert again == rec
+    assert list(again.threads) == [MAIN_THREAD, "main/sub#1"]  # thread order is kept
+    assert again.main.waiting == {"m": {3: {"v": 1}, 5: None}}  # integer keys survive JSON
+    assert again.main.edge_counts == {0: 1, 4: 3}
+    assert again.main.stack[0].state == {"deadline": 12.5}
+
+
+def test_a_frame_without_resume_state_stays_short() -> None:
+    assert Frame("n", 1).to_json() == ["n", 1, "in", None, "run", 0]
+    assert Frame.from_json(["n", 1, "in", None, "run", 0]) == Frame("n", 1)
+
+
+def test_progress_counts_each_end_state_apart() -> None:
+    th = full_record().main
+    assert th.progress() == {"total": 7, "completed": 1, "failed": 1, "skipped": 1, "percent": 42.9}
+    assert ThreadRecord("t", "w").progress()["total"] == 0
+
+
+def test_only_paused_and_interrupted_runs_are_resumable() -> None:
+    rec = full_record()
+    assert rec.resumable
+    for status, resumable in (("interrupted", True), ("running", False), ("completed", False), ("cancelled", False)):
+        rec.status = status
+        assert rec.resumable is resumable
