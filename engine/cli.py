@@ -553,6 +553,8 @@ def main(argv: Sequence[str] | None = None, *, studio: Callable[[list[str]], int
         command = next((a for a in argv if a in (*COMMANDS, "studio")), "COMMAND")
         option = argv[:1] if "=" in argv[0] else argv[:2]
         return _usage_error(parser, f"{argv[0].split('=')[0]} goes after the command: processengine {command} {' '.join(option)} ...")
+    if argv[0] not in (*COMMANDS, "studio") and os.path.isfile(argv[0]):
+        return _usage_error(parser, f"{argv[0]!r} is not a command; to open it in the app: processengine studio {argv[0]}; to run it: processengine run {argv[0]}")
     args = parser.parse_args(argv)
     if args.command is None:
         return _usage_error(parser, "a command is required")

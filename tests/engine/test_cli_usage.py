@@ -72,6 +72,12 @@ def test_options_before_the_command_get_a_hint(db: Path) -> None:
     assert "--db goes after the command: processengine list --db x.db" in out.stderr
 
 
+def test_a_file_as_first_argument_gets_the_commands_that_take_it(db: Path) -> None:
+    out = launcher(HELLO, db=db)
+    assert out.returncode == 64
+    assert f"to open it in the app: processengine studio {HELLO}; to run it: processengine run {HELLO}" in out.stderr
+
+
 def test_studio_without_a_display_says_so_in_one_line(db: Path) -> None:
     out = launcher("studio", HELLO, db=db)
     assert out.returncode == 1
