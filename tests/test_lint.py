@@ -42,3 +42,14 @@ def test_import_order_does_not_depend_on_a_build_folder(tmp_path: Path) -> None:
         (tmp_path / folder).mkdir(parents=True, exist_ok=True)
     built = _ruff(tmp_path)
     assert built.returncode == 0, "after a build:\n" + built.stdout + built.stderr
+
+
+def test_lint_tools_are_pinned_and_ruff_is_the_pinned_one() -> None:
+    """A new ruff release must not change the verdict on unchanged code."""
+    import tomllib
+    from importlib.metadata import version
+
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]["test"]
+    pins = dict(req.split("==") for req in extra if "==" in req)
+    assert {"ruff", "mypy"} <= set(pins), extra
+    assert version("ruff") == pins["ruff"]
