@@ -11,9 +11,10 @@ import json
 import logging
 import math
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine import events as ev
+if TYPE_CHECKING:
+    from engine import events as ev
 
 SUMMARY_WIDTH = 100  # characters of one output value in the plain result
 
@@ -130,6 +131,8 @@ class LiveProgress:
         return sys.stderr.isatty()
 
     def hooks(self) -> ev.LifecycleHooks:
+        from engine import events as ev  # only when progress is drawn: `run` starts fast
+
         hooks = ev.LifecycleHooks()
         hooks.on(ev.NodeStarted, self._started)
         hooks.on(ev.NodeRetrying, self._retrying)
