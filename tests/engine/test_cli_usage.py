@@ -78,8 +78,9 @@ def test_a_file_as_first_argument_gets_the_commands_that_take_it(db: Path) -> No
     assert f"to open it in the app: processengine studio {HELLO}; to run it: processengine run {HELLO}" in out.stderr
 
 
-def test_studio_without_a_display_says_so_in_one_line(db: Path) -> None:
-    out = launcher("studio", HELLO, db=db)
+@pytest.mark.parametrize("argv", [["studio", HELLO], []])
+def test_studio_without_a_display_says_so_in_one_line(argv: list[str], db: Path) -> None:
+    out = launcher(*argv, db=db)  # bare `processengine` opens the app too
     assert out.returncode == 1
     assert out.stderr.count("\n") == 1 and "no display" in out.stderr
 
