@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -160,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         window.close()
     finally:
         asyncio.events._set_running_loop(None)
+        shutil.rmtree(tmp, ignore_errors=True)
     print(f"wrote {out / 'editor.png'}, {out / 'live_run.png'} and {out / 'timeline.png'}" + (f"; states in {states}" if states else ""))
     return 0
 
