@@ -12,11 +12,18 @@ raises it in whatever Python code made Qt call the override (`show()`, `push()`,
   A repeated error (a `paint` failing on every frame) is counted, not re-shown.
 - `@guarded` wraps the most exposed overrides (canvas mouse, key, drag and drop
   handlers, item `paint`): the exception stops there and goes to `sys.excepthook`.
+- What never reaches an excepthook is still written down: Qt's own warnings and
+  fatal messages (a `qFatal` aborts the process right after) go to the `app.qt`
+  logger, exceptions Python cannot raise (`__del__`, finalisers) to
+  `sys.unraisablehook`, and a hard crash (segfault, abort, C stack overflow) makes
+  `faulthandler` write every thread's Python stack into the app's log file
+  (`enable_fault_log`, called by `app.main`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import functools
 import logging
 import sys
@@ -25,10 +32,19 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
+from PySide6.QtCore import (
+    QCoreApplication,
+    QMessageLogContext,
+    QObject,
+    Qt,
+    QtMsgType,
+    Signal,
+    qInstallMessageHandler,
+)
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
@@ -43,6 +59,15 @@ from PySide6.QtWidgets import (
 )
 
 log = logging.getLogger(__name__)
+qt_log = logging.getLogger("app.qt")
+QT_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG,
+    QtMsgType.QtInfoMsg: logging.INFO,
+    QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR,
+    QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
+_fault_file: IO[str] | None = None
 
 F = TypeVar("F", bound=Callable[..., Any])
 REPEAT_LOG_S = 10.0  # a repeated error is logged again (with its count) at most this often
@@ -69,6 +94,39 @@ def guarded(method: F | None = None, *, cleanup: Callable[[Any], None] | None = 
         return run  # type: ignore[return-value]
 
     return wrap(method) if method is not None else wrap
+
+
+def enable_fault_log(path: str | Path) -> None:
+    """On a hard crash (no Python exception: segfault, abort, C stack overflow) write
+    every thread's Python stack to `path` (the app's log file), so a crash is never silent.
+    Called again after the log file rotates, so the stacks land in the current file."""
+    global _fault_file
+    old = _fault_file
+    _fault_file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for faulthandler
+    faulthandler.enable(file=_fault_file, all_threads=True)
+    if old is not None:
+        old.close()
+
+
+def disable_fault_log() -> None:
+    global _fault_file
+    if _fault_file is not None:
+        faulthandler.disable()
+        _fault_file.close()
+        _fault_file = None
+
+
+def fault_log_enabled() -> bool:
+    return _fault_file is not None
+
+
+def _qt_message(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    """Qt's warnings and fatal messages into the log (stderr is invisible in a desktop app)."""
+    where = f" ({context.file}:{context.line})" if context.file else ""
+    qt_log.log(QT_LEVELS.get(kind, logging.WARNING), "%s%s", message, where, extra={"qt_category": context.category})
+    if kind == QtMsgType.QtFatalMsg:
+        for handler in (*qt_log.handlers, *logging.getLogger("app").handlers, *logging.getLogger().handlers):
+            handler.flush()  # Qt aborts the process right after this returns
 
 
 @dataclass
@@ -151,7 +209,7 @@ class ErrorReporter(QObject):
         self.window: QMainWindow | None = None
         self.dialog: ErrorDialog | None = None
         self.button: QToolButton | None = None
-        self._saved: tuple[Any, Any] | None = None
+        self._saved: tuple[Any, Any, Any] | None = None
         self._reporting = False
         self._gui_thread = threading.get_ident()
         self._from_thread.connect(self._handle, Qt.ConnectionType.QueuedConnection)
@@ -160,9 +218,11 @@ class ErrorReporter(QObject):
     def install(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Become `sys.excepthook` and `threading.excepthook` (and `loop`'s handler)."""
         if self._saved is None:
-            self._saved = (sys.excepthook, threading.excepthook)
+            self._saved = (sys.excepthook, threading.excepthook, sys.unraisablehook)
+            qInstallMessageHandler(_qt_message)
         sys.excepthook = self.excepthook
         threading.excepthook = self.thread_excepthook
+        sys.unraisablehook = self.unraisablehook
         if loop is not None:
             loop.set_exception_handler(self.asyncio_handler)
 
@@ -172,6 +232,9 @@ class ErrorReporter(QObject):
                 sys.excepthook = self._saved[0]
             if threading.excepthook == self.thread_excepthook:
                 threading.excepthook = self._saved[1]
+            if sys.unraisablehook == self.unraisablehook:
+                sys.unraisablehook = self._saved[2]
+            qInstallMessageHandler(None)
             self._saved = None
 
     def excepthook(self, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
@@ -187,6 +250,14 @@ class ErrorReporter(QObject):
         if args.exc_type is SystemExit or args.exc_value is None:
             return
         self.excepthook(args.exc_type, args.exc_value, args.exc_traceback)
+
+    def unraisablehook(self, unraisable: Any) -> None:
+        """An exception Python could not raise (in `__del__`, a finaliser, a GC callback)."""
+        exc = unraisable.exc_value
+        if exc is None:
+            log.error("unraisable error: %s", unraisable.err_msg or "", extra={"object": repr(unraisable.object)[:200]})
+            return
+        log.error("%s: %r", unraisable.err_msg or "Exception ignored in", unraisable.object, exc_info=(type(exc), exc, unraisable.exc_traceback))
 
     def asyncio_handler(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from PySide6.QtGui import QAction, QKeySequence
 
 import engine
@@ -28,12 +30,18 @@ def about_text() -> str:
     )
 
 
-def shortcuts_html(actions: dict[str, QAction]) -> str:
-    rows = []
-    for action in actions.values():
+HELP_KEYS = "help_keys"  # QAction property: keys to list when the action's shortcut moves (F6)
+
+
+def shortcuts_html(actions: Iterable[QAction]) -> str:
+    """Every action with keys (the window's and the run tools'), then the canvas gestures."""
+    rows: list[tuple[str, str]] = []
+    for action in actions:
         keys = [s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts() if not s.isEmpty()]
-        if keys:
-            rows.append((" / ".join(keys), action.text().replace("&", "")))
+        shown = " / ".join(keys) or str(action.property(HELP_KEYS) or "")
+        row = (shown, action.text().replace("&", ""))
+        if shown and row not in rows:
+            rows.append(row)
     rows.extend(CANVAS_GESTURES)
     body = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in rows)
     return f"<table>{body}</table>"

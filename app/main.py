@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.settings import APPLICATION, ORGANIZATION
 
@@ -50,6 +50,14 @@ def release_clipboard_on_quit(app: QApplication) -> None:
     app.aboutToQuit.connect(release)
 
 
+def show_first(app: QApplication, window: QWidget) -> None:
+    """Show the window and paint its first frame now: until the event loop runs, a shown
+    window is an unpainted (black) rectangle, so everything slow comes after this."""
+    window.show()
+    app.processEvents()
+    log.info("window shown", extra={"event": "window_shown"})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not logging.getLogger().handlers:
@@ -79,28 +87,21 @@ def main(argv: list[str] | None = None) -> int:
 
     loop = qasync.QEventLoop(app)  # before the window: the runner schedules work on it
     asyncio.set_event_loop(loop)
-    from app.crash_guard import install_error_reporter
+    from app.crash_guard import disable_fault_log, enable_fault_log, install_error_reporter
+    from app.panels.log_dock import install_file_logging
 
+    enable_fault_log(install_file_logging())  # a hard crash leaves its stacks in the app log
     reporter = install_error_reporter(loop=loop)  # a bug is logged and shown, never fatal
     window = MainWindow()
     reporter.attach(window)
-    from app.runner.install import install_runner  # run tools: toolbar, docks, --run
-
-    runner = install_runner(window, db=args.db, workspace=args.workspace, recover=not args.screenshot)
-    window.show()
+    show_first(app, window)  # painted before the slow part: run tools, database, the file
     exit_code = 0
-    if args.file:
-        if not window.open_path(args.file, ask=False) and args.screenshot:
-            return 2
-    elif not args.screenshot:
-        QTimer.singleShot(0, window.offer_recovery)
-
     done = asyncio.Event()
 
     def take_screenshot() -> None:
         nonlocal exit_code
         window.view.fit_all()
-        runner.controller.canvas.settle()  # every run state painted, also on a huge canvas
+        window.runner.controller.canvas.settle()  # every run state painted, also on a huge canvas
         app.processEvents()
         target = Path(args.screenshot)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -111,20 +112,36 @@ def main(argv: list[str] | None = None) -> int:
         window.close()
         app.quit()
 
-    if args.screenshot:
-        run_ended = getattr(window, "run_ended", None)
-        started = window.start_run() if args.run else False
-        if started and run_ended is not None:
-            run_ended.connect(lambda *_a: QTimer.singleShot(SCREENSHOT_SETTLE_MS, take_screenshot))
-        else:
-            QTimer.singleShot(SCREENSHOT_SETTLE_MS, take_screenshot)
-    elif args.run:
-        QTimer.singleShot(0, window.start_run)
+    def load() -> None:
+        """After the first frame: run tools, then the file (or the recovery offer), then --run."""
+        nonlocal exit_code
+        from app.runner.install import install_runner  # run tools: toolbar, docks, --run
 
+        install_runner(window, db=args.db, workspace=args.workspace, recover=not args.screenshot)
+        if args.file:
+            if not window.open_path(args.file, ask=False) and args.screenshot:
+                exit_code = 2
+                app.quit()
+                return
+            log.info("opened %s", args.file, extra={"file": str(args.file)})
+        elif not args.screenshot:
+            QTimer.singleShot(0, window.offer_recovery)
+        if args.screenshot:
+            run_ended = getattr(window, "run_ended", None)
+            started = window.start_run() if args.run else False
+            if started and run_ended is not None:
+                run_ended.connect(lambda *_a: QTimer.singleShot(SCREENSHOT_SETTLE_MS, take_screenshot))
+            else:
+                QTimer.singleShot(SCREENSHOT_SETTLE_MS, take_screenshot)
+        elif args.run:
+            QTimer.singleShot(0, window.start_run)
+
+    QTimer.singleShot(0, load)
     app.aboutToQuit.connect(done.set)
     with loop:
         loop.run_until_complete(done.wait())
     reporter.uninstall()
+    disable_fault_log()
     return exit_code
 
 

@@ -17,9 +17,10 @@ Extension points for the run tools (app/runner, added later):
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QPoint, QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QPoint, QPointF, QRectF, QSizeF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -58,9 +59,10 @@ from app.panels.palette import Palette
 from app.panels.problems import ProblemsPanel
 from app.panels.quick_add import QuickAddPopup
 from app.theme import THEMES, Theme, apply_theme
+from app.wheel_guard import WheelGuard
 from engine import fileformat
 from engine.errors import WorkflowInvalid
-from engine.model import Workflow
+from engine.model import Note, Workflow
 
 log = logging.getLogger(__name__)
 APP_TITLE = "ProcessEngine Studio"
@@ -88,6 +90,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.view)
         self.validator = Validator(self)
         self.autosaver = Autosaver(autosave_interval_s or 30.0, self)
+        self.import_summary: QWidget | None = None  # the last n8n import summary (non-modal)
         self.quick_add = QuickAddPopup(self)
         self._quick_add_pos = QPointF()
         self._pending_link: tuple[str, str, bool] | None = None  # a link dropped on empty canvas
@@ -117,6 +120,8 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self.apply_theme(self.theme)
         self.set_document(self.document)
+        self.wheel_guard = WheelGuard(self)
+        self.wheel_guard.watch(self)  # docks and forms added later are guarded too
 
     # -- construction ----------------------------------------------------------------
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -139,7 +144,7 @@ class MainWindow(QMainWindow):
             action.setStatusTip(tip)
         keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         action.setToolTip(f"{text.replace('&', '').rstrip('.…')}" + (f"  ({keys})" if keys else ""))
-        action.triggered.connect(slot)
+        action.triggered.connect(slot if checkable else _without_checked(slot))
         if icon:
             self._icon_actions.append((action, icon))
         self.actions_by_name[name] = action
@@ -154,7 +159,9 @@ class MainWindow(QMainWindow):
         a("save", "&Save", self.save, S.Save, "save")
         a("save_as", "Save &As…", self.save_as, S.SaveAs)
         a("revert", "&Revert to Saved", self.revert)
+        a("import_n8n", "&Import n8n Workflow…", self.import_n8n_dialog)
         a("quit", "&Quit", self.close, S.Quit)
+        a("credentials", "C&redentials…", self.show_credentials, None, "key")
         a("undo", "&Undo", lambda: self.read_only or self.document.undo_stack.undo(), S.Undo, "undo")
         a("redo", "&Redo", lambda: self.read_only or self.document.undo_stack.redo(), S.Redo, "redo")
         a("cut", "Cu&t", self.cut, S.Cut, "cut")
@@ -188,8 +195,11 @@ class MainWindow(QMainWindow):
         file.addActions([acts["new"], acts["open"]])
         self.recent_menu = file.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file.addAction(acts["import_n8n"])
         file.addSeparator()
         file.addActions([acts["save"], acts["save_as"], acts["revert"]])
+        file.addSeparator()
+        file.addAction(acts["credentials"])
         file.addSeparator()
         file.addAction(acts["quit"])
         edit = self.menus["edit"] = bar.addMenu("&Edit")
@@ -348,11 +358,12 @@ class MainWindow(QMainWindow):
         by_node: dict[str, list[str]] = {}
         for p in problems:
             if p.node_id:
-                by_node.setdefault(p.node_id, []).append(f"{p.field}: {p.message}" if p.field else p.message)
+                text = f"{p.field}: {p.message}" if p.field else p.message
+                by_node.setdefault(p.node_id, []).append(text if p.is_error else f"{p.severity}: {text}")
         self.scene.set_problems(by_node)
         self.problems.set_problems(problems, self.document.workflow)
         self.inspector.set_problems(problems)
-        n = len(problems)
+        n = sum(1 for p in problems if p.is_error)
         self.problem_label.setText(f"⚠ {n} problem{'s' if n != 1 else ''}" if n else "✓ ready to run")
 
     # -- files ----------------------------------------------------------------------------
@@ -465,8 +476,20 @@ class MainWindow(QMainWindow):
         self.open_path(path)
 
     def _files_dropped(self, paths: list[str]) -> None:
-        if paths:
-            self.open_path(paths[0])
+        if not paths:
+            return
+        from app.dialogs_import import import_n8n, is_n8n_file
+
+        if is_n8n_file(paths[0]):  # an n8n export: import it rather than refuse it
+            if self.maybe_save():
+                import_n8n(self, paths[0])
+            return
+        self.open_path(paths[0])
+
+    def import_n8n_dialog(self) -> None:
+        from app.dialogs_import import choose_and_import
+
+        choose_and_import(self)
 
     @guarded
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -526,16 +549,15 @@ class MainWindow(QMainWindow):
             pos += QPointF(40, 40)
         return self.add_node_at(node_type, pos)
 
-    def open_quick_add(self, scene_pos: QPointF, global_pos: QPoint) -> None:
+    def open_quick_add(self, scene_pos: QPointF, global_pos: QPoint, link: tuple[str, str, bool] | None = None) -> None:
         if self.read_only:
             return
         self._quick_add_pos = scene_pos
-        self._pending_link = None
-        self.quick_add.popup(global_pos)
+        self._pending_link = link
+        self.quick_add.popup(global_pos, None if link is None else ("input" if link[2] else "output"))
 
     def _link_dropped(self, node_id: str, port: str, is_output: bool, scene_pos: QPointF, global_pos: QPoint) -> None:
-        self.open_quick_add(scene_pos, global_pos)
-        self._pending_link = (node_id, port, is_output)
+        self.open_quick_add(scene_pos, global_pos, (node_id, port, is_output))
 
     def _quick_add_chosen(self, node_type: str) -> None:
         link, self._pending_link = self._pending_link, None
@@ -553,12 +575,26 @@ class MainWindow(QMainWindow):
         center = self.view.viewport().rect().center()
         self.open_quick_add(self.view.mapToScene(center), self.view.viewport().mapToGlobal(center))
 
+    def free_note_spot(self, pos: QPointF) -> QPointF:
+        """Where a new sticky note at `pos` is not hidden: notes are drawn under the cards,
+        so it moves below any card it would overlap."""
+        size = Note(id="").size
+        spot = self.scene.snap_point(pos)
+        for _ in range(100):
+            rect = QRectF(spot, QSizeF(*size))
+            hit = [i.sceneBoundingRect() for i in self.scene.node_items() if i.sceneBoundingRect().intersects(rect)]
+            if not hit:
+                break
+            spot = self.scene.snap_point(QPointF(spot.x(), max(r.bottom() for r in hit) + 20))
+        return spot
+
     def add_note_at_center(self) -> None:
-        center = self.scene.snap_point(self.view.mapToScene(self.view.viewport().rect().center()))
+        center = self.free_note_spot(self.view.mapToScene(self.view.viewport().rect().center()))
         note_id = self.controller.add_note((center.x(), center.y()), "")
         self.scene.select_nodes([], [note_id])
         item = self.scene.note_item(note_id)
         if item is not None:
+            self.view.ensureVisible(item.sceneBoundingRect(), 20, 20)  # it may have moved below a card
             item.start_editing()
 
     def copy(self) -> bool:
@@ -633,7 +669,8 @@ class MainWindow(QMainWindow):
         add = menu.addAction("Add node here…")
         add.triggered.connect(lambda: self.open_quick_add(scene_pos, global_pos))
         note = menu.addAction("Add sticky note here")
-        note.triggered.connect(lambda: self.controller.add_note((scene_pos.x(), scene_pos.y())))
+        spot = self.free_note_spot(scene_pos)
+        note.triggered.connect(lambda: self.controller.add_note((spot.x(), spot.y())))
         add.setEnabled(not self.read_only)
         note.setEnabled(not self.read_only)
         menu.addAction(acts["paste"])
@@ -672,7 +709,16 @@ class MainWindow(QMainWindow):
         self.dialogs.information(self, "About ProcessEngine Studio", about_text())
 
     def show_shortcuts(self) -> None:
-        self.dialogs.information(self, "Keyboard shortcuts", shortcuts_html(self.actions_by_name))
+        # every action in the window, also those other tools added (Run: F5, F6, Shift+F5)
+        self.dialogs.information(self, "Keyboard shortcuts", shortcuts_html(self.findChildren(QAction)))
+
+    def show_credentials(self) -> None:
+        """File → Credentials…: named secrets in the OS keyring (workflows only hold names)."""
+        from app.credentials_dialog import CredentialsDialog
+
+        dialog = CredentialsDialog(self, self.dialogs)
+        self.dialogs.about_to_show.emit(dialog)
+        dialog.exec()
 
     # -- settings and closing --------------------------------------------------------------------
     def _restore_settings(self) -> None:
@@ -701,6 +747,17 @@ class MainWindow(QMainWindow):
         self.autosaver.discard()
         self.save_settings()
         event.accept()
+
+
+def _without_checked(slot: Callable[[], object]) -> Callable[[bool], None]:
+    """`triggered` passes Qt's `checked` flag to any slot that takes an argument, so a
+    slot with a defaulted parameter (`fit_all(max_zoom=1.0)`) would get `False` in it;
+    a plain action's slot is called with no arguments."""
+
+    def call(_checked: bool = False) -> None:
+        slot()
+
+    return call
 
 
 def _problem_line(p) -> str:

@@ -15,6 +15,9 @@ CATEGORY_COLORS = {
     "Triggers": "#16a34a",
     "Flow": "#8b5cf6",
     "Data": "#2563eb",
+    "Files": "#ca8a04",
+    "Database": "#0d9488",
+    "Code": "#db2777",
     "Network": "#0891b2",
     "Actions": "#ea580c",
 }

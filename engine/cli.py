@@ -84,10 +84,12 @@ def _add_run_commands(sub: Any, common: argparse.ArgumentParser) -> None:
                    help="the trigger's payload, as JSON or @FILE holding JSON (default: {})")
     r.add_argument("--trigger", metavar="NODE_ID", help="start from this trigger node (default: the manual trigger, else the first trigger)")
     r.add_argument("--json", action="store_true", help="print the status object, outputs and attempts as JSON")
+    r.add_argument("--trust", action="store_true", help="allow Python code and execute_command nodes (they run outside a sandbox)")
 
     rs = sub.add_parser("resume", parents=[common], help="resume a paused or interrupted execution in this process", epilog=EPILOG)
     rs.add_argument("id", metavar="ID", help="execution id")
     rs.add_argument("--json", action="store_true", help="print the status object, outputs and attempts as JSON")
+    rs.add_argument("--trust", action="store_true", help="allow Python code and execute_command nodes (they run outside a sandbox)")
 
     v = sub.add_parser("validate", parents=[common], help="check a workflow file and list every problem")
     v.add_argument("file", metavar="FILE", help="the workflow file (*.pe.json)")
@@ -128,6 +130,7 @@ def _add_app_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     sv.add_argument("--var", action="append", default=[], type=cli_args.var, metavar="KEY=VALUE",
                     help="set a workflow variable for every run; VALUE is JSON where it parses, else text (repeatable)")
     sv.add_argument("--max-body", type=cli_args.positive_int, default=1024 * 1024, metavar="BYTES", help="request body size limit (default: %(default)s)")
+    sv.add_argument("--max-concurrent", type=cli_args.positive_int, default=64, metavar="N", help="executions run at once; more requests get 503 with Retry-After (default: %(default)s)")
 
     st = sub.add_parser("studio", parents=[common], help="open the desktop app (also: processengine with no arguments)")
     st.add_argument("file", nargs="?", metavar="FILE", help="a workflow file to open")
@@ -155,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
 # the handlers so `processengine run` stays quick to start.
 EXTENSIONS: tuple[str, ...] = (
     "engine.cli_travel",
+    "engine.cli_credentials",
+    "engine.cli_n8n",
 )
 
 
@@ -310,10 +315,12 @@ def _check_trigger(wf: Any, trigger: str | None) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from engine import trust
     from engine.errors import WorkflowInvalid
 
     try:
         wf = _load(args.file)
+        trust.require_trust(wf, trusted=args.trust, file=args.file)
     except WorkflowInvalid as exc:
         return _report_invalid(exc, args.json)
     _check_trigger(wf, args.trigger)
@@ -326,7 +333,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             wf, args.input, variables=dict(args.var), trigger=args.trigger,
             workflow_file=os.path.abspath(args.file), hooks=progress.hooks() if progress else None,
         )
-        rec = _settle(service, asyncio.run(_drive(service, start, interrupts, progress)), interrupts)
+        with trust.granted(args.trust):
+            rec = _settle(service, asyncio.run(_drive(service, start, interrupts, progress)), interrupts)
         return _report_run(rec, args.json, wf)
     finally:
         service.close()
@@ -341,9 +349,17 @@ def cmd_resume(args: argparse.Namespace) -> int:
         if before.get("status") == "interrupted":
             sys.stderr.write(_rerun_warning(before) + "\n")
         wf = service.workflow_of(args.id)
+        from engine import trust
+        from engine.errors import WorkflowInvalid
+
+        try:
+            trust.require_trust(wf, trusted=args.trust)
+        except WorkflowInvalid as exc:
+            return _report_invalid(exc, args.json)
         progress = _live(wf, len(wf.nodes))
         start = service.resume(args.id, hooks=progress.hooks() if progress else None)
-        rec = _settle(service, asyncio.run(_drive(service, start, interrupts, progress)), interrupts)
+        with trust.granted(args.trust):
+            rec = _settle(service, asyncio.run(_drive(service, start, interrupts, progress)), interrupts)
         return _report_run(rec, args.json, wf)
     finally:
         service.close()
@@ -356,19 +372,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
         wf = _load(args.file)
     except WorkflowInvalid as exc:
         return _report_invalid(exc, args.json)
+    from engine.graph import validate
+
+    warnings = [p for p in validate(wf, file=args.file) if not p.is_error]  # e.g. unreachable nodes
     if args.json:
-        _print_json({"status": "valid", "problems": []})
+        _print_json({"status": "valid", "problems": [p.to_json() for p in warnings]})
     else:
         sys.stdout.write(f"{args.file}: valid ({len(wf.nodes)} nodes, {len(wf.connections)} connections)\n")
+        sys.stdout.writelines(f"  - {p}\n" for p in warnings)
     return 0
 
 
 def _fmt_status_line(s: dict[str, Any]) -> str:
-    p = s["progress"]
+    from engine.runtime.status import progress_text
+
     dur = s["timing"]["duration_ms"]
     return (
-        f"{s['execution_id']}  {s['status']:<11} {p['completed']}/{p['total']} "
-        f"({p['percent']:.0f}%)  started {s['timing']['started_at']}  "
+        f"{s['execution_id']}  {s['status']:<11} {progress_text(s['progress'])}  started {s['timing']['started_at']}  "
         f"{'' if dur is None else f'{dur:.0f} ms'}"
     )
 
@@ -456,7 +476,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return _report_invalid(exc, False)
     service = _service(args)
     try:
-        return asyncio.run(serve(service, wf, host=args.host, port=args.port, variables=dict(args.var), max_body=args.max_body, workflow_file=args.file))
+        return asyncio.run(serve(service, wf, host=args.host, port=args.port, variables=dict(args.var), max_body=args.max_body, workflow_file=args.file, max_concurrent=args.max_concurrent))
     except ServeError as exc:
         sys.stderr.write(f"{args.file}: {exc}\n")
         return 2

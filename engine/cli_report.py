@@ -77,11 +77,13 @@ def _duration(ms: float | None) -> str:
 
 def run_summary(status: dict[str, Any], outputs: dict[str, Any], attempts: dict[str, list[dict[str, Any]]], wf: Any) -> list[str]:
     """The plain-text result of a run: status, counts, final outputs or the failure."""
+    from engine.runtime.status import progress_text
+
     p = status["progress"]
     title = f" {wf.name}" if wf is not None and getattr(wf, "name", "") else ""
     lines = [
         f"{status['status']}{title}" + (f" in {took}" if (took := _duration(status["timing"]["duration_ms"])) else ""),
-        f"  {p['total']} nodes: {p['completed']} completed, {p['failed']} failed, {p['skipped']} skipped",
+        f"  {progress_text(p)}",  # the same words as `status`, `list` and the app
     ]
     err = status.get("error")
     if err:

@@ -17,9 +17,17 @@ class Problem:
     node_id: str | None = None
     field: str | None = None
     file: str | None = None
+    severity: str = "error"  # "error" stops a run; "warning" is listed and the run goes on
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
 
     def to_json(self) -> dict[str, str | None]:
-        return {"node_id": self.node_id, "field": self.field, "message": self.message}
+        d = {"node_id": self.node_id, "field": self.field, "message": self.message}
+        if not self.is_error:
+            d["severity"] = self.severity
+        return d
 
     def __str__(self) -> str:
         where = []
@@ -30,7 +38,8 @@ class Problem:
         if self.field:
             where.append(f"field {self.field!r}")
         prefix = ": ".join([", ".join(where)]) if where else ""
-        return f"{prefix}: {self.message}" if prefix else self.message
+        message = self.message if self.is_error else f"{self.severity}: {self.message}"
+        return f"{prefix}: {message}" if prefix else message
 
 
 
@@ -110,3 +119,8 @@ class NodeError(EngineError):
 
 class StoreError(EngineError):
     """The execution store cannot be opened or used (bad file, newer schema, locked...)."""
+
+
+class RunTakenOver(StoreError):
+    """This process no longer owns the run it was executing (another process resumed it,
+    or it already finished): it stops at once and writes nothing more."""

@@ -6,14 +6,22 @@ only JSON value types ever exist, dicts are read by key only, strings have a sma
 method whitelist, and each operator and function refuses to build anything larger
 than the limits *before* the memory is spent. A step counter checks a deadline in
 the thread's CPU time (so load or GIL contention never fails a correct expression),
-so no expression can hang. C-level work that the deadline cannot stop
-(deep comparisons, sorting, JSON text) is bounded by walking the value first.
+so no expression can hang; it starts with the first step. A single C call cannot be
+interrupted, so each one is priced before it is made (argument sizes times its known
+cost: stripping, splitting, replacing, joining, sorting, comparing, integer division,
+sums, slices) and refused over `max_call_cost`. Integers stay under `max_int_bits` on
+every path (parsing, arithmetic, sum/min/max), so every result can be written as JSON
+text (Python refuses ints over 4,300 digits); NaN and Infinity are refused, since strict
+JSON has neither. A built result is weighed as a whole before it leaves - a list of a
+thousand references to one long string weighs a thousand strings, as it does once
+written out - so nothing larger than `max_total_size` can reach the store.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import math
 import threading
 import time
 from collections.abc import Mapping
@@ -46,7 +54,10 @@ class ExpressionLimits:
     may build; max_result_size: characters (or JSON-ish units for lists/dicts) of
     one value built by an expression, and the work budget of one deep comparison;
     max_total_size: everything built by one evaluation together;
-    max_iterations: comprehension steps; timeout_s: CPU time of the evaluating thread.
+    max_iterations: comprehension steps; timeout_s: CPU time of the evaluating thread;
+    max_call_cost: elementary steps (character or digit comparisons) one C call may take,
+    priced from its arguments before it is made. 10,000 bits keeps every int under
+    Python's 4,300-digit limit for int/str conversion (about 3,010 digits).
     """
 
     max_length: int = 10_000
@@ -57,6 +68,7 @@ class ExpressionLimits:
     max_total_size: int = 10_000_000
     max_iterations: int = 100_000
     timeout_s: float = 0.1
+    max_call_cost: int = 50_000_000
 
 
 DEFAULT_LIMITS = ExpressionLimits()
@@ -74,6 +86,8 @@ KEYWORDS = {"sorted": {"reverse"}, "min": {"default"}, "max": {"default"}}
 SCALARS = frozenset({str, int, float, bool, type(None)})
 _VALUES = SCALARS | {list, dict, tuple}
 _NUMBERS = frozenset({int, float, bool})
+_COMPUTES = frozenset({ast.BinOp, ast.UnaryOp, ast.Call})
+_STRIPS = frozenset({"strip", "lstrip", "rstrip"})
 
 
 class Evaluator(SimpleEval):
@@ -86,7 +100,7 @@ class Evaluator(SimpleEval):
         super().__init__(operators={}, functions={}, names={})
         self.operators = {
             ast.Add: self._add, ast.Sub: _arith("-", lambda a, b: a - b), ast.Mult: self._mul,
-            ast.Div: _arith("/", lambda a, b: a / b), ast.FloorDiv: _arith("//", lambda a, b: a // b),
+            ast.Div: _arith("/", lambda a, b: a / b), ast.FloorDiv: self._divmod("//", lambda a, b: a // b),
             ast.Mod: self._mod, ast.Pow: self._pow, ast.USub: _unary("-", lambda a: -a),
             ast.UAdd: _unary("+", lambda a: +a), ast.Not: lambda a: not a,
             ast.Eq: self._compare(lambda a, b: a == b), ast.NotEq: self._compare(lambda a, b: a != b),
@@ -96,9 +110,9 @@ class Evaluator(SimpleEval):
             ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not b,
         }  # fmt: skip
         self.functions = {
-            "len": len, "str": self._fn_str, "int": int, "float": float, "bool": bool,
+            "len": len, "str": self._fn_str, "int": self._fn_int, "float": _fn_float, "bool": bool,
             "round": _fn_round, "min": self._fn_minmax(min), "max": self._fn_minmax(max),
-            "sum": _fn_sum, "abs": _fn_abs, "sorted": self._fn_sorted, "any": any, "all": all,
+            "sum": self._fn_sum, "abs": _fn_abs, "sorted": self._fn_sorted, "any": any, "all": all,
         }  # fmt: skip
         # Only these handlers exist: anything else (f-strings, lambda, sets...) is refused.
         self.nodes = {
@@ -118,22 +132,29 @@ class Evaluator(SimpleEval):
         self._iterations = 0
         self._built = 0
         self._deadline: float | None = None
+        self._given: set[int] = set()  # ids of containers read from the names (already stored data)
 
     def run(self, tree: ast.expr, source: str, names: Mapping[str, Any],
             limits: ExpressionLimits, *, text: bool = False) -> Any:  # fmt: skip
         self.names = names
         self.limits = limits
         self._scopes.clear()
+        self._given.clear()
         self._steps = self._iterations = self._built = 0
-        self._deadline = None  # started on the first clock check (tiny expressions never read it)
+        self._deadline = time.thread_time() + limits.timeout_s  # real from the first step
         self.busy = True
         try:
             result = self.eval(source, previously_parsed=tree)
-            return self._text(result) if text else result
+            if text:
+                return self._text(result)
+            if type(result) in (list, tuple, dict) and id(result) not in self._given:
+                self._weigh_result(result)  # data passed through as it is was stored before
+            return result
         finally:
             self.busy = False
             self.names = {}
             self._scopes.clear()
+            self._given.clear()
 
     # -- budget ---------------------------------------------------------------
 
@@ -149,21 +170,50 @@ class Evaluator(SimpleEval):
             raise ExpressionError(f"{type(node).__name__} is not allowed in expressions") from None
         try:
             result = handler(node)
+            t = type(result)
+            if t not in _VALUES:
+                raise ExpressionError(f"a value of type {t.__name__} is not allowed")
+            if t is float and not math.isfinite(result):
+                raise ExpressionError(
+                    f"the result is {result}, which is not a JSON number (NaN and Infinity are refused)"
+                )
+            if t is int and type(node) in _COMPUTES and result.bit_length() > self.limits.max_int_bits:
+                raise ExpressionError(
+                    f"the integer would be too large ({result.bit_length():,} bits; the limit is"
+                    f" {self.limits.max_int_bits:,}, under JSON's 4,300 digits)"
+                )
         except Exception:
             if self.fault is None:
                 self.fault = node
             raise
-        if type(result) not in _VALUES:
-            raise ExpressionError(f"a value of type {type(result).__name__} is not allowed")
         return result
 
     def _check_time(self) -> None:
         # CPU time of this thread: a busy machine or GIL contention never fails an expression.
-        now = time.thread_time()
-        if self._deadline is None:
-            self._deadline = now + self.limits.timeout_s
-        elif now > self._deadline:
+        if time.thread_time() > self._deadline:  # type: ignore[operator]
             raise ExpressionError(f"expression took longer than {self.limits.timeout_s:g} s")
+
+    def _cost(self, steps: int, what: str) -> None:
+        """Refuse one C call whose price (from its arguments' sizes) is over the limit.
+
+        Why: the deadline is checked between steps, and a single call into C (a strip
+        with a long character set, a sort of long strings) cannot be interrupted.
+        """
+        self._check_time()
+        if steps > self.limits.max_call_cost:
+            raise ExpressionError(
+                f"{what} would take too long (about {steps:,} steps;"
+                f" the limit is {self.limits.max_call_cost:,})"
+            )
+
+    def _weigh_result(self, value: Any) -> None:
+        """Weigh a built list or dict as a whole, shared references counted each time."""
+        size = self._weight(value, chars=True, budget=self.limits.max_total_size)
+        if size > self.limits.max_total_size:
+            raise ExpressionError(
+                f"the result would be too large (over {self.limits.max_total_size:,} characters"
+                " once written out)"
+            )
 
     def _build(self, size: int, what: str) -> None:
         """Account for a value about to be built (refused before the memory is spent)."""
@@ -176,10 +226,11 @@ class Evaluator(SimpleEval):
                 f"expression builds too much data (over {limits.max_total_size} in total)"
             )
 
-    def _weight(self, value: Any, *, chars: bool) -> int:
+    def _weight(self, value: Any, *, chars: bool, budget: int | None = None) -> int:
         """Approximate size of a value (items, plus characters when `chars`), stopping
-        once it passes max_result_size; shared sub-lists count every time they appear."""
-        budget = self.limits.max_result_size
+        once it passes `budget` (max_result_size); shared references count every time
+        they appear."""
+        budget = budget or self.limits.max_result_size
         total = steps = 0
         stack = [value]
         while stack:
@@ -210,7 +261,7 @@ class Evaluator(SimpleEval):
             if name in scope:
                 return scope[name]
         try:
-            return self.names[name]
+            return self._read(self.names[name])
         except KeyError:
             pass
         if name in FUNCTIONS:
@@ -225,14 +276,20 @@ class Evaluator(SimpleEval):
         obj = self._eval(node.value)
         if type(obj) is dict:
             if node.attr in obj:
-                return obj[node.attr]
-            return self._key(obj, node.attr, node.value)
+                return self._read(obj[node.attr], obj)
+            return self._read(self._key(obj, node.attr, node.value), obj)
         what = _describe(node.value)
         if type(obj) is str and node.attr in STRING_METHODS:
             raise ExpressionError(f"string method .{node.attr} must be called: .{node.attr}()")
         if obj is None:
             raise ExpressionError(f"cannot read .{node.attr}: {what} is null")
         raise ExpressionError(f"cannot read .{node.attr} of {what} (a {_kind(obj)}, not a dict)")
+
+    def _read(self, value: Any, parent: Any = None) -> Any:
+        """Note a container read out of the names, so it can pass through unweighed."""
+        if type(value) in (list, dict) and (parent is None or id(parent) in self._given):
+            self._given.add(id(value))
+        return value
 
     def _key(self, obj: dict, key: Any, node: ast.AST) -> Any:
         try:
@@ -258,10 +315,12 @@ class Evaluator(SimpleEval):
                     raise ExpressionError(f"slice bounds must be integers, not {_kind(b)}")
             if bounds[2] == 0:
                 raise ExpressionError("slice step cannot be zero")
-            return obj[slice(*bounds)]
+            part = slice(*bounds)
+            self._build(len(range(*part.indices(len(obj)))), "the slice")
+            return obj[part]
         key = self._eval(node.slice)
         if type(obj) is dict:
-            return self._key(obj, key, node.value)
+            return self._read(self._key(obj, key, node.value), obj)
         if type(obj) in (list, tuple, str):
             if type(key) not in (int, bool):
                 raise ExpressionError(
@@ -269,7 +328,7 @@ class Evaluator(SimpleEval):
                     f" not {_kind(key)} {key!r}"[:300]
                 )
             try:
-                return obj[key]
+                return self._read(obj[key], obj)
             except IndexError:
                 raise ExpressionError(
                     f"index {key} is out of range for {_describe(node.value)} (length {len(obj)})"
@@ -304,6 +363,11 @@ class Evaluator(SimpleEval):
     def _str_method(self, s: str, name: str, args: list[Any]) -> Any:
         if any(type(a) not in SCALARS and name != "join" for a in args):
             raise ExpressionError(f".{name}() takes strings or numbers")
+        first = args[0] if args and type(args[0]) is str else ""
+        n, m = len(s), len(first)
+        # C's substring search is about n * min(m, 100) in the worst case; strip with a
+        # character set tests each character against the whole set.
+        self._cost(n * (m + 1) if name in _STRIPS else n * min(m + 1, 100) + m, f".{name}()")
         if name == "replace" and len(args) >= 2 and type(args[0]) is str and type(args[1]) is str:
             count = s.count(args[0]) if args[0] else len(s) + 1
             self._build(len(s) + count * max(0, len(args[1]) - len(args[0])), "replace() result")
@@ -312,7 +376,10 @@ class Evaluator(SimpleEval):
             if type(parts) not in (list, tuple) or not all(type(p) is str for p in parts):
                 raise ExpressionError(".join() needs one list of strings")
             self._build(sum(map(len, parts)) + len(s) * max(0, len(parts) - 1), "join() result")
-        elif name not in ("join", "replace"):
+        elif name == "split":
+            pieces = n // max(m, 1) + 1 if m else n // 2 + 1  # each piece is an object: 4 units
+            self._build(n + 4 * pieces, "split() result")
+        else:
             self._build(
                 len(s) * (3 if name in ("upper", "lower", "title", "capitalize") else 1),
                 f"{name}() result",
@@ -348,23 +415,43 @@ class Evaluator(SimpleEval):
     def _fn_minmax(self, fn: Any) -> Any:
         def call(*args: Any, **kwargs: Any) -> Any:
             items = args[0] if len(args) == 1 else args
-            self._guard_items(items, fn.__name__)
+            self._guard_items(items, fn.__name__, sorting=False)
             return fn(*args, **kwargs)
 
         return call
 
     def _fn_sorted(self, items: Any, *, reverse: Any = False) -> list[Any]:
-        self._guard_items(items, "sorted")
+        self._guard_items(items, "sorted", sorting=True)
+        if type(items) in (str, dict):
+            self._build(len(items) * (4 if type(items) is str else 1), "sorted() result")
         return sorted(items, reverse=bool(reverse))
 
-    def _guard_items(self, items: Any, what: str) -> None:
-        """Comparing containers inside a list costs work in C that the deadline can't stop."""
-        if (
-            type(items) in (list, tuple)
-            and not all(type(i) in SCALARS for i in items)
-            and self._weight(items, chars=False) > self.limits.max_result_size
-        ):
-            raise ExpressionError(f"{what}(): the values are too large to compare")
+    def _guard_items(self, items: Any, what: str, *, sorting: bool) -> None:
+        """Comparing values inside a list costs work in C that the deadline can't stop:
+        about the total size compared, times log2(n) comparisons per item for a sort."""
+        if type(items) not in (list, tuple):
+            return
+        budget = self.limits.max_call_cost
+        size = self._weight(items, chars=True, budget=budget)
+        rounds = max(len(items), 2).bit_length() if sorting else 1
+        self._cost(size * rounds, f"{what}() of these values")
+
+    def _fn_int(self, value: Any = 0, *base: Any) -> int:
+        """int(), refusing digit strings whose value could pass max_int_bits before parsing."""
+        if type(value) is str and len(value) > self.limits.max_int_bits + 100:
+            raise ExpressionError(
+                f"the text is too long to be an integer ({len(value):,} characters)"
+            )
+        return int(value, *base)
+
+    def _fn_sum(self, items: Any, start: Any = 0) -> Any:
+        if type(start) not in _NUMBERS:
+            raise ExpressionError("sum() adds numbers only")
+        if type(items) not in (list, tuple):
+            raise ExpressionError(f"sum() needs a list, not {_kind(items)}")
+        widest = max((i.bit_length() for i in items if type(i) is int), default=0)
+        self._cost(len(items) * (widest // 30 + 1), "sum()")
+        return sum(items, start)
 
     # -- operators -------------------------------------------------------------
 
@@ -385,6 +472,16 @@ class Evaluator(SimpleEval):
             self._int_bits(abs(a).bit_length() + abs(b).bit_length(), "*")
         return a * b
 
+    def _divmod(self, symbol: str, fn: Any) -> Any:
+        def op(a: Any, b: Any) -> Any:
+            if type(a) not in _NUMBERS or type(b) not in _NUMBERS:
+                raise ExpressionError(f"{symbol} needs numbers, not {_kind(a)} and {_kind(b)}")
+            if type(a) is int and type(b) is int:  # long division: digits(a) x digits(b)
+                self._cost((a.bit_length() // 30 + 1) * (b.bit_length() // 30 + 1), symbol)
+            return fn(a, b)
+
+        return op
+
     def _pow(self, a: Any, b: Any) -> Any:
         if type(a) not in _NUMBERS or type(b) not in _NUMBERS:
             raise ExpressionError(f"** needs numbers, not {_kind(a)} and {_kind(b)}")
@@ -404,6 +501,8 @@ class Evaluator(SimpleEval):
             raise ExpressionError(
                 f"% needs numbers (string formatting with % is not supported), not {_kind(a)}"
             )
+        if type(a) is int and type(b) is int:
+            self._cost((a.bit_length() // 30 + 1) * (b.bit_length() // 30 + 1), "%")
         return a % b
 
     def _int_bits(self, bits: int, op: str) -> None:
@@ -413,21 +512,23 @@ class Evaluator(SimpleEval):
     def _compare(self, fn: Any) -> Any:
         def compare(a: Any, b: Any) -> Any:
             if type(a) not in SCALARS and type(b) not in SCALARS and a is not b:
-                limit = self.limits.max_result_size
-                if self._weight(a, chars=False) > limit and self._weight(b, chars=False) > limit:
-                    raise ExpressionError("the values are too large to compare")
+                budget = self.limits.max_call_cost
+                size = min(self._weight(a, chars=True, budget=budget), self._weight(b, chars=True, budget=budget))
+                self._cost(size, "comparing these values")
             return fn(a, b)
 
         return compare
 
     def _in(self, a: Any, b: Any) -> bool:
-        if (
-            type(b) in (list, tuple)
-            and type(a) not in SCALARS
-            and self._weight(a, chars=False) * max(len(b), 1) > self.limits.max_result_size
-        ):
-            raise ExpressionError("the values are too large to compare")
-        if type(b) not in (str, list, tuple, dict):
+        tb = type(b)
+        if tb in (list, tuple):  # every item may be compared with `a`
+            unit = len(a) if type(a) is str else 1 if type(a) in SCALARS else (
+                self._weight(a, chars=True, budget=self.limits.max_call_cost)
+            )
+            self._cost(unit * max(len(b), 1), "'in'")
+        elif tb is str and type(a) is str:
+            self._cost(len(b) * min(len(a) + 1, 100) + len(a), "'in'")
+        if tb not in (str, list, tuple, dict):
             raise ExpressionError(f"'in' needs a string, list or dict on the right, not {_kind(b)}")
         return a in b
 
@@ -528,12 +629,10 @@ def _fn_round(x: Any, ndigits: Any = None) -> Any:
     return round(x, ndigits)
 
 
-def _fn_sum(items: Any, start: Any = 0) -> Any:
-    if type(start) not in _NUMBERS:
-        raise ExpressionError("sum() adds numbers only")
-    if type(items) not in (list, tuple):
-        raise ExpressionError(f"sum() needs a list, not {_kind(items)}")
-    return sum(items, start)
+def _fn_float(value: Any = 0.0) -> float:
+    if type(value) is str and len(value) > 1_000:
+        raise ExpressionError(f"the text is too long to be a number ({len(value):,} characters)")
+    return float(value)
 
 
 def _fn_abs(x: Any) -> Any:

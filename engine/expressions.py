@@ -31,6 +31,7 @@ are (not copied), so callers must treat them as read-only.
 from __future__ import annotations
 
 import ast
+import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -203,6 +204,8 @@ def _vet(tree: ast.AST, limits: ExpressionLimits) -> tuple[str, ast.AST] | None:
             return f"{_FRIENDLY.get(name, name)} is not allowed in expressions", node
         if kind is ast.Constant and type(node.value) not in SCALARS:
             return f"{type(node.value).__name__} literals are not allowed in expressions", node
+        if kind is ast.Constant and type(node.value) is float and not math.isfinite(node.value):
+            return "this number is too large (JSON has no Infinity)", node
         if kind is ast.Name and node.id.startswith("__"):
             return f"the name {node.id!r} is not allowed (names starting with '__' are refused)", node
         if kind is ast.Attribute and node.attr.startswith("_"):

@@ -5,21 +5,32 @@ errors, the format version is checked first), then every node's `config` is
 checked against its node type's schema. All problems are collected and raised
 together as `WorkflowInvalid`, each naming file, node id and field. Saving
 writes keys in a fixed order with a trailing newline so files diff cleanly.
+
+Before any of that, values the rest of the engine could not handle are listed as
+problems where they are: an integer over Python's 4,300-digit limit (it could never be
+written back out) and nesting deeper than MAX_NESTING (every recursive walker - config
+validation, expressions, the JSON encoder - would hit Python's recursion limit). Text
+nested too deep for the JSON parser itself is cut out before parsing, so even a
+5,000-level config is reported against its node and field.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.errors import Problem, WorkflowInvalid
-from engine.model import FORMAT, Connection, Node, Note, Workflow
+from engine.model import DEFAULT_MAX_NODE_VISITS, FORMAT, Connection, Node, Note, Workflow
 
 SUPPORTED_MAJOR = 1
+MAX_NESTING = 100  # levels of lists/objects in a file; real workflows use a handful
+MAX_INT_DIGITS = 4_300  # Python's limit for int <-> text: a longer int can never be saved
+_INT_LIMIT = 10**MAX_INT_DIGITS
 
 
 class _Strict(BaseModel):
@@ -72,6 +83,7 @@ class WorkflowFile(_Strict):
     nodes: list[NodeFile] = Field(default_factory=list)
     connections: list[ConnectionFile] = Field(default_factory=list)
     notes: list[NoteFile] = Field(default_factory=list)
+    max_node_visits: int = Field(DEFAULT_MAX_NODE_VISITS, ge=1, le=10_000_000)
 
     @field_validator("format")
     @classmethod
@@ -145,6 +157,9 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
     """Validate a decoded JSON document and build the model; raise WorkflowInvalid listing every problem."""
     if not isinstance(data, dict):
         raise WorkflowInvalid([Problem("the file must hold a JSON object", file=file)], file)
+    odd = _value_problems(data, file)
+    if odd:
+        raise WorkflowInvalid(sorted(odd, key=lambda p: (p.node_id or "", p.field or "")), file)
     if "format" not in data:
         raise WorkflowInvalid([Problem("missing 'format' (expected 'processengine/1')", field="format", file=file)], file)
     try:
@@ -199,6 +214,7 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
         nodes=[],
         connections=[Connection(c.from_, c.from_port, c.to, c.to_port) for c in doc.connections],
         notes=[Note(n.id, n.text, tuple(n.position), tuple(n.size)) for n in doc.notes],  # type: ignore[arg-type]
+        max_node_visits=doc.max_node_visits,
     )
     for node in nodes:
         wf._nodes.append(node)
@@ -223,9 +239,85 @@ def _config_problems_of_raw_nodes(data: dict[str, Any], file: str | None) -> lis
     return problems
 
 
+class _LongInt:
+    """Stands in for an integer literal too long to convert, so it is reported where it is."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+
+def _parse_int(text: str) -> int | _LongInt:
+    digits = len(text.lstrip("-"))
+    return _LongInt(digits) if digits > MAX_INT_DIGITS else int(text)
+
+
+_TOO_DEEP = "\x00processengine: nested too deeply\x00"  # cannot come from a real file: NUL
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _cut_deep(text: str) -> str:
+    """Replace every list/object nested deeper than MAX_NESTING by the _TOO_DEEP marker
+    (a linear scan over the brackets outside strings), so the JSON parser never recurses
+    further than that and the problem can be reported at its node and field."""
+    if text.count("[") + text.count("{") <= MAX_NESTING:
+        return text
+    blank = _STRING.sub(lambda m: '"' + " " * (len(m.group()) - 2) + '"', text)  # same offsets
+    cuts: list[tuple[int, int]] = []
+    depth, start = 0, -1
+    for m in _BRACKET.finditer(blank):
+        if m.group() in "[{":
+            depth += 1
+            if depth == MAX_NESTING + 1:
+                start = m.start()
+        else:
+            if depth == MAX_NESTING + 1 and start >= 0:
+                cuts.append((start, m.end()))
+                start = -1
+            depth -= 1
+    if start >= 0:  # never closed: cut to the end (the parser reports what is missing)
+        cuts.append((start, len(text)))
+    if not cuts:
+        return text
+    marker = json.dumps(_TOO_DEEP)
+    out, last = [], 0
+    for a, b in cuts:
+        out += [text[last:a], marker]
+        last = b
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _value_problems(data: Any, file: str | None) -> list[Problem]:
+    """Integers too long to save and nesting too deep, each at its node and field."""
+    problems: list[Problem] = []
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
+    while stack:
+        value, loc = stack.pop()
+        t = type(value)
+        message = None
+        digits = value.digits if t is _LongInt else 0
+        if t is int and abs(value) >= _INT_LIMIT:  # from Python data, not text
+            digits = int(value.bit_length() * 0.30103) + 1
+        if digits > MAX_INT_DIGITS:
+            message = f"this integer has about {digits:,} digits; the limit is {MAX_INT_DIGITS:,}"
+        elif (t is str and value == _TOO_DEEP) or (t in (dict, list) and len(loc) >= MAX_NESTING):
+            message = f"nested more than {MAX_NESTING} levels deep (from here down)"
+            loc = loc[: 2 + 4 if loc[:1] == ("nodes",) else 4]  # where it starts, not every level
+        elif t is dict:
+            stack.extend((v, (*loc, k)) for k, v in value.items())
+        elif t is list:
+            stack.extend((v, (*loc, i)) for i, v in enumerate(value))
+        if message:
+            problems.append(_loc_to_problem(data, loc, message, file) if type(data) is dict else Problem(message, file=file))
+    return problems
+
+
 def loads(text: str | bytes, *, file: str | None = None, check_configs: bool = True) -> Workflow:
     try:
-        data = json.loads(text)
+        if isinstance(text, bytes | bytearray):
+            text = bytes(text).decode(json.detect_encoding(text))
+        data = json.loads(_cut_deep(text), parse_int=_parse_int)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         where = f"line {exc.lineno} column {exc.colno}: " if isinstance(exc, json.JSONDecodeError) else ""
         msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
@@ -278,6 +370,8 @@ def to_dict(wf: Workflow) -> dict[str, Any]:
             for c in wf.connections
         ],
     }
+    if wf.max_node_visits != DEFAULT_MAX_NODE_VISITS:
+        doc["max_node_visits"] = wf.max_node_visits
     if wf.notes:
         doc["notes"] = [
             {

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import Problem, WorkflowInvalid
-from engine.model import Workflow
+from engine.model import Node, Workflow
 
 if TYPE_CHECKING:
     from engine.nodes.base import NodeSpec
@@ -59,7 +59,14 @@ def validate(wf: Workflow, *, file: str | None = None) -> list[Problem]:
         else:
             names[n.name] = n.id
         problems.extend(validate_node_config(n, file=file))
-        for path, text in _config_strings(n.config, "config"):
+        if n.type == "unsupported":
+            from engine.nodes.unsupported import problem_message
+
+            problems.append(Problem(problem_message(n.config if isinstance(n.config, dict) else {}), node_id=n.id, field="type", file=file))
+        spec = specs.get(n.id)
+        skip = spec.fields_not_rendered if spec is not None and isinstance(n.config, dict) else ()
+        config = {k: v for k, v in n.config.items() if k not in skip} if skip else n.config
+        for path, text in _config_strings(config, "config"):
             try:
                 expressions.check(text, node_id=n.id, field=path)
             except ExpressionError as exc:
@@ -99,27 +106,102 @@ def validate(wf: Workflow, *, file: str | None = None) -> list[Problem]:
         if ok:
             edges.append((c.from_node, c.to_node, c.from_port))
 
-    # cycles are allowed only through a loop node's `loop` port
+    problems.extend(_cycle_problems(wf, specs, edges, file))
+    if triggers:
+        reachable = _reachable([t.id for t in triggers], [(u, v) for u, v, _ in edges])
+        for n in wf.nodes:
+            if n.id not in reachable:
+                problems.append(
+                    Problem("unreachable: no path from a trigger (the run skips it)", node_id=n.id, field=None, file=file, severity="warning")
+                )
+    return problems
+
+
+def _is_branching(node: Node, spec: NodeSpec | None) -> bool:
+    """A node that can send its value to one port and not another: a way out of a cycle."""
+    if node.on_error == "route":
+        return True
+    return spec is not None and spec.kind != "loop" and len(spec.output_ports(node)) > 1
+
+
+def _cycle_problems(
+    wf: Workflow, specs: dict[str, NodeSpec | None], edges: list[tuple[str, str, str]], file: str | None
+) -> list[Problem]:
+    """A cycle is fine through a loop node's `loop` port or through a branching node with
+    a port that leaves the cycle (a polling loop: wait -> request -> if -> back); any other
+    cycle could never end and is an error."""
     dag_edges = [
         (u, v) for u, v, port in edges
         if not (port == "loop" and (s := specs.get(u)) is not None and s.kind == "loop")
     ]
     cyclic = _nodes_on_cycles([n.id for n in wf.nodes], dag_edges)
-    if cyclic:  # rare: only now pay for networkx, to name one cycle precisely
-        import networkx as nx
+    if not cyclic:  # the common case: no networkx at all
+        return []
+    import networkx as nx
 
-        g = nx.DiGraph()
-        g.add_edges_from((u, v) for u, v in dag_edges if u in cyclic and v in cyclic)
-        cycle = nx.find_cycle(g)
+    g = nx.DiGraph()
+    g.add_edges_from((u, v) for u, v in dag_edges if u in cyclic and v in cyclic)
+    problems = []
+    for component in nx.strongly_connected_components(g):
+        if len(component) == 1 and not any(u == v for u, v in dag_edges if u in component):
+            continue
+        if any(_has_way_out(wf.node(n), specs.get(n), component, edges) for n in component):
+            continue
+        cycle = nx.find_cycle(g.subgraph(component))
         path = " -> ".join([cycle[0][0], *(v for _, v in cycle)])
-        problems.append(Problem(f"cycle not through a loop node's 'loop' port: {path}", node_id=cycle[0][0], field="connections", file=file))
-
-    if triggers:
-        reachable = _reachable([t.id for t in triggers], [(u, v) for u, v, _ in edges])
-        for n in wf.nodes:
-            if n.id not in reachable:
-                problems.append(Problem("unreachable: no path from a trigger", node_id=n.id, field=None, file=file))
+        problems.append(
+            Problem(
+                f"cycle with no way out (no if, switch or error route leaves it): {path}",
+                node_id=cycle[0][0], field="connections", file=file,
+            )
+        )
     return problems
+
+
+def _has_way_out(node: Node, spec: NodeSpec | None, component: set[str], edges: list[tuple[str, str, str]]) -> bool:
+    if not _is_branching(node, spec):
+        return False
+    ports = spec.output_ports(node) if spec is not None else ["out", "error"]
+    for port in ports:
+        targets = [v for u, v, p in edges if u == node.id and p == port]
+        if not targets or any(v not in component for v in targets):
+            return True
+    return False
+
+
+def cycle_edges(wf: Workflow) -> set[int]:
+    """Indices of the connections that close a cycle (drawn as back-edges on the canvas).
+
+    A depth-first walk from the triggers (then from any node not reached) in file
+    order: a connection to a node still on the walk's path goes back.
+    """
+    succ: dict[str, list[tuple[int, str]]] = {}
+    for i, c in enumerate(wf.connections):
+        succ.setdefault(c.from_node, []).append((i, c.to_node))
+    specs = _specs(wf)
+    starts = [n.id for n in wf.nodes if (s := specs.get(n.id)) is not None and s.is_trigger]
+    starts += [n.id for n in wf.nodes]
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+    back: set[int] = set()
+    for start in starts:
+        if start in state:
+            continue
+        state[start] = 1
+        todo = [(start, iter(succ.get(start, ())))]
+        while todo:
+            node, it = todo[-1]
+            step = next(it, None)
+            if step is None:
+                state[node] = 2
+                todo.pop()
+                continue
+            i, v = step
+            if state.get(v) == 1:
+                back.add(i)
+            elif v not in state:
+                state[v] = 1
+                todo.append((v, iter(succ.get(v, ()))))
+    return back
 
 
 def _nodes_on_cycles(nodes: list[str], edges: list[tuple[str, str]]) -> set[str]:
@@ -156,8 +238,10 @@ def _reachable(starts: list[str], edges: list[tuple[str, str]]) -> set[str]:
 
 
 def ensure_valid(wf: Workflow, *, file: str | None = None) -> None:
+    """Raise WorkflowInvalid listing every problem when there is an error (warnings alone,
+    such as unreachable nodes, do not stop a run)."""
     problems = validate(wf, file=file)
-    if problems:
+    if any(p.is_error for p in problems):
         raise WorkflowInvalid(problems, file)
 
 
@@ -175,6 +259,7 @@ class Routing:
     out: dict[tuple[str, str], list[Route]] = field(default_factory=dict)
     incoming: dict[str, list[int]] = field(default_factory=dict)  # node -> connection indices, file order
     back_edges: frozenset[int] = frozenset()
+    cyclic: frozenset[str] = frozenset()  # nodes on or after a cycle (they may run more than once)
     descendants_cache: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     graph: Any = None  # networkx.MultiDiGraph, built lazily
     _wf: Workflow | None = None
@@ -187,6 +272,11 @@ class Routing:
             r.out.setdefault((c.from_node, c.from_port), []).append(Route(c.to_node, c.to_port, i))
             r.incoming.setdefault(c.to_node, []).append(i)
         r._wf = wf
+        r.cyclic = frozenset(_nodes_on_cycles(
+            [n.id for n in wf.nodes],
+            [(c.from_node, c.to_node) for c in wf.connections
+             if not (c.from_port == "loop" and (s := specs.get(c.from_node)) is not None and s.kind == "loop")],
+        ))
         loops = [n.id for n in wf.nodes if (s := specs.get(n.id)) is not None and s.kind == "loop"]
         if not loops:  # no loop, no back-edge: skip networkx entirely (the hot path of big chains)
             return r

@@ -16,6 +16,11 @@ from typing import Any
 from engine.observable import Signal
 
 FORMAT = "processengine/1"
+# how often one node may run in one execution (cycles through a branching node are
+# allowed; this bound turns a cycle that never takes its way out into a clear failure)
+DEFAULT_MAX_NODE_VISITS = 1000
+
+
 def new_id() -> str:
     return str(uuid.uuid4())
 
@@ -114,8 +119,10 @@ class Workflow:
         nodes: list[Node] | None = None,
         connections: list[Connection] | None = None,
         notes: list[Note] | None = None,
+        max_node_visits: int = DEFAULT_MAX_NODE_VISITS,
     ) -> None:
         self.id = id or new_id()
+        self.max_node_visits = max_node_visits
         self.name = name
         self.variables: dict[str, Any] = dict(variables or {})
         self._nodes: list[Node] = list(nodes or [])
@@ -210,8 +217,8 @@ class Workflow:
         return old
 
     def set_attr(self, attr: str, value: Any) -> Any:
-        """Set a workflow-level attribute (name, variables)."""
-        if attr not in ("name", "variables"):
+        """Set a workflow-level attribute (name, variables, max_node_visits)."""
+        if attr not in ("name", "variables", "max_node_visits"):
             raise AttributeError(attr)
         old = getattr(self, attr)
         setattr(self, attr, value)
@@ -228,6 +235,7 @@ class Workflow:
             nodes=[n.clone() for n in self._nodes],
             connections=list(self.connections),
             notes=[n.clone() for n in self.notes],
+            max_node_visits=self.max_node_visits,
         )
 
     def __eq__(self, other: object) -> bool:

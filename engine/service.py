@@ -28,7 +28,7 @@ from engine.model import Workflow
 from engine.runtime.control import RunControl
 from engine.runtime.orchestrator import Orchestrator, iso, new_record
 from engine.runtime.record import INTERRUPTED, MAIN_THREAD, PAUSED, RUNNING, TERMINAL, RunRecord
-from engine.runtime.status import duration_ms, status_object
+from engine.runtime.status import duration_ms, progress, status_object
 from engine.store import owner
 from engine.store.checkpoint import Checkpointer
 from engine.store.codec import loads
@@ -450,7 +450,8 @@ class ExecutionService:
         row = self._store.row(execution_id)
         if self._store.effective_status(row) == RUNNING:
             raise InvalidExecutionState(f"execution {execution_id} is running (pid {row.owner_pid}); cancel it instead")
-        self._store.set_stopped(execution_id, "failed", error=error)
+        if not self._store.set_stopped(execution_id, "failed", error=error):  # never over a finished run
+            raise InvalidExecutionState(f"execution {execution_id} is {row.status}; a finished run keeps its status")
 
     def delete(self, execution_id: str) -> None:
         handle = self._handles.get(execution_id)
@@ -492,11 +493,6 @@ class ExecutionService:
 def _status_from_rows(row: Any, threads: list[Any], status: str, now: float | None = None) -> dict[str, Any]:
     """The status object of `engine.runtime.status.status_object`, read from store rows."""
     now = time.time() if now is None else now
-
-    def progress(total: int, completed: int, failed: int, skipped: int) -> dict[str, Any]:
-        done = completed + failed + skipped
-        percent = round(100.0 * done / total, 1) if total else 100.0
-        return {"total": total, "completed": completed, "failed": failed, "skipped": skipped, "percent": min(percent, 100.0)}
 
     err = loads(row.error)
     flight = loads(row.in_flight) if status in (RUNNING, INTERRUPTED) else None

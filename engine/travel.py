@@ -121,9 +121,9 @@ class History:
             rows = conn.execute(
                 sa.select(o.c.seq, o.c.encoding, o.c.data).where(o.c.execution_id == execution_id).order_by(o.c.seq)
             )
-            for seq, enc, data in rows:
-                if seq in by_seq:
-                    result[by_seq[seq]] = codec.decode_value(enc, data)
+            for r in rows:
+                if r.seq in by_seq:
+                    result[by_seq[r.seq]] = codec.decode_value(r.encoding, r.data)
         return result
 
     def successors(self, execution_id: str) -> dict[int, list[str]]:
@@ -239,8 +239,8 @@ class History:
         q = sa.select(o.c.thread_id, o.c.node_id, o.c.seq).where(o.c.execution_id == execution_id).order_by(o.c.seq)
         result: dict[tuple[str, str], list[int]] = {}
         with self._store.engine.connect() as conn:
-            for tid, node, seq in conn.execute(q):
-                result.setdefault((tid, node), []).append(seq)
+            for r in conn.execute(q):
+                result.setdefault((r.thread_id, r.node_id), []).append(r.seq)
         return result
 
     def _outputs_before(self, execution_id: str, limit: int) -> dict[tuple[str, str], Any]:

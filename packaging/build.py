@@ -53,6 +53,9 @@ REQUIRED_IN_BUNDLE = {
     "Qt X11 platform": "PySide6/Qt/plugins/platforms/libqxcb.so",
     "Qt SVG image format": "PySide6/Qt/plugins/imageformats/libqsvg.so",
     "Qt SVG icon engine": "PySide6/Qt/plugins/iconengines/libqsvgicon.so",
+    "JavaScript code node prelude": "engine/nodes/js_prelude.js",
+    "V8 for the JavaScript code node (where mini-racer looks when frozen)": "py_mini_racer/libmini_racer.so",
+    "V8's ICU data": "py_mini_racer/icudtl.dat",
 }
 
 # Libraries the bundle links against but leaves to the system, and the Debian packages

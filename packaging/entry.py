@@ -14,4 +14,8 @@ from app.launcher import main
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()  # a no-op unless a child process is spawned frozen
+    if sys.argv[1:2] == ["--code-node-child"]:  # a Python code node's child (engine/nodes/py_runner.py)
+        from engine.nodes import py_child
+
+        sys.exit(py_child.main())
     sys.exit(main())

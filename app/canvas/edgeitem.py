@@ -22,15 +22,16 @@ from engine.model import Connection
 _LABEL_FONT: QFont | None = None
 
 
-def bezier(p1: QPointF, p2: QPointF) -> QPainterPath:
+def bezier(p1: QPointF, p2: QPointF, back: bool = False) -> QPainterPath:
     """An S-curve leaving p1 to the right and entering p2 from the left.
 
-    A backwards edge (a loop body returning to its loop) swings below both
-    ends instead of cutting through the cards between them.
+    A backwards edge (a loop body returning to its loop, or `back`: the
+    connection that closes a cycle, e.g. a polling loop's way back to its wait)
+    swings below both ends instead of cutting through the cards between them.
     """
     dx = p2.x() - p1.x()
     path = QPainterPath(p1)
-    if dx >= 0:
+    if dx >= 0 and not back:
         reach = max(50.0, dx * 0.5)
         path.cubicTo(QPointF(p1.x() + reach, p1.y()), QPointF(p2.x() - reach, p2.y()), p2)
     else:
@@ -50,6 +51,10 @@ def _label_font() -> QFont:
     return _LABEL_FONT
 
 
+LABEL_SPOTS = (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8)  # along the curve, middle first
+ABOVE = -1.0  # no spot on the curve is clear of the cards: above them
+
+
 class EdgeItem(QGraphicsItem):
     """Draws `conn`; the scene keeps one per connection in the model."""
 
@@ -60,10 +65,12 @@ class EdgeItem(QGraphicsItem):
         self.target = target
         self.flow_label: str | None = None
         self.flow_taken: bool | None = None
+        self.back_edge = False  # closes a cycle: drawn below the cards, with a cycle mark
         self._path = QPainterPath()
         self._shape = QPainterPath()
         self._bounds = QRectF()
         self._label_rect = QRectF()
+        self._label_spot: float | None = None  # where along the curve the label sits
         self._hover = False
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
@@ -86,10 +93,11 @@ class EdgeItem(QGraphicsItem):
         p1 = self.source.port_scene_pos(self.conn.from_port, True)
         p2 = self.target.port_scene_pos(self.conn.to_port, False)
         self.prepareGeometryChange()
-        self._path = bezier(p1, p2)
+        self._path = bezier(p1, p2, self.back_edge)
         stroker = QPainterPathStroker()
         stroker.setWidth(12)
         self._shape = stroker.createStroke(self._path)
+        self._label_spot = None  # the cards moved: look for the best spot again
         self._update_label_rect()
         self._bounds = self._wanted_bounds()
 
@@ -104,8 +112,32 @@ class EdgeItem(QGraphicsItem):
             self._label_rect = QRectF()
             return
         width = QFontMetricsF(_label_font()).horizontalAdvance(self.flow_label) + 14
-        mid = self._path.pointAtPercent(0.5)
-        self._label_rect = QRectF(mid.x() - width / 2, mid.y() - 10, width, 20)
+        self._label_rect = self._free_label_rect(width)
+
+    def _free_label_rect(self, width: float) -> QRectF:
+        """Where the label is not covered by its own cards (they are drawn over edges): the
+        middle of the curve, else a point nearer either end, else just above both cards.
+        A relabelled edge keeps its spot (and so its geometry) while the label fits there."""
+        cards = (self.source.sceneBoundingRect(), self.target.sceneBoundingRect())
+        spots = LABEL_SPOTS if self._label_spot is None else (self._label_spot, *LABEL_SPOTS)
+        for t in spots:
+            if t == ABOVE:
+                mid = self._path.pointAtPercent(0.5)
+                return QRectF(mid.x() - width / 2, min(c.top() for c in cards) - 24, width, 20)
+            at = self._path.pointAtPercent(t)
+            rect = QRectF(at.x() - width / 2, at.y() - 10, width, 20)
+            if not any(rect.intersects(c) for c in cards):
+                self._label_spot = t
+                return rect
+        self._label_spot = ABOVE
+        return self._free_label_rect(width)
+
+    def set_back_edge(self, back: bool) -> None:
+        """Mark this connection as the one that closes a cycle (see engine.graph.cycle_edges)."""
+        if back != self.back_edge:
+            self.back_edge = back
+            self.update_path()
+            self.update()
 
     # -- public API for the runner -----------------------------------------------
     def set_flow_label(self, text: str | None, taken: bool | None) -> None:
@@ -152,6 +184,8 @@ class EdgeItem(QGraphicsItem):
         if self.conn.from_port == "error":
             color = QColor(theme.error)
             style = Qt.PenStyle.DashLine
+        elif self.back_edge:
+            style = Qt.PenStyle.DashDotLine
         if self.flow_taken is True:
             color = QColor(theme.success)
             width = 3.0
@@ -180,6 +214,8 @@ class EdgeItem(QGraphicsItem):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(color)
         painter.drawPolygon(QPolygonF([end + QPointF(-11, -5), end + QPointF(-5, 0), end + QPointF(-11, 5)]))
+        if self.back_edge and not self.flow_label and lod >= 0.45:
+            self._paint_cycle_mark(painter, color, theme)
         if self.flow_label and lod >= 0.45:
             painter.setBrush(QColor(theme.card))
             painter.setPen(QPen(color, 1.5))
@@ -187,3 +223,14 @@ class EdgeItem(QGraphicsItem):
             painter.setFont(_label_font())
             painter.setPen(QColor(theme.text))
             painter.drawText(self._label_rect, Qt.AlignmentFlag.AlignCenter, self.flow_label)
+
+    def _paint_cycle_mark(self, painter: QPainter, color: QColor, theme) -> None:
+        """A small round badge with a cycle arrow at the lowest point of the back-edge."""
+        mid = self._path.pointAtPercent(0.5)
+        badge = QRectF(mid.x() - 10, mid.y() - 10, 20, 20)
+        painter.setBrush(QColor(theme.card))
+        painter.setPen(QPen(color, 1.5))
+        painter.drawEllipse(badge)
+        painter.setFont(_label_font())
+        painter.setPen(color)
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, "\u21bb")

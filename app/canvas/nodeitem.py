@@ -176,7 +176,10 @@ class NodeItem(QGraphicsItem):
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setAcceptHoverEvents(True)
         self.setZValue(1)
+        self.placeholder: str | None = None  # the original type of an imported node with no counterpart
         self.set_spec(spec, node.type)
+        if node.type == "unsupported" and isinstance(node.config, dict):
+            self.mark_placeholder(str(node.config.get("original_type", "?")))
         self.set_name(node.name)
         self.set_ports(inputs, outputs)
         self.setPos(QPointF(*node.position))
@@ -190,6 +193,15 @@ class NodeItem(QGraphicsItem):
         self.color = category_color(self.category)
         self.icon_path = node_icon_path(spec.icon if spec else None, node_type)
         self.description = spec.description if spec else "This node type is not installed."
+        self._update_tooltip()
+        self.update()
+
+    def mark_placeholder(self, original_type: str) -> None:
+        """Show an imported node that has no counterpart: hatched card, dashed border, its original type."""
+        self.placeholder = original_type
+        short = original_type.rpartition(".")[2] or original_type
+        self.title = f"unsupported: {short}"
+        self.description = f"Imported {original_type}: no counterpart here. Replace it or remove it; its settings are kept read-only."
         self._update_tooltip()
         self.update()
 
@@ -419,12 +431,18 @@ class NodeItem(QGraphicsItem):
         painter.fillPath(path.intersected(strip), self.color)
         border = QColor(theme.card_border)
         width = 1.0
+        style = Qt.PenStyle.SolidLine
+        if self.placeholder is not None:  # hatched, with a dashed warning border: not runnable
+            hatch = QColor(theme.warning)
+            hatch.setAlphaF(0.18)
+            painter.fillPath(path, QBrush(hatch, Qt.BrushStyle.BDiagPattern))
+            border, width, style = QColor(theme.warning), 1.5, Qt.PenStyle.DashLine
         if self.run_state:
             border = QColor(RUN_STATE_COLORS[self.run_state])
             width = 2.5
         elif self._hover:
             border = QColor(theme.muted)
-        painter.setPen(QPen(border, width))
+        painter.setPen(QPen(border, width, style))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRoundedRect(rect.adjusted(width / 2, width / 2, -width / 2, -width / 2), RADIUS, RADIUS)
         if selected:
@@ -434,8 +452,9 @@ class NodeItem(QGraphicsItem):
     def _paint_badges(self, painter: QPainter, theme: Theme, fonts: type[_Fonts]) -> None:
         painter.setFont(fonts.badge)
         if self.problems:
+            only_warnings = all(m.startswith("warning: ") for m in self.problems)  # e.g. unreachable
             painter.setPen(QPen(QColor(theme.card), 2))
-            painter.setBrush(QColor(theme.error))
+            painter.setBrush(QColor(theme.warning if only_warnings else theme.error))
             painter.drawEllipse(QPointF(0, 0), 9, 9)
             painter.setPen(QColor("#ffffff"))
             count = str(len(self.problems)) if len(self.problems) < 10 else "9+"

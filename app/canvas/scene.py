@@ -17,6 +17,7 @@ from app.canvas.nodeitem import NodeItem
 from app.canvas.noteitem import NoteItem
 from app.document.ports import input_ports, output_ports, spec_of
 from app.theme import LIGHT, Theme
+from engine.graph import cycle_edges
 from engine.model import Connection, Node, Note, Workflow
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class WorkflowScene(QGraphicsScene):
             self._add_edge_item(conn)
         for note in workflow.notes:
             self._add_note_item(note)
+        self.mark_back_edges()
         ev = workflow.events
         ev.node_added.connect(self._on_node_added)
         ev.node_removed.connect(self._on_node_removed)
@@ -306,11 +308,22 @@ class WorkflowScene(QGraphicsScene):
 
     def _on_connection_added(self, conn: Connection, index: int) -> None:
         self._add_edge_item(conn)
+        self.mark_back_edges()
 
     def _on_connection_removed(self, conn: Connection, index: int) -> None:
         items = self._edges.get(conn)
         if items:
             self._remove_edge_item(items[-1])
+        self.mark_back_edges()
+
+    def mark_back_edges(self) -> None:
+        """Draw the connections that close a cycle as back-edges (engine.graph.cycle_edges)."""
+        if self.workflow is None:
+            return
+        back = cycle_edges(self.workflow)
+        for i, conn in enumerate(self.workflow.connections):
+            for edge in self._edges.get(conn, ()):
+                edge.set_back_edge(i in back)
 
     def _on_note_added(self, note: Note, index: int) -> None:
         item = self._add_note_item(note)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
@@ -134,11 +134,23 @@ class CanvasView(QGraphicsView):
             self.centerOn(0, 0)
             return
         rect = rect.adjusted(-40, -40, 40, 40)
-        vp = self.viewport().rect()
-        zoom = min(vp.width() / rect.width(), vp.height() / rect.height(), max_zoom)
+        zoom, area = max(((min(a.width() / rect.width(), a.height() / rect.height(), max_zoom), a) for a in self._free_areas()), key=lambda za: za[0])
         self.set_zoom(zoom)
-        self.centerOn(rect.center())
+        # centre the content on the free area, not on the whole viewport
+        shift = QPointF(self.viewport().rect().center() - area.center()) / self.zoom
+        self.centerOn(rect.center() + shift)
         self.minimap.update()
+
+    def _free_areas(self) -> list[QRect]:
+        """Where a fit may put the workflow: the viewport, or with the minimap shown the
+        part above it and the part left of it, so a fit never puts a node under the minimap."""
+        vp = self.viewport().rect()
+        if not self.minimap.isVisible():
+            return [vp]
+        mm = self.minimap.geometry().translated(-self.viewport().pos())
+        above = QRect(vp.left(), vp.top(), vp.width(), max(1, mm.top() - 8 - vp.top()))
+        left = QRect(vp.left(), vp.top(), max(1, mm.left() - 8 - vp.left()), vp.height())
+        return [above, left]
 
     def center_on_node(self, node_id: str) -> None:
         item = self.scene().node_item(node_id)

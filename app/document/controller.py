@@ -254,7 +254,7 @@ class EditController(QObject):
         if not fragment.nodes and not fragment.notes:
             return [], []
         if at is None:
-            offset = (PASTE_OFFSET, PASTE_OFFSET)
+            offset = self._free_offset(fragment)
         else:
             xs = [n.position[0] for n in fragment.nodes] + [n.position[0] for n in fragment.notes]
             ys = [n.position[1] for n in fragment.nodes] + [n.position[1] for n in fragment.notes]
@@ -263,6 +263,16 @@ class EditController(QObject):
         count = len(nodes) + len(notes)
         self._push(commands.Paste(self.wf, nodes, conns, notes, f"Paste {count} item{'s' if count != 1 else ''}"))
         return [n.id for n in nodes], [n.id for n in notes]
+
+    def _free_offset(self, fragment: Workflow) -> tuple[float, float]:
+        """A little down-right of where the items were copied, and further while that spot
+        is taken: pasting twice must not stack the copies exactly on each other."""
+        taken = {tuple(n.position) for n in (*self.wf.nodes, *self.wf.notes)}
+        spots = [tuple(n.position) for n in (*fragment.nodes, *fragment.notes)]
+        step = 1
+        while step < 1000 and any((x + step * PASTE_OFFSET, y + step * PASTE_OFFSET) in taken for x, y in spots):
+            step += 1
+        return (step * PASTE_OFFSET, step * PASTE_OFFSET)
 
     def duplicate(self, node_ids: Iterable[str], note_ids: Iterable[str] = ()) -> tuple[list[str], list[str]]:
         return self.paste_text(self.copy_text(node_ids, note_ids))

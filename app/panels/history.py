@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.theme import RUN_STATE_COLORS
+from engine.runtime.status import progress_text
 
 STATUSES = ("running", "paused", "interrupted", "completed", "failed", "cancelled")
 RESUMABLE = frozenset({"paused", "interrupted"})
@@ -223,14 +224,13 @@ class HistoryPanel(QWidget):
         self.table.setRowCount(len(runs))
         for r, run in enumerate(runs):
             p = run.get("progress") or {}
-            done = (p.get("completed") or 0) + (p.get("failed") or 0) + (p.get("skipped") or 0)
             status = run.get("status", "")
             cells = [
                 f"#{run.get('number', '')}",
                 status,
                 format_started((run.get("timing") or {}).get("started_at")),
                 format_duration((run.get("timing") or {}).get("duration_ms")),
-                f"{done}/{p.get('total', 0)} · {p.get('percent', 0):.0f}%",
+                progress_text(p),
                 names.get(run.get("workflow_id", ""), run.get("workflow_id", "")),
             ]
             for c, text in enumerate(cells):

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.crash_guard import enable_fault_log, fault_log_enabled
 from app.runner.bridge import AttemptSpan, LogLine
 from engine.model import Workflow
 
@@ -59,6 +60,15 @@ def log_dir() -> Path:
     return Path(platformdirs.user_log_dir("ProcessEngine", appauthor=False))
 
 
+class AppLogFile(logging.handlers.RotatingFileHandler):
+    """The app's rotating log file; after a rotation the crash stacks follow the new file."""
+
+    def doRollover(self) -> None:
+        super().doRollover()
+        if fault_log_enabled():
+            enable_fault_log(self.baseFilename)
+
+
 def install_file_logging(level: int = logging.INFO) -> Path:
     """Write `engine` and `app` log records to a rotating file (once per process); returns its path."""
     global _file_handler
@@ -68,7 +78,7 @@ def install_file_logging(level: int = logging.INFO) -> Path:
         return path
     directory.mkdir(parents=True, exist_ok=True)
     uninstall_file_logging()
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8", delay=True)
+    handler = AppLogFile(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8", delay=True)
     handler.setLevel(level)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     for name in ("engine", "app"):

@@ -45,18 +45,22 @@ class ProblemsPanel(QWidget):
         self.problems = list(problems)
         self.tree.clear()
         icon = ui_icon("error", self.theme.error)
+        warning_icon = ui_icon("error", self.theme.warning)  # e.g. an unreachable node: the run skips it
         items = []
         for p in problems:
             node = workflow.get(p.node_id) if (workflow is not None and p.node_id) else None
             name = node.name if node is not None else (p.node_id or "workflow")
             item = QTreeWidgetItem([name, p.field or "", p.message])
-            item.setIcon(0, icon)
+            item.setIcon(0, icon if p.is_error else warning_icon)
             item.setToolTip(2, p.message)
             item.setData(0, NODE_ROLE, p.node_id if node is not None else None)
             items.append(item)
         self.tree.addTopLevelItems(items)
-        if problems:
-            self.summary.setText(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} — the workflow cannot run until they are fixed")
+        errors = sum(1 for p in problems if p.is_error)
+        if errors:
+            self.summary.setText(f"{errors} problem{'s' if errors != 1 else ''} — the workflow cannot run until they are fixed")
+        elif problems:
+            self.summary.setText(f"{len(problems)} warning{'s' if len(problems) != 1 else ''} — the workflow can run")
         else:
             self.summary.setText("No problems: the workflow can run.")
 

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 from app.icons import node_icon
 from app.panels.node_types import grouped_specs, score
 from app.theme import category_color
+from engine.model import Node
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
 
@@ -51,13 +52,28 @@ class QuickAddPopup(QFrame):
         self.list.itemActivated.connect(lambda _item: self.accept_current())
         self.list.itemClicked.connect(lambda _item: self.accept_current())
         self.search.installEventFilter(self)
+        self.link: str | None = None
 
-    def popup(self, global_pos: QPoint) -> None:
+    def popup(self, global_pos: QPoint, link: str | None = None) -> None:
+        """Open at `global_pos`. `link` is "input" when the new node must take a connection
+        dropped from an output port (triggers have no input: not offered), "output" when it
+        must feed an input port (only types with an output are offered)."""
+        self.link = link
         self.search.clear()
         self.filter("")
         self.move(global_pos)
         self.show()
         self.search.setFocus()
+
+    def offered(self, node_type: str) -> bool:
+        """Can a node of this type take the link being made (always, without a link)?"""
+        if self.link is None:
+            return True
+        from engine.nodes.registry import get_spec
+
+        spec = get_spec(node_type)
+        node = Node(id="", type=node_type, name="")
+        return bool(spec.input_ports(node) if self.link == "input" else spec.output_ports(node))
 
     def filter(self, text: str) -> None:
         from engine.nodes.registry import get_spec
@@ -65,7 +81,7 @@ class QuickAddPopup(QFrame):
         best, best_score = None, 99
         for i in range(self.list.count()):
             item = self.list.item(i)
-            s = score(get_spec(item.data(TYPE_ROLE)), text)
+            s = score(get_spec(item.data(TYPE_ROLE)), text) if self.offered(item.data(TYPE_ROLE)) else None
             item.setHidden(s is None)
             if s is not None and s < best_score:
                 best, best_score = item, s

@@ -68,7 +68,7 @@ class RunDiffDialog(QDialog):
 
     def __init__(self, result: dict[str, Any], workflow: Workflow, numbers: dict[str, int | None], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.result = result
+        self.diff = result
         self.workflow = workflow
         self.setModal(False)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
@@ -112,10 +112,10 @@ class RunDiffDialog(QDialog):
 
     # -- building -----------------------------------------------------------------------
     def _summary_text(self) -> str:
-        first = self.result["first_divergence"]
-        if first is None and not self.result["differing"]:
+        first = self.diff["first_divergence"]
+        if first is None and not self.diff["differing"]:
             return "The two runs took the same steps with the same results."
-        n = len(self.result["differing"])
+        n = len(self.diff["differing"])
         parts = [f"{n} node{'s' if n != 1 else ''} differ."]
         if first is not None:
             name = self._name(first["node_id"])
@@ -129,8 +129,8 @@ class RunDiffDialog(QDialog):
         return node.name if node is not None else node_id
 
     def _node_table(self) -> QTableWidget:
-        nodes = self.result["nodes"]
-        order = list(self.result["differing"]) + [n for n in nodes if n not in self.result["differing"]]
+        nodes = self.diff["nodes"]
+        order = list(self.diff["differing"]) + [n for n in nodes if n not in self.diff["differing"]]
         table = QTableWidget(len(order), len(COLUMNS))
         table.setHorizontalHeaderLabels(COLUMNS)
         table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -151,7 +151,7 @@ class RunDiffDialog(QDialog):
                 _pair(lf["duration_ms"], rf["duration_ms"], lambda ms: format_ms(ms) or "—"),
                 "same" if d["output_equal"] else f"{len(d['output_diff'])} change{'s' if len(d['output_diff']) != 1 else ''}",
             ]
-            differs = node_id in self.result["differing"]
+            differs = node_id in self.diff["differing"]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(NODE_ROLE, node_id)
@@ -174,7 +174,7 @@ class RunDiffDialog(QDialog):
         if item is None:
             return
         node_id = str(item.data(NODE_ROLE))
-        d = self.result["nodes"][node_id]
+        d = self.diff["nodes"][node_id]
         self.left_view.set_value(d.get("left_output"), present="left_output" in d)
         self.right_view.set_value(d.get("right_output"), present="right_output" in d)
         changes = d["output_diff"]
@@ -186,7 +186,7 @@ class RunDiffDialog(QDialog):
 
     def mark_canvas(self, scene: Any) -> None:
         """Tint the canvas: differing nodes amber with what differs, the rest grey."""
-        for node_id, d in self.result["nodes"].items():
+        for node_id, d in self.diff["nodes"].items():
             item = scene.node_item(node_id)
             if item is None:
                 continue

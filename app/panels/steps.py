@@ -216,7 +216,8 @@ class StepsPanel(QWidget):
         key = event.key()
         moves = {Qt.Key.Key_Left: self.current - 1, Qt.Key.Key_Right: self.current + 1,
                  Qt.Key.Key_Home: 0, Qt.Key.Key_End: self.count - 1}
-        if key in moves and self.count:
-            self.select(moves[key])
+        target = moves.get(Qt.Key(key))
+        if target is not None and self.count:
+            self.select(target)
             return
         super().keyPressEvent(event)

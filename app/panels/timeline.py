@@ -20,7 +20,7 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QPen
-from PySide6.QtWidgets import QLabel, QSplitter, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QToolTip, QVBoxLayout, QWidget
 
 from app.panels.history import STATUS_COLORS
 from app.runner.bridge import AttemptSpan
@@ -29,7 +29,7 @@ from app.theme import RUN_STATE_COLORS
 REDRAW_MS = 250
 MAX_WAIT_MS = 2000
 COST_FACTOR = 10  # wait at least this many times the last redraw's cost
-LABEL_PX = 18
+LABEL_PX = 14  # a row name needs about one line of the axis font
 BAR_HEIGHT = 0.6
 MIN_WIDTH_S = 0.002  # a 0.1 ms attempt still shows as a sliver
 
@@ -82,7 +82,6 @@ class TimelinePanel(QWidget):
         self.gantt = pg.PlotWidget(background="w")
         self.gantt.setMenuEnabled(False)
         self.gantt.showGrid(x=True, y=False, alpha=0.25)
-        self.gantt.setLabel("bottom", "seconds since the run started")
         self.gantt.getPlotItem().getAxis("bottom").enableAutoSIPrefix(False)
         self.gantt.getPlotItem().invertY(True)
         self.gantt.getPlotItem().setMouseEnabled(x=True, y=False)
@@ -108,14 +107,25 @@ class TimelinePanel(QWidget):
         self.history.scene().sigMouseMoved.connect(self._hover_history)
 
         self.caption = QLabel("No run yet.")
-        split = QSplitter(Qt.Orientation.Vertical)
+        # side by side: the Gantt gets the dock's whole height (a bottom dock is short; stacked,
+        # it was ~70 px and showed 2 of 4 row names), and nothing forces a tall minimum
+        split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.gantt)
         split.addWidget(self.history)
-        split.setSizes([300, 120])
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        split.setSizes([600, 200])
+        for plot in (self.gantt, self.history):
+            plot.setMinimumSize(60, 40)
+        self.gantt.getPlotItem().getViewBox().sigResized.connect(self._update_ticks)
+        # the names we hand the axis are already thinned to what fits: let it draw them all
+        # (its default fill limit drops every other name of four rows in a short dock)
+        self.gantt.getPlotItem().getAxis("left").setStyle(textFillLimits=[(0, 1.0)])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        self.caption.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         layout.addWidget(self.caption)
-        layout.addWidget(split)
+        layout.addWidget(split, 1)
 
     # -- data -----------------------------------------------------------------------
     def clear(self) -> None:
@@ -236,17 +246,20 @@ class TimelinePanel(QWidget):
                     gx += [a.x1, b.x0]
                     gy += [a.row, a.row]
         self.gap_item.setData(gx, gy, connect="pairs")
-        axis = self.gantt.getPlotItem().getAxis("left")
-        # as many names down the side as fit (one per LABEL_PX): 5,000 labels would be
-        # unreadable and slow to lay out
-        fit = max(2, (self.gantt.height() or 300) // LABEL_PX)
-        step = max(1, -(-len(self.rows) // fit))
-        ticks = [(row, self._label(key)) for key, row in self.rows.items() if row % step == 0]
-        axis.setTicks([ticks])
+        self._update_ticks()
         if self.bars:
             right = max(b.x1 for b in self.bars)
             self.gantt.getPlotItem().setXRange(-right * 0.01, right * 1.03 or 0.01, padding=0)
             self.gantt.getPlotItem().setYRange(-0.7, len(self.rows) - 0.3, padding=0)
+
+    def _update_ticks(self, *_args: Any) -> None:
+        """As many node names down the side as fit in the plot's height (one per LABEL_PX;
+        5,000 labels would be unreadable and slow to lay out); again after every resize."""
+        height = self.gantt.getPlotItem().getViewBox().height()
+        fit = max(2, int(height // LABEL_PX)) if height > 0 else len(self.rows)
+        step = max(1, -(-len(self.rows) // fit))
+        ticks = [(row, self._label(key)) for key, row in self.rows.items() if row % step == 0]
+        self.gantt.getPlotItem().getAxis("left").setTicks([ticks])
 
     def _label(self, key: tuple[str, str]) -> str:
         thread, node = key

@@ -24,6 +24,7 @@ from app.runner.bridge import Batch, NodeLive
 from app.runner.snapshot import RunSnapshot
 from app.theme import RUN_STATE_COLORS
 from engine.model import Connection, Workflow
+from engine.runtime.status import progress
 
 COUNTDOWN_MS = 100
 BUDGET_MS = 6  # canvas painting per event-loop turn; the rest waits for the next turn
@@ -245,18 +246,10 @@ class RunCanvas(QObject):
         self._schedule()
 
     # -- numbers ---------------------------------------------------------------
-    def progress(self) -> dict[str, float]:
+    def progress(self) -> dict[str, Any]:
+        """The engine's progress object (`engine.runtime.status.progress`) for what the canvas shows."""
         counts = self.counts
-        total = self.total or len(self.states)
-        done = counts["succeeded"] + counts["failed"] + counts["skipped"]
-        return {
-            "total": total,
-            "completed": counts["succeeded"],
-            "failed": counts["failed"],
-            "skipped": counts["skipped"],
-            "done": done,
-            "percent": min(100.0, round(100.0 * done / total, 1)) if total else 0.0,
-        }
+        return progress(self.total or len(self.states), counts["succeeded"], counts["failed"], counts["skipped"])
 
     # -- painting --------------------------------------------------------------
     @property

@@ -25,6 +25,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
+from app.help import HELP_KEYS
 from app.runner import gc_pacer
 from app.runner.backend import ServiceLike
 from app.runner.bridge import Batch, EventBridge
@@ -32,7 +33,10 @@ from app.runner.canvas_state import RunCanvas
 from app.runner.engine_thread import EngineThread
 from app.runner.host import RunnerHost
 from app.runner.snapshot import RunSnapshot, run_snapshot
+from app.trust_dialog import ask_trust
+from engine import trust
 from engine.model import Workflow
+from engine.runtime.status import progress_text
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +100,8 @@ class RunController(QObject):
         self.bridge: EventBridge | None = None
         self.workflow: Workflow | None = None  # the snapshot the current run executes
         self.started_at: float | None = None
+        self.paused_s = 0.0  # paused time of the current run seen so far
+        self._paused_since: float | None = None
         self.current_node: str | None = None
         self.snapshot: RunSnapshot | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
@@ -171,6 +177,8 @@ class RunController(QObject):
         self.cancel_action.setToolTip("Cancel the run (Shift+F5)")
         self.cancel_action.triggered.connect(lambda: self.spawn(self.cancel()))
         self.actions = [self.run_action, self.pause_action, self.resume_action, self.cancel_action]
+        for action in (self.pause_action, self.resume_action):  # F6 moves to whichever is enabled
+            action.setProperty(HELP_KEYS, "F6")
 
     def install_status_bar(self, bar: QStatusBar) -> None:
         bar.addPermanentWidget(self.node_label)
@@ -180,9 +188,26 @@ class RunController(QObject):
         self.message.connect(lambda text: bar.showMessage(text, 8000))
 
     # -- state ---------------------------------------------------------------------------
+    def _track_pause(self, new_state: str) -> None:
+        """Paused time is no run time: the live clock stops while the run is paused."""
+        now = time.time()
+        if new_state == PAUSED and self._paused_since is None:
+            self._paused_since = now
+        elif new_state != PAUSED and self._paused_since is not None:
+            self.paused_s += now - self._paused_since
+            self._paused_since = None
+
+    def active_elapsed(self) -> float | None:
+        """Seconds the current run has been running, paused intervals left out."""
+        if self.started_at is None:
+            return None
+        end = self._paused_since if self._paused_since is not None else time.time()
+        return end - self.started_at - self.paused_s
+
     def _set_state(self, state: str) -> None:
         if state != self.state:
             log.debug("run state %s -> %s", self.state, state)
+            self._track_pause(state)
             self.state = state
             self._hold_gc(state in ACTIVE)
             self._update_actions()
@@ -233,9 +258,7 @@ class RunController(QObject):
             self.elapsed_label.setText("")
             self.node_label.setText("")
             return
-        label = f"{p['done']}/{p['total']} · {p['percent']:.0f}%"
-        if p["failed"]:
-            label += f" · {p['failed']} failed"
+        label = progress_text(p)  # the CLI's words and numbers
         prefix = ""
         if self.state == VIEWING and self.viewing:
             num = self.viewing[1]
@@ -256,7 +279,7 @@ class RunController(QObject):
             dur = (self.snapshot.status_object.get("timing") or {}).get("duration_ms")
             self.elapsed_label.setText(f"took {format_elapsed(dur / 1000)}" if dur is not None else "")
         elif self.started_at is not None:
-            self.elapsed_label.setText(f"elapsed {format_elapsed(time.time() - self.started_at)}")
+            self.elapsed_label.setText(f"elapsed {format_elapsed(self.active_elapsed() or 0.0)}")
         node = self.current_node if self.state in ACTIVE else None
         wf = self.workflow
         if node and wf is not None and wf.get(node) is not None:
@@ -324,16 +347,23 @@ class RunController(QObject):
         await asyncio.sleep(0)  # let pending paints and input go first: cloning 5,000 nodes takes ~20 ms
         snapshot = wf.clone()  # the run never sees later edits
         problems = await self.engine.call_sync(validate, snapshot, file=self.host.current_file())
+        problems = [p for p in problems if p.is_error]  # warnings (unreachable nodes) do not stop a run
         if problems:
             self._set_state(IDLE if self.viewing is None else VIEWING)
             self._refuse(f"Cannot run: {len(problems)} problem(s) — {problems[0]}")
             self.run_ended.emit("", "invalid")  # whoever waits for the run (--run --screenshot) goes on
+            return None
+        trusted = await self._ask_trust(snapshot, self.host.current_file())
+        if trusted is None:
+            self._set_state(IDLE if self.viewing is None else VIEWING)
+            self.run_ended.emit("", "invalid")
             return None
         if self.viewing is not None:
             self.leave_view()
         self.workflow = snapshot
         self.execution_id = None
         self.started_at = None
+        self.paused_s, self._paused_since = 0.0, None
         self.current_node = None
         self.canvas.begin(snapshot)
         bridge = self._new_bridge()
@@ -341,7 +371,8 @@ class RunController(QObject):
         self.execution_changed.emit(None)
         try:
             svc = await self.service()
-            handle = await self.engine.call(svc.start(snapshot, hooks=bridge.hooks(), workflow_file=self.host.current_file()))
+            with trust.granted(trusted):  # the run's tasks inherit it (engine/trust.py)
+                handle = await self.engine.call(svc.start(snapshot, hooks=bridge.hooks(), workflow_file=self.host.current_file()))
         except Exception:
             self._set_state(FAILED)
             self.run_ended.emit("", FAILED)  # nobody waits forever for a run that never started
@@ -414,16 +445,35 @@ class RunController(QObject):
         self.workflow = wf
         self.execution_id = execution_id
         self.canvas.show_snapshot(wf, snap)
-        self.started_at = _epoch((snap.status_object.get("timing") or {}).get("started_at"))
+        timing = snap.status_object.get("timing") or {}
+        self.started_at = _epoch(timing.get("started_at"))
+        paused_at = _epoch(timing.get("stopped_at"))  # when it paused (or was interrupted)
+        self.paused_s, self._paused_since = (time.time() - paused_at if paused_at else 0.0), None
         await self._resume(execution_id, workflow=wf)
 
+    async def _ask_trust(self, wf: Workflow, path: str | None) -> bool | None:
+        """Whether the run may run code outside the sandbox; None: it must not start."""
+        if not trust.needs_trust(wf):
+            return False
+        if await ask_trust(wf, path, self.host.window()):
+            return True
+        self._refuse("Run not started: the workflow runs code outside the sandbox and was not trusted.")
+        return None
+
     async def _resume(self, execution_id: str, workflow: Workflow | None = None) -> None:
+        wf = workflow or self.workflow
+        current = self.host.current_workflow()
+        path = self.host.current_file() if current is not None and wf is not None and current.id == wf.id else None
+        trusted = await self._ask_trust(wf, path) if wf is not None else False
+        if trusted is None:
+            return
         bridge = self._new_bridge()
         self._set_state(RESUMING)
         self.execution_changed.emit(execution_id)
         svc = await self.service()
         try:
-            await self.engine.call(svc.resume(execution_id, hooks=bridge.hooks(), workflow=workflow or self.workflow))
+            with trust.granted(trusted):
+                await self.engine.call(svc.resume(execution_id, hooks=bridge.hooks(), workflow=wf))
         except Exception:
             self._set_state(PAUSED)
             raise
@@ -537,7 +587,16 @@ class RunController(QObject):
             await self.call(lambda s, e=self.execution_id: s.pause(e))
         svc = await self.service()
         record = await self.engine.call(svc.wait(self.execution_id))
+        self._settle(record.status)
         return record.status
+
+    def _settle(self, status: str) -> None:
+        """The run stopped: leave the active states now. `_follow` shows the final record a
+        moment later, but the window may close first, and the app's exit must not take an
+        already paused run for a running one (and try to pause it again)."""
+        if self.state in ACTIVE:
+            self.last_status = status
+            self._set_state({"completed": COMPLETED, "failed": FAILED, "cancelled": CANCELLED, "paused": PAUSED}.get(status, IDLE))
 
     async def cancel_and_wait(self) -> str | None:
         if self.execution_id is None:
@@ -546,6 +605,7 @@ class RunController(QObject):
         if self.state in ACTIVE:
             svc = await self.service()
             record = await self.engine.call(svc.wait(self.execution_id))
+            self._settle(record.status)
             return record.status
         return self.state
 

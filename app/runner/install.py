@@ -40,6 +40,7 @@ from app.runner.recovery import RecoveryDialog, interrupted_runs
 from app.runner.snapshot import RunSnapshot, node_data, preview_samples
 from app.runner.time_travel import install_time_travel
 from engine.model import Workflow
+from engine.service import InvalidExecutionState
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,7 @@ class RunnerUi(QObject):
         self._selected_node: str | None = None
         self.samples: dict[str, Any] | None = None
         self.record_view: Any = None  # a RunRecord of a past moment (time travel) shown instead of the run's end
+        self.time_travel: Any = None  # the Steps dock and Compare (app.runner.time_travel)
         self._workflow_names: dict[str, str] = {}  # workflow id -> name, for the history's "all" scope
         self._data_timer = QTimer(self)
         self._data_timer.setSingleShot(True)
@@ -281,17 +283,22 @@ class RunnerUi(QObject):
             self.logs.clear()
         if execution_id is not None and self.history.row_of(execution_id) is not None:
             self.history.select_execution(execution_id)
+        self._update_banner()
         self.controller.spawn(self.refresh_data())
 
     def _on_state(self, state: str) -> None:
-        viewing = state == rc.VIEWING
-        self.history.set_viewing(viewing)
-        if viewing and self.controller.viewing:
-            num = self.controller.viewing[1]
-            status = (self.controller.viewed_status or {}).get("status", "")
-            self.host.banner.show_banner(f"Viewing run #{num} · {status} · read-only" if num else f"Viewing run · {status} · read-only")
-        elif not viewing:
+        self.history.set_viewing(state == rc.VIEWING)
+        self._update_banner()
+
+    def _update_banner(self) -> None:
+        """The banner names the run on the canvas; viewing #2 then #1 is no state change,
+        so this also runs when the execution shown changes."""
+        if self.controller.state != rc.VIEWING or not self.controller.viewing:
             self.host.banner.hide()
+            return
+        num = self.controller.viewing[1]
+        status = (self.controller.viewed_status or {}).get("status", "")
+        self.host.banner.show_banner(f"Viewing run #{num} · {status} · read-only" if num else f"Viewing run · {status} · read-only")
 
     def _selection_changed(self) -> None:
         scene = self.window.scene
@@ -354,8 +361,9 @@ class RunnerUi(QObject):
         wid = wf.id if wf is not None else None
         scope_all = self.history.all_workflows
         known = dict(self._workflow_names)
+        shown_name = self.window.document.display_name  # what the title bar calls it
         if wf is not None:
-            known[wf.id] = wf.name
+            known[wf.id] = shown_name
 
         def read(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
             mine = number_runs(s.list(workflow_id=wid, limit=HISTORY_LIMIT)) if wid else []
@@ -372,7 +380,7 @@ class RunnerUi(QObject):
         mine, everything, names = await self.controller.call(read)
         self._workflow_names.update(names)
         if wf is not None:
-            names[wf.id] = wf.name
+            names[wf.id] = shown_name
         status = self.history.status_filter
         self.history.set_runs([r for r in everything if status is None or r["status"] == status], names)
         self.timeline.set_durations(mine)
@@ -449,7 +457,10 @@ class RunnerUi(QObject):
             eid = self.controller.execution_id
 
             async def pause_and_wait(s: Any) -> Any:
-                s.pause(eid)
+                try:
+                    s.pause(eid)
+                except InvalidExecutionState:  # it stopped (paused, ended) on its own meanwhile
+                    log.debug("run %s already stopped at exit", eid)
                 return await s.wait(eid)
 
             try:

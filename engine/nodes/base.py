@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -54,6 +55,10 @@ class NodeServices:
     - `run_sub_workflow(ctx, workflow, inputs)`: run a child thread, return its final output.
     - `respond(status, body, headers)`: set the webhook response of this execution.
     - `load_workflow(ref)`: load a workflow by file path (relative to the parent file) or `id:<workflow id>`.
+    - `resources`: objects a node type keeps for the whole run (e.g. the code node's V8
+      isolate), by key; the runtime calls `close()` on each when the run ends.
+    - `workflow_dir()`: the folder of the run's workflow file (None for a workflow never saved);
+      file nodes resolve relative paths against it.
     """
 
     http_client: Callable[[], Any]
@@ -61,6 +66,17 @@ class NodeServices:
     run_sub_workflow: Callable[..., Awaitable[Any]]
     respond: Callable[[int, Any, dict[str, str] | None], None]
     load_workflow: Callable[[str], Workflow]
+    resources: dict[str, Any] = field(default_factory=dict)
+    workflow_dir: Callable[[], Path | None] = lambda: None
+
+    def close_resources(self) -> None:
+        """Close what nodes kept for the run; one failing to close does not stop the others."""
+        while self.resources:
+            _, resource = self.resources.popitem()
+            try:
+                resource.close()
+            except Exception:
+                logging.getLogger("engine.runtime").debug("closing a run resource failed", exc_info=True)
 
 
 @dataclass
@@ -99,6 +115,9 @@ class NodeSpec:
     default_retry: ClassVar[str] = "none"  # preset name used when the node has no `retry`
     kind: ClassVar[str] = "plain"  # plain | loop | merge | sub_workflow (the runtime's special cases)
     fields_not_rendered: ClassVar[tuple[str, ...]] = ()  # config keys the runtime leaves as text
+    # config keys the node evaluates once per list item, with `item` and `index` added to the
+    # names (engine.nodes.items); editors preview them with the first item of the input
+    item_fields: ClassVar[tuple[str, ...]] = ()
 
     def input_ports(self, node: Node) -> list[str]:
         return [] if self.is_trigger else ["in"]

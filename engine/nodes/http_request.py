@@ -10,6 +10,7 @@ because that is where credentials travel.
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from typing import Any, Literal
 
@@ -17,6 +18,7 @@ import httpx
 from pydantic import Field, ValidationInfo, field_validator
 
 from engine.errors import NodeError
+from engine.jsonvalue import JSONValueError, MalformedJSON, loads_strict
 from engine.nodes import registry
 from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
 from engine.nodes.common import stringify_headers
@@ -48,6 +50,11 @@ class HttpRequestConfig(NodeConfig):
     )
     timeout_s: float = Field(
         30.0, gt=0, description="Total time limit for the request, in seconds."
+    )
+    credential: str | None = Field(
+        None,
+        description="Name of a stored credential of kind basic, bearer, header or query; its "
+        "secret is added to the request and never logged or recorded.",
     )
 
     @field_validator("method", mode="before")
@@ -104,9 +111,11 @@ def parse_body(response: httpx.Response) -> Any:
     if not response.content.strip():
         return None
     try:
-        return response.json()
-    except ValueError:  # says JSON but is not: keep the text rather than fail the node
+        return loads_strict(response.text)
+    except MalformedJSON:  # says JSON but is not: keep the text rather than fail the node
         return response.text
+    except JSONValueError as exc:  # JSON to a lenient parser, but NaN, a 5,000-digit int...
+        raise NodeError(f"the response body cannot be used: {exc}", error_type="bad_response") from None
 
 
 def _transport_error(method: str, safe_url: str, exc: Exception, timeout_s: float) -> NodeError:
@@ -124,6 +133,42 @@ def _transport_error(method: str, safe_url: str, exc: Exception, timeout_s: floa
     if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError | httpx.ProxyError):
         return NodeError(f"{method} {safe_url}: {text}", retryable=True, error_type="connection")
     return NodeError(f"{method} {safe_url}: {text}", error_type=type(exc).__name__)
+
+
+HTTP_KINDS = ("basic", "bearer", "header", "query")
+
+
+def apply_credential(
+    cred: dict[str, str], headers: dict[str, str], query: dict[str, Any]
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """New (headers, query) with the credential's auth added; the inputs are not changed.
+
+    Kept apart from the config so what the workflow asked for (and what may be
+    shown or recorded) never holds the secret.
+    """
+    kind = cred["kind"]
+    headers, query = dict(headers), dict(query)
+    if kind in ("basic", "smtp"):
+        token = base64.b64encode(f"{cred['username']}:{cred['password']}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    elif kind == "bearer":
+        headers["Authorization"] = f"Bearer {cred['token']}"
+    elif kind == "header":
+        headers[cred["name"]] = cred["value"]
+    elif kind == "query":
+        query[cred["name"]] = cred["value"]
+    return headers, query
+
+
+def _credential(ctx: NodeContext, name: str) -> dict[str, str]:
+    cred = ctx.services.credential(name)
+    if cred.get("kind", "basic") not in (*HTTP_KINDS, "smtp"):
+        raise NodeError(
+            f"node {ctx.node.id!r}, config.credential: credential {name!r} is of kind "
+            f"{cred.get('kind')!r}; http_request takes {', '.join(HTTP_KINDS)}",
+            error_type="CredentialInvalid",
+        )
+    return {"kind": "basic", **cred}
 
 
 class HttpRequestSpec(NodeSpec):
@@ -153,10 +198,13 @@ class HttpRequestSpec(NodeSpec):
             kwargs["json"] = cfg.json_body
         elif cfg.body is not None:
             kwargs["content"] = cfg.body.encode()
+        headers, query = cfg.headers, cfg.query
+        if cfg.credential:
+            headers, query = apply_credential(_credential(ctx, cfg.credential), headers, query)
         url: httpx.URL | str = cfg.url
-        if cfg.query:  # merged by hand: httpx's `params=` replaces a query already in the URL
+        if query:  # merged by hand: httpx's `params=` replaces a query already in the URL
             url = httpx.URL(cfg.url).copy_merge_params(
-                {k: v for k, v in cfg.query.items() if v is not None}
+                {k: v for k, v in query.items() if v is not None}
             )
         client: httpx.AsyncClient = ctx.services.http_client()
         started = time.perf_counter()
@@ -164,7 +212,7 @@ class HttpRequestSpec(NodeSpec):
             # httpx timeouts are per read/connect; asyncio.timeout makes timeout_s a total limit.
             async with asyncio.timeout(cfg.timeout_s):
                 response = await client.request(
-                    cfg.method, url, headers=cfg.headers, timeout=cfg.timeout_s, **kwargs
+                    cfg.method, url, headers=headers, timeout=cfg.timeout_s, **kwargs
                 )
         except (TimeoutError, httpx.HTTPError, httpx.InvalidURL) as exc:
             raise _transport_error(cfg.method, safe_url, exc, cfg.timeout_s) from None

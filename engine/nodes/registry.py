@@ -30,6 +30,18 @@ BUILTIN_TYPES: dict[str, str] = {
     "merge": "engine.nodes.merge",
     "wait": "engine.nodes.wait",
     "sub_workflow": "engine.nodes.sub_workflow",
+    "code": "engine.nodes.code",
+    "execute_command": "engine.nodes.execute_command",
+    "filter": "engine.nodes.filter",
+    "sort": "engine.nodes.sort",
+    "limit": "engine.nodes.limit",
+    "remove_duplicates": "engine.nodes.remove_duplicates",
+    "aggregate": "engine.nodes.aggregate",
+    "no_op": "engine.nodes.no_op",
+    "read_file": "engine.nodes.read_file",
+    "write_file": "engine.nodes.write_file",
+    "sql_query": "engine.nodes.sql_query",
+    "unsupported": "engine.nodes.unsupported",
 }
 BUILTIN_MODULES = tuple(dict.fromkeys(BUILTIN_TYPES.values()))
 

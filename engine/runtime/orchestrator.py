@@ -23,8 +23,9 @@ from typing import Any
 
 from engine import events as ev
 from engine import expressions
-from engine.errors import EngineError, ExpressionError, NodeError
+from engine.errors import EngineError, ExpressionError, NodeError, RunTakenOver
 from engine.graph import Routing
+from engine.jsonvalue import unstorable
 from engine.model import Node, Workflow
 from engine.nodes.base import Interrupted, NodeContext, NodeServices, NodeSpec
 from engine.runtime.control import RunControl
@@ -171,6 +172,7 @@ class Orchestrator:
             run_sub_workflow=self._run_sub_workflow,
             respond=self._respond,
             load_workflow=self._load_workflow,
+            workflow_dir=self._workflow_dir,
         )
 
     # -- public --------------------------------------------------------------
@@ -209,6 +211,9 @@ class Orchestrator:
             self._stopped(FAILED)
             log.error("execution=%s failed node=%s: %s", rec.execution_id, failed.error.get("node_id"), failed.error.get("message"))
             await self.hooks.emit(ev.ExecutionFailed(rec.execution_id, failed.error), rec)
+        except RunTakenOver:  # another process owns the run now: stop, record nothing
+            log.warning("execution=%s was taken over by another process; stopping", rec.execution_id)
+            raise
         except Exception as exc:  # a bug or an unexpected error: the run fails, nothing is lost
             rec.error = main.error = error_object(exc, main.in_flight or "", 0)
             self._stopped(FAILED)
@@ -272,6 +277,8 @@ class Orchestrator:
                         if state is not None:
                             state.results.append(frame.value)
                         continue
+                if frame.attempt == 0:
+                    self._check_visits(th, plan, node)
                 await self._run_node(th, plan, node, spec, frame)
             if not th.waiting:
                 return
@@ -281,6 +288,27 @@ class Orchestrator:
             waiting = th.waiting.pop(merge_id)
             incoming = plan.routing.incoming.get(merge_id, [])
             stack.append(Frame(merge_id, [waiting[i] for i in incoming if i in waiting], kind="merge_fire"))
+
+    @staticmethod
+    def _check_visits(th: ThreadRecord, plan: _Plan, node: Node) -> None:
+        """Fail the run when a node is about to run more often than the workflow allows
+        (a cycle that never takes its way out). Counted from the attempt records, so the
+        bound holds across a pause and a resume."""
+        limit = plan.wf.max_node_visits
+        attempts = th.attempts.get(node.id)
+        if attempts is None or len(attempts) < limit:
+            return
+        visits = sum(1 for a in attempts if a["attempt"] == 1 and a["status"] != "paused")
+        if visits >= limit:
+            th.node_status[node.id] = "failed"
+            raise RunFailed({
+                "message": f"node {node.name!r} would run more than {limit} times (the workflow's max_node_visits): "
+                "a cycle that does not end?",
+                "type": "MaxNodeVisits",
+                "node_id": node.id,
+                "attempt": 0,
+                "traceback": "",
+            })
 
     def _names(self, th: ThreadRecord, plan: _Plan, value: Any) -> dict[str, Any]:
         by_name = self._by_name.get(th.thread_id)
@@ -354,6 +382,9 @@ class Orchestrator:
                         result = await task
                     finally:
                         control.current_task = None
+                problem = unstorable(result.outputs)  # refused here, never in the checkpoint
+                if problem:
+                    raise NodeError(f"the node's output cannot be stored: {problem}", error_type="unstorable")
             except (Interrupted, asyncio.CancelledError) as stop:
                 if isinstance(stop, asyncio.CancelledError) and not control.interrupted:
                     raise
@@ -480,7 +511,7 @@ class Orchestrator:
         elif outputs:
             th.last_output = next(iter(outputs.values()))
         skipped: list[str] = []
-        if plan.multi_port[node.id]:
+        if plan.multi_port[node.id] and node.id not in routing.cyclic:  # in a cycle: decided at the end
             spec = plan.specs[node.id]
             for port in spec.output_ports(node):
                 if port in outputs:
@@ -536,6 +567,9 @@ class Orchestrator:
         from engine.credentials import resolve_credential
 
         return resolve_credential(name)
+
+    def _workflow_dir(self) -> Path | None:
+        return Path(self.record.workflow_file).parent if self.record.workflow_file else None
 
     def _respond(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         self.record.response = {"status": status, "body": body, "headers": headers or {}}
@@ -619,6 +653,7 @@ class Orchestrator:
         return child.last_output
 
     async def _close(self) -> None:
+        self.services.close_resources()
         if self._http is not None:
             try:
                 await self._http.aclose()

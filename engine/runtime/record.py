@@ -89,20 +89,9 @@ class ThreadRecord:
     error: dict[str, Any] | None = None
 
     def progress(self) -> dict[str, Any]:
-        st = list(self.node_status.values())
-        completed = st.count("succeeded")
-        failed = st.count("failed")
-        skipped = st.count("skipped")
-        total = self.total or 0
-        done = completed + failed + skipped
-        percent = round(100.0 * done / total, 1) if total else 100.0
-        return {
-            "total": total,
-            "completed": completed,
-            "failed": failed,
-            "skipped": skipped,
-            "percent": min(percent, 100.0),
-        }
+        from engine.runtime.status import progress_of  # defined once, with the status object
+
+        return progress_of(self.node_status.values(), self.total)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -6,6 +6,9 @@ the same numbers.
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from engine.runtime.orchestrator import iso
@@ -15,6 +18,34 @@ from engine.runtime.record import MAIN_THREAD, RESUMABLE, RunRecord
 def _iso_any(value: Any) -> Any:
     """Attempt times are epoch seconds in the record; ISO 8601 on every surface."""
     return iso(value) if isinstance(value, (int, float)) else value
+
+
+# A node is finished when it reached one of these; `percent` is the share of the run's
+# nodes that are finished (how far the run got, not how much of it succeeded: a failed
+# node is finished too, which is why every surface shows completed, failed and skipped apart).
+END_STATES = ("succeeded", "failed", "skipped")
+
+
+def progress(total: int, completed: int, failed: int, skipped: int) -> dict[str, Any]:
+    """The progress object of every surface (CLI, service, app): counts and percent."""
+    done = completed + failed + skipped
+    percent = round(100.0 * done / total, 1) if total else 100.0
+    return {"total": total, "completed": completed, "failed": failed, "skipped": skipped, "percent": min(percent, 100.0)}
+
+
+def progress_of(statuses: Iterable[str], total: int | None) -> dict[str, Any]:
+    """Progress from node statuses (node id -> status) of one thread."""
+    counts = Counter(statuses)
+    return progress(total or 0, counts["succeeded"], counts["failed"], counts["skipped"])
+
+
+def progress_text(p: dict[str, Any]) -> str:
+    """E.g. '4 completed, 1 failed, 1 skipped of 6 (100%)'. The percent is rounded down,
+    so 100% means every node finished."""
+    return (
+        f"{p.get('completed') or 0} completed, {p.get('failed') or 0} failed, {p.get('skipped') or 0} skipped "
+        f"of {p.get('total') or 0} ({math.floor(p.get('percent') or 0):.0f}%)"
+    )
 
 
 def duration_ms(started: float | None, stopped: float | None, now: float | None = None) -> float | None:
@@ -39,11 +70,11 @@ def status_object(rec: RunRecord, *, status: str | None = None, now: float | Non
                 "parent_thread_id": t.parent_thread_id,
                 "node_id": t.parent_node_id,
                 "status": st if t.thread_id == MAIN_THREAD else t.status,
-                "progress": t.progress(),
+                "progress": progress_of(t.node_status.values(), t.total),
                 "in_flight": t.in_flight,
             }
         )
-    progress = main.progress() if main else {"total": 0, "completed": 0, "failed": 0, "skipped": 0, "percent": 0.0}
+    main_progress = progress_of(main.node_status.values(), main.total) if main else progress(0, 0, 0, 0)
     error = None
     if rec.error:
         error = {
@@ -56,7 +87,7 @@ def status_object(rec: RunRecord, *, status: str | None = None, now: float | Non
         "workflow_id": rec.workflow_id,
         "status": st,
         "resumable": st in RESUMABLE,
-        "progress": progress,
+        "progress": main_progress,
         "timing": {
             "started_at": iso(rec.started_at),
             "stopped_at": iso(rec.stopped_at),

@@ -25,15 +25,16 @@ import asyncio
 import itertools
 import logging
 import operator
+import os
 import time
 from typing import Any
 
 import sqlalchemy as sa
 
 from engine import events as ev
-from engine.errors import StoreError
+from engine.errors import RunTakenOver, StoreError
 from engine.runtime.record import MAIN_THREAD, Frame, RunRecord, ThreadRecord
-from engine.store import codec
+from engine.store import codec, owner
 from engine.store.sql import RawTransaction, statements
 
 log = logging.getLogger("engine.store")
@@ -188,7 +189,7 @@ class _Thread:
 
 
 class Checkpointer:
-    """Subscribes to one run's hooks and writes its checkpoints on a connection of its own."""
+    """Subscribes to one run's hooks and writes its checkpoints, one pooled connection per transaction."""
 
     def __init__(self, engine: sa.Engine, record: RunRecord, *, seq: int = 0, existing_threads: set[str] | None = None) -> None:
         self.engine = engine
@@ -198,6 +199,8 @@ class Checkpointer:
         self.eid = record.execution_id
         self.seq = seq
         self._conn: Any = None
+        # who may write this run: the owner recorded by create/claim (this process)
+        self._fence = {"w_eid": self.eid, "w_host": owner.HOST, "w_pid": os.getpid(), "w_token": owner.process_token()}
         existing = existing_threads or set()
         self.threads: dict[str, _Thread] = {}
         for tid, th in record.threads.items():
@@ -337,9 +340,9 @@ class Checkpointer:
                         "data": data,
                     }
                 )
-                row = made.get(node)  # the attempt that produced it, when it ended in this event
-                if row is not None and row["status"] in ("succeeded", "failed"):
-                    row["output_seq"] = self.seq
+                producer = made.get(node)  # the attempt that produced it, when it ended in this event
+                if producer is not None and producer["status"] in ("succeeded", "failed"):
+                    producer["output_seq"] = self.seq
         edges = th.edge_counts.take()  # type: ignore[attr-defined]
         if edges:
             counts = th.edge_counts
@@ -496,6 +499,13 @@ class Checkpointer:
             self._conn = self.engine.raw_connection()
         return self._conn
 
+    def _release(self) -> None:
+        """Give the connection back after each transaction: held for a run's whole life,
+        a pool of N connections would stop the (N+1)th concurrent run - on the event loop."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
     def flush(self, *, final: bool = False, create: dict[str, Any] | None = None) -> None:
         """Commit everything pending in one transaction (`final`: also compact and close)."""
         if self._timer is not None:
@@ -514,6 +524,11 @@ class Checkpointer:
             with RawTransaction(self._connection(), self.sqlite) as cur:
                 if create is not None:
                     sql.exec_create.run(cur, create)
+                if not self._write_execution(cur, final):  # first: it takes the row's lock
+                    raise RunTakenOver(
+                        f"execution {self.eid} was taken over by another process (or has finished);"
+                        " this process stops running it and writes nothing more"
+                    )
                 if node_runs:
                     sql.node_runs.run_many(cur, node_runs)
                 if outputs:
@@ -530,10 +545,14 @@ class Checkpointer:
                     self.seq += 1
                     sql.state.run(cur, {"execution_id": self.eid, "seq": self.seq, "full": False, "data": journal})
                 self._write_threads(cur)
-                self._write_execution(cur, final)
+        except RunTakenOver:
+            self._drop_connection()
+            self.node_runs, self.outputs = [], []
+            raise
         except Exception as exc:
             self._drop_connection()
             raise StoreError(f"execution {self.eid}: cannot write its checkpoint: {exc}") from exc
+        self._release()
         self.commits += 1
         self._prune_caches()
         if final:
@@ -571,12 +590,13 @@ class Checkpointer:
                 tt.inserted = True
             tt.meta_dirty = False
 
-    def _write_execution(self, cur: Any, final: bool) -> None:
+    def _write_execution(self, cur: Any, final: bool) -> bool:
+        """Write the run's row; False when this process is no longer its owner (the fence)."""
         rec = self.rec
         main = rec.threads.get(MAIN_THREAD)
         counts = progress_counts(main) if main is not None else {"completed": 0, "failed": 0, "skipped": 0}
         values: dict[str, Any] = {
-            "w_eid": self.eid,
+            **self._fence,
             "in_flight": codec.dumps(self.in_flight) if self.in_flight else None,
             "heartbeat_at": time.time(),
             "total": main.total if main is not None else 0,
@@ -593,11 +613,14 @@ class Checkpointer:
                 control_request=None,
             )
             self.sql.exec_final.run(cur, values)
-            return
+            return bool(cur.rowcount == 1)
         self.sql.exec_progress.run(cur, values)
+        if cur.rowcount != 1:
+            return False
         if rec.response is not self._response_written:
-            self.sql.exec_response.run(cur, {"w_eid": self.eid, "response": codec.dumps_opt(rec.response)})
+            self.sql.exec_response.run(cur, {**self._fence, "response": codec.dumps_opt(rec.response)})
             self._response_written = rec.response
+        return True
 
     def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None

@@ -57,6 +57,12 @@ def known_revision(rev: str) -> bool:
         return False
 
 
+# Connections are held per transaction (never for a run's life), so a few serve any
+# number of concurrent runs; the overflow covers reader threads, and a checkout that
+# still finds none fails after pool_timeout instead of stalling the event loop for 30 s.
+POOL: dict[str, Any] = {"pool_size": 5, "max_overflow": 20, "pool_timeout": 5.0}
+
+
 def describe(url: str) -> str:
     """The URL without its password, for messages."""
     try:
@@ -76,7 +82,7 @@ def open_database(url: str, *, busy_timeout: float = 10.0) -> Engine:
             return engine  # the read-only check already saw an up-to-date schema
     else:
         try:
-            engine = sa.create_engine(url, pool_pre_ping=True, future=True)
+            engine = sa.create_engine(url, pool_pre_ping=True, future=True, **POOL)
         except Exception as exc:  # bad URL, missing driver
             raise StoreError(f"cannot use database {describe(url)}: {exc}") from exc
     try:
@@ -175,6 +181,7 @@ def _sqlite_engine(url: str, busy_timeout: float) -> Engine:
         url,
         connect_args={"timeout": busy_timeout, "check_same_thread": False},
         future=True,
+        **POOL,
     )
     busy_ms = int(busy_timeout * 1000)
 
@@ -222,15 +229,7 @@ def _migrate(engine: Engine, url: str) -> None:
             return
         _check_revision(describe(url), current)
         if current is None:
-            present = set(sa.inspect(conn).get_table_names()) & set(TABLES)
-            conn.rollback()
-            if present and _wait_for_other_migration(engine, head):
-                return  # another ProcessEngine process was creating this database just now
-            if present:
-                raise StoreError(
-                    f"database {describe(url)} already has tables {sorted(present)} that are not "
-                    "managed by ProcessEngine; refusing to touch them"
-                )
+            _refuse_foreign(conn, engine, url, head)
     pg = engine.dialect.name == "postgresql"
     with engine.connect() as conn:
         if pg:
@@ -250,6 +249,29 @@ def _migrate(engine: Engine, url: str) -> None:
                 conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": PG_LOCK_KEY})
                 conn.commit()
     log.info("store %s migrated to %s", describe(url), head)
+
+
+def _refuse_foreign(conn: sa.Connection, engine: Engine, url: str, head: str) -> None:
+    """A database (schema) without our version table must be empty: tables of another
+    application are never added to - as a SQLite file of another program is refused."""
+    names = set(sa.inspect(conn).get_table_names())
+    conn.rollback()
+    if not names:
+        return
+    ours = set(TABLES) | {VERSION_TABLE}
+    if names <= ours and _wait_for_other_migration(engine, head):
+        return  # another ProcessEngine process was creating this database just now
+    if names & set(TABLES):
+        raise StoreError(
+            f"database {describe(url)} already has tables {sorted(names & set(TABLES))} that are not "
+            "managed by ProcessEngine; refusing to touch them; left untouched"
+        )
+    shown = ", ".join(sorted(names)[:5]) + (", ..." if len(names) > 5 else "")
+    raise StoreError(
+        f"database {describe(url)} holds tables of another application ({shown}) and no "
+        f"{VERSION_TABLE} table; refusing to add tables to it; left untouched. Use an empty "
+        "database, or a schema of its own (e.g. add ?options=-csearch_path%3Dprocessengine to the URL)"
+    )
 
 
 def _wait_for_other_migration(engine: Engine, head: str, timeout: float = 10.0) -> bool:

@@ -2,9 +2,13 @@
 
 A run records host, pid, a process token (the start time of the pid on Linux,
 so a recycled pid is not mistaken for the owner) and a heartbeat. A `running`
-row is interrupted when its owner is gone: same host and the pid is dead, a
-zombie or a different process; or the heartbeat is older than `STALE_AFTER`
-(the only test possible for another host).
+row is interrupted when its owner is gone. On the owner's own host the process
+itself is asked first - the pid is dead, a zombie or a different process - and the
+heartbeat is not consulted: a live owner whose event loop stalled for minutes (a
+long C call, a debugger, SIGSTOP) still owns its run, and taking it over would run
+nodes twice. Only for another host is a heartbeat older than `STALE_AFTER` the test.
+A takeover that does happen is fenced: the old owner's next checkpoint finds the row
+no longer its own and stops (engine.errors.RunTakenOver).
 """
 
 from __future__ import annotations
@@ -75,11 +79,9 @@ def owner_alive(
     heartbeat_at: float | None,
     now: float | None = None,
 ) -> bool:
-    now = time.time() if now is None else now
-    if heartbeat_at is None or now - heartbeat_at > STALE_AFTER:
-        return False
-    if host == HOST and pid is not None:
+    if host == HOST and pid is not None:  # the process itself decides, not its heartbeat
         if pid == os.getpid():
             return execution_id in LIVE
         return pid_alive(pid, token)
-    return True
+    now = time.time() if now is None else now
+    return heartbeat_at is not None and now - heartbeat_at <= STALE_AFTER

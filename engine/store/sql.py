@@ -67,7 +67,15 @@ class Statements:
             dialect,
             THREAD_VALUES,
         )
-        where = e.c.id == sa.bindparam("w_eid")
+        # fenced: only the run's owner writes, and only while the run is running, so a
+        # process whose run was taken over (or finished) can never overwrite it
+        where = sa.and_(
+            e.c.id == sa.bindparam("w_eid"),
+            e.c.status == sa.literal_column("'running'"),
+            e.c.owner_host == sa.bindparam("w_host"),
+            e.c.owner_pid == sa.bindparam("w_pid"),
+            e.c.owner_token.is_not_distinct_from(sa.bindparam("w_token")),
+        )
         self.exec_create = Prepared(e.insert(), dialect, EXEC_CREATE)
         self.exec_progress = Prepared(e.update().where(where), dialect, EXEC_PROGRESS)
         self.exec_response = Prepared(e.update().where(where), dialect, ["response"])

@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.errors import StoreError
+from engine.jsonvalue import unstorable
 from engine.model import Workflow
 from engine.runtime.record import INTERRUPTED, PAUSED, RUNNING, TERMINAL, RunRecord, ThreadRecord
 from engine.store import codec, owner
@@ -185,6 +186,9 @@ class ExecutionStore:
     # -- executions ----------------------------------------------------------------
     def new_execution_row(self, rec: RunRecord, version: int, who: Owner) -> dict[str, Any]:
         """The `executions` row of a new run (inserted with its first checkpoint)."""
+        problem = unstorable(rec.trigger_payload)
+        if problem:
+            raise StoreError(f"the run's input cannot be stored: {problem}")
         now = time.time()
         return {
             "id": rec.execution_id,
@@ -322,15 +326,21 @@ class ExecutionStore:
     def poll(self, execution_id: str, *, heartbeat: bool) -> str | None:
         """The pending control request of a run (and refresh its heartbeat)."""
         e = t.executions
-        if heartbeat:
+        if heartbeat:  # only while this process still owns it (a takeover is not refreshed)
+            me = Owner.me()
             with self.write() as conn, conn.begin():
-                conn.execute(e.update().where(e.c.id == execution_id, e.c.status == RUNNING).values(heartbeat_at=time.time()))
+                conn.execute(
+                    e.update()
+                    .where(e.c.id == execution_id, e.c.status == RUNNING, e.c.owner_host == me.host, e.c.owner_pid == me.pid)
+                    .values(heartbeat_at=time.time())
+                )
         with self.engine.connect() as conn:
             return conn.execute(sa.select(e.c.control_request).where(e.c.id == execution_id)).scalar_one_or_none()
 
     def set_stopped(self, execution_id: str, status: str, *, error: dict[str, Any] | None = None, only_from: Iterable[str] | None = None, row: Any = None) -> bool:
         e = t.executions
-        cond = [e.c.id == execution_id, e.c.workspace_id == self.ws_id]
+        # a finished run's status is never overwritten (by a late owner, a cancel, a mark-failed)
+        cond = [e.c.id == execution_id, e.c.workspace_id == self.ws_id, e.c.status.not_in(FINISHED)]
         if only_from is not None:
             cond.append(e.c.status.in_(list(only_from)))
         if row is not None:  # compare-and-swap on the owner we judged gone

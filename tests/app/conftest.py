@@ -150,6 +150,25 @@ def mouse_drag(view, start: QPointF, end: QPointF, *, button=Qt.MouseButton.Left
     QTest.mouseRelease(vp, button, modifiers, p2)
 
 
+def wheel_at(top, pos: QPoint, delta: int = -120):
+    """A mouse-wheel notch over `pos` of `top`, delivered as Qt delivers a real one: to the
+    widget under the pointer, then to its parents while nobody takes it. Returns the taker."""
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    target = top.childAt(pos) or top
+    while target is not None:
+        local = QPointF(target.mapFrom(top, pos) if target is not top else pos)
+        event = QWheelEvent(local, QPointF(top.mapToGlobal(pos)), QPoint(), QPoint(0, delta), Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)  # fmt: skip
+        if QApplication.sendEvent(target, event) and event.isAccepted():
+            return target
+        if target is top or target.isWindow():
+            return None
+        target = target.parentWidget()
+    return None
+
+
 def port_pos(scene, node_id: str, port: str, output: bool) -> QPointF:
     item = scene.node_item(node_id)
     return item.mapToScene((item.outputs if output else item.inputs)[port].pos())
@@ -160,4 +179,4 @@ def ui():
     """Mouse helpers for tests in sub-folders (conftest is not importable by name)."""
     from types import SimpleNamespace
 
-    return SimpleNamespace(mouse_drag=mouse_drag, port_pos=port_pos, vp_point=vp_point, DEMO=DEMO, DialogAnswerer=DialogAnswerer)
+    return SimpleNamespace(mouse_drag=mouse_drag, port_pos=port_pos, vp_point=vp_point, wheel_at=wheel_at, DEMO=DEMO, DialogAnswerer=DialogAnswerer)

@@ -126,3 +126,56 @@ def test_the_processengine_launcher_opens_the_app(tmp_path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert shot.stat().st_size > 10_000
+
+
+def _studio_logged(code: str, args: list[str], tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], str]:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PROCESSENGINE_DATA_DIR=str(tmp_path / "data"),
+               PROCESSENGINE_LOG_DIR=str(tmp_path / "logs"), XDG_CONFIG_HOME=str(tmp_path / "config"), HOME=str(tmp_path))  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    logs = sorted((tmp_path / "logs").glob("*.log"))
+    return result, (logs[0].read_text(encoding="utf-8") if logs else "")
+
+
+def test_the_window_is_painted_before_the_file_is_loaded(demo_file, tmp_path):
+    """Start-up shows (and paints) the window first; the run tools and the file come after,
+    so the window is never an unpainted black rectangle while they load."""
+    code = "import sys; from app.main import main; raise SystemExit(main(sys.argv[1:]))"
+    result, log_text = _studio_logged(code, [str(demo_file), "--screenshot", str(tmp_path / "s.png")], tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "window shown" in log_text and f"opened {demo_file}" in log_text
+    assert log_text.index("window shown") < log_text.index(f"opened {demo_file}")
+
+
+def test_a_hard_crash_leaves_its_stack_in_the_app_log(demo_file, tmp_path):
+    """A segfault has no Python exception: faulthandler writes the stacks into the app log."""
+    code = (
+        "import sys, faulthandler\n"
+        "from PySide6.QtCore import QTimer\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from app.main import main\n"
+        "app = QApplication(sys.argv[:1])\n"
+        "def crash_in_a_slot():\n"
+        "    faulthandler._sigsegv()\n"
+        "QTimer.singleShot(50, crash_in_a_slot)\n"
+        "raise SystemExit(main(sys.argv[1:]))\n"
+    )
+    result, log_text = _studio_logged(code, [str(demo_file)], tmp_path)
+    assert result.returncode != 0
+    assert "Fatal Python error: Segmentation fault" in log_text
+    assert "crash_in_a_slot" in log_text  # the Python stack of the crashing thread
+
+
+def test_qt_warnings_reach_the_app_log(demo_file, tmp_path):
+    """Qt's own messages (a qFatal aborts right after) are written to the log, not only stderr."""
+    code = (
+        "import sys\n"
+        "from PySide6.QtCore import QTimer, qWarning\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from app.main import main\n"
+        "app = QApplication(sys.argv[:1])\n"
+        "QTimer.singleShot(30, lambda: qWarning('a warning from Qt'))\n"
+        "raise SystemExit(main(sys.argv[1:]))\n"
+    )
+    result, log_text = _studio_logged(code, [str(demo_file), "--screenshot", str(tmp_path / "s.png")], tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "WARNING app.qt: a warning from Qt" in log_text

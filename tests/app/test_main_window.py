@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, QRectF, QSizeF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -329,3 +329,40 @@ def test_theme_switch_repaints_cached_cards(window, qtbot):
     from app.theme import DARK
 
     assert card_pixel() == DARK.card
+
+
+def test_pasting_again_and_again_never_stacks_copies(window, demo_file):
+    """Each paste (and duplicate) lands clear of the originals and of the earlier copies."""
+    assert window.open_path(demo_file, ask=False)
+    window.scene.select_nodes(["get", "many"], ["n1"])
+    assert window.copy()
+    originals = {tuple(n.position) for n in window.document.workflow.nodes}
+    for _ in range(3):
+        window.paste()
+    window.scene.select_nodes(["get"])
+    window.duplicate()
+    wf = window.document.workflow
+    positions = [tuple(n.position) for n in wf.nodes]
+    assert len(wf.nodes) == 5 + 3 * 2 + 1
+    assert len(set(positions)) == len(positions)  # no two cards on the same spot
+    assert len({tuple(n.position) for n in wf.notes}) == len(wf.notes) == 4
+    assert originals <= set(positions)
+    pasted = [i for i in window.scene.node_items() if i.node_id not in {"start", "get", "many", "mail", "log"}]
+    assert all((i.pos().x(), i.pos().y()) not in originals for i in pasted)
+
+
+def test_a_new_sticky_note_is_not_hidden_under_a_node(window, demo_file, qtbot):
+    """Notes are drawn under the cards: a new one goes below the card it would overlap."""
+    assert window.open_path(demo_file, ask=False)
+    card = window.scene.node_item("get")
+    window.view.centerOn(card.sceneBoundingRect().center())
+    window.actions_by_name["add_note"].trigger()
+    new = [n for n in window.document.workflow.notes if n.id != "n1"]
+    assert len(new) == 1
+    item = window.scene.note_item(new[0].id)
+    assert not any(item.sceneBoundingRect().intersects(i.sceneBoundingRect()) for i in window.scene.node_items())
+    # "Add sticky note here" from the context menu over a card does the same
+    spot = window.free_note_spot(window.scene.node_item("many").sceneBoundingRect().center())
+    rect = QRectF(spot, QSizeF(200, 120))
+    assert not any(rect.intersects(i.sceneBoundingRect()) for i in window.scene.node_items())
+    window.grab().save("/tmp/appfix/note.png")

@@ -5,6 +5,7 @@ JSON with --json and a readable result without, and progress is drawn only on a 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import pty
@@ -173,7 +174,7 @@ def test_plain_run_prints_a_readable_result_and_nothing_on_stderr(db: Path) -> N
     assert out.returncode == 0
     lines = out.stdout.splitlines()
     assert lines[0].startswith("completed Hello")
-    assert "2 nodes: 2 completed, 0 failed, 0 skipped" in lines[1]
+    assert lines[1] == "  2 completed, 0 failed, 0 skipped of 2 (100%)"
     assert any("output of 'greet'" in line and '"Hello, tests!"' in line for line in lines)
     assert lines[-1].startswith("  execution ")
     assert out.stderr == ""  # not a terminal: no progress drawn
@@ -231,20 +232,20 @@ def test_pause_and_cancel_print_json(db: Path, tmp_path: Path) -> None:
     assert _strict(cancelled.stdout) == {"execution_id": exec_id, "status": "cancelled"}
 
 
-def _subparsers(parser: Any) -> dict[str, Any]:
-    action = next(a for a in parser._actions if a.dest == "command")
-    return dict(action.choices)
+def _undocumented(parser: Any, prefix: str = "") -> list[str]:
+    """Arguments without help, through nested command groups too."""
+    missing = []
+    for a in parser._actions:
+        if isinstance(a, argparse._SubParsersAction):
+            for name, sub in a.choices.items():
+                missing += _undocumented(sub, f"{prefix}{name} ")
+        elif not a.help and a.dest != "help" and prefix:
+            missing.append(f"{prefix}{a.dest}")
+    return missing
 
 
 def test_help_describes_every_argument_and_lists_exit_codes() -> None:
-    parser = build_parser()
-    undocumented = [
-        f"{name} {a.dest}"
-        for name, sub in _subparsers(parser).items()
-        for a in sub._actions
-        if not a.help and a.dest != "help"
-    ]
-    assert undocumented == []
+    assert _undocumented(build_parser()) == []
     out = subprocess.run([sys.executable, "-m", "engine.cli", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0
     for code in ("0 ", "1 ", "2 ", "3 ", "4 ", "64 "):

@@ -3,13 +3,16 @@ and every value that comes out is plain JSON data."""
 
 from __future__ import annotations
 
+import json
 import math
+import time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import ExpressionError
 from engine.expressions import check, evaluate, find_expressions, make_names, render
+from tests.engine.test_expression_sandbox import COST_PAYLOADS
 
 FUZZ = settings(
     max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
@@ -35,10 +38,12 @@ TOKENS = [
 
 
 def _is_json(value: object) -> bool:
-    if value is None or type(value) in (bool, int, str):
+    if type(value) is int:
+        return value.bit_length() <= 14_000  # under 4,300 digits: it can be written as text
+    if value is None or type(value) in (bool, str):
         return True
     if type(value) is float:
-        return True  # NaN/inf are floats too; json.dumps writes them
+        return math.isfinite(value)  # strict JSON has no NaN or Infinity
     if type(value) in (list, tuple):
         return all(_is_json(v) for v in value)
     if type(value) is dict:
@@ -159,4 +164,28 @@ def test_generated_expressions_give_json_or_expression_error(expr: str, data: ob
         return
     assert _is_json(result)
     typed = render("{{ " + expr + " }}", names)
-    assert typed == result or (type(typed) is float and math.isnan(typed))
+    assert typed == result
+
+
+COSTLY = st.sampled_from(COST_PAYLOADS)
+SMALL = st.sampled_from(["input", "vars.s", "[1, 2]", "'ab'", "3", "1.5", "(2 ** 1000)", "1e308"])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+@given(
+    expr=st.recursive(COSTLY | SMALL, _grow, max_leaves=4).filter(lambda e: any(p in e for p in COST_PAYLOADS)),
+    data=JSON,
+)
+def test_costly_payloads_inside_generated_expressions(expr: str, data: object) -> None:
+    """A costly payload anywhere in an expression: refused (or a bounded JSON value) within
+    1 s of this thread's CPU time - the deadline is checked before each priced C call."""
+    names = _names(data)
+    t0 = time.thread_time()
+    try:
+        result = evaluate(expr, names, node_id="n", field="f")
+    except ExpressionError as exc:
+        assert (exc.node_id, exc.field) == ("n", "f")
+    else:
+        assert _is_json(result)
+        assert len(json.dumps(result, allow_nan=False)) <= 10_000_000 + len(json.dumps(data))
+    assert time.thread_time() - t0 < 1.0, expr

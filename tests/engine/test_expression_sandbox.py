@@ -7,6 +7,11 @@ only guards against a hang; speed is measured in tests/perf/bench_expressions.py
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from engine.errors import ExpressionError
@@ -27,6 +32,53 @@ PLUS_CHAIN = "+".join(["1"] * 3000)
 SUBSCRIPT_CHAIN = "input" + "[0]" * 2000
 ATTRIBUTE_CHAIN = "input" + ".a" * 2000
 LIST_NESTING = "[" * 150 + "]" * 150
+ROOT = Path(__file__).resolve().parents[2]
+
+# Each of these passed every limit once: a list of references to one long string was
+# never weighed, a single C call (strip, split, int parsing, long division, sum, sort)
+# ran for seconds, or a result could not be written as JSON (ints over 4,300 digits, NaN).
+COST_PAYLOADS = [
+    "[s for s in ['a'*999999] for c in 'x'*99999]",
+    "{'a': [s for s in ['a'*999999] for c in 'x'*99999]}",
+    "[s for s in ['a'*999999] for c in 'x'*99999][0:]",
+    "[[s for s in ['a'*999999] for c in 'x'*99999]][0]",
+    "[s for s in ['a'*999999] for c in 'x'*99999] if 1 else 0",
+    "('a'*999999).lstrip('b'*999998+'a')",
+    "('a'*999999).strip('b'*999998+'a')",
+    "('a'*999999).rstrip('a'+'b'*999998)",
+    "('a'*999999).split('a'*999+'b')",
+    "('a'*999999).replace('a'*99+'b', '')",
+    "'a'*999999 in [s for s in ['a'*999998+'b'] for c in 'x'*99999]",
+    "('a'*999999+'b') in ('a'*999999)",
+    "int('f'*999999,16) // int('f'*499999,16)",
+    "int('f'*999999,16) % 7",
+    "sum([int('f'*999999,16)]*499999)",
+    "sum([int('f'*2500,16)]*499999)",
+    "int('f'*2501,16)",
+    "int('1'*10001, 2)",
+    "int('f'*2500,16) + int('f'*2500,16)",
+    "-int('f'*2500,16) - int('f'*2500,16)",
+    "max([int('f'*2500,16)]) * 2",
+    "min([-int('f'*2500,16)]) * 2",
+    "abs(-int('f'*2500,16) - 1)",
+    "int('9'*3000) * 10**100",
+    "sorted('a'*999999)",
+    "[sorted('ab'*200000) for c in 'x'*20]",
+    "[('a'*999999)[1:] for c in 'x'*99]",
+    "[('a'*999999)[::1] for c in 'x'*99]",
+    "sorted([s for s in ['a'*999999] for c in 'x'*99999])",
+    "max([s for s in ['a'*999999] for c in 'x'*99999])",
+    "[('ab '*333333).split() for c in 'x'*30]",
+    "float('nan')",
+    "float('inf')",
+    "float('-Infinity')",
+    "1e308*10",
+    "-1e308*10",
+    "1e999",
+    "[1e308*10]",
+    "float('1'*400)",
+    "1e308*10 - 1e308*10",
+]
 
 PAYLOADS = [
     # dunder walks and reflection
@@ -136,6 +188,8 @@ PAYLOADS = [
     "[x for x in 'a' * 100000 for y in 'a' * 100000]",
     "[[[z for z in 'a' * 1000] for y in 'a' * 1000] for x in 'a' * 1000]",
     "any([x for x in [1] * 100000 for y in [1] * 100000])",
+    # shared references, single C calls, integers past JSON's 4,300 digits, NaN/Infinity
+    *COST_PAYLOADS,
     # deep nesting
     NESTED_PARENS,
     NEGATION_CHAIN,
@@ -291,3 +345,57 @@ def test_finding_braces_stays_linear_on_hostile_text() -> None:
     assert len(spans) == 40_000
     nested = find_expressions("{{ {'a': {'b': 1}} }}" * 20_000)
     assert {inner for _, _, inner in nested} == {"{'a': {'b': 1}}"}
+
+
+_MEASURE = """
+import json, resource, sys, time
+from engine.errors import ExpressionError
+from engine.expressions import make_names, render
+names = make_names(input={}, nodes={}, vars={}, loop=None, execution={})
+out = []
+for payload in json.load(sys.stdin):
+    t0 = time.process_time()
+    try:
+        render("{{ " + payload + " }}", names, node_id="n", field="config.v")
+        error = None
+    except ExpressionError as exc:
+        error = [exc.node_id, exc.field, exc.message]
+    out.append({"payload": payload, "error": error, "cpu_s": time.process_time() - t0})
+print(json.dumps({"results": out, "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+
+@pytest.mark.timeout(300)
+def test_costly_payloads_fail_fast_in_little_memory() -> None:
+    """All of them in one fresh process: each refused within 1 s of CPU, the process under 300 MB."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURE], input=json.dumps(COST_PAYLOADS), capture_output=True,
+        text=True, cwd=ROOT, timeout=280, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout)
+    for row in report["results"]:
+        assert row["error"] is not None, f"{row['payload']} was not refused"
+        assert row["error"][:2] == ["n", "config.v"]
+        assert row["cpu_s"] < 1.0, row
+    assert report["max_rss_kb"] < 300 * 1024
+
+
+def test_nothing_unstorable_leaves_the_evaluator() -> None:
+    """Results near the limits still pass, and every one of them is strict JSON text."""
+    names = make_names(input={"n": 10**4000, "rows": [1.5] * 10}, nodes={}, vars={}, loop=None, execution={})
+    assert evaluate("input.n", names) == 10**4000  # stored data passes through as it is
+    for expr in ["int('f'*2500, 16)", "int('f'*2400, 16) * 2**300", "sum([int('f'*2200, 16)] * 100)", "1e308 * 1.5",
+                 "input.rows", "[input.rows] * 3", "sorted('ba' * 100000)[:3]", "('a'*999999).lstrip('b')"]:  # fmt: skip
+        json.dumps(evaluate(expr, names), allow_nan=False)
+    with pytest.raises(ExpressionError, match="integer would be too large"):
+        evaluate("input.n + 1", names)
+
+
+def test_the_deadline_counts_from_the_first_step() -> None:
+    """A few steps with one long C call: the clock started with the expression, not at step 32."""
+    names = make_names(input={}, nodes={}, vars={}, loop=None, execution={})
+    limits = ExpressionLimits(timeout_s=1e-9)
+    with pytest.raises(ExpressionError, match="took longer than"):
+        evaluate("('ab' * 400000).upper()", names, limits=limits)
+    assert evaluate("('ab' * 4).upper()", names) == "ABABABAB"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,8 @@ from hypothesis import strategies as st
 from engine import fileformat
 from engine.errors import WorkflowInvalid
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "app" / "resources" / "examples").glob("*.pe.json"))
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((ROOT / "app" / "resources" / "examples").glob("*.pe.json"))
 
 
 def _doc(**over) -> dict:
@@ -176,3 +180,103 @@ def test_infinite_or_nan_positions_are_refused() -> None:
     with pytest.raises(WorkflowInvalid) as err:
         fileformat.loads(text)
     assert any(p.node_id == "s" and (p.field or "").startswith("position") for p in err.value.problems)
+
+
+# --------------------------------------------------------------------------- values the engine cannot hold
+
+def _nest(depth: int, kinds: str, leaf: str = "1") -> str:
+    """JSON text of `depth` levels, cycling through `kinds` ("l" a list, "o" an object)."""
+    opens = "".join("[" if kinds[i % len(kinds)] == "l" else '{"k":' for i in range(depth))
+    closes = "".join("]" if kinds[i % len(kinds)] == "l" else "}" for i in reversed(range(depth)))
+    return opens + leaf + closes
+
+
+_PLACES = {  # where in the document a hostile value goes: (text to replace, node, field prefix)
+    "config": ('"values": {"a": 1}', "s", "config.values.a"),
+    "position": ('"position": [10, 0]', "s", "position.0"),
+    "variables": ('"variables": {}', None, "variables.v"),
+}
+
+
+def _hostile(place: str, value: str) -> str:
+    text = json.dumps(_doc())
+    old, _, _ = _PLACES[place]
+    new = {"config": f'"values": {{"a": {value}}}', "position": f'"position": [{value}, 0]', "variables": f'"variables": {{"v": {value}}}'}[place]
+    return text.replace(old, new)
+
+
+@pytest.mark.parametrize("place", list(_PLACES))
+@pytest.mark.parametrize(("value", "message"), [
+    ("9" * 4301, "has about 4,301 digits; the limit is 4,300"),
+    ("-" + "1" * 20000, "has about 20,000 digits"),
+    (_nest(330, "l"), "nested more than 100 levels deep"),
+    (_nest(5000, "lo"), "nested more than 100 levels deep"),
+    ("[" + _nest(5000, "o") + ", " + "7" * 5000 + "]", "nested more than 100 levels deep"),
+    ("[" + _nest(5000, "o") + ", " + "7" * 5000 + "]", "has about 5,000 digits"),
+])  # fmt: skip
+def test_huge_integers_and_deep_nesting_are_listed_problems(place: str, value: str, message: str) -> None:
+    with pytest.raises(WorkflowInvalid) as err:
+        fileformat.loads(_hostile(place, value), file="f.pe.json")
+    _, node, field = _PLACES[place]
+    assert any(
+        message in p.message and p.node_id == node and (p.field or "").startswith(field.split(".")[0]) and p.file == "f.pe.json"
+        for p in err.value.problems
+    ), err.value.problems
+
+
+def test_values_at_the_limits_still_load() -> None:
+    wf = fileformat.loads(_hostile("config", "9" * 4300).replace('"variables": {}', f'"variables": {{"v": {_nest(98, "lo")}}}'))  # 100 with the document's own two
+    assert wf.node("s").config["values"]["a"] == int("9" * 4300)
+    assert fileformat.loads(fileformat.dumps(wf)) == wf
+
+
+def test_parse_of_python_data_checks_the_same() -> None:
+    deep: list = []
+    for _ in range(400):
+        deep = [deep]
+    doc = _doc(variables={"deep": deep})
+    doc["nodes"][1]["config"]["values"]["a"] = 10**5000
+    with pytest.raises(WorkflowInvalid) as err:
+        fileformat.parse(doc, file="f.pe.json")
+    assert {(p.node_id, p.field) for p in err.value.problems} == {("s", "config.values.a"), (None, "variables.deep.0.0")}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_cli_exit_2_lists_them_without_a_traceback(tmp_path: Path, command: str) -> None:
+    path = tmp_path / "hostile.pe.json"
+    path.write_text(_hostile("config", _nest(5000, "l")).replace('"variables": {}', '"variables": {"v": ' + "8" * 5000 + "}"))
+    env = {**os.environ, "PROCESSENGINE_DB": str(tmp_path / "pe.db")}
+    out = subprocess.run([sys.executable, "-m", "engine.cli", command, str(path)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=110, check=False)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert "Traceback" not in out.stderr
+    assert "node 's', field 'config.values.a.0': nested more than 100 levels deep" in out.stderr
+    assert "field 'variables.v': this integer has about 5,000 digits" in out.stderr
+
+
+def _document_with(place: str, value: str) -> str:
+    return _hostile(place, value)
+
+
+hostile_values = st.one_of(
+    st.integers(4290, 6000).map(lambda n: "9" * n),
+    st.tuples(st.integers(90, 6000), st.text(alphabet="lo", min_size=1, max_size=4)).map(lambda t: _nest(t[0], t[1])),
+    st.tuples(st.integers(95, 400), st.integers(4295, 4400)).map(lambda t: _nest(t[0], "ol", "9" * t[1])),
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(place=st.sampled_from(list(_PLACES)), value=hostile_values, raw=st.booleans())
+def test_fuzzed_files_with_huge_numbers_or_deep_nesting_never_crash(place: str, value: str, raw: bool) -> None:
+    """Mutants like the 66 of 12,400 that crashed `validate`: only clear, located problems."""
+    text = _document_with(place, value)
+    try:
+        fileformat.loads(text.encode() if raw else text, file="fuzz.pe.json")
+    except WorkflowInvalid as exc:
+        _, node, _ = _PLACES[place]
+        assert exc.problems and all(p.message and p.file == "fuzz.pe.json" for p in exc.problems)
+        assert any(p.node_id == node for p in exc.problems)
+    else:
+        depth = value.count("[") + value.count("{")  # every bracket of a _nest opens one more level
+        longest = max((len(run) for run in value.replace("[", " ").replace("]", " ").replace("{", " ").replace("}", " ").replace(":", " ").replace('"k"', " ").split()), default=0)
+        assert depth <= 100 and longest <= 4300

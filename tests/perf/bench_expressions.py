@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine.errors import ExpressionError  # noqa: E402
 from engine.expressions import make_names, render  # noqa: E402
-from tests.engine.test_expression_sandbox import PAYLOADS  # noqa: E402
+from tests.engine.test_expression_sandbox import COST_PAYLOADS, PAYLOADS  # noqa: E402
 
 NAMES = make_names(
     input={"body": {"items": list(range(100)), "name": "Ada"}, "status": 200},
@@ -85,6 +85,26 @@ def main() -> None:
         times.append((time.perf_counter() - start) * 1e3)
     times.sort()
     print(f"| all | {len(times)} | {times[-1]:.1f} | {times[len(times) // 2]:.3f} |")
+    costly()
+
+
+def costly() -> None:
+    """Each costly payload alone: CPU time to the refusal, and the process's peak memory."""
+    import resource
+
+    print("\n| costly payload | CPU ms to refusal |\n| --- | ---: |")
+    for payload in COST_PAYLOADS:
+        start = time.process_time()
+        try:
+            render("{{ " + payload + " }}", NAMES, node_id="n", field="f")
+        except ExpressionError:
+            pass
+        else:
+            print(f"NOT REFUSED: {payload[:60]}")
+        shown = payload if len(payload) <= 60 else payload[:57] + "..."
+        print(f"| `{shown}` | {(time.process_time() - start) * 1e3:.1f} |")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak RSS of this process: {peak:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -276,6 +276,12 @@ class ExpressionField(QWidget):
             self.preview.clear_preview()
             return
         try:
+            expressions.check(text)
+        except ExpressionError:
+            # a syntax error is the validator's problem, shown once under the field (with its position)
+            self.preview.clear_preview()
+            return
+        try:
             value = expressions.render(text, self.names_provider())
         except ExpressionError as exc:
             self.preview.show_error(exc.message)

@@ -296,7 +296,7 @@ class KeyValueEditor(FieldEditor):
         layout.setSpacing(2)
         layout.addWidget(self.table)
         layout.addLayout(buttons)
-        self.add_button.clicked.connect(self.add_row)
+        self.add_button.clicked.connect(lambda: self.add_row())  # not add_row(checked)
         self.remove_button.clicked.connect(self.remove_selected)
         self.table.itemChanged.connect(lambda _item: self._edited())
         self._fit()

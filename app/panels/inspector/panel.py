@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.document.controller import EditController
 from app.icons import node_icon
+from app.panels.inspector import code_editor
 from app.panels.inspector.expression import ExpressionEdit, ExpressionField, completion_words
 from app.panels.inspector.fields import (
     MISSING,
@@ -113,17 +114,23 @@ class NodeForm(QWidget):
 
         # config fields
         self.rows: dict[str, FieldRow] = {}
-        fields: list[FieldModel] = describe_fields(self.spec.config_model) if self.spec else []
+        placeholder = node.type == "unsupported"  # an imported node: its settings are shown read-only
+        fields: list[FieldModel] = describe_fields(self.spec.config_model) if self.spec and not placeholder else []
         if fields:
             layout.addWidget(_section("Settings"))
         for fm in fields:
-            editor = make_editor(fm, inspector.sample_names)
+            editor = code_editor.editor_for(fm, self) or make_editor(fm, inspector.sample_names)
             row = FieldRow(editor)
             self.rows[fm.key] = row
             editor.set_value(node.config.get(fm.key, MISSING))
             editor.changed.connect(lambda key=fm.key: self._field_changed(key))
             layout.addWidget(row)
-        extra = [k for k in node.config if k not in self.rows]
+        if placeholder:
+            from app.dialogs_import import placeholder_view
+
+            layout.addWidget(_section("Imported settings (read-only)"))
+            layout.addWidget(placeholder_view(node.config))
+        extra = [k for k in node.config if k not in self.rows] if not placeholder else []
         if extra:
             note = QLabel(f"Keys this node type does not know: {', '.join(extra)}")
             note.setObjectName("previewError")
@@ -201,6 +208,8 @@ class NodeForm(QWidget):
                 shown = row.editor.normalized()
                 if not _same(shown, model_value):
                     row.editor.set_value(model_value)
+                if isinstance(row.editor, code_editor.CodeFieldEditor):
+                    row.editor.node_changed(node)
         elif attr == "on_error":
             self.on_error.blockSignals(True)
             self.on_error.setCurrentIndex(max(0, self.on_error.findData(node.on_error)))
@@ -217,6 +226,8 @@ class NodeForm(QWidget):
             field = getattr(row.editor, "field", None)
             if isinstance(field, ExpressionField):
                 field.refresh_preview()
+            elif isinstance(row.editor, code_editor.CodeFieldEditor):
+                row.editor.update_completions()  # new last-run data: new input fields
 
     def update_completions(self) -> None:
         wf = self.controller.wf
@@ -225,6 +236,8 @@ class NodeForm(QWidget):
             edit = getattr(row.editor, "edit", None)
             if isinstance(edit, ExpressionEdit):
                 edit.set_completions(words)
+            elif isinstance(row.editor, code_editor.CodeFieldEditor):
+                row.editor.update_completions()
 
     def show_problems(self, problems: list[Problem]) -> None:
         general = []
@@ -374,6 +387,8 @@ class Inspector(QScrollArea):
         if old is not None:
             self.stack.removeWidget(old)
             old.deleteLater()
+        if not (isinstance(old, NodeForm) and isinstance(form, NodeForm) and old.node_id == form.node_id):
+            self.verticalScrollBar().setValue(0)  # another node's form starts at its top
         self._show_problems()
 
     @property
@@ -391,13 +406,31 @@ class Inspector(QScrollArea):
             sample_input = data.get("input", sample_input)
             nodes = dict(data.get("nodes") or {})
         item = sample_input[0] if isinstance(sample_input, list) and sample_input else sample_input
-        return expressions.make_names(
+        names = expressions.make_names(
             input=sample_input,
             nodes=nodes,
             vars=wf.variables,
             loop={"index": 0, "item": item},
             execution={"id": "preview", "started_at": datetime.now(timezone.utc)},  # noqa: UP017
         )
+        if node_id:
+            names.update(self._item_names(wf.node(node_id), names, item))
+        return names
+
+    @staticmethod
+    def _item_names(node: Node, names: dict[str, Any], item: Any) -> dict[str, Any]:
+        """`item` and `index` for previewing a list node's per-item fields: its first item."""
+        spec = find_spec(node.type)
+        if spec is None or not spec.item_fields:
+            return {}
+        items = node.config.get("items") if isinstance(node.config, dict) else None
+        if items is not None:
+            try:
+                items = expressions.render(items, names)
+            except Exception:  # the items field shows its own error
+                items = None
+            item = items[0] if isinstance(items, list) and items else item
+        return {"item": item, "index": 0}
 
     # -- problems --------------------------------------------------------------------------
     def set_problems(self, problems: list[Problem]) -> None:

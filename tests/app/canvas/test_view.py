@@ -315,3 +315,105 @@ def test_link_dropped_on_empty_canvas_adds_a_connected_node(window, ui):
     QTest.keyClick(popup.search, Qt.Key.Key_Return)
     w = wf.nodes[-1]
     assert w.type == "wait" and wf.connections == [Connection(w.id, "out", b, "in")]
+
+
+def _node_rects_in_view(window):
+    view = window.view
+    return {i.node_id: view.mapFromScene(i.sceneBoundingRect()).boundingRect().translated(view.viewport().pos())
+            for i in window.scene.node_items()}  # fmt: skip
+
+
+def test_fit_workflow_from_menu_shortcut_toolbar_and_context_menu(window, demo_file, qtbot):
+    """Every way of asking for Fit gives the fitted zoom (the action used to pass Qt's
+    `checked` flag as `max_zoom`: always the 8 % minimum)."""
+    assert window.open_path(demo_file, ask=False)
+    view = window.view
+    view.fit_all()
+    fitted = view.zoom
+    assert 0.3 < fitted <= 1.0
+    fit = window.actions_by_name["fit"]
+    ways = {
+        "menu": lambda: fit.trigger(),
+        "shortcut": lambda: QTest.keyClick(view, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier),
+        "toolbar": lambda: window.toolbar.widgetForAction(fit).click(),
+    }
+    for name, do in ways.items():
+        view.set_zoom(2.0)
+        do()
+        assert abs(view.zoom - fitted) < 1e-6, name
+    # every action of the window: none of them gets `checked` as a stray argument
+    view.set_zoom(1.0)
+    for name in ("zoom_in", "zoom_out", "zoom_reset"):
+        before = view.zoom
+        window.actions_by_name[name].trigger()
+        assert view.zoom != before or name == "zoom_reset", name
+
+
+def test_fit_keeps_every_node_out_from_under_the_minimap(window, demo_file, qtbot):
+    assert window.open_path(demo_file, ask=False)
+    window.set_minimap_visible(True)
+    for size in ((1400, 900), (900, 900), (1400, 500)):
+        window.resize(*size)
+        qtbot.waitUntil(lambda s=size: window.width() == s[0])
+        window.view.fit_all()
+        minimap = window.view.minimap.geometry()
+        viewport = window.view.viewport().geometry()
+        for node_id, rect in _node_rects_in_view(window).items():
+            assert not rect.intersects(minimap), (size, node_id, rect, minimap)
+            assert viewport.contains(rect), (size, node_id, rect, viewport)
+    window.grab().save("/tmp/appfix/fit_minimap.png")
+
+
+def test_quick_add_from_an_output_offers_only_nodes_with_an_input(window, ui):
+    from app.panels.quick_add import TYPE_ROLE
+    from engine.nodes.registry import get_spec
+
+    view, scene, popup = window.view, window.scene, window.quick_add
+
+    def offered():
+        items = [popup.list.item(i) for i in range(popup.list.count())]
+        return [get_spec(i.data(TYPE_ROLE)) for i in items if not i.isHidden()]
+
+    a = window.add_node_at("set", QPointF(0, 0))
+    ui.mouse_drag(view, ui.port_pos(scene, a, "out", True), QPointF(400, 100))
+    assert popup.isVisible()
+    shown = offered()
+    assert shown and not any(s.is_trigger for s in shown)  # a trigger cannot take the link
+    popup.grab().save("/tmp/appfix/quick_add_output.png")
+    assert not popup.list.currentItem().isHidden() and not get_spec(popup.list.currentItem().data(TYPE_ROLE)).is_trigger
+    QTest.keyClicks(popup.search, "trigger")
+    assert not any(s.is_trigger for s in offered())
+    popup.hide()
+    # the plain quick-add (no link) offers every type, triggers included
+    window.quick_add_at_center()
+    assert any(s.is_trigger for s in offered())
+    popup.hide()
+    # from an input: the new node must have an output to feed it
+    ui.mouse_drag(view, ui.port_pos(scene, a, "in", False), QPointF(-300, 100))
+    assert offered() and any(s.is_trigger for s in offered())
+    popup.grab().save("/tmp/appfix/quick_add.png")
+
+
+def test_edge_data_labels_stay_clear_of_the_cards(window, qtbot):
+    """On a short edge the middle of the curve is under a card (cards are drawn over edges):
+    the label moves along the curve, or above the cards, where it can be read."""
+    scene, view = window.scene, window.view
+    a = window.add_node_at("set", QPointF(0, 0))
+    for gap, dy in ((30, 0), (60, 40), (400, 0)):
+        b = window.add_node_at("set", QPointF(WIDTH + gap, dy))
+        window.controller.connect(a, "out", b, "in")
+        edge = scene.edge_item(Connection(a, "out", b, "in"))
+        edge.set_flow_label("12 items", True)
+        label = edge._label_rect
+        assert not label.isEmpty()
+        for card in (scene.node_item(a), scene.node_item(b)):
+            assert not label.intersects(card.sceneBoundingRect()), (gap, label, card.sceneBoundingRect())
+        assert edge.boundingRect().contains(label)
+        # moving a card moves the label with it, still clear of both
+        scene.node_item(b).setPos(QPointF(WIDTH + gap, dy + 20))
+        edge.update_path()
+        assert not any(edge._label_rect.intersects(scene.node_item(n).sceneBoundingRect()) for n in (a, b))
+        if gap == 30:
+            view.fit_all()
+            window.grab().save("/tmp/appfix/edge_label.png")
+        window.controller.delete([b])

@@ -21,7 +21,7 @@ def test_every_node_type_gets_a_form(qtbot, spec):
 def test_kinds_come_from_annotations():
     kinds = {f.key: f.kind for f in describe_fields(get_spec("http_request").config_model)}
     assert kinds == {"method": "enum", "url": "text", "headers": "dict", "query": "dict", "json": "json",
-                     "body": "text", "timeout_s": "number"}  # fmt: skip
+                     "body": "text", "timeout_s": "number", "credential": "text"}  # fmt: skip
     mail = {f.key: f for f in describe_fields(get_spec("send_email").config_model)}
     assert mail["from"].required and mail["to"].kind == "list" and mail["starttls"].kind == "bool"
     assert mail["smtp_port"].number_type is int and mail["smtp_port"].default == 25

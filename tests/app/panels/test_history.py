@@ -27,7 +27,7 @@ def test_rows_numbers_and_buttons(qtbot):
     panel.set_runs(runs, {"wf": "My flow"})
     t = panel.table
     assert [t.item(r, 0).text() for r in range(3)] == ["#3", "#2", "#1"]
-    assert [t.item(0, c).text() for c in (1, 4, 5)] == ["paused", "2/4 · 50%", "My flow"]
+    assert [t.item(0, c).text() for c in (1, 4, 5)] == ["paused", "2 completed, 0 failed, 0 skipped of 4 (50%)", "My flow"]
     assert t.item(2, 3).text() == "250 ms" and t.item(1, 3).text() == "1.5 s"
     assert t.item(1, 1).toolTip() == "boom"
     assert not panel.open_button.isEnabled()

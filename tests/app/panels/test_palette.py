@@ -11,7 +11,9 @@ from engine.nodes.registry import all_specs
 def test_every_type_is_listed_by_category(qtbot):
     palette = Palette()
     qtbot.addWidget(palette)
-    assert sorted(palette.visible_types()) == sorted(s.type for s in all_specs())
+    # every type but the import placeholder, which only an import makes
+    assert sorted(palette.visible_types()) == sorted(s.type for s in all_specs() if s.type != "unsupported")
+    assert "unsupported" not in palette.visible_types()
     headers = [palette.tree.topLevelItem(i).text(0) for i in range(palette.tree.topLevelItemCount())]
     assert headers[0] == "TRIGGERS" and "NETWORK" in headers
 
@@ -50,3 +52,35 @@ def test_quick_add_filters_and_chooses(qtbot):
     popup.search.setText("switch")
     popup.accept_current()
     assert chosen == ["switch"]
+
+
+def test_new_categories_order_and_icons(qtbot):
+    from app.icons import node_icon_path
+    from app.panels.node_types import CATEGORY_ORDER
+    from engine.nodes.registry import get_spec
+
+    palette = Palette()
+    qtbot.addWidget(palette)
+    headers = [palette.tree.topLevelItem(i).text(0) for i in range(palette.tree.topLevelItemCount())]
+    present = [c.upper() for c in CATEGORY_ORDER if c.upper() in headers]
+    assert headers[: len(present)] == present
+    assert {"DATA", "FILES", "DATABASE"} <= set(headers)
+    assert headers.index("FILES") < headers.index("DATABASE") < headers.index("NETWORK")
+    data = palette.tree.topLevelItem(headers.index("DATA"))
+    titles = [data.child(i).text(0) for i in range(data.childCount())]
+    assert {"Filter", "Sort", "Limit", "Remove duplicates", "Aggregate"} <= set(titles)
+    for t in ("filter", "sort", "limit", "remove_duplicates", "aggregate", "no_op", "read_file", "write_file", "sql_query"):
+        path = node_icon_path(get_spec(t).icon, t)
+        assert path.name == f"{get_spec(t).icon}.svg" and path.name != "node.svg", t
+        assert not palette.item_for(t).icon(0).isNull()
+
+
+def test_search_finds_the_new_nodes_by_what_they_do(qtbot):
+    palette = Palette()
+    qtbot.addWidget(palette)
+    palette.search.setText("csv")
+    assert set(palette.visible_types()) >= {"read_file", "write_file"}
+    palette.search.setText("sql")
+    assert palette.visible_types() == ["sql_query"]
+    palette.search.setText("duplicates")
+    assert palette.visible_types() == ["remove_duplicates"]

@@ -45,7 +45,7 @@ def test_run_then_open_it_from_history_read_only(window, runner, http_server, qt
     qtbot.waitUntil(lambda: [r["status"] for r in runner.history.runs] == ["completed"], timeout=5000)
     row = runner.history.runs[0]
     assert row["status"] == "completed" and row["number"] == 1
-    assert runner.history.table.item(0, 4).text() == "5/5 · 100%"
+    assert runner.history.table.item(0, 4).text() == "4 completed, 0 failed, 1 skipped of 5 (100%)"
     # the log dock got the run's lines; filter by node and level
     assert any(ln.node_id == "get" and ln.level == "WARNING" and "503" in ln.message for ln in runner.logs.model.lines)
     assert not any(ln.message.startswith("execution=") for ln in runner.logs.model.lines)  # ids are columns
@@ -227,10 +227,199 @@ def test_all_workflows_scope_and_cancel_a_paused_run_from_history(window, runner
     runner.history.set_all_workflows(True)
     qtbot.waitUntil(lambda: sorted(r["status"] for r in runner.history.runs) == ["completed", "paused"], timeout=5000)
     names = {runner.history.table.item(r, 5).text() for r in range(2)}
-    assert names == {"wait test", "app test"}
+    assert names == {"quick", "other"}  # as the title bar named each (their files)
     runner.history.select_execution(paused)
     assert runner.history.cancel_button.isEnabled()
     runner.history.cancel_button.click()
     qtbot.waitUntil(lambda: c.call_blocking(lambda s: s.status(paused))["status"] == "cancelled", timeout=5000)
     qtbot.waitUntil(lambda: runner.history.row_of(paused) is not None and runner.history.row_of(paused)["status"] == "cancelled", timeout=5000)
     assert c.state == rc.CANCELLED and window.scene.node_item("w").run_state == "cancelled"
+
+
+def test_pause_and_close_leaves_no_run_to_pause_at_exit(window, runner, qtbot, tmp_path, caplog):
+    """"Pause and close": the window closes with the run paused and the controller no longer
+    active, so the app's exit does not pause it a second time ("could not pause … already paused")."""
+    import logging
+
+    from PySide6.QtCore import QEvent, QObject
+
+    _open(window, wait_workflow(30), tmp_path)
+    c = runner.controller
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.RUNNING and window.scene.node_item("w").run_state == "running", timeout=5000)
+    eid = c.execution_id
+    at_close: list[tuple[bool, str]] = []
+
+    class CloseSpy(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Close and runner._close_ok:
+                at_close.append((c.active, c.state))
+            return False
+
+    spy = CloseSpy(window)
+    window.installEventFilter(spy)
+    window.close()
+    runner.pause_close.click()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=8000)
+    assert at_close == [(False, rc.PAUSED)]
+    with caplog.at_level(logging.DEBUG, logger="app"):
+        runner.shutdown()  # what the app's aboutToQuit does
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], [r.getMessage() for r in caplog.records]
+    assert c.call_blocking(lambda s: s.status(eid))["status"] == "paused"
+
+
+def test_history_banner_follows_the_run_shown(window, runner, qtbot, tmp_path):
+    """Click run #2, then run #1: the canvas and the banner both show #1."""
+    _open(window, wait_workflow(0.05), tmp_path)
+    c = runner.controller
+    for n in (1, 2):
+        c.run_action.trigger()
+        qtbot.waitUntil(lambda n=n: c.state == rc.COMPLETED and len(runner.history.runs) == n, timeout=10000)
+    table = runner.history.table
+    label = runner.host.banner.banner_label
+    for number in (2, 1, 2):
+        row = next(i for i, run in enumerate(runner.history.runs) if run["number"] == number)
+        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualItemRect(table.item(row, 1)).center())
+        qtbot.waitUntil(lambda number=number: c.state == rc.VIEWING and c.viewing[1] == number, timeout=5000)
+        assert runner.host.banner.banner.isVisible()
+        assert label.text().startswith(f"Viewing run #{number} ·"), label.text()
+        assert c.progress_label.text().startswith(f"Viewing run #{number} ·")
+    window.grab().save("/tmp/appfix/banner.png")
+
+
+def test_exit_while_the_run_has_just_paused_does_not_pause_it_again(window, runner, qtbot, tmp_path, caplog):
+    """The run paused in the engine, but the window has not heard yet (the pause is still on
+    its way): quitting must not report a failed pause of a run that is already paused."""
+    import logging
+
+    _open(window, wait_workflow(30), tmp_path)
+    c = runner.controller
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.RUNNING and window.scene.node_item("w").run_state == "running", timeout=5000)
+    eid = c.execution_id
+    svc = c._service_future.result(5)
+
+    async def pause_and_wait():
+        svc.pause(eid)
+        return await svc.wait(eid)
+
+    assert runner.engine.run_blocking(pause_and_wait(), timeout=15).status == "paused"  # no Qt events in between
+    assert c.active  # the controller has not seen the pause yet
+    with caplog.at_level(logging.DEBUG, logger="app"):
+        runner.shutdown()  # what the app's aboutToQuit does
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], [r.getMessage() for r in caplog.records]
+    status = c.call_blocking(lambda s: s.status(eid)) if runner.engine.alive else None
+    assert status is None or status["status"] == "paused"
+
+
+def _mixed_workflow():
+    from tests.app.runner.helpers import workflow
+
+    return workflow(
+        [
+            {"id": "start", "type": "manual_trigger", "name": "Start"},
+            {"id": "check", "type": "if", "name": "Check", "config": {"condition": "{{ 1 > 2 }}"}},
+            {"id": "yes", "type": "set", "name": "Yes", "config": {"values": {"a": 1}}},
+            {"id": "boom", "type": "set", "name": "Boom", "config": {"values": {"a": "{{ 1 / 0 }}"}}, "on_error": "continue"},
+            {"id": "after", "type": "set", "name": "After", "config": {"values": {"b": 2}}},
+        ],
+        [("start", "out", "check"), ("check", "true", "yes"), ("check", "false", "boom"), ("boom", "out", "after")],
+        wf_id="wf-mixed",
+    )
+
+
+def test_progress_reads_the_same_in_the_status_bar_history_and_cli(window, runner, qtbot, tmp_path, db_path):
+    """One run with completed, failed and skipped nodes: the app's status bar, its History and
+    the CLI (a real subprocess) all show the three apart, with the same numbers."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    _open(window, _mixed_workflow(), tmp_path)
+    c = runner.controller
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.COMPLETED and len(runner.history.runs) == 1, timeout=10000)
+    expected = "3 completed, 1 failed, 1 skipped of 5 (100%)"
+    assert expected in c.progress_label.text()
+    assert runner.history.table.item(0, 4).text() == expected
+    root = Path(__file__).resolve().parents[3]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    cli = subprocess.run([sys.executable, "-m", "engine.cli", "status", c.execution_id, "--db", db_path],
+                         capture_output=True, text=True, timeout=60, env=env, cwd=root)  # fmt: skip
+    assert cli.returncode == 0, cli.stderr
+    assert expected in cli.stdout
+    window.grab().save("/tmp/appfix/progress.png")
+
+
+def test_shortcut_list_has_the_run_keys(window, runner):
+    window.actions_by_name["shortcuts"].trigger()
+    text = window.answerer.seen[-1]["text"]
+    for keys, what in (("F5", "Run"), ("F6", "Pause"), ("F6", "Resume"), ("Shift+F5", "Cancel"), ("Ctrl+Z", "Undo")):
+        assert f"<b>{keys}</b>&nbsp;&nbsp;</td><td>{what}</td>" in text, (keys, what)
+
+
+def test_history_names_the_workflow_as_the_title_does(window, runner, qtbot, tmp_path):
+    """A workflow still named "Untitled" saved as orders.pe.json: title and History say "orders"."""
+    wf = wait_workflow(0.05)
+    wf.name = "Untitled"
+    _open(window, wf, tmp_path, name="orders.pe.json")
+    assert window.windowTitle().startswith("orders")
+    runner.controller.run_action.trigger()
+    qtbot.waitUntil(lambda: len(runner.history.runs) == 1 and runner.controller.state == rc.COMPLETED, timeout=10000)
+    qtbot.waitUntil(lambda: runner.history.table.item(0, 5).text() == "orders", timeout=5000)
+
+
+def test_timeline_names_every_row_in_its_dock_and_stays_docked(window, runner, qtbot, tmp_path):
+    """In the default layout (a short bottom dock) the four nodes of a run get four row
+    names; resizing the dock keeps it docked and the names follow the new height."""
+    _open(window, wait_workflow(0.05), tmp_path)
+    c = runner.controller
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.COMPLETED, timeout=10000)
+    dock = runner.docks["timeline"]
+    dock.raise_()
+    qtbot.waitUntil(lambda: len(runner.timeline.bars) == 4 and runner.timeline.isVisible(), timeout=5000)
+    axis = runner.timeline.gantt.getPlotItem().getAxis("left")
+
+    def names():
+        """The row names the axis actually draws (it drops names that do not fit)."""
+        from PySide6.QtGui import QImage, QPainter
+
+        image = QImage(10, 10, QImage.Format.Format_ARGB32)
+        painter = QPainter(image)
+        try:
+            specs = axis.generateDrawSpecs(painter)
+        finally:
+            painter.end()
+        return sorted(text for _rect, _flags, text in specs[2]) if specs else []
+
+    qtbot.waitUntil(lambda: names() == ["Finish", "Prepare", "Start", "Wait"], timeout=5000)
+    assert dock.minimumSizeHint().height() <= window.problems_dock.minimumSizeHint().height() + 10
+    for height in (110, 260, 120):
+        window.resizeDocks([dock], [height], Qt.Orientation.Vertical)
+        qtbot.waitUntil(lambda: names() == ["Finish", "Prepare", "Start", "Wait"], timeout=5000)
+        assert not dock.isFloating()
+    window.grab().save("/tmp/appfix/timeline.png")
+
+
+def test_the_live_clock_stops_while_the_run_is_paused(window, runner, qtbot, tmp_path):
+    import time
+
+    _open(window, wait_workflow(30), tmp_path)
+    c = runner.controller
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.RUNNING and window.scene.node_item("w").run_state == "running", timeout=5000)
+    c.pause_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.PAUSED, timeout=8000)
+    frozen = c.active_elapsed()
+    paused_at = time.time()
+    qtbot.waitUntil(lambda: time.time() - paused_at > 1.0, timeout=5000)  # the pause lasts a while
+    assert c.active_elapsed() == frozen
+    assert c.elapsed_label.text() == f"elapsed {rc.format_elapsed(frozen)}"
+    c.resume_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.RUNNING, timeout=8000)
+    wall = time.time() - c.started_at
+    assert c.paused_s >= 1.0 and c.active_elapsed() <= wall - 1.0
+    c.cancel_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.CANCELLED, timeout=8000)

@@ -38,6 +38,7 @@ class NodeHarness:
             run_sub_workflow=self._run_sub_workflow,
             respond=self._respond,
             load_workflow=self._load_workflow,
+            workflow_dir=lambda: self.base_dir,
         )
 
     def _respond(self, status: int, body: Any, headers: dict[str, str] | None) -> None:
@@ -105,4 +106,5 @@ class NodeHarness:
         return await registry.get_spec(node_type).run(self.context(node, value=value), value)
 
     async def aclose(self) -> None:
+        self.services.close_resources()
         await self.http.aclose()

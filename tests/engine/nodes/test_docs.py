@@ -16,7 +16,12 @@ from engine.nodes import registry
 DOC = (Path(__file__).resolve().parents[3] / "docs" / "nodes.md").read_text(encoding="utf-8")
 SPECS = registry.all_specs()
 # keys whose default is "the node's input" (the key being absent), not the schema's None
-INPUT_DEFAULTS = {("respond_webhook", "body"), ("sub_workflow", "inputs")}
+INPUT_DEFAULTS = {
+    ("respond_webhook", "body"),
+    ("sub_workflow", "inputs"),
+    ("write_file", "content"),
+    *((t, "items") for t in ("filter", "sort", "limit", "remove_duplicates", "aggregate")),
+}
 
 
 def section(node_type: str) -> str:
@@ -97,7 +102,7 @@ def test_every_registered_type_and_no_other_is_documented():
 def test_spec_metadata_is_complete():
     for spec in SPECS:
         assert spec.title and spec.description and spec.icon != "node", spec.type
-        assert spec.category in ("Triggers", "Flow", "Data", "Network", "Actions"), spec.type
+        assert spec.category in ("Triggers", "Flow", "Data", "Files", "Database", "Code", "Network", "Actions"), spec.type
         assert spec.default_retry == ("default" if spec.type in ("http_request", "send_email") else "none")
         assert spec.kind == {"loop": "loop", "merge": "merge", "sub_workflow": "sub_workflow"}.get(spec.type, "plain")
         assert spec.is_trigger == spec.type.endswith("_trigger")

@@ -83,6 +83,25 @@ async def test_vendor_json_is_parsed_and_broken_json_kept_as_text(harness, http_
     assert (empty["status"], empty["body"]) == (204, None)
 
 
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ('{"x": NaN}', "NaN is not a JSON number"),
+        ("[Infinity]", "Infinity is not a JSON number"),
+        ("-Infinity", "Infinity is not a JSON number"),
+        ('{"x": 1e999}', "too large for a JSON number"),
+        ("9" * 5000, "too large"),
+        ("[" * 5000 + "]" * 5000, "nested too deeply"),
+    ],
+)
+async def test_json_that_cannot_be_stored_is_refused(harness, http_server, text, why):
+    """A lenient parser accepts these; they would reach the run as NaN or an unwritable int."""
+    http_server.route("/odd", Reply(text=text, content_type="application/json"))
+    with pytest.raises(NodeError, match="the response body cannot be used") as info:
+        await harness.run("http_request", {"url": http_server.url_for("/odd")})
+    assert why in str(info.value) and not info.value.retryable
+
+
 async def test_head_has_empty_body(harness, http_server):
     http_server.route("/items", Reply(text="ignored"))
     out = (await harness.run("http_request", {"method": "HEAD", "url": http_server.url_for("/items")})).outputs["out"]

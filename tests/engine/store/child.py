@@ -16,6 +16,7 @@ import asyncio
 import sys
 
 from engine import fileformat
+from engine.errors import EngineError
 from engine.service import ExecutionService
 
 EXIT = {"completed": 0, "failed": 1, "cancelled": 3, "paused": 4}
@@ -24,16 +25,23 @@ EXIT = {"completed": 0, "failed": 1, "cancelled": 3, "paused": 4}
 async def main(url: str, workspace: str, verb: str, arg: str) -> int:
     svc = ExecutionService(url, workspace=workspace)
     try:
-        if verb == "run":
-            handle = await svc.start(fileformat.load(arg), workflow_file=arg)
-        else:
-            handle = await svc.resume(arg)
-        print(f"EXEC {handle.execution_id}", flush=True)
-        rec = await handle.task
-        print(f"STATUS {rec.status}", flush=True)
-        return EXIT.get(rec.status, 1)
+        return await _run(svc, verb, arg)
+    except EngineError as exc:  # like the CLI: one line, exit 1
+        print(f"child: {exc}", file=sys.stderr, flush=True)
+        return 1
     finally:
         svc.close()
+
+
+async def _run(svc: ExecutionService, verb: str, arg: str) -> int:
+    if verb == "run":
+        handle = await svc.start(fileformat.load(arg), workflow_file=arg)
+    else:
+        handle = await svc.resume(arg)
+    print(f"EXEC {handle.execution_id}", flush=True)
+    rec = await handle.task
+    print(f"STATUS {rec.status}", flush=True)
+    return EXIT.get(rec.status, 1)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ import contextlib
 import hashlib
 import os
 import sqlite3
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,8 @@ from engine.service import ExecutionService
 from engine.store.database import head_revision
 from engine.store.schema import TABLES, VERSION_TABLE
 from tests.engine.store.fixtures import postgres_enabled
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def digest(path: Path) -> str:
@@ -198,13 +202,32 @@ if postgres_enabled():  # defined only where PostgreSQL runs (always in CI)
 
 
     @pytest.mark.postgres
-    def test_postgres_fresh_database_is_migrated_and_other_tables_are_left_alone(pg_fresh_url: str) -> None:
+    def test_postgres_database_of_another_application_is_refused_and_untouched(pg_fresh_url: str) -> None:
+        """As a SQLite file of another program: tables, no version table -> refused, left alone."""
         engine = sa.create_engine(pg_fresh_url)
         with engine.begin() as conn:
             conn.execute(sa.text("CREATE TABLE someone_elses (x int)"))
+            conn.execute(sa.text("INSERT INTO someone_elses VALUES (1)"))
         engine.dispose()
-        ExecutionService(pg_fresh_url).close()
-        assert set(TABLES) | {VERSION_TABLE, "someone_elses"} <= tables(pg_fresh_url)
+        with pytest.raises(StoreError, match=r"holds tables of another application \(someone_elses\).*left untouched"):
+            ExecutionService(pg_fresh_url)
+        assert tables(pg_fresh_url) == {"someone_elses"}
+        env = {**os.environ, "PROCESSENGINE_DB": pg_fresh_url}
+        out = subprocess.run([sys.executable, "-m", "engine.cli", "list"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60, check=False)
+        assert out.returncode != 0 and "another application" in out.stderr and "Traceback" not in out.stderr
+        assert tables(pg_fresh_url) == {"someone_elses"}
+
+    @pytest.mark.postgres
+    def test_postgres_schema_of_its_own_in_a_shared_database_is_used(pg_fresh_url: str) -> None:
+        engine = sa.create_engine(pg_fresh_url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE someone_elses (x int)"))
+            conn.execute(sa.text("CREATE SCHEMA pe"))
+        engine.dispose()
+        in_schema = pg_fresh_url + ("&" if "?" in pg_fresh_url else "?") + "options=-csearch_path%3Dpe"
+        ExecutionService(in_schema).close()
+        assert set(TABLES) | {VERSION_TABLE} <= tables(in_schema)
+        assert tables(pg_fresh_url) == {"someone_elses"}  # the public schema is left alone
 
 
 def test_head_revision_constant_matches_alembic() -> None:

@@ -111,8 +111,14 @@ async def test_delete_mark_failed_and_workflow_versions(svc: ExecutionService) -
     svc.delete(two.execution_id)
     with pytest.raises(ExecutionNotFound):
         svc.record(two.execution_id)
-    svc.mark_failed(one.execution_id, "given up by hand")
-    st = svc.status(one.execution_id)
+    with pytest.raises(InvalidExecutionState, match="a finished run keeps its status"):
+        svc.mark_failed(one.execution_id, "given up by hand")  # completed stays completed
+    assert svc.status(one.execution_id)["status"] == "completed"
+    handle = await svc.start(waits(3, 30.0))
+    svc.pause(handle.execution_id)
+    assert (await handle.task).status == "paused"
+    svc.mark_failed(handle.execution_id, "given up by hand")
+    st = svc.status(handle.execution_id)
     assert st["status"] == "failed" and st["error"]["message"] == "given up by hand"
 
 
