@@ -210,6 +210,7 @@ class ErrorReporter(QObject):
         self.dialog: ErrorDialog | None = None
         self.button: QToolButton | None = None
         self._saved: tuple[Any, Any, Any] | None = None
+        self._saved_qt_handler: Any = None
         self._reporting = False
         self._gui_thread = threading.get_ident()
         self._from_thread.connect(self._handle, Qt.ConnectionType.QueuedConnection)
@@ -219,7 +220,7 @@ class ErrorReporter(QObject):
         """Become `sys.excepthook` and `threading.excepthook` (and `loop`'s handler)."""
         if self._saved is None:
             self._saved = (sys.excepthook, threading.excepthook, sys.unraisablehook)
-            qInstallMessageHandler(_qt_message)
+            self._saved_qt_handler = qInstallMessageHandler(_qt_message)
         sys.excepthook = self.excepthook
         threading.excepthook = self.thread_excepthook
         sys.unraisablehook = self.unraisablehook
@@ -234,7 +235,7 @@ class ErrorReporter(QObject):
                 threading.excepthook = self._saved[1]
             if sys.unraisablehook == self.unraisablehook:
                 sys.unraisablehook = self._saved[2]
-            qInstallMessageHandler(None)
+            qInstallMessageHandler(self._saved_qt_handler)
             self._saved = None
 
     def excepthook(self, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:

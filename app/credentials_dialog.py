@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
@@ -254,7 +254,8 @@ class CredentialsDialog(QDialog):
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.itemDoubleClicked.connect(lambda _item: self.edit())
         self.infos: list[creds.CredentialInfo] = []
-        self.editor_shown: Any = None  # hook: called with each editor before it runs (tests)
+        # called with each editor just before it runs, like Dialogs.about_to_show (tests, automation)
+        self.editor_shown: Callable[[CredentialEditor], None] | None = None
         self.resize(640, 360)
         self.refresh()
 

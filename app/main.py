@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QWidget
@@ -58,6 +60,54 @@ def show_first(app: QApplication, window: QWidget) -> None:
     log.info("window shown", extra={"event": "window_shown"})
 
 
+class Startup:
+    """What happens once the window is painted: run tools, the file (or the recovery
+    offer), `--run`, `--screenshot`. `exit_code` is what `main` returns."""
+
+    def __init__(self, app: QApplication, window: Any, args: argparse.Namespace) -> None:
+        self.app, self.window, self.args = app, window, args
+        self.exit_code = 0
+
+    def load(self) -> None:
+        from app.runner.install import install_runner  # run tools: toolbar, docks, --run
+        from app.team_store import team_db_url
+
+        args, window = self.args, self.window
+        db = args.db or os.environ.get("PROCESSENGINE_DB") or team_db_url()  # Settings > Team store
+        install_runner(window, db=db, workspace=args.workspace, recover=not args.screenshot)
+        if args.file:
+            if not window.open_path(args.file, ask=False) and args.screenshot:
+                self.exit_code = 2
+                self.app.quit()
+                return
+            log.info("opened %s", args.file, extra={"file": str(args.file)})
+        elif not args.screenshot:
+            QTimer.singleShot(0, window.offer_recovery)
+        if args.screenshot:
+            run_ended = getattr(window, "run_ended", None)
+            started = window.start_run() if args.run else False
+            if started and run_ended is not None:
+                run_ended.connect(lambda *_a: QTimer.singleShot(SCREENSHOT_SETTLE_MS, self.take_screenshot))
+            else:
+                QTimer.singleShot(SCREENSHOT_SETTLE_MS, self.take_screenshot)
+        elif args.run:
+            QTimer.singleShot(0, window.start_run)
+
+    def take_screenshot(self) -> None:
+        window = self.window
+        window.view.fit_all()
+        window.runner.controller.canvas.settle()  # every run state painted, also on a huge canvas
+        self.app.processEvents()
+        target = Path(self.args.screenshot)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not window.grab().save(str(target)):
+            print(f"cannot write screenshot {target}", file=sys.stderr)
+            self.exit_code = 1
+        window.document.undo_stack.setClean()  # nothing to ask about on the way out
+        window.close()
+        self.app.quit()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not logging.getLogger().handlers:
@@ -94,55 +144,19 @@ def main(argv: list[str] | None = None) -> int:
     reporter = install_error_reporter(loop=loop)  # a bug is logged and shown, never fatal
     window = MainWindow()
     reporter.attach(window)
+    from app.team_store import install_menu
+
+    install_menu(window)  # Settings > Team store
     show_first(app, window)  # painted before the slow part: run tools, database, the file
-    exit_code = 0
+    startup = Startup(app, window, args)
+    QTimer.singleShot(0, startup.load)
     done = asyncio.Event()
-
-    def take_screenshot() -> None:
-        nonlocal exit_code
-        window.view.fit_all()
-        window.runner.controller.canvas.settle()  # every run state painted, also on a huge canvas
-        app.processEvents()
-        target = Path(args.screenshot)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not window.grab().save(str(target)):
-            print(f"cannot write screenshot {target}", file=sys.stderr)
-            exit_code = 1
-        window.document.undo_stack.setClean()  # nothing to ask about on the way out
-        window.close()
-        app.quit()
-
-    def load() -> None:
-        """After the first frame: run tools, then the file (or the recovery offer), then --run."""
-        nonlocal exit_code
-        from app.runner.install import install_runner  # run tools: toolbar, docks, --run
-
-        install_runner(window, db=args.db, workspace=args.workspace, recover=not args.screenshot)
-        if args.file:
-            if not window.open_path(args.file, ask=False) and args.screenshot:
-                exit_code = 2
-                app.quit()
-                return
-            log.info("opened %s", args.file, extra={"file": str(args.file)})
-        elif not args.screenshot:
-            QTimer.singleShot(0, window.offer_recovery)
-        if args.screenshot:
-            run_ended = getattr(window, "run_ended", None)
-            started = window.start_run() if args.run else False
-            if started and run_ended is not None:
-                run_ended.connect(lambda *_a: QTimer.singleShot(SCREENSHOT_SETTLE_MS, take_screenshot))
-            else:
-                QTimer.singleShot(SCREENSHOT_SETTLE_MS, take_screenshot)
-        elif args.run:
-            QTimer.singleShot(0, window.start_run)
-
-    QTimer.singleShot(0, load)
     app.aboutToQuit.connect(done.set)
     with loop:
         loop.run_until_complete(done.wait())
     reporter.uninstall()
     disable_fault_log()
-    return exit_code
+    return startup.exit_code
 
 
 if __name__ == "__main__":

@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self._icon_actions: list[tuple[QAction, str]] = []
         self.actions_by_name: dict[str, QAction] = {}
         self.menus: dict[str, QMenu] = {}
+        self.node_menu_actions: list[QAction] = []  # extra node actions for the canvas context menu (the debugger's)
 
         self.palette = Palette()
         self.inspector = Inspector(self.controller)
@@ -665,6 +666,9 @@ class MainWindow(QMainWindow):
             menu.addActions([acts["cut"], acts["copy"], acts["duplicate"], acts["delete"]])
             if self.scene.selected_node_ids():
                 menu.addAction(acts["disable"])
+                if self.node_menu_actions:
+                    menu.addSeparator()
+                    menu.addActions(self.node_menu_actions)
             menu.addSeparator()
         add = menu.addAction("Add node here…")
         add.triggered.connect(lambda: self.open_quick_add(scene_pos, global_pos))

@@ -6,6 +6,7 @@ with `QSettings.setPath(IniFormat, UserScope, tmpdir)`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
@@ -20,16 +21,19 @@ def settings() -> QSettings:
     return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
 
 
-def _as_list(value: object) -> list[str]:
+def string_list(value: object) -> list[str]:
+    """A list setting as read back: INI files give a one-element list as a bare string."""
     if value is None or value == "":
         return []
     if isinstance(value, str):
         return [value]
-    return [str(v) for v in value]  # type: ignore[union-attr]
+    if isinstance(value, Iterable):
+        return [str(v) for v in value]
+    return [str(value)]
 
 
 def recent_files() -> list[str]:
-    return _as_list(settings().value(RECENT_KEY, []))
+    return string_list(settings().value(RECENT_KEY, []))
 
 
 def add_recent(path: str | Path) -> list[str]:

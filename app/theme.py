@@ -33,6 +33,8 @@ RUN_STATE_COLORS = {
     "skipped": "#a8a29e",
     "paused": "#8b5cf6",
     "cancelled": "#6b7280",
+    "pinned": "#0891b2",  # the debugger: a pin stood in for the node
+    "reused": "#0d9488",  # the debugger: a re-run kept the source run's output
 }
 
 

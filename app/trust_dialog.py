@@ -38,10 +38,7 @@ def _entry(path: str, digest: str) -> str:
 
 
 def remembered() -> list[str]:
-    value = settings.settings().value(TRUSTED_KEY, [])
-    if not value:
-        return []
-    return [value] if isinstance(value, str) else [str(v) for v in value]  # type: ignore[union-attr]
+    return settings.string_list(settings.settings().value(TRUSTED_KEY, []))
 
 
 def is_trusted(workflow: Workflow, path: str | None) -> bool:
@@ -123,9 +120,12 @@ async def ask_trust(workflow: Workflow, path: str | None, parent: QWidget | None
         return True
     dialog = TrustDialog(workflow, path, parent)
     answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-    dialog.finished.connect(
-        lambda result: answer.done() or answer.set_result(result == QDialog.DialogCode.Accepted.value)
-    )
+
+    def settle(result: int) -> None:
+        if not answer.done():
+            answer.set_result(result == QDialog.DialogCode.Accepted.value)
+
+    dialog.finished.connect(settle)
     for hook in list(on_dialog):
         hook(dialog)
     dialog.open()

@@ -84,11 +84,20 @@ def _add_run_commands(sub: Any, common: argparse.ArgumentParser) -> None:
                    help="the trigger's payload, as JSON or @FILE holding JSON (default: {})")
     r.add_argument("--trigger", metavar="NODE_ID", help="start from this trigger node (default: the manual trigger, else the first trigger)")
     r.add_argument("--json", action="store_true", help="print the status object, outputs and attempts as JSON")
+    r.add_argument("--no-pins", action="store_true", help="run pinned nodes for real (pins are used by default)")
+    r.add_argument("--to", metavar="NODE_ID", help="run only this node and its ancestors, then pause")
+    _debug_flags(r)
     r.add_argument("--trust", action="store_true", help="allow Python code and execute_command nodes (they run outside a sandbox)")
+    r.add_argument("--queue", action="store_true", help="enqueue for a worker (PostgreSQL store) and follow it")
 
     rs = sub.add_parser("resume", parents=[common], help="resume a paused or interrupted execution in this process", epilog=EPILOG)
     rs.add_argument("id", metavar="ID", help="execution id")
     rs.add_argument("--json", action="store_true", help="print the status object, outputs and attempts as JSON")
+    rs.add_argument("--var", action="append", default=[], type=cli_args.var, metavar="KEY=VALUE", help="change a variable while paused (recorded); VALUE is JSON where it parses, else text")
+    rs.add_argument("--set-input", type=cli_args.json_input, default=argparse.SUPPRESS, metavar="JSON|@FILE", help="replace the pending node's input (recorded)")
+    rs.add_argument("--clear-breaks", action="store_true", help="drop every breakpoint of the execution")
+    rs.add_argument("--to", metavar="NODE_ID", help="run up to and including this node, then pause")
+    _debug_flags(rs)
     rs.add_argument("--trust", action="store_true", help="allow Python code and execute_command nodes (they run outside a sandbox)")
 
     v = sub.add_parser("validate", parents=[common], help="check a workflow file and list every problem")
@@ -102,7 +111,7 @@ def _add_store_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     s.add_argument("--json", action="store_true", help="print the status object as JSON")
 
     ls = sub.add_parser("list", parents=[common], help="list executions, newest first")
-    ls.add_argument("--status", choices=["running", "paused", "completed", "failed", "cancelled", "interrupted"], help="only executions in this state")
+    ls.add_argument("--status", choices=["queued", "running", "paused", "completed", "failed", "cancelled", "interrupted"], help="only executions in this state")
     ls.add_argument("--workflow", metavar="WORKFLOW_ID", help="only executions of this workflow id")
     ls.add_argument("--since", type=cli_args.since, metavar="WHEN",
                     help="only executions started since WHEN: an ISO 8601 date or time (2026-05-01, 2026-05-01T09:30, "
@@ -122,9 +131,12 @@ def _add_store_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _add_app_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    sv = sub.add_parser("serve", parents=[common], help="listen for the workflow's webhook trigger",
-                        description="Answer the workflow's webhook trigger at http://HOST:PORT/webhook/<path> and fire its schedule triggers.")
-    sv.add_argument("file", metavar="FILE", help="the workflow file (*.pe.json)")
+    sv = sub.add_parser("serve", parents=[common], help="listen for the workflows' webhook triggers (and, with --api, the REST API)",
+                        description="Answer the workflows' webhook triggers at http://HOST:PORT/webhook/<path> and fire their schedule triggers.")
+    sv.add_argument("file", nargs="*", metavar="FILE", help="workflow files (*.pe.json)")
+    sv.add_argument("--api", action="store_true", help="also serve the REST API (/api/v1/process-engine, /docs, /metrics)")
+    sv.add_argument("--queue", action="store_true", help="enqueue every execution for workers instead of running it here")
+    sv.add_argument("--token", metavar="TOKEN", help="the API's bearer token (default: PROCESSENGINE_API_TOKEN or a token file)")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     sv.add_argument("--port", type=cli_args.port, default=8080, help="TCP port; 0 picks a free one (default: %(default)s)")
     sv.add_argument("--var", action="append", default=[], type=cli_args.var, metavar="KEY=VALUE",
@@ -153,13 +165,21 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _debug_flags(p: argparse.ArgumentParser) -> None:
+    """`--break NODE_ID[:EXPR]` (repeatable) and `--step`, shared by run and resume."""
+    p.add_argument("--break", dest="breaks", action="append", default=[], metavar="NODE_ID[:EXPR]", help="pause before this node (when EXPR over its input holds)")
+    p.add_argument("--step", action="store_true", help="run one node, then pause before the next")
+
+
 # Command groups that live in modules of their own (engine/cli_*.py). Each module has
 # `register(sub, common) -> {command name: handler}`; it keeps its heavy imports inside
 # the handlers so `processengine run` stays quick to start.
 EXTENSIONS: tuple[str, ...] = (
+    "engine.cli_debug",
     "engine.cli_travel",
     "engine.cli_credentials",
     "engine.cli_n8n",
+    "engine.cli_queue",
 )
 
 
@@ -217,6 +237,9 @@ def _report_run(rec: Any, as_json: bool, wf: Any = None) -> int:
     else:
         sys.stdout.write("\n".join(cli_report.run_summary(status, outputs, attempts, wf)) + "\n")
         if status["status"] == "paused":
+            if status.get("paused_at"):
+                at = status["paused_at"]
+                sys.stdout.write(f"paused before node {at['node_id']!r} ({at['reason']})\n")
             sys.stdout.write(f"resume with: processengine resume {status['execution_id']}\n")
     return EXIT_CODES.get(status["status"], 1)
 
@@ -272,8 +295,12 @@ class Interrupts:
         return self.count >= 2
 
 
-async def _drive(service: Any, start: Any, interrupts: Interrupts, progress: Any = None) -> Any:
-    """Run a started execution to its end or pause, with Ctrl-C handled by `interrupts`."""
+async def _drive(service: Any, start: Any, interrupts: Interrupts | None = None, progress: Any = None) -> Any:
+    """Run a started execution to its end or pause, with Ctrl-C handled by `interrupts`
+    (a fresh set when the caller, e.g. `rerun`, brings none)."""
+    if interrupts is None:
+        interrupts = Interrupts()
+        interrupts.install()
     handle = await start
     interrupts.attach(handle.control, asyncio.get_running_loop())
     try:
@@ -323,6 +350,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         trust.require_trust(wf, trusted=args.trust, file=args.file)
     except WorkflowInvalid as exc:
         return _report_invalid(exc, args.json)
+    if args.queue:
+        from engine.cli_queue import run_queued
+
+        return run_queued(args, wf)
     _check_trigger(wf, args.trigger)
     interrupts = Interrupts()
     interrupts.install()
@@ -332,6 +363,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         start = service.start(
             wf, args.input, variables=dict(args.var), trigger=args.trigger,
             workflow_file=os.path.abspath(args.file), hooks=progress.hooks() if progress else None,
+            pins=not args.no_pins, breakpoints=args.breaks, step=args.step, to=args.to,
         )
         with trust.granted(args.trust):
             rec = _settle(service, asyncio.run(_drive(service, start, interrupts, progress)), interrupts)
@@ -357,7 +389,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
         except WorkflowInvalid as exc:
             return _report_invalid(exc, args.json)
         progress = _live(wf, len(wf.nodes))
-        start = service.resume(args.id, hooks=progress.hooks() if progress else None)
+        from engine.cli_debug import resume_options
+
+        start = service.resume(args.id, hooks=progress.hooks() if progress else None, **resume_options(args))
         with trust.granted(args.trust):
             rec = _settle(service, asyncio.run(_drive(service, start, interrupts, progress)), interrupts)
         return _report_run(rec, args.json, wf)
@@ -421,6 +455,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         sys.stdout.write(_fmt_status_line(s) + "\n")
         if s.get("status") == "interrupted":
             sys.stdout.write(_rerun_warning(s) + "\n")
+        if s.get("paused_at"):
+            sys.stdout.write(f"paused before node {s['paused_at']['node_id']!r} ({s['paused_at']['reason']})\n")
         for node in cut:
             sys.stdout.write(f"node {node!r} was cut short by the pause: resume runs it again\n")
         if s.get("error"):
@@ -470,6 +506,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from engine.errors import WorkflowInvalid
     from engine.webhook_server import ServeError, serve
 
+    if args.api or args.queue or len(args.file) != 1:
+        from engine.api.server import cmd_serve_many
+
+        return cmd_serve_many(args)
+    args.file = args.file[0]
     try:
         wf = _load(args.file)
     except WorkflowInvalid as exc:

@@ -432,7 +432,12 @@ class Evaluator(SimpleEval):
         if type(items) not in (list, tuple):
             return
         budget = self.limits.max_call_cost
-        size = self._weight(items, chars=True, budget=budget)
+        if all(type(i) in _NUMBERS for i in items):  # the common cases, without a walk
+            size = len(items)
+        elif all(type(i) is str for i in items):
+            size = len(items) + sum(map(len, items))
+        else:
+            size = self._weight(items, chars=True, budget=budget)
         rounds = max(len(items), 2).bit_length() if sorting else 1
         self._cost(size * rounds, f"{what}() of these values")
 

@@ -17,6 +17,7 @@ nested too deep for the JSON parser itself is cut out before parsing, so even a
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -57,6 +58,7 @@ class NodeFile(_Strict):
     retry: RetryFile | Literal["default", "strict", "none"] | None = None
     on_error: Literal["fail", "route", "continue"] = "fail"
     disabled: bool = False
+    pin: Any = None
 
 
 class ConnectionFile(_Strict):
@@ -84,6 +86,7 @@ class WorkflowFile(_Strict):
     connections: list[ConnectionFile] = Field(default_factory=list)
     notes: list[NoteFile] = Field(default_factory=list)
     max_node_visits: int = Field(DEFAULT_MAX_NODE_VISITS, ge=1, le=10_000_000)
+    concurrency: int | None = Field(None, ge=1, description="at most this many runs at once across queue workers")
 
     @field_validator("format")
     @classmethod
@@ -157,9 +160,7 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
     """Validate a decoded JSON document and build the model; raise WorkflowInvalid listing every problem."""
     if not isinstance(data, dict):
         raise WorkflowInvalid([Problem("the file must hold a JSON object", file=file)], file)
-    odd = _value_problems(data, file)
-    if odd:
-        raise WorkflowInvalid(sorted(odd, key=lambda p: (p.node_id or "", p.field or "")), file)
+    _refuse_unholdable(data, file)
     if "format" not in data:
         raise WorkflowInvalid([Problem("missing 'format' (expected 'processengine/1')", field="format", file=file)], file)
     try:
@@ -192,6 +193,7 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
                 retry=retry,
                 on_error=nf.on_error,
                 disabled=nf.disabled,
+                pin=nf.pin,
             )
         )
     if check_configs:
@@ -216,6 +218,7 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
         notes=[Note(n.id, n.text, tuple(n.position), tuple(n.size)) for n in doc.notes],  # type: ignore[arg-type]
         max_node_visits=doc.max_node_visits,
     )
+    wf.concurrency = doc.concurrency
     for node in nodes:
         wf._nodes.append(node)
         wf._by_id[node.id] = node
@@ -289,7 +292,7 @@ def _cut_deep(text: str) -> str:
 
 
 def _value_problems(data: Any, file: str | None) -> list[Problem]:
-    """Integers too long to save and nesting too deep, each at its node and field."""
+    """Integers too long to save, NaN/Infinity and nesting too deep, each at its node and field."""
     problems: list[Problem] = []
     stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
     while stack:
@@ -301,6 +304,8 @@ def _value_problems(data: Any, file: str | None) -> list[Problem]:
             digits = int(value.bit_length() * 0.30103) + 1
         if digits > MAX_INT_DIGITS:
             message = f"this integer has about {digits:,} digits; the limit is {MAX_INT_DIGITS:,}"
+        elif t is float and not math.isfinite(value):  # `NaN`, `Infinity`, `1e400` in the text
+            message = f"{value} is not a JSON number (NaN and Infinity are refused)"
         elif (t is str and value == _TOO_DEEP) or (t in (dict, list) and len(loc) >= MAX_NESTING):
             message = f"nested more than {MAX_NESTING} levels deep (from here down)"
             loc = loc[: 2 + 4 if loc[:1] == ("nodes",) else 4]  # where it starts, not every level
@@ -311,6 +316,12 @@ def _value_problems(data: Any, file: str | None) -> list[Problem]:
         if message:
             problems.append(_loc_to_problem(data, loc, message, file) if type(data) is dict else Problem(message, file=file))
     return problems
+
+
+def _refuse_unholdable(data: dict[str, Any], file: str | None) -> None:
+    odd = _value_problems(data, file)
+    if odd:
+        raise WorkflowInvalid(sorted(odd, key=lambda p: (p.node_id or "", p.field or "")), file)
 
 
 def loads(text: str | bytes, *, file: str | None = None, check_configs: bool = True) -> Workflow:
@@ -358,6 +369,8 @@ def to_dict(wf: Workflow) -> dict[str, Any]:
             d["on_error"] = n.on_error
         if n.disabled:
             d["disabled"] = True
+        if n.pin is not None:
+            d["pin"] = n.pin
         nodes.append(d)
     doc: dict[str, Any] = {
         "format": FORMAT,
@@ -372,6 +385,8 @@ def to_dict(wf: Workflow) -> dict[str, Any]:
     }
     if wf.max_node_visits != DEFAULT_MAX_NODE_VISITS:
         doc["max_node_visits"] = wf.max_node_visits
+    if wf.concurrency is not None:
+        doc["concurrency"] = wf.concurrency
     if wf.notes:
         doc["notes"] = [
             {

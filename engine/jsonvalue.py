@@ -41,10 +41,10 @@ _strict = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=
 
 
 def loads_strict(text: str) -> Any:
-    """Parse strict JSON: no NaN/Infinity, integers under 4,300 digits, not nested past
-    the parser's recursion limit (about 1,000 levels)."""
+    """Parse strict JSON: no NaN/Infinity, integers under 4,300 digits, no lone surrogate,
+    not nested past the parser's recursion limit (about 1,000 levels)."""
     try:
-        return _decode(text)
+        value = _decode(text)
     except JSONValueError:
         raise
     except json.JSONDecodeError as exc:
@@ -53,6 +53,9 @@ def loads_strict(text: str) -> Any:
         raise JSONValueError(f"a number in the JSON is too large ({str(exc).split(';')[0]})") from None
     except RecursionError:
         raise JSONValueError("JSON nested too deeply") from None
+    if ("\\ud" in text or "\\uD" in text) and unstorable(value):  # an escaped lone surrogate
+        raise JSONValueError("the JSON holds text that is not valid Unicode (a lone surrogate such as \\ud800)")
+    return value
 
 
 def unstorable(value: Any) -> str | None:

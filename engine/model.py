@@ -35,6 +35,7 @@ class Node:
     retry: dict[str, Any] | str | None = None
     on_error: str = "fail"
     disabled: bool = False
+    pin: Any = None  # pinned output (JSON): a debug run uses it instead of running the node; None: no pin
 
     def clone(self) -> Node:
         return Node(
@@ -46,6 +47,7 @@ class Node:
             retry=copy.deepcopy(self.retry),
             on_error=self.on_error,
             disabled=self.disabled,
+            pin=copy.deepcopy(self.pin),
         )
 
 
@@ -129,6 +131,7 @@ class Workflow:
         self._by_id: dict[str, Node] = {n.id: n for n in self._nodes}
         self.connections: list[Connection] = list(connections or [])
         self.notes: list[Note] = list(notes or [])
+        self.concurrency: int | None = None  # queue mode: most runs at once across workers
         self.events = WorkflowEvents()
 
     # -- reading -----------------------------------------------------------
@@ -178,9 +181,9 @@ class Workflow:
         return node, index
 
     def set_node_attr(self, node_id: str, attr: str, value: Any) -> Any:
-        """Set one attribute (name, position, config, retry, on_error, disabled); returns the old value."""
+        """Set one attribute (name, position, config, retry, on_error, disabled, pin); returns the old value."""
         node = self._by_id[node_id]
-        if attr not in ("name", "position", "config", "retry", "on_error", "disabled", "type"):
+        if attr not in ("name", "position", "config", "retry", "on_error", "disabled", "type", "pin"):
             raise AttributeError(attr)
         old = getattr(node, attr)
         setattr(node, attr, value)
@@ -228,7 +231,7 @@ class Workflow:
     # -- copying -----------------------------------------------------------
     def clone(self) -> Workflow:
         """A deep copy without subscribers (used by runs, which must not see later edits)."""
-        return Workflow(
+        wf = Workflow(
             id=self.id,
             name=self.name,
             variables=copy.deepcopy(self.variables),
@@ -237,6 +240,8 @@ class Workflow:
             notes=[n.clone() for n in self.notes],
             max_node_visits=self.max_node_visits,
         )
+        wf.concurrency = self.concurrency
+        return wf
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Workflow):

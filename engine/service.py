@@ -27,8 +27,17 @@ from engine.errors import StoreError
 from engine.model import Workflow
 from engine.runtime.control import RunControl
 from engine.runtime.orchestrator import Orchestrator, iso, new_record
-from engine.runtime.record import INTERRUPTED, MAIN_THREAD, PAUSED, RUNNING, TERMINAL, RunRecord
+from engine.runtime.record import (
+    INTERRUPTED,
+    MAIN_THREAD,
+    PAUSED,
+    QUEUED,
+    RUNNING,
+    TERMINAL,
+    RunRecord,
+)
 from engine.runtime.status import duration_ms, progress, status_object
+from engine.service_debug import Breakpoints, DebugVerbs
 from engine.store import owner
 from engine.store.checkpoint import Checkpointer
 from engine.store.codec import loads
@@ -52,6 +61,7 @@ class RunHandle:
     loop: asyncio.AbstractEventLoop
     side_effects: dict[str, bool] = field(default_factory=dict)  # in-memory in-flight tracking
     in_flight: dict[str, str] = field(default_factory=dict)
+    orchestrator: Any = None  # the Orchestrator running it (its debugger takes live breakpoints)
 
 
 def retention_from_env() -> float | None:
@@ -68,8 +78,12 @@ def retention_from_env() -> float | None:
     return days
 
 
-class ExecutionService:
-    """Runs workflows durably (SQLite/PostgreSQL) or in memory, with the DESIGN.md verbs."""
+class ExecutionService(DebugVerbs):
+    """Runs workflows durably (SQLite/PostgreSQL) or in memory, with the DESIGN.md verbs.
+
+    `pins`: whether pinned nodes use their pin by default (the app and `run` turn it
+    on; `serve`, the API and queue workers keep the default off: production runs).
+    """
 
     def __init__(
         self,
@@ -79,9 +93,12 @@ class ExecutionService:
         in_memory: bool = False,
         retention_days: float | None = None,
         busy_timeout: float = 10.0,
+        pins: bool = False,
     ) -> None:
         self.workspace = workspace
         self.in_memory = in_memory
+        self.pins = pins
+        self._workflows: dict[str, Workflow] = {}  # in-memory mode: the workflow each run used (re-runs)
         self._handles: dict[str, RunHandle] = {}
         self._records: dict[str, RunRecord] = {}  # in-memory mode only
         self._store: ExecutionStore | None = None
@@ -116,8 +133,16 @@ class ExecutionService:
         trigger: str | None = None,
         workflow_file: str | None = None,
         hooks: ev.LifecycleHooks | None = None,
+        pins: bool | None = None,
+        breakpoints: Breakpoints | None = None,
+        step: bool = False,
+        to: str | None = None,
     ) -> RunHandle:
-        """Create the execution and start it as a task on the running loop."""
+        """Create the execution and start it as a task on the running loop.
+
+        Debugging: `pins` (None: the service's default), `breakpoints` (`"NODE[:EXPR]"`),
+        `step` (pause before the second node), `to` (run only that node and its ancestors).
+        """
         rec = new_record(
             workflow,
             execution_id=str(uuid.uuid4()),
@@ -127,14 +152,56 @@ class ExecutionService:
             workspace=self.workspace,
             workflow_file=workflow_file,
         )
+        self._debug_on_start(rec, workflow, pins=pins, breakpoints=breakpoints, step=step, to=to)
+        return self._launch_new(workflow, rec, hooks)
+
+    def _launch_new(self, workflow: Workflow, rec: RunRecord, hooks: ev.LifecycleHooks | None, *, collect: bool = False) -> RunHandle:
+        """Store a new execution (its first checkpoint) and start it."""
         checkpointer = None
         if self._store is not None:
             version = self._store.save_workflow(workflow)
             checkpointer = Checkpointer(self._store.engine, rec)
-            checkpointer.initial(create=self._store.new_execution_row(rec, version, Owner.me()))
+            checkpointer.initial(create=self._store.new_execution_row(rec, version, Owner.me()), collect=collect)
         else:
             self._records[rec.execution_id] = rec
+            self._workflows[rec.execution_id] = workflow
         return self._launch(workflow, rec, checkpointer, hooks)
+
+    def create_queued(
+        self,
+        workflow: Workflow,
+        inputs: Any = None,
+        *,
+        variables: dict[str, Any] | None = None,
+        trigger: str | None = None,
+        workflow_file: str | None = None,
+    ) -> str:
+        """Store a new execution as `queued` (its first checkpoint, no owner) for a worker to claim."""
+        rec = new_record(
+            workflow,
+            execution_id=str(uuid.uuid4()),
+            inputs=inputs,
+            variables=variables,
+            trigger=trigger,
+            workspace=self.workspace,
+            workflow_file=workflow_file,
+        )
+        store = self.store
+        # written as this process's run (the checkpoint writer only writes its own runs),
+        # then handed to the queue: no owner, not started
+        checkpointer = Checkpointer(store.engine, rec)
+        try:
+            checkpointer.initial(create=store.new_execution_row(rec, store.save_workflow(workflow), Owner.me()))
+        finally:
+            checkpointer.close()
+        e = executions_table()
+        with store.write() as conn, conn.begin():
+            conn.execute(
+                e.update()
+                .where(e.c.id == rec.execution_id)
+                .values(status=QUEUED, owner_host=None, owner_pid=None, owner_token=None, heartbeat_at=None, started_at=None)
+            )
+        return rec.execution_id
 
     async def execute(self, workflow: Workflow, inputs: Any = None, **kw: Any) -> str:
         """Start a run and return its execution id (DESIGN's verb)."""
@@ -154,7 +221,7 @@ class ExecutionService:
             return self._memory_record(execution_id)
         while True:
             row = self._store.row(execution_id)
-            if self._store.effective_status(row) != RUNNING:
+            if self._store.effective_status(row) not in (RUNNING, QUEUED):
                 return self.record(execution_id)
             await asyncio.sleep(POLL_EVERY)
 
@@ -164,8 +231,15 @@ class ExecutionService:
         *,
         hooks: ev.LifecycleHooks | None = None,
         workflow: Workflow | None = None,
+        worker: str | None = None,
+        **debug: Any,
     ) -> RunHandle:
-        """Continue a paused or interrupted run in this process from its last checkpoint."""
+        """Continue a paused, queued or interrupted run in this process from its last checkpoint.
+
+        `worker`: the queue worker taking it (queue mode). `debug`: the options of
+        `_debug_on_resume` (breakpoints, clear_breaks, step, to, and the edits made while
+        paused: variables, set_input), stored before it goes on.
+        """
         running = self._handles.get(execution_id)
         if running is not None and not running.task.done():
             raise InvalidExecutionState(f"execution {execution_id} is already running in this process")
@@ -173,28 +247,36 @@ class ExecutionService:
             rec = self._memory_record(execution_id)
             if rec.status != PAUSED:
                 raise InvalidExecutionState(f"execution {execution_id} is {rec.status}; only paused runs can be resumed")
+            workflow = workflow or self._workflows.get(execution_id)
             if workflow is None:
                 raise StoreError("an in-memory service needs the workflow to resume a run")
+            self._debug_on_resume(rec, workflow, **debug)
             return self._launch(workflow, rec, None, hooks)
-        row = self._store.claim(execution_id, Owner.me())
+        row = self._store.claim(execution_id, Owner.me(), worker=worker)
         claiming = object()
         owner.LIVE[execution_id] = claiming  # ours from the claim on (same-process readers)
         try:
             rec, _ = self._store.load_record(execution_id)
             rec.status = PAUSED if row.status == PAUSED else INTERRUPTED
+            if row.status == QUEUED:  # its first start: ExecutionStarted, started now
+                rec.status, rec.started_at = RUNNING, None
             wf = workflow if workflow is not None else self._store.load_workflow_version(row.workflow_version)
             seq = self._store.next_seq(execution_id)
             if rec.status == INTERRUPTED:
                 seq = self._store.add_interrupted_attempts(rec, row.in_flight, seq)
             existing = self._store.thread_ids(execution_id)
+            edited = self._debug_on_resume(rec, wf, **debug)
         except BaseException:
             # give the run back: it stays resumable
             if owner.LIVE.get(execution_id) is claiming:
                 del owner.LIVE[execution_id]
-            self._store.set_stopped(execution_id, INTERRUPTED if row.status != PAUSED else PAUSED, only_from=[RUNNING])
+            back = row.status if row.status in (PAUSED, QUEUED) else INTERRUPTED
+            self._store.set_stopped(execution_id, back, only_from=[RUNNING])
             raise
         log.info("execution=%s resuming from %s (seq %d)", execution_id, rec.status, seq)
         checkpointer = Checkpointer(self._store.engine, rec, seq=seq, existing_threads=existing)
+        if edited:  # breakpoints, step mode, edited variables or input: stored before anything runs
+            checkpointer.initial()
         return self._launch(wf, rec, checkpointer, hooks)
 
     def _launch(
@@ -215,7 +297,12 @@ class ExecutionService:
             all_hooks.on(ev.NodeFinished, lambda e, r: handle.in_flight.pop(e.thread_id, None))
         if hooks is not None:
             all_hooks.extend(hooks)
+        from engine import metrics
+
+        if metrics.enabled():
+            metrics.observe(all_hooks, workflow)
         orch = Orchestrator(workflow, rec, hooks=all_hooks, control=control, load_workflow=self._loader(rec))
+        handle.orchestrator = orch
         owner.LIVE[rec.execution_id] = control
         handle.task = loop.create_task(self._drive(orch, checkpointer, control), name=f"execution-{rec.execution_id}")
         self._handles[rec.execution_id] = handle
@@ -263,6 +350,10 @@ class ExecutionService:
             elif request == "pause" and not control.interrupted:
                 log.info("execution=%s: pause requested through the database", execution_id)
                 control.pause()
+            elif request in ("retry_now", "give_up"):
+                log.info("execution=%s: %s requested through the database", execution_id, request)
+                (control.retry_now if request == "retry_now" else control.give_up)()
+                store.clear_request(execution_id, request)
 
     def _loader(self, rec: RunRecord) -> Any:
         """Sub-workflow loading: a saved workflow id of this workspace, else a file (saved as a version)."""
@@ -336,7 +427,7 @@ class ExecutionService:
                 return
             row = self._store.row(execution_id)
             status = self._store.effective_status(row)
-        if status == PAUSED and self._store.set_stopped(execution_id, "cancelled", only_from=[PAUSED]):
+        if status in (PAUSED, QUEUED) and self._store.set_stopped(execution_id, "cancelled", only_from=[status]):
             return
         if status == INTERRUPTED and self._store.set_stopped(execution_id, "cancelled", only_from=[RUNNING, INTERRUPTED], row=row):
             return
@@ -490,6 +581,12 @@ class ExecutionService:
         self.close()
 
 
+def executions_table() -> Any:
+    from engine.store.schema import executions
+
+    return executions
+
+
 def _status_from_rows(row: Any, threads: list[Any], status: str, now: float | None = None) -> dict[str, Any]:
     """The status object of `engine.runtime.status.status_object`, read from store rows."""
     now = time.time() if now is None else now
@@ -501,7 +598,7 @@ def _status_from_rows(row: Any, threads: list[Any], status: str, now: float | No
         tid, (node, side) = list(flight.items())[-1]
         in_flight = {"node_id": node, "side_effects": bool(side), "thread_id": tid}
     stopped = row.stopped_at if status not in (RUNNING, INTERRUPTED) else None
-    return {
+    obj = {
         "execution_id": row.id,
         "workflow_id": row.workflow_id,
         "status": status,
@@ -526,5 +623,10 @@ def _status_from_rows(row: Any, threads: list[Any], status: str, now: float | No
         ],
         "error": None if not err else {"message": err.get("message"), "traceback": err.get("traceback"), "node_id": err.get("node_id")},
         "in_flight": in_flight,
+        "paused_at": loads(row.paused_at) if status == PAUSED else None,
+        "rerun_of": row.rerun_of,
     }
+    if row.worker is not None:  # queue mode: the worker running (or that last ran) it
+        obj["worker"] = row.worker
+    return obj
 

@@ -41,8 +41,10 @@ from engine.model import Workflow
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENT",
+    "RETRY_AFTER_S",
     "RUNS",
     "SERVICE",
+    "Busy",
     "RunLimiter",
     "ServeError",
     "add_workflow",
@@ -125,6 +127,8 @@ async def start_execution(app: web.Application, wf: Workflow, payload: Any, **kw
     with runs.slot():
         handle = await service.start(wf, payload, **kw)
         runs.running[handle.execution_id] = handle
+        if runs.stopping:  # the stop began while this run was being created
+            service.pause(handle.execution_id)
         try:
             return await asyncio.shield(handle.task)  # a dropped client never kills the run
         finally:
@@ -227,18 +231,19 @@ def create_app(service: Any, *, max_body: int = 1 << 20, max_concurrent: int = D
     return app
 
 
-def add_workflow(app: web.Application, wf: Workflow, *, variables: dict[str, Any] | None = None, workflow_file: str | None = None) -> None:
-    """Mount `wf`'s webhook triggers as routes and run its schedule triggers while the app runs."""
+def add_workflow(app: web.Application, wf: Workflow, *, variables: dict[str, Any] | None = None, workflow_file: str | None = None, schedules: bool = True) -> None:
+    """Mount `wf`'s webhook triggers as routes and run its schedule triggers while the app runs
+    (`schedules=False`: the caller fires them, e.g. once per due time across processes)."""
     for node in wf.nodes:
         if node.type == "webhook_trigger":
             path = str(node.config.get("path", "")).strip("/")
             method = str(node.config.get("method", "POST")).upper()
             app.router.add_route(method, f"/webhook/{path}", _handler(wf, node.id, variables, workflow_file))
-    schedules = [n.id for n in wf.nodes if n.type == "schedule_trigger"]
-    if schedules:
+    timed = [n.id for n in wf.nodes if n.type == "schedule_trigger"] if schedules else []
+    if timed:
 
         async def scheduled(app: web.Application) -> Any:
-            tasks = [asyncio.create_task(_schedule_loop(app, wf, n, variables, workflow_file)) for n in schedules]
+            tasks = [asyncio.create_task(_schedule_loop(app, wf, n, variables, workflow_file)) for n in timed]
             yield
             for t in tasks:
                 t.cancel()

@@ -32,7 +32,7 @@ RADIUS = 10.0
 PORT_RADIUS = 5.5
 LOD_BLOCK = 0.3  # below: a coloured block
 LOD_TEXT = 0.55  # below: name only
-RUN_STATES = ("pending", "running", "succeeded", "failed", "retrying", "skipped", "paused", "cancelled")
+RUN_STATES = ("pending", "running", "succeeded", "failed", "retrying", "skipped", "paused", "cancelled", "pinned", "reused")
 _STATE_GLYPH = {
     "pending": "…",
     "running": "▶",
@@ -42,7 +42,10 @@ _STATE_GLYPH = {
     "skipped": "\u2013",
     "paused": "❚❚",
     "cancelled": "■",
+    "pinned": "◆",
+    "reused": "↺",
 }
+RETRY_BUTTONS = (("retry_now", "Retry now"), ("give_up", "Give up"))
 
 
 class _Fonts:
@@ -167,6 +170,9 @@ class NodeItem(QGraphicsItem):
         self.problems: list[str] = []
         self.disabled = node.disabled
         self.on_error = node.on_error
+        self.pinned = node.pin is not None
+        self.breakpoint: str | None = None  # None | "on" | "conditional" | "disabled" (the debugger's dot)
+        self.paused_here = False  # the run is paused before this node
         self._hover = False
         self._height = HEADER
         self._badge_width = 0.0
@@ -252,6 +258,31 @@ class NodeItem(QGraphicsItem):
         self.disabled = disabled
         self.update()
 
+    def set_debug_marks(self, *, breakpoint: str | None = None, pinned: bool | None = None, paused_here: bool | None = None) -> None:
+        """The debugger's marks: a breakpoint dot, a pin, the "paused here" arrow (None: unchanged)."""
+        if breakpoint is not None:
+            self.breakpoint = breakpoint or None
+        if pinned is not None:
+            self.pinned = pinned
+        if paused_here is not None:
+            self.paused_here = paused_here
+        self._update_bounds()
+        self.update()
+
+    def retry_button_at(self, pos: QPointF) -> str | None:
+        """Which retry button ("retry_now" | "give_up") is under `pos`, while retrying."""
+        if self.run_state != "retrying":
+            return None
+        for action, rect in self._retry_rects():
+            if rect.contains(pos):
+                return action
+        return None
+
+    def _retry_rects(self) -> list[tuple[str, QRectF]]:
+        """Under the card's right edge, while the node waits to retry."""
+        x = WIDTH - 150
+        return [(action, QRectF(x + i * 76, self._height + 5, 72, 18)) for i, (action, _text) in enumerate(RETRY_BUTTONS)]
+
     def port(self, name: str, is_output: bool) -> PortItem | None:
         return (self.outputs if is_output else self.inputs).get(name)
 
@@ -316,10 +347,11 @@ class NodeItem(QGraphicsItem):
         """Announce a geometry change only when the bounds really move: every
         `prepareGeometryChange` dirties the scene's index, and a run re-badging
         5,000 nodes would otherwise rebuild it on every frame."""
-        left = -12.0
+        left = -34.0 if self.paused_here else -12.0
         if self._badge_width:
             left = min(left, WIDTH + 6 - self._badge_width - 2)
-        bounds = QRectF(left, -14, WIDTH + 12 - left, self._height + 24)
+        # room for the retry buttons under the card, always: a state change never moves the bounds
+        bounds = QRectF(left, -14, WIDTH + 12 - left, self._height + 48)
         if bounds != self._bounds:
             self.prepareGeometryChange()
             self._bounds = bounds
@@ -327,6 +359,9 @@ class NodeItem(QGraphicsItem):
     def shape(self) -> QPainterPath:
         path = QPainterPath()
         path.addRoundedRect(self.card_rect(), RADIUS, RADIUS)
+        if self.run_state == "retrying":  # the buttons under the card take clicks too
+            for _action, rect in self._retry_rects():
+                path.addRect(rect)
         return path
 
     def setPos(self, *pos) -> None:
@@ -401,6 +436,53 @@ class NodeItem(QGraphicsItem):
                     name,
                 )
         self._paint_badges(painter, theme, fonts)
+        self._paint_debug_marks(painter, theme, fonts)
+
+    def _paint_debug_marks(self, painter: QPainter, theme: Theme, fonts: type[_Fonts]) -> None:
+        """Breakpoint dot (left of the name), pin (top right), paused-here arrow, retry buttons."""
+        if self.breakpoint:
+            color = QColor("#dc2626")
+            painter.setPen(QPen(QColor(theme.card), 1.5))
+            painter.setBrush(color if self.breakpoint != "disabled" else Qt.BrushStyle.NoBrush)
+            if self.breakpoint == "disabled":
+                painter.setPen(QPen(color, 1.5))
+            painter.drawEllipse(QPointF(9, 9), 6, 6)
+            if self.breakpoint == "conditional":
+                painter.setPen(QPen(QColor("#ffffff"), 1.5))
+                painter.drawLine(QPointF(6, 8), QPointF(12, 8))
+                painter.drawLine(QPointF(6, 11), QPointF(12, 11))
+        if self.pinned:
+            pin = QRectF(WIDTH - 30, HEADER - 22, 24, 16)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(RUN_STATE_COLORS["pinned"]))
+            painter.drawRoundedRect(pin, 4, 4)
+            painter.setPen(QColor("#ffffff"))
+            painter.setFont(fonts.badge)
+            painter.drawText(pin, Qt.AlignmentFlag.AlignCenter, "PIN")
+        if self.paused_here:
+            arrow = QPainterPath()
+            mid = HEADER / 2
+            arrow.moveTo(-30, mid - 7)
+            arrow.lineTo(-16, mid - 7)
+            arrow.lineTo(-16, mid - 12)
+            arrow.lineTo(-6, mid)
+            arrow.lineTo(-16, mid + 12)
+            arrow.lineTo(-16, mid + 7)
+            arrow.lineTo(-30, mid + 7)
+            arrow.closeSubpath()
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.fillPath(arrow, QColor("#f59e0b"))
+            painter.setPen(QPen(QColor("#f59e0b"), 3))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(self.card_rect().adjusted(-2, -2, 2, 2), RADIUS + 2, RADIUS + 2)
+        if self.run_state == "retrying":
+            painter.setFont(fonts.badge)
+            for (_action, rect), (_a, text) in zip(self._retry_rects(), RETRY_BUTTONS, strict=True):
+                painter.setPen(QPen(QColor(RUN_STATE_COLORS["retrying"]), 1))
+                painter.setBrush(QColor(theme.card))
+                painter.drawRoundedRect(rect, 9, 9)
+                painter.setPen(QColor(theme.text))
+                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_block(self, painter: QPainter, theme: Theme, rect: QRectF, selected: bool) -> None:
         fill = QColor(self.color)

@@ -38,6 +38,7 @@ class WorkflowScene(QGraphicsScene):
     link_dropped = Signal(str, str, bool, QPointF, QPoint)  # node, port, is output, scene pos, global pos
     # for overviews (the minimap) that must not follow every repaint through `changed`:
     content_changed = Signal()  # nodes, edges or notes were added, removed, moved or restyled
+    retry_control_requested = Signal(str, str)  # node id, "retry_now" | "give_up" (buttons on a retrying badge)
     run_states_changed = Signal()  # a node's run state changed (once until `run_states_seen`)
 
     def __init__(self, parent=None) -> None:
@@ -305,6 +306,8 @@ class WorkflowScene(QGraphicsScene):
                 edge.update()
         elif attr == "disabled":
             item.set_disabled(node.disabled)
+        elif attr == "pin":
+            item.set_debug_marks(pinned=node.pin is not None)
 
     def _on_connection_added(self, conn: Connection, index: int) -> None:
         self._add_edge_item(conn)

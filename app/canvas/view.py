@@ -261,6 +261,9 @@ class CanvasView(QGraphicsView):
                 item = item.node_item  # a port click selects its card
             if isinstance(item, PortItem):
                 self._start(NewLinkInteraction(self, item), event)
+            elif isinstance(item, NodeItem) and (action := item.retry_button_at(item.mapFromScene(self.mapToScene(pos)))):
+                self.scene().retry_control_requested.emit(item.node_id, action)  # a button on a retrying badge
+                event.accept()
             elif isinstance(item, NoteItem) and not self.read_only and item.in_grip(self.mapToScene(pos)):
                 self._start(ResizeNoteInteraction(self, item), event)
             elif isinstance(item, NodeItem | NoteItem):

@@ -216,6 +216,11 @@ def SetRetry(wf: Workflow, node_id: str, retry: dict[str, Any] | str | None, mer
     return SetNodeAttr(wf, node_id, "retry", retry, f"Retry policy of {wf.node(node_id).name}", key)
 
 
+def SetPin(wf: Workflow, node_id: str, pin: Any) -> SetNodeAttr:
+    """Pin an output on a node (None: unpin); a debug run uses it instead of running the node."""
+    return SetNodeAttr(wf, node_id, "pin", pin, "Unpin output" if pin is None else "Pin output")
+
+
 def SetDisabled(wf: Workflow, node_id: str, disabled: bool) -> SetNodeAttr:
     verb = "Disable" if disabled else "Enable"
     return SetNodeAttr(wf, node_id, "disabled", disabled, f"{verb} {wf.node(node_id).name}")

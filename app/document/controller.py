@@ -160,6 +160,11 @@ class EditController(QObject):
         if on_error != self.wf.node(node_id).on_error:
             self._push(commands.SetOnError(self.wf, node_id, on_error))
 
+    def set_pin(self, node_id: str, pin: Any) -> None:
+        """Pin (or with None unpin) a node's output: one undoable command."""
+        if self.wf.get(node_id) is not None and self.wf.node(node_id).pin != pin:
+            self._push(commands.SetPin(self.wf, node_id, pin))
+
     def set_disabled(self, node_ids: Iterable[str], disabled: bool) -> None:
         ids = [i for i in node_ids if self.wf.node(i).disabled != disabled]
         if not ids or self._refused_read_only():

@@ -29,9 +29,10 @@ from PySide6.QtWidgets import (
 from app.theme import RUN_STATE_COLORS
 from engine.runtime.status import progress_text
 
-STATUSES = ("running", "paused", "interrupted", "completed", "failed", "cancelled")
+STATUSES = ("queued", "running", "paused", "interrupted", "completed", "failed", "cancelled")
 RESUMABLE = frozenset({"paused", "interrupted"})
 STATUS_COLORS = {
+    "queued": "#6b7280",
     "running": RUN_STATE_COLORS["running"],
     "paused": RUN_STATE_COLORS["paused"],
     "interrupted": "#ea580c",
@@ -39,7 +40,8 @@ STATUS_COLORS = {
     "failed": RUN_STATE_COLORS["failed"],
     "cancelled": RUN_STATE_COLORS["cancelled"],
 }
-COLUMNS = ("#", "Status", "Started", "Duration", "Progress", "Workflow")
+COLUMNS = ("#", "Status", "Started", "Duration", "Progress", "Workflow", "Worker")
+WORKER_COLUMN = 6  # queue mode: which worker runs (or ran) it; hidden while no run has one
 ID_ROLE = Qt.ItemDataRole.UserRole
 NUM_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -232,6 +234,7 @@ class HistoryPanel(QWidget):
                 format_duration((run.get("timing") or {}).get("duration_ms")),
                 progress_text(p),
                 names.get(run.get("workflow_id", ""), run.get("workflow_id", "")),
+                run.get("worker") or "",
             ]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -245,6 +248,7 @@ class HistoryPanel(QWidget):
                 if err and c == 1:
                     item.setToolTip(err.get("message") or "")
                 self.table.setItem(r, c, item)
+        self.table.setColumnHidden(WORKER_COLUMN, not any(run.get("worker") for run in runs))
         self.table.clearSelection()
         rows = [r for r, run in enumerate(runs) if run["execution_id"] in keep]
         self._select_rows(rows)
@@ -331,7 +335,7 @@ class HistoryPanel(QWidget):
         self.open_button.setEnabled(one is not None)
         resumable = one is not None and one.get("status") in RESUMABLE
         self.resume_button.setEnabled(resumable)
-        self.cancel_button.setEnabled(resumable)
+        self.cancel_button.setEnabled(resumable or (one is not None and one.get("status") == "queued"))
         self.delete_button.setEnabled(bool(runs) and all(r.get("status") != "running" for r in runs))
         self.compare_button.setEnabled(len(runs) == 2 and all(r.get("status") != "running" for r in runs))
 

@@ -86,6 +86,8 @@ def install_file_logging(level: int = logging.INFO) -> Path:
         lg.addHandler(handler)
         if lg.getEffectiveLevel() > level:
             lg.setLevel(level)
+    # an exception nobody awaited on the engine thread's loop is logged by asyncio itself
+    logging.getLogger("asyncio").addHandler(handler)
     # the INFO lines are for the file and the Log dock: a plain console handler stays at WARNING
     for h in logging.getLogger().handlers:
         if type(h) is logging.StreamHandler and h.level == logging.NOTSET:
@@ -97,7 +99,7 @@ def install_file_logging(level: int = logging.INFO) -> Path:
 def uninstall_file_logging() -> None:
     global _file_handler
     if _file_handler is not None:
-        for name in ("engine", "app"):
+        for name in ("engine", "app", "asyncio"):
             logging.getLogger(name).removeHandler(_file_handler)
         _file_handler.close()
         _file_handler = None

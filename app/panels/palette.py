@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QIcon, QKeyEvent
 from PySide6.QtWidgets import (
@@ -25,12 +27,17 @@ class _Tree(QTreeWidget):
     def mimeTypes(self) -> list[str]:
         return [PALETTE_MIME]
 
-    def mimeData(self, items: list[QTreeWidgetItem]) -> QMimeData:
+    def mimeData(self, items: Sequence[QTreeWidgetItem]) -> QMimeData:
         mime = QMimeData()
         types = [i.data(0, TYPE_ROLE) for i in items if i.data(0, TYPE_ROLE)]
         if types:
             mime.setData(PALETTE_MIME, types[0].encode("utf-8"))
         return mime
+
+
+def _children(header: QTreeWidgetItem) -> list[QTreeWidgetItem]:
+    rows = (header.child(j) for j in range(header.childCount()))
+    return [r for r in rows if r is not None]
 
 
 class Palette(QWidget):
@@ -82,12 +89,13 @@ class Palette(QWidget):
     def apply_theme(self, theme: Theme) -> None:
         self._search_action.setIcon(ui_icon("search", theme.muted))
 
+    def _headers(self) -> list[QTreeWidgetItem]:
+        """The category rows (Qt types each lookup as possibly None; in range it never is)."""
+        rows = (self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount()))
+        return [r for r in rows if r is not None]
+
     def type_items(self) -> list[QTreeWidgetItem]:
-        out = []
-        for i in range(self.tree.topLevelItemCount()):
-            header = self.tree.topLevelItem(i)
-            out.extend(header.child(j) for j in range(header.childCount()))
-        return out
+        return [child for header in self._headers() for child in _children(header)]
 
     def item_for(self, node_type: str) -> QTreeWidgetItem | None:
         return next((i for i in self.type_items() if i.data(0, TYPE_ROLE) == node_type), None)
@@ -95,11 +103,9 @@ class Palette(QWidget):
     def filter(self, text: str) -> None:
         from engine.nodes.registry import get_spec
 
-        for i in range(self.tree.topLevelItemCount()):
-            header = self.tree.topLevelItem(i)
+        for header in self._headers():
             shown = 0
-            for j in range(header.childCount()):
-                child = header.child(j)
+            for child in _children(header):
                 visible = matches(get_spec(child.data(0, TYPE_ROLE)), text)
                 child.setHidden(not visible)
                 shown += visible

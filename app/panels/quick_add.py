@@ -85,7 +85,7 @@ class QuickAddPopup(QFrame):
             item.setHidden(s is None)
             if s is not None and s < best_score:
                 best, best_score = item, s
-        self.list.setCurrentItem(best)
+        self.list.setCurrentItem(best)  # type: ignore[arg-type]  # PySide6 stub: None (clears) is accepted
 
     def accept_current(self) -> None:
         item = self.list.currentItem()
@@ -95,8 +95,8 @@ class QuickAddPopup(QFrame):
             self.chosen.emit(node_type)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if obj is self.search and event.type() == QEvent.Type.KeyPress:
-            key = QKeyEvent(event).key() if not isinstance(event, QKeyEvent) else event.key()
+        if obj is self.search and isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress:
+            key = event.key()
             if key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
                 visible = [self.list.item(i) for i in range(self.list.count()) if not self.list.item(i).isHidden()]
                 if visible:

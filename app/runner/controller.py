@@ -104,6 +104,9 @@ class RunController(QObject):
         self._paused_since: float | None = None
         self.current_node: str | None = None
         self.snapshot: RunSnapshot | None = None
+        # the debugger's options for each start / resume (pins, breakpoints, step, run-to, edits)
+        self.start_options: Callable[[], dict[str, Any]] | None = None
+        self.resume_options: Callable[[], dict[str, Any]] | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
         self._gc_held = False
         self._gc_shut = False
@@ -334,10 +337,13 @@ class RunController(QObject):
         self.message.emit(text)
         self.error.emit(text)
 
-    async def start(self, inputs: Any = None) -> str | None:
-        """Run the host's current workflow; returns the execution id once it ended or paused."""
+    async def start(self, inputs: Any = None, *, rerun: dict[str, Any] | None = None, workflow: Workflow | None = None) -> str | None:
+        """Run the host's current workflow (or `workflow`); returns the execution id once it ended or paused.
+
+        `rerun`: {source_id, from_node, to_node} makes it a re-run of that execution.
+        """
         problem = self.start_problem()
-        wf = self.host.current_workflow()
+        wf = workflow or self.host.current_workflow()
         if problem is not None or wf is None:
             self._refuse(problem or "")
             return None
@@ -371,8 +377,14 @@ class RunController(QObject):
         self.execution_changed.emit(None)
         try:
             svc = await self.service()
+            opts = self.start_options() if self.start_options is not None else {}
+            if rerun is not None:
+                rerun_opts = {k: v for k, v in opts.items() if k in ("pins", "breakpoints")}
+                launch = svc.rerun(rerun["source_id"], from_node=rerun.get("from_node"), to_node=rerun.get("to_node"), workflow=snapshot, hooks=bridge.hooks(), workflow_file=self.host.current_file(), **rerun_opts)
+            else:
+                launch = svc.start(snapshot, hooks=bridge.hooks(), workflow_file=self.host.current_file(), **opts)
             with trust.granted(trusted):  # the run's tasks inherit it (engine/trust.py)
-                handle = await self.engine.call(svc.start(snapshot, hooks=bridge.hooks(), workflow_file=self.host.current_file()))
+                handle = await self.engine.call(launch)
         except Exception:
             self._set_state(FAILED)
             self.run_ended.emit("", FAILED)  # nobody waits forever for a run that never started
@@ -472,8 +484,9 @@ class RunController(QObject):
         self.execution_changed.emit(execution_id)
         svc = await self.service()
         try:
+            opts = self.resume_options() if self.resume_options is not None else {}
             with trust.granted(trusted):
-                await self.engine.call(svc.resume(execution_id, hooks=bridge.hooks(), workflow=wf))
+                await self.engine.call(svc.resume(execution_id, hooks=bridge.hooks(), workflow=wf, **opts))
         except Exception:
             self._set_state(PAUSED)
             raise

@@ -156,6 +156,9 @@ class RunnerUi(QObject):
         self._history_timer.timeout.connect(lambda: self.controller.spawn(self.refresh_history()))
         self._build()
         self._wire()
+        from app.runner.debug_install import install_debugger
+
+        self.debug = install_debugger(self)
         self.logs.set_workflow(self.host.current_workflow())
         self.schedule_history()
 

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.panels.history import format_started
+from engine.runtime.status import progress_text
 
 log = logging.getLogger(__name__)
 
@@ -131,11 +132,10 @@ class RecoveryDialog(QDialog):
         bold.setBold(True)
         for run in self.runs:
             p = run.get("progress") or {}
-            done = (p.get("completed") or 0) + (p.get("failed") or 0) + (p.get("skipped") or 0)
             again = run.get("in_flight") or "—"
             if run.get("side_effects"):
                 again = f"⚠ {again} (side effects: it may have {'sent' if run.get('in_flight_type') == 'send_email' else 'done'} its work already)"
-            item = QTreeWidgetItem([run.get("workflow_name") or "", format_started(run.get("started_at")), f"{done}/{p.get('total', 0)}", again])
+            item = QTreeWidgetItem([run.get("workflow_name") or "", format_started(run.get("started_at")), progress_text(p), again])
             item.setData(0, Qt.ItemDataRole.UserRole, run["execution_id"])
             item.setToolTip(0, f"execution {run['execution_id']}")
             if run.get("side_effects"):

@@ -17,7 +17,7 @@ from engine.runtime.orchestrator import summarize
 from engine.runtime.record import MAIN_THREAD, RunRecord
 from engine.runtime.status import status_object
 
-_NODE_STATES = {"succeeded", "failed", "skipped", "cancelled", "paused", "running", "retrying", "pending"}
+_NODE_STATES = {"succeeded", "failed", "skipped", "cancelled", "paused", "running", "retrying", "pending", "pinned", "reused"}
 
 
 def _copy(value: Any) -> Any:
@@ -58,6 +58,8 @@ def run_snapshot(record: RunRecord, *, status: dict[str, Any] | None = None) -> 
             state = "cancelled" if final == "cancelled" else "paused"  # the node a stop interrupted
         elif state == "paused" and final == "cancelled":
             state = "cancelled"
+        elif state == "succeeded" and last.get("status") in ("pinned", "reused"):
+            state = last["status"]  # the debugger's stand-ins look like what they are
         snap.nodes[node_id] = NodeLive(
             state if state in _NODE_STATES else "pending",
             attempt=int(last.get("attempt") or 0),

@@ -9,6 +9,7 @@ the schema and hands it to `run` as `ctx.config`; `run` returns a `NodeResult`
 
 from __future__ import annotations
 
+import builtins
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -108,7 +109,7 @@ class NodeSpec:
     category: ClassVar[str] = "Data"  # Triggers | Flow | Data | Network | Actions
     description: ClassVar[str] = ""
     icon: ClassVar[str] = "node"  # app/resources/icons/<icon>.svg
-    config_model: ClassVar[type[NodeConfig]] = NodeConfig
+    config_model: ClassVar[builtins.type[NodeConfig]] = NodeConfig  # `type` is the node type name here
     is_trigger: ClassVar[bool] = False
     side_effects: ClassVar[bool] = False  # re-running it changes the world (email, POST, respond)
     pure: ClassVar[bool] = False  # same input -> same output; checkpoints may be group-committed

@@ -20,6 +20,7 @@ from pydantic import Field
 
 from engine import trust
 from engine.errors import ExpressionError, NodeError
+from engine.model import Node
 from engine.nodes import registry
 from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
 
@@ -99,9 +100,10 @@ class CodeSpec(NodeSpec):
     config_model = CodeConfig
     fields_not_rendered = ("code",)
 
-    def has_side_effects(self, node: Any) -> bool:
+    def has_side_effects(self, node: Node) -> bool:
         config = node.config if isinstance(node.config, dict) else {}
-        return config.get("language", "javascript") != "javascript"
+        language: object = config.get("language", "javascript")
+        return language != "javascript"
 
     async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
         cfg: CodeConfig = ctx.config

@@ -116,11 +116,11 @@ class ExecuteCommandSpec(NodeSpec):
             await asyncio.gather(work, watch, return_exceptions=True)
             with contextlib.suppress(ProcessLookupError):
                 await proc.wait()  # reap it
-        result = {"exit_code": code, "stdout": out.decode("utf-8", "replace"),
-                  "stderr": err.decode("utf-8", "replace")}
+        stderr = err.decode("utf-8", "replace")
+        result = {"exit_code": code, "stdout": out.decode("utf-8", "replace"), "stderr": stderr}
         ctx.log.info("%s exited with %d (%d bytes out, %d bytes err)", cfg.command[0], code, len(out), len(err))
         if code != 0 and not cfg.allow_failure:
-            tail = result["stderr"].strip()[-ERROR_TAIL_CHARS:]
+            tail = stderr.strip()[-ERROR_TAIL_CHARS:]
             raise NodeError(f"{cfg.command[0]} exited with code {code}" + (f": {tail}" if tail else ""),
                             error_type="exit_code")
         return NodeResult.out(result)

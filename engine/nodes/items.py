@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, TypeVar
 
 from engine import expressions
 from engine.errors import ExpressionError, NodeError
@@ -50,7 +50,11 @@ def item_list(ctx: NodeContext, items: Any, value: Any, field: str = "items") ->
     raise NodeError(f"node {ctx.node.id!r}, {where}: expected a list, got {json_type(got)}{hint}")
 
 
-def check_per_item(v: Any, field: str) -> Any:
+# the field's own type (`str` or `str | None`) passes through the validator unchanged
+_Text = TypeVar("_Text", str, str | None)
+
+
+def check_per_item(v: _Text, field: str) -> _Text:
     """Schema check for a per-item field: it must hold at least one `{{ }}` (else it is constant)."""
     if v is None:
         return v

@@ -36,7 +36,7 @@ def _compile(code: str) -> Any:
                          kw_defaults=[], defaults=[])
     func = ast.FunctionDef(name="__pe_code", args=args, body=module.body or [ast.Pass()],
                            decorator_list=[], returns=None)
-    if "type_params" in ast.FunctionDef._fields:  # Python 3.12+
+    if sys.version_info >= (3, 12):
         func.type_params = []
     tree = ast.Module(body=[func], type_ignores=[])
     ast.fix_missing_locations(tree)

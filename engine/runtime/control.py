@@ -24,6 +24,8 @@ class RunControl:
         self._wake: asyncio.Event | None = None
         self.current_task: asyncio.Task[object] | None = None
         self._sleeping = 0  # nodes in `sleep`: they stop by themselves on pause
+        self.in_backoff = False  # a node waits between two attempts
+        self._retry_action: str | None = None  # "retry_now" | "give_up" asked during that wait
 
     @property
     def wake(self) -> asyncio.Event:
@@ -49,6 +51,21 @@ class RunControl:
         if task is not None and not task.done():
             task.cancel()
 
+    def retry_now(self) -> bool:
+        """End a retry back-off at once (False: no node is waiting to retry)."""
+        return self._end_backoff("retry_now")
+
+    def give_up(self) -> bool:
+        """End the retrying: the node's on_error applies to its last error (False: none waits)."""
+        return self._end_backoff("give_up")
+
+    def _end_backoff(self, action: str) -> bool:
+        if not self.in_backoff:
+            return False
+        self._retry_action = action
+        self.wake.set()
+        return True
+
     def reset_pause(self) -> None:
         self.pause_requested = False
         if not self.cancel_requested and self._wake is not None:
@@ -71,3 +88,16 @@ class RunControl:
             self._sleeping -= 1
         if self.interrupted:
             raise Interrupted(self.reason())
+
+    async def backoff(self, seconds: float) -> str:
+        """A retry back-off: "elapsed", or "retry_now" / "give_up" when asked; Interrupted on pause/cancel."""
+        self._retry_action = None
+        self.in_backoff = True
+        try:
+            await self.sleep(seconds)
+            return self._retry_action or "elapsed"
+        finally:
+            self.in_backoff = False
+            self._retry_action = None
+            if not self.interrupted and self._wake is not None:
+                self._wake.clear()

@@ -15,9 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import traceback
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,62 +28,51 @@ from engine.jsonvalue import unstorable
 from engine.model import Node, Workflow
 from engine.nodes.base import Interrupted, NodeContext, NodeServices, NodeSpec
 from engine.runtime.control import RunControl
+from engine.runtime.debug import Debugger, ancestors, request_paused_at
 from engine.runtime.record import (
     CANCELLED,
     COMPLETED,
     FAILED,
-    MAIN_THREAD,
+    MAX_SUMMARY,
     PAUSED,
     RUNNING,
     Frame,
     LoopState,
     RunRecord,
     ThreadRecord,
+    error_object,
+    iso,
+    new_record,
+    summarize,
 )
 from engine.runtime.retry import RetryPolicy, policy_for
 
+__all__ = ["Orchestrator", "RunFailed", "error_object", "iso", "new_record", "summarize"]
+
 log = logging.getLogger("engine.runtime")
-
-MAX_SUMMARY = 120
-
-
-def iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
-
-
-def summarize(value: Any) -> str:
-    """A short human summary of an output (for events, logs and canvas edges)."""
-    if isinstance(value, list):
-        return f"{len(value)} items"
-    if isinstance(value, dict):
-        keys = list(value)[:4]
-        more = "…" if len(value) > 4 else ""
-        return "{" + ", ".join(map(str, keys)) + more + "}"
-    text = repr(value)
-    return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 1] + "…"
-
-
-def error_object(exc: BaseException, node_id: str, attempt: int, thread_id: str = MAIN_THREAD) -> dict[str, Any]:
-    """The error object routed on `error` ports and stored with failed attempts."""
-    status = getattr(exc, "status", None)
-    obj = {
-        "message": str(getattr(exc, "message", None) or exc) or type(exc).__name__,
-        "type": getattr(exc, "error_type", None) or type(exc).__name__,
-        "node_id": node_id,
-        "attempt": attempt,
-        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-    }
-    if status is not None:
-        obj["status"] = status
-    if thread_id != MAIN_THREAD:
-        obj["thread_id"] = thread_id
-    return obj
-
 
 class RunFailed(Exception):
     def __init__(self, error: dict[str, Any]) -> None:
         super().__init__(error.get("message"))
         self.error = error
+
+
+@dataclass(slots=True, kw_only=True)
+class _NodeRun:
+    """One node's run across its attempts (what the steps of `_run_node` share)."""
+
+    th: ThreadRecord
+    plan: _Plan
+    node: Node
+    spec: NodeSpec
+    frame: Frame
+    attempt: int
+    attempts: list[dict[str, Any]]
+    node_state: dict[str, Any]
+    side: bool
+    started: float = 0.0
+    t0: float = 0.0
+    duration: float = 0.0
 
 
 class _Plan:
@@ -190,17 +178,21 @@ class Orchestrator:
         main.status = RUNNING
         self.control.reset_pause()
         plan = self._plan(self.workflow)
+        self._start_debugger(plan)
         if resumed:
             log.info("execution=%s resumed", rec.execution_id)
             await self.hooks.emit(ev.ExecutionResumed(rec.execution_id), rec)
         else:
             log.info("execution=%s started workflow=%s", rec.execution_id, rec.workflow_id)
             await self.hooks.emit(ev.ExecutionStarted(rec.execution_id, rec.workflow_id, main.total), rec)
+            await self._report_reused(main)
         try:
             await self._run_thread(main, plan)
         except Interrupted as stop:
             self._stopped(PAUSED if stop.reason == "pause" else CANCELLED)
             if stop.reason == "pause":
+                if rec.debug.paused_at is None:
+                    rec.debug.paused_at = request_paused_at(rec)
                 log.info("execution=%s paused", rec.execution_id)
                 await self.hooks.emit(ev.ExecutionPaused(rec.execution_id), rec)
             else:
@@ -227,6 +219,46 @@ class Orchestrator:
         finally:
             await self._close()
         return rec
+
+    # -- debugging -------------------------------------------------------------
+    def _start_debugger(self, plan: _Plan) -> None:
+        """Read the run's debug state: run-to target, where the last debug pause stopped."""
+        rec = self.record
+        self.debugger = Debugger(rec, lambda th, node_id, value, expr: self._evaluate_condition(th, node_id, value, expr))
+        rec.debug.paused_at = None
+        to = rec.debug.to
+        if to is not None:
+            if to not in plan.nodes:
+                raise EngineError(f"--to: the workflow has no node {to!r}")
+            self.debugger.set_to(ancestors(plan.wf, to, plan.routing.back_edges) | {to})
+
+    async def _report_reused(self, th: ThreadRecord) -> None:
+        """A re-run's nodes that keep their source output (they never run) are reported once."""
+        if self.record.debug.rerun_of is None or not self._w_finished:
+            return
+        for node_id, attempts in list(th.attempts.items()):
+            if attempts and attempts[-1]["status"] == "reused":
+                value = th.outputs.get(node_id)
+                await self.hooks.emit(ev.NodeFinished(self.record.execution_id, th.thread_id, node_id, "reused", 0.0, 1, summarize(value), pure=True), self.record)
+
+    def _evaluate_condition(self, th: ThreadRecord, node_id: str, value: Any, expr: str) -> Any:
+        """A breakpoint condition over the pending input (`{{ }}` optional), in the node's thread."""
+        plan = self._plan_of(th)
+        text = expr if "{{" in expr else "{{ " + expr + " }}"
+        return expressions.render(text, self._names(th, plan, value), node_id=node_id, field="breakpoint")
+
+    def _plan_of(self, th: ThreadRecord) -> _Plan:
+        for plan in self._plans.values():
+            if plan.wf.id == th.workflow_id:
+                return plan
+        return self._plan(self.workflow)
+
+    def _child_paused(self, th: ThreadRecord, node_id: str) -> bool:
+        """A sub-workflow node whose child thread is paused: running it again resumes the child."""
+        return any(
+            t.parent_thread_id == th.thread_id and t.parent_node_id == node_id and t.status == PAUSED
+            for t in self.record.threads.values()
+        )
 
     # -- threads -------------------------------------------------------------
     def _stopped(self, status: str) -> None:
@@ -277,9 +309,14 @@ class Orchestrator:
                         if state is not None:
                             state.results.append(frame.value)
                         continue
+                debugger = self.debugger
+                if debugger.active and debugger.gate(th, frame, resuming_child=self._child_paused(th, node.id)):
+                    continue  # paused before the node (raised) or put back for a run-to target
                 if frame.attempt == 0:
                     self._check_visits(th, plan, node)
                 await self._run_node(th, plan, node, spec, frame)
+                if debugger.active:
+                    debugger.after_node(th, node.id)
             if not th.waiting:
                 return
             # the stack drained with merges still waiting: a branch was not taken
@@ -298,7 +335,7 @@ class Orchestrator:
         attempts = th.attempts.get(node.id)
         if attempts is None or len(attempts) < limit:
             return
-        visits = sum(1 for a in attempts if a["attempt"] == 1 and a["status"] != "paused")
+        visits = sum(1 for a in attempts if a["attempt"] == 1 and a["status"] not in ("paused", "retry_now", "give_up"))
         if visits >= limit:
             th.node_status[node.id] = "failed"
             raise RunFailed({
@@ -330,145 +367,213 @@ class Orchestrator:
         )
 
     async def _run_node(self, th: ThreadRecord, plan: _Plan, node: Node, spec: NodeSpec, frame: Frame) -> None:
-        value = frame.value
-        rec = self.record
+        """Run one node to its end: attempts under its retry policy, then success or error handling."""
         if node.disabled:
-            th.node_status[node.id] = "skipped"
-            self._set_output(th, plan, node.id, value)
-            await self._deliver(th, plan, node, {"out": value})
-            if self._w_finished:
-                await self.hooks.emit(ev.NodeFinished(rec.execution_id, th.thread_id, node.id, "skipped", 0.0, 0, summarize(value), ("out",)), rec)
+            await self._skip_disabled(th, plan, node, frame.value)
             return
-        policy = plan.policies[node.id]
-        side = plan.side_effects[node.id]
-        pure = spec.pure
-        attempt = frame.attempt
-        control = self.control
-        attempts = th.attempts.setdefault(node.id, [])
-        node_state: dict[str, Any] = dict(frame.state) if frame.state else {}
+        if node.pin is not None and self.record.debug.pins:
+            await self._use_pin(th, plan, node, spec)
+            return
+        run = _NodeRun(
+            th=th,
+            plan=plan,
+            node=node,
+            spec=spec,
+            frame=frame,
+            attempt=frame.attempt,
+            attempts=th.attempts.setdefault(node.id, []),
+            node_state=dict(frame.state) if frame.state else {},
+            side=plan.side_effects[node.id],
+        )
         while True:
-            attempt += 1
-            th.in_flight = node.id
-            th.node_status[node.id] = "running"
-            started = time.time()
-            t0 = time.perf_counter()
-            if log.isEnabledFor(logging.INFO):
-                log.info("execution=%s node=%s started attempt %d", rec.execution_id, node.id, attempt)
-            if self._w_started:
-                await self.hooks.emit(ev.NodeStarted(rec.execution_id, th.thread_id, node.id, attempt, side), rec)
+            run.attempt += 1
             try:
-                cfg, raw = plan.config(node, lambda v=value: self._names(th, plan, v))
-                ctx = NodeContext(
-                    node=node,
-                    config=cfg,
-                    raw_config=raw,
-                    execution_id=rec.execution_id,
-                    thread_id=th.thread_id,
-                    attempt=attempt,
-                    variables=th.variables,
-                    outputs_by_name=th.outputs,
-                    services=self.services,
-                    sleep=control.sleep,
-                    log=self._node_log(node.id),
-                    evaluate=lambda expr, extra=None, v=value: self._evaluate(th, plan, node, v, expr, extra),
-                    state=node_state,
-                )
-                if pure:
-                    result = await spec.run(ctx, value)
-                else:
-                    task = asyncio.ensure_future(spec.run(ctx, value))
-                    control.current_task = task
-                    try:
-                        result = await task
-                    finally:
-                        control.current_task = None
-                problem = unstorable(result.outputs)  # refused here, never in the checkpoint
-                if problem:
-                    raise NodeError(f"the node's output cannot be stored: {problem}", error_type="unstorable")
+                result = await self._attempt_once(run)
             except (Interrupted, asyncio.CancelledError) as stop:
-                if isinstance(stop, asyncio.CancelledError) and not control.interrupted:
+                if isinstance(stop, asyncio.CancelledError) and not self.control.interrupted:
                     raise
-                reason = stop.reason if isinstance(stop, Interrupted) else control.reason()
-                duration = (time.perf_counter() - t0) * 1000
-                status = "paused" if reason == "pause" else "cancelled"
-                cut = status == "paused" and isinstance(stop, asyncio.CancelledError)  # a pause ended its I/O
-                attempts.append(_cut_short(node.id, attempt, started, duration) if cut else _attempt(attempt, status, started, duration, None))
-                th.node_status[node.id] = status
-                if reason == "pause":
-                    frame.attempt = attempt - 1
-                    frame.state = node_state or None  # e.g. a wait's deadline, for the resume
-                    th.stack.append(frame)
-                    th.in_flight = None
-                if self._w_finished:
-                    await self.hooks.emit(ev.NodeFinished(rec.execution_id, th.thread_id, node.id, status, duration, attempt, side_effects=side, pure=pure), rec)
-                raise Interrupted(reason) from None
+                await self._on_interrupted(run, stop)
             except Exception as exc:
-                duration = (time.perf_counter() - t0) * 1000
-                if isinstance(exc, ExpressionError):
-                    exc = NodeError(str(exc), error_type="ExpressionError")
-                err = error_object(exc, node.id, attempt, th.thread_id)
-                attempts.append(_attempt(attempt, "failed", started, duration, err))
-                if policy.should_retry(exc, attempt):
-                    delay = policy.delay(attempt)
-                    th.node_status[node.id] = "retrying"
-                    log.warning("execution=%s node=%s attempt %d/%d failed: %s; retry in %.2fs", rec.execution_id, node.id, attempt, policy.max_attempts, err["message"], delay)
-                    await self.hooks.emit(ev.NodeRetrying(rec.execution_id, th.thread_id, node.id, attempt, policy.max_attempts, delay, err["message"]), rec)
-                    try:
-                        await control.sleep(delay)
-                    except Interrupted as stop:
-                        if stop.reason == "pause":
-                            frame.attempt = attempt
-                            th.stack.append(frame)
-                            th.in_flight = None
-                            th.node_status[node.id] = "paused"
-                        else:
-                            th.node_status[node.id] = "cancelled"
-                        raise
+                if await self._on_error(run, exc):
                     continue
-                th.node_status[node.id] = "failed"
-                th.in_flight = None
-                log.error("execution=%s node=%s failed after %d attempt(s): %s", rec.execution_id, node.id, attempt, err["message"])
-                skipped: list[str] = []
-                if node.on_error == "route":
-                    self._set_output(th, plan, node.id, err)
-                    skipped = await self._deliver(th, plan, node, {"error": err})
-                    ports: tuple[str, ...] = ("error",)
-                elif node.on_error == "continue":
-                    self._set_output(th, plan, node.id, value)
-                    skipped = await self._deliver(th, plan, node, {"out": value})
-                    ports = ("out",)
-                else:
-                    ports = ()
-                await self.hooks.emit(ev.NodeFinished(rec.execution_id, th.thread_id, node.id, "failed", duration, attempt, err["message"][:MAX_SUMMARY], ports, err, side, pure), rec)
-                await self._report_skipped(th, skipped)
-                if not ports:
-                    raise RunFailed(err) from None
                 return
-            # success
-            duration = (time.perf_counter() - t0) * 1000
-            attempts.append(_attempt(attempt, "succeeded", started, duration, None))
-            if spec.kind == "loop":
-                items = result.outputs.get("items", [])
-                th.loops[node.id] = LoopState(list(items))
-                th.loop_stack.append(node.id)
-                th.stack.append(Frame(node.id, kind="loop_tick"))
-                th.in_flight = None
-                return  # NodeFinished is emitted when the loop is done
-            outputs = result.outputs
-            first = next(iter(outputs.values())) if outputs else None
-            self._set_output(th, plan, node.id, first)
-            th.node_status[node.id] = "succeeded"
+            else:
+                await self._on_success(run, result)
+                return
+
+    async def _skip_disabled(self, th: ThreadRecord, plan: _Plan, node: Node, value: Any) -> None:
+        """A disabled node passes its input through on `out` and counts as skipped."""
+        th.node_status[node.id] = "skipped"
+        self._set_output(th, plan, node.id, value)
+        await self._deliver(th, plan, node, {"out": value})
+        if self._w_finished:
+            await self.hooks.emit(ev.NodeFinished(self.record.execution_id, th.thread_id, node.id, "skipped", 0.0, 0, summarize(value), ("out",)), self.record)
+
+    async def _use_pin(self, th: ThreadRecord, plan: _Plan, node: Node, spec: NodeSpec) -> None:
+        """A pinned node does not run (no side effect): its pin goes out on its main port."""
+        rec = self.record
+        ports = spec.output_ports(node)
+        port = "done" if spec.kind == "loop" else ("out" if "out" in ports or not ports else ports[0])
+        th.attempts.setdefault(node.id, []).append(_attempt(1, "pinned", time.time(), 0.0, None))
+        self._set_output(th, plan, node.id, node.pin)
+        th.node_status[node.id] = "succeeded"
+        skipped = await self._deliver(th, plan, node, {port: node.pin})
+        log.info("execution=%s node=%s pinned: not run", rec.execution_id, node.id, extra={"execution_id": rec.execution_id, "node_id": node.id})
+        if self._w_finished:
+            await self.hooks.emit(ev.NodeFinished(rec.execution_id, th.thread_id, node.id, "pinned", 0.0, 1, summarize(node.pin), (port,), pure=True), rec)
+        await self._report_skipped(th, skipped)
+
+    async def _attempt_once(self, run: _NodeRun) -> Any:
+        """One attempt: render and validate the config, then await the node (as a task unless pure)."""
+        th, plan, node, rec, control = run.th, run.plan, run.node, self.record, self.control
+        value = run.frame.value
+        th.in_flight = node.id
+        th.node_status[node.id] = "running"
+        run.started = time.time()
+        run.t0 = time.perf_counter()
+        if log.isEnabledFor(logging.INFO):
+            log.info("execution=%s node=%s started attempt %d", rec.execution_id, node.id, run.attempt)
+        if self._w_started:
+            await self.hooks.emit(ev.NodeStarted(rec.execution_id, th.thread_id, node.id, run.attempt, run.side), rec)
+        cfg, raw = plan.config(node, lambda v=value: self._names(th, plan, v))
+        ctx = NodeContext(
+            node=node,
+            config=cfg,
+            raw_config=raw,
+            execution_id=rec.execution_id,
+            thread_id=th.thread_id,
+            attempt=run.attempt,
+            variables=th.variables,
+            outputs_by_name=th.outputs,
+            services=self.services,
+            sleep=control.sleep,
+            log=self._node_log(node.id),
+            evaluate=lambda expr, extra=None, v=value: self._evaluate(th, plan, node, v, expr, extra),
+            state=run.node_state,
+        )
+        if run.spec.pure:
+            result = await run.spec.run(ctx, value)
+        else:
+            task = asyncio.ensure_future(run.spec.run(ctx, value))
+            control.current_task = task
+            try:
+                result = await task
+            finally:
+                control.current_task = None
+        problem = unstorable(result.outputs)  # refused here, never in the checkpoint
+        if problem:
+            raise NodeError(f"the node's output cannot be stored: {problem}", error_type="unstorable")
+        return result
+
+    async def _on_interrupted(self, run: _NodeRun, stop: BaseException) -> None:
+        """Pause or cancel in the middle of an attempt: record it, requeue on pause, re-raise."""
+        th, node, rec = run.th, run.node, self.record
+        reason = stop.reason if isinstance(stop, Interrupted) else self.control.reason()
+        duration = (time.perf_counter() - run.t0) * 1000
+        status = "paused" if reason == "pause" else "cancelled"
+        cut = status == "paused" and isinstance(stop, asyncio.CancelledError)  # a pause ended its I/O
+        run.attempts.append(_cut_short(node.id, run.attempt, run.started, duration) if cut else _attempt(run.attempt, status, run.started, duration, None))
+        th.node_status[node.id] = status
+        if reason == "pause":
+            self._requeue(run, run.attempt - 1)  # the interrupted attempt runs again
+        if self._w_finished:
+            await self.hooks.emit(ev.NodeFinished(rec.execution_id, th.thread_id, node.id, status, duration, run.attempt, side_effects=run.side, pure=run.spec.pure), rec)
+        raise Interrupted(reason) from None
+
+    def _requeue(self, run: _NodeRun, attempts_made: int) -> None:
+        """Push a paused node back on its stack, so a resume runs it next (with its state)."""
+        frame = run.frame
+        frame.attempt = attempts_made
+        frame.state = run.node_state or None  # e.g. a wait's deadline, for the resume
+        run.th.stack.append(frame)
+        run.th.in_flight = None
+
+    async def _on_error(self, run: _NodeRun, exc: Exception) -> bool:
+        """A failed attempt: True to try again (after the back-off), else apply `on_error`.
+
+        `fail` ends the run (RunFailed), `route` sends the error object on the `error`
+        port, `continue` passes the input through on `out`.
+        """
+        th, node, rec = run.th, run.node, self.record
+        run.duration = (time.perf_counter() - run.t0) * 1000
+        if isinstance(exc, ExpressionError):
+            exc = NodeError(str(exc), error_type="ExpressionError")
+        err = error_object(exc, node.id, run.attempt, th.thread_id)
+        run.attempts.append(_attempt(run.attempt, "failed", run.started, run.duration, err))
+        policy = run.plan.policies[node.id]
+        if policy.should_retry(exc, run.attempt) and await self._back_off(run, policy, err):
+            return True
+        th.node_status[node.id] = "failed"
+        th.in_flight = None
+        log.error("execution=%s node=%s failed after %d attempt(s): %s", rec.execution_id, node.id, run.attempt, err["message"])
+        value = run.frame.value
+        skipped: list[str] = []
+        ports: tuple[str, ...] = ()
+        if node.on_error == "route":
+            self._set_output(th, run.plan, node.id, err)
+            skipped = await self._deliver(th, run.plan, node, {"error": err})
+            ports = ("error",)
+        elif node.on_error == "continue":
+            self._set_output(th, run.plan, node.id, value)
+            skipped = await self._deliver(th, run.plan, node, {"out": value})
+            ports = ("out",)
+        await self.hooks.emit(ev.NodeFinished(rec.execution_id, th.thread_id, node.id, "failed", run.duration, run.attempt, err["message"][:MAX_SUMMARY], ports, err, run.side, run.spec.pure), rec)
+        await self._report_skipped(th, skipped)
+        if not ports:
+            raise RunFailed(err) from None
+        return False
+
+    async def _back_off(self, run: _NodeRun, policy: RetryPolicy, err: dict[str, Any]) -> bool:
+        """Wait before the next attempt: True to retry, False when told to give up.
+
+        `retry-now` ends the wait at once, `give-up` ends the retrying; both are
+        recorded in the node's attempts. Pause requeues the node (its attempt count kept).
+        """
+        th, node, rec = run.th, run.node, self.record
+        delay = policy.delay(run.attempt)
+        th.node_status[node.id] = "retrying"
+        log.warning("execution=%s node=%s attempt %d/%d failed: %s; retry in %.2fs", rec.execution_id, node.id, run.attempt, policy.max_attempts, err["message"], delay)
+        await self.hooks.emit(ev.NodeRetrying(rec.execution_id, th.thread_id, node.id, run.attempt, policy.max_attempts, delay, err["message"]), rec)
+        try:
+            outcome = await self.control.backoff(delay)
+        except Interrupted as stop:
+            if stop.reason == "pause":
+                self._requeue(run, run.attempt)
+                th.node_status[node.id] = "paused"
+            else:
+                th.node_status[node.id] = "cancelled"
+            raise
+        if outcome != "elapsed":
+            log.info("execution=%s node=%s %s after attempt %d", rec.execution_id, node.id, outcome.replace("_", " "), run.attempt, extra={"execution_id": rec.execution_id, "node_id": node.id})
+            run.attempts.append(_attempt(run.attempt, outcome, time.time(), 0.0, err if outcome == "give_up" else None))
+        return outcome != "give_up"
+
+    async def _on_success(self, run: _NodeRun, result: Any) -> None:
+        """Store the output, push the successors; a loop starts its iterations instead."""
+        th, node, rec = run.th, run.node, self.record
+        duration = (time.perf_counter() - run.t0) * 1000
+        run.attempts.append(_attempt(run.attempt, "succeeded", run.started, duration, None))
+        if run.spec.kind == "loop":
+            items = result.outputs.get("items", [])
+            th.loops[node.id] = LoopState(list(items))
+            th.loop_stack.append(node.id)
+            th.stack.append(Frame(node.id, kind="loop_tick"))
             th.in_flight = None
-            skipped = await self._deliver(th, plan, node, outputs)
-            if log.isEnabledFor(logging.INFO):
-                log.info("execution=%s node=%s succeeded in %.2f ms", rec.execution_id, node.id, duration)
-            if self._w_finished:
-                await self.hooks.emit(
-                    ev.NodeFinished(rec.execution_id, th.thread_id, node.id, "succeeded", duration, attempt, summarize(first), tuple(outputs), None, side, pure),
-                    rec,
-                )
-            await self._report_skipped(th, skipped)
-            return
+            return  # NodeFinished is emitted when the loop is done
+        outputs = result.outputs
+        first = next(iter(outputs.values())) if outputs else None
+        self._set_output(th, run.plan, node.id, first)
+        th.node_status[node.id] = "succeeded"
+        th.in_flight = None
+        skipped = await self._deliver(th, run.plan, node, outputs)
+        if log.isEnabledFor(logging.INFO):
+            log.info("execution=%s node=%s succeeded in %.2f ms", rec.execution_id, node.id, duration)
+        if self._w_finished:
+            await self.hooks.emit(
+                ev.NodeFinished(rec.execution_id, th.thread_id, node.id, "succeeded", duration, run.attempt, summarize(first), tuple(outputs), None, run.side, run.spec.pure),
+                rec,
+            )
+        await self._report_skipped(th, skipped)
 
     def _evaluate(self, th: ThreadRecord, plan: _Plan, node: Node, value: Any, expr: str, extra: dict[str, Any] | None) -> Any:
         names = self._names(th, plan, value)
@@ -687,46 +792,3 @@ class _NodeLog(logging.LoggerAdapter):  # type: ignore[type-arg]
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
         extra = self.extra or {}
         return f"execution={extra['execution_id']} node={extra['node_id']} {msg}", kwargs
-
-
-def new_record(
-    workflow: Workflow,
-    *,
-    execution_id: str,
-    inputs: Any = None,
-    variables: dict[str, Any] | None = None,
-    trigger: str | None = None,
-    workspace: str = "default",
-    workflow_file: str | None = None,
-) -> RunRecord:
-    """A fresh run record with the trigger's frame on the main stack."""
-    from engine.nodes.registry import get_spec
-
-    triggers = [n for n in workflow.nodes if get_spec(n.type).is_trigger]
-    if trigger is None:
-        chosen = next((n for n in triggers if n.type == "manual_trigger"), None) or (triggers[0] if triggers else None)
-    else:
-        chosen = workflow.get(trigger)
-    if chosen is None:
-        if trigger is None:
-            raise EngineError("the workflow has no trigger to start from")
-        listed = ", ".join(n.id for n in triggers) or "none"
-        raise EngineError(f"the workflow has no node {trigger!r} to start from; its triggers: {listed}")
-    payload = {} if inputs is None else inputs
-    main = ThreadRecord(
-        thread_id=MAIN_THREAD,
-        workflow_id=workflow.id,
-        total=len(workflow.nodes),
-        variables={**workflow.variables, **(variables or {})},
-    )
-    main.stack.append(Frame(chosen.id, payload))
-    rec = RunRecord(
-        execution_id=execution_id,
-        workflow_id=workflow.id,
-        workspace=workspace,
-        trigger_node=chosen.id,
-        trigger_payload=payload,
-        workflow_file=workflow_file,
-    )
-    rec.threads[MAIN_THREAD] = main
-    return rec

@@ -8,8 +8,15 @@ it as the checkpoint; `to_json`/`from_json` are exact inverses.
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from engine.runtime.debug import DebugState
+
+if TYPE_CHECKING:
+    from engine.model import Workflow
 
 MAIN_THREAD = "main"
 
@@ -22,6 +29,7 @@ RUNNING, PAUSED, COMPLETED, FAILED, CANCELLED, INTERRUPTED = (
     "cancelled",
     "interrupted",
 )
+QUEUED = "queued"  # waiting in the team queue for a worker (queue mode)
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED})
 RESUMABLE = frozenset({PAUSED, INTERRUPTED})
 
@@ -157,6 +165,7 @@ class RunRecord:
     error: dict[str, Any] | None = None
     response: dict[str, Any] | None = None  # set by respond_webhook
     workflow_file: str | None = None  # where sub-workflow paths are resolved from
+    debug: DebugState = field(default_factory=DebugState)  # breakpoints, pins, paused_at, re-run source
 
     @property
     def main(self) -> ThreadRecord:
@@ -180,6 +189,7 @@ class RunRecord:
             "error": self.error,
             "response": self.response,
             "workflow_file": self.workflow_file,
+            "debug": {**self.debug.to_json(), "paused_at": self.debug.paused_at},
         }
 
     @classmethod
@@ -197,4 +207,86 @@ class RunRecord:
             error=d.get("error"),
             response=d.get("response"),
             workflow_file=d.get("workflow_file"),
+            debug=DebugState.from_json(d.get("debug")),
         )
+
+
+def new_record(
+    workflow: Workflow,
+    *,
+    execution_id: str,
+    inputs: Any = None,
+    variables: dict[str, Any] | None = None,
+    trigger: str | None = None,
+    workspace: str = "default",
+    workflow_file: str | None = None,
+) -> RunRecord:
+    """A fresh run record with the trigger's frame on the main stack."""
+    from engine.errors import EngineError
+    from engine.nodes.registry import get_spec
+
+    triggers = [n for n in workflow.nodes if get_spec(n.type).is_trigger]
+    if trigger is None:
+        chosen = next((n for n in triggers if n.type == "manual_trigger"), None) or (triggers[0] if triggers else None)
+    else:
+        chosen = workflow.get(trigger)
+    if chosen is None:
+        if trigger is None:
+            raise EngineError("the workflow has no trigger to start from")
+        listed = ", ".join(n.id for n in triggers) or "none"
+        raise EngineError(f"the workflow has no node {trigger!r} to start from; its triggers: {listed}")
+    payload = {} if inputs is None else inputs
+    main = ThreadRecord(
+        thread_id=MAIN_THREAD,
+        workflow_id=workflow.id,
+        total=len(workflow.nodes),
+        variables={**workflow.variables, **(variables or {})},
+    )
+    main.stack.append(Frame(chosen.id, payload))
+    rec = RunRecord(
+        execution_id=execution_id,
+        workflow_id=workflow.id,
+        workspace=workspace,
+        trigger_node=chosen.id,
+        trigger_payload=payload,
+        workflow_file=workflow_file,
+    )
+    rec.threads[MAIN_THREAD] = main
+    return rec
+
+
+# -- small helpers every surface shares (re-exported by engine.runtime.orchestrator) --
+MAX_SUMMARY = 120
+
+
+def iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+
+
+def summarize(value: Any) -> str:
+    """A short human summary of an output (for events, logs and canvas edges)."""
+    if isinstance(value, list):
+        return f"{len(value)} items"
+    if isinstance(value, dict):
+        keys = list(value)[:4]
+        more = "…" if len(value) > 4 else ""
+        return "{" + ", ".join(map(str, keys)) + more + "}"
+    text = repr(value)
+    return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 1] + "…"
+
+
+def error_object(exc: BaseException, node_id: str, attempt: int, thread_id: str = MAIN_THREAD) -> dict[str, Any]:
+    """The error object routed on `error` ports and stored with failed attempts."""
+    status = getattr(exc, "status", None)
+    obj = {
+        "message": str(getattr(exc, "message", None) or exc) or type(exc).__name__,
+        "type": getattr(exc, "error_type", None) or type(exc).__name__,
+        "node_id": node_id,
+        "attempt": attempt,
+        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    }
+    if status is not None:
+        obj["status"] = status
+    if thread_id != MAIN_THREAD:
+        obj["thread_id"] = thread_id
+    return obj

@@ -36,7 +36,8 @@ def progress(total: int, completed: int, failed: int, skipped: int) -> dict[str,
 def progress_of(statuses: Iterable[str], total: int | None) -> dict[str, Any]:
     """Progress from node statuses (node id -> status) of one thread."""
     counts = Counter(statuses)
-    return progress(total or 0, counts["succeeded"], counts["failed"], counts["skipped"])
+    completed, failed, skipped = (counts[state] for state in END_STATES)
+    return progress(total or 0, completed, failed, skipped)
 
 
 def progress_text(p: dict[str, Any]) -> str:
@@ -95,6 +96,8 @@ def status_object(rec: RunRecord, *, status: str | None = None, now: float | Non
         },
         "threads": threads,
         "error": error,
+        "paused_at": rec.debug.paused_at if st == "paused" else None,
+        "rerun_of": rec.debug.rerun_of,
     }
 
 

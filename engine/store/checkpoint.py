@@ -218,6 +218,7 @@ class Checkpointer:
         # (thread, loop) -> (results, how many written, items) as of the last journal row
         self._journaled_loops: dict[tuple[str, str], tuple[list[Any], int, list[Any]]] = {}
         self._response_written: Any = record.response
+        self._debug_written = record.debug.version
         self.commits = 0
 
     # -- subscription ----------------------------------------------------------
@@ -230,15 +231,24 @@ class Checkpointer:
         for terminal in ev.TERMINAL_EVENTS:
             hooks.on(terminal, self.on_terminal)
 
-    def initial(self, create: dict[str, Any] | None = None) -> None:
+    def initial(self, create: dict[str, Any] | None = None, *, collect: bool = False) -> None:
         """Commit the starting state (the trigger's frame) so a crash at once is resumable.
 
         `create`: the new `executions` row, inserted in the same transaction.
+        `collect`: also write the attempts, outputs and statuses the new record
+        already holds (a re-run's reused nodes).
         """
         for tid in self.rec.threads:
             tt = self._thread(tid)
+            if collect:
+                th = tt.th
+                tt.att.clear()
+                for tracked in (th.node_status, th.outputs, th.edge_counts):
+                    tracked.dirty.update(dict.fromkeys(tracked))  # type: ignore[attr-defined]
+                self._collect(tt, capture=False)
             tt.capture = _Capture(tt.th)
             tt.meta_dirty = True
+        self._debug_written = -1  # the debug state goes with it
         self.flush(create=create)
 
     # -- handlers ----------------------------------------------------------------
@@ -341,7 +351,7 @@ class Checkpointer:
                     }
                 )
                 producer = made.get(node)  # the attempt that produced it, when it ended in this event
-                if producer is not None and producer["status"] in ("succeeded", "failed"):
+                if producer is not None and producer["status"] in ("succeeded", "failed", "pinned", "reused"):
                     producer["output_seq"] = self.seq
         edges = th.edge_counts.take()  # type: ignore[attr-defined]
         if edges:
@@ -600,6 +610,7 @@ class Checkpointer:
             "in_flight": codec.dumps(self.in_flight) if self.in_flight else None,
             "heartbeat_at": time.time(),
             "total": main.total if main is not None else 0,
+            "paused_at": None,  # a resumed run is no longer paused anywhere (a crash must not replay it)
             **counts,
         }
         if final:
@@ -611,12 +622,17 @@ class Checkpointer:
                 error=codec.dumps_opt(rec.error),
                 response=codec.dumps_opt(rec.response),
                 control_request=None,
+                debug=codec.dumps(rec.debug.to_json()),
+                paused_at=codec.dumps_opt(rec.debug.paused_at) if rec.status == "paused" else None,
             )
             self.sql.exec_final.run(cur, values)
             return bool(cur.rowcount == 1)
         self.sql.exec_progress.run(cur, values)
         if cur.rowcount != 1:
             return False
+        if rec.debug.version != self._debug_written:  # breakpoints set or hit, a pin mode, a run-to target
+            self.sql.exec_debug.run(cur, {**self._fence, "debug": codec.dumps(rec.debug.to_json())})
+            self._debug_written = rec.debug.version
         if rec.response is not self._response_written:
             self.sql.exec_response.run(cur, {**self._fence, "response": codec.dumps_opt(rec.response)})
             self._response_written = rec.response

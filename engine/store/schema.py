@@ -27,6 +27,7 @@ TABLES = (
     "node_runs",
     "outputs",
     "execution_state",
+    "schedule_fires",
 )
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -80,6 +81,11 @@ executions = sa.Table(
     sa.Column("completed", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("failed", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("skipped", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("debug", sa.Text()),  # 0002_debugger: breakpoints, pins, step, run-to, edits
+    sa.Column("paused_at", sa.Text()),  # 0002_debugger: {node_id, reason, input, ...} while paused
+    sa.Column("rerun_of", sa.String(64)),  # 0002_debugger: the execution a re-run came from
+    sa.Column("worker", sa.String(255)),  # 0003_queue: the worker running a queued execution
+    sa.Column("queue_job", sa.BigInteger()),  # 0003_queue: its job id in the job queue
     sa.Index("ix_executions_ws_created", "workspace_id", "created_at"),
     sa.Index("ix_executions_ws_status", "workspace_id", "status"),
     sa.Index("ix_executions_ws_workflow", "workspace_id", "workflow_id"),
@@ -141,4 +147,16 @@ execution_state = sa.Table(
     sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=False),
     sa.Column("full", sa.Boolean(), nullable=False),
     sa.Column("data", sa.Text(), nullable=False),
+)
+
+# 0003_queue: one row per fired schedule due time (the first process to insert it runs it)
+schedule_fires = sa.Table(
+    "schedule_fires",
+    metadata,
+    sa.Column("workspace_id", Id, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("workflow_id", sa.String(200), primary_key=True),
+    sa.Column("node_id", sa.String(200), primary_key=True),
+    sa.Column("due_at", Ts, primary_key=True),
+    sa.Column("execution_id", sa.String(64)),
+    sa.Column("fired_at", Ts, nullable=False),
 )

@@ -44,11 +44,12 @@ def _cols(table: sa.Table, skip: Iterable[str] = ()) -> list[str]:
 
 
 THREAD_VALUES = ["status", "total", "in_flight", "started_at", "stopped_at", "error", "completed", "failed", "skipped"]
-EXEC_PROGRESS = ["in_flight", "heartbeat_at", "total", "completed", "failed", "skipped"]
-EXEC_FINAL = [*EXEC_PROGRESS, "status", "started_at", "stopped_at", "error", "response", "control_request"]
+EXEC_PROGRESS = ["in_flight", "heartbeat_at", "total", "completed", "failed", "skipped", "paused_at"]
+EXEC_FINAL = [*EXEC_PROGRESS, "status", "started_at", "stopped_at", "error", "response", "control_request", "debug"]
 EXEC_CREATE = [
     "id", "workspace_id", "workflow_version", "workflow_id", "status", "trigger_node", "trigger_payload",
     "workflow_file", "owner_host", "owner_pid", "owner_token", "heartbeat_at", "created_at", "started_at", "total",
+    "debug", "rerun_of",
 ]
 
 
@@ -79,6 +80,7 @@ class Statements:
         self.exec_create = Prepared(e.insert(), dialect, EXEC_CREATE)
         self.exec_progress = Prepared(e.update().where(where), dialect, EXEC_PROGRESS)
         self.exec_response = Prepared(e.update().where(where), dialect, ["response"])
+        self.exec_debug = Prepared(e.update().where(where), dialect, ["debug"])
         self.exec_final = Prepared(e.update().where(where), dialect, EXEC_FINAL)
 
 

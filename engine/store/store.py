@@ -22,7 +22,16 @@ import sqlalchemy as sa
 from engine.errors import StoreError
 from engine.jsonvalue import unstorable
 from engine.model import Workflow
-from engine.runtime.record import INTERRUPTED, PAUSED, RUNNING, TERMINAL, RunRecord, ThreadRecord
+from engine.runtime.debug import DebugState
+from engine.runtime.record import (
+    INTERRUPTED,
+    PAUSED,
+    QUEUED,
+    RUNNING,
+    TERMINAL,
+    RunRecord,
+    ThreadRecord,
+)
 from engine.store import codec, owner
 from engine.store import schema as t
 from engine.store.database import describe, open_database
@@ -206,6 +215,8 @@ class ExecutionStore:
             "created_at": now,
             "started_at": now,
             "total": rec.main.total,
+            "debug": codec.dumps(rec.debug.to_json()),
+            "rerun_of": rec.debug.rerun_of,
         }
 
     def row(self, execution_id: str, conn: sa.Connection | None = None) -> sa.Row[Any]:
@@ -229,13 +240,13 @@ class ExecutionStore:
             return INTERRUPTED
         return str(row.status)
 
-    def claim(self, execution_id: str, who: Owner) -> sa.Row[Any]:
-        """Take over a paused or interrupted run (atomically: one resumer wins)."""
+    def claim(self, execution_id: str, who: Owner, *, worker: str | None = None) -> sa.Row[Any]:
+        """Take over a paused, queued or interrupted run (atomically: one resumer wins)."""
         e = t.executions
         row = self.row(execution_id)
         status = self.effective_status(row)
-        if status == PAUSED:
-            cond = e.c.status == PAUSED
+        if status in (PAUSED, QUEUED):
+            cond = e.c.status == status
         elif status == INTERRUPTED:
             cond = sa.and_(
                 e.c.status == row.status,
@@ -249,6 +260,7 @@ class ExecutionStore:
             )
         else:
             raise InvalidExecutionState(f"execution {execution_id} is {status}; only paused or interrupted runs can be resumed")
+        started = {"started_at": time.time()} if status == QUEUED else {}
         with self._guard("claim the execution"), self.write() as conn, conn.begin():
             n = conn.execute(
                 e.update()
@@ -262,6 +274,8 @@ class ExecutionStore:
                     control_request=None,
                     in_flight=None,
                     stopped_at=None,
+                    worker=worker,
+                    **started,
                 )
             ).rowcount
         if n != 1:
@@ -321,6 +335,50 @@ class ExecutionStore:
                     .values(control_request=what)
                 ).rowcount
                 == 1
+            )
+
+    def request_retry(self, execution_id: str, what: str) -> bool:
+        """Ask the owner to end a retry back-off (`retry_now` / `give_up`); never over a pause or cancel."""
+        e = t.executions
+        with self._guard("record the request"), self.write() as conn, conn.begin():
+            return (
+                conn.execute(
+                    e.update()
+                    .where(e.c.id == execution_id, e.c.workspace_id == self.ws_id, e.c.status == RUNNING)
+                    .where(sa.or_(e.c.control_request.is_(None), e.c.control_request == what))
+                    .values(control_request=what)
+                ).rowcount
+                == 1
+            )
+
+    def clear_request(self, execution_id: str, what: str) -> None:
+        """Drop a one-shot request once the owner acted on it (a newer pause/cancel stays)."""
+        e = t.executions
+        with self._guard("clear the request"), self.write() as conn, conn.begin():
+            conn.execute(e.update().where(e.c.id == execution_id, e.c.control_request == what).values(control_request=None))
+
+    def retrying_node(self, execution_id: str) -> str | None:
+        """The in-flight node whose last stored attempt failed (it waits to retry), if any."""
+        e, nr = t.executions, t.node_runs
+        with self._guard("read the execution"), self.engine.connect() as conn:
+            flight = codec.loads(conn.execute(sa.select(e.c.in_flight).where(e.c.id == execution_id)).scalar_one_or_none())
+            for tid, (node, _side) in (flight or {}).items():
+                last = conn.execute(
+                    sa.select(nr.c.status)
+                    .where(nr.c.execution_id == execution_id, nr.c.thread_id == tid, nr.c.node_id == node)
+                    .order_by(nr.c.seq.desc())
+                    .limit(1)
+                ).scalar_one_or_none()
+                if last == "failed":
+                    return str(node)
+        return None
+
+    def save_debug(self, execution_id: str, debug: Any) -> None:
+        """Store a stopped run's debug state (breakpoints changed while it is not running)."""
+        e = t.executions
+        with self._guard("store the breakpoints"), self.write() as conn, conn.begin():
+            conn.execute(
+                e.update().where(e.c.id == execution_id, e.c.workspace_id == self.ws_id).values(debug=codec.dumps(debug.to_json()))
             )
 
     def poll(self, execution_id: str, *, heartbeat: bool) -> str | None:
@@ -503,6 +561,7 @@ class ExecutionStore:
             error=codec.loads(row.error),
             response=codec.loads(row.response),
             workflow_file=row.workflow_file,
+            debug=DebugState.from_json(codec.loads(row.debug), codec.loads(row.paused_at)),
         )
         return rec, row
 

@@ -205,3 +205,27 @@ def test_dropping_files_that_are_not_workflows(guarded_window, tmp_path, demo_fi
     QApplication.sendEvent(w, enter)
     assert not enter.isAccepted()
     assert w.reporter.records == [] and w.isVisible()
+
+
+def test_unraisable_errors_and_qt_messages_are_logged(qtbot, caplog):
+    """What never reaches an excepthook: an exception in `__del__` and Qt's own warnings."""
+    from PySide6.QtCore import qWarning
+
+    reporter = install_error_reporter()
+    try:
+
+        class Leaky:
+            def __del__(self):
+                raise ValueError("raised in a finaliser")
+
+        with caplog.at_level(logging.WARNING, logger="app"):
+            leaky = Leaky()
+            del leaky
+            gc.collect()
+            qWarning("a warning from Qt itself")
+        messages = [(r.name, r.getMessage()) for r in caplog.records]
+        finaliser = [r for r in caplog.records if r.exc_info and "raised in a finaliser" in str(r.exc_info[1])]
+        assert finaliser and finaliser[0].name == "app.crash_guard", messages
+        assert ("app.qt", "a warning from Qt itself") in messages
+    finally:
+        reporter.uninstall()

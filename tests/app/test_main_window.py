@@ -365,4 +365,3 @@ def test_a_new_sticky_note_is_not_hidden_under_a_node(window, demo_file, qtbot):
     spot = window.free_note_spot(window.scene.node_item("many").sceneBoundingRect().center())
     rect = QRectF(spot, QSizeF(200, 120))
     assert not any(rect.intersects(i.sceneBoundingRect()) for i in window.scene.node_items())
-    window.grab().save("/tmp/appfix/note.png")

@@ -213,6 +213,9 @@ def _hostile(place: str, value: str) -> str:
     (_nest(5000, "lo"), "nested more than 100 levels deep"),
     ("[" + _nest(5000, "o") + ", " + "7" * 5000 + "]", "nested more than 100 levels deep"),
     ("[" + _nest(5000, "o") + ", " + "7" * 5000 + "]", "has about 5,000 digits"),
+    ("NaN", "nan is not a JSON number"),
+    ("-Infinity", "-inf is not a JSON number"),
+    ("1e400", "inf is not a JSON number"),
 ])  # fmt: skip
 def test_huge_integers_and_deep_nesting_are_listed_problems(place: str, value: str, message: str) -> None:
     with pytest.raises(WorkflowInvalid) as err:

@@ -106,7 +106,7 @@ def test_fifty_concurrent_requests_to_a_slow_workflow_are_all_answered(serve: An
 
 @pytest.mark.timeout(300)
 def test_load_over_the_limit_gets_503_with_retry_after_never_a_hang(serve: Any) -> None:
-    server = serve(2.0, "--max-concurrent", "5")
+    server = serve(10.0, "--max-concurrent", "5")  # long enough that all 20 arrive while 5 run
     replies = asyncio.run(_post_many(server.url, 20))
     codes = sorted(r.status_code for r in replies)
     assert codes == [200] * 5 + [503] * 15
@@ -192,3 +192,43 @@ def test_a_request_line_without_http_version_is_refused(serve: Any) -> None:
     assert b"200" not in answer.split(b"\r\n", 1)[0]
     assert server.cli("list") == []  # nothing ran
     assert server.stop()[0] == 0
+
+
+async def test_more_routes_can_be_mounted_and_share_the_run_limit() -> None:
+    """What `serve(..., extend=[fn])` gives another module (a REST API, say): its own
+    routes on the same app, starting executions under the same limit and shutdown."""
+    from aiohttp import web
+
+    from engine.service import ExecutionService
+    from engine.webhook_server import RUNS, Busy, make_app, start_execution
+
+    wf = _slow_workflow(0.0)
+
+    def mount(app: web.Application) -> None:
+        async def start(request: web.Request) -> web.Response:
+            try:
+                rec = await start_execution(request.app, wf, {"body": "api"}, trigger="hook")
+            except Busy as exc:
+                return web.json_response({"error": str(exc)}, status=503)
+            return web.json_response({"status": rec.status})
+
+        app.router.add_post("/api/start", start)
+
+    service = ExecutionService(in_memory=True)
+    app = make_app(service, wf, max_concurrent=1)
+    mount(app)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            assert (await client.post("/api/start")).json() == {"status": "completed"}
+            assert (await client.post("/webhook/slow", json={"x": 1})).json() == {"x": 1}
+            with app[RUNS].slot():  # the one slot taken: both kinds of route are refused
+                assert (await client.post("/api/start")).status_code == 503
+                busy = await client.post("/webhook/slow", json={"x": 1})
+                assert busy.status_code == 503 and busy.headers["Retry-After"] == "1"
+    finally:
+        await runner.cleanup()

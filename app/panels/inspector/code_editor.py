@@ -16,6 +16,7 @@ import json
 import keyword
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ from PySide6.QtGui import (
     QTextFormat,
 )
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCompleter,
     QHBoxLayout,
     QLabel,
@@ -105,6 +107,9 @@ class CodeHighlighter(QSyntaxHighlighter):
             self.rehighlight()
 
     def _rules(self) -> list[tuple[re.Pattern[str], str]]:
+        words: Sequence[str]
+        builtins: Sequence[str]
+        names: Sequence[str]
         if self.language == "python":
             words = keyword.kwlist
             builtins = PY_BUILTINS
@@ -251,6 +256,12 @@ class CodeEdit(QPlainTextEdit):
         assert isinstance(model, QStringListModel)
         model.setStringList(words)
 
+    def completion_popup(self) -> QAbstractItemView:
+        """The completion list (QCompleter makes it on first ask, so it is never None)."""
+        popup = self.completer.popup()
+        assert popup is not None
+        return popup
+
     def completions(self) -> list[str]:
         model = self.completer.model()
         assert isinstance(model, QStringListModel)
@@ -311,7 +322,7 @@ class CodeEdit(QPlainTextEdit):
 
     # -- typing ---------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        popup = self.completer.popup()
+        popup = self.completion_popup()
         if popup.isVisible() and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Tab,
                                                  Qt.Key.Key_Escape):
             event.ignore()  # the popup takes them
@@ -349,16 +360,16 @@ class CodeEdit(QPlainTextEdit):
     def show_completions(self, *, force: bool = False) -> None:
         token = self.current_token()
         if not token and not force:
-            self.completer.popup().hide()
+            self.completion_popup().hide()
             return
         self.completer.setCompletionPrefix(token)
         if self.completer.completionCount() == 0 or (
             self.completer.completionCount() == 1 and self.completer.currentCompletion() == token
         ):
-            self.completer.popup().hide()
+            self.completion_popup().hide()
             return
         rect = self.cursorRect()
-        rect.setWidth(max(220, self.completer.popup().sizeHintForColumn(0) + 24))
+        rect.setWidth(max(220, self.completion_popup().sizeHintForColumn(0) + 24))
         self.completer.complete(rect)
 
     def insert_completion(self, word: str) -> None:

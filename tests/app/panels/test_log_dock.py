@@ -85,3 +85,23 @@ def test_rotating_log_file_in_the_log_dir(tmp_path, monkeypatch):
     finally:
         uninstall_file_logging()
     assert not any(isinstance(h, logging.handlers.RotatingFileHandler) for h in logging.getLogger("engine").handlers)
+
+
+def test_an_error_on_an_asyncio_loop_reaches_the_log_file(tmp_path, monkeypatch):
+    """An exception nobody awaited on the engine thread's loop is reported by asyncio's own
+    logger: it is written to the app's log file too, not only to an invisible stderr."""
+    import asyncio
+
+    monkeypatch.setenv("PROCESSENGINE_LOG_DIR", str(tmp_path / "logs"))
+    loop = asyncio.new_event_loop()
+    try:
+        path = install_file_logging()
+        loop.call_exception_handler({"message": "Task exception was never retrieved", "exception": RuntimeError("lost on the engine loop")})
+        for h in logging.getLogger("asyncio").handlers:
+            h.flush()
+        text = path.read_text()
+        assert "Task exception was never retrieved" in text and "lost on the engine loop" in text
+    finally:
+        loop.close()
+        uninstall_file_logging()
+    assert not logging.getLogger("asyncio").handlers

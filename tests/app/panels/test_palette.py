@@ -84,3 +84,16 @@ def test_search_finds_the_new_nodes_by_what_they_do(qtbot):
     assert palette.visible_types() == ["sql_query"]
     palette.search.setText("duplicates")
     assert palette.visible_types() == ["remove_duplicates"]
+
+
+def test_quick_add_with_no_match_has_no_current_item(qtbot):
+    popup = QuickAddPopup()
+    qtbot.addWidget(popup)
+    chosen: list[str] = []
+    popup.chosen.connect(chosen.append)
+    popup.search.setText("switch")
+    assert popup.list.currentItem() is not None
+    popup.search.setText("no node type is called this")
+    assert popup.list.currentItem() is None
+    popup.accept_current()
+    assert chosen == []

@@ -92,6 +92,7 @@ def test_recovery_dialog_flags_side_effects_and_resumes(window, qloop, engine, d
         assert dialog.flagged() == [execution_id]
         item = dialog.tree.topLevelItem(0)
         assert item.text(3).startswith("⚠ Notify") and "side effects" in item.text(3)
+        assert item.text(2) == "2 completed, 0 failed, 0 skipped of 4 (50%)"  # the words of every surface
         assert "Notify" in dialog.resume_button.text() and "twice" in dialog.warning.text()
         assert http_server.calls("/notify") == 1  # nothing ran again before the user chose
         dialog.resume_button.click()

@@ -284,7 +284,6 @@ def test_history_banner_follows_the_run_shown(window, runner, qtbot, tmp_path):
         assert runner.host.banner.banner.isVisible()
         assert label.text().startswith(f"Viewing run #{number} ·"), label.text()
         assert c.progress_label.text().startswith(f"Viewing run #{number} ·")
-    window.grab().save("/tmp/appfix/banner.png")
 
 
 def test_exit_while_the_run_has_just_paused_does_not_pause_it_again(window, runner, qtbot, tmp_path, caplog):
@@ -349,7 +348,6 @@ def test_progress_reads_the_same_in_the_status_bar_history_and_cli(window, runne
                          capture_output=True, text=True, timeout=60, env=env, cwd=root)  # fmt: skip
     assert cli.returncode == 0, cli.stderr
     assert expected in cli.stdout
-    window.grab().save("/tmp/appfix/progress.png")
 
 
 def test_shortcut_list_has_the_run_keys(window, runner):
@@ -400,7 +398,6 @@ def test_timeline_names_every_row_in_its_dock_and_stays_docked(window, runner, q
         window.resizeDocks([dock], [height], Qt.Orientation.Vertical)
         qtbot.waitUntil(lambda: names() == ["Finish", "Prepare", "Start", "Wait"], timeout=5000)
         assert not dock.isFloating()
-    window.grab().save("/tmp/appfix/timeline.png")
 
 
 def test_the_live_clock_stops_while_the_run_is_paused(window, runner, qtbot, tmp_path):

@@ -92,6 +92,7 @@ async def test_vendor_json_is_parsed_and_broken_json_kept_as_text(harness, http_
         ('{"x": 1e999}', "too large for a JSON number"),
         ("9" * 5000, "too large"),
         ("[" * 5000 + "]" * 5000, "nested too deeply"),
+        ('{"s": "\\ud800"}', "lone surrogate"),
     ],
 )
 async def test_json_that_cannot_be_stored_is_refused(harness, http_server, text, why):

@@ -1,0 +1,65 @@
+"""Queue tests: a fresh PostgreSQL database per test, real worker and serve subprocesses."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from tests.engine.api.helpers import ServeProcess
+from tests.engine.store.fixtures import pg_url
+
+STALLED_AFTER = "2"  # seconds: a killed worker's jobs come back within ~3 s
+
+
+@pytest.fixture
+def queue_db() -> Iterator[str]:
+    """A brand-new PostgreSQL database (the store and the job queue), dropped afterwards."""
+    base = make_url(pg_url())
+    name = f"pe_queue_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def procs() -> Iterator[list[ServeProcess]]:
+    """Every subprocess a test starts; all stopped at the end."""
+    started: list[ServeProcess] = []
+    yield started
+    for p in started:
+        p.stop()
+
+
+@pytest.fixture
+def start_worker(queue_db: str, procs: list[ServeProcess]) -> Callable[..., ServeProcess]:
+    def start(name: str, concurrency: int = 1, *extra: str) -> ServeProcess:
+        p = ServeProcess("worker", "--db", queue_db, "--name", name, "--concurrency", str(concurrency),
+                         "--stalled-after", STALLED_AFTER, *extra)
+        procs.append(p)
+        p.wait_line("ready")
+        return p
+
+    return start
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
+    """Poll `check` until it returns something truthy (the state lives in other processes)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
