@@ -73,7 +73,6 @@ EXCLUDED_PACKAGES = (
     "lib2to3",
     "idlelib",
     "pydoc_data",
-    "psycopg_pool",
     "numpy.f2py",
     "numpy.testing",
     "numpy.distutils",
