@@ -328,13 +328,13 @@ class Orchestrator:
 
     @staticmethod
     def _check_visits(th: ThreadRecord, plan: _Plan, node: Node) -> None:
-        """Fail the run when a node is about to run more often than the workflow allows
-        (a cycle that never takes its way out). Counted from the attempt records, so the
-        bound holds across a pause and a resume."""
+        """Fail the run when a node on a cycle is about to run more often than the workflow
+        allows (a cycle that never takes its way out). Counted from the attempt records, so
+        the bound holds across a pause and a resume."""
         limit = plan.wf.max_node_visits
         attempts = th.attempts.get(node.id)
-        if attempts is None or len(attempts) < limit:
-            return
+        if attempts is None or len(attempts) < limit or node.id not in plan.routing.cyclic:
+            return  # a loop body's runs are bounded by its loop's items, not by this
         visits = sum(1 for a in attempts if a["attempt"] == 1 and a["status"] not in ("paused", "retry_now", "give_up"))
         if visits >= limit:
             th.node_status[node.id] = "failed"
