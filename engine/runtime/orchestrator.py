@@ -390,7 +390,7 @@ class Orchestrator:
             try:
                 result = await self._attempt_once(run)
             except (Interrupted, asyncio.CancelledError) as stop:
-                if isinstance(stop, asyncio.CancelledError) and not self.control.cancel_requested:
+                if isinstance(stop, asyncio.CancelledError) and not self.control.interrupted:
                     raise
                 await self._on_interrupted(run, stop)
             except Exception as exc:
@@ -468,10 +468,11 @@ class Orchestrator:
     async def _on_interrupted(self, run: _NodeRun, stop: BaseException) -> None:
         """Pause or cancel in the middle of an attempt: record it, requeue on pause, re-raise."""
         th, node, rec = run.th, run.node, self.record
-        reason = stop.reason if isinstance(stop, Interrupted) else "cancel"
+        reason = stop.reason if isinstance(stop, Interrupted) else self.control.reason()
         duration = (time.perf_counter() - run.t0) * 1000
         status = "paused" if reason == "pause" else "cancelled"
-        run.attempts.append(_attempt(run.attempt, status, run.started, duration, None))
+        cut = status == "paused" and isinstance(stop, asyncio.CancelledError)  # a pause ended its I/O
+        run.attempts.append(_cut_short(node.id, run.attempt, run.started, duration) if cut else _attempt(run.attempt, status, run.started, duration, None))
         th.node_status[node.id] = status
         if reason == "pause":
             self._requeue(run, run.attempt - 1)  # the interrupted attempt runs again
@@ -773,6 +774,13 @@ def _attempt(attempt: int, status: str, started: float, duration_ms: float, erro
         "duration_ms": round(duration_ms, 3),
         "error": error,
     }
+
+
+def _cut_short(node_id: str, attempt: int, started: float, duration_ms: float) -> dict[str, Any]:
+    """The attempt a pause cut short mid-I/O (RunControl.pause): it runs again on resume."""
+    error = {"message": "paused while this node was running (its request was cut short); resume runs it again",
+             "type": "Interrupted", "node_id": node_id, "attempt": attempt, "traceback": None}
+    return _attempt(attempt, "interrupted", started, duration_ms, error)
 
 
 class _NodeLog(logging.LoggerAdapter):  # type: ignore[type-arg]
