@@ -31,6 +31,8 @@ from typing import Any
 
 from simpleeval import SimpleEval
 
+from engine.errors import ExpressionError
+
 _REPR = reprlib.Repr()  # keyword arguments only from Python 3.12 on
 _REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxtuple = 3, 6, 6, 6
 _REPR.maxstring = _REPR.maxother = _REPR.maxlong = 60
@@ -41,7 +43,6 @@ def short_repr(value: Any) -> str:
     repr of a list of a million 1 MB strings would take gigabytes)."""
     return _REPR.repr(value)
 
-from engine.errors import ExpressionError
 
 __all__ = [
     "DEFAULT_LIMITS",
