@@ -45,6 +45,7 @@ class ImportSummaryDialog(QDialog):
     """What an import mapped, translated and left unsupported; an entry's click selects its node."""
 
     node_activated = Signal(str)
+    save_requested = Signal()
 
     def __init__(self, summary: ImportSummary, name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,12 +64,16 @@ class ImportSummaryDialog(QDialog):
         self.tree.setRootIsDecorated(True)
         layout.addWidget(self.tree, 1)
         self._fill()
-        hint = QLabel("Click an entry to select its node on the canvas. Placeholders keep their n8n settings (read-only in the inspector); "
-                      "the workflow runs once each is replaced or removed.")  # fmt: skip
+        text = "Click an entry to select its node on the canvas."
+        if summary.unsupported:
+            text += " Placeholders keep their n8n settings (read-only in the inspector); the workflow runs once each is replaced or removed."
+        hint = QLabel(text)
         hint.setWordWrap(True)
         hint.setObjectName("fieldHelp")
         layout.addWidget(hint)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.save_button = buttons.addButton("Save As…", QDialogButtonBox.ButtonRole.ActionRole)
+        self.save_button.clicked.connect(self.save_requested)
         buttons.rejected.connect(self.close)
         layout.addWidget(buttons)
         self.tree.itemClicked.connect(self._clicked)
@@ -113,8 +118,8 @@ class ImportSummaryDialog(QDialog):
         """The entries under one section title (for tests and automation)."""
         for i in range(self.tree.topLevelItemCount()):
             top = self.tree.topLevelItem(i)
-            if top.text(0).startswith(section + " ("):
-                return [top.child(j) for j in range(top.childCount())]
+            if top is not None and top.text(0).startswith(section + " ("):
+                return [c for j in range(top.childCount()) if (c := top.child(j)) is not None]
         return []
 
     def _clicked(self, item: QTreeWidgetItem, _column: int = 0) -> None:
@@ -145,6 +150,7 @@ def import_n8n(window: MainWindow, path: str | Path) -> ImportSummaryDialog | No
     window.set_document(WorkflowDocument(wf, parent=window))
     dialog = ImportSummaryDialog(summary, wf.name, window)
     dialog.node_activated.connect(window.reveal_node)
+    dialog.save_requested.connect(window.save_as)
     window.import_summary = dialog  # kept while it is open (non-modal)
     window.dialogs.about_to_show.emit(dialog)
     dialog.show()

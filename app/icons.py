@@ -62,7 +62,7 @@ def svg_pixmap(path: Path, color: str, size: int, dpr: float = 1.0) -> QPixmap:
 
 
 def ui_icon(name: str, color: QColor | str) -> QIcon:
-    """A toolbar/menu icon from resources/icons/ui, tinted (with a faded disabled state)."""
+    """A toolbar/menu icon from app/resources/icons/ui, tinted (with a faded disabled state)."""
     col = QColor(color)
     path = UI_ICONS / f"{name}.svg"
     icon = QIcon()

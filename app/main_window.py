@@ -401,6 +401,10 @@ class MainWindow(QMainWindow):
         """Open a workflow file; a broken file is reported and the current document stays."""
         if ask and not self.maybe_save():
             return False
+        from app.dialogs_import import import_n8n, is_n8n_file
+
+        if str(path).endswith(".json") and not str(path).endswith(".pe.json") and is_n8n_file(path):
+            return import_n8n(self, path) is not None  # an n8n export opens as an import
         try:
             document = WorkflowDocument.open(path, parent=self)
         except WorkflowInvalid as exc:
@@ -477,15 +481,8 @@ class MainWindow(QMainWindow):
         self.open_path(path)
 
     def _files_dropped(self, paths: list[str]) -> None:
-        if not paths:
-            return
-        from app.dialogs_import import import_n8n, is_n8n_file
-
-        if is_n8n_file(paths[0]):  # an n8n export: import it rather than refuse it
-            if self.maybe_save():
-                import_n8n(self, paths[0])
-            return
-        self.open_path(paths[0])
+        if paths:
+            self.open_path(paths[0])  # an n8n export is imported there
 
     def import_n8n_dialog(self) -> None:
         from app.dialogs_import import choose_and_import

@@ -1,24 +1,35 @@
 """Where the app finds its resources and keeps its per-user files.
 
-Resources live next to the packages in a source tree and under `sys._MEIPASS`
-in a frozen bundle; per-user data (recovery files) goes to the platformdirs
-data directory (the same one as the engine's database) unless
-`PROCESSENGINE_DATA_DIR` points elsewhere (tests do).
+Resources (icons, example workflows) are package data of `app` (`app/resources/`),
+found with `importlib.resources`, so a source tree, a wheel (pip, pipx, a git URL) and
+the frozen bundle (where PyInstaller's reader answers for `app`) all find them the same
+way. Per-user data (recovery files) goes to the platformdirs data directory (the same
+one as the engine's database) unless `PROCESSENGINE_DATA_DIR` points elsewhere (tests do).
 """
 
 from __future__ import annotations
 
 import os
-import sys
+from importlib.resources import files
 from pathlib import Path
 
 from engine.paths import data_dir as engine_data_dir
 
-_ROOT = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[1]))
-RESOURCES = _ROOT / "resources"
+
+def _resources() -> Path:
+    """The resources folder as a real directory: Qt opens icons by file name."""
+    root = files("app") / "resources"
+    try:
+        return Path(os.fspath(root))  # type: ignore[arg-type]
+    except TypeError:  # a zip import: no files for Qt to open
+        raise RuntimeError(f"app resources are not on the file system ({root}); install the package unzipped") from None
+
+
+RESOURCES = _resources()
 ICONS = RESOURCES / "icons"
 UI_ICONS = ICONS / "ui"
 APP_ICON = ICONS / "processengine.svg"
+EXAMPLES = RESOURCES / "examples"
 
 DATA_DIR_ENV = "PROCESSENGINE_DATA_DIR"
 

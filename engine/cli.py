@@ -1,7 +1,9 @@
 """`processengine`: the headless CLI (and the launcher of the desktop app).
 
 Exit codes (DESIGN.md): 0 completed, 1 failed, 2 invalid workflow, 3
-cancelled, 4 paused; 64 a bad command line. Imports stay lazy so `processengine run` of a
+cancelled, 4 paused; 64 a bad command line (every value is checked by `engine.cli_args`
+while parsing, so a bad one is a one-line error, never a traceback), 130 Ctrl-C outside
+run/resume, 141 stdout closed early. Imports stay lazy so `processengine run` of a
 small workflow starts fast.
 """
 
@@ -10,65 +12,77 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from engine import cli_args, cli_report
+
 log = logging.getLogger("engine.cli")
 
 EXIT_CODES = {"completed": 0, "failed": 1, "invalid": 2, "cancelled": 3, "paused": 4, "interrupted": 4}
 EXIT_USAGE = 64  # sysexits EX_USAGE: bad command line (2 is reserved for an invalid workflow)
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C in a command other than run/resume
+EXIT_PIPE = 141  # 128 + SIGPIPE: stdout's reader went away
+
+
+EPILOG = """\
+exit codes:
+  0   completed (other commands: done)
+  1   failed, or an error (unknown execution, unreachable database, ...)
+  2   invalid workflow (every problem is listed)
+  3   cancelled
+  4   paused or interrupted (resume with: processengine resume ID)
+  64  bad command line (unknown command or option, bad value)
+  130 Ctrl-C in a command other than run or resume
+  141 stdout was closed early (e.g. piped into head)
+
+Ctrl-C during run or resume pauses the run (state saved); a second Ctrl-C, while
+the first is being handled, cancels it. `processengine` alone opens the desktop app.
+Run `processengine COMMAND --help` for a command's options.
+"""
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse exits 2 on a bad command line; 2 means "invalid workflow" here."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _parse_var(text: str) -> tuple[str, Any]:
-    key, sep, raw = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"--var takes KEY=VALUE, got {text!r}")
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = raw
-    return key, value
-
-
-def _parse_json_arg(text: str) -> Any:
-    if text.startswith("@"):
-        with open(text[1:], encoding="utf-8") as fh:
-            text = fh.read()
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"not valid JSON: {exc.msg}") from None
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from engine import __version__
-
+def _common_options() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
-    common.add_argument("--db", metavar="URL", help="SQLite path or SQLAlchemy URL (default: PROCESSENGINE_DB or the user data dir)")
-    common.add_argument("--workspace", default="default", metavar="NAME", help="workspace (default: %(default)s)")
-    common.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
+    common.add_argument(
+        "--db", metavar="URL",
+        help="execution database: a SQLite file path or an SQLAlchemy URL (postgresql+psycopg://...); "
+        "default: $PROCESSENGINE_DB, else processengine.db in the user data directory",
+    )
+    common.add_argument("--workspace", default="default", metavar="NAME", help="workspace: executions are kept apart per workspace (default: %(default)s)")
+    common.add_argument(
+        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper,
+        help="log lines on stderr from this level up (default: %(default)s)",
+    )
+    return common
 
-    p = _Parser(prog="processengine", description="ProcessEngine: run, inspect and design workflows.")
-    p.add_argument("--version", action="version", version=f"processengine {__version__}")
-    sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
-    r = sub.add_parser("run", parents=[common], help="run a workflow file to its end")
-    r.add_argument("file")
-    r.add_argument("--var", action="append", default=[], type=_parse_var, metavar="KEY=VALUE", help="override a workflow variable (JSON where it parses)")
-    r.add_argument("--input", type=_parse_json_arg, default=None, metavar="JSON|@FILE", help="the trigger payload")
-    r.add_argument("--trigger", metavar="NODE_ID", help="start from this trigger node")
+def _add_run_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    r = sub.add_parser("run", parents=[common], help="run a workflow file to its end", epilog=EPILOG,
+                       description="Run a workflow file to its end. Without --json: a short result on stdout and, "
+                       "on a terminal, live progress on stderr.")
+    r.add_argument("file", metavar="FILE", help="the workflow file (*.pe.json)")
+    r.add_argument("--var", action="append", default=[], type=cli_args.var, metavar="KEY=VALUE",
+                   help="set a workflow variable; VALUE is JSON where it parses (42, true, [1]), else text (repeatable)")
+    r.add_argument("--input", type=cli_args.json_input, default=None, metavar="JSON|@FILE",
+                   help="the trigger's payload, as JSON or @FILE holding JSON (default: {})")
+    r.add_argument("--trigger", metavar="NODE_ID", help="start from this trigger node (default: the manual trigger, else the first trigger)")
     r.add_argument("--json", action="store_true", help="print the status object, outputs and attempts as JSON")
     r.add_argument("--no-pins", action="store_true", help="run pinned nodes for real (pins are used by default)")
     r.add_argument("--to", metavar="NODE_ID", help="run only this node and its ancestors, then pause")
@@ -77,57 +91,78 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--capture-email", action="store_true", help="keep every email in the execution's inbox instead of sending it (see `inbox ID`)")
     r.add_argument("--queue", action="store_true", help="enqueue for a worker (PostgreSQL store) and follow it")
 
-    v = sub.add_parser("validate", parents=[common], help="check a workflow file")
-    v.add_argument("file")
-    v.add_argument("--json", action="store_true")
-
-    s = sub.add_parser("status", parents=[common], help="show an execution's status")
-    s.add_argument("id")
-    s.add_argument("--json", action="store_true")
-
-    ls = sub.add_parser("list", parents=[common], help="list executions, newest first")
-    ls.add_argument("--status", choices=["queued", "running", "paused", "completed", "failed", "cancelled", "interrupted"])
-    ls.add_argument("--workflow", metavar="WORKFLOW_ID")
-    ls.add_argument("--since", metavar="ISO_DATE")
-    ls.add_argument("--limit", type=int)
-    ls.add_argument("--json", action="store_true")
-
-    for name, text in (("pause", "ask a running execution to pause (state saved)"), ("cancel", "cancel an execution")):
-        c = sub.add_parser(name, parents=[common], help=text)
-        c.add_argument("id")
-
-    rs = sub.add_parser("resume", parents=[common], help="resume a paused or interrupted execution in this process")
-    rs.add_argument("id")
-    rs.add_argument("--json", action="store_true")
-    rs.add_argument("--var", action="append", default=[], type=_parse_var, metavar="KEY=VALUE", help="change a variable while paused (recorded)")
-    rs.add_argument("--set-input", type=_parse_json_arg, default=argparse.SUPPRESS, metavar="JSON|@FILE", help="replace the pending node's input (recorded)")
+    rs = sub.add_parser("resume", parents=[common], help="resume a paused or interrupted execution in this process", epilog=EPILOG)
+    rs.add_argument("id", metavar="ID", help="execution id")
+    rs.add_argument("--json", action="store_true", help="print the status object, outputs and attempts as JSON")
+    rs.add_argument("--var", action="append", default=[], type=cli_args.var, metavar="KEY=VALUE", help="change a variable while paused (recorded); VALUE is JSON where it parses, else text")
+    rs.add_argument("--set-input", type=cli_args.json_input, default=argparse.SUPPRESS, metavar="JSON|@FILE", help="replace the pending node's input (recorded)")
     rs.add_argument("--clear-breaks", action="store_true", help="drop every breakpoint of the execution")
     rs.add_argument("--to", metavar="NODE_ID", help="run up to and including this node, then pause")
     _debug_flags(rs)
     rs.add_argument("--trust", action="store_true", help="allow Python code and execute_command nodes (they run outside a sandbox)")
 
-    pr = sub.add_parser("prune", parents=[common], help="delete old finished executions")
-    pr.add_argument("--older-than", type=float, required=True, metavar="DAYS")
-    pr.add_argument("--keep-failed", action="store_true")
+    v = sub.add_parser("validate", parents=[common], help="check a workflow file and list every problem")
+    v.add_argument("file", metavar="FILE", help="the workflow file (*.pe.json)")
+    v.add_argument("--json", action="store_true", help='print {"status", "problems": [{node_id, field, message}]}')
 
-    sv = sub.add_parser("serve", parents=[common], help="listen for the workflows' webhook triggers (and, with --api, the REST API)")
-    sv.add_argument("file", nargs="*")
+
+def _add_store_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    s = sub.add_parser("status", parents=[common], help="show an execution's status")
+    s.add_argument("id", metavar="ID", help="execution id")
+    s.add_argument("--json", action="store_true", help="print the status object as JSON")
+
+    ls = sub.add_parser("list", parents=[common], help="list executions, newest first")
+    ls.add_argument("--status", choices=["queued", "running", "paused", "completed", "failed", "cancelled", "interrupted"], help="only executions in this state")
+    ls.add_argument("--workflow", metavar="WORKFLOW_ID", help="only executions of this workflow id")
+    ls.add_argument("--since", type=cli_args.since, metavar="WHEN",
+                    help="only executions started since WHEN: an ISO 8601 date or time (2026-05-01, 2026-05-01T09:30, "
+                    "local time unless an offset is given) or an age (30m, 12h, 7d, 2w)")
+    ls.add_argument("--limit", type=cli_args.positive_int, metavar="N", help="at most N executions (default: all)")
+    ls.add_argument("--json", action="store_true", help="print a list of status objects as JSON")
+
+    for name, text in (("pause", "ask a running execution to pause (state saved), also in another process"),
+                       ("cancel", "cancel a running, paused or interrupted execution")):
+        c = sub.add_parser(name, parents=[common], help=text)
+        c.add_argument("id", metavar="ID", help="execution id")
+        c.add_argument("--json", action="store_true", help='print {"execution_id", "status"} (the status right after the request)')
+
+    pr = sub.add_parser("prune", parents=[common], help="delete old finished executions")
+    pr.add_argument("--older-than", type=cli_args.days, required=True, metavar="DAYS", help="delete executions that finished more than DAYS days ago (required)")
+    pr.add_argument("--keep-failed", action="store_true", help="keep failed executions")
+
+
+def _add_app_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    sv = sub.add_parser("serve", parents=[common], help="listen for the workflows' webhook triggers (and, with --api, the REST API)",
+                        description="Answer the workflows' webhook triggers at http://HOST:PORT/webhook/<path> and fire their schedule triggers.")
+    sv.add_argument("file", nargs="*", metavar="FILE", help="workflow files (*.pe.json)")
     sv.add_argument("--api", action="store_true", help="also serve the REST API (/api/v1/process-engine, /docs, /metrics)")
     sv.add_argument("--queue", action="store_true", help="enqueue every execution for workers instead of running it here")
     sv.add_argument("--token", metavar="TOKEN", help="the API's bearer token (default: PROCESSENGINE_API_TOKEN or a token file)")
-    sv.add_argument("--host", default="127.0.0.1")
-    sv.add_argument("--port", type=int, default=8080)
-    sv.add_argument("--var", action="append", default=[], type=_parse_var, metavar="KEY=VALUE")
-    sv.add_argument("--max-body", type=int, default=1024 * 1024, metavar="BYTES", help="request body size limit")
-    sv.add_argument("--max-concurrent", type=int, default=64, metavar="N", help="executions run at once; more requests get 503 with Retry-After (default: %(default)s)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    sv.add_argument("--port", type=cli_args.port, default=8080, help="TCP port; 0 picks a free one (default: %(default)s)")
+    sv.add_argument("--var", action="append", default=[], type=cli_args.var, metavar="KEY=VALUE",
+                    help="set a workflow variable for every run; VALUE is JSON where it parses, else text (repeatable)")
+    sv.add_argument("--max-body", type=cli_args.positive_int, default=1024 * 1024, metavar="BYTES", help="request body size limit (default: %(default)s)")
+    sv.add_argument("--max-concurrent", type=cli_args.positive_int, default=64, metavar="N", help="executions run at once; more requests get 503 with Retry-After (default: %(default)s)")
 
+    st = sub.add_parser("studio", parents=[common], help="open the desktop app (also: processengine with no arguments)")
+    st.add_argument("file", nargs="?", metavar="FILE", help="a workflow file to open")
+    st.add_argument("--run", action="store_true", help="start the loaded workflow")
+    st.add_argument("--screenshot", metavar="PNG", help="save the window as PNG once loaded (with --run: once the run ended) and exit; needs no display")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from engine import __version__
+
+    common = _common_options()
+    p = _Parser(prog="processengine", description="ProcessEngine: run, inspect and design workflows.", epilog=EPILOG)
+    p.add_argument("--version", action="version", version=f"processengine {__version__}")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    _add_run_commands(sub, common)
+    _add_store_commands(sub, common)
     for module in _extension_modules():
         COMMANDS.update(module.register(sub, common))
-
-    st = sub.add_parser("studio", parents=[common], help="open the desktop app")
-    st.add_argument("file", nargs="?")
-    st.add_argument("--run", action="store_true", help="start the loaded workflow")
-    st.add_argument("--screenshot", metavar="PNG", help="save the window as PNG once loaded (with --run: once the run ended) and exit")
+    _add_app_commands(sub, common)
     return p
 
 
@@ -165,8 +200,7 @@ def _setup_logging(level: str) -> None:
 
 
 def _print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
-    sys.stdout.flush()
+    cli_report.print_json(obj)
 
 
 def _service(args: argparse.Namespace) -> Any:
@@ -195,18 +229,15 @@ def _report_invalid(exc: Any, as_json: bool) -> int:
     return 2
 
 
-def _report_run(rec: Any, as_json: bool) -> int:
-    from engine.runtime.status import outputs_and_attempts, progress_text, status_object
+def _report_run(rec: Any, as_json: bool, wf: Any = None) -> int:
+    from engine.runtime.status import outputs_and_attempts, status_object
 
     status = status_object(rec)
+    outputs, attempts = outputs_and_attempts(rec)
     if as_json:
-        outputs, attempts = outputs_and_attempts(rec)
         _print_json({**status, "outputs": outputs, "attempts": attempts})
     else:
-        line = f"{status['execution_id']}  {status['status']}  {progress_text(status['progress'])}  {status['timing']['duration_ms'] or 0:.0f} ms"
-        sys.stdout.write(line + "\n")
-        if status["error"]:
-            sys.stderr.write(f"error at node {status['error']['node_id']!r}: {status['error']['message']}\n")
+        sys.stdout.write("\n".join(cli_report.run_summary(status, outputs, attempts, wf)) + "\n")
         if status["status"] == "paused":
             if status.get("paused_at"):
                 at = status["paused_at"]
@@ -215,25 +246,101 @@ def _report_run(rec: Any, as_json: bool) -> int:
     return EXIT_CODES.get(status["status"], 1)
 
 
-async def _drive(service: Any, start: Any) -> Any:
-    """Run a started execution; Ctrl-C pauses it (state saved), a second Ctrl-C cancels."""
+class Interrupts:
+    """Ctrl-C (SIGINT) and SIGTERM for a whole `run`/`resume` command.
+
+    The first pauses the run (state saved); a second, arriving any time before the
+    command has settled its result, cancels it: still running, it is cancelled in
+    flight, already paused, the paused execution is cancelled. The handlers stay in
+    place until the process ends, so a late signal never kills an exiting process
+    (Python's default handler would, with exit -2); once the result is settled, further
+    signals are ignored.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.settled = False
+        self._control: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._on_signal)
+
+    def attach(self, control: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self._control, self._loop = control, loop
+        if self.count:  # a signal came while the run was being set up
+            loop.call_soon(self._apply)
+
+    def detach(self) -> None:
+        self._control = self._loop = None
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if self.settled:
+            return
+        self.count += 1
+        if self.count <= 2:
+            # straight to the file descriptor: the handler may run while sys.stderr is mid-write
+            text = "pausing (state saved); press Ctrl-C again to cancel\n" if self.count == 1 else "cancelling\n"
+            with contextlib.suppress(OSError):
+                os.write(sys.stderr.fileno(), text.encode())
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._apply)  # also wakes the loop out of select()
+
+    def _apply(self) -> None:
+        if self._control is not None:
+            (self._control.pause if self.count == 1 else self._control.cancel)()
+
+    @property
+    def cancel_wanted(self) -> bool:
+        return self.count >= 2
+
+
+async def _drive(service: Any, start: Any, interrupts: Interrupts | None = None, progress: Any = None) -> Any:
+    """Run a started execution to its end or pause, with Ctrl-C handled by `interrupts`
+    (a fresh set when the caller, e.g. `rerun`, brings none)."""
+    if interrupts is None:
+        interrupts = Interrupts()
+        interrupts.install()
     handle = await start
-    loop = asyncio.get_running_loop()
-    presses = 0
+    interrupts.attach(handle.control, asyncio.get_running_loop())
+    try:
+        if progress is None:
+            return await service.wait(handle.execution_id)
+        with progress:
+            return await service.wait(handle.execution_id)
+    finally:
+        interrupts.detach()
 
-    def on_signal() -> None:
-        nonlocal presses
-        presses += 1
-        if presses == 1:
-            sys.stderr.write("pausing (state saved); press Ctrl-C again to cancel\n")
-            handle.control.pause()
-        else:
-            handle.control.cancel()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # non-POSIX
-            loop.add_signal_handler(sig, on_signal)
-    return await service.wait(handle.execution_id)
+def _settle(service: Any, rec: Any, interrupts: Interrupts) -> Any:
+    """A second Ctrl-C that came after the run had already paused still cancels it."""
+    interrupts.settled = True
+    if interrupts.cancel_wanted and rec.status == "paused":
+        service.cancel(rec.execution_id)
+        rec.status = rec.main.status = "cancelled"
+    return rec
+
+
+def _live(wf: Any, total: int) -> Any:
+    """Live progress on a terminal's stderr, else None (nothing extra in pipes and logs)."""
+    if not cli_report.LiveProgress.wanted():
+        return None
+    return cli_report.LiveProgress(wf, total)
+
+
+def _check_trigger(wf: Any, trigger: str | None) -> None:
+    """`--trigger` must name one of the workflow's trigger nodes (listed if not)."""
+    if trigger is None:
+        return
+    from engine.nodes.registry import get_spec
+
+    triggers = [n for n in wf.nodes if get_spec(n.type).is_trigger]
+    if any(n.id == trigger for n in triggers):
+        return
+    listed = ", ".join(f"{n.id} ({n.type})" for n in triggers) or "none"
+    raise cli_args.UsageError(f"--trigger {trigger}: the workflow has no trigger node with that id; its triggers: {listed}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -249,50 +356,48 @@ def cmd_run(args: argparse.Namespace) -> int:
         from engine.cli_queue import run_queued
 
         return run_queued(args, wf)
+    _check_trigger(wf, args.trigger)
+    interrupts = Interrupts()
+    interrupts.install()
+    progress = _live(wf, len(wf.nodes))
     service = _service(args)
     try:
-        import os
-
+        start = service.start(
+            wf, args.input, variables=dict(args.var), trigger=args.trigger,
+            workflow_file=os.path.abspath(args.file), hooks=progress.hooks() if progress else None,
+            pins=not args.no_pins, breakpoints=args.breaks, step=args.step, to=args.to,
+            capture_email=args.capture_email,
+        )
         with trust.granted(args.trust):
-            rec = asyncio.run(
-                _drive(
-                    service,
-                    service.start(
-                        wf,
-                        args.input,
-                        variables=dict(args.var),
-                        trigger=args.trigger,
-                        workflow_file=os.path.abspath(args.file),
-                        capture_email=args.capture_email,
-                        pins=not args.no_pins,
-                        breakpoints=args.breaks,
-                        step=args.step,
-                        to=args.to,
-                    ),
-                )
-            )
-        return _report_run(rec, args.json)
+            rec = _settle(service, asyncio.run(_drive(service, start, interrupts, progress)), interrupts)
+        return _report_run(rec, args.json, wf)
     finally:
         service.close()
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    interrupts = Interrupts()
+    interrupts.install()
     service = _service(args)
     try:
         before = service.status(args.id)
         if before.get("status") == "interrupted":
             sys.stderr.write(_rerun_warning(before) + "\n")
+        wf = service.workflow_of(args.id)
         from engine import trust
-        from engine.cli_debug import resume_options
         from engine.errors import WorkflowInvalid
 
         try:
-            trust.require_trust(service.workflow_of(args.id), trusted=args.trust)
+            trust.require_trust(wf, trusted=args.trust)
         except WorkflowInvalid as exc:
             return _report_invalid(exc, args.json)
+        progress = _live(wf, len(wf.nodes))
+        from engine.cli_debug import resume_options
+
+        start = service.resume(args.id, hooks=progress.hooks() if progress else None, **resume_options(args))
         with trust.granted(args.trust):
-            rec = asyncio.run(_drive(service, service.resume(args.id, **resume_options(args))))
-        return _report_run(rec, args.json)
+            rec = _settle(service, asyncio.run(_drive(service, start, interrupts, progress)), interrupts)
+        return _report_run(rec, args.json, wf)
     finally:
         service.close()
 
@@ -334,10 +439,17 @@ def _rerun_warning(s: dict[str, Any]) -> str:
     return f"interrupted while node {node!r} was running{effect}: resume runs it again"
 
 
+def _cut_short_nodes(service: Any, execution_id: str) -> list[str]:
+    """Nodes whose last attempt a pause cut short mid-I/O (they run again on resume)."""
+    main = service.record(execution_id).main
+    return [node for node, tries in main.attempts.items() if tries and tries[-1].get("status") == "interrupted"]
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     service = _service(args)
     try:
         s = service.status(args.id)
+        cut = _cut_short_nodes(service, args.id) if s.get("status") == "paused" and not args.json else []
     finally:
         service.close()
     if args.json:
@@ -348,18 +460,17 @@ def cmd_status(args: argparse.Namespace) -> int:
             sys.stdout.write(_rerun_warning(s) + "\n")
         if s.get("paused_at"):
             sys.stdout.write(f"paused before node {s['paused_at']['node_id']!r} ({s['paused_at']['reason']})\n")
+        for node in cut:
+            sys.stdout.write(f"node {node!r} was cut short by the pause: resume runs it again\n")
         if s.get("error"):
             sys.stdout.write(f"error at node {s['error']['node_id']!r}: {s['error']['message']}\n")
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from datetime import datetime
-
-    since = datetime.fromisoformat(args.since) if args.since else None
     service = _service(args)
     try:
-        rows = service.list(status=args.status, workflow_id=args.workflow, since=since, limit=args.limit)
+        rows = service.list(status=args.status, workflow_id=args.workflow, since=args.since, limit=args.limit)
     finally:
         service.close()
     if args.json:
@@ -374,9 +485,13 @@ def cmd_control(args: argparse.Namespace) -> int:
     service = _service(args)
     try:
         getattr(service, args.command)(args.id)
+        status = service.status(args.id)["status"]
     finally:
         service.close()
-    sys.stdout.write(f"{args.command} requested for {args.id}\n")
+    if args.json:
+        _print_json({"execution_id": args.id, "status": status})
+    else:
+        sys.stdout.write(f"{args.command} requested for {args.id} (now {status})\n")
     return 0
 
 
@@ -409,6 +524,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ServeError as exc:
         sys.stderr.write(f"{args.file}: {exc}\n")
         return 2
+    except OSError as exc:  # the address: unknown host, port in use, no permission
+        sys.stderr.write(f"processengine serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}\n")
+        return 1
     finally:
         service.close()
 
@@ -442,27 +560,78 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+# Options every command takes; before the command they are a usage error with a hint.
+_COMMON_FLAGS = ("--db", "--workspace", "--log-level")
+
+
+def _usage_error(parser: argparse.ArgumentParser, message: str) -> int:
+    parser.print_usage(sys.stderr)
+    sys.stderr.write(f"{parser.prog}: error: {message}\n")
+    return EXIT_USAGE
+
+
+def _stdout_gone() -> int:
+    """The reader of stdout went away (`list | head`): end quietly, as a C tool would."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the exit-time flush then has nowhere to fail
+    return EXIT_PIPE
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from engine.errors import EngineError
+
+    try:
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()
+        return code
+    except EngineError as exc:
+        sys.stderr.write(f"processengine: {exc}\n")
+        return 1
+    except OSError as exc:  # an unreadable file, an unwritable database folder, ...
+        if isinstance(exc, BrokenPipeError):
+            return _stdout_gone()
+        name = f" {exc.filename!r}" if exc.filename else ""
+        sys.stderr.write(f"processengine: {exc.strerror or exc}{name}\n")
+        return 1
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except cli_args.UsageError:
+        raise  # main() prints it with the usage line (exit 64)
+    except Exception as exc:  # a bug: one line for the user, the traceback in the debug log
+        log.debug("%s failed", args.command, exc_info=True)
+        sys.stderr.write(f"processengine: internal error in {args.command}: {type(exc).__name__}: {exc} (details: --log-level DEBUG)\n")
+        return 1
+
+
 def main(argv: Sequence[str] | None = None, *, studio: Callable[[list[str]], int] | None = None) -> int:
-    """Run one command. `studio` opens the desktop app: the engine never imports the
-    app, so the launcher (`app.launcher`, the `processengine` script) passes it in."""
+    """Run one command. Only no arguments at all (or `studio`) opens the desktop app;
+    anything unknown is a usage error (64), so a typo never starts a GUI. `studio`
+    opens the app: the engine never imports it, so the launcher (`app.launcher`, the
+    `processengine` script) passes it in."""
     parser = build_parser()  # also adds the extension modules' commands to COMMANDS
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] not in (*COMMANDS, "studio") and argv[0] not in ("-h", "--help", "--version")):
-        argv = ["studio", *argv]  # plain `processengine [FILE]` opens the app
+    if not argv:
+        argv = ["studio"]
+    if argv[0].split("=")[0] in _COMMON_FLAGS:
+        command = next((a for a in argv if a in (*COMMANDS, "studio")), "COMMAND")
+        option = argv[:1] if "=" in argv[0] else argv[:2]
+        return _usage_error(parser, f"{argv[0].split('=')[0]} goes after the command: processengine {command} {' '.join(option)} ...")
+    if argv[0] not in (*COMMANDS, "studio") and os.path.isfile(argv[0]):
+        return _usage_error(parser, f"{argv[0]!r} is not a command; to open it in the app: processengine studio {argv[0]}; to run it: processengine run {argv[0]}")
     args = parser.parse_args(argv)
+    if args.command is None:
+        return _usage_error(parser, "a command is required")
     if args.command == "studio":
         if studio is None:
             sys.stderr.write("processengine: the desktop app is started by the `processengine` command, not engine.cli\n")
             return EXIT_USAGE
         return studio(studio_argv(args))
     _setup_logging(args.log_level)
-    from engine.errors import EngineError
-
     try:
-        return COMMANDS[args.command](args)
-    except EngineError as exc:
-        sys.stderr.write(f"processengine: {exc}\n")
-        return 1
+        return _dispatch(args)
+    except cli_args.UsageError as exc:
+        return _usage_error(parser, str(exc))
 
 
 if __name__ == "__main__":  # pragma: no cover

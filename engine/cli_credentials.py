@@ -25,13 +25,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> dict[str, Callable[[a
     ls = verbs.add_parser("list", parents=[common], help="list credentials (names, kinds, sources; never secrets)")
     ls.add_argument("--json", action="store_true", help="print a JSON array")
     st = verbs.add_parser("set", parents=[common], help="save a credential; the secret is read from a prompt or stdin")
-    st.add_argument("name")
-    st.add_argument("--kind", required=True, choices=list(KINDS))
+    st.add_argument("name", help="the credential's name, as nodes reference it")
+    st.add_argument("--kind", required=True, choices=list(KINDS), help="what the secret is (required)")
     st.add_argument("--username", default="", help="user name (basic, smtp)")
     st.add_argument("--key-name", default="", help="header or query parameter name (header, query)")
     st.add_argument("--stdin", action="store_true", help="read the secret from stdin instead of a prompt")
     dl = verbs.add_parser("delete", parents=[common], help="remove a credential from the OS keyring")
-    dl.add_argument("name")
+    dl.add_argument("name", help="the credential's name")
     return {"credentials": cmd_credentials}
 
 

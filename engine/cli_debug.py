@@ -37,7 +37,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> dict[str, Handler]:
         ("give-up", "stop retrying the waiting node: its on_error applies to its last error"),
     ):
         c = sub.add_parser(name, parents=[common], help=text)
-        c.add_argument("id")
+        c.add_argument("id", help="execution id")
     return {"rerun": cmd_rerun, "retry-now": cmd_retry_control, "give-up": cmd_retry_control}
 
 

@@ -18,7 +18,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> dict[str, Callable[[a
     w.add_argument("--concurrency", type=_positive_int, default=1, metavar="N", help="executions at once (default: %(default)s)")
     w.add_argument("--name", metavar="NAME", help="worker name shown in history (default: HOST:PID)")
     w.add_argument("--metrics-port", type=int, metavar="PORT", help="serve /metrics and /healthz on this port")
-    w.add_argument("--metrics-host", default="127.0.0.1", metavar="HOST")
+    w.add_argument("--metrics-host", default="127.0.0.1", metavar="HOST", help="address of the /metrics listener (default: %(default)s)")
     w.add_argument("--stalled-after", type=float, default=30.0, metavar="SECONDS",
                    help="a worker silent this long is dead: its executions go to another worker (default: %(default)s)")
     return {"worker": cmd_worker}

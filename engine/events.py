@@ -18,19 +18,19 @@ if TYPE_CHECKING:
     from engine.runtime.record import RunRecord
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Event:
     execution_id: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class ExecutionStarted(Event):
     workflow_id: str
     total: int
     resumed: bool = False
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class NodeStarted(Event):
     thread_id: str
     node_id: str
@@ -38,7 +38,7 @@ class NodeStarted(Event):
     side_effects: bool
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class NodeRetrying(Event):
     thread_id: str
     node_id: str
@@ -48,7 +48,7 @@ class NodeRetrying(Event):
     error: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class NodeFinished(Event):
     thread_id: str
     node_id: str
@@ -62,7 +62,7 @@ class NodeFinished(Event):
     pure: bool = False
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class ThreadStarted(Event):
     thread_id: str
     parent_thread_id: str | None
@@ -71,33 +71,33 @@ class ThreadStarted(Event):
     total: int
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class ThreadFinished(Event):
     thread_id: str
     status: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class ExecutionPaused(Event):
     pass
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class ExecutionResumed(Event):
     pass
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class ExecutionCancelled(Event):
     pass
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class ExecutionCompleted(Event):
     pass
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class ExecutionFailed(Event):
     error: dict[str, Any] = field(default_factory=dict)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import json
 import math
+import reprlib
 import threading
 import time
 from collections.abc import Mapping
@@ -31,6 +32,17 @@ from typing import Any
 from simpleeval import SimpleEval
 
 from engine.errors import ExpressionError
+
+_REPR = reprlib.Repr()  # keyword arguments only from Python 3.12 on
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxtuple = 3, 6, 6, 6
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = 60
+
+
+def short_repr(value: Any) -> str:
+    """A value for an error message: bounded work and length whatever its size (a full
+    repr of a list of a million 1 MB strings would take gigabytes)."""
+    return _REPR.repr(value)
+
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -296,9 +308,9 @@ class Evaluator(SimpleEval):
             return obj[key]
         except KeyError:
             keys = list(obj)
-            shown = ", ".join(repr(k) for k in keys[:20]) + (", ..." if len(keys) > 20 else "")
+            shown = ", ".join(short_repr(k) for k in keys[:20]) + (", ..." if len(keys) > 20 else "")
             raise ExpressionError(
-                f"{_describe(node)} has no key {key!r}; available keys: {shown or '(none)'}"
+                f"{_describe(node)} has no key {short_repr(key)}; available keys: {shown or '(none)'}"
             ) from None
         except TypeError:
             raise ExpressionError(f"{_kind(key)} cannot be a dict key") from None
@@ -325,7 +337,7 @@ class Evaluator(SimpleEval):
             if type(key) not in (int, bool):
                 raise ExpressionError(
                     f"{_describe(node.value)} is a {_kind(obj)}; index it with an integer,"
-                    f" not {_kind(key)} {key!r}"[:300]
+                    f" not {_kind(key)} {short_repr(key)}"
                 )
             try:
                 return self._read(obj[key], obj)

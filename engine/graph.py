@@ -39,10 +39,6 @@ def _config_strings(value: object, path: str) -> Iterable[tuple[str, str]]:
 
 def validate(wf: Workflow, *, file: str | None = None) -> list[Problem]:
     """Every problem with the workflow, in a stable order (empty list: it can run)."""
-    from engine import expressions
-    from engine.errors import ExpressionError
-    from engine.nodes.registry import validate_node_config
-
     problems: list[Problem] = []
     specs = _specs(wf)
 
@@ -58,19 +54,7 @@ def validate(wf: Workflow, *, file: str | None = None) -> list[Problem]:
             )
         else:
             names[n.name] = n.id
-        problems.extend(validate_node_config(n, file=file))
-        if n.type == "unsupported":
-            from engine.nodes.unsupported import problem_message
-
-            problems.append(Problem(problem_message(n.config if isinstance(n.config, dict) else {}), node_id=n.id, field="type", file=file))
-        spec = specs.get(n.id)
-        skip = spec.fields_not_rendered if spec is not None and isinstance(n.config, dict) else ()
-        config = {k: v for k, v in n.config.items() if k not in skip} if skip else n.config
-        for path, text in _config_strings(config, "config"):
-            try:
-                expressions.check(text, node_id=n.id, field=path)
-            except ExpressionError as exc:
-                problems.append(Problem(exc.message if exc.position is None else f"{exc.message} (position {exc.position})", node_id=n.id, field=path, file=file))
+        problems.extend(_node_problems(n, file))
 
     triggers = [n for n in wf.nodes if (s := specs.get(n.id)) is not None and s.is_trigger]
     if not triggers:
@@ -114,6 +98,34 @@ def validate(wf: Workflow, *, file: str | None = None) -> list[Problem]:
                 problems.append(
                     Problem("unreachable: no path from a trigger (the run skips it)", node_id=n.id, field=None, file=file, severity="warning")
                 )
+    return problems
+
+
+def _node_problems(n: Node, file: str | None) -> list[Problem]:
+    """One node's config against its schema, and the syntax of every expression in it.
+
+    An `unsupported` placeholder is a problem in itself; its original n8n parameters
+    are kept as they were, so they are not read as expressions.
+    """
+    from engine import expressions
+    from engine.errors import ExpressionError
+    from engine.nodes.registry import validate_node_config
+
+    problems = validate_node_config(n, file=file)
+    config = n.config
+    if n.type == "unsupported" and isinstance(config, dict):
+        from engine.nodes.unsupported import problem_message
+
+        problems.append(Problem(problem_message(config), node_id=n.id, field="type", file=file))
+        config = {k: v for k, v in config.items() if k not in ("parameters", "credentials", "reason")}
+    for path, text in _config_strings(config, "config"):
+        try:
+            expressions.check(text, node_id=n.id, field=path)
+        except ExpressionError as exc:
+            where = exc.message if exc.position is None else f"{exc.message} (position {exc.position})"
+            if text.startswith("="):  # an imported n8n expression left as it was (n8n marks them with "=")
+                where += "; this is n8n JavaScript the import could not translate: rewrite it as an expression"
+            problems.append(Problem(where, node_id=n.id, field=path, file=file))
     return problems
 
 

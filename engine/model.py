@@ -243,12 +243,18 @@ class Workflow:
         wf.concurrency = self.concurrency
         return wf
 
+    def _fields(self) -> tuple[Any, ...]:
+        return (
+            self.id, self.name, self.variables, self.max_node_visits, self.concurrency,
+            self._nodes, self.connections, self.notes,
+        )
+
     def __eq__(self, other: object) -> bool:
+        """Structural: the same fields, nodes, connections and notes, in the same order
+        (the records compare field by field; no trip through the file format)."""
         if not isinstance(other, Workflow):
             return NotImplemented
-        from engine.fileformat import to_dict
-
-        return to_dict(self) == to_dict(other)
+        return self._fields() == other._fields()
 
     __hash__ = None  # type: ignore[assignment]
 

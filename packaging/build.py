@@ -5,7 +5,7 @@ executable is the CLI and the desktop app) and `dist/processengine_<version>_<ar
 (the bundle in /opt/processengine, /usr/bin/processengine, desktop entry, icons,
 MIME type for *.pe.json). Uses only the Python that runs it (with the `package`
 extra: `pip install -e ".[package]"`), Debian's dpkg-deb and binutils' strip
-(dpkg-dev depends on binutils). Says what it does and stops at the first problem.
+(dpkg-dev depends on binutils) and desktop-file-utils' desktop-file-validate. Says what it does and stops at the first problem.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGING = ROOT / "packaging"
 PACKAGE = "processengine"
 MAINTAINER = "ProcessEngine Studio developers <processengine@users.noreply.invalid>"
-APP_ICON = ROOT / "resources" / "icons" / "processengine.svg"
+RESOURCES = ROOT / "app" / "resources"
+APP_ICON = RESOURCES / "icons" / "processengine.svg"
 MIME_TYPE = "application/x-processengine-workflow"
 
 # What the bundle must carry (globs under _internal/): each is loaded by name or path at run time.
@@ -43,8 +44,8 @@ REQUIRED_IN_BUNDLE = {
     "Alembic revisions": "engine/store/migrations/versions/*.py",
     "Alembic script template": "engine/store/migrations/script.py.mako",
     "Alembic's own templates": "alembic/templates/*/script.py.mako",
-    "app icon": "resources/icons/processengine.svg",
-    "example workflows": "resources/examples/*.pe.json",
+    "app icon": "app/resources/icons/processengine.svg",
+    "example workflows": "app/resources/examples/*.pe.json",
     "SQLite driver": "python3.*/lib-dynload/_sqlite3*.so",
     "PostgreSQL driver (psycopg C implementation)": "psycopg_binary/pq*.so",
     "libpq": "psycopg_binary.libs/libpq*.so*",
@@ -122,15 +123,29 @@ def debian_arch() -> str:
     return arch
 
 
+# System tools the build runs, and the Debian package of each.
+TOOLS = (("dpkg-deb", "dpkg"), ("strip", "binutils"), ("desktop-file-validate", "desktop-file-utils"))
+
+
 def check_tools() -> None:
+    """Every tool the build needs, before minutes of PyInstaller: system tools first."""
+    for tool, package in TOOLS:
+        if shutil.which(tool) is None:
+            raise BuildError(f"{tool} not found on PATH; install Debian's {package} package")
     try:
         import PyInstaller
     except ImportError:
         raise BuildError('PyInstaller is not installed for this Python; run: pip install -e ".[package]"') from None
     log.info("Python %s at %s; PyInstaller %s", platform.python_version(), sys.executable, PyInstaller.__version__)
-    for tool, package in (("dpkg-deb", "dpkg"), ("strip", "binutils")):
-        if shutil.which(tool) is None:
-            raise BuildError(f"{tool} not found on PATH; install Debian's {package} package")
+
+
+def validate_desktop_entry(path: Path = PACKAGING / "processengine.desktop") -> None:
+    """desktop-file-validate must accept the entry without a word (warnings included):
+    a desktop environment silently ignores an entry it finds invalid."""
+    proc = subprocess.run(["desktop-file-validate", str(path)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or proc.stdout.strip():
+        raise BuildError(f"desktop-file-validate rejects {path.name}:\n{(proc.stdout + proc.stderr).strip()}")
+    log.info("%s: valid desktop entry", path.name)
 
 
 def check_sources() -> None:
@@ -142,8 +157,8 @@ def check_sources() -> None:
         PACKAGING / "processengine-mime.xml",
     ]
     missing = [str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p) for p in needed if not p.is_file()]
-    if not list((ROOT / "resources" / "examples").glob("*.pe.json")):
-        missing.append("resources/examples/*.pe.json")
+    if not list((RESOURCES / "examples").glob("*.pe.json")):
+        missing.append("app/resources/examples/*.pe.json")
     if missing:
         raise BuildError("missing from the source tree: " + ", ".join(missing))
 
@@ -375,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         log.info("ProcessEngine Studio %s for %s, from %s", version, arch, ROOT)
         check_tools()
         check_sources()
+        validate_desktop_entry()
         if args.skip_bundle:
             log.info("--skip-bundle: reusing %s", bundle)
         else:

@@ -33,7 +33,7 @@ QT_PLUGINS_KEPT: dict[str, tuple[str, ...] | None] = {
 
 # Python packages reached only through optional imports the app never takes:
 # networkx's scipy/pandas/matplotlib/sympy/PIL back ends, httpx's command line (click,
-# rich, pygments), trio's IPython hook, numpy's yaml/f2py/testing extras, test runners,
+# pygments; rich stays: `processengine run` draws its progress with it), trio's IPython hook, numpy's yaml/f2py/testing extras, test runners,
 # tkinter and packaging tools pulled in by their PyInstaller runtime hooks.
 EXCLUDED_PACKAGES = (
     "scipy",
@@ -53,7 +53,6 @@ EXCLUDED_PACKAGES = (
     "prompt_toolkit",
     "trio",
     "click",
-    "rich",
     "pygments",
     "yaml",
     "numba",
@@ -74,7 +73,6 @@ EXCLUDED_PACKAGES = (
     "lib2to3",
     "idlelib",
     "pydoc_data",
-    "psycopg_pool",
     "numpy.f2py",
     "numpy.testing",
     "numpy.distutils",

@@ -3,7 +3,8 @@
 #
 # Extracts the package into a temporary root (dpkg-deb -x, nothing installed) and runs the
 # frozen executable from there in a bare environment (no PYTHONPATH, no user data, a temp DB):
-# --version, a headless `run --json` of every manual-trigger example, an HTTP request node
+# --version, a headless `run --json` of every manual-trigger example, usage errors, a run on a
+# terminal (rich's progress line), an HTTP request node
 # against a local server, `serve` answering a webhook, the PostgreSQL driver reaching libpq,
 # `list --json` over the same database, and `studio --screenshot` offscreen. Any problem
 # stops it with a message and a non-zero exit. Only 127.0.0.1 is contacted.
@@ -58,7 +59,7 @@ got=$(pe --version)
 [[ $got == "processengine $EXPECTED_VERSION" ]] || fail "--version printed '$got'"
 
 runs=0
-for wf in "$ROOT"/opt/processengine/_internal/resources/examples/*.pe.json; do
+for wf in "$ROOT"/opt/processengine/_internal/app/resources/examples/*.pe.json; do
     if ! grep -q '"manual_trigger"' "$wf"; then continue; fi
     say "run --json $(basename "$wf")"
     out=$(pe run "$wf" --json) || fail "run $(basename "$wf") exited $?"
@@ -67,6 +68,20 @@ for wf in "$ROOT"/opt/processengine/_internal/resources/examples/*.pe.json; do
     runs=$((runs + 1))
 done
 [[ $runs -ge 1 ]] || fail "no example workflow with a manual trigger in the bundle"
+
+say "an unknown command is a usage error (64), never the app; studio without a display says so"
+rc=0; pe lst >/dev/null 2>"$TMP/lst.err" || rc=$?
+[[ $rc == 64 ]] || fail "processengine lst exited $rc: $(cat "$TMP/lst.err")"
+rc=0
+env -i PATH=/usr/bin:/bin HOME="$HOME_DIR" LANG=C.UTF-8 PROCESSENGINE_DB="$DB" "$EXE" studio >/dev/null 2>"$TMP/nodisplay.err" || rc=$?
+[[ $rc == 1 ]] && grep -q "no display" "$TMP/nodisplay.err" || fail "studio without a display exited $rc: $(cat "$TMP/nodisplay.err")"
+
+say "run on a terminal: the live progress line (rich) and the plain result"
+if command -v script >/dev/null; then
+    tty_out=$(script -qec "env -i PATH=/usr/bin:/bin HOME=$HOME_DIR LANG=C.UTF-8 TERM=xterm PROCESSENGINE_DB=$DB $EXE run $ROOT/opt/processengine/_internal/app/resources/examples/hello.pe.json" /dev/null) ||
+        fail "run on a terminal exited $?: $tty_out"
+    [[ $tty_out == *"completed Hello"* ]] || fail "run on a terminal printed: $tty_out"
+fi
 
 say "HTTP request node against a local server"
 mkdir -p "$TMP/www"
@@ -95,7 +110,7 @@ n=$(json_get 'd["outputs"]["count"]["n"]' <<<"$out")
 [[ $n == 3 ]] || fail "HTTP workflow counted '$n' items, expected 3"
 
 say "serve webhook_echo.pe.json and POST to it"
-pe serve "$ROOT/opt/processengine/_internal/resources/examples/webhook_echo.pe.json" --port 0 >"$TMP/serve.log" 2>&1 &
+pe serve "$ROOT/opt/processengine/_internal/app/resources/examples/webhook_echo.pe.json" --port 0 >"$TMP/serve.log" 2>&1 &
 PIDS+=($!)
 url=""
 for _ in $(seq 1 100); do
@@ -110,14 +125,14 @@ reply=$(curl -sS --max-time 20 -X POST -H 'Content-Type: application/json' -d '{
 [[ $(head -n1 <<<"$reply" | json_get 'd["who"]') == smoke ]] || fail "webhook reply: $reply"
 
 say "PostgreSQL driver (psycopg + bundled libpq) reaches the network layer"
-if pe run "$ROOT/opt/processengine/_internal/resources/examples/hello.pe.json" \
+if pe run "$ROOT/opt/processengine/_internal/app/resources/examples/hello.pe.json" \
         --db "postgresql://smoke@127.0.0.1:1/none" >"$TMP/pg.out" 2>"$TMP/pg.err"; then
     fail "a run against a closed PostgreSQL port succeeded"
 fi
 grep -q "Connection refused" "$TMP/pg.err" || fail "PostgreSQL driver did not load: $(cat "$TMP/pg.err")"
 if [[ -n ${PROCESSENGINE_TEST_PG_URL:-} ]]; then
     say "run against PROCESSENGINE_TEST_PG_URL"
-    out=$(pe run "$ROOT/opt/processengine/_internal/resources/examples/hello.pe.json" --json \
+    out=$(pe run "$ROOT/opt/processengine/_internal/app/resources/examples/hello.pe.json" --json \
         --db "$PROCESSENGINE_TEST_PG_URL" --workspace "smoke-$$") || fail "PostgreSQL run exited $?"
     [[ $(json_get 'd["status"]' <<<"$out") == completed ]] || fail "PostgreSQL run: $out"
 fi
@@ -129,7 +144,7 @@ expected=$((runs + 2))  # the examples, the HTTP workflow and the webhook reques
 
 say "studio --screenshot offscreen"
 PNG=$TMP/studio.png
-pe studio "$ROOT/opt/processengine/_internal/resources/examples/branch_and_loop.pe.json" \
+pe studio "$ROOT/opt/processengine/_internal/app/resources/examples/branch_and_loop.pe.json" \
     --screenshot "$PNG" >"$TMP/studio.log" 2>&1 || fail "studio exited $?: $(cat "$TMP/studio.log")"
 [[ -s $PNG ]] || fail "studio wrote no screenshot"
 python3 - "$PNG" <<'EOF' || fail "the screenshot is not a plausible window picture"
@@ -159,7 +174,7 @@ if [[ ${SMOKE_X11:-1} != 0 ]]; then
     env -i PATH=/usr/bin:/bin HOME="$HOME_DIR" LANG=C.UTF-8 XDG_RUNTIME_DIR="$TMP/runtime" \
         QT_QPA_PLATFORM=xcb PROCESSENGINE_DB="$DB" \
         xvfb-run -a -s "-screen 0 1600x1000x24" "$EXE" studio \
-        "$ROOT/opt/processengine/_internal/resources/examples/fan_out_merge.pe.json" --run \
+        "$ROOT/opt/processengine/_internal/app/resources/examples/fan_out_merge.pe.json" --run \
         --screenshot "$X11_PNG" >"$TMP/x11.log" 2>&1 ||
         fail "studio on X11 exited $?: $(tail -n 20 "$TMP/x11.log")"
     [[ $(stat -c %s "$X11_PNG") -gt 20000 ]] || fail "the X11 screenshot looks blank"

@@ -244,6 +244,11 @@ class EditController(QObject):
         if name != self.wf.name:
             self._push(commands.SetWorkflowName(self.wf, name))
 
+    def set_max_node_visits(self, visits: int) -> None:
+        """How often one node may run in one execution (bounds a cycle that never leaves)."""
+        if visits != self.wf.max_node_visits:
+            self._push(commands.SetWorkflowAttr(self.wf, "max_node_visits", visits, f"Set max node visits to {visits}", "max_node_visits"))
+
     # -- clipboard ---------------------------------------------------------
     def copy_text(self, node_ids: Iterable[str], note_ids: Iterable[str] = ()) -> str:
         return clipboard.copy_text(self.wf, node_ids, note_ids)

@@ -53,8 +53,17 @@ return __outs;
 """
 
 
-def wrap_code(code: str, *, per_item: bool, input_base: str = "input", http_nodes: frozenset[str] = frozenset()) -> str:
-    """The `code` node body for an n8n Code / Function node's JavaScript."""
+def wrap_code(
+    code: str, *, per_item: bool, input_base: str = "input", http_nodes: frozenset[str] = frozenset(),
+    merged: list[bool] | None = None,
+) -> str:
+    """The `code` node body for an n8n Code / Function node's JavaScript.
+
+    `merged`: after a Merge, which elements of the merged list are HTTP responses (n8n's
+    items there are their bodies)."""
     base = "__bodyItem(input.body)" if input_base == "input.body" else "input"
+    if merged and any(merged):
+        flags = json.dumps(merged)
+        base = f"(Array.isArray(input) ? input.map((v, i) => ({flags}[i] && v ? __bodyItem(v.body) : v)) : input)"
     prelude = _PRELUDE % {"http": json.dumps(sorted(http_nodes)), "code": code, "base": base}
     return prelude + (_EACH if per_item else _ALL)

@@ -51,7 +51,20 @@ def _operand(ctx: MapContext, value: Any, field: str, kind: str) -> str:
     return got
 
 
+def _group(source: str) -> str:
+    """Parentheses around a compound operand, so `x or y` compared to True stays one operand."""
+    import ast
+
+    try:
+        node = ast.parse(source, mode="eval").body
+    except SyntaxError:
+        return f"({source})"
+    simple = (ast.Name, ast.Attribute, ast.Subscript, ast.Constant, ast.Call, ast.List, ast.Dict)
+    return source if isinstance(node, simple) else f"({source})"
+
+
 def _one(ctx: MapContext, a: str, op: str, b: str | None, case_sensitive: bool, kind: str) -> str:
+    a, b = _group(a), (None if b is None else _group(b))
     if op in _UNARY:
         return "(" + _UNARY[op].format(a=a) + ")"
     if op not in _BINARY or b is None:
@@ -86,10 +99,14 @@ def _v1_default(kind: str) -> Any:
     return {"boolean": False, "number": 0}.get(kind, "")
 
 
-def v2_condition(ctx: MapContext, conditions: dict[str, Any], field: str = "parameters.conditions") -> str:
-    """If v2+, Switch v3 rule, Filter v2: `conditions.conditions` + `combinator`."""
+def v2_condition(ctx: MapContext, conditions: dict[str, Any], field: str = "parameters.conditions", *, loose: bool = False) -> str:
+    """If v2+, Switch v3 rule, Filter v2: `conditions.conditions` + `combinator`.
+
+    With loose type validation n8n converts the operands to the operator's type first
+    (`"5" > 3` holds); the translation does the same with float() / str()."""
     options = conditions.get("options") or {}
     case_sensitive = options.get("caseSensitive", True)
+    loose = loose or options.get("typeValidation") == "loose"
     parts = []
     for i, c in enumerate(conditions.get("conditions") or []):
         where = f"{field}.conditions[{i}]"
@@ -99,5 +116,10 @@ def v2_condition(ctx: MapContext, conditions: dict[str, Any], field: str = "para
         a = _operand(ctx, c.get("leftValue", ""), f"{where}.leftValue", kind)
         unary = op in _UNARY or operator.get("singleValue")
         b = None if unary else _operand(ctx, c.get("rightValue", ""), f"{where}.rightValue", kind)
+        if loose and kind in _CONVERT and op not in _UNARY:
+            a, b = f"{_CONVERT[kind]}({a})", (None if b is None else f"{_CONVERT[kind]}({b})")
         parts.append(_one(ctx, a, op, b, case_sensitive, kind))
     return _join(parts, conditions.get("combinator", "and"))
+
+
+_CONVERT = {"number": "float", "string": "str"}

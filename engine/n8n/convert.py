@@ -32,9 +32,10 @@ MAPPERS: dict[str, Any] = {
     "noOp": core.no_op, "respondToWebhook": core.respond_to_webhook, "executeWorkflow": core.execute_workflow,
     "httpRequest": data.http_request, "emailSend": data.email_send, "set": data.set_node,
     "code": data.code, "function": data.code, "functionItem": data.code, "stopAndError": data.stop_and_error,
+    "splitOut": data.split_out,
     **ITEM_MAPPERS,
 }  # fmt: skip
-NEEDS_HTTP_NAMES = frozenset({"code", "function", "functionItem", "stopAndError", "set"})
+NEEDS_HTTP_NAMES = frozenset({"code", "function", "functionItem", "stopAndError", "set", "splitOut"})
 STICKY = "stickyNote"
 
 
@@ -62,13 +63,18 @@ def convert(doc: Any, *, file: str | None = None) -> tuple[Workflow, ImportSumma
     raw_nodes = [n for n in doc["nodes"] if short_type(n["type"]) != STICKY]
     names = _unique_names(raw_nodes)
     ids = _unique_ids(raw_nodes)
-    sources = _main_sources(doc["connections"])
+    links = _links(doc["connections"], summary)
+    sources = _main_sources(links)
+    kinds = {str(n.get("name")): short_type(n["type"]) for n in raw_nodes}
     http = _response_shaped(raw_nodes, sources)
+    merged = {name: [u in http for u in _merge_inputs(links, name)] for name, kind in kinds.items() if kind == "merge"}
     wf = Workflow(id=str(uuid.uuid4()), name=str(doc.get("name") or "Imported from n8n"))
     ports: dict[str, list[str]] = {}
     variables: set[str] = set()
     for i, raw in enumerate(raw_nodes):
-        node, entry, out_ports = _map_node(raw, ids[i], names[i], http, sources.get(str(raw.get("name")), []), summary, variables)
+        ups = sources.get(str(raw.get("name")), [])
+        after_merge = merged.get(ups[0]) if len(set(ups)) == 1 else None
+        node, entry, out_ports = _map_node(raw, ids[i], names[i], http, ups, summary, variables, after_merge)
         wf._nodes.append(node)
         wf._by_id[node.id] = node
         summary.nodes.append(entry)
@@ -77,7 +83,7 @@ def convert(doc: Any, *, file: str | None = None) -> tuple[Workflow, ImportSumma
     # (the variables table, or --var); $env values are left out on purpose (often secrets)
     wf.variables = dict.fromkeys(sorted(variables), "")
     by_name = {str(raw.get("name")): ids[i] for i, raw in enumerate(raw_nodes)}
-    wf.connections = _connections(doc["connections"], by_name, ports, summary)
+    wf.connections = _connections(links, by_name, ports, summary)
     summary.connections = len(wf.connections)
     wf.notes = [_note(n) for n in doc["nodes"] if short_type(n["type"]) == STICKY]
     summary.notes = len(wf.notes)
@@ -109,12 +115,12 @@ def _unique_ids(raw_nodes: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-PASS_THROUGH = frozenset({"if", "switch", "wait", "noOp", "splitInBatches"})
+PASS_THROUGH = frozenset({"if", "switch", "wait", "noOp"})
 
 
 def _response_shaped(raw_nodes: list[dict[str, Any]], sources: dict[str, list[str]]) -> frozenset[str]:
     """Names of the nodes whose output is an HTTP response ({status, headers, body}): HTTP
-    requests, and nodes that pass such a value on unchanged (if, switch, wait...). n8n's
+    requests, and nodes that pass such a value on unchanged (if, switch, wait, no-op). n8n's
     item there is the body, so `$json` / `$('Name').item.json` read `.body`."""
     kinds = {str(n.get("name")): short_type(n["type"]) for n in raw_nodes}
     shaped = {name for name, kind in kinds.items() if kind == "httpRequest"}
@@ -129,20 +135,42 @@ def _response_shaped(raw_nodes: list[dict[str, Any]], sources: dict[str, list[st
     return frozenset(shaped)
 
 
-def _main_sources(conns: dict[str, Any]) -> dict[str, list[str]]:
+def _links(conns: Any, summary: ImportSummary) -> list[tuple[str, str, int, str, int]]:
+    """n8n's `{source: {kind: [[{node, index}], ...]}}` as (source, kind, output index, target,
+    input index); entries of the wrong shape are listed as connections not kept."""
+    links: list[tuple[str, str, int, str, int]] = []
+    if not isinstance(conns, dict):
+        return links
+    for src, kinds in conns.items():
+        for kind, outputs in (kinds.items() if isinstance(kinds, dict) else ()):
+            for index, targets in enumerate(outputs if isinstance(outputs, list) else ()):
+                for t in targets if isinstance(targets, list) else ():
+                    if isinstance(t, dict) and isinstance(t.get("node"), str):
+                        to_index = t.get("index", 0)
+                        links.append((str(src), str(kind), index, t["node"], to_index if isinstance(to_index, int) else 0))
+                    else:
+                        summary.dropped_connections.append(f"{src} output {index}: an entry of the wrong shape ({t!r:.40})")
+    return links
+
+
+def _merge_inputs(links: list[tuple[str, str, int, str, int]], merge: str) -> list[str]:
+    """The nodes feeding a Merge, in the order its output lists them (input index, then file order)."""
+    feeding = [(to_index, src) for src, kind, _, target, to_index in links if kind == "main" and target == merge]
+    return [src for _, src in sorted(feeding, key=lambda pair: pair[0])]
+
+
+def _main_sources(links: list[tuple[str, str, int, str, int]]) -> dict[str, list[str]]:
     """Target node name -> names of the nodes feeding its main input."""
     out: dict[str, list[str]] = {}
-    for src, kinds in conns.items():
-        for outputs in (kinds or {}).get("main") or []:
-            for c in outputs or []:
-                if isinstance(c, dict) and "node" in c:
-                    out.setdefault(str(c["node"]), []).append(str(src))
+    for src, kind, _, target, _ in links:
+        if kind == "main":
+            out.setdefault(target, []).append(src)
     return out
 
 
 def _map_node(
     raw: dict[str, Any], node_id: str, name: str, http: frozenset[str], upstream: list[str], summary: ImportSummary,
-    variables: set[str],
+    variables: set[str], merged: list[bool] | None = None,
 ) -> tuple[Node, NodeEntry, list[str]]:
     n8n_type = str(raw["type"])
     short = short_type(n8n_type)
@@ -150,6 +178,7 @@ def _map_node(
         input_base="input.body" if upstream and all(u in http for u in upstream) else "input",
         node_base=lambda ref: f"nodes[{ref!r}].body" if ref in http else f"nodes[{ref!r}]",
         variables=variables,
+        merged=merged,
     )
     ctx = MapContext(node_id, summary, js)
     mapper = MAPPERS.get(short)
@@ -159,7 +188,8 @@ def _map_node(
         before = len(summary.expressions)
         try:
             mapped = mapper(raw, ctx, http) if short in NEEDS_HTTP_NAMES else mapper(raw, ctx)
-        except (Unmapped, KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (Unmapped, LookupError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
+            # a parameter of a shape this mapper did not expect: a placeholder, never a traceback
             reason = str(exc) if isinstance(exc, Unmapped) else f"unexpected parameters ({type(exc).__name__}: {exc})"
             del summary.expressions[before:]
     else:
@@ -169,34 +199,35 @@ def _map_node(
     ctx.notes.extend(dict.fromkeys(js.notes))
     node = Node(
         id=node_id, type=mapped.type, name=name, position=_position(raw), config=mapped.config,
-        disabled=bool(raw.get("disabled", False)),
+        disabled=raw.get("disabled") is True,
     )  # fmt: skip
     out_ports = list(mapped.ports)
     _apply_settings(raw, node, out_ports, ctx)
-    entry = NodeEntry(node_id=node_id, name=name, n8n_type=n8n_type, type_version=raw.get("typeVersion"), type=node.type, notes=ctx.notes)
+    entry = NodeEntry(node_id=node_id, name=name, n8n_type=n8n_type, type_version=_version(raw), type=node.type, notes=ctx.notes)
     if mapped.type == "unsupported" and reason:
         entry.notes.insert(0, reason)
     return node, entry, out_ports
 
 
 def _unsupported(raw: dict[str, Any], reason: str) -> Mapped:
-    creds = {k: v.get("name") for k, v in (raw.get("credentials") or {}).items() if isinstance(v, dict)}
+    creds = {k: v.get("name") for k, v in _dict(raw.get("credentials")).items() if isinstance(v, dict)}
     outputs = ["out"]
     if short_type(str(raw["type"])) in ("if", "filter"):
         outputs = ["out", "out 2"]
     config = {
-        "original_type": raw["type"], "type_version": raw.get("typeVersion"), "reason": reason,
-        "parameters": raw.get("parameters") or {}, "credentials": creds, "outputs": outputs,
+        "original_type": raw["type"], "type_version": _version(raw), "reason": reason,
+        "parameters": _dict(raw.get("parameters")), "credentials": creds, "outputs": outputs,
     }  # fmt: skip
     return Mapped(type="unsupported", config=config, ports=outputs)
 
 
 def _position(raw: dict[str, Any]) -> tuple[float, float]:
-    pos = raw.get("position") or [0, 0]
-    try:
-        return float(pos[0]), float(pos[1])
-    except (TypeError, ValueError, IndexError):
+    pos = raw.get("position")
+    if not isinstance(pos, list | tuple) or len(pos) < 2:
         return 0.0, 0.0
+    x, y = pos[0], pos[1]
+    ok = all(isinstance(v, int | float) and not isinstance(v, bool) and abs(v) < 1e9 for v in (x, y))
+    return (float(x), float(y)) if ok else (0.0, 0.0)
 
 
 def _apply_settings(raw: dict[str, Any], node: Node, ports: list[str], ctx: MapContext) -> None:
@@ -211,31 +242,29 @@ def _apply_settings(raw: dict[str, Any], node: Node, ports: list[str], ctx: MapC
         node.config["outputs"] = [*node.config["outputs"], "error"]
         ports.pop()
         ports.append("error")
-    if raw.get("retryOnFail"):
-        wait_s = float(raw.get("waitBetweenTries", 1000)) / 1000
-        node.retry = {"max_attempts": int(raw.get("maxTries", 3)), "initial_delay_s": wait_s, "multiplier": 1.0, "max_delay_s": wait_s, "jitter": False}
+    if raw.get("retryOnFail") is True:
+        wait_s = min(_number(raw.get("waitBetweenTries"), 1000.0) / 1000, 3600.0)
+        tries = min(int(_number(raw.get("maxTries"), 3.0)), 100)
+        node.retry = {"max_attempts": max(tries, 1), "initial_delay_s": wait_s, "multiplier": 1.0, "max_delay_s": wait_s, "jitter": False}
     for key, text in (("alwaysOutputData", "always output data"), ("executeOnce", "execute once")):
         if raw.get(key):
             ctx.notes.append(f"'{text}' has no counterpart (one value flows anyway)")
 
 
-def _connections(conns: dict[str, Any], by_name: dict[str, str], ports: dict[str, list[str]], summary: ImportSummary) -> list[Connection]:
-    """n8n `{source: {main: [[{node, index}], ...]}}` -> connections, merge inputs in index order."""
+def _connections(links: list[tuple[str, str, int, str, int]], by_name: dict[str, str], ports: dict[str, list[str]],
+                 summary: ImportSummary) -> list[Connection]:  # fmt: skip
+    """Each link -> a connection from the port the mapper named; merge inputs in index order."""
     found: list[tuple[int, Connection]] = []
-    for src, kinds in conns.items():
-        for kind, outputs in (kinds or {}).items():
-            for index, targets in enumerate(outputs or []):
-                for t in targets or []:
-                    label = f"{src} output {index} -> {t.get('node') if isinstance(t, dict) else t}"
-                    if kind != "main":
-                        summary.dropped_connections.append(f"{label}: {kind} connections have no counterpart")
-                    elif src not in by_name or t.get("node") not in by_name:
-                        summary.dropped_connections.append(f"{label}: unknown node")
-                    elif index >= len(ports[src]):
-                        summary.dropped_connections.append(f"{label}: the node has no output {index}")
-                    else:
-                        conn = Connection(by_name[src], ports[src][index], by_name[t["node"]], "in")
-                        found.append((int(t.get("index", 0) or 0), conn))
+    for src, kind, index, target, to_index in links:
+        label = f"{src} output {index} -> {target}"
+        if kind != "main":
+            summary.dropped_connections.append(f"{label}: {kind} connections have no counterpart")
+        elif src not in by_name or target not in by_name:
+            summary.dropped_connections.append(f"{label}: unknown node")
+        elif index >= len(ports[src]):
+            summary.dropped_connections.append(f"{label}: the node has no output {index}")
+        else:
+            found.append((to_index, Connection(by_name[src], ports[src][index], by_name[target], "in")))
     found.sort(key=lambda pair: pair[0])  # stable: a merge's input 0 before input 1
     out: list[Connection] = []
     for _, c in found:
@@ -245,8 +274,24 @@ def _connections(conns: dict[str, Any], by_name: dict[str, str], ports: dict[str
 
 
 def _note(raw: dict[str, Any]) -> Note:
-    p = raw.get("parameters") or {}
+    p = _dict(raw.get("parameters"))
     return Note(
         id=str(raw.get("id") or uuid.uuid4()), text=str(p.get("content", "")), position=_position(raw),
-        size=(float(p.get("width", 240) or 240), float(p.get("height", 160) or 160)),
+        size=(_number(p.get("width"), 240.0), _number(p.get("height"), 160.0)),
     )  # fmt: skip
+
+
+def _version(raw: dict[str, Any]) -> float | int | None:
+    v = raw.get("typeVersion")
+    return v if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _number(value: Any, default: float) -> float:
+    """A finite positive number from the file, else the default."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e9:
+        return default
+    return float(value)

@@ -37,6 +37,8 @@ class Context:
     node_base: Callable[[str], str] = lambda name: f"nodes[{name!r}]"
     notes: list[str] = field(default_factory=list)
     variables: set[str] = field(default_factory=set)  # `$vars.x` names read (declared in the file)
+    # after a Merge: for each element of the merged list, whether it is an HTTP response
+    merged: list[bool] | None = None
 
 
 _TOKEN = re.compile(
@@ -128,7 +130,7 @@ class _Parser:
                 then = self.expression()
                 self.take(":")
                 other = self.expression()
-                left = ast.IfExp(test=left, body=then, orelse=other)
+                left = ast.IfExp(test=_tolerant(left), body=then, orelse=other)
                 continue
             if kind != "op" or op not in _BINARY or _BINARY[op][0] <= rbp:
                 return left
@@ -140,10 +142,11 @@ class _Parser:
     @staticmethod
     def binary(how: object, left: ast.expr, right: ast.expr) -> ast.expr:
         if how == "and":
-            return ast.BoolOp(ast.And(), [left, right])
+            return ast.BoolOp(ast.And(), [_tolerant(left), _tolerant(right)])
         if how == "or":
-            return ast.BoolOp(ast.Or(), [left, right])
+            return ast.BoolOp(ast.Or(), [_tolerant(left), _tolerant(right)])
         if how == "nullish":  # a ?? b: b only when a is null
+            left = _tolerant(left)
             test = ast.Compare(left, [ast.IsNot()], [ast.Constant(None)])
             return ast.IfExp(test=test, body=left, orelse=right)
         if isinstance(how, type) and issubclass(how, ast.cmpop):
@@ -155,7 +158,7 @@ class _Parser:
         if kind == "op" and tok in ("!", "-", "+"):
             operand = self.expression(11)
             op = {"!": ast.Not, "-": ast.USub, "+": ast.UAdd}[tok]()
-            return self.postfix(ast.UnaryOp(op, operand))
+            return self.postfix(ast.UnaryOp(op, _tolerant(operand) if tok == "!" else operand))
         if kind == "op" and tok == "(":
             inner = self.expression()
             self.take(")")
@@ -273,6 +276,8 @@ class _Parser:
             full = f"{tok}.{self.take()[1]}"
             if full == "JSON.stringify" and self.at("("):
                 return self.stringify()
+            if full in ("Math.floor", "Math.ceil") and self.at("("):
+                return self.floor_ceil(full == "Math.ceil")
             if full in _FUNCTIONS:
                 return ast.Name(_FUNCTIONS[full], ast.Load())
             raise Untranslatable(f"{full} has no counterpart")
@@ -289,6 +294,16 @@ class _Parser:
             raise Untranslatable("JSON.stringify with a replacer or indentation")
         text = _call("str", ast.List([args[0]], ast.Load()))
         return ast.Subscript(text, ast.Slice(ast.Constant(1), ast.UnaryOp(ast.USub(), ast.Constant(1))), ast.Load())
+
+    def floor_ceil(self, ceil: bool) -> ast.expr:
+        """`Math.floor(x)` -> `int(x // 1)`, `Math.ceil(x)` -> `-int(-x // 1)` (floor division rounds down)."""
+        self.take("(")
+        args = self.items(")")
+        if len(args) != 1:
+            raise Untranslatable("Math.floor / Math.ceil take one number")
+        x = ast.UnaryOp(ast.USub(), args[0]) if ceil else args[0]
+        down = _call("int", ast.BinOp(x, ast.FloorDiv(), ast.Constant(1)))
+        return ast.UnaryOp(ast.USub(), down) if ceil else down
 
     def item_of(self, base: ast.expr, label: str) -> ast.expr:
         """`.item.json`, `.first().json`, `.last().json`, `.json` after a node reference -> base."""
@@ -345,12 +360,40 @@ class _Parser:
         if member == "join":
             sep = args[0] if args else ast.Constant(",")
             return ast.Call(ast.Attribute(sep, "join", ast.Load()), [obj], [])
+        if member == "slice" and 1 <= len(args) <= 2:  # the same negative-index rules as Python
+            return ast.Subscript(obj, ast.Slice(args[0], args[1] if len(args) == 2 else None), ast.Load())
+        if member == "substring" and (sub := _substring(obj, args)) is not None:
+            return sub
         if member == "toString" and not args:
             return _call("str", obj)
         if member == "replace" and len(args) == 2 and isinstance(args[0], ast.Constant):
             args.append(ast.Constant(1))  # JavaScript replaces the first match only
             return ast.Call(ast.Attribute(obj, "replace", ast.Load()), args, [])
         raise Untranslatable(f".{member}() has no counterpart")
+
+
+def _tolerant(node: ast.expr) -> ast.expr:
+    """In a test or a fallback (`a.x || b`, `a.x ? …`, `!a.x`), a missing key reads as
+    JavaScript's undefined would: `(a.x if 'x' in a else None)`, instead of an error."""
+    if isinstance(node, ast.Attribute):
+        key: ast.expr = ast.Constant(node.attr)
+    elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+        key = node.slice
+    else:
+        return node
+    return ast.IfExp(test=ast.Compare(key, [ast.In()], [node.value]), body=node, orelse=ast.Constant(None))
+
+
+def _substring(obj: ast.expr, args: list[ast.expr]) -> ast.expr | None:
+    """`s.substring(a, b)` as a slice, for literal non-negative bounds (where the two agree;
+    substring swaps reversed bounds)."""
+    if not 1 <= len(args) <= 2 or not all(
+        isinstance(a, ast.Constant) and type(a.value) is int and a.value >= 0 for a in args
+    ):
+        return None
+    bounds = sorted(a.value for a in args)  # type: ignore[attr-defined]
+    hi = ast.Constant(bounds[1]) if len(bounds) == 2 else None
+    return ast.Subscript(obj, ast.Slice(ast.Constant(bounds[0]), hi), ast.Load())
 
 
 def _js_string(body: str) -> str:

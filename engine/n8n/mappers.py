@@ -119,7 +119,8 @@ def if_node(node: dict[str, Any], ctx: MapContext) -> Mapped:
         if node.get("typeVersion", 1) < 2:
             cond = v1_condition(ctx, p)
         else:
-            cond = v2_condition(ctx, p.get("conditions") or {})
+            loose = bool(p.get("looseTypeValidation") or (p.get("options") or {}).get("looseTypeValidation"))
+            cond = v2_condition(ctx, p.get("conditions") or {}, loose=loose)
     except ConditionUnmapped as exc:
         raise Unmapped(f"condition: {exc}") from None
     return Mapped(type="if", config={"condition": "{{ " + cond + " }}"}, ports=["true", "false"])

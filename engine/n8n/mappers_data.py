@@ -8,7 +8,7 @@ from typing import Any
 from engine.n8n.code_wrap import wrap_code
 from engine.n8n.mappers import MapContext, Mapped, Unmapped, _json_body, _params, credential_name
 
-__all__ = ["code", "email_send", "http_request", "set_node", "stop_and_error"]
+__all__ = ["code", "email_send", "http_request", "set_node", "split_out", "stop_and_error"]
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -29,6 +29,31 @@ def _json_pairs(ctx: MapContext, raw: Any, where: str) -> dict[str, Any]:
 _CREDENTIAL_KINDS = {"httpHeaderAuth": "header", "httpBasicAuth": "basic", "httpBearerAuth": "bearer", "httpQueryAuth": "query"}
 
 
+# header names whose literal value is a secret: never copied into the workflow file
+_SECRET_HEADERS = frozenset({
+    "authorization", "proxy-authorization", "x-api-key", "api-key", "apikey", "x-auth-token", "x-access-token", "cookie",
+})  # fmt: skip
+
+
+def _lift_literal_secrets(config: dict[str, Any], node_name: str, ctx: MapContext) -> None:
+    """A literal secret in a header (an API key typed into the n8n node) is dropped and
+    replaced by a credential reference of kind header, so no secret reaches the file."""
+    headers = config.get("headers") or {}
+    for name in [h for h in headers if h.lower() in _SECRET_HEADERS]:
+        value = headers[name]
+        if not isinstance(value, str) or not value or "{{" in value:
+            continue
+        del headers[name]
+        if "credential" in config:
+            ctx.notes.append(f"the {name} header held a literal secret: not copied")
+            continue
+        config["credential"] = f"{node_name} {name}"
+        ctx.notes.append(f"the {name} header held a literal secret: not copied; create the credential "
+                         f"{config['credential']!r} of kind header (name {name!r}) instead")  # fmt: skip
+    if "headers" in config and not headers:
+        del config["headers"]
+
+
 def http_request(node: dict[str, Any], ctx: MapContext) -> Mapped:
     p = _params(node)
     version = node.get("typeVersion", 1)
@@ -39,7 +64,8 @@ def http_request(node: dict[str, Any], ctx: MapContext) -> Mapped:
     method = config.get("method", "GET")
     if isinstance(method, str) and method.upper() not in _METHODS:
         raise Unmapped(f"method {method} has no counterpart")
-    cred = credential_name(node)
+    _lift_literal_secrets(config, str(node.get("name", "")), ctx)
+    cred = credential_name(node) or config.pop("credential", None)
     if cred:
         config["credential"] = cred
         kind = _CREDENTIAL_KINDS.get(p.get("genericAuthType") or next(iter(node.get("credentials") or {}), ""))
@@ -171,7 +197,7 @@ def _set_as_code(fields: list[tuple[str, Any, str, str]], keep: bool, ctx: MapCo
             js = json.dumps(_typed(ctx, value, kind, ""))
         lines.append(f"out[{json.dumps(name)}] = {js};")
     lines.append("return { json: out };")
-    text = wrap_code("\n".join(lines), per_item=False, input_base=ctx.js.input_base, http_nodes=http_nodes)
+    text = wrap_code("\n".join(lines), per_item=False, input_base=ctx.js.input_base, http_nodes=http_nodes, merged=ctx.js.merged)
     return Mapped(type="code", config={"language": "javascript", "code": text, "timeout_s": 10})
 
 
@@ -219,7 +245,7 @@ def code(node: dict[str, Any], ctx: MapContext, http_nodes: frozenset[str] = fro
         source = p.get("jsCode", "")
         per_item = p.get("mode", "runOnceForAllItems") == "runOnceForEachItem"
     ctx.notes.append("runs once for each item" if per_item else "runs once for all items")
-    text = wrap_code(source, per_item=per_item, input_base=ctx.js.input_base, http_nodes=http_nodes)
+    text = wrap_code(source, per_item=per_item, input_base=ctx.js.input_base, http_nodes=http_nodes, merged=ctx.js.merged)
     return Mapped(type="code", config={"language": "javascript", "code": text, "timeout_s": 10})
 
 
@@ -231,7 +257,7 @@ def stop_and_error(node: dict[str, Any], ctx: MapContext, http_nodes: frozenset[
     message = p.get("errorMessage", "")
     expr = _js_template(message)
     source = f"throw new Error(String({expr}));"
-    text = wrap_code(source, per_item=False, input_base=ctx.js.input_base, http_nodes=http_nodes)
+    text = wrap_code(source, per_item=False, input_base=ctx.js.input_base, http_nodes=http_nodes, merged=ctx.js.merged)
     return Mapped(type="code", config={"language": "javascript", "code": text, "timeout_s": 10})
 
 
@@ -243,3 +269,19 @@ def _js_template(value: str) -> str:
         return json.dumps(value)
     parts = split_template(value[1:])
     return " + ".join(f"({piece})" if is_expr else json.dumps(piece) for is_expr, piece in parts) or '""'
+
+
+def split_out(node: dict[str, Any], ctx: MapContext, http_nodes: frozenset[str] = frozenset()) -> Mapped:
+    """Split Out -> a `code` node that makes one item per element of the field (an object
+    element as it is, any other value as {field: value}), as n8n does; the list goes on."""
+    p = _params(node)
+    field = str(p.get("fieldToSplitOut", "")).strip()
+    if not field or "," in field or p.get("include", "noOtherFields") != "noOtherFields":
+        raise Unmapped("split out of several fields, or with other fields kept")
+    path = "".join(f"[{json.dumps(part)}]" for part in field.split("."))
+    source = (f"const list = $json{path};\n"
+              "if (!Array.isArray(list)) throw new Error(" + json.dumps(f"the field {field} is not a list") + ");\n"
+              f"return list.map((v) => ({{ json: (v !== null && typeof v === 'object' && !Array.isArray(v)) ? v : {{ {json.dumps(field.split('.')[-1])}: v }} }}));")  # fmt: skip
+    text = wrap_code(source, per_item=False, input_base=ctx.js.input_base, http_nodes=http_nodes, merged=ctx.js.merged)
+    return Mapped(type="code", config={"language": "javascript", "code": text, "timeout_s": 10})
+

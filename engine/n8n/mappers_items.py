@@ -14,11 +14,16 @@ from engine.n8n.conditions import ConditionUnmapped, v2_condition
 from engine.n8n.jsexpr import Context
 from engine.n8n.mappers import MapContext, Mapped, Unmapped, _params
 
-__all__ = ["ITEMS", "ITEM_MAPPERS"]
+__all__ = ["ITEMS", "ITEM_MAPPERS", "items_of"]
 
 # n8n's items as a list: a list input is the items, any other value is one item (the
 # comprehension equals the input only for a list, so no type test is needed)
-ITEMS = "{{ input if input == [x for x in input] else [input] }}"
+def items_of(base: str) -> str:
+    """The items expression over `base` (`input`, or `input.body` after an HTTP request)."""
+    return f"{{{{ {base} if {base} == [x for x in {base}] else [{base}] }}}}"
+
+
+ITEMS = items_of("input")
 
 
 def _on_item(ctx: MapContext) -> MapContext:
@@ -38,7 +43,7 @@ def filter_node(node: dict[str, Any], ctx: MapContext) -> Mapped:
     except ConditionUnmapped as exc:
         raise Unmapped(f"condition: {exc}") from None
     ports = ["out", "discarded"] if (p.get("options") or {}).get("allowDiscarded") else ["out"]
-    return Mapped(type="filter", config={"items": ITEMS, "condition": "{{ " + cond + " }}"}, ports=ports)
+    return Mapped(type="filter", config={"items": items_of(ctx.js.input_base), "condition": "{{ " + cond + " }}"}, ports=ports)
 
 
 def sort(node: dict[str, Any], ctx: MapContext) -> Mapped:
@@ -51,19 +56,19 @@ def sort(node: dict[str, Any], ctx: MapContext) -> Mapped:
     if len(fields) > 1:
         ctx.notes.append("sorted by the first field only")
     f = fields[0]
-    return Mapped(type="sort", config={"items": ITEMS, "key": "{{ " + _field(f.get("fieldName", "")) + " }}",
+    return Mapped(type="sort", config={"items": items_of(ctx.js.input_base), "key": "{{ " + _field(f.get("fieldName", "")) + " }}",
                                        "reverse": f.get("order", "ascending") == "descending"})  # fmt: skip
 
 
 def limit(node: dict[str, Any], ctx: MapContext) -> Mapped:
     p = _params(node)
     side = "end" if p.get("keep", "firstItems") == "lastItems" else "start"
-    return Mapped(type="limit", config={"items": ITEMS, "count": int(p.get("maxItems", 1)), "from": side})
+    return Mapped(type="limit", config={"items": items_of(ctx.js.input_base), "count": int(p.get("maxItems", 1)), "from": side})
 
 
 def remove_duplicates(node: dict[str, Any], ctx: MapContext) -> Mapped:
     p = _params(node)
-    config: dict[str, Any] = {"items": ITEMS}
+    config: dict[str, Any] = {"items": items_of(ctx.js.input_base)}
     compare = p.get("compare", "allFields")
     if compare == "selectedFields":
         names = [n.strip() for n in str(p.get("fieldsToCompare", "")).split(",") if n.strip()]
@@ -77,13 +82,13 @@ def aggregate(node: dict[str, Any], ctx: MapContext) -> Mapped:
     p = _params(node)
     if p.get("aggregate", "aggregateIndividualFields") == "aggregateAllItemData":
         name = p.get("destinationFieldName", "data")
-        return Mapped(type="aggregate", config={"items": ITEMS, "fields": {name: {"op": "list", "value": "{{ item }}"}}})
+        return Mapped(type="aggregate", config={"items": items_of(ctx.js.input_base), "fields": {name: {"op": "list", "value": "{{ item }}"}}})
     fields = {}
     for f in (p.get("fieldsToAggregate") or {}).get("fieldToAggregate") or []:
         src = f.get("fieldToAggregate", "")
         name = f.get("outputFieldName") if f.get("renameField") else src
         fields[str(name)] = {"op": "list", "value": "{{ " + _field(src) + " }}"}
-    return Mapped(type="aggregate", config={"items": ITEMS, "fields": fields})
+    return Mapped(type="aggregate", config={"items": items_of(ctx.js.input_base), "fields": fields})
 
 
 def split_in_batches(node: dict[str, Any], ctx: MapContext) -> Mapped:
@@ -91,7 +96,7 @@ def split_in_batches(node: dict[str, Any], ctx: MapContext) -> Mapped:
     if int(p.get("batchSize", 1) or 1) != 1:
         ctx.notes.append(f"batches of {p.get('batchSize')} run one item at a time")
     ports = ["done", "loop"] if node.get("typeVersion", 1) >= 3 else ["loop"]
-    return Mapped(type="loop", config={"items": ITEMS}, ports=ports)
+    return Mapped(type="loop", config={"items": items_of(ctx.js.input_base)}, ports=ports)
 
 
 def read_write_file(node: dict[str, Any], ctx: MapContext) -> Mapped:

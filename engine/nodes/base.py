@@ -135,7 +135,7 @@ class NodeSpec:
     title: ClassVar[str]
     category: ClassVar[str] = "Data"  # Triggers | Flow | Data | Network | Actions
     description: ClassVar[str] = ""
-    icon: ClassVar[str] = "node"  # resources/icons/<icon>.svg
+    icon: ClassVar[str] = "node"  # app/resources/icons/<icon>.svg
     config_model: ClassVar[builtins.type[NodeConfig]] = NodeConfig  # `type` is the node type name here
     is_trigger: ClassVar[bool] = False
     side_effects: ClassVar[bool] = False  # re-running it changes the world (email, POST, respond)

@@ -2,9 +2,11 @@
 
 Checked by the orchestrator before each frame (a plain attribute read, so
 the hot path stays cheap); waits (back-off, `wait` nodes) sleep on `wake`
-so they end at once on pause or cancel; cancel also cancels the in-flight
-node task, which aborts an HTTP request. Methods must be called on the run's
-event loop: other threads use `loop.call_soon_threadsafe`.
+so they end at once on pause or cancel. Cancel cancels the in-flight node
+task, which aborts an HTTP request; so does pause, unless the node is sleeping
+on `wake` (a wait keeps its deadline and resumes with the time left): an
+interrupted request runs again on resume, as after a crash. Methods must be
+called on the run's event loop: other threads use `loop.call_soon_threadsafe`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ class RunControl:
         self.cancel_requested = False
         self._wake: asyncio.Event | None = None
         self.current_task: asyncio.Task[object] | None = None
+        self._sleeping = 0  # nodes in `sleep`: they stop by themselves on pause
         self.in_backoff = False  # a node waits between two attempts
         self._retry_action: str | None = None  # "retry_now" | "give_up" asked during that wait
 
@@ -37,6 +40,9 @@ class RunControl:
     def pause(self) -> None:
         self.pause_requested = True
         self.wake.set()
+        task = self.current_task
+        if task is not None and not task.done() and not self._sleeping:
+            task.cancel()  # in-flight I/O (a request that may never answer) ends now
 
     def cancel(self) -> None:
         self.cancel_requested = True
@@ -74,8 +80,12 @@ class RunControl:
             raise Interrupted(self.reason())
         if seconds <= 0:
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.wake.wait(), timeout=seconds)
+        self._sleeping += 1
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=seconds)
+        finally:
+            self._sleeping -= 1
         if self.interrupted:
             raise Interrupted(self.reason())
 

@@ -182,10 +182,10 @@ class Orchestrator:
         self._start_debugger(plan)
         if resumed:
             log.info("execution=%s resumed", rec.execution_id)
-            await self.hooks.emit(ev.ExecutionResumed(rec.execution_id), rec)
+            await self.hooks.emit(ev.ExecutionResumed(execution_id=rec.execution_id), rec)
         else:
             log.info("execution=%s started workflow=%s", rec.execution_id, rec.workflow_id)
-            await self.hooks.emit(ev.ExecutionStarted(rec.execution_id, rec.workflow_id, main.total), rec)
+            await self.hooks.emit(ev.ExecutionStarted(execution_id=rec.execution_id, workflow_id=rec.workflow_id, total=main.total), rec)
             await self._report_reused(main)
         try:
             await self._run_thread(main, plan)
@@ -195,15 +195,15 @@ class Orchestrator:
                 if rec.debug.paused_at is None:
                     rec.debug.paused_at = request_paused_at(rec)
                 log.info("execution=%s paused", rec.execution_id)
-                await self.hooks.emit(ev.ExecutionPaused(rec.execution_id), rec)
+                await self.hooks.emit(ev.ExecutionPaused(execution_id=rec.execution_id), rec)
             else:
                 log.info("execution=%s cancelled", rec.execution_id)
-                await self.hooks.emit(ev.ExecutionCancelled(rec.execution_id), rec)
+                await self.hooks.emit(ev.ExecutionCancelled(execution_id=rec.execution_id), rec)
         except RunFailed as failed:
             rec.error = main.error = failed.error
             self._stopped(FAILED)
             log.error("execution=%s failed node=%s: %s", rec.execution_id, failed.error.get("node_id"), failed.error.get("message"))
-            await self.hooks.emit(ev.ExecutionFailed(rec.execution_id, failed.error), rec)
+            await self.hooks.emit(ev.ExecutionFailed(execution_id=rec.execution_id, error=failed.error), rec)
         except RunTakenOver:  # another process owns the run now: stop, record nothing
             log.warning("execution=%s was taken over by another process; stopping", rec.execution_id)
             raise
@@ -211,12 +211,12 @@ class Orchestrator:
             rec.error = main.error = error_object(exc, main.in_flight or "", 0)
             self._stopped(FAILED)
             log.exception("execution=%s crashed", rec.execution_id)
-            await self.hooks.emit(ev.ExecutionFailed(rec.execution_id, rec.error), rec)
+            await self.hooks.emit(ev.ExecutionFailed(execution_id=rec.execution_id, error=rec.error), rec)
         else:
             await self._mark_unrun_skipped(main, plan)
             self._stopped(COMPLETED)
             log.info("execution=%s completed", rec.execution_id)
-            await self.hooks.emit(ev.ExecutionCompleted(rec.execution_id), rec)
+            await self.hooks.emit(ev.ExecutionCompleted(execution_id=rec.execution_id), rec)
         finally:
             await self._close()
         return rec
@@ -240,7 +240,7 @@ class Orchestrator:
         for node_id, attempts in list(th.attempts.items()):
             if attempts and attempts[-1]["status"] == "reused":
                 value = th.outputs.get(node_id)
-                await self.hooks.emit(ev.NodeFinished(self.record.execution_id, th.thread_id, node_id, "reused", 0.0, 1, summarize(value), pure=True), self.record)
+                await self.hooks.emit(ev.NodeFinished(execution_id=self.record.execution_id, thread_id=th.thread_id, node_id=node_id, status="reused", duration_ms=0.0, attempt=1, output_summary=summarize(value), pure=True), self.record)
 
     def _evaluate_condition(self, th: ThreadRecord, node_id: str, value: Any, expr: str) -> Any:
         """A breakpoint condition over the pending input (`{{ }}` optional), in the node's thread."""
@@ -391,7 +391,7 @@ class Orchestrator:
             try:
                 result = await self._attempt_once(run)
             except (Interrupted, asyncio.CancelledError) as stop:
-                if isinstance(stop, asyncio.CancelledError) and not self.control.cancel_requested:
+                if isinstance(stop, asyncio.CancelledError) and not self.control.interrupted:
                     raise
                 await self._on_interrupted(run, stop)
             except Exception as exc:
@@ -408,7 +408,7 @@ class Orchestrator:
         self._set_output(th, plan, node.id, value)
         await self._deliver(th, plan, node, {"out": value})
         if self._w_finished:
-            await self.hooks.emit(ev.NodeFinished(self.record.execution_id, th.thread_id, node.id, "skipped", 0.0, 0, summarize(value), ("out",)), self.record)
+            await self.hooks.emit(ev.NodeFinished(execution_id=self.record.execution_id, thread_id=th.thread_id, node_id=node.id, status="skipped", duration_ms=0.0, attempt=0, output_summary=summarize(value), ports=("out",)), self.record)
 
     async def _use_pin(self, th: ThreadRecord, plan: _Plan, node: Node, spec: NodeSpec) -> None:
         """A pinned node does not run (no side effect): its pin goes out on its main port."""
@@ -421,7 +421,7 @@ class Orchestrator:
         skipped = await self._deliver(th, plan, node, {port: node.pin})
         log.info("execution=%s node=%s pinned: not run", rec.execution_id, node.id, extra={"execution_id": rec.execution_id, "node_id": node.id})
         if self._w_finished:
-            await self.hooks.emit(ev.NodeFinished(rec.execution_id, th.thread_id, node.id, "pinned", 0.0, 1, summarize(node.pin), (port,), pure=True), rec)
+            await self.hooks.emit(ev.NodeFinished(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, status="pinned", duration_ms=0.0, attempt=1, output_summary=summarize(node.pin), ports=(port,), pure=True), rec)
         await self._report_skipped(th, skipped)
 
     async def _attempt_once(self, run: _NodeRun) -> Any:
@@ -435,7 +435,7 @@ class Orchestrator:
         if log.isEnabledFor(logging.INFO):
             log.info("execution=%s node=%s started attempt %d", rec.execution_id, node.id, run.attempt)
         if self._w_started:
-            await self.hooks.emit(ev.NodeStarted(rec.execution_id, th.thread_id, node.id, run.attempt, run.side), rec)
+            await self.hooks.emit(ev.NodeStarted(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, attempt=run.attempt, side_effects=run.side), rec)
         cfg, raw = plan.config(node, lambda v=value: self._names(th, plan, v))
         ctx = NodeContext(
             node=node,
@@ -469,15 +469,16 @@ class Orchestrator:
     async def _on_interrupted(self, run: _NodeRun, stop: BaseException) -> None:
         """Pause or cancel in the middle of an attempt: record it, requeue on pause, re-raise."""
         th, node, rec = run.th, run.node, self.record
-        reason = stop.reason if isinstance(stop, Interrupted) else "cancel"
+        reason = stop.reason if isinstance(stop, Interrupted) else self.control.reason()
         duration = (time.perf_counter() - run.t0) * 1000
         status = "paused" if reason == "pause" else "cancelled"
-        run.attempts.append(_attempt(run.attempt, status, run.started, duration, None))
+        cut = status == "paused" and isinstance(stop, asyncio.CancelledError)  # a pause ended its I/O
+        run.attempts.append(_cut_short(node.id, run.attempt, run.started, duration) if cut else _attempt(run.attempt, status, run.started, duration, None))
         th.node_status[node.id] = status
         if reason == "pause":
             self._requeue(run, run.attempt - 1)  # the interrupted attempt runs again
         if self._w_finished:
-            await self.hooks.emit(ev.NodeFinished(rec.execution_id, th.thread_id, node.id, status, duration, run.attempt, side_effects=run.side, pure=run.spec.pure), rec)
+            await self.hooks.emit(ev.NodeFinished(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, status=status, duration_ms=duration, attempt=run.attempt, side_effects=run.side, pure=run.spec.pure), rec)
         raise Interrupted(reason) from None
 
     def _requeue(self, run: _NodeRun, attempts_made: int) -> None:
@@ -517,7 +518,7 @@ class Orchestrator:
             self._set_output(th, run.plan, node.id, value)
             skipped = await self._deliver(th, run.plan, node, {"out": value})
             ports = ("out",)
-        await self.hooks.emit(ev.NodeFinished(rec.execution_id, th.thread_id, node.id, "failed", run.duration, run.attempt, err["message"][:MAX_SUMMARY], ports, err, run.side, run.spec.pure), rec)
+        await self.hooks.emit(ev.NodeFinished(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, status="failed", duration_ms=run.duration, attempt=run.attempt, output_summary=err["message"][:MAX_SUMMARY], ports=ports, error=err, side_effects=run.side, pure=run.spec.pure), rec)
         await self._report_skipped(th, skipped)
         if not ports:
             raise RunFailed(err) from None
@@ -533,7 +534,7 @@ class Orchestrator:
         delay = policy.delay(run.attempt)
         th.node_status[node.id] = "retrying"
         log.warning("execution=%s node=%s attempt %d/%d failed: %s; retry in %.2fs", rec.execution_id, node.id, run.attempt, policy.max_attempts, err["message"], delay)
-        await self.hooks.emit(ev.NodeRetrying(rec.execution_id, th.thread_id, node.id, run.attempt, policy.max_attempts, delay, err["message"]), rec)
+        await self.hooks.emit(ev.NodeRetrying(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, attempt=run.attempt, max_attempts=policy.max_attempts, delay=delay, error=err["message"]), rec)
         try:
             outcome = await self.control.backoff(delay)
         except Interrupted as stop:
@@ -570,7 +571,7 @@ class Orchestrator:
             log.info("execution=%s node=%s succeeded in %.2f ms", rec.execution_id, node.id, duration)
         if self._w_finished:
             await self.hooks.emit(
-                ev.NodeFinished(rec.execution_id, th.thread_id, node.id, "succeeded", duration, run.attempt, summarize(first), tuple(outputs), None, run.side, run.spec.pure),
+                ev.NodeFinished(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, status="succeeded", duration_ms=duration, attempt=run.attempt, output_summary=summarize(first), ports=tuple(outputs), error=None, side_effects=run.side, pure=run.spec.pure),
                 rec,
             )
         await self._report_skipped(th, skipped)
@@ -630,7 +631,7 @@ class Orchestrator:
     async def _report_skipped(self, th: ThreadRecord, skipped: list[str]) -> None:
         if skipped and self._w_finished:
             for d in skipped:
-                await self.hooks.emit(ev.NodeFinished(self.record.execution_id, th.thread_id, d, "skipped", 0.0, 0), self.record)
+                await self.hooks.emit(ev.NodeFinished(execution_id=self.record.execution_id, thread_id=th.thread_id, node_id=d, status="skipped", duration_ms=0.0, attempt=0), self.record)
 
     async def _loop_tick(self, th: ThreadRecord, plan: _Plan, node: Node) -> None:
         st = th.loops[node.id]
@@ -649,14 +650,14 @@ class Orchestrator:
         th.node_status[node.id] = "succeeded"
         await self._deliver(th, plan, node, {"done": results})
         if self._w_finished:
-            await self.hooks.emit(ev.NodeFinished(self.record.execution_id, th.thread_id, node.id, "succeeded", 0.0, 1, summarize(results), ("done",), pure=True), self.record)
+            await self.hooks.emit(ev.NodeFinished(execution_id=self.record.execution_id, thread_id=th.thread_id, node_id=node.id, status="succeeded", duration_ms=0.0, attempt=1, output_summary=summarize(results), ports=("done",), pure=True), self.record)
 
     async def _mark_unrun_skipped(self, th: ThreadRecord, plan: _Plan) -> None:
         for node_id in plan.nodes:
             if node_id not in th.node_status:
                 th.node_status[node_id] = "skipped"
                 if self._w_finished:
-                    await self.hooks.emit(ev.NodeFinished(self.record.execution_id, th.thread_id, node_id, "skipped", 0.0, 0), self.record)
+                    await self.hooks.emit(ev.NodeFinished(execution_id=self.record.execution_id, thread_id=th.thread_id, node_id=node_id, status="skipped", duration_ms=0.0, attempt=0), self.record)
 
     # -- services lent to nodes ---------------------------------------------
     def _get_http_client(self) -> Any:
@@ -738,7 +739,7 @@ class Orchestrator:
                 raise NodeError(f"sub-workflow {workflow.name!r} has no trigger")
             child.stack.append(Frame(trigger, inputs))
             rec.threads[child.thread_id] = child
-            await self.hooks.emit(ev.ThreadStarted(rec.execution_id, child.thread_id, ctx.thread_id, ctx.node.id, workflow.id, child.total), rec)
+            await self.hooks.emit(ev.ThreadStarted(execution_id=rec.execution_id, thread_id=child.thread_id, parent_thread_id=ctx.thread_id, node_id=ctx.node.id, workflow_id=workflow.id, total=child.total), rec)
         child.status = RUNNING
         try:
             await self._run_thread(child, plan)
@@ -749,12 +750,12 @@ class Orchestrator:
             child.status = FAILED
             child.error = failed.error
             child.stopped_at = time.time()
-            await self.hooks.emit(ev.ThreadFinished(rec.execution_id, child.thread_id, FAILED), rec)
+            await self.hooks.emit(ev.ThreadFinished(execution_id=rec.execution_id, thread_id=child.thread_id, status=FAILED), rec)
             raise NodeError(f"sub-workflow {workflow.name!r} failed at node {failed.error.get('node_id')!r}: {failed.error.get('message')}", error_type="SubWorkflowFailed") from None
         await self._mark_unrun_skipped(child, plan)
         child.status = COMPLETED
         child.stopped_at = time.time()
-        await self.hooks.emit(ev.ThreadFinished(rec.execution_id, child.thread_id, COMPLETED), rec)
+        await self.hooks.emit(ev.ThreadFinished(execution_id=rec.execution_id, thread_id=child.thread_id, status=COMPLETED), rec)
         return child.last_output
 
     async def _close(self) -> None:
@@ -774,6 +775,13 @@ def _attempt(attempt: int, status: str, started: float, duration_ms: float, erro
         "duration_ms": round(duration_ms, 3),
         "error": error,
     }
+
+
+def _cut_short(node_id: str, attempt: int, started: float, duration_ms: float) -> dict[str, Any]:
+    """The attempt a pause cut short mid-I/O (RunControl.pause): it runs again on resume."""
+    error = {"message": "paused while this node was running (its request was cut short); resume runs it again",
+             "type": "Interrupted", "node_id": node_id, "attempt": attempt, "traceback": None}
+    return _attempt(attempt, "interrupted", started, duration_ms, error)
 
 
 class _NodeLog(logging.LoggerAdapter):  # type: ignore[type-arg]

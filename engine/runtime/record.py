@@ -233,7 +233,10 @@ def new_record(
     else:
         chosen = workflow.get(trigger)
     if chosen is None:
-        raise EngineError("the workflow has no trigger to start from")
+        if trigger is None:
+            raise EngineError("the workflow has no trigger to start from")
+        listed = ", ".join(n.id for n in triggers) or "none"
+        raise EngineError(f"the workflow has no node {trigger!r} to start from; its triggers: {listed}")
     payload = {} if inputs is None else inputs
     main = ThreadRecord(
         thread_id=MAIN_THREAD,

@@ -4,8 +4,9 @@ Filtering here, before binary analysis, also keeps out the libraries that only t
 dropped plugins need (eglfs, evdev, the Wayland compositor side, ...).
 """
 
-from bundle_rules import filter_hook_binaries
 from PyInstaller.utils.hooks.qt import add_qt6_dependencies
+
+from bundle_rules import filter_hook_binaries
 
 hiddenimports, binaries, datas = add_qt6_dependencies(__file__)
 binaries = filter_hook_binaries(binaries)

@@ -74,3 +74,37 @@ def test_a_file_that_is_not_an_export_is_reported(window, tmp_path) -> None:
 
     assert import_n8n(window, bad) is None
     assert window.answerer.seen[-1]["title"] == "Cannot open workflow"
+
+
+def test_max_node_visits_is_a_workflow_setting_with_undo(window, qtbot, tmp_path) -> None:
+    window.inspector.show_selection([])
+    form = window.inspector.form
+    form.max_visits.setValue(25)
+    form.max_visits.editingFinished.emit()
+    wf = window.document.workflow
+    assert wf.max_node_visits == 25
+    window.document.undo_stack.undo()
+    assert wf.max_node_visits == 1000
+    qtbot.waitUntil(lambda: window.inspector.form.max_visits.value() == 1000)
+    window.document.undo_stack.redo()
+    path = tmp_path / "saved.pe.json"
+    assert window.save_to(path)
+    assert '"max_node_visits": 25' in path.read_text()
+
+
+def test_opening_an_n8n_export_imports_it(window, qtbot) -> None:
+    assert window.open_path(WATCHDOG, ask=False)
+    assert window.document.path is None and len(window.document.workflow.nodes) == 6
+    assert window.import_summary is not None and window.import_summary.isVisible()
+
+
+def test_the_summary_saves_the_imported_workflow(window, qtbot, tmp_path) -> None:
+    from app.dialogs_import import import_n8n
+
+    dialog = import_n8n(window, WATCHDOG)
+    target = tmp_path / "watchdog.pe.json"
+    window.answerer.answers = [target]
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: window.document.path is not None)
+    assert window.document.path == target and '"type": "unsupported"' in target.read_text()
+

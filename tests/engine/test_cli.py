@@ -19,7 +19,7 @@ from tests.engine.runtime.helpers import workflow
 from tests.servers import Reply
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "resources" / "examples"
+EXAMPLES = ROOT / "app" / "resources" / "examples"
 
 
 def pe(*args: str, db: Path, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess[str]:
@@ -154,22 +154,36 @@ def _slow_workflow(tmp_path: Path, seconds: float = 30) -> Path:
     return save(tmp_path, wf, "slow.pe.json")
 
 
-def test_pause_from_another_process_then_resume(db: Path, tmp_path: Path) -> None:
-    path = _slow_workflow(tmp_path, seconds=6)  # long enough to be paused mid-wait; the wait re-runs on resume
-    proc = start_pe("run", str(path), "--json", db=db)
+def test_pause_from_another_process_then_resume(db: Path, tmp_path: Path, http_server) -> None:
+    """The run waits on a request that never answers: the pause (through the database)
+    cuts it short at once, and the resume sends it again (no race with a timer)."""
+    http_server.route("/step", Reply(hang=True))
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "before", "type": "set", "config": {"values": {"step": 1}}},
+            {"id": "fetch", "type": "http_request", "config": {"method": "GET", "url": http_server.url_for("/step"), "timeout_s": 600}},
+            {"id": "after", "type": "set", "config": {"values": {"step": "{{ input.body.step + 1 }}"}}},
+        ],
+        [("start", "out", "before"), ("before", "out", "fetch"), ("fetch", "out", "after")],
+    )
+    proc = start_pe("run", str(save(tmp_path, wf)), "--json", db=db)
+    http_server.wait_for_requests(1, timeout=60, path="/step")
     exec_id = wait_for_running(db, proc)
     assert pe("pause", exec_id, db=db).returncode == 0
-    stdout, stderr = proc.communicate(timeout=30)
+    stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 4, stderr
     assert json.loads(stdout)["status"] == "paused"
     st = json.loads(pe("status", exec_id, "--json", db=db).stdout)
     assert st["status"] == "paused" and st["resumable"] is True
+    http_server.route("/step", Reply(json={"step": 1}))
     out = pe("resume", exec_id, "--json", db=db)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["status"] == "completed"
     assert data["outputs"]["before"] == {"step": 1} and data["outputs"]["after"] == {"step": 2}
-    assert len(data["attempts"]["before"]) == 1  # the whole execution, nothing ran twice
+    assert len(data["attempts"]["before"]) == 1  # the whole execution, nothing before the cut ran twice
+    assert [a["status"] for a in data["attempts"]["fetch"]] == ["interrupted", "succeeded"]
 
 
 def test_cancel_from_another_process_exit_3(db: Path, tmp_path: Path) -> None:

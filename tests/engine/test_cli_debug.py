@@ -149,7 +149,7 @@ def test_text_output_says_where_it_paused(db: Path, tmp_path: Path) -> None:
     f = save(tmp_path, chain(2))
     out = pe("run", str(f), "--break", "s2", db=db)
     assert out.returncode == 4 and "paused before node 's2' (breakpoint)" in out.stdout
-    eid = out.stdout.split()[0]
+    eid = next(line.split()[1] for line in out.stdout.splitlines() if line.strip().startswith("execution "))
     out = pe("status", eid, db=db)
     assert "paused before node 's2' (breakpoint)" in out.stdout
 

@@ -1,5 +1,5 @@
 """The offline examples that use the data, file and SQL nodes, run by `processengine run`
-in a real subprocess on a copy of resources/examples (they write next to themselves)."""
+in a real subprocess on a copy of app/resources/examples (they write next to themselves)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "resources" / "examples"
+EXAMPLES = ROOT / "app" / "resources" / "examples"
 
 
 @pytest.fixture

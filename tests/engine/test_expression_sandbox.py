@@ -399,3 +399,23 @@ def test_the_deadline_counts_from_the_first_step() -> None:
     with pytest.raises(ExpressionError, match="took longer than"):
         evaluate("('ab' * 400000).upper()", names, limits=limits)
     assert evaluate("('ab' * 4).upper()", names) == "ABABABAB"
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "('ab')[[s for s in ['a'*999999] for c in 'x'*99999][0:]]",  # found by the fuzz test
+        "{'a': 1}['b' * 999999]",
+        "[1, 2][['a' * 999999] * 3]",
+    ],
+)
+def test_error_messages_show_values_briefly(expr: str) -> None:
+    """A value named in an error is shown in a bounded form: the full repr of a list of
+    99,999 one-megabyte strings took ~10 s and tens of gigabytes before."""
+    import time
+
+    t0 = time.thread_time()
+    with pytest.raises(ExpressionError) as err:
+        evaluate(expr, {}, node_id="n", field="f")
+    assert time.thread_time() - t0 < 1.0
+    assert len(str(err.value)) < 1000 and (err.value.node_id, err.value.field) == ("n", "f")

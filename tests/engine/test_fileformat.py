@@ -16,7 +16,7 @@ from engine import fileformat
 from engine.errors import WorkflowInvalid
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "resources" / "examples").glob("*.pe.json"))
+EXAMPLES = sorted((ROOT / "app" / "resources" / "examples").glob("*.pe.json"))
 
 
 def _doc(**over) -> dict:

@@ -14,6 +14,7 @@ from engine.graph import Routing, cycle_edges, ensure_valid, validate
 from engine.model import DEFAULT_MAX_NODE_VISITS
 from engine.runtime.runner import run_workflow
 from tests.engine.runtime.helpers import workflow
+from tests.engine.store.fixtures import Db, db_fixture  # noqa: F401 - the db fixture
 
 
 def counting_loop(limit: int) -> Any:
@@ -110,6 +111,72 @@ def test_max_node_visits_is_saved_only_when_set() -> None:
     doc["max_node_visits"] = 0
     with pytest.raises(WorkflowInvalid, match="max_node_visits"):
         fileformat.parse(doc)
+
+
+def waiting_loop(limit: int, visits: int = DEFAULT_MAX_NODE_VISITS) -> Any:
+    """start -> count -> wait -> more? -(true)-> count: a polling loop with something to pause in."""
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "count", "type": "set", "config": {"values": {"n": "{{ input.n + 1 if 'n' in input else 1 }}"}}},
+            {"id": "pause_here", "type": "wait", "config": {"seconds": 0.02}},
+            {"id": "more", "type": "if", "config": {"condition": f"{{{{ input.n < {limit} }}}}"}},
+            {"id": "done", "type": "set", "config": {"values": {"total": "{{ input.n }}"}}},
+        ],
+        [("start", "out", "count"), ("count", "out", "pause_here"), ("pause_here", "out", "more"),
+         ("more", "true", "count"), ("more", "false", "done")],
+    )  # fmt: skip
+    wf.max_node_visits = visits
+    return wf
+
+
+async def _pause_after(service: Any, wf: Any, n: int) -> str:
+    """Start `wf`, pause it once `count` has run n times; returns the execution id."""
+    import asyncio
+
+    from engine import events as ev
+
+    seen = asyncio.Event()
+    hooks = ev.LifecycleHooks()
+    runs: list[str] = []
+
+    def counted(e: Any, _rec: Any) -> None:
+        if e.node_id == "count" and e.status == "succeeded":
+            runs.append(e.node_id)
+            if len(runs) == n:
+                seen.set()
+
+    hooks.on(ev.NodeFinished, counted)
+    handle = await service.start(wf, hooks=hooks)
+    await asyncio.wait_for(seen.wait(), 10)
+    service.pause(handle.execution_id)
+    assert (await asyncio.wait_for(handle.task, 10)).status == "paused"
+    return handle.execution_id
+
+
+async def test_a_loop_paused_and_resumed_elsewhere_finishes(db: Db) -> None:
+    runner, other = db.service(), db.service()
+    try:
+        eid = await _pause_after(runner, waiting_loop(6), 2)
+        done = await (await other.resume(eid)).task
+        assert done.status == "completed", done.error
+        assert done.main.outputs["done"] == {"total": 6}
+        assert sum(a["status"] == "succeeded" for a in done.main.attempts["count"]) == 6
+    finally:
+        runner.close()
+        other.close()
+
+
+async def test_max_node_visits_holds_across_a_resume(db: Db) -> None:
+    runner, other = db.service(), db.service()
+    try:
+        eid = await _pause_after(runner, waiting_loop(100, visits=5), 3)
+        failed = await (await other.resume(eid)).task
+        assert failed.status == "failed" and failed.error["node_id"] == "count"
+        assert sum(a["status"] == "succeeded" for a in failed.main.attempts["count"]) == 5
+    finally:
+        runner.close()
+        other.close()
 
 
 async def test_a_loop_over_more_items_than_max_node_visits_completes() -> None:

@@ -104,3 +104,15 @@ def test_equality_sees_order_and_every_field() -> None:
     c = three()
     c.node("c").on_error = "route"
     assert a != c
+
+
+def test_equality_is_structural_and_covers_workflow_settings() -> None:
+    a, b = three(), three()
+    b.max_node_visits = a.max_node_visits + 1
+    assert a != b
+    c = three()
+    c.concurrency = 2
+    assert a != c
+    d = three()
+    d.node("b").pin = {"x": 1}
+    assert a != d and d.clone() == d  # a pin is part of the node, and copied with it

@@ -62,6 +62,20 @@ def test_missing_tools_and_sources_fail_loudly(tmp_path: Path, monkeypatch: pyte
         build.check_tools()
 
 
+def test_build_tools_are_checked_before_pyinstaller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With dpkg-deb and strip present but not desktop-file-validate, the build names the
+    missing tool (and its package) whether or not PyInstaller is installed: the build,
+    not the test suite, validates the desktop entry."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ldd").symlink_to(shutil.which("ldd"))
+    for tool in ("dpkg-deb", "strip"):  # check_tools only asks whether they are on PATH
+        (bin_dir / tool).symlink_to(shutil.which("true"))
+    monkeypatch.setenv("PATH", str(bin_dir))
+    with pytest.raises(build.BuildError, match=r"desktop-file-validate not found.*desktop-file-utils"):
+        build.check_tools()
+
+
 def test_failed_command_raises_with_its_exit_code() -> None:
     with pytest.raises(build.BuildError, match="exit code 3"):
         build.run([sys.executable, "-c", "raise SystemExit(3)"])

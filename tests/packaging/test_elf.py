@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import elf
 import pytest
+
+import elf
 
 
 def test_reads_needed_libraries_and_glibc_versions_like_objdump() -> None:

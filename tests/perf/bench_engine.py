@@ -70,7 +70,7 @@ def per_node_in_memory(n: int, repeats: int) -> float:
 def cli_wall(repeats: int = 5) -> float:
     with tempfile.TemporaryDirectory() as d:
         db = os.path.join(d, "bench.db")
-        cmd = [sys.executable, "-m", "engine.cli", "run", str(ROOT / "resources/examples/hello.pe.json"), "--db", db]
+        cmd = [sys.executable, "-m", "engine.cli", "run", str(ROOT / "app/resources/examples/hello.pe.json"), "--db", db]
         subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)  # create + migrate the DB once
         times = []
         for _ in range(repeats):

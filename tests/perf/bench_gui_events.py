@@ -109,9 +109,9 @@ def paced_producer(bridge, record, node_ids: list[str], rate: float, stop: threa
     while not stop.is_set():
         node = node_ids[(i // 2) % n]
         if i % 2 == 0:
-            e = ev.NodeStarted(record.execution_id, "main", node, 1, False)
+            e = ev.NodeStarted(execution_id=record.execution_id, thread_id="main", node_id=node, attempt=1, side_effects=False)
         else:
-            e = ev.NodeFinished(record.execution_id, "main", node, "succeeded", 0.05, 1, "{i}", ("out",))
+            e = ev.NodeFinished(execution_id=record.execution_id, thread_id="main", node_id=node, status="succeeded", duration_ms=0.05, attempt=1, output_summary="{i}", ports=("out",))
             record.main.edge_counts[(i // 2) % max(1, n - 1)] = i
         bridge.on_event(e, record)
         bridge.add_log(LogLine(time.time(), "INFO", f"execution={record.execution_id} node={node} event {i}", node, record.execution_id))

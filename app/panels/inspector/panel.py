@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QScrollArea,
+    QSpinBox,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -287,6 +288,15 @@ class WorkflowForm(QWidget):
         self.variables.set_value(wf.variables)
         self.variables.changed.connect(self._variables_changed)
         layout.addWidget(self.variables)
+        layout.addWidget(_section("Runs"))
+        layout.addWidget(QLabel("max node visits"))
+        self.max_visits = QSpinBox()
+        self.max_visits.setRange(1, 10_000_000)
+        self.max_visits.setValue(wf.max_node_visits)
+        self.max_visits.setToolTip("How often one node may run in one execution; a cycle (e.g. a polling loop) that "
+                                   "runs a node more often fails the run, naming the node.")  # fmt: skip
+        self.max_visits.editingFinished.connect(lambda: self.controller.set_max_node_visits(self.max_visits.value()))
+        layout.addWidget(self.max_visits)
         self.summary = QLabel()
         self.summary.setObjectName("fieldHelp")
         layout.addWidget(self.summary)
@@ -303,6 +313,8 @@ class WorkflowForm(QWidget):
         shown = self.variables.value()
         if (shown if shown is not MISSING else {}) != wf.variables:
             self.variables.set_value(wf.variables)
+        if self.max_visits.value() != wf.max_node_visits and not self.max_visits.hasFocus():
+            self.max_visits.setValue(wf.max_node_visits)
         self.summary.setText(f"{len(wf.nodes)} nodes · {len(wf.connections)} connections · {len(wf.notes)} notes")
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 def test_canvas_shows_the_filter_discarded_port(window):
-    examples = Path(__file__).resolve().parents[3] / "resources" / "examples"
+    examples = Path(__file__).resolve().parents[3] / "app" / "resources" / "examples"
     assert window.open_path(examples / "orders_report.pe.json")
     item = window.scene._nodes["paid"]
     assert list(item.outputs) == ["out", "discarded"]

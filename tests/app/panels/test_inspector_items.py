@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "resources" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "app" / "resources" / "examples"
 
 
 def test_filter_condition_previews_on_the_first_input_item(window):

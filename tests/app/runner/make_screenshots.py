@@ -1,17 +1,20 @@
-"""Render the README screenshots: the editor, a live run with a retry badge, the timeline.
+"""Render the README screenshots from shipped examples: the editor, a live run with a retry
+badge, the timeline. A picture that would show a traceback, a path of this machine or a
+temp file name is refused (`check_clean`).
 
     QT_QPA_PLATFORM=offscreen python -m tests.app.runner.make_screenshots [OUT_DIR] [--states DIR]
 
 `--states DIR` also saves the other states for review (not for the README): a past
 run viewed read-only, the history's delete question, an error notice and its dialog.
-Uses the real main window, the real engine thread, a SQLite store in a temp
-directory and the local test HTTP server (127.0.0.1 only).
+Uses the real main window, the real engine thread and a SQLite store in a temp
+directory; the retry example's requests go to 127.0.0.1 port 9, where nothing listens.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -32,61 +35,47 @@ def wait_until(app: QApplication, cond, timeout: float = 20.0) -> None:
         time.sleep(0.005)
 
 
-EDITOR_WORKFLOW = {
-    "format": "processengine/1",
-    "id": "c0a8e9f2-5d7b-4a5e-9a3c-1f1f3c2b7d10",
-    "name": "Fetch and notify",
-    "variables": {"base_url": "http://127.0.0.1:8080", "threshold": 2},
-    "nodes": [
-        {"id": "start", "type": "manual_trigger", "name": "Start", "position": [0, 60], "config": {}},
-        {"id": "get", "type": "http_request", "name": "Get items", "position": [260, 40],
-         "config": {"method": "GET", "url": "{{ vars.base_url }}/items", "timeout_s": 10},
-         "retry": {"max_attempts": 4, "initial_delay_s": 0.5, "multiplier": 2.0, "max_delay_s": 30, "jitter": True},
-         "on_error": "route"},
-        {"id": "many", "type": "if", "name": "Many?", "position": [540, 40], "config": {"condition": "{{ len(input.body.items) > vars.threshold }}"}},
-        {"id": "each", "type": "loop", "name": "Each item", "position": [820, -60], "config": {"items": "{{ input.body.items }}"}},
-        {"id": "kind", "type": "switch", "name": "Kind", "position": [1100, -100],
-         "config": {"value": "{{ loop.item.kind }}", "cases": {"order": "order", "refund": "refund"}}},
-        {"id": "post", "type": "http_request", "name": "Post order", "position": [1380, -100],
-         "config": {"method": "POST", "url": "{{ vars.base_url }}/orders", "json": "{{ loop.item }}"}},
-        {"id": "mail", "type": "send_email", "name": "Notify", "position": [820, 180],
-         "config": {"from": "robot@example.com", "to": ["ops@example.com"], "subject": "{{ len(input.body.items) }} items", "text": "Few items today."}},
-        {"id": "log", "type": "set", "name": "Log error", "position": [540, 240], "config": {"values": {"error": "{{ input.message }}"}}},
-    ],
-    "connections": [
-        {"from": "start", "from_port": "out", "to": "get", "to_port": "in"},
-        {"from": "get", "from_port": "out", "to": "many", "to_port": "in"},
-        {"from": "many", "from_port": "true", "to": "each", "to_port": "in"},
-        {"from": "many", "from_port": "false", "to": "mail", "to_port": "in"},
-        {"from": "each", "from_port": "loop", "to": "kind", "to_port": "in"},
-        {"from": "kind", "from_port": "order", "to": "post", "to_port": "in"},
-        {"from": "post", "from_port": "out", "to": "each", "to_port": "in"},
-        {"from": "get", "from_port": "error", "to": "log", "to_port": "in"},
-    ],
-    "notes": [{"id": "n1", "text": "Fetch the items. Many: post each order. Few: mail the team.", "position": [0, 200], "size": [230, 100]}],
-}  # fmt: skip
+def examples() -> Path:
+    from app.paths import EXAMPLES
+
+    return EXAMPLES
+
+
+def check_clean(window, *, tmp: Path) -> None:
+    """Stop before saving a picture that shows a traceback, a file path of this machine or
+    a temp file name: the README's images show what any user sees with the shipped examples."""
+    from PySide6.QtWidgets import QLabel, QLineEdit, QPlainTextEdit, QStatusBar, QTextEdit
+
+    root = str(Path(__file__).resolve().parents[3])
+    texts = [window.statusBar().currentMessage()]
+    for kind, read in ((QLabel, "text"), (QLineEdit, "text"), (QPlainTextEdit, "toPlainText"), (QTextEdit, "toPlainText")):
+        texts += [getattr(w, read)() for w in window.findChildren(kind) if w.isVisible()]
+    texts += [w.currentMessage() for w in window.findChildren(QStatusBar)]
+    for text in texts:
+        for bad in ("Traceback", root, str(tmp), tempfile.gettempdir() + "/"):
+            if bad in text:
+                raise SystemExit(f"not saving a screenshot showing {bad!r}: {text[:300]!r}")
 
 
 def editor_screenshot(app: QApplication, tmp: Path, out: Path) -> None:
-    """The designer with a workflow that shows most node kinds, one problem and a note."""
-    import json
-
+    """The designer on a shipped example (a loop and a branch), ready to run, a node selected."""
     from app.main_window import MainWindow
     from app.runner.install import install_runner
 
-    path = tmp / "fetch-and-notify.pe.json"
-    path.write_text(json.dumps(EDITOR_WORKFLOW, indent=1), encoding="utf-8")
     window = MainWindow()
     window.resize(1600, 1000)
     ui = install_runner(window, db=str(tmp / "editor.db"), recover=False)
     window.problems_dock.raise_()
     window.show()
-    window.open_path(path, ask=False)
+    window.open_path(examples() / "branch_and_loop.pe.json", ask=False)
     app.processEvents()
     window.view.fit_all()
-    window.scene.select_nodes(["get"])
+    window.scene.select_nodes(["many"])
     t0 = time.monotonic()
-    wait_until(app, lambda: time.monotonic() - t0 > 0.6)  # validation (debounced) and the minimap
+    wait_until(app, lambda: time.monotonic() - t0 > 0.6 and window.problem_label.text() == "✓ ready to run")
+    window.statusBar().clearMessage()  # "Opened <path>": a path of this machine
+    settle(app, window)
+    check_clean(window, tmp=tmp)
     window.grab().save(str(out / "editor.png"))
     ui.shutdown()
     window.document.undo_stack.setClean()
@@ -94,6 +83,52 @@ def editor_screenshot(app: QApplication, tmp: Path, out: Path) -> None:
     from app import settings
 
     settings.settings().clear()  # the next window starts from the default layout again
+
+
+def live_run_screenshots(app: QApplication, tmp: Path, out: Path) -> tuple:
+    """The shipped retry example: three finished runs for the charts, then a live run caught
+    in its back-off after the second failed attempt; then the timeline of all four."""
+    from app.main_window import MainWindow
+    from app.runner.install import install_runner
+
+    window = MainWindow()
+    window.resize(1500, 900)
+    ui = install_runner(window, db=str(tmp / "runs.db"), recover=False)
+    window.show()
+    window.open_path(examples() / "retry_fallback.pe.json", ask=False)
+    c = ui.controller
+    ended: list[str] = []
+    c.run_ended.connect(lambda _eid, status: ended.append(status))
+    for n in (1, 2, 3):  # earlier runs for the durations chart
+        c.run_action.trigger()
+        wait_until(app, lambda n=n: len(ended) == n)
+    ui.docks["log"].raise_()
+    c.run_action.trigger()
+    get = window.scene.node_item("get")
+    wait_until(app, lambda: get.run_state == "retrying" and (get.run_badge or "").startswith("retry 3/3"))
+    window.view.fit_all()
+    window.scene.select_nodes(["get"])
+    ui.docks["data"].raise_()
+    wait_until(app, lambda: ui.data.data is not None and len(ui.data.data["attempts"]) == 2)
+    ui.data.tabs.setCurrentIndex(2)
+    ui.data.attempts.clearSelection()  # the attempts table, not one attempt's traceback
+    app.processEvents()
+    c.canvas.settle()
+    check_clean(window, tmp=tmp)
+    window.grab().save(str(out / "live_run.png"))
+    wait_until(app, lambda: len(ended) == 4)
+    ui.schedule_history()
+    wait_until(app, lambda: [r["status"] for r in ui.timeline.durations] == ["completed"] * 4)
+    dock = ui.docks["timeline"]
+    dock.setFloating(True)
+    dock.resize(1100, 560)
+    dock.show()
+    app.processEvents()
+    ui.timeline.redraw()
+    app.processEvents()
+    dock.grab().save(str(out / "timeline.png"))
+    dock.setFloating(False)
+    return window, ui
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,90 +148,20 @@ def main(argv: list[str] | None = None) -> int:
 
     import qasync
 
-    from app.main_window import MainWindow
-    from app.runner.install import install_runner
-    from engine import fileformat
-    from tests.app.runner.helpers import workflow
-    from tests.servers import HttpTestServer, Reply
-
     app = QApplication.instance() or QApplication(sys.argv[:1])
     loop = qasync.QEventLoop(app, already_running=True)
     asyncio.set_event_loop(loop)
-    server = HttpTestServer()
     try:
         editor_screenshot(app, tmp, out)
-        fail = Reply(status=503, json={"error": "busy"})
-        ok = Reply(json={"items": [{"id": 1, "name": "anvil"}, {"id": 2, "name": "rope"}, {"id": 3, "name": "glue"}]})
-        wf = workflow(
-            [
-                {"id": "start", "type": "manual_trigger", "name": "Start", "position": [0, 60]},
-                {"id": "prep", "type": "set", "name": "Prepare query", "position": [260, 60], "config": {"values": {"limit": 3}}},
-                {
-                    "id": "get",
-                    "type": "http_request",
-                    "name": "Get items",
-                    "position": [520, 60],
-                    "config": {"method": "GET", "url": server.url_for("/items"), "timeout_s": 5},
-                    "retry": {"max_attempts": 4, "initial_delay_s": 0.8, "multiplier": 2.0, "max_delay_s": 10, "jitter": False},
-                },
-                {"id": "many", "type": "if", "name": "Many?", "position": [780, 60], "config": {"condition": "{{ len(input.body['items']) > 2 }}"}},
-                {"id": "big", "type": "set", "name": "Big order", "position": [1040, -40], "config": {"values": {"n": "{{ len(nodes['Get items'].body['items']) }}"}}},
-                {"id": "small", "type": "set", "name": "Small order", "position": [1040, 170], "config": {"values": {"n": 0}}},
-            ],
-            [("start", "out", "prep"), ("prep", "out", "get"), ("get", "out", "many"), ("many", "true", "big"), ("many", "false", "small")],
-            wf_id="docs-fetch",
-            name="Fetch items",
-        )
-        path = tmp / "fetch.pe.json"
-        fileformat.save(wf, path)
-        window = MainWindow()
-        window.resize(1500, 900)
-        ui = install_runner(window, db=str(tmp / "runs.db"), recover=False)
-        window.show()
-        window.open_path(path, ask=False)
-        c = ui.controller
-        ended: list[str] = []
-        c.run_ended.connect(lambda _eid, status: ended.append(status))
-        # a few earlier runs for the durations chart
-        for n, fails in enumerate((0, 1, 0), start=1):
-            server.route("/items", *([fail] * fails), ok)
-            c.run_action.trigger()
-            wait_until(app, lambda n=n: len(ended) == n)
-        # the live run: caught in back-off after the second failure
-        server.route("/items", fail, fail, ok)
-        ui.docks["log"].raise_()
-        c.run_action.trigger()
-        get = window.scene.node_item("get")
-        wait_until(app, lambda: get.run_state == "retrying" and (get.run_badge or "").startswith("retry 3/4"))
-        window.view.fit_all()
-        window.scene.select_nodes(["get"])
-        ui.docks["data"].raise_()
-        t0 = time.monotonic()
-        wait_until(app, lambda: ui.data.data is not None and len(ui.data.data["attempts"]) == 2 and time.monotonic() - t0 > 0.4)
-        ui.data.tabs.setCurrentIndex(2)
-        app.processEvents()
-        c.canvas.settle()
-        window.grab().save(str(out / "live_run.png"))
-        wait_until(app, lambda: len(ended) == 4)
-        ui.schedule_history()
-        wait_until(app, lambda: [r["status"] for r in ui.timeline.durations] == ["completed"] * 4)
-        dock = ui.docks["timeline"]
-        dock.setFloating(True)
-        dock.resize(1100, 560)
-        dock.show()
-        app.processEvents()
-        ui.timeline.redraw()
-        app.processEvents()
-        dock.grab().save(str(out / "timeline.png"))
-        dock.setFloating(False)
+        window, ui = live_run_screenshots(app, tmp, out)
         if states is not None:
             state_screenshots(app, window, ui, states)
         ui.shutdown()
         window.document.undo_stack.setClean()
         window.close()
     finally:
-        server.close()
         asyncio.events._set_running_loop(None)
+        shutil.rmtree(tmp, ignore_errors=True)
     print(f"wrote {out / 'editor.png'}, {out / 'live_run.png'} and {out / 'timeline.png'}" + (f"; states in {states}" if states else ""))
     return 0
 
@@ -219,8 +184,8 @@ def state_screenshots(app: QApplication, window, ui, out: Path) -> None:
     window.view.fit_all()
     window.scene.select_nodes(["get"])
     ui.docks["data"].raise_()
-    # run #1 succeeded at once: one attempt (the live run's data had three)
-    wait_until(app, lambda: ui.data.data is not None and ui.data.data["node_id"] == "get" and len(ui.data.data["attempts"]) == 1)
+    # run #1 ended: its three attempts (the live run's data had two when it was caught)
+    wait_until(app, lambda: ui.data.data is not None and ui.data.data["node_id"] == "get" and len(ui.data.data["attempts"]) == 3)
     ui.data.tabs.setCurrentIndex(0)
     c.canvas.settle()
     settle(app, window)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[3]
-EXAMPLES = ROOT / "resources" / "examples"
+EXAMPLES = ROOT / "app" / "resources" / "examples"
 
 
 class ServeProcess:

@@ -67,8 +67,27 @@ def test_a_text_response_is_n8ns_data_field() -> None:
     assert run(body, {"status": 200, "headers": {}, "body": "a"}, nodes) == {"text": "a", "other": "b"}
 
 
+def test_after_a_merge_the_http_responses_are_their_bodies() -> None:
+    body = wrap_code("return [{ json: { n: $input.all().length, first: $input.first().json, second: $input.all()[1].json } }];",
+                     per_item=False, merged=[True, False])  # fmt: skip
+    value = [{"status": 200, "headers": {}, "body": {"state": "done"}}, {"poll": 2}]
+    assert run(body, value) == {"n": 2, "first": {"state": "done"}, "second": {"poll": 2}}
+
+
 def test_a_thrown_error_propagates() -> None:
     from py_mini_racer import JSPromiseError
 
     with pytest.raises(JSPromiseError, match="bad 1"):
         run(wrap_code("throw new Error('bad ' + $json.id);", per_item=False), {"id": 1})
+
+
+def test_split_out_makes_one_item_per_element() -> None:
+    from engine.n8n.convert import convert
+
+    node = {"id": "s", "name": "Split", "type": "n8n-nodes-base.splitOut", "typeVersion": 1, "position": [0, 0],
+            "parameters": {"fieldToSplitOut": "order.lines"}}  # fmt: skip
+    wf, _ = convert({"nodes": [node], "connections": {}})
+    body = wf.nodes[0].config["code"]
+    got = run(body, {"order": {"lines": [{"sku": "a"}, 2]}})
+    assert got == [{"sku": "a"}, {"lines": 2}]
+

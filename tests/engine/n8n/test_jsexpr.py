@@ -22,8 +22,8 @@ from engine.n8n.jsexpr import Context, Untranslatable, translate_expression
         ("$now", "execution.started_at"),
         ("$execution.id", "execution.id"),
         ("$json.items.length > 0 && $json.ok === true", "len(input.items) > 0 and input.ok == True"),
-        ("!$json.done || $json.n !== null", "not input.done or input.n != None"),
-        ("$json.a ? 'yes' : 'no'", "'yes' if input.a else 'no'"),
+        ("!$json.done || $json.n !== null", "not (input.done if 'done' in input else None) or input.n != None"),
+        ("$json.a ? 'yes' : 'no'", "'yes' if (input.a if 'a' in input else None) else 'no'"),
         ("$json.name.trim().toLowerCase()", "input.name.strip().lower()"),
         ("String($json.n) + '!'", "str(input.n) + '!'"),
         ("parseInt($json.n)", "int(input.n)"),
@@ -32,8 +32,12 @@ from engine.n8n.jsexpr import Context, Untranslatable, translate_expression
         ("$json.tags.join(', ')", "', '.join(input.tags)"),
         ("{ a: $json.x, 'b c': [1, 2.5, true] }", "{'a': input.x, 'b c': [1, 2.5, True]}"),
         ("`id-${$json.id}`", "'id-' + str(input.id)"),
-        ("$json.a ?? 'none'", "input.a if input.a is not None else 'none'"),
+        ("$json.a ?? 'none'", "(input.a if 'a' in input else None) if (input.a if 'a' in input else None) is not None else 'none'"),
         ("$json.a?.b", "input.a.b"),
+        ("$json.s.slice(1, -1)", "input.s[1:-1]"),
+        ("$json.s.substring(4, 1)", "input.s[1:4]"),
+        ("Math.floor($json.n)", "int(input.n // 1)"),
+        ("Math.ceil($json.n)", "-int(-input.n // 1)"),
     ],
 )
 def test_translates(js: str, py: str) -> None:
@@ -53,6 +57,22 @@ def test_json_stringify_gives_the_same_text_as_javascript(value: object) -> None
     assert py == "str([input])[1:-1]"
     names = expressions.make_names(input=value, nodes={}, vars={}, loop=None, execution={})
     assert expressions.evaluate(py, names) == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.mark.parametrize(("n", "floor", "ceil"), [(2.5, 2, 3), (-2.5, -3, -2), (4, 4, 4), (-0.1, -1, 0)])
+def test_floor_and_ceil_round_like_javascript(n: float, floor: int, ceil: int) -> None:
+    names = expressions.make_names(input={"n": n}, nodes={}, vars={}, loop=None, execution={})
+    assert expressions.evaluate(translate_expression("Math.floor($json.n)"), names) == floor
+    assert expressions.evaluate(translate_expression("Math.ceil($json.n)"), names) == ceil
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [({"task_id": "t1", "id": "x"}, "t1"), ({"id": "x"}, "x"), ({}, "none")]
+)
+def test_a_missing_key_in_a_fallback_reads_as_undefined(value: dict, expected: str) -> None:
+    py = translate_expression("$json.task_id || $json.id || 'none'")
+    names = expressions.make_names(input=value, nodes={}, vars={}, loop=None, execution={})
+    assert expressions.evaluate(py, names) == expected
 
 
 def test_http_input_reads_the_body() -> None:

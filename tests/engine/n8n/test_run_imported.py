@@ -91,3 +91,21 @@ async def test_switch_routes_a_webhook_payload_and_responds(http_server: Any) ->
     rec = await run_workflow(wf, {"headers": {}, "query": {}, "body": {"kind": "x", "title": "t", "priority": 0}},
                              variables={"base_url": http_server.url}, trigger=trigger.id)  # fmt: skip
     assert rec.response["status"] == 204
+
+
+async def test_split_in_batches_runs_the_request_once_per_item(http_server: Any) -> None:
+    for i in (1, 2, 3):
+        http_server.route(f"/orders/{i}", Reply(json={"id": i, "total": i * 10}))
+    wf, summary = import_file(HERE / "fetch_each.json")
+    loop = next(n for n in wf.nodes if n.name == "Each order")
+    assert loop.type == "loop" and not summary.untranslated
+    ensure_valid(wf)
+    # the trigger's payload stands for n8n's items: three orders
+    items = [{"id": i, "customer": f"c{i}"} for i in (1, 2, 3)]
+    rec = await run_workflow(wf, items, variables={"base_url": http_server.url})
+    assert rec.status == "completed", rec.error
+    assert [r.path for r in http_server.requests] == ["/orders/1", "/orders/2", "/orders/3"]
+    assert [r.query.get("who") for r in http_server.requests] == ["c1", "c2", "c3"]
+    assert [o["body"]["total"] for o in rec.main.outputs[loop.id]] == [10, 20, 30]
+    assert by_name(wf, rec)["All fetched"] == {"note": "done"}
+

@@ -414,7 +414,7 @@ async def test_the_order_report_example():
 
     from engine import fileformat
 
-    path = Path(__file__).resolve().parents[3] / "resources" / "examples" / "order_report.pe.json"
+    path = Path(__file__).resolve().parents[3] / "app" / "resources" / "examples" / "order_report.pe.json"
     rec = await run_workflow(fileformat.load(path))
     assert rec.status == "completed", rec.main.error
     assert rec.main.outputs["report"] == {

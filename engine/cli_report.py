@@ -1,0 +1,174 @@
+"""What `processengine` prints: strict JSON, a run's readable result, live progress.
+
+stdout carries the result (JSON with `--json`, else a short summary); stderr carries
+diagnostics and, only when it is a terminal, a live progress line drawn with rich.
+Nothing is drawn when stderr is not a terminal, so logs and pipes stay clean.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine import events as ev
+
+SUMMARY_WIDTH = 100  # characters of one output value in the plain result
+
+
+def _finite(obj: Any, path: str, bad: list[str]) -> Any:
+    """`obj` with every NaN/Infinity replaced by None (their paths collected in `bad`)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        bad.append(path or "(top level)")
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v, f"{path}.{k}" if path else str(k), bad) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v, f"{path}[{i}]", bad) for i, v in enumerate(obj)]
+    return obj
+
+
+def dumps_strict(obj: Any, **kw: Any) -> tuple[str, list[str]]:
+    """Strict JSON text (never NaN/Infinity) and the paths of values printed as null."""
+    bad: list[str] = []
+    try:
+        return json.dumps(obj, allow_nan=False, default=str, **kw), bad
+    except ValueError:
+        clean = _finite(obj, "", bad)
+        return json.dumps(clean, allow_nan=False, default=str, **kw), bad
+
+
+def print_json(obj: Any) -> None:
+    """stdout is always strict JSON: a non-finite number (not JSON) prints as null, said on stderr."""
+    text, bad = dumps_strict(obj, indent=2)
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        sys.stderr.write(f"processengine: NaN/Infinity is not JSON; printed as null at {shown}\n")
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _short(value: Any) -> str:
+    text, _ = dumps_strict(value, ensure_ascii=False)
+    return text if len(text) <= SUMMARY_WIDTH else text[: SUMMARY_WIDTH - 1] + "…"
+
+
+def _label(wf: Any, node_id: str) -> str:
+    node = wf.get(node_id) if wf is not None else None
+    return f"{node_id!r} ({node.name})" if node is not None and node.name and node.name != node_id else repr(node_id)
+
+
+def _final_nodes(wf: Any, outputs: dict[str, Any]) -> list[str]:
+    """Nodes that produced an output and feed no other node: the run's results."""
+    if wf is None:
+        return list(outputs)[-1:]
+    feeding = {c.from_node for c in wf.connections}
+    return [n.id for n in wf.nodes if n.id in outputs and n.id not in feeding]
+
+
+def _duration(ms: float | None) -> str:
+    if ms is None:
+        return ""
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+def run_summary(status: dict[str, Any], outputs: dict[str, Any], attempts: dict[str, list[dict[str, Any]]], wf: Any) -> list[str]:
+    """The plain-text result of a run: status, counts, final outputs or the failure."""
+    from engine.runtime.status import progress_text
+
+    p = status["progress"]
+    title = f" {wf.name}" if wf is not None and getattr(wf, "name", "") else ""
+    lines = [
+        f"{status['status']}{title}" + (f" in {took}" if (took := _duration(status["timing"]["duration_ms"])) else ""),
+        f"  {progress_text(p)}",  # the same words as `status`, `list` and the app
+    ]
+    err = status.get("error")
+    if err:
+        node = err.get("node_id") or ""
+        tries = len(attempts.get(node, []))
+        after = f" (after {tries} attempts)" if tries > 1 else ""
+        lines.append(f"  failed at node {_label(wf, node)}{after}: {err.get('message')}")
+    elif status["status"] == "completed":
+        for node in _final_nodes(wf, outputs):
+            lines.append(f"  output of {_label(wf, node)}: {_short(outputs[node])}")
+    for node, tries in attempts.items():
+        last = tries[-1] if tries else {}
+        if last.get("status") == "interrupted" and status["status"] == "paused":
+            lines.append(f"  node {_label(wf, node)} was interrupted mid-request by the pause: resume runs it again")
+    lines.append(f"  execution {status['execution_id']}")
+    return lines
+
+
+class LiveProgress:
+    """A transient progress line on a terminal's stderr: done/total and the running node."""
+
+    def __init__(self, wf: Any, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._wf = wf
+        self._progress = Progress(
+            TextColumn("[bold]{task.fields[state]:<8}"),
+            BarColumn(bar_width=24),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=Console(file=sys.stderr),
+            transient=True,
+        )
+        self._task = self._progress.add_task("starting", total=max(total, 1), state="running")
+        self._rerouted: list[logging.StreamHandler] = []  # type: ignore[type-arg]
+
+    @staticmethod
+    def wanted() -> bool:
+        return sys.stderr.isatty()
+
+    def hooks(self) -> ev.LifecycleHooks:
+        from engine import events as ev  # only when progress is drawn: `run` starts fast
+
+        hooks = ev.LifecycleHooks()
+        hooks.on(ev.NodeStarted, self._started)
+        hooks.on(ev.NodeRetrying, self._retrying)
+        hooks.on(ev.NodeFinished, self._finished)
+        return hooks
+
+    def __enter__(self) -> LiveProgress:
+        self._progress.start()
+        # log lines (a retry's warning) go through rich's stderr proxy, above the progress
+        # line, instead of writing over it
+        self._rerouted = [h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler and h.stream is sys.__stderr__]
+        for handler in self._rerouted:
+            handler.setStream(sys.stderr)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handler in self._rerouted:
+            handler.setStream(sys.__stderr__)
+        self._progress.stop()
+
+    def _name(self, node_id: str) -> str:
+        node = self._wf.get(node_id) if self._wf is not None else None
+        return node.name if node is not None and node.name else node_id
+
+    def _started(self, e: ev.NodeStarted, rec: Any) -> None:
+        again = f" (attempt {e.attempt})" if e.attempt > 1 else ""
+        self._progress.update(self._task, description=f"{self._name(e.node_id)}{again}", state="running")
+
+    def _retrying(self, e: ev.NodeRetrying, rec: Any) -> None:
+        text = f"{self._name(e.node_id)}: retry {e.attempt + 1}/{e.max_attempts} in {e.delay:.1f} s"  # the error is logged
+        self._progress.update(self._task, description=text, state="retrying")
+
+    def _finished(self, e: ev.NodeFinished, rec: Any) -> None:
+        main = rec.main
+        p = main.progress()
+        done = p["completed"] + p["failed"] + p["skipped"]
+        self._progress.update(self._task, completed=done, description=f"{self._name(e.node_id)} {e.status}")
