@@ -5,7 +5,8 @@
 # frozen executable from there in a bare environment (no PYTHONPATH, no user data, a temp DB):
 # --version, a headless `run --json` of every manual-trigger example, usage errors, a run on a
 # terminal (rich's progress line), an HTTP request node
-# against a local server, `serve` answering a webhook, the PostgreSQL driver reaching libpq,
+# against a local server, `serve` answering a webhook, `serve --api` (OpenAPI document, offline
+# docs, a run through the API), the PostgreSQL driver reaching libpq,
 # `list --json` over the same database, and `studio --screenshot` offscreen. Any problem
 # stops it with a message and a non-zero exit. Only 127.0.0.1 is contacted.
 set -euo pipefail
@@ -123,6 +124,32 @@ reply=$(curl -sS --max-time 20 -X POST -H 'Content-Type: application/json' -d '{
     -w '\n%{http_code}' "${url}echo?name=smoke") || fail "webhook request failed"
 [[ $(tail -n1 <<<"$reply") == 201 ]] || fail "webhook answered: $reply"
 [[ $(head -n1 <<<"$reply" | json_get 'd["who"]') == smoke ]] || fail "webhook reply: $reply"
+
+say "serve --api: health, the OpenAPI document, the offline docs page and a run through the API"
+API_PORT=$(free_port)
+pe serve --api --port "$API_PORT" --token smoke-token >"$TMP/api.log" 2>&1 &
+PIDS+=($!)
+API="http://127.0.0.1:$API_PORT"
+for _ in $(seq 1 150); do
+    curl -s --max-time 2 -o /dev/null "$API/healthz" && break
+    sleep 0.1
+done
+curl -sf --max-time 10 "$API/openapi.json" | json_get 'd["openapi"]' | grep -q '^3\.' \
+    || fail "no OpenAPI document: $(cat "$TMP/api.log")"
+curl -sf --max-time 10 "$API/docs" | grep -qi swagger || fail "no docs page"
+curl -sf --max-time 10 -o /dev/null "$API/docs/static/swagger-ui-bundle.js" || fail "the docs page's script is not bundled"
+created=$(curl -sS --max-time 20 -H "Authorization: Bearer smoke-token" -H 'Content-Type: application/json' \
+    -d "{\"workflow\": $(cat "$ROOT/opt/processengine/_internal/app/resources/examples/hello.pe.json")}" \
+    "$API/api/v1/process-engine/executions") || fail "POST executions failed"
+eid=$(json_get 'd["execution_id"]' <<<"$created") || fail "POST executions answered: $created"
+for _ in $(seq 1 100); do
+    st=$(curl -s --max-time 5 -H "Authorization: Bearer smoke-token" \
+        "$API/api/v1/process-engine/executions/processes/$eid/status" | json_get 'd["status"]')
+    [[ $st == completed ]] && break
+    sleep 0.1
+done
+[[ $st == completed ]] || fail "the API's run ended '$st'"
+runs=$((runs + 1))
 
 say "PostgreSQL driver (psycopg + bundled libpq) reaches the network layer"
 if pe run "$ROOT/opt/processengine/_internal/app/resources/examples/hello.pe.json" \
