@@ -182,28 +182,6 @@ class ExecutionService(DebugVerbs):
 
         replay.apply(rec.io, spec, replay.replay_plan(self.store, spec["source"], workflow, spec.get("nodes")))
 
-    async def replay_from_trigger(
-        self,
-        source_id: str,
-        *,
-        nodes: list[str] | None = None,
-        strict: bool = False,
-        hooks: ev.LifecycleHooks | None = None,
-    ) -> RunHandle:
-        """Run the source's workflow version again from its trigger, with its input and
-        variables, answering HTTP and email nodes from its recordings."""
-        source, _ = self.store.load_record(source_id)
-        workflow = self.workflow_of(source_id)
-        return await self.start(
-            workflow,
-            source.trigger_payload,
-            variables=dict(source.main.variables),
-            trigger=source.trigger_node,
-            workflow_file=source.workflow_file,
-            hooks=hooks,
-            replay={"source": source_id, "nodes": nodes or None, "strict": strict},
-        )
-
     def create_queued(
         self,
         workflow: Workflow,

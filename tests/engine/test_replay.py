@@ -41,7 +41,7 @@ async def test_replay_makes_no_request_and_sends_nothing(db: Db, http_server: Ht
     assert http_server.calls("/quote") == 2 and len(smtp_server.messages) == 1
     http_server.route("/quote", Reply(json={"price": 999}))  # what the network would say now
     with db.service() as svc:
-        rec = await (await svc.replay_from_trigger(source)).task
+        rec = await (await svc.rerun(source, replay={})).task
         assert rec.status == "completed", rec.error
         stored = svc.record(rec.execution_id)
     assert http_server.calls("/quote") == 2 and len(smtp_server.messages) == 1  # nothing went out
@@ -59,13 +59,13 @@ async def test_chosen_nodes_only_and_clear_errors(db: Db, http_server: HttpTestS
     http_server.route("/quote", Reply(json={"price": 5}))
     source = await _source(db, _api_then_mail(http_server, smtp_server))
     with db.service() as svc:
-        rec = await (await svc.replay_from_trigger(source, nodes=["get"])).task
+        rec = await (await svc.rerun(source, replay={"nodes": ["get"]})).task
         assert rec.status == "completed", rec.error
         assert [a["status"] for a in svc.record(rec.execution_id).main.attempts["mail"]] == ["succeeded"]
         for nodes, message in ((["nope"], "the workflow has no node 'nope'"),
                                (["total"], "node 'total' is a set node"),):
             with pytest.raises(EngineError, match=message):
-                await svc.replay_from_trigger(source, nodes=nodes)
+                await svc.rerun(source, replay={"nodes": nodes})
     assert http_server.calls("/quote") == 1 and len(smtp_server.messages) == 2
 
 
@@ -74,14 +74,14 @@ async def test_a_changed_request_warns_and_strict_replay_fails(db: Db, http_serv
     wf = _api_then_mail(http_server, smtp_server, body={"run": "{{ execution.id }}"})  # differs in every run
     source = await _source(db, wf)
     with db.service() as svc:
-        rec = await (await svc.replay_from_trigger(source)).task
+        rec = await (await svc.rerun(source, replay={})).task
         assert rec.status == "completed", rec.error
         from engine.runtime.status import status_object
 
         (warning,) = status_object(rec)["warnings"]
         assert warning == "node 'get': the rendered request differs from the recording in body"
         assert warning in caplog.text
-        strict = await (await svc.replay_from_trigger(source, strict=True)).task
+        strict = await (await svc.rerun(source, replay={"strict": True})).task
     assert strict.status == "failed" and strict.error["node_id"] == "get"
     assert "differs from the recording in body (strict replay)" in strict.error["message"]
     assert http_server.calls("/quote") == 1 and len(smtp_server.messages) == 1
@@ -102,7 +102,7 @@ async def test_a_resumed_replay_keeps_replaying(db: Db, http_server: HttpTestSer
     waiting = asyncio.Event()
     hooks.on(ev.NodeStarted, lambda e, r: waiting.set() if e.node_id == "hold" else None)
     with db.service() as svc:
-        handle = await svc.replay_from_trigger(source, hooks=hooks)
+        handle = await svc.rerun(source, replay={}, hooks=hooks)
         await waiting.wait()
         svc.pause(handle.execution_id)
         assert (await handle.task).status == "paused"
