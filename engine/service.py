@@ -139,7 +139,6 @@ class ExecutionService(DebugVerbs):
         step: bool = False,
         to: str | None = None,
         capture_email: bool = False,
-        replay: dict[str, Any] | None = None,
     ) -> RunHandle:
         """Create the execution and start it as a task on the running loop.
 
@@ -147,8 +146,6 @@ class ExecutionService(DebugVerbs):
         `step` (pause before the second node), `to` (run only that node and its ancestors).
         `capture_email`: send_email nodes store their messages in the execution's inbox
         instead of sending them (kept with the execution, so a resume captures too).
-        `replay`: {source, nodes, strict} answers HTTP and email nodes from the recordings
-        of execution `source` (`nodes` None: all of them), see engine.replay.
         """
         rec = new_record(
             workflow,
@@ -160,8 +157,6 @@ class ExecutionService(DebugVerbs):
             workflow_file=workflow_file,
         )
         rec.io.capture_email = capture_email
-        if replay is not None:
-            self._plan_replay(rec, workflow, replay)
         self._debug_on_start(rec, workflow, pins=pins, breakpoints=breakpoints, step=step, to=to)
         return self._launch_new(workflow, rec, hooks)
 
@@ -178,6 +173,7 @@ class ExecutionService(DebugVerbs):
         return self._launch(workflow, rec, checkpointer, hooks)
 
     def _plan_replay(self, rec: RunRecord, workflow: Workflow, spec: dict[str, Any]) -> None:
+        """Answer the re-run's HTTP and email nodes from `spec["source"]`'s recordings (engine.replay)."""
         from engine import replay
 
         replay.apply(rec.io, spec, replay.replay_plan(self.store, spec["source"], workflow, spec.get("nodes")))
