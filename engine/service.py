@@ -624,7 +624,7 @@ def _status_from_rows(row: Any, threads: list[Any], status: str, now: float | No
         "timing": {
             "started_at": iso(row.started_at),
             "stopped_at": iso(stopped),
-            "duration_ms": duration_ms(row.started_at, stopped, now if status == RUNNING else None),
+            "duration_ms": duration_ms(row.started_at, stopped, now if status == RUNNING else None, paused_ms=row.paused_ms or 0.0),
         },
         "threads": [
             {

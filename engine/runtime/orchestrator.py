@@ -172,6 +172,8 @@ class Orchestrator:
             rec.started_at = time.time()
         if rec.main.started_at is None:
             rec.main.started_at = rec.started_at
+        if resumed and rec.stopped_at is not None:  # resuming a pause: that time is not run time
+            rec.paused_ms += max(0.0, time.time() - rec.stopped_at) * 1000
         rec.status = RUNNING
         rec.stopped_at = None
         rec.error = None

@@ -166,6 +166,7 @@ class RunRecord:
     error: dict[str, Any] | None = None
     response: dict[str, Any] | None = None  # set by respond_webhook
     workflow_file: str | None = None  # where sub-workflow paths are resolved from
+    paused_ms: float = 0.0  # time spent paused between a pause and its resume (not part of the duration)
     debug: DebugState = field(default_factory=DebugState)  # breakpoints, pins, paused_at, re-run source
     io: RunIO = field(default_factory=RunIO)  # capture email / replay modes, unwritten recordings
 
@@ -191,6 +192,7 @@ class RunRecord:
             "error": self.error,
             "response": self.response,
             "workflow_file": self.workflow_file,
+            "paused_ms": self.paused_ms,
             "debug": {**self.debug.to_json(), "paused_at": self.debug.paused_at},
         }
 
@@ -209,6 +211,7 @@ class RunRecord:
             error=d.get("error"),
             response=d.get("response"),
             workflow_file=d.get("workflow_file"),
+            paused_ms=d.get("paused_ms", 0.0),
             debug=DebugState.from_json(d.get("debug")),
         )
 

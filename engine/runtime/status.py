@@ -49,13 +49,16 @@ def progress_text(p: dict[str, Any]) -> str:
     )
 
 
-def duration_ms(started: float | None, stopped: float | None, now: float | None = None) -> float | None:
+def duration_ms(
+    started: float | None, stopped: float | None, now: float | None = None, *, paused_ms: float = 0.0
+) -> float | None:
+    """Run time: from start to stop (or now), less the time it spent paused."""
     if started is None:
         return None
     end = stopped if stopped is not None else now
     if end is None:
         return None
-    return round((end - started) * 1000, 3)
+    return round(max(0.0, (end - started) * 1000 - paused_ms), 3)
 
 
 def status_object(rec: RunRecord, *, status: str | None = None, now: float | None = None) -> dict[str, Any]:
@@ -93,7 +96,7 @@ def status_object(rec: RunRecord, *, status: str | None = None, now: float | Non
         "timing": {
             "started_at": iso(rec.started_at),
             "stopped_at": iso(rec.stopped_at),
-            "duration_ms": duration_ms(rec.started_at, rec.stopped_at, now),
+            "duration_ms": duration_ms(rec.started_at, rec.stopped_at, now, paused_ms=rec.paused_ms),
         },
         "threads": threads,
         "error": error,

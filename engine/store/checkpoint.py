@@ -646,6 +646,7 @@ class Checkpointer:
                 response=codec.dumps_opt(rec.response),
                 control_request=None,
                 debug=codec.dumps(rec.debug.to_json()),
+                paused_ms=rec.paused_ms,
                 paused_at=codec.dumps_opt(rec.debug.paused_at) if rec.status == "paused" else None,
             )
             self.sql.exec_final.run(cur, values)

@@ -87,6 +87,7 @@ executions = sa.Table(
     sa.Column("debug", sa.Text()),  # 0002_debugger: breakpoints, pins, step, run-to, edits
     sa.Column("paused_at", sa.Text()),  # 0002_debugger: {node_id, reason, input, ...} while paused
     sa.Column("rerun_of", sa.String(64)),  # 0002_debugger: the execution a re-run came from
+    sa.Column("paused_ms", sa.Double(), nullable=False, server_default="0"),  # 0004: time spent paused
     sa.Column("worker", sa.String(255)),  # 0003_queue: the worker running a queued execution
     sa.Column("queue_job", sa.BigInteger()),  # 0003_queue: its job id in the job queue
     sa.Column("capture_email", sa.Boolean(), nullable=False, server_default=sa.false()),  # 0005_time_travel

@@ -45,7 +45,7 @@ def _cols(table: sa.Table, skip: Iterable[str] = ()) -> list[str]:
 
 THREAD_VALUES = ["status", "total", "in_flight", "started_at", "stopped_at", "error", "completed", "failed", "skipped"]
 EXEC_PROGRESS = ["in_flight", "heartbeat_at", "total", "completed", "failed", "skipped", "paused_at"]
-EXEC_FINAL = [*EXEC_PROGRESS, "status", "started_at", "stopped_at", "error", "response", "control_request", "debug"]
+EXEC_FINAL = [*EXEC_PROGRESS, "status", "started_at", "stopped_at", "error", "response", "control_request", "debug", "paused_ms"]
 EXEC_CREATE = [
     "id", "workspace_id", "workflow_version", "workflow_id", "status", "trigger_node", "trigger_payload",
     "workflow_file", "owner_host", "owner_pid", "owner_token", "heartbeat_at", "created_at", "started_at", "total",

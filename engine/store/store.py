@@ -262,7 +262,9 @@ class ExecutionStore:
             )
         else:
             raise InvalidExecutionState(f"execution {execution_id} is {status}; only paused or interrupted runs can be resumed")
-        started = {"started_at": time.time()} if status == QUEUED else {}
+        started: dict[str, Any] = {"started_at": time.time()} if status == QUEUED else {}
+        if status == PAUSED and row.stopped_at is not None:  # the pause ends now: not run time
+            started["paused_ms"] = sa.func.coalesce(e.c.paused_ms, 0.0) + max(0.0, time.time() - row.stopped_at) * 1000
         with self._guard("claim the execution"), self.write() as conn, conn.begin():
             n = conn.execute(
                 e.update()
@@ -563,6 +565,7 @@ class ExecutionStore:
             error=codec.loads(row.error),
             response=codec.loads(row.response),
             workflow_file=row.workflow_file,
+            paused_ms=row.paused_ms or 0.0,
             debug=DebugState.from_json(codec.loads(row.debug), codec.loads(row.paused_at)),
         )
         rec.io.capture_email = bool(row.capture_email)

@@ -1,4 +1,4 @@
-"""Store hardening (owner liveness, atomic takeover).
+"""The time a run spent paused (`executions.paused_ms`): durations leave it out.
 
 Revision ID: 0004_hardening
 Revises: 0003_queue
@@ -7,6 +7,9 @@ Create Date: 2026-12-06
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = "0004_hardening"
 down_revision = "0003_queue"
 branch_labels = None
@@ -14,8 +17,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.add_column("executions", sa.Column("paused_ms", sa.Double(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("executions") as batch:
+        batch.drop_column("paused_ms")
