@@ -104,7 +104,7 @@ class QueueWorker:
         self._stopping = True
         sys.stderr.write(f"worker {self.name}: stopping, pausing {len(self._running)} execution(s)\n")
         for handle in list(self._running.values()):
-            handle.control.pause()
+            handle.control.pause(cut_short=False)  # the node in flight finishes: another worker goes on
 
     async def run(self) -> int:
         from engine import metrics

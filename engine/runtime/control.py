@@ -37,11 +37,14 @@ class RunControl:
     def interrupted(self) -> bool:
         return self.pause_requested or self.cancel_requested
 
-    def pause(self) -> None:
+    def pause(self, *, cut_short: bool = True) -> None:
+        """Pause before the next node. `cut_short`: also end in-flight I/O now (the node runs
+        again on resume); False lets the node in flight finish first (a worker handing its
+        runs to another worker: nothing is done twice)."""
         self.pause_requested = True
         self.wake.set()
         task = self.current_task
-        if task is not None and not task.done() and not self._sleeping:
+        if cut_short and task is not None and not task.done() and not self._sleeping:
             task.cancel()  # in-flight I/O (a request that may never answer) ends now
 
     def cancel(self) -> None:

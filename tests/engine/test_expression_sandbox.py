@@ -23,6 +23,7 @@ from engine.expressions import (
     make_names,
     render,
 )
+from tests.memory import PEAK_KB, RESET
 
 NESTED_PARENS = "(" * 1000 + "1" + ")" * 1000
 NEGATION_CHAIN = "-(" * 1000 + "1" + ")" * 1000
@@ -348,7 +349,8 @@ def test_finding_braces_stays_linear_on_hostile_text() -> None:
 
 
 _MEASURE = """
-import json, resource, sys, time
+import json, sys, time
+@RESET@
 from engine.errors import ExpressionError
 from engine.expressions import make_names, render
 names = make_names(input={}, nodes={}, vars={}, loop=None, execution={})
@@ -361,8 +363,8 @@ for payload in json.load(sys.stdin):
     except ExpressionError as exc:
         error = [exc.node_id, exc.field, exc.message]
     out.append({"payload": payload, "error": error, "cpu_s": time.process_time() - t0})
-print(json.dumps({"results": out, "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
-"""
+print(json.dumps({"results": out, "max_rss_kb": @PEAK@}))
+""".replace("@RESET@", RESET).replace("@PEAK@", PEAK_KB)
 
 
 @pytest.mark.timeout(300)
