@@ -211,6 +211,9 @@ class BreakpointsPanel(QWidget):
         self.remove_all_button.clicked.connect(lambda: self.remove_requested.emit(self.node_ids()))
 
     def set_breakpoints(self, breakpoints: dict[str, dict[str, Any]], names: dict[str, str]) -> None:
+        if list(breakpoints) == self.node_ids():
+            self._update_rows(breakpoints, names)
+            return
         keep = self.current()
         self._filling = True
         self.tree.clear()
@@ -225,6 +228,24 @@ class BreakpointsPanel(QWidget):
         self._filling = False
         self.remove_all_button.setEnabled(bool(breakpoints))
         self._current_changed()
+
+    def _update_rows(self, breakpoints: dict[str, dict[str, Any]], names: dict[str, str]) -> None:
+        """The same breakpoints: update the rows in place. Rebuilding would delete the item
+        whose check box is being toggled while Qt is still inside its setCheckState (a
+        use-after-free that crashed the process)."""
+        self._filling = True
+        try:
+            for i, (node_id, bp) in enumerate(breakpoints.items()):
+                item = self.tree.topLevelItem(i)
+                item.setText(0, names.get(node_id, node_id))
+                item.setText(1, bp.get("condition") or "")
+                item.setText(2, str(bp.get("hits", 0)))
+                state = Qt.CheckState.Checked if bp.get("enabled", True) else Qt.CheckState.Unchecked
+                if item.checkState(0) != state:
+                    item.setCheckState(0, state)
+        finally:
+            self._filling = False
+        self.remove_all_button.setEnabled(bool(breakpoints))
 
     def node_ids(self) -> list[str]:
         return [self.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole) for i in range(self.tree.topLevelItemCount())]

@@ -75,3 +75,42 @@ def test_call_stack_lists_threads_innermost_first(qtbot) -> None:
     panel.set_paused(at, {"double": "Double", "call": "Call child", "each": "Each"})
     texts = [panel.list.item(i).text() for i in range(panel.list.count())]
     assert texts == ["main/call#1 · Double · Each [2/3]  ← step", "main · Call child"]
+
+
+_TOGGLE = """
+import sys
+import shiboken6
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from app.panels.debug_panels import BreakpointsPanel
+app = QApplication(sys.argv[:1])
+panel = BreakpointsPanel()
+bps = {"a": {"enabled": True, "hits": 0}, "b": {"enabled": True, "hits": 2}}
+names = {"a": "A", "b": "B"}
+def changed(node, on):  # as the app does: the session changes, the panel is refilled at once
+    bps[node] = {**bps[node], "enabled": on}
+    panel.set_breakpoints(dict(bps), names)
+panel.enabled_changed.connect(changed)
+panel.set_breakpoints(dict(bps), names)
+for _ in range(50):
+    for i in range(2):
+        item = panel.tree.topLevelItem(i)
+        on = item.checkState(0) == Qt.CheckState.Checked
+        item.setCheckState(0, Qt.CheckState.Unchecked if on else Qt.CheckState.Checked)
+        assert shiboken6.isValid(item), "the toggled row was deleted inside its own toggle"
+print("enabled", [bps[k]["enabled"] for k in "ab"], panel.tree.topLevelItem(1).text(2))
+"""
+
+
+def test_toggling_a_breakpoint_refills_the_dock_without_deleting_the_toggled_row() -> None:
+    """The toggle's own handler refills the dock: rebuilding the rows deleted the item Qt was
+    still inside (a crash of the whole process, seen in the suite). Run apart, so a crash is a
+    failure here and not the end of the test run."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", _TOGGLE], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "enabled [True, True] 2"
