@@ -32,7 +32,7 @@ RADIUS = 10.0
 PORT_RADIUS = 5.5
 LOD_BLOCK = 0.3  # below: a coloured block
 LOD_TEXT = 0.55  # below: name only
-RUN_STATES = ("pending", "running", "succeeded", "failed", "retrying", "skipped", "paused", "cancelled", "pinned", "reused")
+RUN_STATES = ("pending", "running", "succeeded", "failed", "retrying", "skipped", "paused", "cancelled", "pinned", "reused", "replayed")
 _STATE_GLYPH = {
     "pending": "…",
     "running": "▶",

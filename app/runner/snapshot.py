@@ -17,7 +17,7 @@ from engine.runtime.orchestrator import summarize
 from engine.runtime.record import MAIN_THREAD, RunRecord
 from engine.runtime.status import status_object
 
-_NODE_STATES = {"succeeded", "failed", "skipped", "cancelled", "paused", "running", "retrying", "pending", "pinned", "reused"}
+_NODE_STATES = {"succeeded", "failed", "skipped", "cancelled", "paused", "running", "retrying", "pending", "pinned", "reused", "replayed"}
 
 
 def _copy(value: Any) -> Any:
