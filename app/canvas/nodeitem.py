@@ -44,6 +44,7 @@ _STATE_GLYPH = {
     "cancelled": "■",
     "pinned": "◆",
     "reused": "↺",
+    "replayed": "⟲",
 }
 RETRY_BUTTONS = (("retry_now", "Retry now"), ("give_up", "Give up"))
 
