@@ -15,6 +15,7 @@ from pydantic import Field
 from engine.errors import NodeError
 from engine.nodes import registry
 from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
+from engine.nodes.items import json_type
 
 
 class LoopConfig(NodeConfig):
@@ -47,7 +48,7 @@ class LoopSpec(NodeSpec):
         items = cfg.items
         if not isinstance(items, list):
             raise NodeError(
-                f"config.items: expected a list, got {_json_type(items)}"
+                f"config.items: expected a list, got {json_type(items)}"
                 + (
                     " (an expression that renders to text? use a whole-field {{ }})"
                     if isinstance(items, str)
@@ -59,20 +60,6 @@ class LoopSpec(NodeSpec):
                 f"config.items: {len(items)} items exceed max_iterations ({cfg.max_iterations})"
             )
         return NodeResult({"items": list(items)})
-
-
-def _json_type(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "a boolean"
-    if isinstance(v, int | float):
-        return "a number"
-    if isinstance(v, str):
-        return "a string"
-    if isinstance(v, dict):
-        return "an object"
-    return type(v).__name__
 
 
 SPEC = registry.register(LoopSpec())

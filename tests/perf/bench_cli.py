@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -28,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine import fileformat  # noqa: E402
 from tests.engine.runtime.helpers import workflow  # noqa: E402
+from tests.perf.bench_store import floor_sqlite_commit  # noqa: E402
 
 
 def chain_file(directory: Path, n: int) -> Path:
@@ -54,21 +53,6 @@ def wall(cmd: list[str], repeats: int = 5) -> float:
     return statistics.median(times)
 
 
-def wal_floor_us(n: int = 3000) -> float:
-    with tempfile.TemporaryDirectory() as d:
-        con = sqlite3.connect(os.path.join(d, "floor.db"), isolation_level=None)
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=NORMAL")
-        con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)")
-        row = os.urandom(200)
-        t = time.perf_counter()
-        for _ in range(n):
-            con.execute("BEGIN")
-            con.execute("INSERT INTO t (v) VALUES (?)", (row,))
-            con.execute("COMMIT")
-        return (time.perf_counter() - t) / n * 1e6
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--nodes", type=int, default=2020)
@@ -82,7 +66,7 @@ def main() -> None:
         t_small = wall([*pe, str(small), "--db", db, "--json"])
         t_big = wall([*pe, str(big), "--db", db, "--json"])
         bare = wall([sys.executable, "-c", "import asyncio, sqlite3, json"])
-        floor = wal_floor_us()
+        floor = floor_sqlite_commit()  # the same floor as bench_store.py
         json.loads(subprocess.run([*pe, str(big), "--db", db, "--json"], capture_output=True, text=True, cwd=ROOT).stdout)
     per_node = (t_big - t_small) / args.nodes * 1e6
     print("\n| measure | value | floor | ratio |")
