@@ -513,34 +513,7 @@ class ExecutionStore:
                     .order_by(latest.c.first)
                 )
             )
-        states: dict[str, dict[str, Any]] = {}
-        node_status: dict[str, dict[str, str]] = {}
-        edges: dict[str, dict[int, int]] = {}
-        for full, data in journal:
-            d = codec.loads(data)
-            for tid, st in d.get("threads", {}).items():
-                if full:
-                    node_status[tid] = st.pop("node_status", {})
-                    edges[tid] = {int(k): v for k, v in st.pop("edge_counts", [])}
-                _join_loop_results(st, states.get(tid))
-                states[tid] = st
-            for tid, delta in d.get("status", {}).items():
-                node_status.setdefault(tid, {}).update(delta)
-            for tid, pairs in d.get("edges", {}).items():
-                edges.setdefault(tid, {}).update({int(k): v for k, v in pairs})
-        threads: dict[str, ThreadRecord] = {}
-        order = [tr.thread_id for tr in trows] + [tid for tid in states if tid not in {tr.thread_id for tr in trows}]
-        meta = {tr.thread_id: tr for tr in trows}
-        for tid in order:
-            st = states.get(tid)
-            if st is None:
-                tr = meta[tid]
-                st = {"thread_id": tid, "workflow_id": tr.workflow_id, "parent_thread_id": tr.parent_thread_id,
-                      "parent_node_id": tr.parent_node_id, "status": tr.status, "total": tr.total}
-            th = ThreadRecord.from_json(st)
-            th.node_status = node_status.get(tid, {})
-            th.edge_counts = edges.get(tid, {})
-            threads[tid] = th
+        threads = _threads(trows, *_fold_journal(journal))
         for tid, node, attempt, status, started, duration, error in attempts:
             th = threads.get(tid)
             if th is not None:
@@ -646,3 +619,46 @@ def _join_loop_results(state: dict[str, Any], previous: dict[str, Any] | None) -
             loop["results"] = prior.get("results", [])[:start] + loop["results"]
         if "items" not in loop:  # written once, in an earlier row
             loop["items"] = prior.get("items", [])
+
+
+def _fold_journal(journal: list[Any]) -> tuple[dict[str, Any], dict[str, dict[str, str]], dict[str, dict[int, int]]]:
+    """A run's checkpoint journal, folded in order: per thread its latest small state, node
+    statuses and edge counts (a full row replaces, a journal row adds its deltas)."""
+    states: dict[str, dict[str, Any]] = {}
+    node_status: dict[str, dict[str, str]] = {}
+    edges: dict[str, dict[int, int]] = {}
+    for full, data in journal:
+        d = codec.loads(data)
+        for tid, st in d.get("threads", {}).items():
+            if full:
+                node_status[tid] = st.pop("node_status", {})
+                edges[tid] = {int(k): v for k, v in st.pop("edge_counts", [])}
+            _join_loop_results(st, states.get(tid))
+            states[tid] = st
+        for tid, delta in d.get("status", {}).items():
+            node_status.setdefault(tid, {}).update(delta)
+        for tid, pairs in d.get("edges", {}).items():
+            edges.setdefault(tid, {}).update({int(k): v for k, v in pairs})
+    return states, node_status, edges
+
+
+def _threads(
+    trows: list[Any], states: dict[str, Any], node_status: dict[str, dict[str, str]], edges: dict[str, dict[int, int]]
+) -> dict[str, ThreadRecord]:
+    """Thread records in their stored order (a thread with no journal state yet: from its row)."""
+    threads: dict[str, ThreadRecord] = {}
+    known = {tr.thread_id for tr in trows}
+    order = [tr.thread_id for tr in trows] + [tid for tid in states if tid not in known]
+    meta = {tr.thread_id: tr for tr in trows}
+    for tid in order:
+        st = states.get(tid)
+        if st is None:
+            tr = meta[tid]
+            st = {"thread_id": tid, "workflow_id": tr.workflow_id, "parent_thread_id": tr.parent_thread_id,
+                  "parent_node_id": tr.parent_node_id, "status": tr.status, "total": tr.total}
+        th = ThreadRecord.from_json(st)
+        th.node_status = node_status.get(tid, {})
+        th.edge_counts = edges.get(tid, {})
+        threads[tid] = th
+    return threads
+
