@@ -77,7 +77,16 @@ class NodeForm(QWidget):
         layout.setContentsMargins(12, 12, 12, 12)
         layout.setSpacing(6)
 
-        # header: icon, type title, description
+        self._build_header(layout, node)
+        self._build_node_section(layout, node)
+        self._build_settings(layout, node)
+        self._build_failure(layout, node)
+        self._build_preview(layout, node)
+        layout.addStretch(1)
+        self.update_completions()
+
+    def _build_header(self, layout: QVBoxLayout, node: Node) -> None:
+        """The type's icon, title and description, and a line for general problems."""
         header = QHBoxLayout()
         icon = QLabel()
         color = category_color(self.spec.category if self.spec else None)
@@ -97,7 +106,8 @@ class NodeForm(QWidget):
         self.general.hide()
         layout.addWidget(self.general)
 
-        # name + enabled
+    def _build_node_section(self, layout: QVBoxLayout, node: Node) -> None:
+        """Name and the disabled switch."""
         layout.addWidget(_section("Node"))
         self.name = QLineEdit(node.name)
         self.name.setPlaceholderText("unique name (used as nodes[\"name\"] in expressions)")
@@ -113,14 +123,15 @@ class NodeForm(QWidget):
         self.name.editingFinished.connect(self._rename)
         self.disabled.toggled.connect(lambda on: self.controller.set_disabled([self.node_id], on))
 
-        # config fields
+    def _build_settings(self, layout: QVBoxLayout, node: Node) -> None:
+        """One row per config field (an imported placeholder: its settings read-only)."""
         self.rows: dict[str, FieldRow] = {}
         placeholder = node.type == "unsupported"  # an imported node: its settings are shown read-only
         fields: list[FieldModel] = describe_fields(self.spec.config_model) if self.spec and not placeholder else []
         if fields:
             layout.addWidget(_section("Settings"))
         for fm in fields:
-            editor = code_editor.editor_for(fm, self) or make_editor(fm, inspector.sample_names)
+            editor = code_editor.editor_for(fm, self) or make_editor(fm, self.inspector.sample_names)
             row = FieldRow(editor)
             self.rows[fm.key] = row
             editor.set_value(node.config.get(fm.key, MISSING))
@@ -138,7 +149,8 @@ class NodeForm(QWidget):
             note.setWordWrap(True)
             layout.addWidget(note)
 
-        # errors and retries
+    def _build_failure(self, layout: QVBoxLayout, node: Node) -> None:
+        """What happens when it fails: on_error and the retry policy."""
         layout.addWidget(_section("When it fails"))
         self.on_error = QComboBox()
         narrow_combo(self.on_error)
@@ -154,22 +166,21 @@ class NodeForm(QWidget):
         layout.addWidget(QLabel("retry"))
         layout.addWidget(self.retry)
 
-        # sample data for expression previews
+    def _build_preview(self, layout: QVBoxLayout, node: Node) -> None:
+        """Sample input used to preview the expressions above."""
         layout.addWidget(_section("Preview data"))
         hint = QLabel("Sample input (JSON) used to preview the expressions above.")
         hint.setObjectName("fieldHelp")
         hint.setWordWrap(True)
         layout.addWidget(hint)
         self.sample = ExpressionEdit(multiline=True)
-        self.sample.set_text(json.dumps(inspector.samples.get(node.id, {}), indent=2))
+        self.sample.set_text(json.dumps(self.inspector.samples.get(node.id, {}), indent=2))
         self.sample.edited.connect(self._sample_changed)
         layout.addWidget(self.sample)
         self.sample_problem = QLabel()
         self.sample_problem.setObjectName("previewError")
         self.sample_problem.hide()
         layout.addWidget(self.sample_problem)
-        layout.addStretch(1)
-        self.update_completions()
 
     # -- user edits ---------------------------------------------------------------
     def _rename(self) -> None:
