@@ -175,7 +175,7 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
             problems.extend(_config_problems_of_raw_nodes(data, file))
         raise WorkflowInvalid(problems, file) from None
 
-    problems: list[Problem] = []
+    problems = []
     nodes = []
     for nf in doc.nodes:
         retry: dict[str, Any] | str | None

@@ -371,8 +371,8 @@ class RunnerUi(QObject):
             known[wf.id] = shown_name
 
         def read(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
-            mine = number_runs(s.list(workflow_id=wid, limit=HISTORY_LIMIT)) if wid else []
-            everything = number_runs(s.list(limit=HISTORY_LIMIT)) if scope_all else mine
+            mine = number_runs(s.list_runs(workflow_id=wid, limit=HISTORY_LIMIT)) if wid else []
+            everything = number_runs(s.list_runs(limit=HISTORY_LIMIT)) if scope_all else mine
             # names come from one query on the store's workflow versions (no parsing);
             # only for workflows not named yet this session
             names: dict[str, str] = dict(known)

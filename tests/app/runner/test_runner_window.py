@@ -105,10 +105,10 @@ def test_delete_runs_from_history(window, runner, qtbot, tmp_path):
     runner.history.delete_button.click()
     assert runner.history.confirm.isVisible()
     qtbot.wait(100)
-    assert c.call_blocking(lambda s: len(s.list())) == 3
+    assert c.call_blocking(lambda s: len(s.list_runs())) == 3
     runner.history.confirm.confirm_button.click()
     qtbot.waitUntil(lambda: len(runner.history.runs) == 2, timeout=5000)
-    assert ids[1] not in c.call_blocking(lambda s: [r["execution_id"] for r in s.list()])
+    assert ids[1] not in c.call_blocking(lambda s: [r["execution_id"] for r in s.list_runs()])
     # several at once, one of them shown on the canvas: the view goes back to editing
     c.spawn(runner.open_run(ids[0], None))
     qtbot.waitUntil(lambda: c.state == rc.VIEWING and window.read_only, timeout=5000)
@@ -117,7 +117,7 @@ def test_delete_runs_from_history(window, runner, qtbot, tmp_path):
     assert "Delete 2 runs" in runner.history.confirm.label.text()
     runner.history.confirm.confirm_button.click()
     qtbot.waitUntil(lambda: runner.history.runs == [] and c.state == rc.IDLE, timeout=5000)
-    assert c.call_blocking(lambda s: s.list()) == [] and not window.read_only
+    assert c.call_blocking(lambda s: s.list_runs()) == [] and not window.read_only
 
 
 def test_history_filters_by_status_and_resumes_a_paused_run(window, runner, qtbot, tmp_path):
@@ -201,7 +201,7 @@ def test_invalid_workflow_is_not_started(window, runner, qtbot, tmp_path):
     assert "cycle" in window.statusBar().currentMessage().lower()
     assert runner.controller.state == rc.IDLE and runner.controller.execution_id is None
     assert all(i.run_state is None for i in window.scene.node_items())
-    assert runner.controller.call_blocking(lambda s: s.list()) == []  # nothing was run
+    assert runner.controller.call_blocking(lambda s: s.list_runs()) == []  # nothing was run
 
 
 def test_all_workflows_scope_and_cancel_a_paused_run_from_history(window, runner, qtbot, tmp_path):
