@@ -24,7 +24,16 @@ import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QShowEvent,
+)
 from PySide6.QtWidgets import QWidget
 
 from app.canvas.nodeitem import HEADER, WIDTH
@@ -32,6 +41,7 @@ from app.crash_guard import guarded
 from app.theme import RUN_STATE_COLORS
 
 if TYPE_CHECKING:
+    from app.canvas.scene import WorkflowScene
     from app.canvas.view import CanvasView
 
 log = logging.getLogger(__name__)
@@ -62,7 +72,7 @@ class Minimap(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._rebuild)
-        self._scene = None
+        self._scene: WorkflowScene | None = None
         self.attach()
 
     def attach(self) -> None:
@@ -105,7 +115,7 @@ class Minimap(QWidget):
         """A rebuild is waiting for its timer."""
         return self._timer.isActive()
 
-    def showEvent(self, event) -> None:
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.refresh()
 
@@ -130,7 +140,7 @@ class Minimap(QWidget):
         self.rebuilds += 1
         self.update()
 
-    def _layout(self, scene) -> None:
+    def _layout(self, scene: WorkflowScene) -> None:
         """Scene rects of every node and note, and all edges as one path (straight lines
         between the cards' port sides: at this scale a curve is not worth its cost)."""
         nodes: list[tuple[QRectF, object]] = []
@@ -159,7 +169,7 @@ class Minimap(QWidget):
         self._nodes, self._notes, self._edges = nodes, notes, edges
         self._source = content.adjusted(-60, -60, 60, 60)
 
-    def _paint_pixmap(self, scene) -> None:
+    def _paint_pixmap(self, scene: WorkflowScene) -> None:
         dpr = self.devicePixelRatioF()
         pixmap = QPixmap(round(self.width() * dpr), round(self.height() * dpr))
         pixmap.setDevicePixelRatio(dpr)

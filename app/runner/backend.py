@@ -16,7 +16,7 @@ from engine.model import Workflow
 from engine.runtime.record import RunRecord
 
 if TYPE_CHECKING:
-    from engine.store.store import ExecutionStore
+    from engine.store import ExecutionStore
 
 log = logging.getLogger(__name__)
 
