@@ -90,8 +90,8 @@ def test_no_gesture_pushes_an_edit_while_read_only(viewing, ui, qtbot):
     _unchanged(w, before, count)
 
     # a palette drop is refused (the palette itself is disabled too)
-    assert not w.palette.isEnabled()
-    mime = w.palette.tree.mimeData([w.palette.item_for("set")])
+    assert not w.node_palette.isEnabled()
+    mime = w.node_palette.tree.mimeData([w.node_palette.item_for("set")])
     point = view.mapFromScene(QPointF(600, 400))
     enter = QDragEnterEvent(point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(vp, enter)
@@ -147,7 +147,7 @@ def test_back_to_editing_allows_every_gesture_again(viewing, ui):
     w = viewing
     wf = w.document.workflow
     w.set_read_only(False)
-    assert not w.read_only and w.palette.isEnabled() and w.actions_by_name["undo"].isEnabled()
+    assert not w.read_only and w.node_palette.isEnabled() and w.actions_by_name["undo"].isEnabled()
     count = w.document.undo_stack.count()
     w.scene.select_nodes(["get"])
     assert w.inspector.node_form.isEnabled()

@@ -66,7 +66,7 @@ def test_run_then_open_it_from_history_read_only(window, runner, http_server, qt
     assert c.viewing == (row["execution_id"], 1)
     assert runner.host.banner.banner.isVisible() and "Viewing run #1" in runner.host.banner.banner_label.text()
     assert _states(window) == live
-    assert not window.actions_by_name["delete"].isEnabled() and not window.palette.isEnabled()
+    assert not window.actions_by_name["delete"].isEnabled() and not window.node_palette.isEnabled()
     assert c.resume_action.isEnabled() is False and c.run_action.isEnabled()
     assert window.read_only and window.controller.read_only
     # selecting a node shows its data from that run; editing stays off
@@ -89,7 +89,7 @@ def test_run_then_open_it_from_history_read_only(window, runner, http_server, qt
     runner.host.banner.back.click()
     assert c.state == rc.IDLE and not runner.host.banner.banner.isVisible()
     assert all(s is None for s in _states(window).values())
-    assert window.palette.isEnabled() and not window.read_only and window.inspector.node_form.isEnabled()
+    assert window.node_palette.isEnabled() and not window.read_only and window.inspector.node_form.isEnabled()
 
 
 def test_delete_runs_from_history(window, runner, qtbot, tmp_path):
