@@ -36,7 +36,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
-from app.canvas.nodeitem import HEADER, WIDTH
+from app.canvas.nodeitem import HEADER, WIDTH, NodeItem
 from app.crash_guard import guarded
 from app.theme import RUN_STATE_COLORS
 
@@ -62,7 +62,7 @@ class Minimap(QWidget):
         self._pixmap: QPixmap | None = None
         self._source = QRectF()  # scene rect shown
         self._target = QRectF()  # where it lands in the widget
-        self._nodes: list[tuple[QRectF, object]] = []  # (scene rect, NodeItem) from the last layout
+        self._nodes: list[tuple[QRectF, NodeItem]] = []  # (scene rect, card) from the last layout
         self._notes: list[QRectF] = []
         self._edges = QPainterPath()
         self._layout_dirty = True
@@ -143,7 +143,7 @@ class Minimap(QWidget):
     def _layout(self, scene: WorkflowScene) -> None:
         """Scene rects of every node and note, and all edges as one path (straight lines
         between the cards' port sides: at this scale a curve is not worth its cost)."""
-        nodes: list[tuple[QRectF, object]] = []
+        nodes: list[tuple[QRectF, NodeItem]] = []
         by_item: dict[object, QRectF] = {}
         left = top = float("inf")
         right = bottom = float("-inf")
@@ -196,8 +196,8 @@ class Minimap(QWidget):
         painter.setPen(Qt.PenStyle.NoPen)
         groups: dict[str, list[QRectF]] = {}
         for rect, item in self._nodes:
-            state = item.run_state  # type: ignore[attr-defined]
-            key = RUN_STATE_COLORS[state] if state else item.color.name()  # type: ignore[attr-defined]
+            state = item.run_state
+            key = RUN_STATE_COLORS[state] if state else item.color.name()
             groups.setdefault(key, []).append(rect)
         for color, rects in groups.items():
             painter.setBrush(QColor(color))

@@ -157,6 +157,6 @@ class QueueWorker:
         await runner.setup()
         site = web.TCPSite(runner, self.metrics_host, self.metrics_port)
         await site.start()
-        host, port = site._server.sockets[0].getsockname()[:2]  # type: ignore[union-attr]
+        host, port = runner.addresses[0][:2]
         sys.stdout.write(f"worker {self.name}: metrics on http://{host}:{port}/metrics\n")
         return runner
