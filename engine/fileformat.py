@@ -21,7 +21,7 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -32,6 +32,19 @@ SUPPORTED_MAJOR = 1
 MAX_NESTING = 100  # levels of lists/objects in a file; real workflows use a handful
 MAX_INT_DIGITS = 4_300  # Python's limit for int <-> text: a longer int can never be saved
 _INT_LIMIT = 10**MAX_INT_DIGITS
+
+
+class ConfigValidator(Protocol):
+    """Checks one node's config (the node registry's `validate_node_config` by default;
+    the loader itself knows no node types)."""
+
+    def __call__(self, node: Node, *, file: str | None = None) -> list[Problem]: ...
+
+
+def _registry_validator() -> ConfigValidator:
+    from engine.nodes.registry import validate_node_config
+
+    return validate_node_config
 
 
 class _Strict(BaseModel):
@@ -156,8 +169,16 @@ def _loc_to_problem(doc: dict[str, Any], loc: tuple[Any, ...], msg: str, file: s
     return Problem(message=msg, node_id=node_id, field=field, file=file)
 
 
-def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> Workflow:
-    """Validate a decoded JSON document and build the model; raise WorkflowInvalid listing every problem."""
+def parse(
+    data: Any, *, file: str | None = None, check_configs: bool = True, config_validator: ConfigValidator | None = None
+) -> Workflow:
+    """Validate a decoded JSON document and build the model; raise WorkflowInvalid listing every problem.
+
+    Configs are checked with `config_validator` (the node registry's when None) unless
+    `check_configs` is off: a caller that validates the whole graph next (`graph.validate`
+    checks every config too) loads without, so each config is validated once.
+    """
+    validator = (config_validator or _registry_validator()) if check_configs else None
     if not isinstance(data, dict):
         raise WorkflowInvalid([Problem("the file must hold a JSON object", file=file)], file)
     _refuse_unholdable(data, file)
@@ -171,8 +192,8 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
         doc = WorkflowFile.model_validate(data)
     except ValidationError as exc:
         problems = _shape_problems(data, exc, file)
-        if check_configs:  # list config problems of the nodes that are well-formed, too
-            problems.extend(_config_problems_of_raw_nodes(data, file))
+        if validator is not None:  # list config problems of the nodes that are well-formed, too
+            problems.extend(_config_problems_of_raw_nodes(data, file, validator))
         raise WorkflowInvalid(problems, file) from None
 
     problems: list[Problem] = []
@@ -196,11 +217,9 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
                 pin=nf.pin,
             )
         )
-    if check_configs:
-        from engine.nodes.registry import validate_node_config
-
+    if validator is not None:
         for node in nodes:
-            problems.extend(validate_node_config(node, file=file))
+            problems.extend(validator(node, file=file))
     # duplicate ids would make the model ambiguous: report them here too
     seen: set[str] = set()
     for node in nodes:
@@ -225,9 +244,7 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
     return wf
 
 
-def _config_problems_of_raw_nodes(data: dict[str, Any], file: str | None) -> list[Problem]:
-    from engine.nodes.registry import validate_node_config
-
+def _config_problems_of_raw_nodes(data: dict[str, Any], file: str | None, validator: ConfigValidator) -> list[Problem]:
     problems: list[Problem] = []
     raw_nodes = data.get("nodes")
     if not isinstance(raw_nodes, list):
@@ -238,7 +255,7 @@ def _config_problems_of_raw_nodes(data: dict[str, Any], file: str | None) -> lis
         except ValidationError:
             continue  # its shape problems are listed already
         node = Node(id=nf.id, type=nf.type, name=nf.name, config=nf.config)
-        problems.extend(validate_node_config(node, file=file))
+        problems.extend(validator(node, file=file))
     return problems
 
 
@@ -291,30 +308,59 @@ def _cut_deep(text: str) -> str:
     return "".join(out)
 
 
+def _scalar_problem(value: Any) -> str | None:
+    """Why a scalar cannot be held (an integer too long to save, NaN/Infinity), or None."""
+    t = type(value)
+    digits = value.digits if t is _LongInt else 0
+    if t is int and (value >= _INT_LIMIT or value <= -_INT_LIMIT):  # from Python data, not text
+        digits = int(value.bit_length() * 0.30103) + 1
+    if digits > MAX_INT_DIGITS:
+        return f"this integer has about {digits:,} digits; the limit is {MAX_INT_DIGITS:,}"
+    if t is float and not math.isfinite(value):  # `NaN`, `Infinity`, `1e400` in the text
+        return f"{value} is not a JSON number (NaN and Infinity are refused)"
+    if t is str and value == _TOO_DEEP:
+        return f"nested more than {MAX_NESTING} levels deep (from here down)"
+    return None
+
+
+_PLAIN = frozenset({bool, type(None)})  # scalars that are always fine
+
+
 def _value_problems(data: Any, file: str | None) -> list[Problem]:
-    """Integers too long to save, NaN/Infinity and nesting too deep, each at its node and field."""
-    problems: list[Problem] = []
+    """Integers too long to save, NaN/Infinity and nesting too deep, each at its node and field.
+
+    Only containers are pushed on the walk's stack; each scalar is looked at where it
+    sits (the walk is over every value of the file, so this is the loader's hot loop).
+    """
+    found: list[tuple[tuple[Any, ...], str]] = []
     stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
+    deep = f"nested more than {MAX_NESTING} levels deep (from here down)"
     while stack:
         value, loc = stack.pop()
         t = type(value)
-        message = None
-        digits = value.digits if t is _LongInt else 0
-        if t is int and abs(value) >= _INT_LIMIT:  # from Python data, not text
-            digits = int(value.bit_length() * 0.30103) + 1
-        if digits > MAX_INT_DIGITS:
-            message = f"this integer has about {digits:,} digits; the limit is {MAX_INT_DIGITS:,}"
-        elif t is float and not math.isfinite(value):  # `NaN`, `Infinity`, `1e400` in the text
-            message = f"{value} is not a JSON number (NaN and Infinity are refused)"
-        elif (t is str and value == _TOO_DEEP) or (t in (dict, list) and len(loc) >= MAX_NESTING):
-            message = f"nested more than {MAX_NESTING} levels deep (from here down)"
+        if t is not dict and t is not list:
+            message = _scalar_problem(value)
+            if message:
+                found.append((loc, message))
+            continue
+        if len(loc) >= MAX_NESTING:
+            found.append((loc, deep))
+            continue
+        for key, item in value.items() if t is dict else enumerate(value):
+            it = type(item)
+            if it is str:
+                if item == _TOO_DEEP:
+                    stack.append((item, (*loc, key)))
+            elif it is int:
+                if item >= _INT_LIMIT or item <= -_INT_LIMIT:
+                    stack.append((item, (*loc, key)))
+            elif it not in _PLAIN:  # containers, floats, _LongInt
+                stack.append((item, (*loc, key)))
+    problems = []
+    for loc, message in found:
+        if message.startswith("nested more than"):
             loc = loc[: 2 + 4 if loc[:1] == ("nodes",) else 4]  # where it starts, not every level
-        elif t is dict:
-            stack.extend((v, (*loc, k)) for k, v in value.items())
-        elif t is list:
-            stack.extend((v, (*loc, i)) for i, v in enumerate(value))
-        if message:
-            problems.append(_loc_to_problem(data, loc, message, file) if type(data) is dict else Problem(message, file=file))
+        problems.append(_loc_to_problem(data, loc, message, file) if type(data) is dict else Problem(message, file=file))
     return problems
 
 
@@ -324,28 +370,42 @@ def _refuse_unholdable(data: dict[str, Any], file: str | None) -> None:
         raise WorkflowInvalid(sorted(odd, key=lambda p: (p.node_id or "", p.field or "")), file)
 
 
-def loads(text: str | bytes, *, file: str | None = None, check_configs: bool = True) -> Workflow:
+def _decode(text: str) -> Any:
+    """Parse JSON text; only text nested too deep for the parser is cut first (the cut is
+    a scan of the whole text, and nesting below the parser's limit is reported by
+    `_value_problems` on the parsed data just the same)."""
+    try:
+        return json.loads(text, parse_int=_parse_int)
+    except RecursionError:
+        return json.loads(_cut_deep(text), parse_int=_parse_int)
+
+
+def loads(
+    text: str | bytes, *, file: str | None = None, check_configs: bool = True, config_validator: ConfigValidator | None = None
+) -> Workflow:
     try:
         if isinstance(text, bytes | bytearray):
             text = bytes(text).decode(json.detect_encoding(text))
-        data = json.loads(_cut_deep(text), parse_int=_parse_int)
+        data = _decode(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         where = f"line {exc.lineno} column {exc.colno}: " if isinstance(exc, json.JSONDecodeError) else ""
         msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         raise WorkflowInvalid([Problem(f"not valid JSON ({where}{msg})", file=file)], file) from None
     except RecursionError:
         raise WorkflowInvalid([Problem("not valid JSON (nested too deeply)", file=file)], file) from None
-    return parse(data, file=file, check_configs=check_configs)
+    return parse(data, file=file, check_configs=check_configs, config_validator=config_validator)
 
 
-def load(path: str | os.PathLike[str], *, check_configs: bool = True) -> Workflow:
+def load(
+    path: str | os.PathLike[str], *, check_configs: bool = True, config_validator: ConfigValidator | None = None
+) -> Workflow:
     """Read a `.pe.json` file; every failure is a WorkflowInvalid naming the file."""
     p = Path(path)
     try:
         raw = p.read_bytes()
     except OSError as exc:
         raise WorkflowInvalid([Problem(f"cannot read file: {exc.strerror or exc}", file=str(p))], str(p)) from None
-    return loads(raw, file=str(p), check_configs=check_configs)
+    return loads(raw, file=str(p), check_configs=check_configs, config_validator=config_validator)
 
 
 def _num(v: float) -> float | int:
