@@ -151,12 +151,21 @@ def _add_app_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     st.add_argument("--screenshot", metavar="PNG", help="save the window as PNG once loaded (with --run: once the run ended) and exit; needs no display")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from engine import __version__
+class _VersionAction(argparse.Action):
+    """`--version`, looked up only when asked for (reading the installed distribution's
+    metadata imports importlib.metadata: about 20 ms of every start otherwise)."""
 
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option_string: str | None = None) -> None:
+        from engine import __version__
+
+        sys.stdout.write(f"processengine {__version__}\n")
+        parser.exit()
+
+
+def build_parser() -> argparse.ArgumentParser:
     common = _common_options()
     p = _Parser(prog="processengine", description="ProcessEngine: run, inspect and design workflows.", epilog=EPILOG)
-    p.add_argument("--version", action="version", version=f"processengine {__version__}")
+    p.add_argument("--version", action=_VersionAction, nargs=0, help="show the version and exit")
     sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     _add_run_commands(sub, common)
     _add_store_commands(sub, common)
