@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -230,6 +231,19 @@ def _load(path: str) -> Any:
     return wf
 
 
+GC_YOUNG = 20_000  # allocations between young collections during a CLI run (Python's default: 700)
+
+
+def _settle_heap() -> None:
+    """Before a CLI run: what is loaded so far (modules, the workflow, its plan) lives
+    until the process ends, so the collector stops scanning it (`gc.freeze`), and young
+    collections run less often. The run's own garbage is mostly acyclic (freed by
+    reference counting); full collections still happen, over the run's objects only."""
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG, middle, old)
+
+
 def _report_invalid(exc: Any, as_json: bool) -> int:
     if as_json:
         _print_json({"status": "invalid", "problems": [p.to_json() for p in exc.problems]})
@@ -370,6 +384,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     interrupts.install()
     progress = _live(wf, len(wf.nodes))
     service = _service(args)
+    _settle_heap()
     try:
         start = service.start(
             wf, args.input, variables=dict(args.var), trigger=args.trigger,
