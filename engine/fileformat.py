@@ -20,10 +20,12 @@ import json
 import math
 import os
 import re
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from engine.errors import Problem, WorkflowInvalid
 from engine.model import DEFAULT_MAX_NODE_VISITS, FORMAT, Connection, Node, Note, Workflow
@@ -50,6 +52,10 @@ def _registry_validator() -> ConfigValidator:
 class _Strict(BaseModel):
     # NaN / Infinity (which Python's json accepts) are never meaningful in a workflow file
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+_M = TypeVar("_M", bound=BaseModel)
+_T = TypeVar("_T")
 
 
 class RetryFile(_Strict):
@@ -95,8 +101,8 @@ class WorkflowFile(_Strict):
     id: str = Field(min_length=1)
     name: str = ""
     variables: dict[str, Any] = Field(default_factory=dict)
-    nodes: list[NodeFile] = Field(default_factory=list)
-    connections: list[ConnectionFile] = Field(default_factory=list)
+    nodes: list[Any] = Field(default_factory=list)  # each item checked as a NodeFile by `parse`
+    connections: list[Any] = Field(default_factory=list)  # each item checked as a ConnectionFile
     notes: list[NoteFile] = Field(default_factory=list)
     max_node_visits: int = Field(DEFAULT_MAX_NODE_VISITS, ge=1, le=10_000_000)
     concurrency: int | None = Field(None, ge=1, description="at most this many runs at once across queue workers")
@@ -131,10 +137,10 @@ def check_format(value: Any) -> None:
 _MODEL_NAMES = frozenset({"RetryFile", "NodeFile", "ConnectionFile", "NoteFile", "WorkflowFile"})
 
 
-def _shape_problems(data: dict[str, Any], exc: ValidationError, file: str | None) -> list[Problem]:
-    """One problem per real mistake: a union's other branch ("should be 'default', …")
-    is dropped when the value was clearly meant for the object branch."""
-    errors = exc.errors(include_url=False)
+def _shape_problems(data: dict[str, Any], errors: list[Any], file: str | None) -> list[Problem]:
+    """One problem per real mistake (`errors`: pydantic's error dicts): a union's other
+    branch ("should be 'default', …") is dropped when the value was clearly meant for
+    the object branch."""
     problems = [_loc_to_problem(data, tuple(e["loc"]), e["msg"], file) for e in errors]
     keep = []
     for e, p in zip(errors, problems, strict=True):
@@ -188,40 +194,17 @@ def parse(
         check_format(data["format"])
     except ValueError as exc:  # the version decides how to read the rest: stop here
         raise WorkflowInvalid([Problem(str(exc), field="format", file=file)], file) from None
-    try:
-        doc = WorkflowFile.model_validate(data)
-    except ValidationError as exc:
-        problems = _shape_problems(data, exc, file)
-        if validator is not None:  # list config problems of the nodes that are well-formed, too
-            problems.extend(_config_problems_of_raw_nodes(data, file, validator))
-        raise WorkflowInvalid(problems, file) from None
-
-    problems: list[Problem] = []
-    nodes = []
-    for nf in doc.nodes:
-        retry: dict[str, Any] | str | None
-        if isinstance(nf.retry, RetryFile):
-            retry = nf.retry.model_dump(exclude_none=True)
-        else:
-            retry = nf.retry
-        nodes.append(
-            Node(
-                id=nf.id,
-                type=nf.type,
-                name=nf.name,
-                position=(float(nf.position[0]), float(nf.position[1])),
-                config=nf.config,
-                retry=retry,
-                on_error=nf.on_error,
-                disabled=nf.disabled,
-                pin=nf.pin,
-            )
-        )
-    if validator is not None:
+    errors: list[Any] = []
+    doc = _validated(WorkflowFile, data, (), errors)
+    nodes = _items(data.get("nodes"), "nodes", NodeFile, _node_of, errors)
+    connections = _items(data.get("connections"), "connections", ConnectionFile, _connection_of, errors)
+    problems = _shape_problems(data, errors, file) if errors else []
+    if validator is not None:  # the configs of the well-formed nodes, also when others are not
         for node in nodes:
             problems.extend(validator(node, file=file))
-    # duplicate ids would make the model ambiguous: report them here too
-    seen: set[str] = set()
+    if doc is None or errors:
+        raise WorkflowInvalid(problems, file)
+    seen: set[str] = set()  # duplicate ids would make the model ambiguous: report them here too
     for node in nodes:
         if node.id in seen:
             problems.append(Problem("duplicate node id", node_id=node.id, field="id", file=file))
@@ -233,7 +216,7 @@ def parse(
         name=doc.name,
         variables=doc.variables,
         nodes=[],
-        connections=[Connection(c.from_, c.from_port, c.to, c.to_port) for c in doc.connections],
+        connections=connections,
         notes=[Note(n.id, n.text, tuple(n.position), tuple(n.size)) for n in doc.notes],  # type: ignore[arg-type]
         max_node_visits=doc.max_node_visits,
     )
@@ -244,19 +227,63 @@ def parse(
     return wf
 
 
-def _config_problems_of_raw_nodes(data: dict[str, Any], file: str | None, validator: ConfigValidator) -> list[Problem]:
-    problems: list[Problem] = []
-    raw_nodes = data.get("nodes")
-    if not isinstance(raw_nodes, list):
-        return problems
-    for raw in raw_nodes:
+def _validated(model: type[_M], raw: Any, loc: tuple[Any, ...], errors: list[Any]) -> _M | None:
+    """`raw` as `model`, or None with its errors (located under `loc`) added to `errors`."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        errors.extend({**e, "loc": (*loc, *e["loc"])} for e in exc.errors(include_url=False))
+        return None
+
+
+CHUNK = 512  # list items validated per pydantic call: few calls, a bounded validated copy
+
+
+@cache
+def _list_of(model: type[_M]) -> TypeAdapter[list[_M]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def _items(raw: Any, key: str, model: type[_M], build: Callable[[_M], _T], errors: list[Any]) -> list[_T]:
+    """The list `raw` checked as `model` items, CHUNK at a time, each turned into the
+    engine's object at once, so a 100,000-node file never holds a validated copy of
+    every node (the document's own check reports a `raw` that is not a list)."""
+    if not isinstance(raw, list):
+        return []
+    out = []
+    adapter = _list_of(model)
+    for first in range(0, len(raw), CHUNK):
         try:
-            nf = NodeFile.model_validate(raw)
-        except ValidationError:
-            continue  # its shape problems are listed already
-        node = Node(id=nf.id, type=nf.type, name=nf.name, config=nf.config)
-        problems.extend(validator(node, file=file))
-    return problems
+            checked = adapter.validate_python(raw[first : first + CHUNK])
+        except ValidationError as exc:
+            bad = {e["loc"][0] for e in exc.errors(include_url=False)}
+            errors.extend({**e, "loc": (key, first + e["loc"][0], *e["loc"][1:])} for e in exc.errors(include_url=False))
+            checked = [
+                model.model_validate(item)
+                for i, item in enumerate(raw[first : first + CHUNK])
+                if i not in bad
+            ]
+        out.extend(build(c) for c in checked)
+    return out
+
+
+def _node_of(nf: NodeFile) -> Node:
+    retry = nf.retry.model_dump(exclude_none=True) if isinstance(nf.retry, RetryFile) else nf.retry
+    return Node(
+        id=nf.id,
+        type=nf.type,
+        name=nf.name,
+        position=(float(nf.position[0]), float(nf.position[1])),
+        config=nf.config,
+        retry=retry,
+        on_error=nf.on_error,
+        disabled=nf.disabled,
+        pin=nf.pin,
+    )
+
+
+def _connection_of(c: ConnectionFile) -> Connection:
+    return Connection(c.from_, c.from_port, c.to, c.to_port)
 
 
 class _LongInt:
