@@ -50,6 +50,7 @@ from engine.runtime.retry import RetryPolicy, policy_for
 __all__ = ["Orchestrator", "RunFailed", "error_object", "iso", "new_record", "summarize"]
 
 log = logging.getLogger("engine.runtime")
+NODE_LOGS_KEPT = 256  # node loggers kept for reuse (a 100,000-node run made one per node)
 
 class RunFailed(Exception):
     def __init__(self, error: dict[str, Any]) -> None:
@@ -147,7 +148,7 @@ class Orchestrator:
         self._plans: dict[str, _Plan] = {}
         self._by_name: dict[str, dict[str, Any]] = {}
         self._exec_names: dict[str, Any] | None = None
-        self._node_logs: dict[str, _NodeLog] = {}  # thread id -> node name -> latest output
+        self._node_logs: dict[str, _NodeLog] = {}  # node id -> its logger (up to NODE_LOGS_KEPT)
         self._http: Any = None  # engine.http_client.SharedHttpClient, made on first use
         self._load_workflow_fn = load_workflow
         self._credential_fn = credential
@@ -587,6 +588,8 @@ class Orchestrator:
     def _node_log(self, node_id: str) -> _NodeLog:
         got = self._node_logs.get(node_id)
         if got is None:
+            if len(self._node_logs) >= NODE_LOGS_KEPT:  # most nodes run once: keep a few, not one per node
+                self._node_logs.clear()
             got = self._node_logs[node_id] = _NodeLog(log, self.record.execution_id, node_id)
         return got
 

@@ -134,15 +134,18 @@ class ExecutionStore:
             if row is None:
                 try:
                     with self.write() as conn, conn.begin():
+                        # parameters apart from the statement: SQLAlchemy caches compiled
+                        # statements, and one built with .values() kept the whole document
                         conn.execute(
-                            w.insert().values(
-                                workspace_id=self.ws_id,
-                                workflow_id=wf.id,
-                                name=wf.name,
-                                content_hash=digest,
-                                document=doc,
-                                created_at=time.time(),
-                            )
+                            w.insert(),
+                            {
+                                "workspace_id": self.ws_id,
+                                "workflow_id": wf.id,
+                                "name": wf.name,
+                                "content_hash": digest,
+                                "document": doc,
+                                "created_at": time.time(),
+                            },
                         )
                 except sa.exc.IntegrityError:
                     pass
