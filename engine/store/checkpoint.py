@@ -135,11 +135,16 @@ def small_state(th: ThreadRecord) -> dict[str, Any]:
 
 
 def _common_prefix(a: list[Any], b: list[Any]) -> int:
-    """How many leading items two lists share by identity (binary search; each probe in C)."""
+    """How many leading items two lists share by identity. A stack changes at its top, so
+    the guess is the highest index where both hold the same frame, checked in one pass
+    in C; a binary search (each probe in C) answers when the guess is wrong."""
     lo, hi = 0, min(len(a), len(b))
-    if all(map(operator.is_, a[:hi], b[:hi])):
-        return hi
-    hi -= 1
+    top = hi
+    while top and a[top - 1] is not b[top - 1]:
+        top -= 1
+    if all(map(operator.is_, a[:top], b[:top])):
+        return top
+    hi = top - 1
     while lo < hi:
         mid = (lo + hi + 1) // 2
         if all(map(operator.is_, a[:mid], b[:mid])):

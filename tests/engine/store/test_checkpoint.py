@@ -346,3 +346,28 @@ async def test_a_fan_out_journals_only_the_top_of_its_stack_and_rebuilds_all_of_
     assert len(rec.main.outputs["m"]) == 300
     assert sizes[10] < 1500 and sizes[250] < 1500, sizes  # not ~290 frames (tens of KB)
     assert rebuilt_ok and all(rebuilt_ok), rebuilt_ok
+
+
+def test_the_common_prefix_of_two_stacks_is_found_whatever_changed() -> None:
+    """The journal reuses the bottom of the stack the previous row holds; the shared part is
+    found by identity wherever the two stacks differ (top, middle or bottom)."""
+    import random
+
+    from engine.store.checkpoint import _common_prefix
+
+    def plain(a: list[Any], b: list[Any]) -> int:
+        n = 0
+        for x, y in zip(a, b, strict=False):
+            if x is not y:
+                break
+            n += 1
+        return n
+
+    frames = [object() for _ in range(12)]
+    rnd = random.Random(7)
+    for _ in range(5000):
+        a = [rnd.choice(frames) for _ in range(rnd.randint(0, 9))]
+        b = a[: rnd.randint(0, len(a))] + [rnd.choice(frames) for _ in range(rnd.randint(0, 4))]
+        if b and rnd.random() < 0.3:
+            b[rnd.randrange(len(b))] = rnd.choice(frames)  # a frame replaced below the top
+        assert _common_prefix(a, b) == plain(a, b), (a, b)
