@@ -250,14 +250,15 @@ def _items(raw: Any, key: str, model: type[_M], build: Callable[[_M], _T], error
     every node (the document's own check reports a `raw` that is not a list)."""
     if not isinstance(raw, list):
         return []
-    out = []
+    out: list[_T] = []
     adapter = _list_of(model)
     for first in range(0, len(raw), CHUNK):
         try:
             checked = adapter.validate_python(raw[first : first + CHUNK])
         except ValidationError as exc:
-            bad = {e["loc"][0] for e in exc.errors(include_url=False)}
-            errors.extend({**e, "loc": (key, first + e["loc"][0], *e["loc"][1:])} for e in exc.errors(include_url=False))
+            found = exc.errors(include_url=False)
+            bad = {int(e["loc"][0]) for e in found}  # a list item's errors start at its index
+            errors.extend({**e, "loc": (key, first + int(e["loc"][0]), *e["loc"][1:])} for e in found)
             checked = [
                 model.model_validate(item)
                 for i, item in enumerate(raw[first : first + CHUNK])
