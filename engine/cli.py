@@ -418,6 +418,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         progress = _live(wf, len(wf.nodes))
         from engine.cli_debug import resume_options
 
+        _settle_heap()
         start = service.resume(args.id, hooks=progress.hooks() if progress else None, **resume_options(args))
         with trust.granted(args.trust):
             rec = _settle(service, asyncio.run(_drive(service, start, interrupts, progress)), interrupts)
