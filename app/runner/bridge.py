@@ -194,17 +194,17 @@ class EventBridge(QObject):
                 self.execution_id = event.execution_id
             p.execution_id = event.execution_id
             self._record = record
-            if t is ev.NodeStarted:
+            if isinstance(event, ev.NodeStarted):
                 if event.thread_id == MAIN_THREAD:
                     p.nodes[event.node_id] = NodeLive(
                         "running", event.attempt, self._max_attempts.get(event.node_id, 0), side_effects=event.side_effects
                     )
                     p.current = event.node_id
-                span = AttemptSpan(event.thread_id, event.node_id, event.attempt, now)
-                self._spans[span.key] = span
-                p.spans[span.key] = span
+                opened = AttemptSpan(event.thread_id, event.node_id, event.attempt, now)
+                self._spans[opened.key] = opened
+                p.spans[opened.key] = opened
                 self._maybe_edges(p, record, now)
-            elif t is ev.NodeFinished:
+            elif isinstance(event, ev.NodeFinished):
                 if event.thread_id == MAIN_THREAD:
                     p.nodes[event.node_id] = NodeLive(
                         event.status,
@@ -224,7 +224,7 @@ class EventBridge(QObject):
                     span.error = (event.error or {}).get("message") if event.error else None
                     p.spans[span.key] = span
                 self._maybe_edges(p, record, now)
-            elif t is ev.NodeRetrying:
+            elif isinstance(event, ev.NodeRetrying):
                 self._max_attempts[event.node_id] = event.max_attempts
                 if event.thread_id == MAIN_THREAD:
                     p.nodes[event.node_id] = NodeLive(
@@ -243,17 +243,17 @@ class EventBridge(QObject):
                     p.spans[span.key] = span
             elif t in _RUN_STATUS:
                 p.run_status = _RUN_STATUS[t]
-                if t is ev.ExecutionStarted:
+                if isinstance(event, ev.ExecutionStarted):
                     p.total = event.total
-                elif t is ev.ExecutionFailed:
+                elif isinstance(event, ev.ExecutionFailed):
                     p.error = dict(event.error)
                 if MAIN_THREAD in record.threads:
                     p.edges = dict(record.main.edge_counts)
                     self._edges_dirty = False
                 if t is not ev.ExecutionStarted and t is not ev.ExecutionResumed:
                     p.current = None
-            elif t is ev.ThreadStarted or t is ev.ThreadFinished:
-                what = "started" if t is ev.ThreadStarted else f"finished: {event.status}"
+            elif isinstance(event, ev.ThreadStarted | ev.ThreadFinished):
+                what = "started" if isinstance(event, ev.ThreadStarted) else f"finished: {event.status}"
                 self._add_log_locked(LogLine(now, "INFO", f"sub-workflow thread {event.thread_id} {what}", getattr(event, "node_id", None), event.execution_id, "engine.runtime"))
             wake = not self._scheduled
             self._scheduled = True
