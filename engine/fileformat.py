@@ -28,6 +28,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from engine.errors import Problem, WorkflowInvalid
 from engine.model import DEFAULT_MAX_NODE_VISITS, FORMAT, Connection, Node, Note, Workflow
 
+__all__ = [
+    "MAX_INT_DIGITS",
+    "MAX_NESTING",
+    "SUPPORTED_MAJOR",
+    "ConnectionFile",
+    "NodeFile",
+    "NoteFile",
+    "RetryFile",
+    "WorkflowFile",
+    "check_format",
+    "dumps",
+    "load",
+    "loads",
+    "parse",
+    "save",
+    "to_dict",
+]
+
 SUPPORTED_MAJOR = 1
 MAX_NESTING = 100  # levels of lists/objects in a file; real workflows use a handful
 MAX_INT_DIGITS = 4_300  # Python's limit for int <-> text: a longer int can never be saved

@@ -15,6 +15,17 @@ from typing import Any
 
 from engine.observable import Signal
 
+__all__ = [
+    "DEFAULT_MAX_NODE_VISITS",
+    "FORMAT",
+    "Connection",
+    "Node",
+    "Note",
+    "Workflow",
+    "WorkflowEvents",
+    "new_id",
+]
+
 FORMAT = "processengine/1"
 # how often one node may run in one execution (cycles through a branching node are
 # allowed; this bound turns a cycle that never takes its way out into a clear failure)

@@ -13,8 +13,7 @@ from typing import Any
 
 from app.runner.bridge import AttemptSpan, NodeLive
 from engine.model import Workflow
-from engine.runtime.orchestrator import summarize
-from engine.runtime.record import MAIN_THREAD, RunRecord
+from engine.runtime.record import MAIN_THREAD, RunRecord, summarize
 from engine.runtime.status import status_object
 
 _NODE_STATES = {"succeeded", "failed", "skipped", "cancelled", "paused", "running", "retrying", "pending", "pinned", "reused", "replayed"}

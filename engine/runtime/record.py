@@ -19,6 +19,28 @@ from engine.runtime.debug import DebugState
 if TYPE_CHECKING:
     from engine.model import Workflow
 
+__all__ = [
+    "CANCELLED",
+    "COMPLETED",
+    "FAILED",
+    "INTERRUPTED",
+    "MAIN_THREAD",
+    "MAX_SUMMARY",
+    "PAUSED",
+    "QUEUED",
+    "RESUMABLE",
+    "RUNNING",
+    "TERMINAL",
+    "Frame",
+    "LoopState",
+    "RunRecord",
+    "ThreadRecord",
+    "error_object",
+    "iso",
+    "new_record",
+    "summarize",
+]
+
 MAIN_THREAD = "main"
 
 # run statuses
