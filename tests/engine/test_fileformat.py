@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from engine import fileformat
 from engine.errors import WorkflowInvalid
+from tests.demo import example_names, example_path
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted((ROOT / "app" / "resources" / "examples").glob("*.pe.json"))
+EXAMPLES = [example_path(name) for name in example_names()]
 
 
 def _doc(**over) -> dict:

@@ -12,14 +12,14 @@ from app.canvas import minimap as mm
 from app.canvas.scene import WorkflowScene
 from app.canvas.view import CanvasView
 from app.theme import RUN_STATE_COLORS
-from engine import fileformat
 from engine.model import Node
+from tests.demo import demo_workflow
 
 
 @pytest.fixture
 def view(qtbot, ui):
     scene = WorkflowScene()
-    scene.bind(fileformat.parse(ui.DEMO))
+    scene.bind(demo_workflow())
     v = CanvasView(scene)
     qtbot.addWidget(v)
     v.resize(900, 600)
