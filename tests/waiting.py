@@ -41,7 +41,7 @@ async def until(
         if isinstance(got, Awaitable):
             got = await got
         if got:
-            return got  # type: ignore[return-value]
+            return got
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         await asyncio.sleep(every)
