@@ -67,8 +67,7 @@ def editor_screenshot(app: QApplication, tmp: Path, out: Path) -> None:
     app.processEvents()
     window.view.fit_all()
     window.scene.select_nodes(["many"])
-    t0 = time.monotonic()
-    wait_until(app, lambda: time.monotonic() - t0 > 0.6 and window.problem_label.text() == "✓ ready to run")
+    wait_until(app, lambda: not window.validator.timer.isActive() and window.problem_label.text() == "✓ ready to run")
     window.statusBar().clearMessage()  # "Opened <path>": a path of this machine
     settle(app, window)
     check_clean(window, tmp=tmp)
