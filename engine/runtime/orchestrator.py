@@ -40,6 +40,8 @@ from engine.runtime.record import (
     LoopState,
     RunRecord,
     ThreadRecord,
+    attempt_entry,
+    cut_short_attempt,
     error_object,
     iso,
     new_record,
@@ -50,6 +52,7 @@ from engine.runtime.retry import RetryPolicy, policy_for
 __all__ = ["Orchestrator", "RunFailed", "error_object", "iso", "new_record", "summarize"]
 
 log = logging.getLogger("engine.runtime")
+NODE_LOGS_KEPT = 256  # node loggers kept for reuse (a 100,000-node run made one per node)
 
 class RunFailed(Exception):
     def __init__(self, error: dict[str, Any]) -> None:
@@ -86,21 +89,28 @@ class _Plan:
         self.nodes: dict[str, Node] = {n.id: n for n in wf.nodes}
         self.specs: dict[str, NodeSpec] = {n.id: get_spec(n.type) for n in wf.nodes}
         self.routing = Routing.build(wf)
+        # per-node facts as sets of the nodes they hold for (and retry policies only where
+        # a node sets its own): a dict entry per node and fact was ~300 bytes a node
         self.policies: dict[str, RetryPolicy] = {
-            n.id: policy_for(n.retry, self.specs[n.id].default_retry) for n in wf.nodes
+            n.id: policy_for(n.retry, self.specs[n.id].default_retry) for n in wf.nodes if n.retry is not None
         }
-        self.side_effects = {n.id: self.specs[n.id].has_side_effects(n) for n in wf.nodes}
-        self.dynamic = {n.id: has_expr(n.config) for n in wf.nodes}
+        self.side_effects = frozenset(n.id for n in wf.nodes if self.specs[n.id].has_side_effects(n))
+        self.dynamic = frozenset(n.id for n in wf.nodes if has_expr(n.config))
         self.static_cfg: dict[str, Any] = {}
-        self.multi_port = {
-            n.id: self.specs[n.id].kind != "loop" and len(self.specs[n.id].output_ports(n)) > 1 for n in wf.nodes
-        }
+        self.multi_port = frozenset(
+            n.id for n in wf.nodes if self.specs[n.id].kind != "loop" and len(self.specs[n.id].output_ports(n)) > 1
+        )
         self.triggers = [n.id for n in wf.nodes if self.specs[n.id].is_trigger]
+
+    def policy(self, node: Node) -> RetryPolicy:
+        """The node's retry policy: its own, else its type's default."""
+        got = self.policies.get(node.id)
+        return got if got is not None else policy_for(None, self.specs[node.id].default_retry)
 
     def config(self, node: Node, names_factory: Callable[[], dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
         """Render and validate a node's config (static configs are validated once)."""
         spec = self.specs[node.id]
-        if not self.dynamic[node.id]:
+        if node.id not in self.dynamic:
             got = self.static_cfg.get(node.id)
             if got is None:
                 got = self.static_cfg[node.id] = (self._validate(node, spec, node.config), node.config)
@@ -147,7 +157,7 @@ class Orchestrator:
         self._plans: dict[str, _Plan] = {}
         self._by_name: dict[str, dict[str, Any]] = {}
         self._exec_names: dict[str, Any] | None = None
-        self._node_logs: dict[str, _NodeLog] = {}  # thread id -> node name -> latest output
+        self._node_logs: dict[str, _NodeLog] = {}  # node id -> its logger (up to NODE_LOGS_KEPT)
         self._http: Any = None  # engine.http_client.SharedHttpClient, made on first use
         self._load_workflow_fn = load_workflow
         self._credential_fn = credential
@@ -386,7 +396,7 @@ class Orchestrator:
             attempt=frame.attempt,
             attempts=th.attempts.setdefault(node.id, []),
             node_state=dict(frame.state) if frame.state else {},
-            side=plan.side_effects[node.id],
+            side=node.id in plan.side_effects,
         )
         while True:
             run.attempt += 1
@@ -417,7 +427,7 @@ class Orchestrator:
         rec = self.record
         ports = spec.output_ports(node)
         port = "done" if spec.kind == "loop" else ("out" if "out" in ports or not ports else ports[0])
-        th.attempts.setdefault(node.id, []).append(_attempt(1, "pinned", time.time(), 0.0, None))
+        th.attempts.setdefault(node.id, []).append(attempt_entry(1, "pinned", time.time(), 0.0, None))
         self._set_output(th, plan, node.id, node.pin)
         th.node_status[node.id] = "succeeded"
         skipped = await self._deliver(th, plan, node, {port: node.pin})
@@ -475,7 +485,7 @@ class Orchestrator:
         duration = (time.perf_counter() - run.t0) * 1000
         status = "paused" if reason == "pause" else "cancelled"
         cut = status == "paused" and isinstance(stop, asyncio.CancelledError)  # a pause ended its I/O
-        run.attempts.append(_cut_short(node.id, run.attempt, run.started, duration) if cut else _attempt(run.attempt, status, run.started, duration, None))
+        run.attempts.append(cut_short_attempt(node.id, run.attempt, run.started, duration) if cut else attempt_entry(run.attempt, status, run.started, duration, None))
         th.node_status[node.id] = status
         if reason == "pause":
             self._requeue(run, run.attempt - 1)  # the interrupted attempt runs again
@@ -502,8 +512,8 @@ class Orchestrator:
         if isinstance(exc, ExpressionError):
             exc = NodeError(str(exc), error_type="ExpressionError")
         err = error_object(exc, node.id, run.attempt, th.thread_id)
-        run.attempts.append(_attempt(run.attempt, "failed", run.started, run.duration, err))
-        policy = run.plan.policies[node.id]
+        run.attempts.append(attempt_entry(run.attempt, "failed", run.started, run.duration, err))
+        policy = run.plan.policy(node)
         if policy.should_retry(exc, run.attempt) and await self._back_off(run, policy, err):
             return True
         th.node_status[node.id] = "failed"
@@ -548,14 +558,14 @@ class Orchestrator:
             raise
         if outcome != "elapsed":
             log.info("execution=%s node=%s %s after attempt %d", rec.execution_id, node.id, outcome.replace("_", " "), run.attempt, extra={"execution_id": rec.execution_id, "node_id": node.id})
-            run.attempts.append(_attempt(run.attempt, outcome, time.time(), 0.0, err if outcome == "give_up" else None))
+            run.attempts.append(attempt_entry(run.attempt, outcome, time.time(), 0.0, err if outcome == "give_up" else None))
         return outcome != "give_up"
 
     async def _on_success(self, run: _NodeRun, result: Any) -> None:
         """Store the output, push the successors; a loop starts its iterations instead."""
         th, node, rec = run.th, run.node, self.record
         duration = (time.perf_counter() - run.t0) * 1000
-        run.attempts.append(_attempt(run.attempt, "succeeded", run.started, duration, None))
+        run.attempts.append(attempt_entry(run.attempt, "succeeded", run.started, duration, None))
         if run.spec.kind == "loop":
             items = result.outputs.get("items", [])
             th.loops[node.id] = LoopState(list(items))
@@ -587,6 +597,8 @@ class Orchestrator:
     def _node_log(self, node_id: str) -> _NodeLog:
         got = self._node_logs.get(node_id)
         if got is None:
+            if len(self._node_logs) >= NODE_LOGS_KEPT:  # most nodes run once: keep a few, not one per node
+                self._node_logs.clear()
             got = self._node_logs[node_id] = _NodeLog(log, self.record.execution_id, node_id)
         return got
 
@@ -619,7 +631,7 @@ class Orchestrator:
         elif outputs:
             th.last_output = next(iter(outputs.values()))
         skipped: list[str] = []
-        if plan.multi_port[node.id] and node.id not in routing.cyclic:  # in a cycle: decided at the end
+        if node.id in plan.multi_port and node.id not in routing.cyclic:  # in a cycle: decided at the end
             spec = plan.specs[node.id]
             for port in spec.output_ports(node):
                 if port in outputs:
@@ -767,23 +779,6 @@ class Orchestrator:
                 await self._http.aclose()
             except Exception:  # closing must never turn a finished run into a failure
                 log.debug("closing the HTTP client failed", exc_info=True)
-
-
-def _attempt(attempt: int, status: str, started: float, duration_ms: float, error: dict[str, Any] | None) -> dict[str, Any]:
-    return {
-        "attempt": attempt,
-        "status": status,
-        "started_at": started,
-        "duration_ms": round(duration_ms, 3),
-        "error": error,
-    }
-
-
-def _cut_short(node_id: str, attempt: int, started: float, duration_ms: float) -> dict[str, Any]:
-    """The attempt a pause cut short mid-I/O (RunControl.pause): it runs again on resume."""
-    error = {"message": "paused while this node was running (its request was cut short); resume runs it again",
-             "type": "Interrupted", "node_id": node_id, "attempt": attempt, "traceback": None}
-    return _attempt(attempt, "interrupted", started, duration_ms, error)
 
 
 class _NodeLog(logging.LoggerAdapter):  # type: ignore[type-arg]

@@ -35,6 +35,8 @@ __all__ = [
     "LoopState",
     "RunRecord",
     "ThreadRecord",
+    "attempt_entry",
+    "cut_short_attempt",
     "error_object",
     "iso",
     "new_record",
@@ -94,7 +96,7 @@ class LoopState:
         return cls(d["items"], d["index"], d["results"])
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class ThreadRecord:
     """A stack of its own: the main workflow, or one sub-workflow call."""
 
@@ -118,6 +120,13 @@ class ThreadRecord:
     started_at: float | None = None
     stopped_at: float | None = None
     error: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        """A summary: the generated repr would spell out every output and attempt."""
+        return (
+            f"ThreadRecord(thread_id={self.thread_id!r}, status={self.status!r}, "
+            f"outputs={len(self.outputs)}, stack={len(self.stack)})"
+        )
 
     def progress(self) -> dict[str, Any]:
         from engine.runtime.status import progress_of  # defined once, with the status object
@@ -174,7 +183,7 @@ class ThreadRecord:
         )
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class RunRecord:
     execution_id: str
     workflow_id: str
@@ -191,6 +200,16 @@ class RunRecord:
     paused_ms: float = 0.0  # time spent paused between a pause and its resume (not part of the duration)
     debug: DebugState = field(default_factory=DebugState)  # breakpoints, pins, paused_at, re-run source
     io: RunIO = field(default_factory=RunIO)  # capture email / replay modes, unwritten recordings
+
+    def __repr__(self) -> str:
+        """A summary. asyncio's repr of a finished task holds its result's repr, and
+        `asyncio.run` builds that repr on its way out (reading back its SIGINT handler,
+        a partial naming the task): the generated repr of a 100,000-node record was
+        hundreds of megabytes, the peak memory of the whole run."""
+        return (
+            f"RunRecord(execution_id={self.execution_id!r}, workflow_id={self.workflow_id!r}, "
+            f"status={self.status!r}, threads={list(self.threads.values())!r})"
+        )
 
     @property
     def main(self) -> ThreadRecord:
@@ -317,3 +336,21 @@ def error_object(exc: BaseException, node_id: str, attempt: int, thread_id: str 
     if thread_id != MAIN_THREAD:
         obj["thread_id"] = thread_id
     return obj
+
+
+def attempt_entry(attempt: int, status: str, started: float, duration_ms: float, error: dict[str, Any] | None) -> dict[str, Any]:
+    """One entry of a node's attempt list (`ThreadRecord.attempts`), as the store keeps it."""
+    return {
+        "attempt": attempt,
+        "status": status,
+        "started_at": started,
+        "duration_ms": round(duration_ms, 3),
+        "error": error,
+    }
+
+
+def cut_short_attempt(node_id: str, attempt: int, started: float, duration_ms: float) -> dict[str, Any]:
+    """The attempt a pause cut short mid-I/O (RunControl.pause): it runs again on resume."""
+    error = {"message": "paused while this node was running (its request was cut short); resume runs it again",
+             "type": "Interrupted", "node_id": node_id, "attempt": attempt, "traceback": None}
+    return attempt_entry(attempt, "interrupted", started, duration_ms, error)
