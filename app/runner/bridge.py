@@ -11,7 +11,6 @@ events never wait behind a flood of signals.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -37,9 +36,6 @@ _RUN_STATUS = {
     ev.ExecutionCompleted: "completed",
     ev.ExecutionFailed: "failed",
 }
-_EXEC_RE = re.compile(r"execution=(\S+)")
-_NODE_RE = re.compile(r"node=(\S+)")
-_PREFIX_RE = re.compile(r"^execution=\S+ (?:node=\S+ )?")
 
 
 @dataclass(slots=True)
@@ -116,13 +112,28 @@ class _LogHandler(logging.Handler):
             msg = record.getMessage()
         except Exception:  # a broken format string must not break the run
             msg = str(record.msg)
-        ex = _EXEC_RE.search(msg)
-        execution = ex.group(1) if ex else None
-        node = _NODE_RE.search(msg)
-        text = _PREFIX_RE.sub("", msg, count=1)  # the ids have their own columns
-        self.bridge.add_log(
-            LogLine(record.created, record.levelname, text, node.group(1) if node else None, execution, record.name)
-        )
+        execution = _field(record, "execution_id")
+        node = _field(record, "node_id")
+        text = _without_ids(msg, execution, node)
+        self.bridge.add_log(LogLine(record.created, record.levelname, text, node, execution, record.name))
+
+
+def _field(record: logging.LogRecord, name: str) -> str | None:
+    """A structured field the engine set with `extra={...}` (absent on other records)."""
+    value = getattr(record, name, None)
+    return None if value is None or value == "" else str(value)
+
+
+def _without_ids(text: str, execution_id: str | None, node_id: str | None) -> str:
+    """The message without the leading `execution=… node=…` written for people reading the
+    log file: in the Log dock the ids have their own columns."""
+    if execution_id is not None:
+        head = f"execution={execution_id}"
+        if text.startswith((head + " ", head + ": ")):
+            text = text[len(head) + 1 :].lstrip()
+    if node_id is not None:
+        text = text.removeprefix(f"node={node_id} ")
+    return text
 
 
 class EventBridge(QObject):
