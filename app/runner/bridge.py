@@ -170,6 +170,14 @@ class EventBridge(QObject):
         self._last_flush = 0.0
         self._wake.connect(self._arm, Qt.ConnectionType.QueuedConnection)
         self._log_handler: _LogHandler | None = None
+        self._folds: dict[type[ev.Event], Callable[[Batch, Any, RunRecord, float], None]] = {
+            ev.NodeStarted: self._fold_started,
+            ev.NodeFinished: self._fold_finished,
+            ev.NodeRetrying: self._fold_retrying,
+            ev.ThreadStarted: self._fold_thread,
+            ev.ThreadFinished: self._fold_thread,
+            **dict.fromkeys(_RUN_STATUS, self._fold_run_status),
+        }
 
     # -- wiring ----------------------------------------------------------------
     def hooks(self) -> ev.LifecycleHooks:
@@ -194,9 +202,10 @@ class EventBridge(QObject):
 
     # -- engine thread -----------------------------------------------------------
     def on_event(self, event: ev.Event, record: RunRecord) -> None:
-        """Hook handler (engine thread): fold the event into the pending batch."""
+        """Hook handler (engine thread): fold the event into the pending batch; the first
+        event of a batch posts the one wake-up to the GUI thread."""
         now = time.time()
-        t = type(event)
+        fold = self._folds.get(type(event))  # exact type, as LifecycleHooks.on matches
         with self._lock:
             p = self._pending
             p.events += 1
@@ -205,71 +214,77 @@ class EventBridge(QObject):
                 self.execution_id = event.execution_id
             p.execution_id = event.execution_id
             self._record = record
-            if t is ev.NodeStarted:
-                if event.thread_id == MAIN_THREAD:
-                    p.nodes[event.node_id] = NodeLive(
-                        "running", event.attempt, self._max_attempts.get(event.node_id, 0), side_effects=event.side_effects
-                    )
-                    p.current = event.node_id
-                span = AttemptSpan(event.thread_id, event.node_id, event.attempt, now)
-                self._spans[span.key] = span
-                p.spans[span.key] = span
-                self._maybe_edges(p, record, now)
-            elif t is ev.NodeFinished:
-                if event.thread_id == MAIN_THREAD:
-                    p.nodes[event.node_id] = NodeLive(
-                        event.status,
-                        event.attempt,
-                        self._max_attempts.get(event.node_id, 0),
-                        error=(event.error or {}).get("message") if event.error else None,
-                        summary=event.output_summary,
-                        duration_ms=event.duration_ms,
-                        side_effects=event.side_effects,
-                    )
-                    if p.current == event.node_id:
-                        p.current = None
-                span = self._spans.get((event.thread_id, event.node_id, event.attempt))
-                if span is not None and span.end is None:
-                    span.end = now
-                    span.status = event.status
-                    span.error = (event.error or {}).get("message") if event.error else None
-                    p.spans[span.key] = span
-                self._maybe_edges(p, record, now)
-            elif t is ev.NodeRetrying:
-                self._max_attempts[event.node_id] = event.max_attempts
-                if event.thread_id == MAIN_THREAD:
-                    p.nodes[event.node_id] = NodeLive(
-                        "retrying",
-                        event.attempt,
-                        event.max_attempts,
-                        retry_at=time.monotonic() + event.delay,
-                        error=event.error,
-                    )
-                span = self._spans.get((event.thread_id, event.node_id, event.attempt))
-                if span is not None:
-                    span.end = now
-                    span.status = "failed"
-                    span.error = event.error
-                    span.retry_delay = event.delay
-                    p.spans[span.key] = span
-            elif t in _RUN_STATUS:
-                p.run_status = _RUN_STATUS[t]
-                if t is ev.ExecutionStarted:
-                    p.total = event.total
-                elif t is ev.ExecutionFailed:
-                    p.error = dict(event.error)
-                if MAIN_THREAD in record.threads:
-                    p.edges = dict(record.main.edge_counts)
-                    self._edges_dirty = False
-                if t is not ev.ExecutionStarted and t is not ev.ExecutionResumed:
-                    p.current = None
-            elif t is ev.ThreadStarted or t is ev.ThreadFinished:
-                what = "started" if t is ev.ThreadStarted else f"finished: {event.status}"
-                self._add_log_locked(LogLine(now, "INFO", f"sub-workflow thread {event.thread_id} {what}", getattr(event, "node_id", None), event.execution_id, "engine.runtime"))
+            if fold is not None:
+                fold(p, event, record, now)
             wake = not self._scheduled
             self._scheduled = True
         if wake:
             self._wake.emit()
+
+    # one fold per event type; each runs under the lock, on the engine thread
+    def _fold_started(self, p: Batch, event: ev.NodeStarted, record: RunRecord, now: float) -> None:
+        if event.thread_id == MAIN_THREAD:
+            p.nodes[event.node_id] = NodeLive(
+                "running", event.attempt, self._max_attempts.get(event.node_id, 0), side_effects=event.side_effects
+            )
+            p.current = event.node_id
+        span = AttemptSpan(event.thread_id, event.node_id, event.attempt, now)
+        self._spans[span.key] = span
+        p.spans[span.key] = span
+        self._maybe_edges(p, record, now)
+
+    def _fold_finished(self, p: Batch, event: ev.NodeFinished, record: RunRecord, now: float) -> None:
+        error = (event.error or {}).get("message") if event.error else None
+        if event.thread_id == MAIN_THREAD:
+            p.nodes[event.node_id] = NodeLive(
+                event.status,
+                event.attempt,
+                self._max_attempts.get(event.node_id, 0),
+                error=error,
+                summary=event.output_summary,
+                duration_ms=event.duration_ms,
+                side_effects=event.side_effects,
+            )
+            if p.current == event.node_id:
+                p.current = None
+        span = self._spans.get((event.thread_id, event.node_id, event.attempt))
+        if span is not None and span.end is None:
+            span.end = now
+            span.status = event.status
+            span.error = error
+            p.spans[span.key] = span
+        self._maybe_edges(p, record, now)
+
+    def _fold_retrying(self, p: Batch, event: ev.NodeRetrying, record: RunRecord, now: float) -> None:
+        self._max_attempts[event.node_id] = event.max_attempts
+        if event.thread_id == MAIN_THREAD:
+            p.nodes[event.node_id] = NodeLive(
+                "retrying", event.attempt, event.max_attempts, retry_at=time.monotonic() + event.delay, error=event.error
+            )
+        span = self._spans.get((event.thread_id, event.node_id, event.attempt))
+        if span is not None:
+            span.end = now
+            span.status = "failed"
+            span.error = event.error
+            span.retry_delay = event.delay
+            p.spans[span.key] = span
+
+    def _fold_run_status(self, p: Batch, event: ev.Event, record: RunRecord, now: float) -> None:
+        p.run_status = _RUN_STATUS[type(event)]
+        if isinstance(event, ev.ExecutionStarted):
+            p.total = event.total
+        elif isinstance(event, ev.ExecutionFailed):
+            p.error = dict(event.error)
+        if MAIN_THREAD in record.threads:
+            p.edges = dict(record.main.edge_counts)
+            self._edges_dirty = False
+        if not isinstance(event, ev.ExecutionStarted | ev.ExecutionResumed):
+            p.current = None
+
+    def _fold_thread(self, p: Batch, event: ev.ThreadStarted | ev.ThreadFinished, record: RunRecord, now: float) -> None:
+        what = "started" if isinstance(event, ev.ThreadStarted) else f"finished: {event.status}"
+        node_id = event.node_id if isinstance(event, ev.ThreadStarted) else None
+        self._add_log_locked(LogLine(now, "INFO", f"sub-workflow thread {event.thread_id} {what}", node_id, event.execution_id, "engine.runtime"))
 
     def _maybe_edges(self, p: Batch, record: RunRecord, now: float) -> None:
         if now - self._edges_at >= EDGE_SNAPSHOT_S:

@@ -7,14 +7,12 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QPointF
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.canvas.scene import WorkflowScene
 from app.canvas.view import CanvasView
 from app.document.controller import EditController
 from app.document.document import WorkflowDocument
-from app.main_window import MainWindow
 from engine import fileformat
 from engine.model import Connection
 
@@ -39,7 +37,6 @@ def attached(qtbot: QtBot, ui: Any) -> tuple[EditController, WorkflowScene, Canv
     document, scene, view = _canvas(qtbot, ui)
     controller = EditController(document)
     controller.attach(scene)
-    assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
     return controller, scene, view
 
 

@@ -10,12 +10,10 @@ import threading
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.canvas.scene import WorkflowScene
 from app.canvas.view import CanvasView
-from app.main_window import MainWindow
 from app.runner.bridge import EventBridge
 from app.runner.canvas_state import RunCanvas
 from engine import events as ev
@@ -49,7 +47,6 @@ def path(qtbot: QtBot, ui: Any) -> tuple[Workflow, WorkflowScene, RunCanvas, Eve
     painter = RunCanvas(lambda: scene)
     painter.follow(bridge)
     painter.begin(wf)
-    assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
     return wf, scene, painter, bridge
 
 
