@@ -93,3 +93,24 @@ def test_the_painter_has_its_own_subscription_and_can_drop_it(qtbot: QtBot, path
     )
     qtbot.waitUntil(lambda: scene.node_item("start").run_state == "succeeded")
     assert scene.node_item("start").run_badge == "<1 ms"
+
+
+def test_in_a_real_run_the_painter_paints_before_the_controller_reads_status(make_controller: Any, qtbot: QtBot) -> None:
+    """The run controller follows the same bridge for status only; the painter is subscribed
+    first, so every `batch_applied` sees the canvas (and its counts) already up to date."""
+    from tests.app.runner.helpers import wait_workflow
+
+    ctl, win = make_controller(wait_workflow(0.2))
+    seen: list[tuple[bool, int]] = []
+
+    def check(batch: Any) -> None:
+        painted = all(win.scene().node_item(n).run_state == live.state for n, live in batch.nodes.items())
+        seen.append((painted, ctl.canvas.progress()["completed"]))
+
+    ctl.batch_applied.connect(check)
+    ctl.run_action.trigger()
+    qtbot.waitUntil(lambda: ctl.state == "completed", timeout=10000)
+    assert seen and all(painted for painted, _ in seen)
+    assert ctl.bridge is not None and ctl.canvas._bridge is ctl.bridge
+    assert {i.node_id: i.run_state for i in win.scene().node_items()} == dict.fromkeys(["start", "a", "w", "b"], "succeeded")
+    assert "4 completed" in ctl.progress_label.text()
