@@ -179,6 +179,7 @@ class RunCanvas(QObject):
 
     def stop(self) -> None:
         """The window is going away: stop the timers and drop pending paints (no repaint)."""
+        self.unfollow()
         self._reset()
         self._stale_edges.clear()
 
