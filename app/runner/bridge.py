@@ -5,7 +5,9 @@ pending batch under a lock (the latest state per node wins) and, when the
 batch was empty, post one queued wake-up to the GUI thread. The GUI thread
 flushes at most once per `FRAME_MS`, so a run streaming thousands of events
 per second costs the GUI a handful of small updates per second, and input
-events never wait behind a flood of signals.
+events never wait behind a flood of signals. The run's `engine` log lines come
+in the same batches; their ids are the records' `execution_id` / `node_id`
+fields (`extra=`), never read back out of the text.
 """
 
 from __future__ import annotations
