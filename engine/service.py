@@ -287,7 +287,7 @@ class ExecutionService(DebugVerbs):
             back = row.status if row.status in (PAUSED, QUEUED) else INTERRUPTED
             self._store.set_stopped(execution_id, back, only_from=[RUNNING])
             raise
-        log.info("execution=%s resuming from %s (seq %d)", execution_id, rec.status, seq)
+        log.info("execution=%s resuming from %s (seq %d)", execution_id, rec.status, seq, extra={"execution_id": execution_id})
         checkpointer = Checkpointer(self._store.engine, rec, seq=seq, existing_threads=existing, owner_token=self._store.me.token)
         if edited:  # breakpoints, step mode, edited variables or input: stored before anything runs
             checkpointer.initial()
@@ -354,18 +354,18 @@ class ExecutionService(DebugVerbs):
             try:
                 request = store.poll(execution_id, heartbeat=beat)
             except Exception:  # a busy database must not kill the run; try again next tick
-                log.warning("execution=%s: control poll failed", execution_id, exc_info=True)
+                log.warning("execution=%s: control poll failed", execution_id, exc_info=True, extra={"execution_id": execution_id})
                 continue
             if beat:
                 last_beat = now
             if request == "cancel" and not control.cancel_requested:
-                log.info("execution=%s: cancel requested through the database", execution_id)
+                log.info("execution=%s: cancel requested through the database", execution_id, extra={"execution_id": execution_id})
                 control.cancel()
             elif request == "pause" and not control.interrupted:
-                log.info("execution=%s: pause requested through the database", execution_id)
+                log.info("execution=%s: pause requested through the database", execution_id, extra={"execution_id": execution_id})
                 control.pause()
             elif request in ("retry_now", "give_up"):
-                log.info("execution=%s: %s requested through the database", execution_id, request)
+                log.info("execution=%s: %s requested through the database", execution_id, request, extra={"execution_id": execution_id})
                 (control.retry_now if request == "retry_now" else control.give_up)()
                 store.clear_request(execution_id, request)
 

@@ -213,7 +213,7 @@ class DebugVerbs:
         if replay is not None:
             self._plan_replay(rec, wf, {**replay, "source": source_id})  # type: ignore[attr-defined]
         self._debug_on_start(rec, wf, pins=pins, breakpoints=breakpoints, step=False, to=to_node)
-        log.info("execution=%s re-runs %s from node=%s", rec.execution_id, source_id, start, extra={"execution_id": rec.execution_id, "rerun_of": source_id})
+        log.info("execution=%s re-runs %s from node=%s", rec.execution_id, source_id, start, extra={"execution_id": rec.execution_id, "node_id": start, "rerun_of": source_id})
         return self._launch_new(wf, rec, hooks, collect=True)  # type: ignore[attr-defined,no-any-return]
 
     def workflow_of_any(self, execution_id: str) -> Workflow:

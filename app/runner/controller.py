@@ -298,6 +298,7 @@ class RunController(QObject):
         self._drop_bridge()
         bridge = EventBridge(self, call_in_engine=self.engine.call_soon)
         bridge.capture_logs()
+        self.canvas.follow(bridge)  # first: the status below reads the painted counts
         bridge.batch_ready.connect(self._on_batch)
         self.bridge = bridge
         return bridge
@@ -306,14 +307,15 @@ class RunController(QObject):
         if self.bridge is not None:
             self.bridge.flush()
             self.bridge.close()
+            self.canvas.unfollow()
             self.bridge.batch_ready.disconnect(self._on_batch)
             self.bridge.deleteLater()
             self.bridge = None
 
     def _on_batch(self, batch: Batch) -> None:
+        """Status only (the canvas painted the batch itself): current node, clock, progress."""
         if batch.execution_id and self.execution_id is None:
             self.execution_id = batch.execution_id
-        self.canvas.apply(batch)
         if batch.current is not None or batch.nodes:
             cur = batch.current
             if cur is None and self.current_node in batch.nodes and batch.nodes[self.current_node].state != "running":

@@ -193,10 +193,10 @@ class Orchestrator:
         plan = self._plan(self.workflow)
         self._start_debugger(plan)
         if resumed:
-            log.info("execution=%s resumed", rec.execution_id)
+            log.info("execution=%s resumed", rec.execution_id, extra={"execution_id": rec.execution_id})
             await self.hooks.emit(ev.ExecutionResumed(execution_id=rec.execution_id), rec)
         else:
-            log.info("execution=%s started workflow=%s", rec.execution_id, rec.workflow_id)
+            log.info("execution=%s started workflow=%s", rec.execution_id, rec.workflow_id, extra={"execution_id": rec.execution_id})
             await self.hooks.emit(ev.ExecutionStarted(execution_id=rec.execution_id, workflow_id=rec.workflow_id, total=main.total), rec)
             await self._report_reused(main)
         try:
@@ -206,28 +206,28 @@ class Orchestrator:
             if stop.reason == "pause":
                 if rec.debug.paused_at is None:
                     rec.debug.paused_at = request_paused_at(rec)
-                log.info("execution=%s paused", rec.execution_id)
+                log.info("execution=%s paused", rec.execution_id, extra={"execution_id": rec.execution_id})
                 await self.hooks.emit(ev.ExecutionPaused(execution_id=rec.execution_id), rec)
             else:
-                log.info("execution=%s cancelled", rec.execution_id)
+                log.info("execution=%s cancelled", rec.execution_id, extra={"execution_id": rec.execution_id})
                 await self.hooks.emit(ev.ExecutionCancelled(execution_id=rec.execution_id), rec)
         except RunFailed as failed:
             rec.error = main.error = failed.error
             self._stopped(FAILED)
-            log.error("execution=%s failed node=%s: %s", rec.execution_id, failed.error.get("node_id"), failed.error.get("message"))
+            log.error("execution=%s failed node=%s: %s", rec.execution_id, failed.error.get("node_id"), failed.error.get("message"), extra={"execution_id": rec.execution_id, "node_id": failed.error.get("node_id")})
             await self.hooks.emit(ev.ExecutionFailed(execution_id=rec.execution_id, error=failed.error), rec)
         except RunTakenOver:  # another process owns the run now: stop, record nothing
-            log.warning("execution=%s was taken over by another process; stopping", rec.execution_id)
+            log.warning("execution=%s was taken over by another process; stopping", rec.execution_id, extra={"execution_id": rec.execution_id})
             raise
         except Exception as exc:  # a bug or an unexpected error: the run fails, nothing is lost
             rec.error = main.error = error_object(exc, main.in_flight or "", 0)
             self._stopped(FAILED)
-            log.exception("execution=%s crashed", rec.execution_id)
+            log.exception("execution=%s crashed", rec.execution_id, extra={"execution_id": rec.execution_id})
             await self.hooks.emit(ev.ExecutionFailed(execution_id=rec.execution_id, error=rec.error), rec)
         else:
             await self._mark_unrun_skipped(main, plan)
             self._stopped(COMPLETED)
-            log.info("execution=%s completed", rec.execution_id)
+            log.info("execution=%s completed", rec.execution_id, extra={"execution_id": rec.execution_id})
             await self.hooks.emit(ev.ExecutionCompleted(execution_id=rec.execution_id), rec)
         finally:
             await self._close()
@@ -445,7 +445,7 @@ class Orchestrator:
         run.started = time.time()
         run.t0 = time.perf_counter()
         if log.isEnabledFor(logging.INFO):
-            log.info("execution=%s node=%s started attempt %d", rec.execution_id, node.id, run.attempt)
+            log.info("execution=%s node=%s started attempt %d", rec.execution_id, node.id, run.attempt, extra={"execution_id": rec.execution_id, "node_id": node.id})
         if self._w_started:
             await self.hooks.emit(ev.NodeStarted(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, attempt=run.attempt, side_effects=run.side), rec)
         cfg, raw = plan.config(node, lambda v=value: self._names(th, plan, v))
@@ -518,7 +518,7 @@ class Orchestrator:
             return True
         th.node_status[node.id] = "failed"
         th.in_flight = None
-        log.error("execution=%s node=%s failed after %d attempt(s): %s", rec.execution_id, node.id, run.attempt, err["message"])
+        log.error("execution=%s node=%s failed after %d attempt(s): %s", rec.execution_id, node.id, run.attempt, err["message"], extra={"execution_id": rec.execution_id, "node_id": node.id})
         value = run.frame.value
         skipped: list[str] = []
         ports: tuple[str, ...] = ()
@@ -545,7 +545,7 @@ class Orchestrator:
         th, node, rec = run.th, run.node, self.record
         delay = policy.delay(run.attempt)
         th.node_status[node.id] = "retrying"
-        log.warning("execution=%s node=%s attempt %d/%d failed: %s; retry in %.2fs", rec.execution_id, node.id, run.attempt, policy.max_attempts, err["message"], delay)
+        log.warning("execution=%s node=%s attempt %d/%d failed: %s; retry in %.2fs", rec.execution_id, node.id, run.attempt, policy.max_attempts, err["message"], delay, extra={"execution_id": rec.execution_id, "node_id": node.id})
         await self.hooks.emit(ev.NodeRetrying(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, attempt=run.attempt, max_attempts=policy.max_attempts, delay=delay, error=err["message"]), rec)
         try:
             outcome = await self.control.backoff(delay)
@@ -580,7 +580,7 @@ class Orchestrator:
         th.in_flight = None
         skipped = await self._deliver(th, run.plan, node, outputs)
         if log.isEnabledFor(logging.INFO):
-            log.info("execution=%s node=%s succeeded in %.2f ms", rec.execution_id, node.id, duration)
+            log.info("execution=%s node=%s succeeded in %.2f ms", rec.execution_id, node.id, duration, extra={"execution_id": rec.execution_id, "node_id": node.id})
         if self._w_finished:
             await self.hooks.emit(
                 ev.NodeFinished(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, status="succeeded", duration_ms=duration, attempt=run.attempt, output_summary=summarize(first), ports=tuple(outputs), error=None, side_effects=run.side, pure=run.spec.pure),
@@ -782,11 +782,13 @@ class Orchestrator:
 
 
 class _NodeLog(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """Prefixes every node log line with the execution and node ids."""
+    """Prefixes every node log line with the execution and node ids (for people reading the
+    file) and carries them as the record's `execution_id` / `node_id` fields (for programs)."""
 
     def __init__(self, logger: logging.Logger, execution_id: str, node_id: str) -> None:
         super().__init__(logger, {"execution_id": execution_id, "node_id": node_id})
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
         extra = self.extra or {}
+        kwargs["extra"] = {**(kwargs.get("extra") or {}), **extra}  # a node's own fields (code.py's "source") stay
         return f"execution={extra['execution_id']} node={extra['node_id']} {msg}", kwargs

@@ -417,7 +417,7 @@ class Checkpointer:
             try:
                 self.flush()
             except Exception:  # the next event's flush raises it into the run
-                log.exception("execution=%s: group commit failed", self.eid)
+                log.exception("execution=%s: group commit failed", self.eid, extra={"execution_id": self.eid})
 
     # -- serializing -------------------------------------------------------------
     def _loops_json(self, tid: str, loops: list[tuple[str, list[Any], int, list[Any], int]]) -> str:
