@@ -59,6 +59,7 @@ class NodeFile(_Strict):
     on_error: Literal["fail", "route", "continue"] = "fail"
     disabled: bool = False
     pin: Any = None
+    replay: bool = False
 
 
 class ConnectionFile(_Strict):
@@ -194,6 +195,7 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
                 on_error=nf.on_error,
                 disabled=nf.disabled,
                 pin=nf.pin,
+                replay=nf.replay,
             )
         )
     if check_configs:
@@ -371,6 +373,8 @@ def to_dict(wf: Workflow) -> dict[str, Any]:
             d["disabled"] = True
         if n.pin is not None:
             d["pin"] = n.pin
+        if n.replay:
+            d["replay"] = True
         nodes.append(d)
     doc: dict[str, Any] = {
         "format": FORMAT,
