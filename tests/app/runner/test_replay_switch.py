@@ -216,3 +216,23 @@ def test_a_rerun_with_capture_email_on_sends_nothing(window: Any, runner: Any, q
     third = rerun_from(runner, qtbot, "mail", second, source=first)
     assert len(smtp_server.messages) == 1
     assert [a["status"] for a in c.call_blocking(lambda s: s.record(third)).main.attempts["mail"]] == ["replayed"]
+
+
+def test_the_run_version_chosen_for_a_rerun_keeps_the_documents_replay_switches(window: Any, runner: Any, qtbot: Any, tmp_path: Path, http_server: HttpTestServer) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    http_server.route("/a", Reply(json={"n": 5}))
+    http_server.route("/b", Reply(json={"ok": True}))
+    open_wf(window, two_calls(http_server), tmp_path)
+    first = run_once(runner, qtbot)
+    click(switch(window, qtbot, "a", first), REPLAY)
+    window.controller.set_config("end", {"values": {"got": 1}})  # a real edit: the re-run asks which version
+    window.answerer.answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Discard]
+    window.scene.select_nodes(["a"])
+    runner.debug.session.rerun_action.trigger()
+    c = runner.controller
+    qtbot.waitUntil(lambda: c.state == rc.COMPLETED and c.execution_id != first, timeout=15000)
+    assert window.answerer.seen[0]["title"] == "Re-run"
+    assert window.document.workflow.node("end").config == {"values": {"got": "{{ input.body.ok }}"}}  # the run's version
+    assert window.document.workflow.node("a").replay and window.scene.node_item("a").replay  # the switch came along
+    assert (http_server.calls("/a"), http_server.calls("/b")) == (1, 2)
