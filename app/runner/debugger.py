@@ -315,7 +315,7 @@ class DebugSession(QObject):
         source = source or c.execution_id
         if source is None or c.active:
             return None
-        run_wf = await c.call(lambda s: s.workflow_of(source))
+        run_wf = await c.call(lambda s: s.workflow_of_any(source))  # in-memory runs keep theirs with the service
         current = self.window.document.workflow
         if current is None or current.id != run_wf.id:
             choice = "run"  # another workflow's run: open the version it used

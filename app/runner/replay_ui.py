@@ -70,17 +70,22 @@ class ReplayUi(QObject):
     async def load(self, execution_id: str) -> None:
         """Read what the run recorded and output (engine thread); tell the inspector."""
 
-        def read(s: Any) -> tuple[frozenset[str], frozenset[str], str | None, list[str]]:
+        def read(s: Any) -> tuple[frozenset[str], frozenset[str], str | None, list[str]] | None:
+            try:
+                outputs = frozenset(s.record(execution_id).main.outputs)
+                warnings = list(s.status(execution_id).get("warnings") or [])
+            except EngineError:  # deleted meanwhile
+                return None
             try:
                 recorded, note = frozenset(recorded_nodes(s.store, execution_id)), None
             except EngineError:  # a service that keeps runs in memory stores no recordings
                 recorded, note = frozenset(), "This run is kept in memory only, with no recordings"
-            outputs = frozenset(s.record(execution_id).main.outputs)
-            return recorded, outputs, note, list(s.status(execution_id).get("warnings") or [])
+            return recorded, outputs, note, warnings
 
-        recorded, outputs, note, warnings = await self.controller.call(read)
-        if execution_id != self.controller.execution_id:
+        got = await self.controller.call(read)
+        if execution_id != self.controller.execution_id or got is None:
             return  # the canvas moved on while we read
+        recorded, outputs, note, warnings = got
         self.execution_id, self.warnings = execution_id, warnings
         self._set_context(ReplayContext(run=self._run_name(execution_id), recorded=recorded, outputs=outputs, note=note))
         if warnings:

@@ -236,3 +236,26 @@ def test_the_run_version_chosen_for_a_rerun_keeps_the_documents_replay_switches(
     assert window.document.workflow.node("end").config == {"values": {"got": "{{ input.body.ok }}"}}  # the run's version
     assert window.document.workflow.node("a").replay and window.scene.node_item("a").replay  # the switch came along
     assert (http_server.calls("/a"), http_server.calls("/b")) == (1, 2)
+
+
+def test_a_run_kept_in_memory_has_nothing_to_replay(window: Any, qloop: Any, engine: Any, qtbot: Any, tmp_path: Path, http_server: HttpTestServer) -> None:
+    ui = install_runner(window, in_memory=True, engine=engine, recover=False)
+    try:
+        http_server.route("/a", Reply(json={"n": 5}))
+        http_server.route("/b", Reply(json={"ok": True}))
+        open_wf(window, two_calls(http_server), tmp_path)
+        first = run_once(ui, qtbot)
+        section = switch(window, qtbot, "a", first)
+        assert not section.buttons[REPLAY].isEnabled()
+        assert section.buttons[REPLAY].toolTip() == "This run is kept in memory only, with no recordings: nothing to replay"
+        window.controller.set_replay("a", True)
+        window.scene.select_nodes(["a"])
+        ui.debug.session.rerun_action.trigger()
+        qtbot.waitUntil(lambda: "Not re-run: nodes set to Replay need a stored run" in window.statusBar().currentMessage(), timeout=5000)
+        assert ui.controller.execution_id == first and http_server.calls("/a") == 1
+        window.controller.set_replay("a", False)  # live: an in-memory run re-runs (it read no stored version)
+        ui.debug.session.rerun_action.trigger()
+        qtbot.waitUntil(lambda: ui.controller.state == rc.COMPLETED and ui.controller.execution_id != first, timeout=15000)
+        assert (http_server.calls("/a"), http_server.calls("/b")) == (2, 2)
+    finally:
+        ui.shutdown()
