@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import Any
+from typing import Any, cast
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
@@ -315,7 +315,11 @@ class DebugSession(QObject):
         source = source or c.execution_id
         if source is None or c.active:
             return None
-        run_wf = await c.call(lambda s: s.workflow_of_any(source))  # in-memory runs keep theirs with the service
+        def version(s: Any) -> Workflow:  # in-memory runs keep theirs with the service
+            wf: Workflow = s.workflow_of_any(source)
+            return wf
+
+        run_wf = await c.call(version)
         current = self.window.document.workflow
         if current is None or current.id != run_wf.id:
             choice = "run"  # another workflow's run: open the version it used
@@ -352,7 +356,7 @@ class DebugSession(QObject):
         if not nodes:
             return None, None
         try:
-            recorded = await self.controller.call(lambda s: recorded_nodes(s.store, source))
+            recorded = await self.controller.call(lambda s: recorded_nodes(cast(Any, s).store, source))
         except EngineError as exc:  # e.g. a service that keeps runs in memory: no recordings
             return None, f"Not re-run: nodes set to Replay need a stored run to replay from ({exc})."
         missing = [self._name(n) for n in nodes if n not in recorded]
