@@ -315,6 +315,7 @@ class DebugSession(QObject):
         source = source or c.execution_id
         if source is None or c.active:
             return None
+
         def version(s: Any) -> Workflow:  # in-memory runs keep theirs with the service
             wf: Workflow = s.workflow_of_any(source)
             return wf
@@ -333,7 +334,7 @@ class DebugSession(QObject):
             c.message.emit("Cancel or continue the paused run before re-running.")
             return None
         if choice == "run" and current is not None and current.id == run_wf.id:
-            _carry_replay(current, run_wf)  # the run-mode switch's choice holds for the version the run used
+            run_wf = _with_replay_of(current, run_wf)  # the run-mode switch's choice holds for the version the run used
         replay, refusal = await self._replay_spec(run_wf if choice == "run" else current, source)
         if refusal is not None:
             c.message.emit(refusal)
@@ -360,9 +361,12 @@ class DebugSession(QObject):
         except EngineError as exc:  # e.g. a service that keeps runs in memory: no recordings
             return None, f"Not re-run: nodes set to Replay need a stored run to replay from ({exc})."
         missing = [self._name(n) for n in nodes if n not in recorded]
+        if len(missing) == 1:
+            return None, (f"Not re-run: {missing[0]} is set to Replay, but the run has no recording of it (it did not run "
+                          "there). Set it to Live or Pinned, or re-run a run in which it ran.")
         if missing:
-            return None, (f"Not re-run: {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} set to Replay, but the run "
-                          "has no recording of it (it did not run there). Set it to Live or Pinned, or re-run a run in which it ran.")
+            return None, (f"Not re-run: {', '.join(missing)} are set to Replay, but the run has no recording of them (they "
+                          "did not run there). Set them to Live or Pinned, or re-run a run in which they ran.")
         return {"nodes": nodes, "strict": self.strict_replay_action.isChecked()}, None
 
     def _ask_version(self) -> str | None:
@@ -396,8 +400,10 @@ def _edits(wf: Workflow) -> dict[str, Any]:
     return data
 
 
-def _carry_replay(current: Workflow, run_wf: Workflow) -> None:
-    """Give the run's version (a fresh copy from the store) the document's Replay switches."""
-    for node in run_wf.nodes:
+def _with_replay_of(current: Workflow, run_wf: Workflow) -> Workflow:
+    """A copy of the run's version with the document's Replay switches."""
+    out = run_wf.clone()
+    for node in out.nodes:
         mine = current.get(node.id)
         node.replay = mine.replay if mine is not None else False
+    return out
