@@ -83,8 +83,8 @@ class ReplayUi(QObject):
             return recorded, outputs, note, warnings
 
         got = await self.controller.call(read)
-        if execution_id != self.controller.execution_id or got is None:
-            return  # the canvas moved on while we read
+        if execution_id != self.controller.execution_id or self.controller.state not in SHOWN_STATES or got is None:
+            return  # the canvas moved on while we read (another run, or this one going on)
         recorded, outputs, note, warnings = got
         self.execution_id, self.warnings = execution_id, warnings
         self._set_context(ReplayContext(run=self._run_name(execution_id), recorded=recorded, outputs=outputs, note=note))
