@@ -20,10 +20,12 @@ import json
 import math
 import os
 import re
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from engine.errors import Problem, WorkflowInvalid
 from engine.model import DEFAULT_MAX_NODE_VISITS, FORMAT, Connection, Node, Note, Workflow
@@ -34,9 +36,26 @@ MAX_INT_DIGITS = 4_300  # Python's limit for int <-> text: a longer int can neve
 _INT_LIMIT = 10**MAX_INT_DIGITS
 
 
+class ConfigValidator(Protocol):
+    """Checks one node's config (the node registry's `validate_node_config` by default;
+    the loader itself knows no node types)."""
+
+    def __call__(self, node: Node, *, file: str | None = None) -> list[Problem]: ...
+
+
+def _registry_validator() -> ConfigValidator:
+    from engine.nodes.registry import validate_node_config
+
+    return validate_node_config
+
+
 class _Strict(BaseModel):
     # NaN / Infinity (which Python's json accepts) are never meaningful in a workflow file
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+_M = TypeVar("_M", bound=BaseModel)
+_T = TypeVar("_T")
 
 
 class RetryFile(_Strict):
@@ -83,8 +102,8 @@ class WorkflowFile(_Strict):
     id: str = Field(min_length=1)
     name: str = ""
     variables: dict[str, Any] = Field(default_factory=dict)
-    nodes: list[NodeFile] = Field(default_factory=list)
-    connections: list[ConnectionFile] = Field(default_factory=list)
+    nodes: list[Any] = Field(default_factory=list)  # each item checked as a NodeFile by `parse`
+    connections: list[Any] = Field(default_factory=list)  # each item checked as a ConnectionFile
     notes: list[NoteFile] = Field(default_factory=list)
     max_node_visits: int = Field(DEFAULT_MAX_NODE_VISITS, ge=1, le=10_000_000)
     concurrency: int | None = Field(None, ge=1, description="at most this many runs at once across queue workers")
@@ -119,10 +138,10 @@ def check_format(value: Any) -> None:
 _MODEL_NAMES = frozenset({"RetryFile", "NodeFile", "ConnectionFile", "NoteFile", "WorkflowFile"})
 
 
-def _shape_problems(data: dict[str, Any], exc: ValidationError, file: str | None) -> list[Problem]:
-    """One problem per real mistake: a union's other branch ("should be 'default', …")
-    is dropped when the value was clearly meant for the object branch."""
-    errors = exc.errors(include_url=False)
+def _shape_problems(data: dict[str, Any], errors: list[Any], file: str | None) -> list[Problem]:
+    """One problem per real mistake (`errors`: pydantic's error dicts): a union's other
+    branch ("should be 'default', …") is dropped when the value was clearly meant for
+    the object branch."""
     problems = [_loc_to_problem(data, tuple(e["loc"]), e["msg"], file) for e in errors]
     keep = []
     for e, p in zip(errors, problems, strict=True):
@@ -157,8 +176,16 @@ def _loc_to_problem(doc: dict[str, Any], loc: tuple[Any, ...], msg: str, file: s
     return Problem(message=msg, node_id=node_id, field=field, file=file)
 
 
-def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> Workflow:
-    """Validate a decoded JSON document and build the model; raise WorkflowInvalid listing every problem."""
+def parse(
+    data: Any, *, file: str | None = None, check_configs: bool = True, config_validator: ConfigValidator | None = None
+) -> Workflow:
+    """Validate a decoded JSON document and build the model; raise WorkflowInvalid listing every problem.
+
+    Configs are checked with `config_validator` (the node registry's when None) unless
+    `check_configs` is off: a caller that validates the whole graph next (`graph.validate`
+    checks every config too) loads without, so each config is validated once.
+    """
+    validator = (config_validator or _registry_validator()) if check_configs else None
     if not isinstance(data, dict):
         raise WorkflowInvalid([Problem("the file must hold a JSON object", file=file)], file)
     _refuse_unholdable(data, file)
@@ -168,43 +195,17 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
         check_format(data["format"])
     except ValueError as exc:  # the version decides how to read the rest: stop here
         raise WorkflowInvalid([Problem(str(exc), field="format", file=file)], file) from None
-    try:
-        doc = WorkflowFile.model_validate(data)
-    except ValidationError as exc:
-        problems = _shape_problems(data, exc, file)
-        if check_configs:  # list config problems of the nodes that are well-formed, too
-            problems.extend(_config_problems_of_raw_nodes(data, file))
-        raise WorkflowInvalid(problems, file) from None
-
-    problems: list[Problem] = []
-    nodes = []
-    for nf in doc.nodes:
-        retry: dict[str, Any] | str | None
-        if isinstance(nf.retry, RetryFile):
-            retry = nf.retry.model_dump(exclude_none=True)
-        else:
-            retry = nf.retry
-        nodes.append(
-            Node(
-                id=nf.id,
-                type=nf.type,
-                name=nf.name,
-                position=(float(nf.position[0]), float(nf.position[1])),
-                config=nf.config,
-                retry=retry,
-                on_error=nf.on_error,
-                disabled=nf.disabled,
-                pin=nf.pin,
-                replay=nf.replay,
-            )
-        )
-    if check_configs:
-        from engine.nodes.registry import validate_node_config
-
+    errors: list[Any] = []
+    doc = _validated(WorkflowFile, data, (), errors)
+    nodes = _items(data.get("nodes"), "nodes", NodeFile, _node_of, errors)
+    connections = _items(data.get("connections"), "connections", ConnectionFile, _connection_of, errors)
+    problems = _shape_problems(data, errors, file) if errors else []
+    if validator is not None:  # the configs of the well-formed nodes, also when others are not
         for node in nodes:
-            problems.extend(validate_node_config(node, file=file))
-    # duplicate ids would make the model ambiguous: report them here too
-    seen: set[str] = set()
+            problems.extend(validator(node, file=file))
+    if doc is None or errors:
+        raise WorkflowInvalid(problems, file)
+    seen: set[str] = set()  # duplicate ids would make the model ambiguous: report them here too
     for node in nodes:
         if node.id in seen:
             problems.append(Problem("duplicate node id", node_id=node.id, field="id", file=file))
@@ -216,7 +217,7 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
         name=doc.name,
         variables=doc.variables,
         nodes=[],
-        connections=[Connection(c.from_, c.from_port, c.to, c.to_port) for c in doc.connections],
+        connections=connections,
         notes=[Note(n.id, n.text, tuple(n.position), tuple(n.size)) for n in doc.notes],  # type: ignore[arg-type]
         max_node_visits=doc.max_node_visits,
     )
@@ -227,21 +228,65 @@ def parse(data: Any, *, file: str | None = None, check_configs: bool = True) -> 
     return wf
 
 
-def _config_problems_of_raw_nodes(data: dict[str, Any], file: str | None) -> list[Problem]:
-    from engine.nodes.registry import validate_node_config
+def _validated(model: type[_M], raw: Any, loc: tuple[Any, ...], errors: list[Any]) -> _M | None:
+    """`raw` as `model`, or None with its errors (located under `loc`) added to `errors`."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        errors.extend({**e, "loc": (*loc, *e["loc"])} for e in exc.errors(include_url=False))
+        return None
 
-    problems: list[Problem] = []
-    raw_nodes = data.get("nodes")
-    if not isinstance(raw_nodes, list):
-        return problems
-    for raw in raw_nodes:
+
+CHUNK = 512  # list items validated per pydantic call: few calls, a bounded validated copy
+
+
+@cache
+def _list_of(model: type[_M]) -> TypeAdapter[list[_M]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def _items(raw: Any, key: str, model: type[_M], build: Callable[[_M], _T], errors: list[Any]) -> list[_T]:
+    """The list `raw` checked as `model` items, CHUNK at a time, each turned into the
+    engine's object at once, so a 100,000-node file never holds a validated copy of
+    every node (the document's own check reports a `raw` that is not a list)."""
+    if not isinstance(raw, list):
+        return []
+    out: list[_T] = []
+    adapter = _list_of(model)
+    for first in range(0, len(raw), CHUNK):
         try:
-            nf = NodeFile.model_validate(raw)
-        except ValidationError:
-            continue  # its shape problems are listed already
-        node = Node(id=nf.id, type=nf.type, name=nf.name, config=nf.config)
-        problems.extend(validate_node_config(node, file=file))
-    return problems
+            checked = adapter.validate_python(raw[first : first + CHUNK])
+        except ValidationError as exc:
+            found = exc.errors(include_url=False)
+            bad = {int(e["loc"][0]) for e in found}  # a list item's errors start at its index
+            errors.extend({**e, "loc": (key, first + int(e["loc"][0]), *e["loc"][1:])} for e in found)
+            checked = [
+                model.model_validate(item)
+                for i, item in enumerate(raw[first : first + CHUNK])
+                if i not in bad
+            ]
+        out.extend(build(c) for c in checked)
+    return out
+
+
+def _node_of(nf: NodeFile) -> Node:
+    retry = nf.retry.model_dump(exclude_none=True) if isinstance(nf.retry, RetryFile) else nf.retry
+    return Node(
+        id=nf.id,
+        type=nf.type,
+        name=nf.name,
+        position=(float(nf.position[0]), float(nf.position[1])),
+        config=nf.config,
+        retry=retry,
+        on_error=nf.on_error,
+        disabled=nf.disabled,
+        pin=nf.pin,
+        replay=nf.replay,
+    )
+
+
+def _connection_of(c: ConnectionFile) -> Connection:
+    return Connection(c.from_, c.from_port, c.to, c.to_port)
 
 
 class _LongInt:
@@ -293,30 +338,59 @@ def _cut_deep(text: str) -> str:
     return "".join(out)
 
 
+def _scalar_problem(value: Any) -> str | None:
+    """Why a scalar cannot be held (an integer too long to save, NaN/Infinity), or None."""
+    t = type(value)
+    digits = value.digits if t is _LongInt else 0
+    if t is int and (value >= _INT_LIMIT or value <= -_INT_LIMIT):  # from Python data, not text
+        digits = int(value.bit_length() * 0.30103) + 1
+    if digits > MAX_INT_DIGITS:
+        return f"this integer has about {digits:,} digits; the limit is {MAX_INT_DIGITS:,}"
+    if t is float and not math.isfinite(value):  # `NaN`, `Infinity`, `1e400` in the text
+        return f"{value} is not a JSON number (NaN and Infinity are refused)"
+    if t is str and value == _TOO_DEEP:
+        return f"nested more than {MAX_NESTING} levels deep (from here down)"
+    return None
+
+
+_PLAIN = frozenset({bool, type(None)})  # scalars that are always fine
+
+
 def _value_problems(data: Any, file: str | None) -> list[Problem]:
-    """Integers too long to save, NaN/Infinity and nesting too deep, each at its node and field."""
-    problems: list[Problem] = []
+    """Integers too long to save, NaN/Infinity and nesting too deep, each at its node and field.
+
+    Only containers are pushed on the walk's stack; each scalar is looked at where it
+    sits (the walk is over every value of the file, so this is the loader's hot loop).
+    """
+    found: list[tuple[tuple[Any, ...], str]] = []
     stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
+    deep = f"nested more than {MAX_NESTING} levels deep (from here down)"
     while stack:
         value, loc = stack.pop()
         t = type(value)
-        message = None
-        digits = value.digits if t is _LongInt else 0
-        if t is int and abs(value) >= _INT_LIMIT:  # from Python data, not text
-            digits = int(value.bit_length() * 0.30103) + 1
-        if digits > MAX_INT_DIGITS:
-            message = f"this integer has about {digits:,} digits; the limit is {MAX_INT_DIGITS:,}"
-        elif t is float and not math.isfinite(value):  # `NaN`, `Infinity`, `1e400` in the text
-            message = f"{value} is not a JSON number (NaN and Infinity are refused)"
-        elif (t is str and value == _TOO_DEEP) or (t in (dict, list) and len(loc) >= MAX_NESTING):
-            message = f"nested more than {MAX_NESTING} levels deep (from here down)"
+        if t is not dict and t is not list:
+            message = _scalar_problem(value)
+            if message:
+                found.append((loc, message))
+            continue
+        if len(loc) >= MAX_NESTING:
+            found.append((loc, deep))
+            continue
+        for key, item in value.items() if t is dict else enumerate(value):
+            it = type(item)
+            if it is str:
+                if item == _TOO_DEEP:
+                    stack.append((item, (*loc, key)))
+            elif it is int:
+                if item >= _INT_LIMIT or item <= -_INT_LIMIT:
+                    stack.append((item, (*loc, key)))
+            elif it not in _PLAIN:  # containers, floats, _LongInt
+                stack.append((item, (*loc, key)))
+    problems = []
+    for loc, message in found:
+        if message.startswith("nested more than"):
             loc = loc[: 2 + 4 if loc[:1] == ("nodes",) else 4]  # where it starts, not every level
-        elif t is dict:
-            stack.extend((v, (*loc, k)) for k, v in value.items())
-        elif t is list:
-            stack.extend((v, (*loc, i)) for i, v in enumerate(value))
-        if message:
-            problems.append(_loc_to_problem(data, loc, message, file) if type(data) is dict else Problem(message, file=file))
+        problems.append(_loc_to_problem(data, loc, message, file) if type(data) is dict else Problem(message, file=file))
     return problems
 
 
@@ -326,28 +400,42 @@ def _refuse_unholdable(data: dict[str, Any], file: str | None) -> None:
         raise WorkflowInvalid(sorted(odd, key=lambda p: (p.node_id or "", p.field or "")), file)
 
 
-def loads(text: str | bytes, *, file: str | None = None, check_configs: bool = True) -> Workflow:
+def _decode(text: str) -> Any:
+    """Parse JSON text; only text nested too deep for the parser is cut first (the cut is
+    a scan of the whole text, and nesting below the parser's limit is reported by
+    `_value_problems` on the parsed data just the same)."""
+    try:
+        return json.loads(text, parse_int=_parse_int)
+    except RecursionError:
+        return json.loads(_cut_deep(text), parse_int=_parse_int)
+
+
+def loads(
+    text: str | bytes, *, file: str | None = None, check_configs: bool = True, config_validator: ConfigValidator | None = None
+) -> Workflow:
     try:
         if isinstance(text, bytes | bytearray):
             text = bytes(text).decode(json.detect_encoding(text))
-        data = json.loads(_cut_deep(text), parse_int=_parse_int)
+        data = _decode(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         where = f"line {exc.lineno} column {exc.colno}: " if isinstance(exc, json.JSONDecodeError) else ""
         msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         raise WorkflowInvalid([Problem(f"not valid JSON ({where}{msg})", file=file)], file) from None
     except RecursionError:
         raise WorkflowInvalid([Problem("not valid JSON (nested too deeply)", file=file)], file) from None
-    return parse(data, file=file, check_configs=check_configs)
+    return parse(data, file=file, check_configs=check_configs, config_validator=config_validator)
 
 
-def load(path: str | os.PathLike[str], *, check_configs: bool = True) -> Workflow:
+def load(
+    path: str | os.PathLike[str], *, check_configs: bool = True, config_validator: ConfigValidator | None = None
+) -> Workflow:
     """Read a `.pe.json` file; every failure is a WorkflowInvalid naming the file."""
     p = Path(path)
     try:
         raw = p.read_bytes()
     except OSError as exc:
         raise WorkflowInvalid([Problem(f"cannot read file: {exc.strerror or exc}", file=str(p))], str(p)) from None
-    return loads(raw, file=str(p), check_configs=check_configs)
+    return loads(raw, file=str(p), check_configs=check_configs, config_validator=config_validator)
 
 
 def _num(v: float) -> float | int:

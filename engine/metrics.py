@@ -10,35 +10,47 @@ The queue depth is read from the job queue at scrape time.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
+from types import SimpleNamespace
 from typing import Any
-
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
 
 from engine import events as ev
 from engine.model import Workflow
 
-REGISTRY = CollectorRegistry(auto_describe=True)
 
-EXECUTIONS = Counter(
-    "processengine_executions_total", "Executions that ended (or paused), by status", ["status"], registry=REGISTRY
-)
-RUNNING = Gauge("processengine_executions_running", "Executions running in this process", registry=REGISTRY)
-NODE_DURATION = Histogram(
-    "processengine_node_duration_seconds",
-    "Duration of node attempts, by node type",
-    ["node_type"],
-    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300),
-    registry=REGISTRY,
-)
-NODE_RETRIES = Counter("processengine_node_retries_total", "Node attempts that failed and will be retried, by node type", ["node_type"], registry=REGISTRY)
-QUEUE_DEPTH = Gauge("processengine_queue_depth", "Executions waiting in the job queue for a worker", registry=REGISTRY)
+@cache
+def _metrics() -> SimpleNamespace:
+    """The registry and its metrics, made on first use: a process that never enables
+    metrics (every CLI run checks `enabled()`) never imports prometheus_client."""
+    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+    registry = CollectorRegistry(auto_describe=True)
+    return SimpleNamespace(
+        REGISTRY=registry,
+        EXECUTIONS=Counter(
+            "processengine_executions_total", "Executions that ended (or paused), by status", ["status"], registry=registry
+        ),
+        RUNNING=Gauge("processengine_executions_running", "Executions running in this process", registry=registry),
+        NODE_DURATION=Histogram(
+            "processengine_node_duration_seconds",
+            "Duration of node attempts, by node type",
+            ["node_type"],
+            buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300),
+            registry=registry,
+        ),
+        NODE_RETRIES=Counter(
+            "processengine_node_retries_total", "Node attempts that failed and will be retried, by node type", ["node_type"], registry=registry
+        ),
+        QUEUE_DEPTH=Gauge("processengine_queue_depth", "Executions waiting in the job queue for a worker", registry=registry),
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """`metrics.REGISTRY`, `metrics.EXECUTIONS`, ... as before, made on first access."""
+    if name in ("REGISTRY", "EXECUTIONS", "RUNNING", "NODE_DURATION", "NODE_RETRIES", "QUEUE_DEPTH"):
+        return getattr(_metrics(), name)
+    raise AttributeError(name)
+
 
 _ENDED = {
     ev.ExecutionCompleted: "completed",
@@ -53,7 +65,7 @@ def enable(queue_depth: Callable[[], float] | None = None) -> None:
     """Collect metrics of the runs of this process; `queue_depth` is read at scrape time."""
     _state["enabled"] = True
     if queue_depth is not None:
-        QUEUE_DEPTH.set_function(queue_depth)
+        _metrics().QUEUE_DEPTH.set_function(queue_depth)
 
 
 def enabled() -> bool:
@@ -64,24 +76,25 @@ def observe(hooks: ev.LifecycleHooks, workflow: Workflow) -> None:
     """Subscribe the metrics to one run's hooks (node ids map to this workflow's node types)."""
     types = {n.id: n.type for n in workflow.nodes}
     running = {"on": False}
+    m = _metrics()
 
     def started(e: Any, rec: Any) -> None:
         if not running["on"]:
             running["on"] = True
-            RUNNING.inc()
+            m.RUNNING.inc()
 
     def ended(e: Any, rec: Any) -> None:
-        EXECUTIONS.labels(status=_ENDED[type(e)]).inc()
+        m.EXECUTIONS.labels(status=_ENDED[type(e)]).inc()
         if running["on"]:
             running["on"] = False
-            RUNNING.dec()
+            m.RUNNING.dec()
 
     def node_finished(e: ev.NodeFinished, rec: Any) -> None:
         if e.status in ("succeeded", "failed"):
-            NODE_DURATION.labels(node_type=types.get(e.node_id, "unknown")).observe(e.duration_ms / 1000.0)
+            m.NODE_DURATION.labels(node_type=types.get(e.node_id, "unknown")).observe(e.duration_ms / 1000.0)
 
     def node_retrying(e: ev.NodeRetrying, rec: Any) -> None:
-        NODE_RETRIES.labels(node_type=types.get(e.node_id, "unknown")).inc()
+        m.NODE_RETRIES.labels(node_type=types.get(e.node_id, "unknown")).inc()
 
     hooks.on(ev.ExecutionStarted, started)
     hooks.on(ev.ExecutionResumed, started)
@@ -93,4 +106,6 @@ def observe(hooks: ev.LifecycleHooks, workflow: Workflow) -> None:
 
 def render() -> tuple[bytes, str]:
     """(the Prometheus text exposition, its content type)."""
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    return generate_latest(_metrics().REGISTRY), CONTENT_TYPE_LATEST

@@ -113,19 +113,38 @@ def validate_node_config(node: Node, *, file: str | None = None) -> list[Problem
         return [Problem(f"unknown node type {node.type!r} (known: {known})", node_id=node.id, field="type", file=file)]
     if not isinstance(node.config, dict):
         return [Problem("config must be an object", node_id=node.id, field="config", file=file)]
-    deferred = {k for k, v in node.config.items() if has_expression(v) and k not in spec.fields_not_rendered}
-    data = {k: v for k, v in node.config.items() if k not in deferred}
+    deferred = frozenset(k for k, v in node.config.items() if has_expression(v) and k not in spec.fields_not_rendered)
+    if len(deferred) == len(node.config):  # every key is an expression: the check depends on the keys alone
+        found = _all_deferred_problems(spec, deferred)
+    else:
+        found = _static_problems(spec, {k: v for k, v in node.config.items() if k not in deferred}, deferred)
+    return [Problem(msg, node_id=node.id, field=field, file=file) for msg, field in found]
+
+
+def _static_problems(spec: NodeSpec, data: dict[str, Any], deferred: frozenset[str]) -> list[tuple[str, str]]:
+    """(message, field) of each problem of the keys known before the run."""
     try:
-        spec.config_model.model_validate(data, context={"deferred": deferred})
+        spec.config_model.model_validate(data, context={"deferred": set(deferred)})
     except ValidationError as exc:
         problems = []
         for e in exc.errors(include_url=False):
             loc = [str(p) for p in e["loc"]]
             if loc and loc[0] in deferred:
                 continue
-            if e["type"] == "missing" and loc and loc[0] in deferred:
-                continue
             field = "config." + ".".join(loc) if loc else "config"
-            problems.append(Problem(e["msg"], node_id=node.id, field=field, file=file))
+            problems.append((e["msg"], field))
         return problems
     return []
+
+
+_DEFERRED_ONLY: dict[tuple[type[Any], frozenset[str]], list[tuple[str, str]]] = {}
+
+
+def _all_deferred_problems(spec: NodeSpec, deferred: frozenset[str]) -> list[tuple[str, str]]:
+    """`_static_problems` of a config whose every key holds an expression, once per node
+    type and set of keys (a workflow of expression-only configs validated each alike)."""
+    key = (spec.config_model, deferred)
+    got = _DEFERRED_ONLY.get(key)
+    if got is None:
+        got = _DEFERRED_ONLY[key] = _static_problems(spec, {}, deferred)
+    return got

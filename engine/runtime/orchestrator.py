@@ -50,6 +50,7 @@ from engine.runtime.retry import RetryPolicy, policy_for
 __all__ = ["Orchestrator", "RunFailed", "error_object", "iso", "new_record", "summarize"]
 
 log = logging.getLogger("engine.runtime")
+NODE_LOGS_KEPT = 256  # node loggers kept for reuse (a 100,000-node run made one per node)
 
 class RunFailed(Exception):
     def __init__(self, error: dict[str, Any]) -> None:
@@ -86,21 +87,28 @@ class _Plan:
         self.nodes: dict[str, Node] = {n.id: n for n in wf.nodes}
         self.specs: dict[str, NodeSpec] = {n.id: get_spec(n.type) for n in wf.nodes}
         self.routing = Routing.build(wf)
+        # per-node facts as sets of the nodes they hold for (and retry policies only where
+        # a node sets its own): a dict entry per node and fact was ~300 bytes a node
         self.policies: dict[str, RetryPolicy] = {
-            n.id: policy_for(n.retry, self.specs[n.id].default_retry) for n in wf.nodes
+            n.id: policy_for(n.retry, self.specs[n.id].default_retry) for n in wf.nodes if n.retry is not None
         }
-        self.side_effects = {n.id: self.specs[n.id].has_side_effects(n) for n in wf.nodes}
-        self.dynamic = {n.id: has_expr(n.config) for n in wf.nodes}
+        self.side_effects = frozenset(n.id for n in wf.nodes if self.specs[n.id].has_side_effects(n))
+        self.dynamic = frozenset(n.id for n in wf.nodes if has_expr(n.config))
         self.static_cfg: dict[str, Any] = {}
-        self.multi_port = {
-            n.id: self.specs[n.id].kind != "loop" and len(self.specs[n.id].output_ports(n)) > 1 for n in wf.nodes
-        }
+        self.multi_port = frozenset(
+            n.id for n in wf.nodes if self.specs[n.id].kind != "loop" and len(self.specs[n.id].output_ports(n)) > 1
+        )
         self.triggers = [n.id for n in wf.nodes if self.specs[n.id].is_trigger]
+
+    def policy(self, node: Node) -> RetryPolicy:
+        """The node's retry policy: its own, else its type's default."""
+        got = self.policies.get(node.id)
+        return got if got is not None else policy_for(None, self.specs[node.id].default_retry)
 
     def config(self, node: Node, names_factory: Callable[[], dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
         """Render and validate a node's config (static configs are validated once)."""
         spec = self.specs[node.id]
-        if not self.dynamic[node.id]:
+        if node.id not in self.dynamic:
             got = self.static_cfg.get(node.id)
             if got is None:
                 got = self.static_cfg[node.id] = (self._validate(node, spec, node.config), node.config)
@@ -147,7 +155,7 @@ class Orchestrator:
         self._plans: dict[str, _Plan] = {}
         self._by_name: dict[str, dict[str, Any]] = {}
         self._exec_names: dict[str, Any] | None = None
-        self._node_logs: dict[str, _NodeLog] = {}  # thread id -> node name -> latest output
+        self._node_logs: dict[str, _NodeLog] = {}  # node id -> its logger (up to NODE_LOGS_KEPT)
         self._http: Any = None  # engine.http_client.SharedHttpClient, made on first use
         self._load_workflow_fn = load_workflow
         self._credential_fn = credential
@@ -386,7 +394,7 @@ class Orchestrator:
             attempt=frame.attempt,
             attempts=th.attempts.setdefault(node.id, []),
             node_state=dict(frame.state) if frame.state else {},
-            side=plan.side_effects[node.id],
+            side=node.id in plan.side_effects,
         )
         while True:
             run.attempt += 1
@@ -503,7 +511,7 @@ class Orchestrator:
             exc = NodeError(str(exc), error_type="ExpressionError")
         err = error_object(exc, node.id, run.attempt, th.thread_id)
         run.attempts.append(_attempt(run.attempt, "failed", run.started, run.duration, err))
-        policy = run.plan.policies[node.id]
+        policy = run.plan.policy(node)
         if policy.should_retry(exc, run.attempt) and await self._back_off(run, policy, err):
             return True
         th.node_status[node.id] = "failed"
@@ -587,6 +595,8 @@ class Orchestrator:
     def _node_log(self, node_id: str) -> _NodeLog:
         got = self._node_logs.get(node_id)
         if got is None:
+            if len(self._node_logs) >= NODE_LOGS_KEPT:  # most nodes run once: keep a few, not one per node
+                self._node_logs.clear()
             got = self._node_logs[node_id] = _NodeLog(log, self.record.execution_id, node_id)
         return got
 
@@ -619,7 +629,7 @@ class Orchestrator:
         elif outputs:
             th.last_output = next(iter(outputs.values()))
         skipped: list[str] = []
-        if plan.multi_port[node.id] and node.id not in routing.cyclic:  # in a cycle: decided at the end
+        if node.id in plan.multi_port and node.id not in routing.cyclic:  # in a cycle: decided at the end
             spec = plan.specs[node.id]
             for port in spec.output_ports(node):
                 if port in outputs:

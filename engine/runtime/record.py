@@ -72,7 +72,7 @@ class LoopState:
         return cls(d["items"], d["index"], d["results"])
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class ThreadRecord:
     """A stack of its own: the main workflow, or one sub-workflow call."""
 
@@ -96,6 +96,13 @@ class ThreadRecord:
     started_at: float | None = None
     stopped_at: float | None = None
     error: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        """A summary: the generated repr would spell out every output and attempt."""
+        return (
+            f"ThreadRecord(thread_id={self.thread_id!r}, status={self.status!r}, "
+            f"outputs={len(self.outputs)}, stack={len(self.stack)})"
+        )
 
     def progress(self) -> dict[str, Any]:
         from engine.runtime.status import progress_of  # defined once, with the status object
@@ -152,7 +159,7 @@ class ThreadRecord:
         )
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class RunRecord:
     execution_id: str
     workflow_id: str
@@ -169,6 +176,16 @@ class RunRecord:
     paused_ms: float = 0.0  # time spent paused between a pause and its resume (not part of the duration)
     debug: DebugState = field(default_factory=DebugState)  # breakpoints, pins, paused_at, re-run source
     io: RunIO = field(default_factory=RunIO)  # capture email / replay modes, unwritten recordings
+
+    def __repr__(self) -> str:
+        """A summary. asyncio's repr of a finished task holds its result's repr, and
+        `asyncio.run` builds that repr on its way out (reading back its SIGINT handler,
+        a partial naming the task): the generated repr of a 100,000-node record was
+        hundreds of megabytes, the peak memory of the whole run."""
+        return (
+            f"RunRecord(execution_id={self.execution_id!r}, workflow_id={self.workflow_id!r}, "
+            f"status={self.status!r}, threads={list(self.threads.values())!r})"
+        )
 
     @property
     def main(self) -> ThreadRecord:

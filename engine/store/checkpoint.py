@@ -135,11 +135,16 @@ def small_state(th: ThreadRecord) -> dict[str, Any]:
 
 
 def _common_prefix(a: list[Any], b: list[Any]) -> int:
-    """How many leading items two lists share by identity (binary search; each probe in C)."""
+    """How many leading items two lists share by identity. A stack changes at its top, so
+    the guess is the highest index where both hold the same frame, checked in one pass
+    in C; a binary search (each probe in C) answers when the guess is wrong."""
     lo, hi = 0, min(len(a), len(b))
-    if all(map(operator.is_, a[:hi], b[:hi])):
-        return hi
-    hi -= 1
+    top = hi
+    while top and a[top - 1] is not b[top - 1]:
+        top -= 1
+    if all(map(operator.is_, a[:top], b[:top])):
+        return top
+    hi = top - 1
     while lo < hi:
         mid = (lo + hi + 1) // 2
         if all(map(operator.is_, a[:mid], b[:mid])):
@@ -215,8 +220,9 @@ class Checkpointer:
         self._items_json: dict[int, tuple[list[Any], str]] = {}
         self._results_json: dict[int, tuple[list[Any], list[str]]] = {}
         self._journaled_vars: dict[str, dict[str, Any]] = {}  # thread -> the variables its journal holds
-        self._stack_cache: dict[str, tuple[list[Frame], list[str]]] = {}  # thread -> (stack written, frame JSON)
-        self._waiting_cache: dict[str, tuple[dict[int, Any], list[str]]] = {}  # merge -> (its map, entry JSON)
+        self._stack_cache: dict[str, list[Frame]] = {}  # thread -> the stack its last journal row holds
+        # (thread, merge) -> (its waiting map, how many entries the journal holds)
+        self._waiting_cache: dict[tuple[str, str], tuple[dict[int, Any], int]] = {}
         # (thread, loop) -> (results, how many written, items) as of the last journal row
         self._journaled_loops: dict[tuple[str, str], tuple[list[Any], int, list[Any]]] = {}
         self._response_written: Any = record.response
@@ -430,36 +436,36 @@ class Checkpointer:
             parts.append(f'{codec.dumps(node)}:{{{head}"index":{index},"results_from":{start},"results":[{body}]}}')
         return "{" + ",".join(parts) + "}"
 
-    def _stack_json(self, tid: str, stack: list[Frame]) -> str:
-        """The stack as JSON. Frames below the top rarely change between commits: the JSON of
-        the longest unchanged bottom part is reused (compared by identity, in C)."""
+    def _stack_json(self, tid: str, stack: list[Frame]) -> tuple[int, str]:
+        """(how many bottom frames the previous journal row of the thread already holds,
+        the JSON of the frames above them). Frames below the top rarely change between
+        commits (compared by identity, in C), so a row holds only the top: a W-wide
+        fan-out wrote its whole remaining stack, O(W), at every commit."""
         cached = self._stack_cache.get(tid)
-        frags: list[str] = []
-        keep = 0
-        if cached is not None:
-            keep = _common_prefix(cached[0], stack)
-            frags = cached[1][:keep]
-        for f in stack[keep:]:
-            frags.append(codec.dumps(f.to_json()))
-        self._stack_cache[tid] = (stack, frags)
-        return "[" + ",".join(frags) + "]"
+        keep = _common_prefix(cached, stack) if cached is not None else 0
+        self._stack_cache[tid] = stack
+        return keep, "[" + ",".join(codec.dumps(f.to_json()) for f in stack[keep:]) + "]"
 
-    def _waiting_json(self, waiting: list[tuple[str, dict[int, Any], int]] | None) -> str:
-        """Waiting maps as JSON: a map only grows until its merge fires, so the fragments of
-        the values already written are reused and only new arrivals are encoded. (A value
-        that arrives again on the same connection replaces the old one in place; a resume
-        from such a row re-delivers it from the stack, so the result is the same.)"""
+    def _waiting_json(self, tid: str, waiting: list[tuple[str, dict[int, Any], int]] | None) -> tuple[str, str]:
+        """(the waiting maps' arrivals since the thread's previous journal row, as JSON; per
+        merge, how many entries that row already holds, as JSON). A map only grows until its
+        merge fires, so a row holds only new arrivals: a W-wide merge wrote every value so far
+        at every commit. (A value that arrives again on the same connection replaces the old
+        one in place; a resume from such a row re-delivers it from the stack, so the result
+        is the same.)"""
         if not waiting:
-            return "{}"
-        parts = []
+            return "{}", "{}"
+        parts, froms = [], []
         for merge, w, n in waiting:
-            hit = self._waiting_cache.get(merge)
-            frags: list[str] = hit[1] if hit is not None and hit[0] is w else []
-            if len(frags) < n:
-                frags.extend(f"[{i},{codec.dumps(v)}]" for i, v in itertools.islice(w.items(), len(frags), n))
-            self._waiting_cache[merge] = (w, frags)
-            parts.append(f"{codec.dumps(merge)}:[{','.join(frags[:n])}]")
-        return "{" + ",".join(parts) + "}"
+            hit = self._waiting_cache.get((tid, merge))
+            start = hit[1] if hit is not None and hit[0] is w and hit[1] <= n else 0
+            self._waiting_cache[(tid, merge)] = (w, n)
+            name = codec.dumps(merge)
+            if start:
+                froms.append(f"{name}:{start}")
+            body = ",".join(f"[{i},{codec.dumps(v)}]" for i, v in itertools.islice(w.items(), start, n))
+            parts.append(f"{name}:[{body}]")
+        return "{" + ",".join(parts) + "}", "{" + ",".join(froms) + "}"
 
     def _capture_json(self, tt: _Thread, c: _Capture) -> str:
         th = tt.th
@@ -481,20 +487,22 @@ class Checkpointer:
             }
         )
         loops = self._loops_json(th.thread_id, c.loops) if c.loops else "{}"
-        stack = self._stack_json(th.thread_id, c.stack)
-        waiting = self._waiting_json(c.waiting)
-        tail = ',"stack":' + stack + ',"waiting":' + waiting + ',"loops":' + loops
+        keep, stack = self._stack_json(th.thread_id, c.stack)
+        waiting, waiting_from = self._waiting_json(th.thread_id, c.waiting)
+        tail = (f',"stack_from":{keep}' if keep else "") + ',"stack":' + stack + ',"waiting":' + waiting + ',"loops":' + loops
+        if waiting_from != "{}":
+            tail += ',"waiting_from":' + waiting_from
         if self._journaled_vars.get(th.thread_id) is not c.variables:  # only a resume changes them
             self._journaled_vars[th.thread_id] = c.variables
             tail += ',"variables":' + codec.dumps(c.variables)
         return head[:-1] + tail + "}"
 
     def _prune_caches(self) -> None:
-        """Forget the JSON of waiting maps whose merge has fired (after a commit)."""
+        """Forget the waiting maps whose merge has fired (after a commit)."""
         if self._waiting_cache:
-            merges = {k for tt in self.threads.values() for k in tt.th.waiting}
-            if any(m not in merges for m in self._waiting_cache):
-                self._waiting_cache = {k: v for k, v in self._waiting_cache.items() if k in merges}
+            live = {(tid, k) for tid, tt in self.threads.items() for k in tt.th.waiting}
+            if any(key not in live for key in self._waiting_cache):
+                self._waiting_cache = {k: v for k, v in self._waiting_cache.items() if k in live}
 
     def _journal_row(self) -> str | None:
         threads: list[str] = []
@@ -584,6 +592,8 @@ class Checkpointer:
             raise
         except Exception as exc:
             self._drop_connection()
+            self._stack_cache.clear()  # the row was not written: the next one holds whole stacks
+            self._waiting_cache.clear()  # and whole waiting maps
             raise StoreError(f"execution {self.eid}: cannot write its checkpoint: {exc}") from exc
         self._release()
         self.commits += 1

@@ -8,8 +8,9 @@ node costs a couple of small inserts no matter how long the run is:
 - `outputs`: one row per output a node produced (JSON, zlib-compressed over 64 KB).
 - `execution_state`: the checkpoint as a short journal; each commit appends the
   small resumable state of the threads that moved (stacks, waiting map, loops,
-  variables) plus the node-status and edge-count changes. A finished or paused
-  run's journal is compacted into one row.
+  variables; each only from where the thread's previous row left off) plus the
+  node-status and edge-count changes. A finished or paused run's journal is
+  compacted into one row.
 - `recordings`: what an HTTP or email attempt sent and got (redacted; keyed by the
   attempt's `node_runs` seq; zlib-compressed over 2 KB); captured email lives here too.
 """

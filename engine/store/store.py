@@ -134,15 +134,18 @@ class ExecutionStore:
             if row is None:
                 try:
                     with self.write() as conn, conn.begin():
+                        # parameters apart from the statement: SQLAlchemy caches compiled
+                        # statements, and one built with .values() kept the whole document
                         conn.execute(
-                            w.insert().values(
-                                workspace_id=self.ws_id,
-                                workflow_id=wf.id,
-                                name=wf.name,
-                                content_hash=digest,
-                                document=doc,
-                                created_at=time.time(),
-                            )
+                            w.insert(),
+                            {
+                                "workspace_id": self.ws_id,
+                                "workflow_id": wf.id,
+                                "name": wf.name,
+                                "content_hash": digest,
+                                "document": doc,
+                                "created_at": time.time(),
+                            },
                         )
                 except sa.exc.IntegrityError:
                     pass
@@ -605,10 +608,17 @@ class ExecutionStore:
             th.attempts[node][i]["io"] = data
 
 
-def _join_loop_results(state: dict[str, Any], previous: dict[str, Any] | None) -> None:
-    """A journal row holds each loop's results from `results_from` on, and a loop's items
-    and the thread's variables only the first time: take the rest from the rows before it
-    (a full row has them all)."""
+def _join_increments(state: dict[str, Any], previous: dict[str, Any] | None) -> None:
+    """A journal row holds the stack above its first `stack_from` frames, each waiting map
+    after its first `waiting_from` entries, each loop's results from `results_from` on, and
+    a loop's items and the thread's variables only the first time: take the rest from the
+    rows before it (a full row has them all)."""
+    keep = state.pop("stack_from", 0)
+    if keep:
+        state["stack"] = (previous or {}).get("stack", [])[:keep] + state.get("stack", [])
+    before_waiting = (previous or {}).get("waiting", {})
+    for merge, n in state.pop("waiting_from", {}).items():  # a waiting map's first n entries
+        state["waiting"][merge] = before_waiting.get(merge, [])[:n] + state["waiting"].get(merge, [])
     if "variables" not in state:  # written once per run (segment); rows after it leave them out
         state["variables"] = (previous or {}).get("variables", {})
     before = (previous or {}).get("loops", {})
@@ -633,7 +643,7 @@ def _fold_journal(journal: list[Any]) -> tuple[dict[str, Any], dict[str, dict[st
             if full:
                 node_status[tid] = st.pop("node_status", {})
                 edges[tid] = {int(k): v for k, v in st.pop("edge_counts", [])}
-            _join_loop_results(st, states.get(tid))
+            _join_increments(st, states.get(tid))
             states[tid] = st
         for tid, delta in d.get("status", {}).items():
             node_status.setdefault(tid, {}).update(delta)

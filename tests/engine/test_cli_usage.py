@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from engine.cli import build_parser
-from engine.cli_report import dumps_strict
+from engine.cli_report import INDENT_UP_TO, dumps_strict, json_text
 from tests.engine.runtime.helpers import workflow
 from tests.engine.test_cli import (
     EXAMPLES,
@@ -155,6 +155,16 @@ def test_json_printer_never_prints_nan() -> None:
     text, bad = dumps_strict({"a": [1.5, float("nan")], "b": {"c": float("-inf")}, "d": "NaN"})
     assert _strict(text) == {"a": [1.5, None], "b": {"c": None}, "d": "NaN"}
     assert bad == ["a[1]", "b.c"]
+
+
+def test_json_output_is_indented_when_small_and_compact_when_large() -> None:
+    small = {"status": "completed", "outputs": {"s": {"x": 1, "bad": float("nan")}}}
+    text, bad = json_text(small)
+    assert text.startswith('{\n  "status"') and json.loads(text) == {"status": "completed", "outputs": {"s": {"x": 1, "bad": None}}}
+    assert bad == ["outputs.s.bad"]
+    large = {"outputs": {f"n{i}": {"i": i, "k": "v" * 20} for i in range(INDENT_UP_TO // 20)}}
+    text, bad = json_text(large)
+    assert "\n" not in text and json.loads(text) == large and bad == []
 
 
 def test_run_json_stdout_is_strict_json_whatever_a_node_computes(db: Path, tmp_path: Path) -> None:

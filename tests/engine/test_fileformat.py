@@ -133,6 +133,41 @@ def test_expression_fields_are_checked_at_run_time_not_load_time() -> None:
     assert wf.node("w").config["seconds"] == "{{ vars.delay }}"
 
 
+def test_configs_are_checked_by_the_validator_given_to_the_loader() -> None:
+    from engine.errors import Problem
+    from engine.model import Node
+
+    seen: list[str] = []
+
+    def only_positive(node: Node, *, file: str | None = None) -> list[Problem]:
+        seen.append(node.id)
+        bad = [k for k, v in node.config.get("values", {}).items() if isinstance(v, int) and v <= 0]
+        return [Problem("must be positive", node_id=node.id, field=f"config.values.{k}", file=file) for k in bad]
+
+    doc = _doc()
+    doc["nodes"][1]["config"] = {"values": {"a": 0}}
+    with pytest.raises(WorkflowInvalid) as err:
+        fileformat.parse(doc, file="f.pe.json", config_validator=only_positive)
+    assert [(p.node_id, p.field, p.message) for p in err.value.problems] == [("s", "config.values.a", "must be positive")]
+    assert seen == ["start", "s"]
+    seen.clear()
+    fileformat.parse(doc, check_configs=False, config_validator=only_positive)
+    assert seen == []  # configs not checked at all: the validator is not called
+    with pytest.raises(WorkflowInvalid):  # a typo'd field of a malformed node: the validator still sees the others
+        fileformat.parse({**doc, "nodes": [*doc["nodes"], {"id": "z", "type": "set"}]}, config_validator=only_positive)
+    assert "s" in seen
+
+
+def test_nesting_below_the_json_parsers_limit_is_reported_like_deeper_nesting() -> None:
+    for depth in (150, 5000):  # 150 parses; 5,000 is cut before parsing
+        nested = "[" * depth + "]" * depth
+        text = json.dumps(_doc()).replace('"values": {"a": 1}', f'"values": {{"a": {nested}}}')
+        with pytest.raises(WorkflowInvalid) as err:
+            fileformat.loads(text)
+        (p,) = err.value.problems
+        assert (p.node_id, p.field) == ("s", "config.values.a.0") and "nested more than 100 levels" in p.message
+
+
 def test_duplicate_ids_reported() -> None:
     doc = _doc()
     doc["nodes"].append(dict(doc["nodes"][1]))

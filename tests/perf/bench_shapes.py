@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -103,24 +104,48 @@ def peak_rss_mb(n: int) -> float:
     return float(out.stdout.split()[0])
 
 
+def _ratios(make: Any, sizes: tuple[int, int], extra: int, rounds: int) -> tuple[list[float], list[float]]:
+    """Per-node µs of the small and the large size, `rounds` times (alternating)."""
+    small, large = [], []
+    for _ in range(rounds):
+        small.append(durable_per_node(make(sizes[0]), sizes[0] + extra))
+        large.append(durable_per_node(make(sizes[1]), sizes[1] + extra))
+    return small, large
+
+
+def _row(name: str, label: str, sizes: tuple[int, int], small: list[float], large: list[float]) -> str:
+    ratios = sorted(b / a for a, b in zip(small, large, strict=True))
+    mid = statistics.median(ratios)
+    return (
+        f"| {name} | {label} = {sizes[0]:,} | {statistics.median(small):.0f} ({min(small):.0f}-{max(small):.0f}) "
+        f"| {label} = {sizes[1]:,} | {statistics.median(large):.0f} ({min(large):.0f}-{max(large):.0f}) "
+        f"| {mid:.2f} ({ratios[0]:.2f}-{ratios[-1]:.2f}) |"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat each pair; medians and ranges are printed")
+    parser.add_argument("--only", choices=("fanout", "chain", "loop", "rss"), action="append", help="only these parts")
     args = parser.parse_args()
     q = args.quick
+    only = set(args.only or ("fanout", "chain", "loop", "rss"))
     fw = (250, 1000) if q else (500, 4000)
     cn = (2000, 10_000) if q else (2000, 50_000)
-    print("\n| shape | small | µs/node | large | µs/node | large / small |")
+    print("\n| shape | small | µs/node, median (range) | large | µs/node, median (range) | large / small, median (range) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    a, b = durable_per_node(fan_out(fw[0]), fw[0] + 2), durable_per_node(fan_out(fw[1]), fw[1] + 2)
-    print(f"| fan-out → merge | W = {fw[0]:,} | {a:.0f} | W = {fw[1]:,} | {b:.0f} | {b / a:.2f} |")
-    a, b = durable_per_node(chain(cn[0]), cn[0] + 1), durable_per_node(chain(cn[1]), cn[1] + 1)
-    print(f"| chain | N = {cn[0]:,} | {a:.0f} | N = {cn[1]:,} | {b:.0f} | {b / a:.2f} |")
-    k = 2000 if q else 10_000
-    size, live = loop_file_sizes(k)
-    print(f"\nLoop of {k:,} items: database {size:.1f} MB, live data {live:.1f} MB ({size / live:.1f} times)")
-    n = 20_000 if q else 100_000
-    print(f"Chain of {n:,} nodes: peak RSS {peak_rss_mb(n):.0f} MB")
+    if "fanout" in only:
+        print(_row("fan-out → merge", "W", fw, *_ratios(fan_out, fw, 2, args.rounds)))
+    if "chain" in only:
+        print(_row("chain", "N", cn, *_ratios(chain, cn, 1, args.rounds)))
+    if "loop" in only:
+        k = 2000 if q else 10_000
+        size, live = loop_file_sizes(k)
+        print(f"\nLoop of {k:,} items: database {size:.1f} MB, live data {live:.1f} MB ({size / live:.1f} times)")
+    if "rss" in only:
+        n = 20_000 if q else 100_000
+        print(f"Chain of {n:,} nodes: peak RSS {peak_rss_mb(n):.0f} MB")
 
 
 if __name__ == "__main__":

@@ -60,3 +60,17 @@ def test_literal_mistakes_are_reported_with_field(node_type, config, field, text
 
 def test_missing_required_key_is_reported():
     assert ("config.url", "Field required") in problems("http_request", {"method": "GET"})
+
+
+def test_expression_only_configs_are_checked_once_per_shape_and_named_per_node() -> None:
+    """A config whose every key is an expression is checked once per node type and set of
+    keys; each node still gets its own problems, naming it."""
+    a = Node(id="a", type="http_request", name="A", config={"method": "{{ vars.m }}"})  # no url: a problem
+    b = Node(id="b", type="http_request", name="B", config={"method": "{{ vars.other }}"})
+    got_a = validate_node_config(a, file="wf.pe.json")
+    got_b = validate_node_config(b, file="other.pe.json")
+    assert [(p.node_id, p.field, p.file) for p in got_a] == [("a", "config.url", "wf.pe.json")]
+    assert [(p.node_id, p.field, p.file) for p in got_b] == [("b", "config.url", "other.pe.json")]
+    assert got_a[0].message == got_b[0].message
+    got_a.clear()  # a caller changing its list changes nothing for the next node
+    assert len(validate_node_config(a)) == 1

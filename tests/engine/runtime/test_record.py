@@ -68,3 +68,18 @@ def test_only_paused_and_interrupted_runs_are_resumable() -> None:
     for status, resumable in (("interrupted", True), ("running", False), ("completed", False), ("cancelled", False)):
         rec.status = status
         assert rec.resumable is resumable
+
+
+def test_the_repr_of_a_big_record_is_a_short_summary() -> None:
+    """asyncio.run reprs its finished main task (and with it the task's result) on its way
+    out; a record's repr spelling out every output made that the run's peak memory."""
+    from engine.runtime.record import RunRecord, ThreadRecord
+
+    rec = RunRecord(execution_id="e1", workflow_id="w", status="completed")
+    th = ThreadRecord(thread_id="main", workflow_id="w", status="completed")
+    th.outputs = {f"n{i}": {"payload": "x" * 100} for i in range(5000)}
+    th.attempts = {f"n{i}": [{"attempt": 1, "status": "succeeded"}] for i in range(5000)}
+    rec.threads["main"] = th
+    text = repr(rec)
+    assert len(text) < 300
+    assert "'e1'" in text and "'completed'" in text and "outputs=5000" in text

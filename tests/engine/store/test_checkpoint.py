@@ -297,3 +297,77 @@ async def test_a_loop_journals_each_result_once_and_rebuilds_them_all(svc: Execu
     assert sizes[200] < 700, sizes  # the 240 items (~1 KB) are not in it
     assert rebuilt_ok and all(rebuilt_ok)
     assert svc.store.load_record(rec.execution_id)[0].main.variables == {"pad": "x" * 2000}
+
+
+def _fan_out_of_waits(width: int) -> Workflow:
+    nodes: list[dict[str, Any]] = [{"id": "start", "type": "manual_trigger"}, {"id": "m", "type": "merge", "config": {}}]
+    conns: list[tuple[str, str, str]] = []
+    for i in range(width):
+        nodes.append({"id": f"w{i}", "type": "wait", "config": {"seconds": 0}})  # not pure: a commit each
+        conns += [("start", "out", f"w{i}"), (f"w{i}", "out", "m")]
+    return workflow(nodes, conns)
+
+
+async def test_a_fan_out_journals_only_the_top_of_its_stack_and_rebuilds_all_of_it(svc: ExecutionService) -> None:
+    """A journal row holds the frames above the part of the stack the row before it already
+    holds, and the merge's arrivals since that row (a W-wide fan-out wrote its whole
+    remaining stack and every arrival so far at every commit: O(W²) bytes); a record
+    rebuilt from the rows has the whole stack and waiting map."""
+    engine = svc.store.engine
+    sizes: dict[int, int] = {}
+    rebuilt_ok: list[bool] = []
+    finished = {"n": 0}
+
+    def probe(e: ev.NodeFinished, rec: Any) -> None:
+        if not e.node_id.startswith("w"):
+            return
+        finished["n"] += 1
+        n = finished["n"]
+        if n in (10, 250):
+            with engine.connect() as conn:
+                js = t.execution_state
+                sizes[n] = conn.execute(  # the newest journal row
+                    sa.select(sa.func.length(js.c.data)).where(js.c.execution_id == rec.execution_id).order_by(js.c.seq.desc()).limit(1)
+                ).scalar()
+        if n % 41 == 0:  # the committed journal, read back, has the stack as it was at that commit
+            stored = svc.store.load_record(rec.execution_id)[0]
+            got = [f.to_json() for f in stored.main.stack]
+            now = [f.to_json() for f in rec.main.stack]
+            rebuilt_ok.append(len(got) >= len(now) and got[: len(now)] == now[: len(now)] and len(got) - len(now) <= 2)
+            stored_waiting, waiting = stored.main.waiting.get("m", {}), rec.main.waiting.get("m", {})
+            rebuilt_ok.append(
+                all(waiting[i] == v for i, v in stored_waiting.items()) and len(waiting) - 2 <= len(stored_waiting) <= len(waiting)
+            )
+
+    hooks = ev.LifecycleHooks()
+    hooks.on(ev.NodeFinished, probe)
+    rec = await svc.run(_fan_out_of_waits(300), hooks=hooks)
+    assert rec.status == "completed", rec.error
+    assert len(rec.main.outputs["m"]) == 300
+    assert sizes[10] < 1500 and sizes[250] < 1500, sizes  # not ~290 frames (tens of KB)
+    assert rebuilt_ok and all(rebuilt_ok), rebuilt_ok
+
+
+def test_the_common_prefix_of_two_stacks_is_found_whatever_changed() -> None:
+    """The journal reuses the bottom of the stack the previous row holds; the shared part is
+    found by identity wherever the two stacks differ (top, middle or bottom)."""
+    import random
+
+    from engine.store.checkpoint import _common_prefix
+
+    def plain(a: list[Any], b: list[Any]) -> int:
+        n = 0
+        for x, y in zip(a, b, strict=False):
+            if x is not y:
+                break
+            n += 1
+        return n
+
+    frames = [object() for _ in range(12)]
+    rnd = random.Random(7)
+    for _ in range(5000):
+        a = [rnd.choice(frames) for _ in range(rnd.randint(0, 9))]
+        b = a[: rnd.randint(0, len(a))] + [rnd.choice(frames) for _ in range(rnd.randint(0, 4))]
+        if b and rnd.random() < 0.3:
+            b[rnd.randrange(len(b))] = rnd.choice(frames)  # a frame replaced below the top
+        assert _common_prefix(a, b) == plain(a, b), (a, b)
