@@ -96,6 +96,7 @@ class NodeFile(_Strict):
     on_error: Literal["fail", "route", "continue"] = "fail"
     disabled: bool = False
     pin: Any = None
+    replay: bool = False
 
 
 class ConnectionFile(_Strict):
@@ -298,6 +299,7 @@ def _node_of(nf: NodeFile) -> Node:
         on_error=nf.on_error,
         disabled=nf.disabled,
         pin=nf.pin,
+        replay=nf.replay,
     )
 
 
@@ -477,6 +479,8 @@ def to_dict(wf: Workflow) -> dict[str, Any]:
             d["disabled"] = True
         if n.pin is not None:
             d["pin"] = n.pin
+        if n.replay:
+            d["replay"] = True
         nodes.append(d)
     doc: dict[str, Any] = {
         "format": FORMAT,

@@ -47,6 +47,7 @@ class Node:
     on_error: str = "fail"
     disabled: bool = False
     pin: Any = None  # pinned output (JSON): a debug run uses it instead of running the node; None: no pin
+    replay: bool = False  # the studio's re-runs answer this HTTP / email node from the source run's recording
 
     def clone(self) -> Node:
         return Node(
@@ -59,6 +60,7 @@ class Node:
             on_error=self.on_error,
             disabled=self.disabled,
             pin=copy.deepcopy(self.pin),
+            replay=self.replay,
         )
 
 
@@ -192,9 +194,9 @@ class Workflow:
         return node, index
 
     def set_node_attr(self, node_id: str, attr: str, value: Any) -> Any:
-        """Set one attribute (name, position, config, retry, on_error, disabled, pin); returns the old value."""
+        """Set one attribute (name, position, config, retry, on_error, disabled, pin, replay); returns the old value."""
         node = self._by_id[node_id]
-        if attr not in ("name", "position", "config", "retry", "on_error", "disabled", "type", "pin"):
+        if attr not in ("name", "position", "config", "retry", "on_error", "disabled", "type", "pin", "replay"):
             raise AttributeError(attr)
         old = getattr(node, attr)
         setattr(node, attr, value)

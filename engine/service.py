@@ -189,8 +189,12 @@ class ExecutionService(DebugVerbs):
         variables: dict[str, Any] | None = None,
         trigger: str | None = None,
         workflow_file: str | None = None,
+        capture_email: bool = False,
     ) -> str:
-        """Store a new execution as `queued` (its first checkpoint, no owner) for a worker to claim."""
+        """Store a new execution as `queued` (its first checkpoint, no owner) for a worker to claim.
+
+        `capture_email` is stored with the execution, so the worker that claims it captures too.
+        """
         rec = new_record(
             workflow,
             execution_id=str(uuid.uuid4()),
@@ -200,6 +204,7 @@ class ExecutionService(DebugVerbs):
             workspace=self.workspace,
             workflow_file=workflow_file,
         )
+        rec.io.capture_email = capture_email
         store = self.store
         # written as this process's run (the checkpoint writer only writes its own runs),
         # then handed to the queue: no owner, not started

@@ -210,9 +210,21 @@ class EditController(QObject):
             self._push(commands.SetOnError(self.wf, node_id, on_error))
 
     def set_pin(self, node_id: str, pin: Any) -> None:
-        """Pin (or with None unpin) a node's output: one undoable command."""
-        if self.wf.get(node_id) is not None and self.wf.node(node_id).pin != pin:
+        """Pin (or with None unpin) a node's output: one undoable command (pinning a node
+        set to Replay sets it to Pinned, in the same step)."""
+        node = self.wf.get(node_id)
+        if node is None or node.pin == pin:
+            return
+        if pin is not None and node.replay:
+            self._push(commands.SetRunMode(self.wf, node_id, replay=False, pin=pin))
+        else:
             self._push(commands.SetPin(self.wf, node_id, pin))
+
+    def set_replay(self, node_id: str, replay: bool) -> None:
+        """Live (False) or Replay (True) in debug re-runs; a pin the node had goes, in the same step."""
+        node = self.wf.get(node_id)
+        if node is not None and (node.replay != replay or node.pin is not None):
+            self._push(commands.SetRunMode(self.wf, node_id, replay=replay))
 
     def set_disabled(self, node_ids: Iterable[str], disabled: bool) -> None:
         ids = [i for i in node_ids if self.wf.node(i).disabled != disabled]

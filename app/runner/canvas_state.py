@@ -264,7 +264,7 @@ class RunCanvas(QObject):
     def progress(self) -> dict[str, Any]:
         """The engine's progress object (`engine.runtime.status.progress`) for what the canvas shows."""
         counts = self.counts
-        completed = counts["succeeded"] + counts["pinned"] + counts["reused"]  # the debugger's stand-ins ran too
+        completed = counts["succeeded"] + counts["pinned"] + counts["reused"] + counts["replayed"]  # the debugger's stand-ins ran too
         return progress(self.total or len(self.states), completed, counts["failed"], counts["skipped"])
 
     # -- painting --------------------------------------------------------------
