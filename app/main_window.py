@@ -263,18 +263,15 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         sc, view = self.scene, self.view
-        sc.connect_requested.connect(lambda a, b, c, d: self.controller.connect(a, b, c, d))
-        sc.nodes_moved.connect(lambda moves, notes, key: self.controller.move(moves, notes, key))
-        sc.note_text_changed.connect(lambda note_id, text: self.controller.edit_note(note_id, "text", text, merge=False))
-        sc.note_resized.connect(lambda note_id, size: self.controller.edit_note(note_id, "size", tuple(size), merge=False))
-        sc.status_message.connect(lambda msg: self.statusBar().showMessage(msg, 6000))
+        # edit intents (links, moves, notes) go to the edit controller: `EditController.attach`
+        sc.status_message.connect(self._show_reason)
         sc.node_activated.connect(self.focus_inspector)
         sc.selectionChanged.connect(self._selection_changed)
         view.node_type_dropped.connect(self.add_node_at)
         view.quick_add_requested.connect(self.open_quick_add)
         view.context_menu_requested.connect(self.show_context_menu)
         view.files_dropped.connect(self._files_dropped)
-        view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
+        view.zoom_changed.connect(self._zoom_changed)
         self.quick_add.chosen.connect(self._quick_add_chosen)
         sc.link_dropped.connect(self._link_dropped)
         self.node_palette.add_requested.connect(self.add_node_at_center)
@@ -290,7 +287,8 @@ class MainWindow(QMainWindow):
             old.dirty_changed.disconnect(self._update_title)
             old.path_changed.disconnect(self._update_title)
             old.undo_stack.indexChanged.disconnect(self._update_actions)
-            self.controller.refused.disconnect(self._refused)
+            self.controller.refused.disconnect(self._show_reason)
+            self.controller.detach()
             self.controller.deleteLater()
             if old is not document:
                 old.deleteLater()
@@ -299,8 +297,8 @@ class MainWindow(QMainWindow):
         self.document = document
         self.controller = EditController(document, self)
         self.controller.read_only = self.read_only
-        self.controller.refused.connect(self._refused)
-        self.scene.link_validator = self.controller.connection_refusal
+        self.controller.refused.connect(self._show_reason)
+        self.controller.attach(self.scene)
         self.scene.bind(document.workflow)
         self.inspector.set_controller(self.controller)
         self.validator.set_document(document)
@@ -313,8 +311,12 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.view.fit_all)
         self.document_changed.emit(document)
 
-    def _refused(self, reason: str) -> None:
+    def _show_reason(self, reason: str) -> None:
+        """Why a gesture or an edit was refused, in the status bar."""
         self.statusBar().showMessage(reason, 6000)
+
+    def _zoom_changed(self, zoom: float) -> None:
+        self.zoom_label.setText(f"{zoom * 100:.0f} %")
 
     def _update_title(self, *_args: object) -> None:
         self.setWindowTitle(f"{self.document.display_name}[*] — {APP_TITLE}")

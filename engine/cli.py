@@ -22,6 +22,17 @@ from typing import Any
 
 from engine import cli_args, cli_report
 
+__all__ = [
+    "EXIT_CODES",
+    "EXIT_INTERRUPTED",
+    "EXIT_PIPE",
+    "EXIT_USAGE",
+    "EXTENSIONS",
+    "build_parser",
+    "main",
+    "studio_argv",
+]
+
 log = logging.getLogger("engine.cli")
 
 EXIT_CODES = {"completed": 0, "failed": 1, "invalid": 2, "cancelled": 3, "paused": 4, "interrupted": 4}

@@ -8,6 +8,8 @@ from typing import Any
 
 from engine import cli
 
+__all__ = ["captured_messages", "cmd_inbox", "register"]
+
 
 def register(sub: Any, common: argparse.ArgumentParser) -> dict[str, Any]:
     i = sub.add_parser("inbox", parents=[common], help="the email an execution captured instead of sending")

@@ -70,7 +70,8 @@ async def _enqueue_and_follow(args: argparse.Namespace, service: Any, workflow: 
 
     client = await QueueClient(service.url).open()
     try:
-        eid = await client.enqueue(service, workflow, args.input, variables=dict(args.var), trigger=args.trigger, workflow_file=path)
+        eid = await client.enqueue(service, workflow, args.input, variables=dict(args.var), trigger=args.trigger, workflow_file=path,
+                                   capture_email=args.capture_email)
     finally:
         await client.close()
     if not args.json:

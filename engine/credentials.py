@@ -42,6 +42,27 @@ from typing import Any
 
 from engine.errors import NodeError
 
+__all__ = [
+    "ENV_PREFIX",
+    "INDEX_ENTRY",
+    "INDEX_SERVICE",
+    "KEYRING_SERVICE",
+    "KINDS",
+    "CredentialInfo",
+    "CredentialInvalid",
+    "CredentialNotFound",
+    "delete_credential",
+    "env_name",
+    "env_vars",
+    "list_credentials",
+    "public_fields",
+    "resolve_credential",
+    "save_credential",
+    "secret_field",
+    "store_credential",
+    "validate",
+]
+
 log = logging.getLogger(__name__)
 
 KEYRING_SERVICE = "processengine"

@@ -8,6 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+__all__ = [
+    "EngineError",
+    "ExpressionError",
+    "NodeError",
+    "Problem",
+    "RunTakenOver",
+    "StoreError",
+    "WorkflowInvalid",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:

@@ -17,6 +17,24 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 if TYPE_CHECKING:
     from engine.runtime.record import RunRecord
 
+__all__ = [
+    "TERMINAL_EVENTS",
+    "Event",
+    "ExecutionCancelled",
+    "ExecutionCompleted",
+    "ExecutionFailed",
+    "ExecutionPaused",
+    "ExecutionResumed",
+    "ExecutionStarted",
+    "Handler",
+    "LifecycleHooks",
+    "NodeFinished",
+    "NodeRetrying",
+    "NodeStarted",
+    "ThreadFinished",
+    "ThreadStarted",
+]
+
 
 @dataclass(slots=True, kw_only=True)
 class Event:

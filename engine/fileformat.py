@@ -30,6 +30,24 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from engine.errors import Problem, WorkflowInvalid
 from engine.model import DEFAULT_MAX_NODE_VISITS, FORMAT, Connection, Node, Note, Workflow
 
+__all__ = [
+    "MAX_INT_DIGITS",
+    "MAX_NESTING",
+    "SUPPORTED_MAJOR",
+    "ConnectionFile",
+    "NodeFile",
+    "NoteFile",
+    "RetryFile",
+    "WorkflowFile",
+    "check_format",
+    "dumps",
+    "load",
+    "loads",
+    "parse",
+    "save",
+    "to_dict",
+]
+
 SUPPORTED_MAJOR = 1
 MAX_NESTING = 100  # levels of lists/objects in a file; real workflows use a handful
 MAX_INT_DIGITS = 4_300  # Python's limit for int <-> text: a longer int can never be saved
@@ -78,6 +96,7 @@ class NodeFile(_Strict):
     on_error: Literal["fail", "route", "continue"] = "fail"
     disabled: bool = False
     pin: Any = None
+    replay: bool = False
 
 
 class ConnectionFile(_Strict):
@@ -280,6 +299,7 @@ def _node_of(nf: NodeFile) -> Node:
         on_error=nf.on_error,
         disabled=nf.disabled,
         pin=nf.pin,
+        replay=nf.replay,
     )
 
 
@@ -459,6 +479,8 @@ def to_dict(wf: Workflow) -> dict[str, Any]:
             d["disabled"] = True
         if n.pin is not None:
             d["pin"] = n.pin
+        if n.replay:
+            d["replay"] = True
         nodes.append(d)
     doc: dict[str, Any] = {
         "format": FORMAT,

@@ -18,6 +18,8 @@ from engine.model import Node, Workflow
 if TYPE_CHECKING:
     from engine.nodes.base import NodeSpec
 
+__all__ = ["Route", "Routing", "cycle_edges", "ensure_valid", "validate"]
+
 
 def _specs(wf: Workflow) -> dict[str, NodeSpec | None]:
     from engine.nodes.registry import find_spec

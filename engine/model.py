@@ -15,6 +15,17 @@ from typing import Any
 
 from engine.observable import Signal
 
+__all__ = [
+    "DEFAULT_MAX_NODE_VISITS",
+    "FORMAT",
+    "Connection",
+    "Node",
+    "Note",
+    "Workflow",
+    "WorkflowEvents",
+    "new_id",
+]
+
 FORMAT = "processengine/1"
 # how often one node may run in one execution (cycles through a branching node are
 # allowed; this bound turns a cycle that never takes its way out into a clear failure)
@@ -36,6 +47,7 @@ class Node:
     on_error: str = "fail"
     disabled: bool = False
     pin: Any = None  # pinned output (JSON): a debug run uses it instead of running the node; None: no pin
+    replay: bool = False  # the studio's re-runs answer this HTTP / email node from the source run's recording
 
     def clone(self) -> Node:
         return Node(
@@ -48,6 +60,7 @@ class Node:
             on_error=self.on_error,
             disabled=self.disabled,
             pin=copy.deepcopy(self.pin),
+            replay=self.replay,
         )
 
 
@@ -181,9 +194,9 @@ class Workflow:
         return node, index
 
     def set_node_attr(self, node_id: str, attr: str, value: Any) -> Any:
-        """Set one attribute (name, position, config, retry, on_error, disabled, pin); returns the old value."""
+        """Set one attribute (name, position, config, retry, on_error, disabled, pin, replay); returns the old value."""
         node = self._by_id[node_id]
-        if attr not in ("name", "position", "config", "retry", "on_error", "disabled", "type", "pin"):
+        if attr not in ("name", "position", "config", "retry", "on_error", "disabled", "type", "pin", "replay"):
             raise AttributeError(attr)
         old = getattr(node, attr)
         setattr(node, attr, value)

@@ -11,6 +11,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+__all__ = [
+    "APP_NAME",
+    "DB_ENV",
+    "DB_FILE",
+    "data_dir",
+    "default_db_path",
+    "resolve_db_url",
+    "sqlite_path",
+    "sqlite_url",
+]
+
 APP_NAME = "ProcessEngine"
 DB_FILE = "processengine.db"
 DB_ENV = "PROCESSENGINE_DB"

@@ -19,8 +19,8 @@ from engine.recorded_io import RunIO
 REPLAYABLE = {"http_request": "http", "send_email": "email"}
 
 
-def replay_plan(store: Any, source_id: str, workflow: Workflow, nodes: list[str] | None) -> dict[str, list[dict[str, Any]]]:
-    """Node id -> the source's final recordings of it, in run order (main thread)."""
+def _final_recordings(store: Any, source_id: str) -> dict[str, list[dict[str, Any]]]:
+    """Node id -> the recordings that ended each of its runs in the source (main thread)."""
     by_node: dict[str, list[dict[str, Any]]] = {}
     for r in store.recordings(source_id):
         if r["thread_id"] != "main":
@@ -30,6 +30,17 @@ def replay_plan(store: Any, source_id: str, workflow: Workflow, nodes: list[str]
             lst[-1] = r  # a retry: the later attempt ended this run of the node
         else:
             lst.append(r)
+    return by_node
+
+
+def recorded_nodes(store: Any, source_id: str) -> set[str]:
+    """The nodes a re-run of `source_id` can replay: those with a recording of their own there."""
+    return set(_final_recordings(store, source_id))
+
+
+def replay_plan(store: Any, source_id: str, workflow: Workflow, nodes: list[str] | None) -> dict[str, list[dict[str, Any]]]:
+    """Node id -> the source's final recordings of it, in run order (main thread)."""
+    by_node = _final_recordings(store, source_id)
     chosen = nodes if nodes else [n.id for n in workflow.nodes if n.type in REPLAYABLE and n.id in by_node]
     plan: dict[str, list[dict[str, Any]]] = {}
     for node_id in chosen:

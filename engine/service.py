@@ -42,7 +42,7 @@ from engine.service_debug import Breakpoints, DebugVerbs
 from engine.store import owner
 from engine.store.checkpoint import Checkpointer
 from engine.store.codec import loads
-from engine.store.store import ExecutionNotFound, ExecutionStore, InvalidExecutionState, Owner
+from engine.store.store import ExecutionNotFound, ExecutionStore, InvalidExecutionState
 
 log = logging.getLogger("engine.service")
 
@@ -103,10 +103,12 @@ class ExecutionService(DebugVerbs):
         self._handles: dict[str, RunHandle] = {}
         self._records: dict[str, RunRecord] = {}  # in-memory mode only
         self._store: ExecutionStore | None = None
+        # the runs this service drives: its own, never shared with another service
+        self._live = owner.LiveRuns()
         if not in_memory:
             from engine.paths import resolve_db_url
 
-            self._store = ExecutionStore(resolve_db_url(url), workspace=workspace, busy_timeout=busy_timeout)
+            self._store = ExecutionStore(resolve_db_url(url), workspace=workspace, busy_timeout=busy_timeout, live=self._live)
             if retention_days is None:
                 retention_days = retention_from_env()
             if retention_days is not None:
@@ -165,8 +167,9 @@ class ExecutionService(DebugVerbs):
         checkpointer = None
         if self._store is not None:
             version = self._store.save_workflow(workflow)
-            checkpointer = Checkpointer(self._store.engine, rec)
-            checkpointer.initial(create=self._store.new_execution_row(rec, version, Owner.me()), collect=collect)
+            me = self._store.me
+            checkpointer = Checkpointer(self._store.engine, rec, owner_token=me.token)
+            checkpointer.initial(create=self._store.new_execution_row(rec, version, me), collect=collect)
         else:
             self._records[rec.execution_id] = rec
             self._workflows[rec.execution_id] = workflow
@@ -186,8 +189,12 @@ class ExecutionService(DebugVerbs):
         variables: dict[str, Any] | None = None,
         trigger: str | None = None,
         workflow_file: str | None = None,
+        capture_email: bool = False,
     ) -> str:
-        """Store a new execution as `queued` (its first checkpoint, no owner) for a worker to claim."""
+        """Store a new execution as `queued` (its first checkpoint, no owner) for a worker to claim.
+
+        `capture_email` is stored with the execution, so the worker that claims it captures too.
+        """
         rec = new_record(
             workflow,
             execution_id=str(uuid.uuid4()),
@@ -197,12 +204,14 @@ class ExecutionService(DebugVerbs):
             workspace=self.workspace,
             workflow_file=workflow_file,
         )
+        rec.io.capture_email = capture_email
         store = self.store
         # written as this process's run (the checkpoint writer only writes its own runs),
         # then handed to the queue: no owner, not started
-        checkpointer = Checkpointer(store.engine, rec)
+        me = store.me
+        checkpointer = Checkpointer(store.engine, rec, owner_token=me.token)
         try:
-            checkpointer.initial(create=store.new_execution_row(rec, store.save_workflow(workflow), Owner.me()))
+            checkpointer.initial(create=store.new_execution_row(rec, store.save_workflow(workflow), me))
         finally:
             checkpointer.close()
         e = executions_table()
@@ -263,9 +272,9 @@ class ExecutionService(DebugVerbs):
                 raise StoreError("an in-memory service needs the workflow to resume a run")
             self._debug_on_resume(rec, workflow, **debug)
             return self._launch(workflow, rec, None, hooks)
-        row = self._store.claim(execution_id, Owner.me(), worker=worker)
+        row = self._store.claim(execution_id, self._store.me, worker=worker)
         claiming = object()
-        owner.LIVE[execution_id] = claiming  # ours from the claim on (same-process readers)
+        self._live.add(execution_id, claiming)  # ours from the claim on (readers of this service)
         try:
             rec, _ = self._store.load_record(execution_id)
             rec.status = PAUSED if row.status == PAUSED else INTERRUPTED
@@ -279,13 +288,12 @@ class ExecutionService(DebugVerbs):
             edited = self._debug_on_resume(rec, wf, **debug)
         except BaseException:
             # give the run back: it stays resumable
-            if owner.LIVE.get(execution_id) is claiming:
-                del owner.LIVE[execution_id]
+            self._live.discard(execution_id, claiming)
             back = row.status if row.status in (PAUSED, QUEUED) else INTERRUPTED
             self._store.set_stopped(execution_id, back, only_from=[RUNNING])
             raise
-        log.info("execution=%s resuming from %s (seq %d)", execution_id, rec.status, seq)
-        checkpointer = Checkpointer(self._store.engine, rec, seq=seq, existing_threads=existing)
+        log.info("execution=%s resuming from %s (seq %d)", execution_id, rec.status, seq, extra={"execution_id": execution_id})
+        checkpointer = Checkpointer(self._store.engine, rec, seq=seq, existing_threads=existing, owner_token=self._store.me.token)
         if edited:  # breakpoints, step mode, edited variables or input: stored before anything runs
             checkpointer.initial()
         return self._launch(wf, rec, checkpointer, hooks)
@@ -320,7 +328,7 @@ class ExecutionService(DebugVerbs):
             metrics.observe(all_hooks, workflow)
         orch = Orchestrator(workflow, rec, hooks=all_hooks, control=control, load_workflow=self._loader(rec))
         handle.orchestrator = orch
-        owner.LIVE[rec.execution_id] = control
+        self._live.add(rec.execution_id, control)
         handle.task = loop.create_task(self._drive(orch, checkpointer, control), name=f"execution-{rec.execution_id}")
         self._handles[rec.execution_id] = handle
         return handle
@@ -339,8 +347,7 @@ class ExecutionService(DebugVerbs):
                     await poller
             if checkpointer is not None:
                 checkpointer.close()
-            if owner.LIVE.get(rec.execution_id) is control:
-                del owner.LIVE[rec.execution_id]
+            self._live.discard(rec.execution_id, control)
             handle = self._handles.get(rec.execution_id)
             if handle is not None and handle.record is rec:
                 del self._handles[rec.execution_id]
@@ -357,18 +364,18 @@ class ExecutionService(DebugVerbs):
             try:
                 request = store.poll(execution_id, heartbeat=beat)
             except Exception:  # a busy database must not kill the run; try again next tick
-                log.warning("execution=%s: control poll failed", execution_id, exc_info=True)
+                log.warning("execution=%s: control poll failed", execution_id, exc_info=True, extra={"execution_id": execution_id})
                 continue
             if beat:
                 last_beat = now
             if request == "cancel" and not control.cancel_requested:
-                log.info("execution=%s: cancel requested through the database", execution_id)
+                log.info("execution=%s: cancel requested through the database", execution_id, extra={"execution_id": execution_id})
                 control.cancel()
             elif request == "pause" and not control.interrupted:
-                log.info("execution=%s: pause requested through the database", execution_id)
+                log.info("execution=%s: pause requested through the database", execution_id, extra={"execution_id": execution_id})
                 control.pause()
             elif request in ("retry_now", "give_up"):
-                log.info("execution=%s: %s requested through the database", execution_id, request)
+                log.info("execution=%s: %s requested through the database", execution_id, request, extra={"execution_id": execution_id})
                 (control.retry_now if request == "retry_now" else control.give_up)()
                 store.clear_request(execution_id, request)
 

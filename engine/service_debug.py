@@ -182,11 +182,13 @@ class DebugVerbs:
         pins: bool | None = None,
         breakpoints: Breakpoints | None = None,
         replay: dict[str, Any] | None = None,
+        capture_email: bool = False,
     ) -> RunHandle:
         """A new execution from `from_node` (or just `to_node`) reusing the source's other outputs.
 
         `replay` ({nodes, strict}): HTTP and email nodes that run again are answered from the
         source's recordings (engine.replay); without a node to start from it re-runs from the trigger.
+        `capture_email`: the re-run's send_email nodes that run live keep their messages in its inbox.
         """
         from engine.runtime.rerun import rerun_record
 
@@ -210,10 +212,11 @@ class DebugVerbs:
             source, wf, execution_id=str(uuid.uuid4()), start=start, workspace=self.workspace,
             workflow_file=workflow_file, source_workflow=ran,
         )
+        rec.io.capture_email = capture_email
         if replay is not None:
             self._plan_replay(rec, wf, {**replay, "source": source_id})  # type: ignore[attr-defined]
         self._debug_on_start(rec, wf, pins=pins, breakpoints=breakpoints, step=False, to=to_node)
-        log.info("execution=%s re-runs %s from node=%s", rec.execution_id, source_id, start, extra={"execution_id": rec.execution_id, "rerun_of": source_id})
+        log.info("execution=%s re-runs %s from node=%s", rec.execution_id, source_id, start, extra={"execution_id": rec.execution_id, "node_id": start, "rerun_of": source_id})
         return self._launch_new(wf, rec, hooks, collect=True)  # type: ignore[attr-defined,no-any-return]
 
     def workflow_of_any(self, execution_id: str) -> Workflow:

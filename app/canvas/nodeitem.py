@@ -178,6 +178,7 @@ class NodeItem(QGraphicsItem):
         self.disabled = node.disabled
         self.on_error = node.on_error
         self.pinned = node.pin is not None
+        self.replay = node.replay  # debug re-runs answer it from the recording (shown unless pinned)
         self.breakpoint: str | None = None  # None | "on" | "conditional" | "disabled" (the debugger's dot)
         self.paused_here = False  # the run is paused before this node
         self._hover = False
@@ -265,12 +266,16 @@ class NodeItem(QGraphicsItem):
         self.disabled = disabled
         self.update()
 
-    def set_debug_marks(self, *, breakpoint: str | None = None, pinned: bool | None = None, paused_here: bool | None = None) -> None:
-        """The debugger's marks: a breakpoint dot, a pin, the "paused here" arrow (None: unchanged)."""
+    def set_debug_marks(
+        self, *, breakpoint: str | None = None, pinned: bool | None = None, paused_here: bool | None = None, replay: bool | None = None
+    ) -> None:
+        """The debugger's marks: a breakpoint dot, a pin or replay tag, the "paused here" arrow (None: unchanged)."""
         if breakpoint is not None:
             self.breakpoint = breakpoint or None
         if pinned is not None:
             self.pinned = pinned
+        if replay is not None:
+            self.replay = replay
         if paused_here is not None:
             self.paused_here = paused_here
         self._update_bounds()
@@ -446,7 +451,7 @@ class NodeItem(QGraphicsItem):
         self._paint_debug_marks(painter, theme, fonts)
 
     def _paint_debug_marks(self, painter: QPainter, theme: Theme, fonts: type[_Fonts]) -> None:
-        """Breakpoint dot (left of the name), pin (top right), paused-here arrow, retry buttons."""
+        """Breakpoint dot (left of the name), pin or replay tag (top right), paused-here arrow, retry buttons."""
         if self.breakpoint:
             color = QColor("#dc2626")
             painter.setPen(QPen(QColor(theme.card), 1.5))
@@ -458,14 +463,16 @@ class NodeItem(QGraphicsItem):
                 painter.setPen(QPen(QColor("#ffffff"), 1.5))
                 painter.drawLine(QPointF(6, 8), QPointF(12, 8))
                 painter.drawLine(QPointF(6, 11), QPointF(12, 11))
-        if self.pinned:
-            pin = QRectF(WIDTH - 30, HEADER - 22, 24, 16)
+        if self.pinned or self.replay:  # a pin stands in even for a node set to Replay
+            text = "PIN" if self.pinned else "REPLAY"
+            width = max(24.0, QFontMetricsF(fonts.badge).horizontalAdvance(text) + 10)
+            tag = QRectF(WIDTH - 6 - width, HEADER - 22, width, 16)
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(RUN_STATE_COLORS["pinned"]))
-            painter.drawRoundedRect(pin, 4, 4)
+            painter.setBrush(QColor(RUN_STATE_COLORS["pinned" if self.pinned else "replayed"]))
+            painter.drawRoundedRect(tag, 4, 4)
             painter.setPen(QColor("#ffffff"))
             painter.setFont(fonts.badge)
-            painter.drawText(pin, Qt.AlignmentFlag.AlignCenter, "PIN")
+            painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, text)
         if self.paused_here:
             arrow = QPainterPath()
             mid = HEADER / 2

@@ -309,6 +309,8 @@ class WorkflowScene(QGraphicsScene):
             item.set_disabled(node.disabled)
         elif attr == "pin":
             item.set_debug_marks(pinned=node.pin is not None)
+        elif attr == "replay":
+            item.set_debug_marks(replay=node.replay)
 
     def _on_connection_added(self, conn: Connection, index: int) -> None:
         self._add_edge_item(conn)

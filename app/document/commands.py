@@ -222,6 +222,21 @@ def SetPin(wf: Workflow, node_id: str, pin: Any) -> SetNodeAttr:
     return SetNodeAttr(wf, node_id, "pin", pin, "Unpin output" if pin is None else "Pin output")
 
 
+class SetRunMode(_Command):
+    """A node's mode in debug re-runs, as one step: Live, Replay (answered from the recording
+    of the run re-run) or Pinned (its pin stands in). Pin and replay flag change together,
+    so the node is never pinned and replaying at once."""
+
+    def __init__(self, wf: Workflow, node_id: str, *, replay: bool, pin: Any = None, parent: _Command | None = None) -> None:
+        node = wf.node(node_id)
+        mode = "Pin output" if pin is not None else ("Replay" if replay else "Live")
+        super().__init__(wf, f"{mode}: {node.name}", parent)
+        if node.pin != pin:
+            SetNodeAttr(wf, node_id, "pin", pin, self.text(), parent=self)
+        if node.replay != replay:
+            SetNodeAttr(wf, node_id, "replay", replay, self.text(), parent=self)
+
+
 def SetDisabled(wf: Workflow, node_id: str, disabled: bool) -> SetNodeAttr:
     verb = "Disable" if disabled else "Enable"
     return SetNodeAttr(wf, node_id, "disabled", disabled, f"{verb} {wf.node(node_id).name}")

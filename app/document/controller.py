@@ -4,6 +4,9 @@ Views only say what the user wants (`connect_requested`, `nodes_moved`, ...);
 this controller checks it against the model, builds the command and pushes
 it on the document's stack (NodeGraphQt's viewer -> graph split). A refused
 intent returns the reason as text so the view can show it in the status bar.
+`attach(scene)` connects a scene's intent signals to this controller's own slots
+(orange-canvas-core's `SchemeEditWidget.setScheme`), so the window hosting both
+routes nothing.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -20,6 +23,9 @@ from app.document.document import WorkflowDocument
 from app.document.ports import input_ports, output_ports
 from engine.model import Connection, Node, Note, Workflow, new_id
 from engine.nodes.registry import get_spec
+
+if TYPE_CHECKING:  # the document layer does not need the canvas at run time
+    from app.canvas.scene import WorkflowScene
 
 PASTE_OFFSET = 40.0
 
@@ -47,6 +53,7 @@ class EditController(QObject):
         super().__init__(parent)
         self.document = document
         self.read_only = False  # the window shows a past run: every edit is refused
+        self.scene: WorkflowScene | None = None  # the scene whose intents this controller carries out
 
     @property
     def wf(self) -> Workflow:
@@ -66,6 +73,48 @@ class EditController(QObject):
     def _refuse(self, reason: str) -> str:
         self.refused.emit(reason)
         return reason
+
+    # -- views -------------------------------------------------------------
+    def attach(self, scene: WorkflowScene) -> None:
+        """Carry out `scene`'s edit intents from now on (one scene at a time): a link drawn,
+        nodes and notes dragged, a note's text or size changed each become one command.
+        The scene also asks this controller before it offers a link."""
+        self.detach()
+        scene.connect_requested.connect(self._connect_requested)
+        scene.nodes_moved.connect(self._nodes_moved)
+        scene.note_text_changed.connect(self._note_text_changed)
+        scene.note_resized.connect(self._note_resized)
+        scene.link_validator = self.connection_refusal
+        self.scene = scene
+
+    def detach(self) -> None:
+        """Stop listening to the attached scene (its document is being replaced)."""
+        scene, self.scene = self.scene, None
+        if scene is None:
+            return
+        scene.connect_requested.disconnect(self._connect_requested)
+        scene.nodes_moved.disconnect(self._nodes_moved)
+        scene.note_text_changed.disconnect(self._note_text_changed)
+        scene.note_resized.disconnect(self._note_resized)
+        if scene.link_validator == self.connection_refusal:
+            scene.link_validator = None
+
+    def _connect_requested(self, from_node: str, from_port: str, to_node: str, to_port: str) -> None:
+        self.connect(from_node, from_port, to_node, to_port)
+
+    def _nodes_moved(
+        self,
+        moves: dict[str, tuple[tuple[float, float], tuple[float, float]]],
+        note_moves: dict[str, tuple[tuple[float, float], tuple[float, float]]],
+        merge_key: Any,
+    ) -> None:
+        self.move(moves, note_moves, merge_key)
+
+    def _note_text_changed(self, note_id: str, text: str) -> None:
+        self.edit_note(note_id, "text", text, merge=False)
+
+    def _note_resized(self, note_id: str, size: tuple[float, float]) -> None:
+        self.edit_note(note_id, "size", tuple(size), merge=False)
 
     # -- nodes -------------------------------------------------------------
     def add_node(self, node_type: str, position: tuple[float, float]) -> str:
@@ -161,9 +210,21 @@ class EditController(QObject):
             self._push(commands.SetOnError(self.wf, node_id, on_error))
 
     def set_pin(self, node_id: str, pin: Any) -> None:
-        """Pin (or with None unpin) a node's output: one undoable command."""
-        if self.wf.get(node_id) is not None and self.wf.node(node_id).pin != pin:
+        """Pin (or with None unpin) a node's output: one undoable command (pinning a node
+        set to Replay sets it to Pinned, in the same step)."""
+        node = self.wf.get(node_id)
+        if node is None or node.pin == pin:
+            return
+        if pin is not None and node.replay:
+            self._push(commands.SetRunMode(self.wf, node_id, replay=False, pin=pin))
+        else:
             self._push(commands.SetPin(self.wf, node_id, pin))
+
+    def set_replay(self, node_id: str, replay: bool) -> None:
+        """Live (False) or Replay (True) in debug re-runs; a pin the node had goes, in the same step."""
+        node = self.wf.get(node_id)
+        if node is not None and (node.replay != replay or node.pin is not None):
+            self._push(commands.SetRunMode(self.wf, node_id, replay=replay))
 
     def set_disabled(self, node_ids: Iterable[str], disabled: bool) -> None:
         ids = [i for i in node_ids if self.wf.node(i).disabled != disabled]

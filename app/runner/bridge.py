@@ -5,13 +5,14 @@ pending batch under a lock (the latest state per node wins) and, when the
 batch was empty, post one queued wake-up to the GUI thread. The GUI thread
 flushes at most once per `FRAME_MS`, so a run streaming thousands of events
 per second costs the GUI a handful of small updates per second, and input
-events never wait behind a flood of signals.
+events never wait behind a flood of signals. The run's `engine` log lines come
+in the same batches; their ids are the records' `execution_id` / `node_id`
+fields (`extra=`), never read back out of the text.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -37,9 +38,6 @@ _RUN_STATUS = {
     ev.ExecutionCompleted: "completed",
     ev.ExecutionFailed: "failed",
 }
-_EXEC_RE = re.compile(r"execution=(\S+)")
-_NODE_RE = re.compile(r"node=(\S+)")
-_PREFIX_RE = re.compile(r"^execution=\S+ (?:node=\S+ )?")
 
 
 @dataclass(slots=True)
@@ -116,13 +114,28 @@ class _LogHandler(logging.Handler):
             msg = record.getMessage()
         except Exception:  # a broken format string must not break the run
             msg = str(record.msg)
-        ex = _EXEC_RE.search(msg)
-        execution = ex.group(1) if ex else None
-        node = _NODE_RE.search(msg)
-        text = _PREFIX_RE.sub("", msg, count=1)  # the ids have their own columns
-        self.bridge.add_log(
-            LogLine(record.created, record.levelname, text, node.group(1) if node else None, execution, record.name)
-        )
+        execution = _field(record, "execution_id")
+        node = _field(record, "node_id")
+        text = _without_ids(msg, execution, node)
+        self.bridge.add_log(LogLine(record.created, record.levelname, text, node, execution, record.name))
+
+
+def _field(record: logging.LogRecord, name: str) -> str | None:
+    """A structured field the engine set with `extra={...}` (absent on other records)."""
+    value = getattr(record, name, None)
+    return None if value is None or value == "" else str(value)
+
+
+def _without_ids(text: str, execution_id: str | None, node_id: str | None) -> str:
+    """The message without the leading `execution=… node=…` written for people reading the
+    log file: in the Log dock the ids have their own columns."""
+    if execution_id is not None:
+        head = f"execution={execution_id}"
+        if text.startswith((head + " ", head + ": ")):
+            text = text[len(head) + 1 :].lstrip()
+    if node_id is not None:
+        text = text.removeprefix(f"node={node_id} ")
+    return text
 
 
 class EventBridge(QObject):
@@ -159,6 +172,14 @@ class EventBridge(QObject):
         self._last_flush = 0.0
         self._wake.connect(self._arm, Qt.ConnectionType.QueuedConnection)
         self._log_handler: _LogHandler | None = None
+        self._folds: dict[type[ev.Event], Callable[[Batch, Any, RunRecord, float], None]] = {
+            ev.NodeStarted: self._fold_started,
+            ev.NodeFinished: self._fold_finished,
+            ev.NodeRetrying: self._fold_retrying,
+            ev.ThreadStarted: self._fold_thread,
+            ev.ThreadFinished: self._fold_thread,
+            **dict.fromkeys(_RUN_STATUS, self._fold_run_status),
+        }
 
     # -- wiring ----------------------------------------------------------------
     def hooks(self) -> ev.LifecycleHooks:
@@ -183,9 +204,10 @@ class EventBridge(QObject):
 
     # -- engine thread -----------------------------------------------------------
     def on_event(self, event: ev.Event, record: RunRecord) -> None:
-        """Hook handler (engine thread): fold the event into the pending batch."""
+        """Hook handler (engine thread): fold the event into the pending batch; the first
+        event of a batch posts the one wake-up to the GUI thread."""
         now = time.time()
-        t = type(event)
+        fold = self._folds.get(type(event))  # exact type, as LifecycleHooks.on matches
         with self._lock:
             p = self._pending
             p.events += 1
@@ -194,71 +216,77 @@ class EventBridge(QObject):
                 self.execution_id = event.execution_id
             p.execution_id = event.execution_id
             self._record = record
-            if isinstance(event, ev.NodeStarted):
-                if event.thread_id == MAIN_THREAD:
-                    p.nodes[event.node_id] = NodeLive(
-                        "running", event.attempt, self._max_attempts.get(event.node_id, 0), side_effects=event.side_effects
-                    )
-                    p.current = event.node_id
-                opened = AttemptSpan(event.thread_id, event.node_id, event.attempt, now)
-                self._spans[opened.key] = opened
-                p.spans[opened.key] = opened
-                self._maybe_edges(p, record, now)
-            elif isinstance(event, ev.NodeFinished):
-                if event.thread_id == MAIN_THREAD:
-                    p.nodes[event.node_id] = NodeLive(
-                        event.status,
-                        event.attempt,
-                        self._max_attempts.get(event.node_id, 0),
-                        error=(event.error or {}).get("message") if event.error else None,
-                        summary=event.output_summary,
-                        duration_ms=event.duration_ms,
-                        side_effects=event.side_effects,
-                    )
-                    if p.current == event.node_id:
-                        p.current = None
-                span = self._spans.get((event.thread_id, event.node_id, event.attempt))
-                if span is not None and span.end is None:
-                    span.end = now
-                    span.status = event.status
-                    span.error = (event.error or {}).get("message") if event.error else None
-                    p.spans[span.key] = span
-                self._maybe_edges(p, record, now)
-            elif isinstance(event, ev.NodeRetrying):
-                self._max_attempts[event.node_id] = event.max_attempts
-                if event.thread_id == MAIN_THREAD:
-                    p.nodes[event.node_id] = NodeLive(
-                        "retrying",
-                        event.attempt,
-                        event.max_attempts,
-                        retry_at=time.monotonic() + event.delay,
-                        error=event.error,
-                    )
-                span = self._spans.get((event.thread_id, event.node_id, event.attempt))
-                if span is not None:
-                    span.end = now
-                    span.status = "failed"
-                    span.error = event.error
-                    span.retry_delay = event.delay
-                    p.spans[span.key] = span
-            elif t in _RUN_STATUS:
-                p.run_status = _RUN_STATUS[t]
-                if isinstance(event, ev.ExecutionStarted):
-                    p.total = event.total
-                elif isinstance(event, ev.ExecutionFailed):
-                    p.error = dict(event.error)
-                if MAIN_THREAD in record.threads:
-                    p.edges = dict(record.main.edge_counts)
-                    self._edges_dirty = False
-                if t is not ev.ExecutionStarted and t is not ev.ExecutionResumed:
-                    p.current = None
-            elif isinstance(event, ev.ThreadStarted | ev.ThreadFinished):
-                what = "started" if isinstance(event, ev.ThreadStarted) else f"finished: {event.status}"
-                self._add_log_locked(LogLine(now, "INFO", f"sub-workflow thread {event.thread_id} {what}", getattr(event, "node_id", None), event.execution_id, "engine.runtime"))
+            if fold is not None:
+                fold(p, event, record, now)
             wake = not self._scheduled
             self._scheduled = True
         if wake:
             self._wake.emit()
+
+    # one fold per event type; each runs under the lock, on the engine thread
+    def _fold_started(self, p: Batch, event: ev.NodeStarted, record: RunRecord, now: float) -> None:
+        if event.thread_id == MAIN_THREAD:
+            p.nodes[event.node_id] = NodeLive(
+                "running", event.attempt, self._max_attempts.get(event.node_id, 0), side_effects=event.side_effects
+            )
+            p.current = event.node_id
+        span = AttemptSpan(event.thread_id, event.node_id, event.attempt, now)
+        self._spans[span.key] = span
+        p.spans[span.key] = span
+        self._maybe_edges(p, record, now)
+
+    def _fold_finished(self, p: Batch, event: ev.NodeFinished, record: RunRecord, now: float) -> None:
+        error = (event.error or {}).get("message") if event.error else None
+        if event.thread_id == MAIN_THREAD:
+            p.nodes[event.node_id] = NodeLive(
+                event.status,
+                event.attempt,
+                self._max_attempts.get(event.node_id, 0),
+                error=error,
+                summary=event.output_summary,
+                duration_ms=event.duration_ms,
+                side_effects=event.side_effects,
+            )
+            if p.current == event.node_id:
+                p.current = None
+        span = self._spans.get((event.thread_id, event.node_id, event.attempt))
+        if span is not None and span.end is None:
+            span.end = now
+            span.status = event.status
+            span.error = error
+            p.spans[span.key] = span
+        self._maybe_edges(p, record, now)
+
+    def _fold_retrying(self, p: Batch, event: ev.NodeRetrying, record: RunRecord, now: float) -> None:
+        self._max_attempts[event.node_id] = event.max_attempts
+        if event.thread_id == MAIN_THREAD:
+            p.nodes[event.node_id] = NodeLive(
+                "retrying", event.attempt, event.max_attempts, retry_at=time.monotonic() + event.delay, error=event.error
+            )
+        span = self._spans.get((event.thread_id, event.node_id, event.attempt))
+        if span is not None:
+            span.end = now
+            span.status = "failed"
+            span.error = event.error
+            span.retry_delay = event.delay
+            p.spans[span.key] = span
+
+    def _fold_run_status(self, p: Batch, event: ev.Event, record: RunRecord, now: float) -> None:
+        p.run_status = _RUN_STATUS[type(event)]
+        if isinstance(event, ev.ExecutionStarted):
+            p.total = event.total
+        elif isinstance(event, ev.ExecutionFailed):
+            p.error = dict(event.error)
+        if MAIN_THREAD in record.threads:
+            p.edges = dict(record.main.edge_counts)
+            self._edges_dirty = False
+        if not isinstance(event, ev.ExecutionStarted | ev.ExecutionResumed):
+            p.current = None
+
+    def _fold_thread(self, p: Batch, event: ev.ThreadStarted | ev.ThreadFinished, record: RunRecord, now: float) -> None:
+        what = "started" if isinstance(event, ev.ThreadStarted) else f"finished: {event.status}"
+        node_id = event.node_id if isinstance(event, ev.ThreadStarted) else None
+        self._add_log_locked(LogLine(now, "INFO", f"sub-workflow thread {event.thread_id} {what}", node_id, event.execution_id, "engine.runtime"))
 
     def _maybe_edges(self, p: Batch, record: RunRecord, now: float) -> None:
         if now - self._edges_at >= EDGE_SNAPSHOT_S:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from app.canvas.nodeitem import RUN_STATES, NodeItem
 from app.canvas.scene import WorkflowScene
-from app.runner.bridge import Batch, NodeLive
+from app.runner.bridge import Batch, EventBridge, NodeLive
 from app.runner.snapshot import RunSnapshot
 from app.theme import RUN_STATE_COLORS
 from engine.model import Connection, Workflow
@@ -120,6 +120,7 @@ class RunCanvas(QObject):
         self._conn_set: set[Connection] | None = None
         self._spinners: dict[str, Spinner] = {}  # turning now
         self._parked: dict[str, Spinner] = {}  # hidden, kept on their node for the next time
+        self._bridge: EventBridge | None = None  # the live run whose batches are painted
         self._countdown = QTimer(self)
         self._countdown.setInterval(COUNTDOWN_MS)
         self._countdown.timeout.connect(self._tick_countdown)
@@ -136,6 +137,19 @@ class RunCanvas(QObject):
         return self._scene()
 
     # -- lifecycle -------------------------------------------------------------
+    def follow(self, bridge: EventBridge) -> None:
+        """Paint `bridge`'s batches as they come (one run at a time): the canvas listens to
+        the run itself, nobody relays. Follow before anyone who reads the canvas back."""
+        self.unfollow()
+        bridge.batch_ready.connect(self.apply)
+        self._bridge = bridge
+
+    def unfollow(self) -> None:
+        """Stop painting the followed bridge's batches (the run is no longer the one shown)."""
+        bridge, self._bridge = self._bridge, None
+        if bridge is not None and shiboken6.isValid(bridge):
+            bridge.batch_ready.disconnect(self.apply)
+
     def _set_conns(self, workflow: Workflow) -> None:
         self._conns = list(workflow.connections)
         self._conn_set = None
@@ -165,6 +179,7 @@ class RunCanvas(QObject):
 
     def stop(self) -> None:
         """The window is going away: stop the timers and drop pending paints (no repaint)."""
+        self.unfollow()
         self._reset()
         self._stale_edges.clear()
 
@@ -249,7 +264,7 @@ class RunCanvas(QObject):
     def progress(self) -> dict[str, Any]:
         """The engine's progress object (`engine.runtime.status.progress`) for what the canvas shows."""
         counts = self.counts
-        completed = counts["succeeded"] + counts["pinned"] + counts["reused"]  # the debugger's stand-ins ran too
+        completed = counts["succeeded"] + counts["pinned"] + counts["reused"] + counts["replayed"]  # the debugger's stand-ins ran too
         return progress(self.total or len(self.states), completed, counts["failed"], counts["skipped"])
 
     # -- painting --------------------------------------------------------------

@@ -298,6 +298,7 @@ class RunController(QObject):
         self._drop_bridge()
         bridge = EventBridge(self, call_in_engine=self.engine.call_soon)
         bridge.capture_logs()
+        self.canvas.follow(bridge)  # first: the status below reads the painted counts
         bridge.batch_ready.connect(self._on_batch)
         self.bridge = bridge
         return bridge
@@ -306,14 +307,15 @@ class RunController(QObject):
         if self.bridge is not None:
             self.bridge.flush()
             self.bridge.close()
+            self.canvas.unfollow()
             self.bridge.batch_ready.disconnect(self._on_batch)
             self.bridge.deleteLater()
             self.bridge = None
 
     def _on_batch(self, batch: Batch) -> None:
+        """Status only (the canvas painted the batch itself): current node, clock, progress."""
         if batch.execution_id and self.execution_id is None:
             self.execution_id = batch.execution_id
-        self.canvas.apply(batch)
         if batch.current is not None or batch.nodes:
             cur = batch.current
             if cur is None and self.current_node in batch.nodes and batch.nodes[self.current_node].state != "running":
@@ -343,7 +345,8 @@ class RunController(QObject):
     async def start(self, inputs: Any = None, *, rerun: dict[str, Any] | None = None, workflow: Workflow | None = None) -> str | None:
         """Run the host's current workflow (or `workflow`); returns the execution id once it ended or paused.
 
-        `rerun`: {source_id, from_node, to_node} makes it a re-run of that execution.
+        `rerun`: {source_id, from_node, to_node, replay} makes it a re-run of that execution
+        (`replay`: {nodes, strict} answered from its recordings, or None).
         """
         problem = self.start_problem()
         wf = workflow or self.host.current_workflow()
@@ -383,6 +386,7 @@ class RunController(QObject):
             opts = self.start_options() if self.start_options is not None else {}
             if rerun is not None:
                 rerun_opts = {k: v for k, v in opts.items() if k in ("pins", "breakpoints")}
+                rerun_opts.update(replay=rerun.get("replay"), capture_email=self.capture_email_action.isChecked())
                 launch = svc.rerun(rerun["source_id"], from_node=rerun.get("from_node"), to_node=rerun.get("to_node"), workflow=snapshot, hooks=bridge.hooks(), workflow_file=self.host.current_file(), **rerun_opts)
             else:
                 launch = svc.start(snapshot, hooks=bridge.hooks(), workflow_file=self.host.current_file(), capture_email=self.capture_email_action.isChecked(), **opts)

@@ -43,6 +43,9 @@ class DebugUi(QObject):
         self._build()
         self._wire()
         self.refresh_breakpoints()
+        from app.runner.replay_ui import install_replay_ui
+
+        self.replay = install_replay_ui(self)  # the inspector's Live / Replay / Pinned switch
 
     def _build(self) -> None:
         w, s = self.window, self.session

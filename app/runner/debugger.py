@@ -8,6 +8,10 @@ variables and pending input edited while paused), reads where a run paused
 and Variables docks, the pending input in Run data). Every service call runs
 on the engine thread through the controller, like Run/Pause/Resume.
 
+Re-runs take the nodes the document sets to Replay (the inspector's run-mode switch)
+and answer them from the re-run execution's recordings; "Strict replay" makes a
+request that differs from its recording an error.
+
 Keys: F9 toggles a breakpoint on the selected node, F10 steps, Ctrl+F10 runs
 to the selected node, F5 runs or (when paused) continues.
 """
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import Any
+from typing import Any, cast
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
@@ -25,6 +29,9 @@ from PySide6.QtWidgets import QMessageBox
 
 from app.runner import controller as rc
 from app.runner.controller import RunController
+from engine.errors import EngineError
+from engine.model import Workflow
+from engine.replay import REPLAYABLE, recorded_nodes
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +85,11 @@ class DebugSession(QObject):
         self.give_up_action = act("Give up", lambda: self.retry_control("give_up"), tip="Stop retrying: the node's on-error setting applies to its last error")
         self.rerun_action = act("Re-run from here", self.rerun_selected, tip="A new run from the selected node; everything upstream keeps its output")
         self.execute_action = act("Execute this node", self.execute_selected, tip="Run just the selected node with the input it had in the run shown")
+        self.strict_replay_action = QAction("Strict replay", self)
+        self.strict_replay_action.setCheckable(True)
+        self.strict_replay_action.setToolTip("In re-runs, a node set to Replay whose request differs from its recording fails (otherwise: a warning)")
         self.toolbar_actions = [self.step_action, self.run_to_action]
-        self.menu_actions = [self.toggle_action, self.step_action, self.run_to_action, self.retry_now_action, self.give_up_action, self.rerun_action, self.execute_action]
+        self.menu_actions = [self.toggle_action, self.step_action, self.run_to_action, self.retry_now_action, self.give_up_action, self.rerun_action, self.execute_action, self.strict_replay_action]
 
     def _selected(self) -> str | None:
         if not shiboken6.isValid(self.window.scene):
@@ -300,18 +310,22 @@ class DebugSession(QObject):
     ) -> str | None:
         """A new execution from a node of the run shown (or of `source`); asks which workflow
         when the document was edited. `choice` ("edited" | "run") answers that up front.
+        Nodes set to Replay are answered from `source`'s recordings.
         """
-        from engine import fileformat
-
         c = self.controller
         source = source or c.execution_id
         if source is None or c.active:
             return None
-        run_wf = await c.call(lambda s: s.workflow_of(source))
+
+        def version(s: Any) -> Workflow:  # in-memory runs keep theirs with the service
+            wf: Workflow = s.workflow_of_any(source)
+            return wf
+
+        run_wf = await c.call(version)
         current = self.window.document.workflow
         if current is None or current.id != run_wf.id:
             choice = "run"  # another workflow's run: open the version it used
-        elif fileformat.to_dict(current) != fileformat.to_dict(run_wf):
+        elif _edits(current) != _edits(run_wf):
             choice = choice or self._ask_version()
             if choice is None:
                 return None
@@ -320,12 +334,41 @@ class DebugSession(QObject):
         if c.state == rc.PAUSED:
             c.message.emit("Cancel or continue the paused run before re-running.")
             return None
+        if choice == "run" and current is not None and current.id == run_wf.id:
+            run_wf = _with_replay_of(current, run_wf)  # the run-mode switch's choice holds for the version the run used
+        replay, refusal = await self._replay_spec(run_wf if choice == "run" else current, source)
+        if refusal is not None:
+            c.message.emit(refusal)
+            c.error.emit(refusal)
+            return None
         if c.state == rc.VIEWING:
             c.leave_view()
         if choice == "run":
             c.host.show_workflow(run_wf)
         self._set_paused(None)
-        return await c.start(rerun={"source_id": source, "from_node": from_node, "to_node": to_node})
+        return await c.start(rerun={"source_id": source, "from_node": from_node, "to_node": to_node, "replay": replay})
+
+    async def _replay_spec(self, wf: Workflow | None, source: str) -> tuple[dict[str, Any] | None, str | None]:
+        """The re-run's `replay` ({nodes, strict}) from the nodes set to Replay, or why it cannot start.
+
+        A node on Replay needs a recording in the run re-run; without one the re-run is
+        refused (running it live instead could send what the user meant to keep local).
+        """
+        nodes = replay_nodes(wf)
+        if not nodes:
+            return None, None
+        try:
+            recorded = await self.controller.call(lambda s: recorded_nodes(cast(Any, s).store, source))
+        except EngineError as exc:  # e.g. a service that keeps runs in memory: no recordings
+            return None, f"Not re-run: nodes set to Replay need a stored run to replay from ({exc})."
+        missing = [self._name(n) for n in nodes if n not in recorded]
+        if len(missing) == 1:
+            return None, (f"Not re-run: {missing[0]} is set to Replay, but the run has no recording of it (it did not run "
+                          "there). Set it to Live or Pinned, or re-run a run in which it ran.")
+        if missing:
+            return None, (f"Not re-run: {', '.join(missing)} are set to Replay, but the run has no recording of them (they "
+                          "did not run there). Set them to Live or Pinned, or re-run a run in which they ran.")
+        return {"nodes": nodes, "strict": self.strict_replay_action.isChecked()}, None
 
     def _ask_version(self) -> str | None:
         """The document differs from the run's version: which one does the re-run use?"""
@@ -339,3 +382,29 @@ class DebugSession(QObject):
             "Yes: the edited workflow (as it is now). No: the version the run used (opened as a new document).",
         )
         return {B.Yes: "edited", B.No: "run"}.get(answer)
+
+
+def replay_nodes(wf: Workflow | None) -> list[str]:
+    """The HTTP and email nodes set to Replay (a pinned node does not run: its pin stands in)."""
+    if wf is None:
+        return []
+    return [n.id for n in wf.nodes if n.replay and n.pin is None and n.type in REPLAYABLE]
+
+
+def _edits(wf: Workflow) -> dict[str, Any]:
+    """The workflow as a re-run compares it with the run's version: the Replay switch is no edit."""
+    from engine import fileformat
+
+    data = fileformat.to_dict(wf)
+    for node in data["nodes"]:
+        node.pop("replay", None)
+    return data
+
+
+def _with_replay_of(current: Workflow, run_wf: Workflow) -> Workflow:
+    """A copy of the run's version with the document's Replay switches."""
+    out = run_wf.clone()
+    for node in out.nodes:
+        mine = current.get(node.id)
+        node.replay = mine.replay if mine is not None else False
+    return out

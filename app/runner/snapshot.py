@@ -13,8 +13,7 @@ from typing import Any
 
 from app.runner.bridge import AttemptSpan, NodeLive
 from engine.model import Workflow
-from engine.runtime.orchestrator import summarize
-from engine.runtime.record import MAIN_THREAD, RunRecord
+from engine.runtime.record import MAIN_THREAD, RunRecord, summarize
 from engine.runtime.status import status_object
 
 _NODE_STATES = {"succeeded", "failed", "skipped", "cancelled", "paused", "running", "retrying", "pending", "pinned", "reused", "replayed"}
@@ -58,7 +57,7 @@ def run_snapshot(record: RunRecord, *, status: dict[str, Any] | None = None) -> 
             state = "cancelled" if final == "cancelled" else "paused"  # the node a stop interrupted
         elif state == "paused" and final == "cancelled":
             state = "cancelled"
-        elif state == "succeeded" and last.get("status") in ("pinned", "reused"):
+        elif state == "succeeded" and last.get("status") in ("pinned", "reused", "replayed"):
             state = last["status"]  # the debugger's stand-ins look like what they are
         snap.nodes[node_id] = NodeLive(
             state if state in _NODE_STATES else "pending",

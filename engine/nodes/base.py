@@ -23,6 +23,8 @@ from engine.recorded_io import RunIO, keep_pending, recording
 if TYPE_CHECKING:
     from engine.model import Node, Workflow
 
+__all__ = ["Interrupted", "NodeConfig", "NodeContext", "NodeResult", "NodeServices", "NodeSpec"]
+
 
 class NodeConfig(BaseModel):
     """Base of every config schema: unknown keys are errors (typos must not pass silently)."""

@@ -24,6 +24,18 @@ from engine.model import Node
 from engine.nodes import registry
 from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
 
+__all__ = [
+    "ISOLATE_KEY",
+    "LOG_LEVELS",
+    "SPEC",
+    "CodeConfig",
+    "CodeRun",
+    "CodeSpec",
+    "code_names",
+    "reads_nodes_by_computed_name",
+    "run_once",
+]
+
 ISOLATE_KEY = "code.js_isolate"
 # console method -> logging level
 LOG_LEVELS = {"debug": 10, "log": 20, "info": 20, "warn": 30, "error": 40}

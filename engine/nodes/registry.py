@@ -14,6 +14,18 @@ from engine.errors import Problem
 from engine.model import Node
 from engine.nodes.base import NodeSpec
 
+__all__ = [
+    "BUILTIN_MODULES",
+    "BUILTIN_TYPES",
+    "all_specs",
+    "find_spec",
+    "get_spec",
+    "has_expression",
+    "known_types",
+    "register",
+    "validate_node_config",
+]
+
 # node type -> the module that registers it; modules are imported on first use of
 # their type, so a run imports only the node types its workflow uses (CLI start-up)
 BUILTIN_TYPES: dict[str, str] = {

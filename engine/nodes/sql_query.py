@@ -33,6 +33,8 @@ from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
 from engine.nodes.common import deferred_keys
 from engine.nodes.files import resolve_path
 
+__all__ = ["BACKENDS", "SPEC", "SqlQueryConfig", "SqlQuerySpec", "Statement", "safe_target", "to_json"]
+
 BACKENDS = ("sqlite", "postgresql")
 log = logging.getLogger(__name__)
 

@@ -52,9 +52,16 @@ class QueueClient:
         variables: dict[str, Any] | None = None,
         trigger: str | None = None,
         workflow_file: str | None = None,
+        capture_email: bool = False,
     ) -> str:
-        """Store a queued execution and defer its job; returns the execution id."""
-        eid = service.create_queued(workflow, inputs, variables=variables, trigger=trigger, workflow_file=workflow_file)
+        """Store a queued execution and defer its job; returns the execution id.
+
+        `capture_email` (`run --queue --capture-email`) goes with the execution's row: the
+        worker that runs it keeps its email in the inbox instead of sending it.
+        """
+        eid = service.create_queued(
+            workflow, inputs, variables=variables, trigger=trigger, workflow_file=workflow_file, capture_email=capture_email
+        )
         await self.defer(service, eid, workflow)
         return str(eid)
 

@@ -1,6 +1,7 @@
 """The Procrastinate app of queue mode: its connector, schema and tasks.
 
-One app per process (`queue_app(url)`); its tasks are the execution job
+One app per worker or client (`queue_app(url, run=...)`, the worker's job handler bound
+to its app, no module-level state); its tasks are the execution job
 (`processengine.run_execution`) and the periodic sweep that gives a dead
 worker's jobs back to the queue (`processengine.retry_stalled`). Procrastinate
 keeps its own tables (`procrastinate_*`), created from its shipped schema the
@@ -26,9 +27,8 @@ SWEEP_TASK = "processengine.retry_stalled"
 QUEUE = "executions"
 SCHEMA_LOCK_KEY = 0x5E5E_0003  # advisory lock serializing Procrastinate's schema creation
 
-# the worker's job handler: (context, execution id, workspace) -> None; set by engine.queue.worker
+# the worker's job handler: (context, execution id, workspace) -> None (engine.queue.worker)
 RunHandler = Callable[[Any, str, str], Awaitable[None]]
-_HANDLERS: dict[str, Any] = {}
 
 
 class QueueError(EngineError):
@@ -46,11 +46,12 @@ def conninfo(url: str) -> str:
     return u.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def queue_app(url: str, *, stalled_after: float = 30.0) -> procrastinate.App:
+def queue_app(url: str, *, stalled_after: float = 30.0, run: RunHandler | None = None) -> procrastinate.App:
     """The Procrastinate app on the store's database, with the engine's tasks registered.
 
-    The sweep runs every half `stalled_after` (at least every second), so a dead
-    worker's jobs are back in the queue within about 1.5 x `stalled_after`.
+    `run`: the worker's job handler, bound to this app (an app without one, like a
+    client's, only enqueues). The sweep runs every half `stalled_after` (at least every
+    second), so a dead worker's jobs are back in the queue within about 1.5 x `stalled_after`.
     """
     sweep_every_s = max(1, int(stalled_after // 2))
     connector = procrastinate.PsycopgConnector(conninfo=conninfo(url), min_size=1, max_size=4)
@@ -58,10 +59,9 @@ def queue_app(url: str, *, stalled_after: float = 30.0) -> procrastinate.App:
 
     @app.task(name=RUN_TASK, queue=QUEUE, pass_context=True)
     async def run_execution(context: Any, execution_id: str, workspace: str = "default") -> None:
-        handler = _HANDLERS.get("run")
-        if handler is None:
+        if run is None:
             raise QueueError("this process is not a worker: it cannot run executions")
-        await handler(context, execution_id, workspace)
+        await run(context, execution_id, workspace)
 
     @app.periodic(cron=f"* * * * * */{max(1, int(sweep_every_s))}", periodic_id="sweep")
     @app.task(name=SWEEP_TASK, queue="maintenance")
@@ -73,10 +73,6 @@ def queue_app(url: str, *, stalled_after: float = 30.0) -> procrastinate.App:
         await app.job_manager.prune_stalled_workers(seconds_since_heartbeat=stalled_after)
 
     return app
-
-
-def set_run_handler(handler: RunHandler) -> None:
-    _HANDLERS["run"] = handler
 
 
 async def ensure_schema(url: str) -> None:

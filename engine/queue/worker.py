@@ -21,7 +21,7 @@ from typing import Any
 
 from engine.errors import EngineError
 from engine.queue.client import QueueClient, queued_row_count
-from engine.queue.jobs import QUEUE, ensure_schema, queue_app, set_run_handler
+from engine.queue.jobs import QUEUE, ensure_schema, queue_app
 from engine.runtime.record import INTERRUPTED, PAUSED, QUEUED, RUNNING
 from engine.store import owner
 from engine.store.store import ExecutionNotFound, InvalidExecutionState
@@ -41,7 +41,7 @@ class QueueWorker:
         self.stalled_after = stalled_after
         self.metrics_port = metrics_port
         self.metrics_host = metrics_host
-        self.app = queue_app(url, stalled_after=stalled_after)
+        self.app = queue_app(url, stalled_after=stalled_after, run=self.handle)
         self.client = QueueClient(url, self.app)
         self._services: dict[str, Any] = {}
         self._running: dict[str, Any] = {}
@@ -111,7 +111,6 @@ class QueueWorker:
 
         self.service("default")  # the store first: it migrates an empty database before the queue adds its tables
         await ensure_schema(self.url)
-        set_run_handler(self.handle)
         metrics.enable(queue_depth=lambda: float(queued_row_count(self.service("default"))))
         site = await self._metrics_site() if self.metrics_port is not None else None
         loop = asyncio.get_running_loop()

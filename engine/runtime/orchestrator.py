@@ -41,6 +41,8 @@ from engine.runtime.record import (
     LoopState,
     RunRecord,
     ThreadRecord,
+    attempt_entry,
+    cut_short_attempt,
     error_object,
     iso,
     new_record,
@@ -192,10 +194,10 @@ class Orchestrator:
         plan = self._plan(self.workflow)
         self._start_debugger(plan)
         if resumed:
-            log.info("execution=%s resumed", rec.execution_id)
+            log.info("execution=%s resumed", rec.execution_id, extra={"execution_id": rec.execution_id})
             await self.hooks.emit(ev.ExecutionResumed(execution_id=rec.execution_id), rec)
         else:
-            log.info("execution=%s started workflow=%s", rec.execution_id, rec.workflow_id)
+            log.info("execution=%s started workflow=%s", rec.execution_id, rec.workflow_id, extra={"execution_id": rec.execution_id})
             await self.hooks.emit(ev.ExecutionStarted(execution_id=rec.execution_id, workflow_id=rec.workflow_id, total=main.total), rec)
             await self._report_reused(main)
         try:
@@ -205,28 +207,28 @@ class Orchestrator:
             if stop.reason == "pause":
                 if rec.debug.paused_at is None:
                     rec.debug.paused_at = request_paused_at(rec)
-                log.info("execution=%s paused", rec.execution_id)
+                log.info("execution=%s paused", rec.execution_id, extra={"execution_id": rec.execution_id})
                 await self.hooks.emit(ev.ExecutionPaused(execution_id=rec.execution_id), rec)
             else:
-                log.info("execution=%s cancelled", rec.execution_id)
+                log.info("execution=%s cancelled", rec.execution_id, extra={"execution_id": rec.execution_id})
                 await self.hooks.emit(ev.ExecutionCancelled(execution_id=rec.execution_id), rec)
         except RunFailed as failed:
             rec.error = main.error = failed.error
             self._stopped(FAILED)
-            log.error("execution=%s failed node=%s: %s", rec.execution_id, failed.error.get("node_id"), failed.error.get("message"))
+            log.error("execution=%s failed node=%s: %s", rec.execution_id, failed.error.get("node_id"), failed.error.get("message"), extra={"execution_id": rec.execution_id, "node_id": failed.error.get("node_id")})
             await self.hooks.emit(ev.ExecutionFailed(execution_id=rec.execution_id, error=failed.error), rec)
         except RunTakenOver:  # another process owns the run now: stop, record nothing
-            log.warning("execution=%s was taken over by another process; stopping", rec.execution_id)
+            log.warning("execution=%s was taken over by another process; stopping", rec.execution_id, extra={"execution_id": rec.execution_id})
             raise
         except Exception as exc:  # a bug or an unexpected error: the run fails, nothing is lost
             rec.error = main.error = error_object(exc, main.in_flight or "", 0)
             self._stopped(FAILED)
-            log.exception("execution=%s crashed", rec.execution_id)
+            log.exception("execution=%s crashed", rec.execution_id, extra={"execution_id": rec.execution_id})
             await self.hooks.emit(ev.ExecutionFailed(execution_id=rec.execution_id, error=rec.error), rec)
         else:
             await self._mark_unrun_skipped(main, plan)
             self._stopped(COMPLETED)
-            log.info("execution=%s completed", rec.execution_id)
+            log.info("execution=%s completed", rec.execution_id, extra={"execution_id": rec.execution_id})
             await self.hooks.emit(ev.ExecutionCompleted(execution_id=rec.execution_id), rec)
         finally:
             await self._close()
@@ -426,7 +428,7 @@ class Orchestrator:
         rec = self.record
         ports = spec.output_ports(node)
         port = "done" if spec.kind == "loop" else ("out" if "out" in ports or not ports else ports[0])
-        th.attempts.setdefault(node.id, []).append(_attempt(1, "pinned", time.time(), 0.0, None))
+        th.attempts.setdefault(node.id, []).append(attempt_entry(1, "pinned", time.time(), 0.0, None))
         self._set_output(th, plan, node.id, node.pin)
         th.node_status[node.id] = "succeeded"
         skipped = await self._deliver(th, plan, node, {port: node.pin})
@@ -444,7 +446,7 @@ class Orchestrator:
         run.started = time.time()
         run.t0 = time.perf_counter()
         if log.isEnabledFor(logging.INFO):
-            log.info("execution=%s node=%s started attempt %d", rec.execution_id, node.id, run.attempt)
+            log.info("execution=%s node=%s started attempt %d", rec.execution_id, node.id, run.attempt, extra={"execution_id": rec.execution_id, "node_id": node.id})
         if self._w_started:
             await self.hooks.emit(ev.NodeStarted(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, attempt=run.attempt, side_effects=run.side), rec)
         cfg, raw = plan.config(node, partial(self._names, th, plan, value))
@@ -484,7 +486,7 @@ class Orchestrator:
         duration = (time.perf_counter() - run.t0) * 1000
         status = "paused" if reason == "pause" else "cancelled"
         cut = status == "paused" and isinstance(stop, asyncio.CancelledError)  # a pause ended its I/O
-        run.attempts.append(_cut_short(node.id, run.attempt, run.started, duration) if cut else _attempt(run.attempt, status, run.started, duration, None))
+        run.attempts.append(cut_short_attempt(node.id, run.attempt, run.started, duration) if cut else attempt_entry(run.attempt, status, run.started, duration, None))
         th.node_status[node.id] = status
         if reason == "pause":
             self._requeue(run, run.attempt - 1)  # the interrupted attempt runs again
@@ -511,13 +513,13 @@ class Orchestrator:
         if isinstance(exc, ExpressionError):
             exc = NodeError(str(exc), error_type="ExpressionError")
         err = error_object(exc, node.id, run.attempt, th.thread_id)
-        run.attempts.append(_attempt(run.attempt, "failed", run.started, run.duration, err))
+        run.attempts.append(attempt_entry(run.attempt, "failed", run.started, run.duration, err))
         policy = run.plan.policy(node)
         if policy.should_retry(exc, run.attempt) and await self._back_off(run, policy, err):
             return True
         th.node_status[node.id] = "failed"
         th.in_flight = None
-        log.error("execution=%s node=%s failed after %d attempt(s): %s", rec.execution_id, node.id, run.attempt, err["message"])
+        log.error("execution=%s node=%s failed after %d attempt(s): %s", rec.execution_id, node.id, run.attempt, err["message"], extra={"execution_id": rec.execution_id, "node_id": node.id})
         value = run.frame.value
         skipped: list[str] = []
         ports: tuple[str, ...] = ()
@@ -544,7 +546,7 @@ class Orchestrator:
         th, node, rec = run.th, run.node, self.record
         delay = policy.delay(run.attempt)
         th.node_status[node.id] = "retrying"
-        log.warning("execution=%s node=%s attempt %d/%d failed: %s; retry in %.2fs", rec.execution_id, node.id, run.attempt, policy.max_attempts, err["message"], delay)
+        log.warning("execution=%s node=%s attempt %d/%d failed: %s; retry in %.2fs", rec.execution_id, node.id, run.attempt, policy.max_attempts, err["message"], delay, extra={"execution_id": rec.execution_id, "node_id": node.id})
         await self.hooks.emit(ev.NodeRetrying(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, attempt=run.attempt, max_attempts=policy.max_attempts, delay=delay, error=err["message"]), rec)
         try:
             outcome = await self.control.backoff(delay)
@@ -557,14 +559,14 @@ class Orchestrator:
             raise
         if outcome != "elapsed":
             log.info("execution=%s node=%s %s after attempt %d", rec.execution_id, node.id, outcome.replace("_", " "), run.attempt, extra={"execution_id": rec.execution_id, "node_id": node.id})
-            run.attempts.append(_attempt(run.attempt, outcome, time.time(), 0.0, err if outcome == "give_up" else None))
+            run.attempts.append(attempt_entry(run.attempt, outcome, time.time(), 0.0, err if outcome == "give_up" else None))
         return outcome != "give_up"
 
     async def _on_success(self, run: _NodeRun, result: Any) -> None:
         """Store the output, push the successors; a loop starts its iterations instead."""
         th, node, rec = run.th, run.node, self.record
         duration = (time.perf_counter() - run.t0) * 1000
-        run.attempts.append(_attempt(run.attempt, "succeeded", run.started, duration, None))
+        run.attempts.append(attempt_entry(run.attempt, "succeeded", run.started, duration, None))
         if run.spec.kind == "loop":
             items = result.outputs.get("items", [])
             th.loops[node.id] = LoopState(list(items))
@@ -579,7 +581,7 @@ class Orchestrator:
         th.in_flight = None
         skipped = await self._deliver(th, run.plan, node, outputs)
         if log.isEnabledFor(logging.INFO):
-            log.info("execution=%s node=%s succeeded in %.2f ms", rec.execution_id, node.id, duration)
+            log.info("execution=%s node=%s succeeded in %.2f ms", rec.execution_id, node.id, duration, extra={"execution_id": rec.execution_id, "node_id": node.id})
         if self._w_finished:
             await self.hooks.emit(
                 ev.NodeFinished(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, status="succeeded", duration_ms=duration, attempt=run.attempt, output_summary=summarize(first), ports=tuple(outputs), error=None, side_effects=run.side, pure=run.spec.pure),
@@ -780,29 +782,14 @@ class Orchestrator:
                 log.debug("closing the HTTP client failed", exc_info=True)
 
 
-def _attempt(attempt: int, status: str, started: float, duration_ms: float, error: dict[str, Any] | None) -> dict[str, Any]:
-    return {
-        "attempt": attempt,
-        "status": status,
-        "started_at": started,
-        "duration_ms": round(duration_ms, 3),
-        "error": error,
-    }
-
-
-def _cut_short(node_id: str, attempt: int, started: float, duration_ms: float) -> dict[str, Any]:
-    """The attempt a pause cut short mid-I/O (RunControl.pause): it runs again on resume."""
-    error = {"message": "paused while this node was running (its request was cut short); resume runs it again",
-             "type": "Interrupted", "node_id": node_id, "attempt": attempt, "traceback": None}
-    return _attempt(attempt, "interrupted", started, duration_ms, error)
-
-
 class _NodeLog(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """Prefixes every node log line with the execution and node ids."""
+    """Prefixes every node log line with the execution and node ids (for people reading the
+    file) and carries them as the record's `execution_id` / `node_id` fields (for programs)."""
 
     def __init__(self, logger: logging.Logger, execution_id: str, node_id: str) -> None:
         super().__init__(logger, {"execution_id": execution_id, "node_id": node_id})
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
         extra = self.extra or {}
+        kwargs["extra"] = {**(kwargs.get("extra") or {}), **extra}  # a node's own fields (code.py's "source") stay
         return f"execution={extra['execution_id']} node={extra['node_id']} {msg}", kwargs

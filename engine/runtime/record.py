@@ -19,6 +19,30 @@ from engine.runtime.debug import DebugState
 if TYPE_CHECKING:
     from engine.model import Workflow
 
+__all__ = [
+    "CANCELLED",
+    "COMPLETED",
+    "FAILED",
+    "INTERRUPTED",
+    "MAIN_THREAD",
+    "MAX_SUMMARY",
+    "PAUSED",
+    "QUEUED",
+    "RESUMABLE",
+    "RUNNING",
+    "TERMINAL",
+    "Frame",
+    "LoopState",
+    "RunRecord",
+    "ThreadRecord",
+    "attempt_entry",
+    "cut_short_attempt",
+    "error_object",
+    "iso",
+    "new_record",
+    "summarize",
+]
+
 MAIN_THREAD = "main"
 
 # run statuses
@@ -312,3 +336,21 @@ def error_object(exc: BaseException, node_id: str, attempt: int, thread_id: str 
     if thread_id != MAIN_THREAD:
         obj["thread_id"] = thread_id
     return obj
+
+
+def attempt_entry(attempt: int, status: str, started: float, duration_ms: float, error: dict[str, Any] | None) -> dict[str, Any]:
+    """One entry of a node's attempt list (`ThreadRecord.attempts`), as the store keeps it."""
+    return {
+        "attempt": attempt,
+        "status": status,
+        "started_at": started,
+        "duration_ms": round(duration_ms, 3),
+        "error": error,
+    }
+
+
+def cut_short_attempt(node_id: str, attempt: int, started: float, duration_ms: float) -> dict[str, Any]:
+    """The attempt a pause cut short mid-I/O (RunControl.pause): it runs again on resume."""
+    error = {"message": "paused while this node was running (its request was cut short); resume runs it again",
+             "type": "Interrupted", "node_id": node_id, "attempt": attempt, "traceback": None}
+    return attempt_entry(attempt, "interrupted", started, duration_ms, error)

@@ -14,6 +14,8 @@ from typing import Any
 
 from engine.errors import NodeError
 
+__all__ = ["PRESETS", "RetryPolicy", "policy_for"]
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:

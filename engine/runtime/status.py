@@ -14,6 +14,16 @@ from typing import Any
 from engine.runtime.orchestrator import iso
 from engine.runtime.record import MAIN_THREAD, RESUMABLE, RunRecord
 
+__all__ = [
+    "END_STATES",
+    "duration_ms",
+    "outputs_and_attempts",
+    "progress",
+    "progress_of",
+    "progress_text",
+    "status_object",
+]
+
 
 def _iso_any(value: Any) -> Any:
     """Attempt times are epoch seconds in the record; ISO 8601 on every surface."""

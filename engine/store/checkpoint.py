@@ -197,7 +197,15 @@ class _Thread:
 class Checkpointer:
     """Subscribes to one run's hooks and writes its checkpoints, one pooled connection per transaction."""
 
-    def __init__(self, engine: sa.Engine, record: RunRecord, *, seq: int = 0, existing_threads: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        record: RunRecord,
+        *,
+        seq: int = 0,
+        existing_threads: set[str] | None = None,
+        owner_token: str | None,
+    ) -> None:
         self.engine = engine
         self.sqlite = engine.dialect.name == "sqlite"
         self.sql = statements(engine.dialect)
@@ -205,8 +213,9 @@ class Checkpointer:
         self.eid = record.execution_id
         self.seq = seq
         self._conn: Any = None
-        # who may write this run: the owner recorded by create/claim (this process)
-        self._fence = {"w_eid": self.eid, "w_host": owner.HOST, "w_pid": os.getpid(), "w_token": owner.process_token()}
+        # who may write this run: the owner recorded by create/claim (this process, and
+        # the token of the service that drives it)
+        self._fence = {"w_eid": self.eid, "w_host": owner.HOST, "w_pid": os.getpid(), "w_token": owner_token}
         existing = existing_threads or set()
         self.threads: dict[str, _Thread] = {}
         for tid, th in record.threads.items():
@@ -408,7 +417,7 @@ class Checkpointer:
             try:
                 self.flush()
             except Exception:  # the next event's flush raises it into the run
-                log.exception("execution=%s: group commit failed", self.eid)
+                log.exception("execution=%s: group commit failed", self.eid, extra={"execution_id": self.eid})
 
     # -- serializing -------------------------------------------------------------
     def _loops_json(self, tid: str, loops: list[tuple[str, list[Any], int, list[Any], int]]) -> str:

@@ -55,13 +55,16 @@ class InvalidExecutionState(StoreError):
 
 @dataclass(slots=True)
 class Owner:
+    """Who drives a run: written into its row by create and claim, checked by the fence."""
+
     host: str
     pid: int
     token: str | None
 
     @classmethod
-    def me(cls) -> Owner:
-        return cls(owner.HOST, os.getpid(), owner.process_token())
+    def of(cls, live: owner.LiveRuns) -> Owner:
+        """The owner of the runs `live` registers: this host, this process, that service."""
+        return cls(owner.HOST, os.getpid(), live.token)
 
 
 def workflow_document(wf: Workflow) -> tuple[str, str]:
@@ -75,8 +78,12 @@ def workflow_document(wf: Workflow) -> tuple[str, str]:
 class ExecutionStore:
     """Tables of one database, seen from one workspace."""
 
-    def __init__(self, url: str, *, workspace: str = "default", busy_timeout: float = 10.0) -> None:
+    def __init__(
+        self, url: str, *, workspace: str = "default", busy_timeout: float = 10.0, live: owner.LiveRuns | None = None
+    ) -> None:
         self.url = url
+        # the runs this store's service drives: its liveness answers for the rows it owns
+        self.live = live if live is not None else owner.LiveRuns()
         self.engine = open_database(url, busy_timeout=busy_timeout)
         self.workspace = workspace
         self.dialect = self.engine.dialect.name
@@ -238,10 +245,15 @@ class ExecutionStore:
             raise ExecutionNotFound(f"no execution {execution_id!r} in workspace {self.workspace!r}")
         return row
 
-    @staticmethod
-    def effective_status(row: Any, now: float | None = None) -> str:
+    @property
+    def me(self) -> Owner:
+        """The owner this store writes into the rows of the runs it creates or claims."""
+        return Owner.of(self.live)
+
+    def effective_status(self, row: Any, now: float | None = None) -> str:
+        """The row's status, `interrupted` for a `running` row whose owner is gone."""
         if row.status == RUNNING and not owner.owner_alive(
-            row.id, row.owner_host, row.owner_pid, row.owner_token, row.heartbeat_at, now
+            row.id, row.owner_host, row.owner_pid, row.owner_token, row.heartbeat_at, now, live=self.live
         ):
             return INTERRUPTED
         return str(row.status)
@@ -392,12 +404,18 @@ class ExecutionStore:
     def poll(self, execution_id: str, *, heartbeat: bool) -> str | None:
         """The pending control request of a run (and refresh its heartbeat)."""
         e = t.executions
-        if heartbeat:  # only while this process still owns it (a takeover is not refreshed)
-            me = Owner.me()
+        if heartbeat:  # only while this service still owns it (a takeover is not refreshed)
+            me = self.me
             with self.write() as conn, conn.begin():
                 conn.execute(
                     e.update()
-                    .where(e.c.id == execution_id, e.c.status == RUNNING, e.c.owner_host == me.host, e.c.owner_pid == me.pid)
+                    .where(
+                        e.c.id == execution_id,
+                        e.c.status == RUNNING,
+                        e.c.owner_host == me.host,
+                        e.c.owner_pid == me.pid,
+                        e.c.owner_token.is_not_distinct_from(me.token),
+                    )
                     .values(heartbeat_at=time.time())
                 )
         with self.engine.connect() as conn:

@@ -50,40 +50,12 @@ from PySide6.QtCore import QPoint, QPointF, Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QFileDialog, QMessageBox  # noqa: E402
 
-DEMO = {
-    "format": "processengine/1",
-    "id": "c0a8e9f2-5d7b-4a5e-9a3c-1f1f3c2b7d10",
-    "name": "Fetch and notify",
-    "variables": {"base_url": "http://127.0.0.1:8080", "threshold": 2},
-    "nodes": [
-        {"id": "start", "type": "manual_trigger", "name": "Start", "position": [0, 0], "config": {}},
-        {"id": "get", "type": "http_request", "name": "Get items", "position": [280, 0],
-         "config": {"method": "GET", "url": "{{ vars.base_url }}/items", "timeout_s": 10},
-         "retry": {"max_attempts": 4, "initial_delay_s": 0.5, "multiplier": 2.0, "max_delay_s": 30, "jitter": True},
-         "on_error": "route"},
-        {"id": "many", "type": "if", "name": "Many?", "position": [560, 0],
-         "config": {"condition": "{{ len(input.body.items) > vars.threshold }}"}},
-        {"id": "mail", "type": "send_email", "name": "Notify", "position": [840, 120],
-         "config": {"smtp_host": "127.0.0.1", "from": "robot@example.com", "to": ["ops@example.com"], "subject": "hi"}},
-        {"id": "log", "type": "set", "name": "Log error", "position": [560, 240], "config": {"values": {"error": "{{ input.message }}"}}},
-    ],
-    "connections": [
-        {"from": "start", "from_port": "out", "to": "get", "to_port": "in"},
-        {"from": "get", "from_port": "out", "to": "many", "to_port": "in"},
-        {"from": "many", "from_port": "false", "to": "mail", "to_port": "in"},
-        {"from": "get", "from_port": "error", "to": "log", "to_port": "in"},
-    ],
-    "notes": [{"id": "n1", "text": "Fetch the items", "position": [0, 160], "size": [220, 90]}],
-}  # fmt: skip
+from tests.demo import DEMO, write_demo  # noqa: E402
 
 
 @pytest.fixture
 def demo_file(tmp_path) -> Path:
-    import json
-
-    path = tmp_path / "demo.pe.json"
-    path.write_text(json.dumps(DEMO, indent=2), encoding="utf-8")
-    return path
+    return write_demo(tmp_path / "demo.pe.json")
 
 
 class DialogAnswerer:

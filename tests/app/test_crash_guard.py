@@ -157,7 +157,7 @@ def test_errors_on_other_threads_and_in_the_event_loop_are_reported(guarded_wind
         raise KeyError("task nobody awaited")
 
     task = loop.create_task(fails())
-    loop.run_until_complete(asyncio.sleep(0.01))
+    loop.run_until_complete(asyncio.wait([task]))  # until it failed; `wait` does not retrieve the error
     del task  # never retrieved: asyncio hands it to the loop's handler when collected
     gc.collect()
     loop.close()

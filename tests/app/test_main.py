@@ -10,6 +10,8 @@ from pathlib import Path
 
 from PySide6.QtGui import QImage
 
+from tests.demo import example_path
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -64,7 +66,7 @@ from app.main import release_clipboard_on_quit
 from app.main_window import MainWindow
 release_clipboard_on_quit(app)
 w = MainWindow()
-w.open_path({str(root / "app/resources/examples/hello.pe.json")!r})
+w.open_path({str(example_path("hello"))!r})
 w.scene.select_nodes(["start"], [])
 w.actions_by_name["copy"].trigger()
 assert app.clipboard().mimeData().text()
@@ -121,7 +123,7 @@ def test_the_processengine_launcher_opens_the_app(tmp_path) -> None:
     shot = tmp_path / "shot.png"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PROCESSENGINE_DATA_DIR": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
     proc = subprocess.run(
-        [sys.executable, "-m", "app.launcher", "studio", str(root / "app/resources/examples/hello.pe.json"), "--screenshot", str(shot), "--db", str(tmp_path / "t.db")],
+        [sys.executable, "-m", "app.launcher", "studio", str(example_path("hello")), "--screenshot", str(shot), "--db", str(tmp_path / "t.db")],
         cwd=root, capture_output=True, text=True, timeout=120, env=env,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]

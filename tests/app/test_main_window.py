@@ -316,21 +316,19 @@ def test_help_dialogs(window):
 
 def test_theme_switch_repaints_cached_cards(window, qtbot):
     """Regression: the minimap must not leave stale (light) card pixmaps in the view."""
+    from app.theme import DARK
+
     node_id = window.add_node_at("set", QPointF(0, 0))
     window.view.centerOn(QPointF(100, 30))
-    qtbot.wait(10)
     item = window.scene.node_item(node_id)
 
     def card_pixel() -> str:
         image = window.view.grab().toImage()
         return image.pixelColor(window.view.mapFromScene(item.mapToScene(QPointF(150, 48)))).name()
 
-    assert card_pixel() == LIGHT.card
+    qtbot.waitUntil(lambda: card_pixel() == LIGHT.card, timeout=2000)
     window.actions_by_name["dark"].trigger()
-    qtbot.wait(10)
-    from app.theme import DARK
-
-    assert card_pixel() == DARK.card
+    qtbot.waitUntil(lambda: card_pixel() == DARK.card, timeout=2000)  # a stale light pixmap never turns dark
 
 
 def test_pasting_again_and_again_never_stacks_copies(window, demo_file):

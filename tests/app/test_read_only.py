@@ -6,6 +6,8 @@ context menu, the inspector, the clipboard) and the undo stack must not grow.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
@@ -14,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QMenu
 
 from app.canvas.view import PALETTE_MIME
 from app.document import clipboard
-from app.main_window import EDIT_ACTIONS
+from app.main_window import EDIT_ACTIONS, MainWindow
 from engine.model import Connection
 
 
@@ -38,22 +40,28 @@ def _unchanged(window, before, count) -> None:
     assert window.document.workflow == before
 
 
-def test_no_gesture_pushes_an_edit_while_read_only(viewing, ui, qtbot):
+def test_no_gesture_pushes_an_edit_while_read_only(viewing: MainWindow, ui: Any) -> None:
     w = viewing
-    wf, view, scene = w.document.workflow, w.view, w.scene
-    vp = view.viewport()
-    before, count = wf.clone(), w.document.undo_stack.count()
+    before, count = w.document.workflow.clone(), w.document.undo_stack.count()
     assert count == 1 and w.read_only
+    for gesture in (_edit_actions, _keyboard, _mouse_drags, _double_clicks, _palette_drop,
+                    _context_menu, _inspector, _direct_calls, _still_allowed):  # fmt: skip
+        gesture(w, ui)
+        _unchanged(w, before, count)
 
-    # every edit action is off, also after the selection changes (which updates actions)
-    scene.select_nodes(["get", "many"])
+
+def _edit_actions(w: MainWindow, ui: Any) -> None:
+    """Every edit action is off, also after the selection changes (which updates actions)."""
+    w.scene.select_nodes(["get", "many"])
     for name in EDIT_ACTIONS:
         assert not w.actions_by_name[name].isEnabled(), name
         w.actions_by_name[name].trigger()
     assert w.actions_by_name["copy"].isEnabled() and w.actions_by_name["select_all"].isEnabled()
-    _unchanged(w, before, count)
 
-    # keyboard: delete, undo, redo, paste, duplicate, disable, quick-add (Tab), nudge (arrows)
+
+def _keyboard(w: MainWindow, ui: Any) -> None:
+    """Delete, undo, redo, paste, cut, duplicate, disable, quick-add (Tab), nudge (arrows)."""
+    view = w.view
     view.setFocus()
     for keys in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace, Qt.Key.Key_Tab, Qt.Key.Key_Left, Qt.Key.Key_Down):
         QTest.keyClick(view, keys)
@@ -64,9 +72,11 @@ def test_no_gesture_pushes_an_edit_while_read_only(viewing, ui, qtbot):
     QTest.keyClick(view, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
     QTest.keyClick(view, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
     assert not w.quick_add.isVisible()
-    _unchanged(w, before, count)
 
-    # mouse: drag a card, drag port to port, drag a link onto empty canvas, resize a note
+
+def _mouse_drags(w: MainWindow, ui: Any) -> None:
+    """Drag a card, drag port to port, drag a link onto empty canvas, resize a note."""
+    wf, view, scene = w.document.workflow, w.view, w.scene
     get_item = scene.node_item("get")
     grab = get_item.mapToScene(QPointF(100, 20))
     ui.mouse_drag(view, grab, grab + QPointF(120, 80))
@@ -79,20 +89,25 @@ def test_no_gesture_pushes_an_edit_while_read_only(viewing, ui, qtbot):
     grip = note.mapToScene(QPointF(nw - 4, nh - 4))
     ui.mouse_drag(view, grip, grip + QPointF(90, 50))
     assert note.size == (nw, nh)
-    _unchanged(w, before, count)
 
-    # double-clicks: a note does not start editing, empty canvas offers no quick-add
+
+def _double_clicks(w: MainWindow, ui: Any) -> None:
+    """A note does not start editing, empty canvas offers no quick-add."""
+    view, vp = w.view, w.view.viewport()
+    note = w.scene.note_item("n1")
     QTest.mouseDClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view.mapFromScene(note.mapToScene(QPointF(40, 40))))
     assert not note.editing
     QTest.keyClicks(vp, "typed into the note")
     QTest.mouseDClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view.mapFromScene(QPointF(1400, 900)))
     assert not w.quick_add.isVisible()
-    _unchanged(w, before, count)
 
-    # a palette drop is refused (the palette itself is disabled too)
+
+def _palette_drop(w: MainWindow, ui: Any) -> None:
+    """A palette drop is refused (the palette itself is disabled too)."""
+    vp = w.view.viewport()
     assert not w.node_palette.isEnabled()
     mime = w.node_palette.tree.mimeData([w.node_palette.item_for("set")])
-    point = view.mapFromScene(QPointF(600, 400))
+    point = w.view.mapFromScene(QPointF(600, 400))
     enter = QDragEnterEvent(point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(vp, enter)
     assert not enter.isAccepted()
@@ -101,26 +116,29 @@ def test_no_gesture_pushes_an_edit_while_read_only(viewing, ui, qtbot):
     raw.setData(PALETTE_MIME, b"set")
     QApplication.sendEvent(vp, QDropEvent(QPointF(point), Qt.DropAction.CopyAction, raw, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
     assert "Read-only" in w.statusBar().currentMessage()
-    _unchanged(w, before, count)
 
-    # the context menu's own entries are off
-    w.show_context_menu(QPointF(700, 500), vp.mapToGlobal(QPoint(10, 10)))
+
+def _context_menu(w: MainWindow, ui: Any) -> None:
+    """The context menu's own entries are off."""
+    w.show_context_menu(QPointF(700, 500), w.view.viewport().mapToGlobal(QPoint(10, 10)))
     menu = next(m for m in w.findChildren(QMenu) if m.isVisible())
     entries = {a.text(): a for a in menu.actions() if a.text()}
     assert not entries["Add node here…"].isEnabled() and not entries["Add sticky note here"].isEnabled()
     entries["Add sticky note here"].trigger()
     menu.close()
-    _unchanged(w, before, count)
 
-    # the inspector shows the node but does not edit
-    scene.select_nodes(["get"])
+
+def _inspector(w: MainWindow, ui: Any) -> None:
+    """The inspector shows the node but does not edit."""
+    w.scene.select_nodes(["get"])
     form = w.inspector.node_form
     assert form is not None and not form.isEnabled() and w.inspector.isEnabled()
     form.name.setText("Renamed")
     form.name.editingFinished.emit()
-    _unchanged(w, before, count)
 
-    # calls that bypass the UI are refused by the controller itself
+
+def _direct_calls(w: MainWindow, ui: Any) -> None:
+    """Calls that bypass the UI are refused by the controller itself."""
     QGuiApplication.clipboard().setMimeData(clipboard.to_mime(w.controller.copy_text(["get"])))
     w.paste()
     w.controller.add_node("set", (900.0, 900.0))
@@ -131,16 +149,16 @@ def test_no_gesture_pushes_an_edit_while_read_only(viewing, ui, qtbot):
     w.controller.move({"get": ((280.0, 0.0), (500.0, 500.0))})
     w.controller.add_node_linked("set", (700.0, 0.0), "many", "true", True)
     w.add_note_at_center()
-    _unchanged(w, before, count)
     assert "read-only" in w.statusBar().currentMessage()
 
-    # still allowed: selecting, rubber band, copying, zooming
-    scene.clearSelection()
-    ui.mouse_drag(view, QPointF(-80, -80), QPointF(640, 90))
-    assert set(scene.selected_node_ids()) >= {"start", "get", "many"}
+
+def _still_allowed(w: MainWindow, ui: Any) -> None:
+    """Selecting, rubber band, copying and zooming still work."""
+    w.scene.clearSelection()
+    ui.mouse_drag(w.view, QPointF(-80, -80), QPointF(640, 90))
+    assert set(w.scene.selected_node_ids()) >= {"start", "get", "many"}
     assert w.copy()
-    view.zoom_in()
-    _unchanged(w, before, count)
+    w.view.zoom_in()
 
 
 def test_back_to_editing_allows_every_gesture_again(viewing, ui):

@@ -15,11 +15,11 @@ import httpx
 import pytest
 
 from engine import fileformat
+from tests.demo import EXAMPLES
 from tests.engine.runtime.helpers import workflow
 from tests.servers import Reply
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "app" / "resources" / "examples"
 
 
 def pe(*args: str, db: Path, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess[str]:

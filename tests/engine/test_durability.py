@@ -30,6 +30,7 @@ from tests.engine.store.fixtures import Db, db_fixture  # noqa: F401 - fixture
 from tests.engine.store.workflows import comparable, steps, waits
 from tests.engine.test_service import backoff_workflow, hanging_workflow, succeeded_counts
 from tests.servers import Reply
+from tests.waiting import until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,14 +95,6 @@ def node_runs(svc: ExecutionService, execution_id: str, status: str | None = Non
         q = q.where(nr.c.status == status)
     with svc.store.engine.connect() as conn:
         return int(conn.execute(q).scalar() or 0)
-
-
-async def until(predicate: Any, timeout: float = 20.0, every: float = 0.01) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(every)
 
 
 def save(wf: Workflow, tmp_path: Path) -> str:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.demo import EXAMPLES
+
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "app" / "resources" / "examples"
 
 
 @pytest.fixture

@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from engine import fileformat
 from engine.errors import WorkflowInvalid
+from tests.demo import example_names, example_path
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted((ROOT / "app" / "resources" / "examples").glob("*.pe.json"))
+EXAMPLES = [example_path(name) for name in example_names()]
 
 
 def _doc(**over) -> dict:
@@ -109,6 +110,21 @@ def test_node_field_errors_name_the_node() -> None:
         fileformat.parse(doc)
     (p,) = err.value.problems
     assert p.node_id == "s" and p.field == "on_error"
+
+
+def test_the_studios_replay_switch_is_saved_only_when_on_and_checked() -> None:
+    doc = _doc()
+    doc["nodes"].append({"id": "h", "type": "http_request", "name": "H", "config": {"url": "http://127.0.0.1:9/"}, "replay": True})
+    wf = fileformat.parse(doc)
+    assert wf.node("h").replay is True and wf.node("s").replay is False
+    saved = fileformat.to_dict(wf)
+    assert saved["nodes"][2]["replay"] is True and "replay" not in saved["nodes"][1]
+    assert fileformat.parse(saved) == wf and wf.node("h").clone().replay is True
+    doc["nodes"][2]["replay"] = "sometimes"
+    with pytest.raises(WorkflowInvalid) as err:
+        fileformat.parse(doc)
+    (p,) = err.value.problems
+    assert p.node_id == "h" and p.field == "replay"
 
 
 def test_expression_fields_are_checked_at_run_time_not_load_time() -> None:

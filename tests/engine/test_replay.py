@@ -113,3 +113,26 @@ async def test_a_resumed_replay_keeps_replaying(db: Db, http_server: HttpTestSer
     assert http_server.calls("/a") == 1 and http_server.calls("/b") == 1
     assert attempts["b"][0]["status"] == "replayed" and done.main.outputs["b"]["body"] == {"v": 2}
     assert SECRET not in json.dumps(done.main.outputs)
+
+
+async def test_a_rerun_can_capture_the_email_its_live_nodes_send(db: Db, http_server: HttpTestServer, smtp_server: SmtpTestServer) -> None:
+    http_server.route("/quote", Reply(json={"price": 5}))
+    source = await _source(db, _api_then_mail(http_server, smtp_server))
+    with db.service() as svc:
+        rec = await (await svc.rerun(source, from_node="mail", capture_email=True)).task
+        assert rec.status == "completed", rec.error
+        assert rec.main.outputs["mail"]["captured"] is True
+        from engine.cli_inbox import captured_messages
+
+        (message,) = captured_messages(svc.store.recordings(rec.execution_id))
+        assert message["subject"] == "Quote 10" and message["node_id"] == "mail"
+    assert len(smtp_server.messages) == 1  # only the source run's
+
+
+async def test_recorded_nodes_are_those_a_rerun_can_replay(db: Db, http_server: HttpTestServer, smtp_server: SmtpTestServer) -> None:
+    from engine.replay import recorded_nodes
+
+    http_server.route("/quote", Reply(json={"price": 5}))
+    source = await _source(db, _api_then_mail(http_server, smtp_server))
+    with db.service() as svc:
+        assert recorded_nodes(svc.store, source) == {"get", "mail"}

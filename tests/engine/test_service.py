@@ -118,8 +118,11 @@ async def test_cancel_stops_within_a_second(db: Db, http_server: Any, where: str
 async def test_pause_through_the_database_and_resume_elsewhere(db: Db) -> None:
     runner, other = db.service(), db.service()
     try:
-        handle = await runner.start(waits(40, 0.02))
-        await asyncio.sleep(0.1)
+        underway = asyncio.Event()
+        hooks = ev.LifecycleHooks()
+        hooks.on(ev.NodeFinished, lambda e, r: underway.set() if e.node_id == "w3" else None)
+        handle = await runner.start(waits(40, 0.02), hooks=hooks)
+        await asyncio.wait_for(underway.wait(), 10)  # a few waits done: the pause lands mid-run
         other.pause(handle.execution_id)
         rec = await asyncio.wait_for(handle.task, 10)
         assert rec.status == "paused"

@@ -20,6 +20,7 @@ from engine.service import ExecutionService, InvalidExecutionState
 from tests.engine.runtime.helpers import chain, workflow
 from tests.engine.store.fixtures import Db, db_fixture, svc_fixture  # noqa: F401 - fixtures
 from tests.servers import Reply
+from tests.waiting import until
 
 
 def http_then_sets(url: str, *, pin: Any = None, retry: Any = "none") -> Workflow:
@@ -333,8 +334,8 @@ async def test_retry_now_ends_the_back_off_and_is_recorded(db: Db, http_server: 
     await asyncio.wait_for(retrying.wait(), 10)
     other = db.service() if via == "database" else svc
     if via == "database":
-        while other.store.retrying_node(handle.execution_id) is None:  # the failed attempt's group commit
-            await asyncio.sleep(0.01)
+        # the failed attempt reaches the database with its group commit
+        await until(lambda: other.store.retrying_node(handle.execution_id), what="the failed attempt stored")
     other.retry_now(handle.execution_id)
     rec = await asyncio.wait_for(handle.task, 20)
     assert rec.status == "completed"

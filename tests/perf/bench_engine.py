@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from engine.runtime.runner import run_workflow  # noqa: E402
+from tests.demo import example_path  # noqa: E402
 from tests.engine.runtime.helpers import chain  # noqa: E402
 
 
@@ -70,7 +71,7 @@ def per_node_in_memory(n: int, repeats: int) -> float:
 def cli_wall(repeats: int = 5) -> float:
     with tempfile.TemporaryDirectory() as d:
         db = os.path.join(d, "bench.db")
-        cmd = [sys.executable, "-m", "engine.cli", "run", str(ROOT / "app/resources/examples/hello.pe.json"), "--db", db]
+        cmd = [sys.executable, "-m", "engine.cli", "run", str(example_path("hello")), "--db", db]
         subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)  # create + migrate the DB once
         times = []
         for _ in range(repeats):

@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -133,50 +134,39 @@ def stats(samples: list[float]) -> tuple[float, float, float]:
     return statistics.median(s), p99, s[-1]
 
 
-def main(argv: list[str] | None = None) -> int:
+Row = tuple[str, float, float, float, float, float, int]
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--rate", type=float, default=5000.0)
     parser.add_argument("--nodes", type=int, default=200)
     parser.add_argument("--switch-interval", type=float, default=None, help="sys.setswitchinterval (s); the app's own setting when omitted")
-    args = parser.parse_args(argv)
-    if args.switch_interval is not None:
-        sys.setswitchinterval(args.switch_interval)
+    return parser.parse_args(argv)
 
-    import qasync
 
-    from app.runner.bridge import EventBridge
-    from app.runner.canvas_state import RunCanvas
-    from app.runner.controller import RunController
-    from app.runner.engine_thread import EngineThread
-    from engine.runtime.orchestrator import new_record
-    from engine.service import ExecutionService
-    from tests.app.runner.helpers import HostWindow
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    loop = qasync.QEventLoop(app, already_running=True)
-    asyncio.set_event_loop(loop)
-    rows: list[tuple[str, float, float, float, float, float, int]] = []
-
-    # 1. idle baseline
-    wf = chain(args.nodes)
-    win = HostWindow(wf)
-    win.show()
-    win.view().fit_all()
+def _idle(app: QApplication, seconds: float) -> Row:
+    """The baseline: the window is shown, nothing runs."""
     probe = LatencyProbe()
     probe.timer.start()
-    run_for(app, min(2.0, args.seconds))
+    run_for(app, min(2.0, seconds))
     probe.timer.stop()
-    rows.append(("idle (no run)", 0.0, 0.0, *stats(probe.samples), len(probe.samples)))
+    return ("idle (no run)", 0.0, 0.0, *stats(probe.samples), len(probe.samples))
 
-    # 2. paced real events through the bridge onto the canvas
-    engine = EngineThread()
+
+def _paced(app: QApplication, engine: Any, win: Any, wf: Any, args: argparse.Namespace) -> Row:
+    """Real lifecycle events at `args.rate` through the bridge onto the canvas."""
+    from app.runner.bridge import EventBridge
+    from app.runner.canvas_state import RunCanvas
+    from engine.runtime.orchestrator import new_record
+
     bridge = EventBridge(call_in_engine=engine.call_soon)
     canvas = RunCanvas(win.scene)
     canvas.begin(wf)
     flushes = [0]
 
-    def on_batch(batch) -> None:
+    def on_batch(batch: Any) -> None:
         flushes[0] += 1
         canvas.apply(batch)
 
@@ -195,46 +185,76 @@ def main(argv: list[str] | None = None) -> int:
     producer.join()
     elapsed = time.perf_counter() - t0
     probe.timer.stop()
-    rows.append((f"paced {args.rate:.0f} events/s + log lines", counter[0] / elapsed, flushes[0] / elapsed, *stats(probe.samples), len(probe.samples)))
     canvas.clear()
+    return (f"paced {args.rate:.0f} events/s + log lines", counter[0] / elapsed, flushes[0] / elapsed, *stats(probe.samples), len(probe.samples))
 
-    # 3. a real run through the controller and the SQLite store, as fast as the engine goes
-    for minimap in (True, False):
-        with tempfile.TemporaryDirectory() as tmp:
-            db = str(Path(tmp) / "bench.db")
-            big = chain(5000, wf_id="bench-real")
-            win2 = HostWindow(big)
-            win2.view().set_minimap_visible(minimap)
-            win2.show()
-            win2.view().fit_all()
-            ctl = RunController(engine, lambda db=db: ExecutionService(db), win2)
-            probe = LatencyProbe()
-            probe.timer.start()
-            t0 = time.perf_counter()
-            done: list[float] = []
-            ctl.run_ended.connect(lambda *_, d=done: (d.append(time.perf_counter()), app.quit()))
-            ctl.spawn(ctl.start())
-            QTimer.singleShot(int((args.seconds + 30) * 1000), app.quit)
-            app.exec()
-            probe.timer.stop()
-            elapsed = (done[0] if done else time.perf_counter()) - t0
-            events = ctl.bridge.events if ctl.bridge is not None else 0
-            flush_count = ctl.bridge.flushes if ctl.bridge is not None else 0
-            label = "real run: 5,000-node chain, SQLite, " + ("minimap shown" if minimap else "minimap hidden")
-            rows.append((label, events / elapsed, flush_count / elapsed, *stats(probe.samples), len(probe.samples)))
-            ctl.shutdown()
-            ctl.call_blocking(lambda s: s.close())
-            win2.close()
-    engine.stop()
 
+def _real_run(app: QApplication, engine: Any, seconds: float, minimap: bool) -> Row:
+    """A 5,000-node chain through the RunController and a SQLite store, as fast as the engine goes."""
+    from app.runner.controller import RunController
+    from engine.service import ExecutionService
+    from tests.app.runner.helpers import HostWindow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = str(Path(tmp) / "bench.db")
+        win = HostWindow(chain(5000, wf_id="bench-real"))
+        win.view().set_minimap_visible(minimap)
+        win.show()
+        win.view().fit_all()
+        ctl = RunController(engine, lambda db=db: ExecutionService(db), win)
+        probe = LatencyProbe()
+        probe.timer.start()
+        t0 = time.perf_counter()
+        done: list[float] = []
+        ctl.run_ended.connect(lambda *_, d=done: (d.append(time.perf_counter()), app.quit()))
+        ctl.spawn(ctl.start())
+        QTimer.singleShot(int((seconds + 30) * 1000), app.quit)
+        app.exec()
+        probe.timer.stop()
+        elapsed = (done[0] if done else time.perf_counter()) - t0
+        events = ctl.bridge.events if ctl.bridge is not None else 0
+        flush_count = ctl.bridge.flushes if ctl.bridge is not None else 0
+        label = "real run: 5,000-node chain, SQLite, " + ("minimap shown" if minimap else "minimap hidden")
+        ctl.shutdown()
+        ctl.call_blocking(lambda s: s.close())
+        win.close()
+    return (label, events / elapsed, flush_count / elapsed, *stats(probe.samples), len(probe.samples))
+
+
+def _print_table(rows: list[Row], seconds: float) -> None:
     print()
-    print(f"GUI input latency while engine events stream (probe every {PROBE_MS} ms, {args.seconds:.0f} s per paced scenario, GIL switch interval {sys.getswitchinterval() * 1000:.1f} ms)")
+    print(f"GUI input latency while engine events stream (probe every {PROBE_MS} ms, {seconds:.0f} s per paced scenario, GIL switch interval {sys.getswitchinterval() * 1000:.1f} ms)")
     print()
     print("| scenario | events/s | GUI flushes/s | p50 ms | p99 ms | max ms | probes |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, evs, fl, p50, p99, mx, n in rows:
         print(f"| {name} | {evs:,.0f} | {fl:.0f} | {p50:.2f} | {p99:.2f} | {mx:.2f} | {n} |")
     print()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval)
+
+    import qasync
+
+    from app.runner.engine_thread import EngineThread
+    from tests.app.runner.helpers import HostWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    loop = qasync.QEventLoop(app, already_running=True)
+    asyncio.set_event_loop(loop)
+    wf = chain(args.nodes)
+    win = HostWindow(wf)
+    win.show()
+    win.view().fit_all()
+    rows = [_idle(app, args.seconds)]
+    engine = EngineThread()
+    rows.append(_paced(app, engine, win, wf, args))
+    rows += [_real_run(app, engine, args.seconds, minimap) for minimap in (True, False)]
+    engine.stop()
+    _print_table(rows, args.seconds)
     asyncio.events._set_running_loop(None)
     return 0
 

@@ -111,7 +111,7 @@ def parse_loose(text: str) -> Any:
     stripped = text.strip()
     if not stripped:
         return MISSING
-    if "{{" in stripped and not stripped.startswith(("{\"", "[")):
+    if "{{" in stripped and not stripped.startswith(("{", "[")):  # a template, not a JSON object or list
         return text
     try:
         return json.loads(stripped)

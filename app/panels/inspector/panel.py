@@ -13,7 +13,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -43,11 +44,13 @@ from app.panels.inspector.fields import (
     parse_loose,
 )
 from app.panels.inspector.retry import RetryEditor
+from app.panels.inspector.run_mode import PINNED, REPLAY, ReplayContext, RunModeSection
 from app.theme import category_color
 from engine import expressions
 from engine.errors import Problem
 from engine.model import Node, Workflow
 from engine.nodes.registry import find_spec
+from engine.replay import REPLAYABLE
 
 ON_ERROR_HELP = {
     "fail": "the run fails (after any retries)",
@@ -81,6 +84,7 @@ class NodeForm(QWidget):
         self._build_node_section(layout, node)
         self._build_settings(layout, node)
         self._build_failure(layout, node)
+        self._build_run_mode(layout, node)
         self._build_preview(layout, node)
         layout.addStretch(1)
         self.update_completions()
@@ -166,6 +170,31 @@ class NodeForm(QWidget):
         layout.addWidget(QLabel("retry"))
         layout.addWidget(self.retry)
 
+    def _build_run_mode(self, layout: QVBoxLayout, node: Node) -> None:
+        """HTTP and email nodes: Live / Replay / Pinned in debug re-runs."""
+        self.run_mode: RunModeSection | None = None
+        if node.type not in REPLAYABLE:
+            return
+        layout.addWidget(_section("In a re-run"))
+        self.run_mode = RunModeSection(node, self.inspector.strict_replay_action)
+        self.run_mode.show_state(node, self.inspector.replay_context)
+        self.run_mode.mode_chosen.connect(self._mode_chosen)
+        layout.addWidget(self.run_mode)
+
+    def _mode_chosen(self, mode: str) -> None:
+        """Live / Replay are one undoable step; Pinned pins the node's output in the run shown
+        (the runner's pin, as Run data's "Pin this output")."""
+        if mode == PINNED:
+            self.inspector.pin_requested.emit(self.node_id)
+        else:
+            self.controller.set_replay(self.node_id, mode == REPLAY)
+        self.show_run_mode()  # the model says what happened (a refused edit leaves it as it was)
+
+    def show_run_mode(self) -> None:
+        node = self.controller.wf.get(self.node_id)
+        if self.run_mode is not None and node is not None:
+            self.run_mode.show_state(node, self.inspector.replay_context)
+
     def _build_preview(self, layout: QVBoxLayout, node: Node) -> None:
         """Sample input used to preview the expressions above."""
         layout.addWidget(_section("Preview data"))
@@ -232,6 +261,8 @@ class NodeForm(QWidget):
             self.disabled.blockSignals(True)
             self.disabled.setChecked(node.disabled)
             self.disabled.blockSignals(False)
+        elif attr in ("pin", "replay"):
+            self.show_run_mode()
 
     def refresh_previews(self) -> None:
         for row in self.rows.values():
@@ -332,6 +363,8 @@ class WorkflowForm(QWidget):
 class Inspector(QScrollArea):
     """The dock content. `show_selection(node_ids)` picks what it edits."""
 
+    pin_requested = Signal(str)  # the run-mode switch chose Pinned: pin this node's output in the run shown
+
     def __init__(self, controller: EditController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWidgetResizable(True)
@@ -347,6 +380,9 @@ class Inspector(QScrollArea):
         self._selection: list[str] = []
         self._wf: Workflow | None = None
         self.read_only = False
+        # the runner's: the run a re-run would replay from, and the "Strict replay" toggle
+        self.replay_context: ReplayContext | None = None
+        self.strict_replay_action: QAction | None = None
         self.set_controller(controller)
 
     # -- wiring ----------------------------------------------------------------------
@@ -385,6 +421,18 @@ class Inspector(QScrollArea):
         self.sample_provider = provider
         if isinstance(self.form, NodeForm):
             self.form.refresh_previews()
+
+    def set_replay_context(self, ctx: ReplayContext | None) -> None:
+        """For the runner: what the run shown recorded and output (the run-mode switch's limits)."""
+        self.replay_context = ctx
+        if isinstance(self.form, NodeForm):
+            self.form.show_run_mode()
+
+    def set_strict_replay_action(self, action: QAction | None) -> None:
+        """For the runner: the checkable "Strict replay" action, shown in the run-mode section."""
+        self.strict_replay_action = action
+        if isinstance(self.form, NodeForm) and self.form.run_mode is not None:
+            self.show_selection(self._selection, force=True)
 
     def show_selection(self, node_ids: list[str], other_count: int = 0, *, force: bool = False) -> None:
         wf = self.controller.wf

@@ -13,12 +13,12 @@ from pytestqt.qtbot import QtBot
 
 from app.canvas.scene import WorkflowScene
 from app.canvas.view import CanvasView
-from engine import fileformat
+from tests.demo import demo_workflow
 
 
 @pytest.fixture
 def canvas(qtbot: QtBot, ui: Any) -> tuple[WorkflowScene, CanvasView]:
-    wf = fileformat.parse(ui.DEMO)
+    wf = demo_workflow()
     for c in list(wf.connections):
         if c.to_node == "mail":
             wf.connections.remove(c)  # leave mail's input free to connect

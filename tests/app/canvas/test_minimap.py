@@ -4,21 +4,22 @@ throttled and coalesced, with a live viewport frame on top."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QEvent, QObject, QPointF
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QWidget
 
 from app.canvas import minimap as mm
 from app.canvas.scene import WorkflowScene
 from app.canvas.view import CanvasView
 from app.theme import RUN_STATE_COLORS
-from engine import fileformat
 from engine.model import Node
+from tests.demo import demo_workflow
 
 
 @pytest.fixture
 def view(qtbot, ui):
     scene = WorkflowScene()
-    scene.bind(fileformat.parse(ui.DEMO))
+    scene.bind(demo_workflow())
     v = CanvasView(scene)
     qtbot.addWidget(v)
     v.resize(900, 600)
@@ -29,6 +30,20 @@ def view(qtbot, ui):
     v.centerOn(QPointF(0, 0))
     qtbot.waitUntil(lambda: not v.minimap.pending, timeout=2000)
     return v
+
+
+class _PaintCounter(QObject):
+    """Counts the paint events a widget receives (the frame is drawn in paintEvent)."""
+
+    def __init__(self, widget: QWidget) -> None:
+        super().__init__(widget)
+        self.count = 0
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.count += 1
+        return False
 
 
 def _pixel_at(minimap, scene_point: QPointF) -> str:
@@ -48,10 +63,10 @@ def test_repaints_and_run_states_do_not_rebuild_each_time(view, qtbot):
     m = view.minimap
     scene = view.scene()
     before = m.rebuilds
-    for item in scene.node_items():  # what a run does to every card on every frame
-        item.update()
-    qtbot.wait(mm.REFRESH_MS * 2)
-    assert m.rebuilds == before  # plain repaints are not model changes
+    with qtbot.waitSignal(scene.changed, timeout=2000):  # the repaints reached the event loop
+        for item in scene.node_items():  # what a run does to every card on every frame
+            item.update()
+    assert m.rebuilds == before and not m.pending  # plain repaints are not model changes
 
     for state in ("pending", "running", "succeeded", "failed", "running", "succeeded"):
         for item in scene.node_items():
@@ -81,10 +96,10 @@ def test_hidden_minimap_never_rebuilds(view, qtbot):
     m = view.minimap
     view.set_minimap_visible(False)
     before = m.rebuilds
-    view.scene().workflow.add_node(Node(id="n2", type="set", name="Hidden change", position=(600.0, 600.0)))
-    for item in view.scene().node_items():
-        item.set_run_state("running")
-    qtbot.wait(mm.REFRESH_MS * 2)
+    with qtbot.waitSignal(view.scene().changed, timeout=2000):  # the changes reached the event loop
+        view.scene().workflow.add_node(Node(id="n2", type="set", name="Hidden change", position=(600.0, 600.0)))
+        for item in view.scene().node_items():
+            item.set_run_state("running")
     assert m.rebuilds == before and not m.pending
     view.set_minimap_visible(True)  # shown again: one fresh picture with what changed meanwhile
     assert m.rebuilds == before + 1
@@ -101,10 +116,11 @@ def test_viewport_frame_follows_the_view_without_a_rebuild(view, qtbot):
     view.scroll_by(300, 0)
     moved = m.viewport_frame()
     assert moved.x() > frame.x() and moved.width() == pytest.approx(frame.width())
+    painted = _PaintCounter(m)
     view.zoom_out()
     assert m.viewport_frame().width() > moved.width()
-    qtbot.wait(mm.REFRESH_MS * 2)
-    assert m.rebuilds == before
+    qtbot.waitUntil(lambda: painted.count > 0, timeout=2000)  # the minimap drew the new frame
+    assert m.rebuilds == before and not m.pending
 
 
 def test_rebuilds_are_spaced_by_their_cost(view, qtbot):

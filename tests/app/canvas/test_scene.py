@@ -11,13 +11,13 @@ from app.canvas.scene import WorkflowScene
 from app.canvas.view import CanvasView
 from app.document import commands
 from app.theme import RUN_STATE_COLORS
-from engine import fileformat
 from engine.model import Connection, Node, Workflow
+from tests.demo import demo_workflow
 
 
 @pytest.fixture
 def scene(qtbot, ui):
-    wf = fileformat.parse(ui.DEMO)
+    wf = demo_workflow()
     sc = WorkflowScene()
     sc.bind(wf)
     view = CanvasView(sc)

@@ -59,3 +59,14 @@ def test_parse_loose():
     assert parse_loose("hello") == "hello"
     assert parse_loose("{{ input }}") == "{{ input }}"
     assert parse_loose("  ") is MISSING
+
+
+def test_parse_loose_reads_back_an_object_with_expressions_as_shown() -> None:
+    """The inspector shows a `json` body with `show_loose` (indented); reading it back must give
+    the object again, or merely selecting the node rewrote the body as a string."""
+    from app.panels.inspector.fields import show_loose
+
+    body = {"n": "{{ input.body.n }}", "tags": ["{{ vars.tag }}"]}
+    assert parse_loose(show_loose(body)) == body
+    assert parse_loose('[\n  "{{ a }}"\n]') == ["{{ a }}"]
+    assert parse_loose('"{{ input }}"') == '"{{ input }}"'  # a quoted template stays text

@@ -230,3 +230,19 @@ def test_an_unclosed_brace_error_is_shown_once(window, demo_file, qtbot):
     qtbot.waitUntil(lambda: not row.problem.isVisible(), timeout=5000)
     assert field.preview.isVisible() and field.preview.error
     window.inspector.ensureWidgetVisible(row)
+
+
+def test_selecting_a_node_with_an_object_body_holding_expressions_changes_nothing(window, tmp_path) -> None:
+    from engine import fileformat
+    from tests.app.runner.helpers import workflow
+
+    body = {"n": "{{ input.body.n }}"}
+    wf = workflow([{"id": "start", "type": "manual_trigger"},
+                   {"id": "post", "type": "http_request", "config": {"method": "POST", "url": "http://127.0.0.1:9/b", "json": body}}],
+                  [("start", "out", "post")])
+    path = tmp_path / "body.pe.json"
+    fileformat.save(wf, path)
+    assert window.open_path(path, ask=False)
+    _select(window, "post")
+    assert window.document.workflow.node("post").config["json"] == body
+    assert window.document.undo_stack.count() == 0 and not window.document.is_dirty

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-EXAMPLES = Path(__file__).resolve().parents[3] / "app" / "resources" / "examples"
+from tests.demo import EXAMPLES
 
 
 def test_filter_condition_previews_on_the_first_input_item(window):

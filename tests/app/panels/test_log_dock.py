@@ -105,3 +105,40 @@ def test_an_error_on_an_asyncio_loop_reaches_the_log_file(tmp_path, monkeypatch)
         loop.close()
         uninstall_file_logging()
     assert not logging.getLogger("asyncio").handlers
+
+
+def test_filters_by_execution_and_node_from_the_records_fields(qtbot):
+    """Engine records through a real bridge: the run's lines land in the dock with the ids
+    their `extra=` fields carry (another run's are left out), and the node filter uses them."""
+    import threading
+
+    from app.runner.bridge import EventBridge
+
+    bridge = EventBridge(frame_ms=1)
+    bridge.execution_id = "e1"
+    panel = LogPanel()
+    qtbot.addWidget(panel)
+    panel.set_workflow(Workflow(nodes=[Node(id="a", type="set", name="Alpha"), Node(id="b", type="set", name="Beta")]))
+    bridge.batch_ready.connect(lambda batch: panel.append(batch.logs))
+    engine_log = logging.getLogger("engine.runtime")
+
+    def run() -> None:
+        engine_log.info("execution=%s node=%s started attempt 1", "e1", "a", extra={"execution_id": "e1", "node_id": "a"})
+        engine_log.info("wrote out.csv", extra={"execution_id": "e1", "node_id": "b"})
+        engine_log.info("execution=%s node=%s started attempt 1", "e2", "a", extra={"execution_id": "e2", "node_id": "a"})
+        engine_log.info("execution=%s completed", "e1", extra={"execution_id": "e1"})
+
+    bridge.capture_logs()
+    try:
+        with qtbot.waitSignal(bridge.batch_ready):
+            worker = threading.Thread(target=run)
+            worker.start()
+            worker.join()
+    finally:
+        bridge.close()
+    assert [ln.message for ln in panel.shown_lines()] == ["started attempt 1", "wrote out.csv", "completed"]
+    panel.set_node("b")
+    assert [ln.message for ln in panel.shown_lines()] == ["wrote out.csv"]
+    assert panel.proxy.data(panel.proxy.index(0, 2)) == "Beta"
+    panel.set_node("a")
+    assert [(ln.execution_id, ln.message) for ln in panel.shown_lines()] == [("e1", "started attempt 1")]

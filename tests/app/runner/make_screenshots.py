@@ -25,6 +25,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
+from tests.demo import example_path
+
 
 def wait_until(app: QApplication, cond, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
@@ -33,12 +35,6 @@ def wait_until(app: QApplication, cond, timeout: float = 20.0) -> None:
             raise TimeoutError("condition not reached")
         app.processEvents()
         time.sleep(0.005)
-
-
-def examples() -> Path:
-    from app.paths import EXAMPLES
-
-    return EXAMPLES
 
 
 def check_clean(window, *, tmp: Path) -> None:
@@ -67,12 +63,11 @@ def editor_screenshot(app: QApplication, tmp: Path, out: Path) -> None:
     ui = install_runner(window, db=str(tmp / "editor.db"), recover=False)
     window.problems_dock.raise_()
     window.show()
-    window.open_path(examples() / "branch_and_loop.pe.json", ask=False)
+    window.open_path(example_path("branch_and_loop"), ask=False)
     app.processEvents()
     window.view.fit_all()
     window.scene.select_nodes(["many"])
-    t0 = time.monotonic()
-    wait_until(app, lambda: time.monotonic() - t0 > 0.6 and window.problem_label.text() == "✓ ready to run")
+    wait_until(app, lambda: not window.validator.timer.isActive() and window.problem_label.text() == "✓ ready to run")
     window.statusBar().clearMessage()  # "Opened <path>": a path of this machine
     settle(app, window)
     check_clean(window, tmp=tmp)
@@ -95,7 +90,7 @@ def live_run_screenshots(app: QApplication, tmp: Path, out: Path) -> tuple:
     window.resize(1500, 900)
     ui = install_runner(window, db=str(tmp / "runs.db"), recover=False)
     window.show()
-    window.open_path(examples() / "retry_fallback.pe.json", ask=False)
+    window.open_path(example_path("retry_fallback"), ask=False)
     c = ui.controller
     ended: list[str] = []
     c.run_ended.connect(lambda _eid, status: ended.append(status))

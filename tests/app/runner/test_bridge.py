@@ -6,6 +6,7 @@ waited for by signal, never by the clock.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable
@@ -135,16 +136,64 @@ def test_log_lines_beyond_a_batch_are_counted_not_kept(qtbot: QtBot, bridge: Eve
 
 
 def test_engine_log_records_of_this_run_become_log_lines(qtbot: QtBot, bridge: EventBridge) -> None:
+    """The ids come from the records' structured fields (`extra=`), never from their text;
+    the text keeps its `execution=… node=…` for the log file, the dock shows the rest."""
     batches = collect(bridge)
     bridge.execution_id = EID
     bridge.capture_logs()
+    engine_log = logging.getLogger("engine.runtime")
+
+    def run() -> None:
+        engine_log.info("execution=%s node=%s started attempt %d", EID, "a", 1, extra={"execution_id": EID, "node_id": "a"})
+        engine_log.info("execution=%s: pause requested through the database", EID, extra={"execution_id": EID})
+        engine_log.warning("retry of %s", "b", extra={"execution_id": EID, "node_id": "b"})  # no ids in the text
+        engine_log.info("text that only names execution=%s node=%s", EID, "c")  # no fields: no ids
+        engine_log.info("execution=%s node=%s started attempt 1", "other", "d", extra={"execution_id": "other", "node_id": "d"})
+
     try:
         with qtbot.waitSignal(bridge.batch_ready):
-            on_engine_thread(
-                lambda: logging.getLogger("engine.runtime").info("execution=%s node=%s started attempt %d", EID, "a", 1)
-            )
+            on_engine_thread(run)
     finally:
         bridge.close()
-    line = batches[-1].logs[-1]
-    assert (line.execution_id, line.node_id, line.level) == (EID, "a", "INFO")
-    assert "started attempt 1" in line.message
+    assert [(ln.execution_id, ln.node_id, ln.level, ln.message) for ln in batches[-1].logs] == [
+        (EID, "a", "INFO", "started attempt 1"),
+        (EID, None, "INFO", "pause requested through the database"),
+        (EID, "b", "WARNING", "retry of b"),
+        (None, None, "INFO", f"text that only names execution={EID} node=c"),
+    ]  # the other run's line is not this run's
+
+
+def test_a_real_run_logs_node_lines_with_their_ids(qtbot: QtBot, bridge: EventBridge) -> None:
+    """The orchestrator's own lines and a node's `ctx.log` lines (a JavaScript console.log)
+    reach the bridge with both ids as fields; the node's own fields are kept."""
+    from engine.fileformat import parse
+    from engine.runtime.runner import run_workflow
+
+    wf = parse({
+        "format": "processengine/1", "id": "wf-log", "name": "log ids", "variables": {},
+        "nodes": [
+            {"id": "start", "type": "manual_trigger", "name": "Start", "position": [0, 0], "config": {}},
+            {"id": "js", "type": "code", "name": "Say", "position": [260, 0],
+             "config": {"language": "javascript", "code": "console.log('hello'); return {ok: 1};"}},
+        ],
+        "connections": [{"from": "start", "from_port": "out", "to": "js", "to_port": "in"}],
+    })  # fmt: skip
+    sources: list[object] = []
+    tap = logging.Handler()
+    tap.emit = lambda record: sources.append(getattr(record, "source", None))  # type: ignore[method-assign]
+    logging.getLogger("engine").addHandler(tap)
+    batches = collect(bridge)
+    bridge.capture_logs()
+    try:
+        hooks = bridge.hooks()
+        on_engine_thread(lambda: asyncio.run(run_workflow(wf, hooks=hooks, execution_id=EID)))
+        qtbot.waitUntil(lambda: any(b.run_status == "completed" for b in batches))
+    finally:
+        bridge.close()
+        logging.getLogger("engine").removeHandler(tap)
+    lines = [ln for b in batches for ln in b.logs]
+    said = [ln for ln in lines if ln.message == "console.log: hello"]
+    assert [(ln.execution_id, ln.node_id) for ln in said] == [(EID, "js")]
+    assert ("js", "succeeded") in {(ln.node_id, ln.message.split(" in ")[0]) for ln in lines}
+    assert all(ln.execution_id == EID for ln in lines if ln.logger.startswith("engine"))
+    assert "console" in sources

@@ -13,13 +13,13 @@ from app.canvas.view import CanvasView
 from app.runner.bridge import Batch, NodeLive
 from app.runner.canvas_state import RunCanvas, format_ms, retry_badge
 from app.runner.snapshot import RunSnapshot
-from engine import fileformat
 from engine.model import Node, Workflow
+from tests.demo import demo_workflow
 
 
 @pytest.fixture
 def setup(qtbot: QtBot, ui: object) -> tuple[WorkflowScene, Workflow, RunCanvas]:
-    wf = fileformat.parse(ui.DEMO)  # type: ignore[attr-defined]
+    wf = demo_workflow()
     scene = WorkflowScene()
     scene.bind(wf)
     view = CanvasView(scene)

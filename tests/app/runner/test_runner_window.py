@@ -102,11 +102,12 @@ def test_delete_runs_from_history(window, runner, qtbot, tmp_path):
     ids = [r["execution_id"] for r in runner.history.runs]
     # one run: asked first, nothing deleted until confirmed
     runner.history.select_execution(ids[1])
-    runner.history.delete_button.click()
+    with qtbot.assertNotEmitted(runner.history.delete_requested):
+        runner.history.delete_button.click()
     assert runner.history.confirm.isVisible()
-    qtbot.wait(100)
     assert c.call_blocking(lambda s: len(s.list_runs())) == 3
-    runner.history.confirm.confirm_button.click()
+    with qtbot.waitSignal(runner.history.delete_requested, timeout=5000):
+        runner.history.confirm.confirm_button.click()
     qtbot.waitUntil(lambda: len(runner.history.runs) == 2, timeout=5000)
     assert ids[1] not in c.call_blocking(lambda s: [r["execution_id"] for r in s.list_runs()])
     # several at once, one of them shown on the canvas: the view goes back to editing

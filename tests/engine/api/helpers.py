@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.demo import EXAMPLES  # noqa: F401 - the shipped examples, for the API tests
+
 ROOT = Path(__file__).resolve().parents[3]
-EXAMPLES = ROOT / "app" / "resources" / "examples"
 
 
 class ServeProcess:

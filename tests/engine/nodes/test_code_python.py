@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from engine.runtime.control import RunControl
 from engine.runtime.runner import resume_workflow, run_workflow
 from tests.engine.nodes.helpers import NodeHarness
 from tests.engine.runtime.helpers import workflow
+from tests.waiting import wait_until
 
 INVOICES = [
     {"number": "2024-001", "customer": "acme", "amount": "1200.50", "paid": True},
@@ -47,22 +47,12 @@ async def py_error(harness: NodeHarness, code: str, value: Any = None, **config:
 
 def wait_for_file(path: Path, timeout: float = 20.0) -> str:
     """Wait for a file the child writes (a condition, checked until it holds)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and path.read_text().strip():
-            return path.read_text().strip()
-        time.sleep(0.01)
-    raise AssertionError(f"{path} was never written")
+    return wait_until(lambda: path.exists() and path.read_text().strip(), timeout, f"{path} to be written", every=0.01)
 
 
 def process_gone(pid: int, timeout: float = 10.0) -> bool:
     """Wait until the process has exited (a SIGKILL takes a moment to land)."""
-    deadline = time.monotonic() + timeout
-    while not _exited(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+    return wait_until(lambda: _exited(pid), timeout, f"process {pid} to exit", every=0.01)
 
 
 def _exited(pid: int) -> bool:

@@ -240,13 +240,26 @@ def test_spec(harness):
     assert "from" in SendEmailConfig.model_json_schema()["properties"]
 
 
-async def test_cancelling_a_send_to_a_silent_server(harness, http_server):
-    cfg = {"smtp_host": "127.0.0.1", "smtp_port": http_server.port, "from": "a@example.com", "to": "b@example.com"}
-    task = asyncio.ensure_future(harness.run("send_email", cfg))
-    await asyncio.sleep(0.1)  # connected, waiting for a greeting that never comes
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await asyncio.wait_for(task, 1.0)
+async def test_cancelling_a_send_to_a_silent_server(harness):
+    connected = asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connected.set()  # and never send the greeting
+        await reader.read()
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    cfg = {"smtp_host": "127.0.0.1", "smtp_port": port, "from": "a@example.com", "to": "b@example.com"}
+    try:
+        task = asyncio.ensure_future(harness.run("send_email", cfg))
+        await asyncio.wait_for(connected.wait(), 10)  # connected, waiting for a greeting that never comes
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 1.0)
+    finally:
+        server.close()
+        await server.wait_closed()
 
 
 async def test_credential_without_username_is_refused_before_connecting(harness, smtp_server, monkeypatch):

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from engine.nodes import registry
 from engine.nodes.base import Interrupted
 from engine.nodes.wait import WaitConfig
+from tests.waiting import until
 
 
 async def test_waits_then_passes_input(harness):
@@ -21,7 +22,7 @@ async def test_waits_then_passes_input(harness):
 @pytest.mark.parametrize(("action", "reason"), [("pause", "pause"), ("cancel", "cancel")])
 async def test_pause_and_cancel_interrupt_the_wait(harness, action, reason):
     task = asyncio.ensure_future(harness.run("wait", {"seconds": 30}, 1))
-    await asyncio.sleep(0.02)
+    await until(lambda: harness.control._sleeping, what="the wait asleep")  # nodes in the control's sleep
     getattr(harness.control, action)()
     with pytest.raises(Interrupted) as err:
         await asyncio.wait_for(task, 1.0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -11,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from tests import waiting
 from tests.engine.api.helpers import ServeProcess
 from tests.engine.store.fixtures import pg_url
 
@@ -56,10 +56,4 @@ def start_worker(queue_db: str, procs: list[ServeProcess]) -> Callable[..., Serv
 
 def wait_until(check: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
     """Poll `check` until it returns something truthy (the state lives in other processes)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    return waiting.wait_until(check, timeout, what, every=0.05)

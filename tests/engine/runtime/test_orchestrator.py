@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 
 import pytest
 
+from engine import events as ev
 from engine.model import Workflow
 from engine.runtime.record import RunRecord
 from engine.runtime.runner import run_workflow
 from tests.engine.runtime.helpers import Recorder, chain, workflow
 from tests.servers import Reply
+from tests.waiting import until
 
 
 async def test_linear_chain_outputs_and_order() -> None:
@@ -413,8 +416,11 @@ async def test_a_cancelled_run_stops_during_a_wait() -> None:
         [("start", "out", "w")],
     )
     control = RunControl()
-    task = asyncio.ensure_future(run_workflow(wf, control=control))
-    await asyncio.sleep(0.1)
+    waiting = asyncio.Event()
+    hooks = ev.LifecycleHooks()
+    hooks.on(ev.NodeStarted, lambda e, r: waiting.set() if e.node_id == "w" else None)
+    task = asyncio.ensure_future(run_workflow(wf, control=control, hooks=hooks))
+    await asyncio.wait_for(waiting.wait(), 10)
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     control.cancel()
@@ -436,10 +442,7 @@ async def test_cancel_aborts_a_hanging_http_request_within_a_second(http_server)
     )
     control = RunControl()
     task = asyncio.ensure_future(run_workflow(wf, control=control))
-    for _ in range(500):  # the request must be in flight (poll without blocking the loop)
-        if http_server.calls("/hang"):
-            break
-        await asyncio.sleep(0.01)
+    await until(lambda: http_server.calls("/hang"), what="the request in flight")  # the server's state: polled
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     control.cancel()
@@ -521,8 +524,8 @@ async def test_sub_workflow_by_id_is_found_beside_the_parent_file(tmp_path) -> N
     assert "no saved workflow with id 'nope'" in run.main.outputs["missing"]["message"]
 
 
-async def _run_wait_paused_after(seconds: float, pause_after: float) -> tuple[Workflow, RunRecord]:
-    """Run start -> wait(seconds) and pause it `pause_after` seconds in."""
+async def _paused_wait(seconds: float) -> tuple[Workflow, RunRecord]:
+    """Run start -> wait(seconds) and pause it as soon as the wait has begun."""
     from engine.runtime.control import RunControl
 
     wf = workflow(
@@ -530,31 +533,32 @@ async def _run_wait_paused_after(seconds: float, pause_after: float) -> tuple[Wo
         [("start", "out", "w")],
     )
     control = RunControl()
-    asyncio.get_running_loop().call_later(pause_after, control.pause)
-    run = await run_workflow(wf, control=control)
+    hooks = ev.LifecycleHooks()
+    hooks.on(ev.NodeStarted, lambda e, r: control.pause() if e.node_id == "w" else None)
+    run = await run_workflow(wf, control=control, hooks=hooks)
     assert run.status == "paused"
     return wf, run
 
 
 async def test_a_paused_wait_resumes_with_its_remaining_time_not_the_whole_delay() -> None:
+    """The deadline travels with the paused run: moved to a moment from now (as if the run
+    had been paused just before it was due), the resumed wait ends then, not 600 s later."""
     from engine.runtime.runner import resume_workflow
 
-    wf, run = await _run_wait_paused_after(3, 1.5)
-    assert run.main.stack[-1].state is not None
+    wf, run = await _paused_wait(600)
+    state = run.main.stack[-1].state
+    assert state is not None and state["until"] > time.time() + 500
     restored = RunRecord.from_json(json.loads(json.dumps(run.to_json())))  # as the store keeps it
-    loop = asyncio.get_running_loop()
-    t0 = loop.time()
-    done = await resume_workflow(wf, restored)
-    assert done.status == "completed"
-    assert loop.time() - t0 < 2.5  # about 1.5 s were left; the whole delay would be 3 s
+    assert restored.main.stack[-1].state == state
+    due = restored.main.stack[-1].state["until"] = time.time() + 0.05
+    done = await asyncio.wait_for(resume_workflow(wf, restored), 60)  # the whole delay would be 600 s
+    assert done.status == "completed" and time.time() >= due
 
 
 async def test_a_paused_wait_whose_time_has_passed_ends_at_once_on_resume() -> None:
     from engine.runtime.runner import resume_workflow
 
-    wf, run = await _run_wait_paused_after(0.6, 0.2)
-    await asyncio.sleep(0.6)  # the wait was due while the run was paused
-    loop = asyncio.get_running_loop()
-    t0 = loop.time()
-    done = await resume_workflow(wf, run)
-    assert done.status == "completed" and loop.time() - t0 < 0.3
+    wf, run = await _paused_wait(600)
+    run.main.stack[-1].state["until"] = time.time() - 1  # the wait was due while the run was paused
+    done = await asyncio.wait_for(resume_workflow(wf, run), 60)
+    assert done.status == "completed"

@@ -26,6 +26,7 @@ from engine.store import schema as t
 from engine.store.store import InvalidExecutionState
 from tests.engine.runtime.helpers import workflow
 from tests.engine.store.fixtures import Db, backend_params, pg_url
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -97,8 +98,7 @@ def _set(engine: sa.Engine, eid: str, **values: Any) -> None:
 
 def _wait_for_node(engine: sa.Engine, eid: str, node: str) -> None:
     """Until the node is in flight (the run's checkpoint says so)."""
-    while node not in (_row(engine, eid).in_flight or ""):
-        time.sleep(0.05)
+    wait_until(lambda: node in (_row(engine, eid).in_flight or ""), 60, f"node {node!r} in flight")
 
 
 def test_a_live_owner_whose_loop_stalled_keeps_its_run(setup: Any) -> None:

@@ -19,13 +19,18 @@ Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Ts: sa.Double[float] = sa.Double()
 
 
-def upgrade() -> None:
+def _workspaces() -> None:
+    """A named scope for workflows and executions."""
     op.create_table(
         "workspaces",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
         sa.Column("name", sa.String(200), nullable=False, unique=True),
         sa.Column("created_at", Ts, nullable=False),
     )
+
+
+def _workflows() -> None:
+    """Saved workflow versions, one row per distinct document."""
     op.create_table(
         "workflows",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
@@ -38,6 +43,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("workspace_id", "content_hash", name="uq_workflows_hash"),
     )
     op.create_index("ix_workflows_workflow", "workflows", ["workspace_id", "workflow_id"])
+
+
+def _executions() -> None:
+    """One row per run: its status, owner, heartbeat and progress counts."""
     op.create_table(
         "executions",
         sa.Column("id", sa.String(64), primary_key=True),
@@ -67,6 +76,10 @@ def upgrade() -> None:
     op.create_index("ix_executions_ws_created", "executions", ["workspace_id", "created_at"])
     op.create_index("ix_executions_ws_status", "executions", ["workspace_id", "status"])
     op.create_index("ix_executions_ws_workflow", "executions", ["workspace_id", "workflow_id"])
+
+
+def _thread_executions() -> None:
+    """The threads of a run (main and sub-workflow calls)."""
     op.create_table(
         "thread_executions",
         sa.Column("execution_id", sa.String(64), sa.ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True),
@@ -86,6 +99,10 @@ def upgrade() -> None:
         sa.Column("error", sa.Text()),
         sqlite_with_rowid=False,
     )
+
+
+def _node_runs() -> None:
+    """Every attempt of every node."""
     op.create_table(
         "node_runs",
         sa.Column("execution_id", sa.String(64), sa.ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True),
@@ -100,6 +117,10 @@ def upgrade() -> None:
         sa.Column("output_seq", sa.Integer()),
         sqlite_with_rowid=False,
     )
+
+
+def _outputs() -> None:
+    """The output data of node attempts (JSON, zlib-compressed when large)."""
     op.create_table(
         "outputs",
         sa.Column("execution_id", sa.String(64), sa.ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True),
@@ -110,6 +131,10 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("data", sa.LargeBinary(), nullable=False),
     )
+
+
+def _execution_state() -> None:
+    """The journal of a run's small state (stacks, variables, loops)."""
     op.create_table(
         "execution_state",
         sa.Column("execution_id", sa.String(64), sa.ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True),
@@ -117,6 +142,17 @@ def upgrade() -> None:
         sa.Column("full", sa.Boolean(), nullable=False),
         sa.Column("data", sa.Text(), nullable=False),
     )
+
+
+def upgrade() -> None:
+    """One helper per table, in foreign-key order."""
+    _workspaces()
+    _workflows()
+    _executions()
+    _thread_executions()
+    _node_runs()
+    _outputs()
+    _execution_state()
 
 
 def downgrade() -> None:
