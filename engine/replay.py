@@ -16,6 +16,8 @@ from engine.errors import EngineError
 from engine.model import Workflow
 from engine.recorded_io import RunIO
 
+__all__ = ["REPLAYABLE", "apply", "recorded_nodes", "replay_plan"]
+
 REPLAYABLE = {"http_request": "http", "send_email": "email"}
 
 
