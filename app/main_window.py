@@ -47,6 +47,7 @@ from app.canvas.scene import WorkflowScene
 from app.canvas.view import CanvasView
 from app.crash_guard import guarded
 from app.dialogs import Dialogs
+from app.dock_tabs import DockTabGuard
 from app.document import clipboard
 from app.document.controller import EditController
 from app.document.document import WorkflowDocument
@@ -122,6 +123,7 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self.apply_theme(self.theme)
         self.set_document(self.document)
+        self.dock_tabs = DockTabGuard(self)  # Qt 6.11 leaves a stray copy of a tab group's bar
         self.wheel_guard = WheelGuard(self)
         self.wheel_guard.watch(self)  # docks and forms added later are guarded too
 

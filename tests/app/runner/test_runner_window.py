@@ -7,10 +7,12 @@ import json
 import pytest
 from PySide6.QtCore import Qt
 
+from app.dock_tabs import stray_tab_bars
 from app.runner import controller as rc
 from app.runner.install import install_runner
 from engine import fileformat
 from tests.app.runner.helpers import http_retry_workflow, wait_workflow
+from tests.app.test_dock_tabs import show_and_settle
 from tests.servers import Reply
 
 
@@ -421,3 +423,27 @@ def test_the_live_clock_stops_while_the_run_is_paused(window, runner, qtbot, tmp
     assert c.paused_s >= 1.0 and c.active_elapsed() <= wall - 1.0
     c.cancel_action.trigger()
     qtbot.waitUntil(lambda: c.state == rc.CANCELLED, timeout=8000)
+
+
+def test_each_dock_group_shows_one_tab_bar(qtbot, qloop, engine, db_path):
+    """Qt 6.11 leaves a copy of the Inspector / Run data tab bar floating over the bottom docks
+    when the run tools' docks are tabified before the window is first shown (the screenshots do)."""
+    from PySide6.QtWidgets import QTabBar
+
+    from app.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(1500, 900)
+    ui = install_runner(window, db=db_path, engine=engine, recover=False)
+    try:
+        show_and_settle(window)
+        assert not window.dock_tabs.pending
+        assert not stray_tab_bars(window)
+        bars = window.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly)
+        groups = [tuple(b.tabText(i) for i in range(b.count())) for b in bars if b.isVisible()]
+        assert len(groups) == len(set(groups)), groups
+        assert ("Inspector", "Run data") in groups
+    finally:
+        ui.shutdown()
+        window.document.undo_stack.setClean()
