@@ -231,3 +231,25 @@ def test_relabelled_edge_follows_its_curve_after_a_move(scene, qtbot):
     assert spot is not None and spot != -1.0
     on_curve = edge.path().pointAtPercent(spot)
     assert abs(after.x() - on_curve.x()) < 1e-6 and abs(after.y() - on_curve.y()) < 1e-6
+
+
+def test_run_state_tooltip_and_badge_follow_renames_and_texts(scene, qtbot):
+    """The tooltip's name lines and badge widths are remembered between run states: a rename
+    must still show in the next state's tooltip, and each badge text gets its own width."""
+    from PySide6.QtGui import QFontMetricsF
+
+    from app.canvas.nodeitem import _Fonts
+
+    item = scene.node_item("get")
+    metrics = QFontMetricsF(_Fonts.get().badge)
+    item.set_run_state("running")
+    assert "<b>running</b>" in item.toolTip() and "<b>Get items</b>" in item.toolTip()
+    item.set_name("fetch <orders>")
+    item.set_run_state("succeeded", "12 ms", "output: 3 items")
+    tip = item.toolTip()
+    assert "<b>fetch &lt;orders&gt;</b>" in tip and "<b>succeeded</b>: output: 3 items" in tip
+    assert item._badge_width == metrics.horizontalAdvance(item._badge_text()) + 16
+    item.set_run_state("succeeded", "1.5 s")
+    assert item._badge_width == metrics.horizontalAdvance(item._badge_text()) + 16
+    item.set_run_state(None)
+    assert "succeeded" not in item.toolTip() and item._badge_width == 0.0
