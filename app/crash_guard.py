@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, overload
 
 from PySide6.QtCore import (
     QCoreApplication,
@@ -73,7 +73,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 REPEAT_LOG_S = 10.0  # a repeated error is logged again (with its count) at most this often
 
 
-def guarded(method: F | None = None, *, cleanup: Callable[[Any], None] | None = None) -> Any:
+@overload
+def guarded(method: F, *, cleanup: Callable[[Any], None] | None = None) -> F: ...
+@overload
+def guarded(method: None = None, *, cleanup: Callable[[Any], None] | None = None) -> Callable[[F], F]: ...
+def guarded(method: F | None = None, *, cleanup: Callable[[Any], None] | None = None) -> F | Callable[[F], F]:
     """Decorator for Qt overrides: an exception is reported (via `sys.excepthook`) instead
     of escaping into Qt; `cleanup(self)` then puts the object back in a sane state."""
 

@@ -47,6 +47,7 @@ from app.canvas.scene import WorkflowScene
 from app.canvas.view import CanvasView
 from app.crash_guard import guarded
 from app.dialogs import Dialogs
+from app.dock_tabs import DockTabGuard
 from app.document import clipboard
 from app.document.controller import EditController
 from app.document.document import WorkflowDocument
@@ -61,11 +62,12 @@ from app.panels.quick_add import QuickAddPopup
 from app.theme import THEMES, Theme, apply_theme
 from app.wheel_guard import WheelGuard
 from engine import fileformat
-from engine.errors import WorkflowInvalid
+from engine.errors import Problem, WorkflowInvalid
 from engine.model import Note, Workflow
 
 log = logging.getLogger(__name__)
 APP_TITLE = "ProcessEngine Studio"
+Shortcut = QKeySequence | QKeySequence.StandardKey | list[QKeySequence]
 # actions that change the document: all off while the window is read-only
 EDIT_ACTIONS = ("undo", "redo", "cut", "paste", "duplicate", "delete", "disable", "add_note", "quick_add")
 
@@ -99,10 +101,10 @@ class MainWindow(QMainWindow):
         self.menus: dict[str, QMenu] = {}
         self.node_menu_actions: list[QAction] = []  # extra node actions for the canvas context menu (the debugger's)
 
-        self.palette = Palette()
+        self.node_palette = Palette()
         self.inspector = Inspector(self.controller)
         self.problems = ProblemsPanel()
-        self.palette_dock = self._dock("Nodes", "palette", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.palette_dock = self._dock("Nodes", "palette", self.node_palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.inspector_dock = self._dock("Inspector", "inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
         self.problems_dock = self._dock("Problems", "problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 340], Qt.Orientation.Horizontal)
@@ -121,6 +123,7 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self.apply_theme(self.theme)
         self.set_document(self.document)
+        self.dock_tabs = DockTabGuard(self)  # Qt 6.11 leaves a stray copy of a tab group's bar
         self.wheel_guard = WheelGuard(self)
         self.wheel_guard.watch(self)  # docks and forms added later are guarded too
 
@@ -133,7 +136,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _action(self, name: str, text: str, slot, shortcut=None, icon: str | None = None, checkable: bool = False, tip: str = "") -> QAction:
+    def _action(self, name: str, text: str, slot: Callable[..., object], shortcut: Shortcut | None = None, icon: str | None = None, checkable: bool = False, tip: str = "") -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
             if isinstance(shortcut, list):
@@ -152,6 +155,14 @@ class MainWindow(QMainWindow):
         self.addAction(action)
         return action
 
+    def _undo(self) -> None:
+        if not self.read_only:
+            self.document.undo_stack.undo()
+
+    def _redo(self) -> None:
+        if not self.read_only:
+            self.document.undo_stack.redo()
+
     def _make_actions(self) -> None:
         S = QKeySequence.StandardKey
         a = self._action
@@ -163,8 +174,8 @@ class MainWindow(QMainWindow):
         a("import_n8n", "&Import n8n Workflow…", self.import_n8n_dialog)
         a("quit", "&Quit", self.close, S.Quit)
         a("credentials", "C&redentials…", self.show_credentials, None, "key")
-        a("undo", "&Undo", lambda: self.read_only or self.document.undo_stack.undo(), S.Undo, "undo")
-        a("redo", "&Redo", lambda: self.read_only or self.document.undo_stack.redo(), S.Redo, "redo")
+        a("undo", "&Undo", self._undo, S.Undo, "undo")
+        a("redo", "&Redo", self._redo, S.Redo, "redo")
         a("cut", "Cu&t", self.cut, S.Cut, "cut")
         a("copy", "&Copy", self.copy, S.Copy, "copy")
         a("paste", "&Paste", self.paste, S.Paste, "paste")
@@ -265,7 +276,7 @@ class MainWindow(QMainWindow):
         view.zoom_changed.connect(self._zoom_changed)
         self.quick_add.chosen.connect(self._quick_add_chosen)
         sc.link_dropped.connect(self._link_dropped)
-        self.palette.add_requested.connect(self.add_node_at_center)
+        self.node_palette.add_requested.connect(self.add_node_at_center)
         self.problems.problem_activated.connect(self.reveal_node)
         self.validator.problems_changed.connect(self._problems_changed)
         QGuiApplication.clipboard().dataChanged.connect(self._update_actions)
@@ -343,7 +354,7 @@ class MainWindow(QMainWindow):
         self.read_only = read_only
         self.controller.read_only = read_only
         self.view.set_read_only(read_only)
-        self.palette.setEnabled(not read_only)
+        self.node_palette.setEnabled(not read_only)
         self.inspector.set_read_only(read_only)
         if read_only:
             self.quick_add.hide()
@@ -357,7 +368,7 @@ class MainWindow(QMainWindow):
         self.inspector.show_selection(node_ids, others)
         self._update_actions()
 
-    def _problems_changed(self, problems: list) -> None:
+    def _problems_changed(self, problems: list[Problem]) -> None:
         by_node: dict[str, list[str]] = {}
         for p in problems:
             if p.node_id:
@@ -688,7 +699,7 @@ class MainWindow(QMainWindow):
         if isinstance(app, QApplication):
             apply_theme(app, theme)
         self.scene.set_theme(theme)
-        self.palette.apply_theme(theme)
+        self.node_palette.apply_theme(theme)
         self.problems.apply_theme(theme)
         for action, icon in self._icon_actions:
             action.setIcon(ui_icon(icon, theme.text))
@@ -763,7 +774,7 @@ def _without_checked(slot: Callable[[], object]) -> Callable[[bool], None]:
     return call
 
 
-def _problem_line(p) -> str:
+def _problem_line(p: Problem) -> str:
     where = []
     if p.node_id:
         where.append(f"node {p.node_id!r}")

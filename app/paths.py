@@ -19,10 +19,10 @@ from engine.paths import data_dir as engine_data_dir
 def _resources() -> Path:
     """The resources folder as a real directory: Qt opens icons by file name."""
     root = files("app") / "resources"
-    try:
-        return Path(os.fspath(root))  # type: ignore[arg-type]
-    except TypeError:  # a zip import: no files for Qt to open
-        raise RuntimeError(f"app resources are not on the file system ({root}); install the package unzipped") from None
+    if isinstance(root, os.PathLike):
+        return Path(os.fspath(root))
+    # a zip import: no files for Qt to open
+    raise RuntimeError(f"app resources are not on the file system ({root}); install the package unzipped")
 
 
 RESOURCES = _resources()

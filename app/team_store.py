@@ -150,7 +150,7 @@ class TeamStoreDialog(QDialog):
 
         try:
             with ExecutionService(url) as svc:
-                n = len(svc.list(limit=1000))
+                n = len(svc.list_runs(limit=1000))
             self._probe.done.emit(True, f"connected: {n} execution(s) in workspace 'default'")
         except Exception as exc:  # shown to the user, with the password hidden by the store
             self._probe.done.emit(False, f"cannot connect: {exc}")

@@ -34,8 +34,9 @@ def _read_pyproject_version() -> str | None:
     from pathlib import Path
 
     roots = [Path(__file__).resolve().parent.parent]
-    if getattr(sys, "_MEIPASS", None):
-        roots.insert(0, Path(sys._MEIPASS))
+    bundle = getattr(sys, "_MEIPASS", None)  # set by PyInstaller in a frozen bundle
+    if bundle:
+        roots.insert(0, Path(bundle))
     for root in roots:
         p = root / "pyproject.toml"
         if p.is_file():

@@ -506,7 +506,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     service = _service(args)
     try:
-        rows = service.list(status=args.status, workflow_id=args.workflow, since=args.since, limit=args.limit)
+        rows = service.list_runs(status=args.status, workflow_id=args.workflow, since=args.since, limit=args.limit)
     finally:
         service.close()
     if args.json:

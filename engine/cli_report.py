@@ -96,7 +96,7 @@ def run_summary(status: dict[str, Any], outputs: dict[str, Any], attempts: dict[
     from engine.runtime.status import progress_text
 
     p = status["progress"]
-    title = f" {wf.name}" if wf is not None and getattr(wf, "name", "") else ""
+    title = f" {wf.name}" if wf is not None and getattr(wf, "name", None) else ""
     lines = [
         f"{status['status']}{title}" + (f" in {took}" if (took := _duration(status["timing"]["duration_ms"])) else ""),
         f"  {progress_text(p)}",  # the same words as `status`, `list` and the app
@@ -110,8 +110,8 @@ def run_summary(status: dict[str, Any], outputs: dict[str, Any], attempts: dict[
     elif status["status"] == "completed":
         for node in _final_nodes(wf, outputs):
             lines.append(f"  output of {_label(wf, node)}: {_short(outputs[node])}")
-    for node, tries in attempts.items():
-        last = tries[-1] if tries else {}
+    for node, node_attempts in attempts.items():
+        last = node_attempts[-1] if node_attempts else {}
         if last.get("status") == "interrupted" and status["status"] == "paused":
             lines.append(f"  node {_label(wf, node)} was interrupted mid-request by the pause: resume runs it again")
     lines.append(f"  execution {status['execution_id']}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 if TYPE_CHECKING:
     from engine.runtime.record import RunRecord
@@ -157,11 +157,11 @@ class LifecycleHooks:
         if handlers:
             for h, is_async in handlers:
                 if is_async:
-                    await h(event, run)
+                    await cast(Awaitable[None], h(event, run))
                 else:
                     h(event, run)
         for h, is_async in self._any:
             if is_async:
-                await h(event, run)
+                await cast(Awaitable[None], h(event, run))
             else:
                 h(event, run)

@@ -102,7 +102,7 @@ _COMPUTES = frozenset({ast.BinOp, ast.UnaryOp, ast.Call})
 _STRIPS = frozenset({"strip", "lstrip", "rstrip"})
 
 
-class Evaluator(SimpleEval):
+class Evaluator(SimpleEval):  # type: ignore[misc]  # simpleeval ships no types: its base is Any
     """simpleeval with its AST handler table cut down and every risky step re-bound.
 
     One instance per thread (simpleeval keeps per-call state on the instance).
@@ -303,7 +303,7 @@ class Evaluator(SimpleEval):
             self._given.add(id(value))
         return value
 
-    def _key(self, obj: dict, key: Any, node: ast.AST) -> Any:
+    def _key(self, obj: dict[Any, Any], key: Any, node: ast.AST) -> Any:
         try:
             return obj[key]
         except KeyError:
@@ -384,7 +384,7 @@ class Evaluator(SimpleEval):
             count = s.count(args[0]) if args[0] else len(s) + 1
             self._build(len(s) + count * max(0, len(args[1]) - len(args[0])), "replace() result")
         elif name == "join":
-            parts = args[0] if len(args) == 1 else None
+            parts: Any = args[0] if len(args) == 1 else None
             if type(parts) not in (list, tuple) or not all(type(p) is str for p in parts):
                 raise ExpressionError(".join() needs one list of strings")
             self._build(sum(map(len, parts)) + len(s) * max(0, len(parts) - 1), "join() result")
@@ -407,7 +407,7 @@ class Evaluator(SimpleEval):
     def _text(self, value: Any) -> str:
         """The text form used by str() and by interpolation."""
         t = type(value)
-        if t is str:
+        if type(value) is str:
             return value
         if t is bool:
             return "true" if value else "false"
@@ -610,7 +610,7 @@ def _bind(target: ast.AST, value: Any, scope: dict[str, Any]) -> None:
     if type(target) is ast.Name:
         scope[target.id] = value
         return
-    if type(target) not in (ast.Tuple, ast.List):
+    if not isinstance(target, (ast.Tuple, ast.List)):
         raise ExpressionError("a comprehension can only bind names")
     if type(value) not in (list, tuple, str) or len(value) != len(target.elts):
         raise ExpressionError(f"cannot unpack {_kind(value)} into {len(target.elts)} names")

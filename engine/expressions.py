@@ -202,20 +202,20 @@ def _vet(tree: ast.AST, limits: ExpressionLimits) -> tuple[str, ast.AST] | None:
         if kind not in _ALLOWED_NODES:
             name = kind.__name__
             return f"{_FRIENDLY.get(name, name)} is not allowed in expressions", node
-        if kind is ast.Constant and type(node.value) not in SCALARS:
+        if isinstance(node, ast.Constant) and type(node.value) not in SCALARS:
             return f"{type(node.value).__name__} literals are not allowed in expressions", node
-        if kind is ast.Constant and type(node.value) is float and not math.isfinite(node.value):
+        if isinstance(node, ast.Constant) and type(node.value) is float and not math.isfinite(node.value):
             return "this number is too large (JSON has no Infinity)", node
-        if kind is ast.Name and node.id.startswith("__"):
+        if isinstance(node, ast.Name) and node.id.startswith("__"):
             return f"the name {node.id!r} is not allowed (names starting with '__' are refused)", node
-        if kind is ast.Attribute and node.attr.startswith("_"):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
             return (
                 f"reading .{node.attr} is not allowed (attributes starting with '_' are refused;"
                 f" for a key use [{node.attr!r}])"
             ), node
-        if kind is ast.comprehension and node.is_async:
+        if isinstance(node, ast.comprehension) and node.is_async:
             return "async comprehensions are not allowed in expressions", node
-        if kind is ast.Call:
+        if isinstance(node, ast.Call):
             problem = _vet_call(node)
             if problem:
                 return problem, node
@@ -250,12 +250,12 @@ def _vet_call(node: ast.Call) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class _Expr:
-    position: int  # where its `{{` is in the field
+    position: int | None  # where its `{{` is in the field (None: a bare expression)
     source: str
     tree: ast.expr
     base: int = 0  # where its text (after `{{` and spaces) starts in the field
 
-    def at(self, column: int | None) -> int:
+    def at(self, column: int | None) -> int | None:
         """Field position of a column inside this expression (its `{{` when unknown)."""
         return self.position if column is None else self.base + column
 
@@ -281,7 +281,7 @@ def _template(text: str, limits: ExpressionLimits) -> tuple[_Expr | None, tuple[
     if last < len(text):
         parts.append(text[last:])
     exprs = [p for p in parts if type(p) is _Expr]
-    whole = len(exprs) == 1 and all(type(p) is _Expr or not p.strip() for p in parts)
+    whole = len(exprs) == 1 and all(isinstance(p, _Expr) or not p.strip() for p in parts)
     return (exprs[0] if whole else None), tuple(parts)
 
 
@@ -393,7 +393,7 @@ def _render_text(text: str, names: Mapping[str, Any], limits: ExpressionLimits) 
     out: list[str] = []
     size = 0
     for part in parts:
-        piece = part if type(part) is str else _run(part, names, limits, text=True)
+        piece = part if isinstance(part, str) else _run(part, names, limits, text=True)
         size += len(piece)
         if size > limits.max_result_size and type(part) is _Expr:
             raise ExpressionError(

@@ -153,7 +153,7 @@ def _cycle_problems(
         return []
     import networkx as nx
 
-    g = nx.DiGraph()
+    g: nx.DiGraph[str] = nx.DiGraph()
     g.add_edges_from((u, v) for u, v in dag_edges if u in cyclic and v in cyclic)
     problems = []
     for component in nx.strongly_connected_components(g):
@@ -316,7 +316,8 @@ class Routing:
     def _full_graph(self) -> Any:
         import networkx as nx
 
-        g = nx.MultiDiGraph()
+        assert self._wf is not None, "set by Routing.build"
+        g: nx.MultiDiGraph[str] = nx.MultiDiGraph()
         g.add_nodes_from(n.id for n in self._wf.nodes)
         for i, c in enumerate(self._wf.connections):
             g.add_edge(c.from_node, c.to_node, conn=i)
@@ -327,7 +328,8 @@ class Routing:
         import networkx as nx
 
         if self.graph is None:
-            dag = nx.MultiDiGraph()
+            assert self._wf is not None, "set by Routing.build"
+            dag: nx.MultiDiGraph[str] = nx.MultiDiGraph()
             dag.add_nodes_from(n.id for n in self._wf.nodes)
             for i, c in enumerate(self._wf.connections):
                 if i not in self.back_edges:

@@ -312,7 +312,12 @@ class ExecutionService(DebugVerbs):
         control = RunControl()
         handle = RunHandle(rec.execution_id, None, control, rec, loop)  # type: ignore[arg-type]
         if checkpointer is None:
-            all_hooks.on(ev.NodeStarted, lambda e, r: handle.in_flight.__setitem__(e.thread_id, e.node_id) or handle.side_effects.__setitem__(e.node_id, e.side_effects))
+
+            def note_started(e: ev.NodeStarted, r: RunRecord) -> None:
+                handle.in_flight[e.thread_id] = e.node_id
+                handle.side_effects[e.node_id] = e.side_effects
+
+            all_hooks.on(ev.NodeStarted, note_started)
             all_hooks.on(ev.NodeFinished, lambda e, r: handle.in_flight.pop(e.thread_id, None))
             all_hooks.on(ev.NodeFinished, lambda e, r: attach_pending(r, e.thread_id, e.node_id))
         if hooks is not None:
@@ -478,7 +483,7 @@ class ExecutionService(DebugVerbs):
                 obj["warnings"] = warnings
         return obj
 
-    def list(
+    def list_runs(
         self,
         *,
         status: str | None = None,

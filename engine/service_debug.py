@@ -140,7 +140,7 @@ class DebugVerbs:
         at = rec.debug.paused_at
         th = rec.threads.get(at.get("thread_id") or "main") if at else None
         frame = next((f for f in reversed(th.stack) if f.kind != "loop_tick"), None) if th is not None else None
-        if at is None or frame is None or frame.node_id != at["node_id"]:
+        if at is None or th is None or frame is None or frame.node_id != at["node_id"]:
             raise InvalidExecutionState(f"execution {rec.execution_id} is not paused before a node: there is no pending input to set")
         old = frame.value
         frame.value = value

@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from engine.errors import EngineError
 from engine.jsonvalue import JSONValueError, MalformedJSON, loads_strict, unstorable
@@ -208,7 +209,7 @@ def _reply(rec: Any) -> web.StreamResponse:
 
 
 @web.middleware
-async def _guard(request: web.Request, handler: Any) -> web.StreamResponse:
+async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse HTTP/0.9; turn any failure of one request into a JSON 4xx/5xx, never a crash."""
     if request.version < (1, 0):
         if request.transport is not None:
@@ -296,8 +297,8 @@ async def run_until_signal(app: web.Application, *, host: str, port: int, banner
     await runner.setup()
     site = web.TCPSite(runner, host, port, shutdown_timeout=1.0)
     await site.start()
-    sockets = site._server.sockets if site._server else ()  # type: ignore[union-attr]
-    bound = sockets[0].getsockname() if sockets else (host, port)
+    addresses = runner.addresses  # (host, port, ...) of each bound socket
+    bound = addresses[0] if addresses else (host, port)
     sys.stdout.write(banner(f"http://{bound[0]}:{bound[1]}") + "\n")
     sys.stdout.flush()
     stop = asyncio.Event()

@@ -21,6 +21,7 @@ import sys
 import time
 import tomllib
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -98,7 +99,7 @@ class BuildError(Exception):
     """A build step failed; the message says which and why."""
 
 
-def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+def run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[Any]:
     log.info("$ %s", " ".join(str(c) for c in cmd))
     result = subprocess.run(cmd, check=False, **kwargs)
     if result.returncode != 0:
@@ -106,8 +107,9 @@ def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
     return result
 
 
-def project_metadata() -> dict:
-    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+def project_metadata() -> dict[str, Any]:
+    project: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return project
 
 
 def debian_version(version: str) -> str:

@@ -17,5 +17,6 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--code-node-child"]:  # a Python code node's child (engine/nodes/py_runner.py)
         from engine.nodes import py_child
 
-        sys.exit(py_child.main())
+        py_child.main()
+        sys.exit(0)
     sys.exit(main())

@@ -10,6 +10,10 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QImage
 
 log = logging.getLogger("packaging.icons")
 
@@ -41,7 +45,7 @@ def render_pngs(svg: Path, sizes: tuple[int, ...] = PNG_SIZES) -> dict[int, byte
         data = QByteArray()
         buf = QBuffer(data)
         buf.open(QIODevice.OpenModeFlag.WriteOnly)
-        if not image.save(buf, "PNG"):
+        if not image.save(buf, "PNG"):  # type: ignore[call-overload]  # the stub says bytes; the binding takes str only
             raise ValueError(f"{svg}: Qt could not encode the {size}x{size} PNG")
         buf.close()
         out[size] = bytes(data.data())
@@ -49,7 +53,7 @@ def render_pngs(svg: Path, sizes: tuple[int, ...] = PNG_SIZES) -> dict[int, byte
     return out
 
 
-def _opaque_pixels(image) -> int:
+def _opaque_pixels(image: QImage) -> int:
     """How many pixels are not fully transparent (a blank render means a broken SVG)."""
     count = 0
     step = max(1, image.width() // 32)

@@ -13,10 +13,17 @@ from PySide6.QtGui import (
     QPen,
     QPolygonF,
 )
-from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsSceneHoverEvent,
+    QStyle,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
 
 from app.canvas.nodeitem import NodeItem, _theme_of
 from app.crash_guard import guarded
+from app.theme import Theme
 from engine.model import Connection
 
 _LABEL_FONT: QFont | None = None
@@ -193,11 +200,11 @@ class EdgeItem(QGraphicsItem):
     def shape(self) -> QPainterPath:
         return self._shape
 
-    def hoverEnterEvent(self, event) -> None:
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         self._hover = True
         self.update()
 
-    def hoverLeaveEvent(self, event) -> None:
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         self._hover = False
         self.update()
 
@@ -252,7 +259,7 @@ class EdgeItem(QGraphicsItem):
             painter.setPen(QColor(theme.text))
             painter.drawText(self._label_rect, Qt.AlignmentFlag.AlignCenter, self.flow_label)
 
-    def _paint_cycle_mark(self, painter: QPainter, color: QColor, theme) -> None:
+    def _paint_cycle_mark(self, painter: QPainter, color: QColor, theme: Theme) -> None:
         """A small round badge with a cycle arrow at the lowest point of the back-edge."""
         mid = self._path.pointAtPercent(0.5)
         badge = QRectF(mid.x() - 10, mid.y() - 10, 20, 20)

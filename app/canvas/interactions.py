@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QMouseEvent, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsRectItem
 
 from app.canvas.edgeitem import EdgeItem, bezier
 from app.canvas.nodeitem import NodeItem, PortItem
@@ -29,7 +29,7 @@ class Interaction:
 
     def __init__(self, view: CanvasView) -> None:
         self.view = view
-        self.scene: WorkflowScene = view.scene()  # type: ignore[assignment]
+        self.scene: WorkflowScene = view.scene()
         self.finished = False
 
     def start(self, event: QMouseEvent) -> None: ...
@@ -222,7 +222,7 @@ class RubberBandInteraction(Interaction):
         self.rect_item.setBrush(color)
         self.rect_item.setZValue(20)
         self.add = False
-        self.initial: list = []
+        self.initial: list[QGraphicsItem] = []
 
     def start(self, event: QMouseEvent) -> None:
         self.origin = self.scene_pos(event)

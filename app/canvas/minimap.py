@@ -24,14 +24,24 @@ import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QShowEvent,
+)
 from PySide6.QtWidgets import QWidget
 
-from app.canvas.nodeitem import HEADER, WIDTH
+from app.canvas.nodeitem import HEADER, WIDTH, NodeItem
 from app.crash_guard import guarded
 from app.theme import RUN_STATE_COLORS
 
 if TYPE_CHECKING:
+    from app.canvas.scene import WorkflowScene
     from app.canvas.view import CanvasView
 
 log = logging.getLogger(__name__)
@@ -52,7 +62,7 @@ class Minimap(QWidget):
         self._pixmap: QPixmap | None = None
         self._source = QRectF()  # scene rect shown
         self._target = QRectF()  # where it lands in the widget
-        self._nodes: list[tuple[QRectF, object]] = []  # (scene rect, NodeItem) from the last layout
+        self._nodes: list[tuple[QRectF, NodeItem]] = []  # (scene rect, card) from the last layout
         self._notes: list[QRectF] = []
         self._edges = QPainterPath()
         self._layout_dirty = True
@@ -62,7 +72,7 @@ class Minimap(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._rebuild)
-        self._scene = None
+        self._scene: WorkflowScene | None = None
         self.attach()
 
     def attach(self) -> None:
@@ -105,7 +115,7 @@ class Minimap(QWidget):
         """A rebuild is waiting for its timer."""
         return self._timer.isActive()
 
-    def showEvent(self, event) -> None:
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.refresh()
 
@@ -130,10 +140,10 @@ class Minimap(QWidget):
         self.rebuilds += 1
         self.update()
 
-    def _layout(self, scene) -> None:
+    def _layout(self, scene: WorkflowScene) -> None:
         """Scene rects of every node and note, and all edges as one path (straight lines
         between the cards' port sides: at this scale a curve is not worth its cost)."""
-        nodes: list[tuple[QRectF, object]] = []
+        nodes: list[tuple[QRectF, NodeItem]] = []
         by_item: dict[object, QRectF] = {}
         left = top = float("inf")
         right = bottom = float("-inf")
@@ -159,7 +169,7 @@ class Minimap(QWidget):
         self._nodes, self._notes, self._edges = nodes, notes, edges
         self._source = content.adjusted(-60, -60, 60, 60)
 
-    def _paint_pixmap(self, scene) -> None:
+    def _paint_pixmap(self, scene: WorkflowScene) -> None:
         dpr = self.devicePixelRatioF()
         pixmap = QPixmap(round(self.width() * dpr), round(self.height() * dpr))
         pixmap.setDevicePixelRatio(dpr)
@@ -186,8 +196,8 @@ class Minimap(QWidget):
         painter.setPen(Qt.PenStyle.NoPen)
         groups: dict[str, list[QRectF]] = {}
         for rect, item in self._nodes:
-            state = item.run_state  # type: ignore[attr-defined]
-            key = RUN_STATE_COLORS[state] if state else item.color.name()  # type: ignore[attr-defined]
+            state = item.run_state
+            key = RUN_STATE_COLORS[state] if state else item.color.name()
             groups.setdefault(key, []).append(rect)
         for color, rects in groups.items():
             painter.setBrush(QColor(color))

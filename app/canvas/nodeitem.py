@@ -10,11 +10,17 @@ when there is more than the plain `out`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsSceneHoverEvent,
+    QStyle,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
 
 from app.crash_guard import guarded
 from app.icons import node_icon_path, svg_pixmap
@@ -122,11 +128,11 @@ class PortItem(QGraphicsItem):
             self.highlight = state
             self.node_item.update()
 
-    def hoverEnterEvent(self, event) -> None:
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         self.hover = True
         self.node_item.update()
 
-    def hoverLeaveEvent(self, event) -> None:
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         self.hover = False
         self.node_item.update()
 
@@ -232,10 +238,10 @@ class NodeItem(QGraphicsItem):
         self._simple = simple
         for mapping, names, is_output in ((self.inputs, inputs, False), (self.outputs, outputs, True)):
             for gone in [n for n in mapping if n not in names]:
-                port = mapping.pop(gone)
-                port.setParentItem(None)
-                if port.scene() is not None:
-                    port.scene().removeItem(port)
+                old = mapping.pop(gone)
+                old.setParentItem(None)  # type: ignore[arg-type]  # None (no parent) is valid; the stub says otherwise
+                if old.scene() is not None:
+                    old.scene().removeItem(old)
             for i, name in enumerate(names):
                 port = mapping.get(name)
                 if port is None:
@@ -382,7 +388,7 @@ class NodeItem(QGraphicsItem):
                 path.addRect(rect)
         return path
 
-    def setPos(self, *pos) -> None:
+    def setPos(self, *pos: Any) -> None:
         """Move the card and its edges (nothing else moves nodes: they are not ItemIsMovable,
         which spares Python an itemChange call for every flag, tooltip and cursor change)."""
         super().setPos(*pos)
@@ -392,11 +398,11 @@ class NodeItem(QGraphicsItem):
         for edge in self.edges:
             edge.update_path()
 
-    def hoverEnterEvent(self, event) -> None:
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         self._hover = True
         self.update()
 
-    def hoverLeaveEvent(self, event) -> None:
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         self._hover = False
         self.update()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFocusEvent, QFont, QKeyEvent, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsObject,
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.canvas.nodeitem import _theme_of
+from app.theme import Theme
 from engine.model import Note
 
 GRIP = 14.0
@@ -28,11 +29,11 @@ class _NoteText(QGraphicsTextItem):
         self.note_item = note_item
         self.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
 
-    def focusOutEvent(self, event) -> None:
+    def focusOutEvent(self, event: QFocusEvent) -> None:
         super().focusOutEvent(event)
         self.note_item.finish_editing()
 
-    def keyPressEvent(self, event) -> None:
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape:
             self.clearFocus()
             return
@@ -82,7 +83,7 @@ class NoteItem(QGraphicsObject):
         self._text.setTextWidth(self._size[0] - 16)
         self.update()
 
-    def apply_theme(self, theme) -> None:
+    def apply_theme(self, theme: Theme) -> None:
         self._text.setDefaultTextColor(QColor(theme.note_text))
         self.update()
 

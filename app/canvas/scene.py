@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QPointF, QRectF, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, QPointF, QRectF, Signal
 from PySide6.QtWidgets import QGraphicsScene
 
 from app.canvas.edgeitem import EdgeItem
@@ -18,7 +19,7 @@ from app.canvas.noteitem import NoteItem
 from app.document.ports import input_ports, output_ports, spec_of
 from app.theme import LIGHT, Theme
 from engine.graph import cycle_edges
-from engine.model import Connection, Node, Note, Workflow
+from engine.model import Connection, Node, Note, Workflow, WorkflowEvents
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class WorkflowScene(QGraphicsScene):
     retry_control_requested = Signal(str, str)  # node id, "retry_now" | "give_up" (buttons on a retrying badge)
     run_states_changed = Signal()  # a node's run state changed (once until `run_states_seen`)
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.theme: Theme = LIGHT
         self.grid_size = 20.0
@@ -118,7 +119,7 @@ class WorkflowScene(QGraphicsScene):
         return super().event(event)
 
     @staticmethod
-    def _content_signals(ev) -> tuple:
+    def _content_signals(ev: WorkflowEvents) -> tuple[Any, ...]:
         return (ev.node_added, ev.node_removed, ev.node_changed, ev.connection_added,
                 ev.connection_removed, ev.note_added, ev.note_removed, ev.note_changed)  # fmt: skip
 
@@ -168,9 +169,9 @@ class WorkflowScene(QGraphicsScene):
             if item is not None:
                 item.setSelected(True)
         for note_id in note_ids:
-            item = self._notes.get(note_id)
-            if item is not None:
-                item.setSelected(True)
+            note = self._notes.get(note_id)
+            if note is not None:
+                note.setSelected(True)
 
     # -- presentation ----------------------------------------------------------
     def set_theme(self, theme: Theme) -> None:

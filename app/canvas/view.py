@@ -22,10 +22,11 @@ from PySide6.QtGui import (
     QPainter,
     QPen,
     QPolygonF,
+    QResizeEvent,
     QTransform,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
+from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsScene, QGraphicsView, QWidget
 
 from app.canvas.edgeitem import EdgeItem
 from app.canvas.interactions import (
@@ -184,7 +185,7 @@ class CanvasView(QGraphicsView):
         self.minimap.setVisible(visible)
         self._place_minimap()
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._place_minimap()
 
@@ -197,13 +198,13 @@ class CanvasView(QGraphicsView):
         m.move(self.width() - m.width() - 12, self.height() - m.height() - 12)
         m.raise_()
 
-    def setScene(self, scene: WorkflowScene) -> None:
+    def setScene(self, scene: QGraphicsScene | None) -> None:
         super().setScene(scene)
         self.minimap.attach()
 
     # -- background -----------------------------------------------------------------
     @guarded
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
         theme = self.scene().theme
         painter.fillRect(rect, QColor(theme.canvas))
         zoom = self.zoom
@@ -223,7 +224,7 @@ class CanvasView(QGraphicsView):
         painter.drawPoints(QPolygonF([QPointF(x, y) for y in ys for x in xs]))
 
     # -- mouse gestures ----------------------------------------------------------------
-    def _grab_target(self, pos: QPoint):
+    def _grab_target(self, pos: QPoint) -> QGraphicsItem | None:
         item = self.itemAt(pos)
         while item is not None and not isinstance(item, PortItem | NodeItem | NoteItem | EdgeItem):
             item = item.parentItem()
@@ -231,8 +232,9 @@ class CanvasView(QGraphicsView):
 
     def _editing_note(self) -> NoteItem | None:
         focus = self.scene().focusItem()
-        if focus is not None and isinstance(focus.parentItem(), NoteItem) and focus.parentItem().editing:
-            return focus.parentItem()
+        parent = focus.parentItem() if focus is not None else None
+        if isinstance(parent, NoteItem) and parent.editing:
+            return parent
         return None
 
     def _start(self, interaction: Interaction, event: QMouseEvent) -> None:
@@ -350,7 +352,7 @@ class CanvasView(QGraphicsView):
                 local = self.viewport().rect().center()
             self.quick_add_requested.emit(self.mapToScene(local), self.viewport().mapToGlobal(local))
         elif key in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down):
-            self._nudge(key, bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier))
+            self._nudge(Qt.Key(key), bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier))
         else:
             super().keyPressEvent(event)
 

@@ -65,10 +65,10 @@ def prepare_paste(
         if c.from_node in id_map and c.to_node in id_map
     ]
     notes = []
-    for src in fragment.notes:
-        note = src.clone()
+    for src_note in fragment.notes:
+        note = src_note.clone()
         note.id = new_id()
-        note.position = (src.position[0] + dx, src.position[1] + dy)
+        note.position = (src_note.position[0] + dx, src_note.position[1] + dy)
         notes.append(note)
     return nodes, conns, notes
 

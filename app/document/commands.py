@@ -11,6 +11,7 @@ nodes, connections and notes (connection order is fan-out and merge order).
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtGui import QUndoCommand
@@ -87,9 +88,9 @@ class RemoveItems(_Command):
     def __init__(
         self,
         wf: Workflow,
-        node_ids: list[str] = (),  # type: ignore[assignment]
-        connections: list[Connection] = (),  # type: ignore[assignment]
-        note_ids: list[str] = (),  # type: ignore[assignment]
+        node_ids: Sequence[str] = (),
+        connections: Sequence[Connection] = (),
+        note_ids: Sequence[str] = (),
         parent: _Command | None = None,
     ) -> None:
         n = len(node_ids)
@@ -389,7 +390,7 @@ class Paste(_Command):
         wf: Workflow,
         nodes: list[Node],
         connections: list[Connection],
-        notes: list[Note] = (),  # type: ignore[assignment]
+        notes: Sequence[Note] = (),
         text: str = "Paste",
         parent: _Command | None = None,
     ) -> None:

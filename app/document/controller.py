@@ -148,7 +148,7 @@ class EditController(QObject):
             new = self.wf.node(new_id_)
             ports = input_ports(new) if from_output else output_ports(new)
             if not ports:
-                reason = f"{new.name} has no {'input' if from_output else 'output'}"
+                reason: str | None = f"{new.name} has no {'input' if from_output else 'output'}"
                 self.refused.emit(reason)
                 return new_id_, reason
             if from_output:
@@ -273,7 +273,7 @@ class EditController(QObject):
             return "these ports are already connected"
         return None
 
-    def connect(self, from_node: str, from_port: str, to_node: str, to_port: str) -> str | None:
+    def connect(self, from_node: str, from_port: str, to_node: str, to_port: str) -> str | None:  # type: ignore[override]  # a document edit, not QObject.connect
         """Connect two ports; returns the refusal reason (also emitted) or None."""
         reason = self.connection_refusal(from_node, from_port, to_node, to_port)
         if reason:
@@ -281,7 +281,7 @@ class EditController(QObject):
         self._push(commands.Connect(self.wf, Connection(from_node, from_port, to_node, to_port)))
         return None
 
-    def disconnect(self, conn: Connection) -> None:
+    def disconnect(self, conn: Connection) -> None:  # type: ignore[override]  # a document edit, not QObject.disconnect
         if conn in self.wf.connections:
             self._push(commands.RemoveItems(self.wf, connections=[conn]))
 
@@ -338,8 +338,10 @@ class EditController(QObject):
     def _free_offset(self, fragment: Workflow) -> tuple[float, float]:
         """A little down-right of where the items were copied, and further while that spot
         is taken: pasting twice must not stack the copies exactly on each other."""
-        taken = {tuple(n.position) for n in (*self.wf.nodes, *self.wf.notes)}
-        spots = [tuple(n.position) for n in (*fragment.nodes, *fragment.notes)]
+        placed: tuple[Node | Note, ...] = (*self.wf.nodes, *self.wf.notes)
+        copied: tuple[Node | Note, ...] = (*fragment.nodes, *fragment.notes)
+        taken = {tuple(n.position) for n in placed}
+        spots = [tuple(n.position) for n in copied]
         step = 1
         while step < 1000 and any((x + step * PASTE_OFFSET, y + step * PASTE_OFFSET) in taken for x, y in spots):
             step += 1

@@ -150,7 +150,9 @@ class JsonView(QWidget):
         self._add_children(root, value, budget)
         root.setExpanded(True)
         for i in range(min(root.childCount(), 50)):
-            root.child(i).setExpanded(isinstance(value, dict))
+            child = root.child(i)
+            if child is not None:
+                child.setExpanded(isinstance(value, dict))
 
     def _add_children(self, parent: QTreeWidgetItem, value: Any, budget: list[int]) -> None:
         if isinstance(value, dict):

@@ -207,8 +207,13 @@ class BreakpointsPanel(QWidget):
         self.tree.currentItemChanged.connect(lambda *_: self._current_changed())
         self.condition.textEdited.connect(self._condition_edited)
         self.condition.editingFinished.connect(self._condition_done)
-        self.remove_button.clicked.connect(lambda: self.current() and self.remove_requested.emit([self.current()]))
+        self.remove_button.clicked.connect(self._remove_current)
         self.remove_all_button.clicked.connect(lambda: self.remove_requested.emit(self.node_ids()))
+
+    def _remove_current(self) -> None:
+        node_id = self.current()
+        if node_id:
+            self.remove_requested.emit([node_id])
 
     def set_breakpoints(self, breakpoints: dict[str, dict[str, Any]], names: dict[str, str]) -> None:
         if list(breakpoints) == self.node_ids():
@@ -237,6 +242,7 @@ class BreakpointsPanel(QWidget):
         try:
             for i, (node_id, bp) in enumerate(breakpoints.items()):
                 item = self.tree.topLevelItem(i)
+                assert item is not None, "the same breakpoints: one row each"
                 item.setText(0, names.get(node_id, node_id))
                 item.setText(1, bp.get("condition") or "")
                 item.setText(2, str(bp.get("hits", 0)))
@@ -248,7 +254,8 @@ class BreakpointsPanel(QWidget):
         self.remove_all_button.setEnabled(bool(breakpoints))
 
     def node_ids(self) -> list[str]:
-        return [self.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole) for i in range(self.tree.topLevelItemCount())]
+        items = (self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount()))
+        return [item.data(0, Qt.ItemDataRole.UserRole) for item in items if item is not None]
 
     def current(self) -> str | None:
         item = self.tree.currentItem()
@@ -323,7 +330,9 @@ class VariablesPanel(QWidget):
     def _item_changed(self, item: QTableWidgetItem) -> None:
         if self._filling or item.column() != 1:
             return
-        key = self.table.item(item.row(), 0).text()
+        key_item = self.table.item(item.row(), 0)
+        assert key_item is not None, "every row has its key cell"
+        key = key_item.text()
         value, err = parse_json(item.text())
         if err is not None:
             self.note.setText(f"<span style='color:#dc2626'>{key}: not valid JSON — {err}</span>")

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QObject, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -203,11 +203,12 @@ class HistoryPanel(QWidget):
     # -- filters --------------------------------------------------------------------
     @property
     def all_workflows(self) -> bool:
-        return self.scope.currentData() == "all"
+        return bool(self.scope.currentData() == "all")
 
     @property
     def status_filter(self) -> str | None:
-        return self.status.currentData()
+        status: str | None = self.status.currentData()
+        return status
 
     def set_status_filter(self, status: str | None) -> None:
         self.status.setCurrentIndex(max(0, self.status.findData(status)))
@@ -293,7 +294,7 @@ class HistoryPanel(QWidget):
             self.delete_requested.emit(ids)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if obj is self.table and event.type() == QEvent.Type.KeyPress:
+        if obj is self.table and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
             if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
                 return self.ask_delete()
             if event.key() == Qt.Key.Key_Escape and not self.confirm.isHidden():

@@ -350,7 +350,8 @@ class TimelinePanel(QWidget):
         vb = plot.getPlotItem().getViewBox()
         if not vb.sceneBoundingRect().contains(pos):
             return None
-        return vb.mapSceneToView(pos)
+        point: QPointF = vb.mapSceneToView(pos)
+        return point
 
     def _hover(self, pos: QPointF) -> None:
         p = self._scene_to_view(self.gantt, pos)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.events import LifecycleHooks
 from engine.model import Workflow
 from engine.runtime.record import RunRecord
+
+if TYPE_CHECKING:
+    from engine.store import ExecutionStore
 
 log = logging.getLogger(__name__)
 
@@ -36,19 +39,40 @@ class ServiceLike(Protocol):
         trigger: str | None = None,
         workflow_file: str | None = None,
         hooks: LifecycleHooks | None = None,
+        pins: bool | None = None,
+        breakpoints: Any = None,
+        capture_email: bool = False,
     ) -> RunHandleLike: ...
+
+    async def rerun(
+        self,
+        source_id: str,
+        *,
+        from_node: str | None = None,
+        to_node: str | None = None,
+        workflow: Workflow | None = None,
+        workflow_file: str | None = None,
+        hooks: LifecycleHooks | None = None,
+        pins: bool | None = None,
+        breakpoints: Any = None,
+    ) -> RunHandleLike: ...
+
+    @property
+    def store(self) -> ExecutionStore: ...
 
     async def wait(self, execution_id: str) -> RunRecord: ...
     async def resume(self, execution_id: str, *, hooks: LifecycleHooks | None = None, workflow: Workflow | None = None) -> RunHandleLike: ...
     def pause(self, execution_id: str) -> None: ...
     def cancel(self, execution_id: str) -> None: ...
     def status(self, execution_id: str) -> dict[str, Any]: ...
-    def list(self, *, status: str | None = None, workflow_id: str | None = None, since: Any = None, limit: int | None = None) -> list[dict[str, Any]]: ...
+    def list_runs(self, *, status: str | None = None, workflow_id: str | None = None, since: Any = None, limit: int | None = None) -> list[dict[str, Any]]: ...
     def record(self, execution_id: str) -> RunRecord: ...
     def workflow_of(self, execution_id: str) -> Workflow: ...
     def recover(self) -> list[str]: ...
     def mark_failed(self, execution_id: str, message: str) -> None: ...
     def delete(self, execution_id: str) -> None: ...
+    def close(self) -> None: ...
+    def set_breakpoints(self, execution_id: str, breakpoints: Any) -> None: ...
 
 
 def resolve_url(db: str | None) -> str:

@@ -434,7 +434,8 @@ class RunController(QObject):
         if self.state != RUNNING or self.execution_id is None:
             return
         self._set_state(PAUSING)
-        await self.call(lambda s, e=self.execution_id: s.pause(e))
+        eid = self.execution_id
+        await self.call(lambda s: s.pause(eid))
 
     async def resume(self) -> None:
         """Resume the current paused run, or the paused/interrupted run being viewed."""
@@ -511,7 +512,8 @@ class RunController(QObject):
             return
         if self.state in (RUNNING, PAUSING, RESUMING, STARTING):
             self._set_state(CANCELLING)
-            await self.call(lambda s, e=self.execution_id: s.cancel(e))
+            eid = self.execution_id
+            await self.call(lambda s: s.cancel(eid))
         elif self.state == PAUSED:
             eid = self.execution_id
 
@@ -604,7 +606,8 @@ class RunController(QObject):
             return self.last_status
         if self.state in (RUNNING, RESUMING, STARTING):
             self._set_state(PAUSING)
-            await self.call(lambda s, e=self.execution_id: s.pause(e))
+            eid = self.execution_id
+            await self.call(lambda s: s.pause(eid))
         svc = await self.service()
         record = await self.engine.call(svc.wait(self.execution_id))
         self._settle(record.status)

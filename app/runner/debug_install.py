@@ -133,7 +133,7 @@ class DebugUi(QObject):
         ran = c.execution_id is not None and c.state in (rc.COMPLETED, rc.FAILED, rc.CANCELLED, rc.VIEWING, rc.PAUSED)
         self.bar.show_node(node_id if node else None, pinned=node is not None and node.pin is not None, output=data.get("output"), has_output=True, can_rerun=ran)
         at = s.paused_at
-        self.bar.show_pending(at.get("input") if at else None, bool(at) and node_id == at.get("node_id"))
+        self.bar.show_pending(at.get("input") if at else None, bool(at and node_id == at.get("node_id")))
         s.update_actions()
 
     def _failed_history_run(self) -> dict[str, Any] | None:

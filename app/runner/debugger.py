@@ -163,7 +163,8 @@ class DebugSession(QObject):
         c = self.controller
         if c.state in (rc.RUNNING, rc.RESUMING, rc.STARTING) and c.execution_id:  # a live run takes them at once
             bps = self.breakpoint_list()
-            c.spawn(c.call(lambda s, e=c.execution_id: s.set_breakpoints(e, bps)))
+            eid = c.execution_id
+            c.spawn(c.call(lambda s: s.set_breakpoints(eid, bps)))
         self.update_actions()
 
     def document_changed(self) -> None:

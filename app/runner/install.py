@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
@@ -43,6 +43,9 @@ from app.runner.time_travel import install_time_travel
 from engine.model import Workflow
 from engine.service import InvalidExecutionState
 
+if TYPE_CHECKING:
+    from app.main_window import MainWindow
+
 log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 500
@@ -51,7 +54,7 @@ HISTORY_LIMIT = 500
 class WindowHost:
     """`RunnerHost` over the designer's `MainWindow`."""
 
-    def __init__(self, window: Any) -> None:
+    def __init__(self, window: MainWindow) -> None:
         self.w = window
         self.banner = RunBanner(window)
         self.switching = False
@@ -371,8 +374,8 @@ class RunnerUi(QObject):
             known[wf.id] = shown_name
 
         def read(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
-            mine = number_runs(s.list(workflow_id=wid, limit=HISTORY_LIMIT)) if wid else []
-            everything = number_runs(s.list(limit=HISTORY_LIMIT)) if scope_all else mine
+            mine = number_runs(s.list_runs(workflow_id=wid, limit=HISTORY_LIMIT)) if wid else []
+            everything = number_runs(s.list_runs(limit=HISTORY_LIMIT)) if scope_all else mine
             # names come from one query on the store's workflow versions (no parsing);
             # only for workflows not named yet this session
             names: dict[str, str] = dict(known)

@@ -142,8 +142,9 @@ class RecoveryDialog(QDialog):
                 item.setForeground(3, QColor(SIDE_EFFECT_COLOR))
                 item.setFont(3, bold)
             self.tree.addTopLevelItem(item)
-        if self.runs:
-            self.tree.setCurrentItem(self.tree.topLevelItem(0))
+        first = self.tree.topLevelItem(0)
+        if self.runs and first is not None:
+            self.tree.setCurrentItem(first)
         self._update()
 
     def selected(self) -> dict[str, Any] | None:
@@ -156,7 +157,7 @@ class RecoveryDialog(QDialog):
     def select(self, execution_id: str) -> None:
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
-            if item.data(0, Qt.ItemDataRole.UserRole) == execution_id:
+            if item is not None and item.data(0, Qt.ItemDataRole.UserRole) == execution_id:
                 self.tree.setCurrentItem(item)
 
     def flagged(self) -> list[str]:

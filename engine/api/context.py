@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from engine.api.auth import ApiToken, is_loopback
 from engine.api.models import ExecuteRequest, ExecutionRef
@@ -19,6 +20,10 @@ from engine.errors import EngineError, StoreError, WorkflowInvalid
 from engine.model import Workflow
 from engine.runtime.record import INTERRUPTED, PAUSED, QUEUED
 from engine.store.store import ExecutionNotFound, InvalidExecutionState
+
+if TYPE_CHECKING:
+    from engine.queue.client import QueueClient
+    from engine.service import ExecutionService
 
 log = logging.getLogger("engine.api")
 
@@ -52,8 +57,8 @@ def _has_nul(value: Any) -> bool:
 class ApiContext:
     KEY: ClassVar[web.AppKey[ApiContext]] = web.AppKey("processengine_api", object)  # type: ignore[arg-type]
 
-    service: Any
-    queue: Any = None  # engine.queue.client.QueueClient, when the store is PostgreSQL
+    service: ExecutionService
+    queue: QueueClient | None = None  # when the store is PostgreSQL
     queue_all: bool = False  # serve --queue: every execution goes to the queue
     token: ApiToken | None = None
     host: str = "127.0.0.1"
@@ -151,7 +156,7 @@ def _http_message(exc: web.HTTPException) -> str:
 
 
 @web.middleware
-async def api_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Token check and error mapping for the API's own paths; other paths pass through."""
     path = request.path
     if not (path.startswith("/api/") or path == "/metrics"):

@@ -108,6 +108,7 @@ def _schedule_tasks(ctx: ApiContext, workflows: list[tuple[Workflow, str | None]
 
             async def start(payload: dict[str, Any], wf: Workflow = wf, node_id: str = node.id, path: str | None = path) -> str:
                 if ctx.queue_all:
+                    assert ctx.queue is not None, "serve --queue opens the queue client"
                     return str(await ctx.queue.enqueue(ctx.service, wf, payload, variables=variables, trigger=node_id, workflow_file=path))
                 handle = await ctx.service.start(wf, payload, variables=variables, trigger=node_id, workflow_file=path)
                 ctx._keep(handle)

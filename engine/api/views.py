@@ -26,10 +26,11 @@ PREFIX = "/api/v1/process-engine/executions"
 _ID = re.compile(r"^[A-Za-z0-9._:@/+-]{1,200}$")
 
 
-class _View(PydanticView):
+class _View(PydanticView):  # type: ignore[misc]  # aiohttp-pydantic ships no types: its base is Any
     @property
     def ctx(self) -> ApiContext:
-        return self.request.app[ApiContext.KEY]
+        request: web.Request = self.request
+        return request.app[ApiContext.KEY]
 
     async def on_validation_error(self, exception: ValidationError, context: str) -> web.StreamResponse:
         problems = [
@@ -77,7 +78,7 @@ class ExecutionsView(_View):
             401: missing or wrong bearer token
             422: a bad filter
         """
-        rows = self.ctx.service.list(status=status, workflow_id=_clean(workflow_id), limit=limit)
+        rows = self.ctx.service.list_runs(status=status, workflow_id=_clean(workflow_id), limit=limit)
         return web.json_response(rows)
 
 

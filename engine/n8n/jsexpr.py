@@ -15,6 +15,7 @@ import ast
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 __all__ = ["Context", "Untranslatable", "translate_expression"]
 
@@ -398,7 +399,7 @@ def _substring(obj: ast.expr, args: list[ast.expr]) -> ast.expr | None:
 
 def _js_string(body: str) -> str:
     try:
-        return ast.literal_eval('"' + body.replace('"', '\\"').replace("\\'", "'").replace('\\\\"', '\\"') + '"')
+        return cast(str, ast.literal_eval('"' + body.replace('"', '\\"').replace("\\'", "'").replace('\\\\"', '\\"') + '"'))
     except (SyntaxError, ValueError):
         raise Untranslatable("a string with escapes that cannot be read") from None
 

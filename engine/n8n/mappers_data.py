@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from engine.n8n.code_wrap import wrap_code
-from engine.n8n.mappers import MapContext, Mapped, Unmapped, _json_body, _params, credential_name
+from engine.n8n.mappers import Mapped, Unmapped, _json_body, _params, credential_name
+from engine.n8n.translate import MapContext
 
 __all__ = ["code", "email_send", "http_request", "set_node", "split_out", "stop_and_error"]
 
@@ -209,7 +210,7 @@ def _include_others(p: dict[str, Any], version: float) -> bool:
     include = p.get("include", "all")
     if include in ("selected", "except"):
         raise Unmapped(f"include {include} input fields has no counterpart (all or none)")
-    return include == "all"
+    return bool(include == "all")
 
 
 def _typed(ctx: MapContext, value: Any, kind: str, where: str) -> Any:

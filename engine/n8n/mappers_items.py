@@ -12,7 +12,8 @@ from typing import Any
 
 from engine.n8n.conditions import ConditionUnmapped, v2_condition
 from engine.n8n.jsexpr import Context
-from engine.n8n.mappers import MapContext, Mapped, Unmapped, _params
+from engine.n8n.mappers import Mapped, Unmapped, _params
+from engine.n8n.translate import MapContext
 
 __all__ = ["ITEMS", "ITEM_MAPPERS", "items_of"]
 

@@ -47,8 +47,13 @@ async def exited(proc: asyncio.subprocess.Process) -> None:
             await asyncio.sleep(POLL_S)
         return
     loop = asyncio.get_running_loop()
-    done = loop.create_future()
-    loop.add_reader(fd, lambda: done.done() or done.set_result(None))
+    done: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    loop.add_reader(fd, wake)
     try:
         await done
     finally:

@@ -102,7 +102,7 @@ class SendEmailConfig(NodeConfig):
     @field_validator("sender")
     @classmethod
     def _one_sender(cls, v: str) -> str:
-        entries = _address_list(v)
+        entries: list[str] = _address_list(v)  # a str in, a list of str out
         if len(entries) != 1:
             raise ValueError(f"`from` must be exactly one address, got {v!r}")
         return entries[0]

@@ -80,7 +80,7 @@ class QueueClient:
         """The least busy of the workflow's N job locks."""
         prefix = f"{workspace}/{workflow.id}#"
         rows = await self.app.connector.execute_query_all_async(
-            "SELECT lock, count(*) AS n FROM procrastinate_jobs "  # type: ignore[arg-type]
+            "SELECT lock, count(*) AS n FROM procrastinate_jobs "
             "WHERE status IN ('todo', 'doing') AND lock LIKE %(p)s GROUP BY lock",
             p=prefix.replace("%", r"\%").replace("_", r"\_") + "%",
         )
@@ -113,7 +113,7 @@ class QueueClient:
     async def depth(self) -> int:
         """Execution jobs waiting for a worker."""
         row = await self.app.connector.execute_query_one_async(
-            "SELECT count(*) AS n FROM procrastinate_jobs WHERE queue_name = %(q)s AND status = 'todo'",  # type: ignore[arg-type]
+            "SELECT count(*) AS n FROM procrastinate_jobs WHERE queue_name = %(q)s AND status = 'todo'",
             q=QUEUE,
         )
         return int(row["n"])

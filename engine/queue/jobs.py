@@ -88,7 +88,7 @@ async def ensure_schema(url: str) -> None:
     import psycopg
 
     async with await psycopg.AsyncConnection.connect(conninfo(url)) as conn, conn.transaction():
-        await conn.execute(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")  # type: ignore[arg-type]
+        await conn.execute(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
         cur = await conn.execute("SELECT to_regclass('procrastinate_jobs')")
         row = await cur.fetchone()
         if row is None or row[0] is None:

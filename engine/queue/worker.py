@@ -116,7 +116,7 @@ class QueueWorker:
         loop = asyncio.get_running_loop()
         async with self.app.open_async():
             beat = max(0.5, self.stalled_after / 3)
-            common = {"install_signal_handlers": False, "update_heartbeat_interval": beat, "stalled_worker_timeout": self.stalled_after,
+            common: dict[str, Any] = {"install_signal_handlers": False, "update_heartbeat_interval": beat, "stalled_worker_timeout": self.stalled_after,
                       "fetch_job_polling_interval": 2.0, "abort_job_polling_interval": 1.0}
             executions = asyncio.create_task(self.app.run_worker_async(queues=[QUEUE], concurrency=self.concurrency, name=self.name, **common))
             sweeps = asyncio.create_task(self.app.run_worker_async(queues=["maintenance"], concurrency=1, name=f"{self.name}/sweep", **common))
@@ -156,6 +156,6 @@ class QueueWorker:
         await runner.setup()
         site = web.TCPSite(runner, self.metrics_host, self.metrics_port)
         await site.start()
-        host, port = site._server.sockets[0].getsockname()[:2]  # type: ignore[union-attr]
+        host, port = runner.addresses[0][:2]
         sys.stdout.write(f"worker {self.name}: metrics on http://{host}:{port}/metrics\n")
         return runner

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -448,7 +449,7 @@ class Orchestrator:
             log.info("execution=%s node=%s started attempt %d", rec.execution_id, node.id, run.attempt, extra={"execution_id": rec.execution_id, "node_id": node.id})
         if self._w_started:
             await self.hooks.emit(ev.NodeStarted(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, attempt=run.attempt, side_effects=run.side), rec)
-        cfg, raw = plan.config(node, lambda v=value: self._names(th, plan, v))
+        cfg, raw = plan.config(node, partial(self._names, th, plan, value))
         ctx = NodeContext(
             node=node,
             config=cfg,
@@ -461,7 +462,7 @@ class Orchestrator:
             services=self.services,
             sleep=control.sleep,
             log=self._node_log(node.id),
-            evaluate=lambda expr, extra=None, v=value: self._evaluate(th, plan, node, v, expr, extra),
+            evaluate=partial(self._evaluate, th, plan, node, value),
             state=run.node_state,
         )
         if run.spec.pure:
@@ -748,7 +749,7 @@ class Orchestrator:
                 variables=dict(workflow.variables),
                 started_at=time.time(),
             )
-            trigger = next((t for t in plan.triggers if plan.specs[t].type == "manual_trigger"), None) or (plan.triggers or [None])[0]
+            trigger = next((t for t in plan.triggers if plan.specs[t].type == "manual_trigger"), None) or (plan.triggers[0] if plan.triggers else None)
             if trigger is None:
                 raise NodeError(f"sub-workflow {workflow.name!r} has no trigger")
             child.stack.append(Frame(trigger, inputs))

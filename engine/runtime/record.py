@@ -11,7 +11,7 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from engine.recorded_io import RunIO
 from engine.runtime.debug import DebugState
@@ -54,7 +54,7 @@ RUNNING, PAUSED, COMPLETED, FAILED, CANCELLED, INTERRUPTED = (
     "cancelled",
     "interrupted",
 )
-QUEUED = "queued"  # waiting in the team queue for a worker (queue mode)
+QUEUED: Final = "queued"  # waiting in the team queue for a worker (queue mode)
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED})
 RESUMABLE = frozenset({PAUSED, INTERRUPTED})
 

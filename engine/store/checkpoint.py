@@ -27,7 +27,7 @@ import logging
 import operator
 import os
 import time
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -261,7 +261,7 @@ class Checkpointer:
                 th = tt.th
                 tt.att.clear()
                 for tracked in (th.node_status, th.outputs, th.edge_counts):
-                    tracked.dirty.update(dict.fromkeys(tracked))  # type: ignore[attr-defined]
+                    cast(TrackedDict, tracked).dirty.update(dict.fromkeys(tracked))  # swapped in by track()
                 self._collect(tt, capture=False)
             tt.capture = _Capture(tt.th)
             tt.meta_dirty = True

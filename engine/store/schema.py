@@ -35,7 +35,7 @@ TABLES = (
 )
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-Ts = sa.Double()
+Ts: sa.Double[float] = sa.Double()
 
 workspaces = sa.Table(
     "workspaces",

@@ -14,8 +14,9 @@ import logging
 import os
 import time
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
@@ -90,18 +91,18 @@ class ExecutionStore:
         self._versions: dict[str, int] = {}
 
     # -- helpers -----------------------------------------------------------------
-    def write(self) -> Any:
+    def write(self) -> sa.Connection:
         """A connection whose transactions take the write lock up front (SQLite)."""
         return self.engine.connect().execution_options(pe_write=True)
 
-    def _guard(self, what: str) -> Any:
+    def _guard(self, what: str) -> AbstractContextManager[None]:
         store = self
 
         class _G:
             def __enter__(self) -> None:
                 return None
 
-            def __exit__(self, et: Any, exc: Any, tb: Any) -> bool:
+            def __exit__(self, et: Any, exc: Any, tb: Any) -> Literal[False]:
                 if exc is not None and isinstance(exc, sa.exc.SQLAlchemyError):
                     raise StoreError(f"{describe(store.url)}: cannot {what}: {getattr(exc, 'orig', exc)}") from exc
                 return False

@@ -8,5 +8,5 @@ from PyInstaller.utils.hooks.qt import add_qt6_dependencies
 
 from bundle_rules import filter_hook_binaries
 
-hiddenimports, binaries, datas = add_qt6_dependencies(__file__)
+hiddenimports, binaries, datas = add_qt6_dependencies(__file__)  # type: ignore[no-untyped-call]  # untyped in types-pyinstaller
 binaries = filter_hook_binaries(binaries)

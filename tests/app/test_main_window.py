@@ -256,6 +256,8 @@ def test_problems_are_listed_badged_and_navigable(window, demo_file, qtbot):
 def test_theme_minimap_and_layout_persist(window, qtbot):
     window.actions_by_name["dark"].trigger()
     assert QApplication.instance().palette().color(QPalette.ColorRole.Window).lightness() < 80
+    # the window keeps QWidget.palette() (its node list is `node_palette`, not `palette`)
+    assert window.palette().color(QPalette.ColorRole.Window).lightness() < 80
     assert window.scene.theme.dark
     window.actions_by_name["minimap"].trigger()
     assert not window.view.minimap.isVisible()

@@ -105,8 +105,8 @@ def _double_clicks(w: MainWindow, ui: Any) -> None:
 def _palette_drop(w: MainWindow, ui: Any) -> None:
     """A palette drop is refused (the palette itself is disabled too)."""
     vp = w.view.viewport()
-    assert not w.palette.isEnabled()
-    mime = w.palette.tree.mimeData([w.palette.item_for("set")])
+    assert not w.node_palette.isEnabled()
+    mime = w.node_palette.tree.mimeData([w.node_palette.item_for("set")])
     point = w.view.mapFromScene(QPointF(600, 400))
     enter = QDragEnterEvent(point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(vp, enter)
@@ -165,7 +165,7 @@ def test_back_to_editing_allows_every_gesture_again(viewing, ui):
     w = viewing
     wf = w.document.workflow
     w.set_read_only(False)
-    assert not w.read_only and w.palette.isEnabled() and w.actions_by_name["undo"].isEnabled()
+    assert not w.read_only and w.node_palette.isEnabled() and w.actions_by_name["undo"].isEnabled()
     count = w.document.undo_stack.count()
     w.scene.select_nodes(["get"])
     assert w.inspector.node_form.isEnabled()

@@ -20,11 +20,20 @@ from PySide6.QtGui import (
     QFont,
     QKeyEvent,
     QPalette,
+    QResizeEvent,
     QSyntaxHighlighter,
     QTextCharFormat,
     QTextCursor,
+    QTextDocument,
 )
-from PySide6.QtWidgets import QCompleter, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCompleter,
+    QLabel,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine import expressions
 from engine.errors import ExpressionError
@@ -36,7 +45,7 @@ _WORD = re.compile(r'[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]*|\["[^"\]]*"?\]?)*$
 class ExpressionHighlighter(QSyntaxHighlighter):
     """Tints every `{{ … }}` span; an unterminated one is marked as an error."""
 
-    def __init__(self, document, accent: QColor, error: QColor) -> None:
+    def __init__(self, document: QTextDocument, accent: QColor, error: QColor) -> None:
         super().__init__(document)
         self.set_colors(accent, error)
 
@@ -141,7 +150,7 @@ class ExpressionEdit(QPlainTextEdit):
         policy = Qt.ScrollBarPolicy.ScrollBarAsNeeded if self._wrapped_lines() > self.max_lines else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
         self.setVerticalScrollBarPolicy(policy)
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit_height()
 
@@ -152,13 +161,19 @@ class ExpressionEdit(QPlainTextEdit):
     def sizeHint(self) -> QSize:
         return QSize(200, self.height())
 
+    def _popup(self) -> QAbstractItemView:
+        """The completer's list (Qt makes one on first use: never None)."""
+        popup = self.completer.popup()
+        assert popup is not None
+        return popup
+
     def focusOutEvent(self, event: QFocusEvent) -> None:
         super().focusOutEvent(event)
-        if not self.completer.popup().isVisible():
+        if not self._popup().isVisible():
             self.committed.emit()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        popup = self.completer.popup()
+        popup = self._popup()
         if popup.isVisible() and event.key() in (
             Qt.Key.Key_Enter, Qt.Key.Key_Return, Qt.Key.Key_Escape, Qt.Key.Key_Tab, Qt.Key.Key_Backtab
         ):
@@ -182,7 +197,7 @@ class ExpressionEdit(QPlainTextEdit):
 
     def update_completion(self, force: bool = False) -> None:
         prefix = self.current_prefix()
-        popup = self.completer.popup()
+        popup = self._popup()
         if prefix is None or (not prefix and not force):
             popup.hide()
             return

@@ -310,13 +310,14 @@ class KeyValueEditor(FieldEditor):
         self.table.blockSignals(True)
         row = self.table.rowCount()
         self.table.insertRow(row)
-        self.table.setItem(row, 0, QTableWidgetItem(key))
+        key_item = QTableWidgetItem(key)
+        self.table.setItem(row, 0, key_item)
         self.table.setItem(row, 1, QTableWidgetItem(value))
         self.table.blockSignals(False)
         self._fit()
         if not key:
             self.table.setCurrentCell(row, 0)
-            self.table.editItem(self.table.item(row, 0))
+            self.table.editItem(key_item)
 
     def remove_selected(self) -> None:
         rows = sorted({i.row() for i in self.table.selectedIndexes()}, reverse=True)

@@ -107,7 +107,7 @@ class RetryEditor(QWidget):
 
     # -- value -------------------------------------------------------------------
     def value(self) -> dict[str, Any] | str | None:
-        mode = self.preset.currentData()
+        mode: str | None = self.preset.currentData()
         if mode != CUSTOM:
             return mode
         out: dict[str, Any] = {

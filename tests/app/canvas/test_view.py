@@ -13,7 +13,7 @@ from engine.model import Connection
 
 def drop_from_palette(window, node_type: str, scene_pos: QPointF) -> str:
     """Drag a palette entry onto the canvas: the palette's own drag data, real drop events."""
-    palette = window.palette
+    palette = window.node_palette
     item = palette.item_for(node_type)
     mime = palette.tree.mimeData([item])
     vp = window.view.viewport()

@@ -179,7 +179,7 @@ def test_a_node_the_run_has_no_recording_of_cannot_replay(window: Any, runner: A
     runner.debug.session.rerun_action.trigger()
     qtbot.waitUntil(lambda: "Not re-run: Alert is set to Replay" in window.statusBar().currentMessage(), timeout=5000)
     assert c.execution_id == first and c.state == rc.COMPLETED
-    assert len(c.call_blocking(lambda s: s.list())) == 1  # no execution was made
+    assert len(c.call_blocking(lambda s: s.list_runs())) == 1  # no execution was made
     assert http_server.calls("/a") == 1
     # Pinned pins what the run shown gave the node, through the pin mechanism (one undo step)
     section = switch(window, qtbot, "a", first)

@@ -7,10 +7,12 @@ import json
 import pytest
 from PySide6.QtCore import Qt
 
+from app.dock_tabs import stray_tab_bars
 from app.runner import controller as rc
 from app.runner.install import install_runner
 from engine import fileformat
 from tests.app.runner.helpers import http_retry_workflow, wait_workflow
+from tests.app.test_dock_tabs import show_and_settle
 from tests.servers import Reply
 
 
@@ -66,7 +68,7 @@ def test_run_then_open_it_from_history_read_only(window, runner, http_server, qt
     assert c.viewing == (row["execution_id"], 1)
     assert runner.host.banner.banner.isVisible() and "Viewing run #1" in runner.host.banner.banner_label.text()
     assert _states(window) == live
-    assert not window.actions_by_name["delete"].isEnabled() and not window.palette.isEnabled()
+    assert not window.actions_by_name["delete"].isEnabled() and not window.node_palette.isEnabled()
     assert c.resume_action.isEnabled() is False and c.run_action.isEnabled()
     assert window.read_only and window.controller.read_only
     # selecting a node shows its data from that run; editing stays off
@@ -89,7 +91,7 @@ def test_run_then_open_it_from_history_read_only(window, runner, http_server, qt
     runner.host.banner.back.click()
     assert c.state == rc.IDLE and not runner.host.banner.banner.isVisible()
     assert all(s is None for s in _states(window).values())
-    assert window.palette.isEnabled() and not window.read_only and window.inspector.node_form.isEnabled()
+    assert window.node_palette.isEnabled() and not window.read_only and window.inspector.node_form.isEnabled()
 
 
 def test_delete_runs_from_history(window, runner, qtbot, tmp_path):
@@ -105,11 +107,11 @@ def test_delete_runs_from_history(window, runner, qtbot, tmp_path):
     with qtbot.assertNotEmitted(runner.history.delete_requested):
         runner.history.delete_button.click()
     assert runner.history.confirm.isVisible()
-    assert c.call_blocking(lambda s: len(s.list())) == 3
+    assert c.call_blocking(lambda s: len(s.list_runs())) == 3
     with qtbot.waitSignal(runner.history.delete_requested, timeout=5000):
         runner.history.confirm.confirm_button.click()
     qtbot.waitUntil(lambda: len(runner.history.runs) == 2, timeout=5000)
-    assert ids[1] not in c.call_blocking(lambda s: [r["execution_id"] for r in s.list()])
+    assert ids[1] not in c.call_blocking(lambda s: [r["execution_id"] for r in s.list_runs()])
     # several at once, one of them shown on the canvas: the view goes back to editing
     c.spawn(runner.open_run(ids[0], None))
     qtbot.waitUntil(lambda: c.state == rc.VIEWING and window.read_only, timeout=5000)
@@ -118,7 +120,7 @@ def test_delete_runs_from_history(window, runner, qtbot, tmp_path):
     assert "Delete 2 runs" in runner.history.confirm.label.text()
     runner.history.confirm.confirm_button.click()
     qtbot.waitUntil(lambda: runner.history.runs == [] and c.state == rc.IDLE, timeout=5000)
-    assert c.call_blocking(lambda s: s.list()) == [] and not window.read_only
+    assert c.call_blocking(lambda s: s.list_runs()) == [] and not window.read_only
 
 
 def test_history_filters_by_status_and_resumes_a_paused_run(window, runner, qtbot, tmp_path):
@@ -202,7 +204,7 @@ def test_invalid_workflow_is_not_started(window, runner, qtbot, tmp_path):
     assert "cycle" in window.statusBar().currentMessage().lower()
     assert runner.controller.state == rc.IDLE and runner.controller.execution_id is None
     assert all(i.run_state is None for i in window.scene.node_items())
-    assert runner.controller.call_blocking(lambda s: s.list()) == []  # nothing was run
+    assert runner.controller.call_blocking(lambda s: s.list_runs()) == []  # nothing was run
 
 
 def test_all_workflows_scope_and_cancel_a_paused_run_from_history(window, runner, qtbot, tmp_path):
@@ -421,3 +423,27 @@ def test_the_live_clock_stops_while_the_run_is_paused(window, runner, qtbot, tmp
     assert c.paused_s >= 1.0 and c.active_elapsed() <= wall - 1.0
     c.cancel_action.trigger()
     qtbot.waitUntil(lambda: c.state == rc.CANCELLED, timeout=8000)
+
+
+def test_each_dock_group_shows_one_tab_bar(qtbot, qloop, engine, db_path):
+    """Qt 6.11 leaves a copy of the Inspector / Run data tab bar floating over the bottom docks
+    when the run tools' docks are tabified before the window is first shown (the screenshots do)."""
+    from PySide6.QtWidgets import QTabBar
+
+    from app.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(1500, 900)
+    ui = install_runner(window, db=db_path, engine=engine, recover=False)
+    try:
+        show_and_settle(window)
+        assert not window.dock_tabs.pending
+        assert not stray_tab_bars(window)
+        bars = window.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly)
+        groups = [tuple(b.tabText(i) for i in range(b.count())) for b in bars if b.isVisible()]
+        assert len(groups) == len(set(groups)), groups
+        assert ("Inspector", "Run data") in groups
+    finally:
+        ui.shutdown()
+        window.document.undo_stack.setClean()

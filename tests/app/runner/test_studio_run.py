@@ -40,7 +40,7 @@ def test_run_then_screenshot_after_the_end(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert _png(shot)
     with ExecutionService(str(db), workspace="docs") as svc:
-        runs = svc.list()
+        runs = svc.list_runs()
     assert [r["status"] for r in runs] == ["completed"]
     assert runs[0]["progress"]["completed"] == 4
     assert (tmp_path / "logs" / "processengine.log").read_text().count("completed") >= 1
@@ -58,5 +58,5 @@ def test_a_failed_run_still_exits_0_with_a_screenshot(tmp_path, http_server):
     assert proc.returncode == 0, proc.stderr
     assert _png(shot)
     with ExecutionService(str(db)) as svc:
-        (run,) = svc.list()
+        (run,) = svc.list_runs()
     assert run["status"] == "failed" and run["error"]["node_id"] == "get"

@@ -42,7 +42,7 @@ async def test_a_run_in_one_workspace_is_invisible_and_untouchable_from_another(
     try:
         rec = await a.run(chain(3))
         eid = rec.execution_id
-        assert b.list() == []
+        assert b.list_runs() == []
         for call in (b.status, b.record, b.workflow_of, b.pause, b.cancel, b.delete, lambda i: b.mark_failed(i, "x")):
             with pytest.raises(ExecutionNotFound):
                 call(eid)
@@ -52,7 +52,7 @@ async def test_a_run_in_one_workspace_is_invisible_and_untouchable_from_another(
             await b.resume(eid)
         assert b.prune(older_than_days=0) == 0
         assert a.status(eid)["status"] == "completed"
-        assert [s["execution_id"] for s in a.list()] == [eid]
+        assert [s["execution_id"] for s in a.list_runs()] == [eid]
     finally:
         a.close()
         b.close()
@@ -62,15 +62,15 @@ async def test_list_is_newest_first_with_filters(svc: ExecutionService) -> None:
     first = await svc.run(chain(2))
     bad = await svc.run(failing())
     third = await svc.run(chain(2))
-    ids = [s["execution_id"] for s in svc.list()]
+    ids = [s["execution_id"] for s in svc.list_runs()]
     assert ids == [third.execution_id, bad.execution_id, first.execution_id]
-    assert [s["execution_id"] for s in svc.list(status="failed")] == [bad.execution_id]
-    assert svc.list(status="failed")[0]["error"]["node_id"] == "boom"
-    assert [s["execution_id"] for s in svc.list(workflow_id="wf-failing")] == [bad.execution_id]
-    assert len(svc.list(limit=2)) == 2
-    assert svc.list(since=datetime.now(UTC) + timedelta(minutes=1)) == []
-    assert len(svc.list(since=datetime.now(UTC) - timedelta(minutes=1))) == 3
-    assert svc.list(status="running") == []
+    assert [s["execution_id"] for s in svc.list_runs(status="failed")] == [bad.execution_id]
+    assert svc.list_runs(status="failed")[0]["error"]["node_id"] == "boom"
+    assert [s["execution_id"] for s in svc.list_runs(workflow_id="wf-failing")] == [bad.execution_id]
+    assert len(svc.list_runs(limit=2)) == 2
+    assert svc.list_runs(since=datetime.now(UTC) + timedelta(minutes=1)) == []
+    assert len(svc.list_runs(since=datetime.now(UTC) - timedelta(minutes=1))) == 3
+    assert svc.list_runs(status="running") == []
 
 
 async def test_prune_and_retention(db: Db) -> None:
@@ -88,7 +88,7 @@ async def test_prune_and_retention(db: Db) -> None:
     # retention on open prunes what is older than the setting, failed runs included
     svc = db.service(retention_days=5)
     try:
-        assert [s["execution_id"] for s in svc.list()] == [new_ok]
+        assert [s["execution_id"] for s in svc.list_runs()] == [new_ok]
         with svc.store.engine.connect() as conn:
             left = conn.execute(sa.select(sa.func.count()).where(t.node_runs.c.execution_id == old_bad)).scalar()
         assert left == 0
@@ -148,7 +148,7 @@ async def test_concurrent_readers_never_see_database_is_locked(db: Db) -> None:
             while not stop.is_set():
                 try:
                     reader.status(handle.execution_id)
-                    reader.list(limit=5)
+                    reader.list_runs(limit=5)
                     reader.record(handle.execution_id)
                     reads += 1
                 except BaseException as exc:  # every failure counts
@@ -183,7 +183,7 @@ async def test_recover_reports_runs_whose_owner_is_gone(db: Db) -> None:
         assert svc.recover() == [rec.execution_id]
         with svc.store.engine.connect() as conn:
             assert conn.execute(sa.select(e.c.status).where(e.c.id == rec.execution_id)).scalar() == "interrupted"
-        assert [s["execution_id"] for s in svc.list(status="interrupted")] == [rec.execution_id]
+        assert [s["execution_id"] for s in svc.list_runs(status="interrupted")] == [rec.execution_id]
     finally:
         svc.close()
 
@@ -199,12 +199,12 @@ async def test_in_memory_service_has_the_same_verbs() -> None:
     done = await (await svc.resume(rec.execution_id, workflow=wf)).task
     assert done.status == "completed"
     assert svc.record(rec.execution_id) is done
-    assert [s["execution_id"] for s in svc.list(status="completed")] == [rec.execution_id]
+    assert [s["execution_id"] for s in svc.list_runs(status="completed")] == [rec.execution_id]
     assert svc.url is None
     with pytest.raises(ExecutionNotFound):
         svc.status("missing")
     svc.delete(rec.execution_id)
-    assert svc.list() == []
+    assert svc.list_runs() == []
 
 
 async def test_workflow_names_come_from_the_newest_version_of_this_workspace(db: Db) -> None:

@@ -16,7 +16,7 @@ branch_labels = None
 depends_on = None
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-Ts = sa.Double()
+Ts: sa.Double[float] = sa.Double()
 
 
 def _workspaces() -> None:
