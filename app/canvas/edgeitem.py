@@ -27,6 +27,9 @@ from app.theme import Theme
 from engine.model import Connection
 
 _LABEL_FONT: QFont | None = None
+_LABEL_METRICS: QFontMetricsF | None = None
+_LABEL_WIDTHS: dict[str, float] = {}  # label text -> pixel width; a run repeats few texts
+_LABEL_WIDTHS_MAX = 4096  # forget them all past this (previews of item data vary)
 
 
 def bezier(p1: QPointF, p2: QPointF, back: bool = False) -> QPainterPath:
@@ -58,6 +61,20 @@ def _label_font() -> QFont:
     return _LABEL_FONT
 
 
+def label_width(text: str) -> float:
+    """The label font's width of `text`, remembered: measuring text through Qt is most of
+    what relabelling thousands of edges during a run costs."""
+    global _LABEL_METRICS
+    width = _LABEL_WIDTHS.get(text)
+    if width is None:
+        if _LABEL_METRICS is None:
+            _LABEL_METRICS = QFontMetricsF(_label_font())
+        if len(_LABEL_WIDTHS) >= _LABEL_WIDTHS_MAX:
+            _LABEL_WIDTHS.clear()
+        width = _LABEL_WIDTHS[text] = _LABEL_METRICS.horizontalAdvance(text)
+    return width
+
+
 LABEL_SPOTS = (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8)  # along the curve, middle first
 ABOVE = -1.0  # no spot on the curve is clear of the cards: above them
 
@@ -78,6 +95,8 @@ class EdgeItem(QGraphicsItem):
         self._bounds = QRectF()
         self._label_rect = QRectF()
         self._label_spot: float | None = None  # where along the curve the label sits
+        self._path_bounds = QRectF()  # the curve's bounds (computed once per path)
+        self._spot_points: dict[float, QPointF] = {}  # point on the curve per label spot, per path
         self._hover = False
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
@@ -104,12 +123,14 @@ class EdgeItem(QGraphicsItem):
         stroker = QPainterPathStroker()
         stroker.setWidth(12)
         self._shape = stroker.createStroke(self._path)
+        self._path_bounds = self._path.boundingRect()
+        self._spot_points = {}
         self._label_spot = None  # the cards moved: look for the best spot again
         self._update_label_rect()
         self._bounds = self._wanted_bounds()
 
     def _wanted_bounds(self) -> QRectF:
-        bounds = self._path.boundingRect().adjusted(-8, -8, 8, 8)
+        bounds = self._path_bounds.adjusted(-8, -8, 8, 8)
         if not self._label_rect.isEmpty():
             bounds = bounds.united(self._label_rect.adjusted(-2, -2, 2, 2))
         return bounds
@@ -118,7 +139,7 @@ class EdgeItem(QGraphicsItem):
         if not self.flow_label:
             self._label_rect = QRectF()
             return
-        width = QFontMetricsF(_label_font()).horizontalAdvance(self.flow_label) + 14
+        width = label_width(self.flow_label) + 14
         self._label_rect = self._free_label_rect(width)
 
     def _free_label_rect(self, width: float) -> QRectF:
@@ -129,15 +150,22 @@ class EdgeItem(QGraphicsItem):
         spots = LABEL_SPOTS if self._label_spot is None else (self._label_spot, *LABEL_SPOTS)
         for t in spots:
             if t == ABOVE:
-                mid = self._path.pointAtPercent(0.5)
+                mid = self._spot_point(0.5)
                 return QRectF(mid.x() - width / 2, min(c.top() for c in cards) - 24, width, 20)
-            at = self._path.pointAtPercent(t)
+            at = self._spot_point(t)
             rect = QRectF(at.x() - width / 2, at.y() - 10, width, 20)
             if not any(rect.intersects(c) for c in cards):
                 self._label_spot = t
                 return rect
         self._label_spot = ABOVE
         return self._free_label_rect(width)
+
+    def _spot_point(self, t: float) -> QPointF:
+        """The point `t` along the curve; kept until the path changes (a relabel reuses it)."""
+        at = self._spot_points.get(t)
+        if at is None:
+            at = self._spot_points[t] = self._path.pointAtPercent(t)
+        return at
 
     def set_back_edge(self, back: bool) -> None:
         """Mark this connection as the one that closes a cycle (see engine.graph.cycle_edges)."""

@@ -319,8 +319,10 @@ class NodeItem(QGraphicsItem):
         self.run_badge = badge if state is not None else None
         self.run_tooltip = tooltip if state is not None else None
         text = self._badge_text()
-        self._badge_width = QFontMetricsF(_Fonts.get().badge).horizontalAdvance(text) + 16 if text else 0.0
-        self._update_bounds()
+        width = badge_width(text) + 16 if text else 0.0
+        if width != self._badge_width:  # else the bounds cannot have moved
+            self._badge_width = width
+            self._update_bounds()
         self._update_tooltip()
         self.update()
         scene = self.scene()
@@ -341,12 +343,22 @@ class NodeItem(QGraphicsItem):
         return f"{glyph} {self.run_badge}" if self.run_badge else f"{glyph} {self.run_state}"
 
     def _update_tooltip(self) -> None:
-        lines = [f"<b>{_esc(getattr(self, 'name', ''))}</b> — {_esc(self.title)}", _esc(self.description)]
+        lines = [*self._tooltip_head()]
         if self.run_state:
             lines.append(f"<b>{self.run_state}</b>" + (f": {_esc(self.run_tooltip)}" if self.run_tooltip else ""))
         for p in self.problems:
             lines.append(f"<span style='color:#dc2626'>⚠ {_esc(p)}</span>")
         self.setToolTip("<br>".join(lines))
+
+    def _tooltip_head(self) -> tuple[str, str]:
+        """The name/title and description lines, escaped once per text: run states rewrite
+        the tooltip of every node several times a run, and these lines rarely change."""
+        key = (getattr(self, "name", ""), self.title, self.description)
+        cached: tuple[tuple[str, str, str], tuple[str, str]] | None = getattr(self, "_tip_head", None)
+        if cached is None or cached[0] != key:
+            cached = (key, (f"<b>{_esc(key[0])}</b> — {_esc(key[1])}", _esc(key[2])))
+            self._tip_head = cached
+        return cached[1]
 
     # -- geometry --------------------------------------------------------------
     def card_rect(self) -> QRectF:
@@ -564,6 +576,21 @@ class NodeItem(QGraphicsItem):
             painter.drawRoundedRect(pill, 10, 10)
             painter.setPen(QColor("#ffffff"))
             painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
+
+
+_BADGE_WIDTHS: dict[str, float] = {}  # badge text -> pixel width (durations repeat within a run)
+_BADGE_WIDTHS_MAX = 4096  # forget them all past this
+
+
+def badge_width(text: str) -> float:
+    """The badge font's width of `text`, remembered: measuring through Qt on every run-state
+    change was a large part of re-badging 5,000 nodes."""
+    width = _BADGE_WIDTHS.get(text)
+    if width is None:
+        if len(_BADGE_WIDTHS) >= _BADGE_WIDTHS_MAX:
+            _BADGE_WIDTHS.clear()
+        width = _BADGE_WIDTHS[text] = QFontMetricsF(_Fonts.get().badge).horizontalAdvance(text)
+    return width
 
 
 def _esc(text: str) -> str:

@@ -170,6 +170,10 @@ class LogFilter(QSortFilterProxyModel):
         self.node_id: str | None = None
 
     def set_filter(self, min_level: int, node_id: str | None) -> None:
+        """Filter anew only when the filter changed: re-filtering is a Python call per line
+        (up to 20,000) and new lines are filtered as they come anyway."""
+        if (min_level, node_id) == (self.min_level, self.node_id):
+            return
         self.beginFilterChange()
         self.min_level = min_level
         self.node_id = node_id
@@ -192,6 +196,7 @@ class LogPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = LogModel(self)
+        self._offered: list[tuple[str, str]] | None = None  # (id, name) of the nodes in the node filter
         self.proxy = LogFilter(self)
         self.proxy.setSourceModel(self.model)
         self.level = QComboBox()
@@ -239,15 +244,21 @@ class LogPanel(QWidget):
         self._refilter()
 
     def set_workflow(self, workflow: Workflow | None) -> None:
-        """Offer the workflow's nodes in the node filter."""
+        """Offer the workflow's nodes in the node filter. Every run start calls this: with the
+        same nodes and names nothing is rebuilt (5,000 combo items and a re-filter of the log
+        held the GUI thread for tens of milliseconds as a big run began)."""
+        nodes = [(n.id, n.name) for n in workflow.nodes] if workflow is not None else []
+        if nodes == self._offered:
+            return
+        self._offered = nodes
         current = self.node.currentData()
         self.node.blockSignals(True)
         self.node.clear()
         self.node.addItem("All nodes", None)
         names: dict[str, str] = {}
-        for n in workflow.nodes if workflow is not None else []:
-            self.node.addItem(n.name, n.id)
-            names[n.id] = n.name
+        for node_id, name in nodes:
+            self.node.addItem(name, node_id)
+            names[node_id] = name
         self.model.node_names = names
         idx = self.node.findData(current)
         self.node.setCurrentIndex(max(0, idx))

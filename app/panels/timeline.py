@@ -8,11 +8,12 @@ chart of this workflow's past run durations (one bar per run, status colour).
 Live runs redraw at most `REDRAW_MS` apart, further apart when a redraw is costly
 (thousands of attempts), and the plot is only drawn while the timeline is visible:
 a hidden (tabbed-away) timeline keeps its bars as data and draws them when shown.
+A live redraw appends the attempts that started since the last one and updates the
+changed ones in place; only an attempt that sorts before the last bar re-sorts all.
 """
 
 from __future__ import annotations
 
-import itertools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,11 @@ class Bar:
     x1: float
 
 
+def _order(span: AttemptSpan) -> tuple[float, int]:
+    """Bars (and so rows) go in the order attempts started."""
+    return (span.start, span.attempt)
+
+
 class TimelinePanel(QWidget):
     """The Timeline dock's widget."""
 
@@ -68,6 +74,14 @@ class TimelinePanel(QWidget):
         self.bars: list[Bar] = []
         self.rows: dict[tuple[str, str], int] = {}
         self.origin: float | None = None
+        self._changed: dict[tuple[str, str, int], None] = {}  # attempts added or changed since the last redraw
+        self._full = True  # re-sort every bar on the next redraw (a whole run was set)
+        self._bar_of: dict[tuple[str, str, int], Bar] = {}
+        self._row_keys: list[tuple[str, str]] = []  # (thread, node) per row
+        self._node_bars: dict[tuple[str, str], list[Bar]] = {}  # a node's attempts in order
+        self._groups: dict[str, tuple[list[float], list[float], list[int]]] = {}  # status -> x0s, x1s, rows
+        self._failed: list[Bar] = []
+        self._right = 0.0  # where the last bar ends (s)
         self.durations: list[dict[str, Any]] = []
         self._plot_stale = False  # bars changed while hidden: draw them when shown
         self._last_cost_ms = 0.0
@@ -131,6 +145,7 @@ class TimelinePanel(QWidget):
     def clear(self) -> None:
         self.spans.clear()
         self.origin = None
+        self._full = True
         self._live.stop()
         self.redraw()
 
@@ -141,6 +156,7 @@ class TimelinePanel(QWidget):
     def set_spans(self, spans: list[AttemptSpan], origin: float | None = None) -> None:
         """A whole run (from history)."""
         self.spans = {s.key: s for s in spans}
+        self._full = True
         self.origin = origin if origin is not None else (min((s.start for s in spans), default=None))
         self.redraw()
 
@@ -148,6 +164,7 @@ class TimelinePanel(QWidget):
         """Live updates: new or changed attempts (redrawn at most every REDRAW_MS)."""
         for s in spans:
             self.spans[s.key] = s
+            self._changed[s.key] = None
             if self.origin is None or s.start < self.origin:
                 self.origin = s.start
         self._schedule()
@@ -190,30 +207,15 @@ class TimelinePanel(QWidget):
         """Recompute the bars; draw them now if the timeline is visible, else when shown."""
         self._redraw.stop()
         t0 = time.perf_counter()
-        spans = sorted(self.spans.values(), key=lambda s: (s.start, s.attempt))
-        self.rows = {}
-        for s in spans:
-            key = (s.thread_id, s.node_id)
-            if key not in self.rows:
-                self.rows[key] = len(self.rows)
-        origin = self.origin or 0.0
-        now = time.time()
-        span_s = max(((s.end if s.end is not None else now) - origin for s in spans), default=0.0)
-        min_width = max(MIN_WIDTH_S, span_s * 0.003)  # a 0.1 ms attempt stays visible next to a 3 s back-off
-        self.bars = []
-        for s in spans:
-            end = s.end if s.end is not None else now
-            x0 = s.start - origin
-            x1 = max(end - origin, x0 + min_width)
-            self.bars.append(Bar(s, self.rows[(s.thread_id, s.node_id)], x0, x1))
+        self._place()
+        right, running = self._measure()
         if self.bars:
-            right = max(b.x1 for b in self.bars)
             attempts = len(self.bars)
             retries = attempts - len(self.rows)
             self.caption.setText(f"{len(self.rows)} nodes · {attempts} attempts" + (f" · {retries} retries" if retries else "") + f" · {right:.2f} s")
         else:
             self.caption.setText("No run yet.")
-        if any(s.end is None for s in self.spans.values()) and not self._live.isActive():
+        if running and not self._live.isActive():
             self._live.start()
         if self.isVisible():
             self._draw()
@@ -221,34 +223,95 @@ class TimelinePanel(QWidget):
             self._plot_stale = True
         self._last_cost_ms = (time.perf_counter() - t0) * 1000
 
+    def _place(self) -> None:
+        """Bring `bars` and `rows` in step with `spans`. A live run's new attempts start after
+        every bar so far: they are appended, and changed attempts updated in place; anything
+        else (a whole run, an attempt that moved or sorts earlier) re-sorts them all."""
+        changed, self._changed = self._changed, {}
+        if not self._full:
+            fresh = sorted((self.spans[k] for k in changed if k not in self._bar_of), key=_order)
+            moved = any(k in self._bar_of and self._bar_of[k].span.start != self.spans[k].start for k in changed)
+            if not moved and (not fresh or not self.bars or _order(fresh[0]) >= _order(self.bars[-1].span)):
+                for k in changed:
+                    bar = self._bar_of.get(k)
+                    if bar is not None:
+                        bar.span = self.spans[k]
+                for span in fresh:
+                    self._append(span)
+                return
+        self._full = False
+        self.bars, self.rows, self._bar_of, self._row_keys, self._node_bars = [], {}, {}, [], {}
+        for span in sorted(self.spans.values(), key=_order):
+            self._append(span)
+
+    def _append(self, span: AttemptSpan) -> None:
+        """A bar for `span` after every other; a node seen for the first time gets the next row."""
+        key = (span.thread_id, span.node_id)
+        row = self.rows.get(key)
+        if row is None:
+            row = self.rows[key] = len(self.rows)
+            self._row_keys.append(key)
+        bar = Bar(span, row, 0.0, 0.0)
+        self.bars.append(bar)
+        self._bar_of[span.key] = bar
+        self._node_bars.setdefault(key, []).append(bar)
+
+    def _measure(self) -> tuple[float, bool]:
+        """Every bar's ends for the current origin and clock (a running attempt grows, and the
+        shortest width grows with the run), grouped by status for drawing, in one pass.
+        Returns the right end of the last bar and whether an attempt is still running."""
+        origin = self.origin or 0.0
+        now = time.time()
+        ends = [now if b.span.end is None else b.span.end for b in self.bars]
+        span_s = max(ends) - origin if ends else 0.0
+        min_width = max(MIN_WIDTH_S, span_s * 0.003)  # a 0.1 ms attempt stays visible next to a 3 s back-off
+        groups: dict[str, tuple[list[float], list[float], list[int]]] = {}
+        failed: list[Bar] = []
+        right = 0.0
+        for bar, end in zip(self.bars, ends, strict=True):
+            span = bar.span
+            x0 = span.start - origin
+            x1 = end - origin
+            if x1 < x0 + min_width:
+                x1 = x0 + min_width
+            bar.x0, bar.x1 = x0, x1
+            right = x1 if x1 > right else right
+            group = groups.get(span.status)
+            if group is None:
+                group = groups[span.status] = ([], [], [])
+            group[0].append(x0)
+            group[1].append(x1)
+            group[2].append(bar.row)
+            if span.status == "failed":
+                failed.append(bar)
+        self._groups = groups
+        self._failed = failed
+        self._right = right
+        return right, len(ends) > 0 and any(b.span.end is None for b in self.bars)
+
     def _draw(self) -> None:
         self._plot_stale = False
-        by_status: dict[str, list[Bar]] = {}
-        for b in self.bars:
-            by_status.setdefault(b.span.status, []).append(b)
-        for status in set(self.bar_items) | set(by_status):
-            bars = by_status.get(status, [])
+        for status in set(self.bar_items) | set(self._groups):
+            x0, x1, rows = self._groups.get(status, ([], [], []))
             item = self.bar_items.get(status)
             if item is None:
                 brush, pen = _style(status)
                 item = self.bar_items[status] = pg.BarGraphItem(x0=[], x1=[], y=[], height=BAR_HEIGHT, brush=brush, pen=pen)
                 self.gantt.addItem(item)
-            item.setOpts(x0=[b.x0 for b in bars], x1=[b.x1 for b in bars], y=[b.row for b in bars], height=BAR_HEIGHT)
-        # back-off waits: a dotted line from a failed attempt to the next one
-        by_node: dict[tuple[str, str], list[Bar]] = {}
-        for b in self.bars:
-            by_node.setdefault((b.span.thread_id, b.span.node_id), []).append(b)
+            item.setOpts(x0=x0, x1=x1, y=rows, height=BAR_HEIGHT)
+        # back-off waits: a dotted line from a failed attempt to the node's next one
         gx: list[float] = []
         gy: list[float] = []
-        for lst in by_node.values():
-            for a, b in itertools.pairwise(lst):
-                if a.span.status == "failed" and b.x0 > a.x1:
-                    gx += [a.x1, b.x0]
-                    gy += [a.row, a.row]
+        for a in self._failed:
+            attempts = self._node_bars[(a.span.thread_id, a.span.node_id)]
+            i = attempts.index(a)
+            if i + 1 < len(attempts) and attempts[i + 1].x0 > a.x1:
+                gx += [a.x1, attempts[i + 1].x0]
+                gy += [a.row, a.row]
         self.gap_item.setData(gx, gy, connect="pairs")
         self._update_ticks()
         if self.bars:
-            right = max(b.x1 for b in self.bars)
+            right = self._right
             self.gantt.getPlotItem().setXRange(-right * 0.01, right * 1.03 or 0.01, padding=0)
             self.gantt.getPlotItem().setYRange(-0.7, len(self.rows) - 0.3, padding=0)
 
@@ -258,7 +321,7 @@ class TimelinePanel(QWidget):
         height = self.gantt.getPlotItem().getViewBox().height()
         fit = max(2, int(height // LABEL_PX)) if height > 0 else len(self.rows)
         step = max(1, -(-len(self.rows) // fit))
-        ticks = [(row, self._label(key)) for key, row in self.rows.items() if row % step == 0]
+        ticks = [(row, self._label(self._row_keys[row])) for row in range(0, len(self._row_keys), step)]
         self.gantt.getPlotItem().getAxis("left").setTicks([ticks])
 
     def _label(self, key: tuple[str, str]) -> str:

@@ -206,3 +206,50 @@ def test_scene_reports_content_and_run_state_changes(scene, qtbot):
     assert content == []
     scene.workflow.set_node_attr("get", "position", (400.0, 40.0))
     assert content == [1] and scene.node_item("get").pos() == QPointF(400, 40)
+
+
+def test_relabelled_edge_follows_its_curve_after_a_move(scene, qtbot):
+    """Label widths and points on the curve are remembered between relabels: a relabel after
+    the cards moved must measure against the new curve, and every text at its own width."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QFontMetricsF
+
+    from app.canvas.edgeitem import _label_font
+
+    edge = scene.edge_item(Connection("start", "out", "get"))
+    metrics = QFontMetricsF(_label_font())
+    for text in ("1 item", "3 items · {'id': 1}", "1 item"):
+        edge.set_flow_label(text, True)
+        assert edge._label_rect.width() == metrics.horizontalAdvance(text) + 14
+    before = edge._label_rect.center()
+    target = scene.node_item("get")
+    target.setPos(target.pos() + QPointF(0, 300))
+    edge.set_flow_label("2 items", True)
+    after = edge._label_rect.center()
+    assert after != before
+    spot = edge._label_spot
+    assert spot is not None and spot != -1.0
+    on_curve = edge.path().pointAtPercent(spot)
+    assert abs(after.x() - on_curve.x()) < 1e-6 and abs(after.y() - on_curve.y()) < 1e-6
+
+
+def test_run_state_tooltip_and_badge_follow_renames_and_texts(scene, qtbot):
+    """The tooltip's name lines and badge widths are remembered between run states: a rename
+    must still show in the next state's tooltip, and each badge text gets its own width."""
+    from PySide6.QtGui import QFontMetricsF
+
+    from app.canvas.nodeitem import _Fonts
+
+    item = scene.node_item("get")
+    metrics = QFontMetricsF(_Fonts.get().badge)
+    item.set_run_state("running")
+    assert "<b>running</b>" in item.toolTip() and "<b>Get items</b>" in item.toolTip()
+    item.set_name("fetch <orders>")
+    item.set_run_state("succeeded", "12 ms", "output: 3 items")
+    tip = item.toolTip()
+    assert "<b>fetch &lt;orders&gt;</b>" in tip and "<b>succeeded</b>: output: 3 items" in tip
+    assert item._badge_width == metrics.horizontalAdvance(item._badge_text()) + 16
+    item.set_run_state("succeeded", "1.5 s")
+    assert item._badge_width == metrics.horizontalAdvance(item._badge_text()) + 16
+    item.set_run_state(None)
+    assert "succeeded" not in item.toolTip() and item._badge_width == 0.0

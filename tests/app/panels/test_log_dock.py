@@ -142,3 +142,30 @@ def test_filters_by_execution_and_node_from_the_records_fields(qtbot):
     assert panel.proxy.data(panel.proxy.index(0, 2)) == "Beta"
     panel.set_node("a")
     assert [(ln.execution_id, ln.message) for ln in panel.shown_lines()] == [("e1", "started attempt 1")]
+
+
+def test_a_new_run_of_the_same_workflow_keeps_the_node_filter_and_lines(qtbot):
+    """Each run start offers the workflow's nodes again: with the same nodes and names the
+    node list is not rebuilt nor the log re-filtered; a rename or a new node is offered."""
+    panel = LogPanel()
+    qtbot.addWidget(panel)
+    wf = Workflow(nodes=[Node(id="a", type="set", name="Alpha"), Node(id="b", type="set", name="Beta")])
+    panel.set_workflow(wf)
+    panel.append(_lines())
+    panel.set_node("b")
+    shown = [ln.message for ln in panel.shown_lines()]
+    assert shown == ["b attempt 1 failed; retry", "b failed"]
+    rebuilt: list[int] = []
+    refiltered: list[int] = []
+    panel.node.model().rowsRemoved.connect(lambda *_a: rebuilt.append(1))
+    panel.proxy.layoutChanged.connect(lambda *_a: refiltered.append(1))
+    panel.proxy.rowsRemoved.connect(lambda *_a: refiltered.append(1))
+    panel.set_workflow(Workflow(nodes=[Node(id="a", type="set", name="Alpha"), Node(id="b", type="set", name="Beta")]))
+    assert rebuilt == [] and refiltered == []
+    assert panel.node.currentData() == "b" and [ln.message for ln in panel.shown_lines()] == shown
+    panel.set_workflow(Workflow(nodes=[Node(id="a", type="set", name="Alpha"), Node(id="b", type="set", name="Bravo")]))
+    assert [panel.node.itemText(i) for i in range(panel.node.count())] == ["All nodes", "Alpha", "Bravo"]
+    assert panel.node.currentData() == "b" and panel.model.node_names["b"] == "Bravo"
+    assert [ln.message for ln in panel.shown_lines()] == shown
+    panel.set_workflow(Workflow(nodes=[Node(id="a", type="set", name="Alpha")]))  # b is gone: all nodes
+    assert panel.node.currentData() is None and len(panel.shown_lines()) == 4

@@ -98,3 +98,43 @@ def test_a_hidden_timeline_keeps_data_and_draws_when_shown(qtbot):
     assert drawn() == 5
     panel.show()
     assert drawn() == 6
+
+
+def _bars(panel: TimelinePanel) -> list[tuple[tuple[str, str, int], int, float, float, str]]:
+    return [(b.span.key, b.row, round(b.x0, 9), round(b.x1, 9), b.span.status) for b in panel.bars]
+
+
+def test_live_updates_in_any_order_draw_what_the_whole_run_draws(qtbot):
+    """Live redraws only append new attempts and update changed ones; an attempt that
+    starts before the last bar, or whose start moved, re-sorts them all. Either way the
+    bars, rows, gaps and caption equal those of the whole run set at once."""
+    final = _spans()
+    whole = TimelinePanel()
+    qtbot.addWidget(whole)
+    whole.show()
+    whole.set_spans(final, origin=T0)
+    live = TimelinePanel()
+    qtbot.addWidget(live)
+    live.show()
+    running = [AttemptSpan(s.thread_id, s.node_id, s.attempt, s.start) for s in final]
+    live.add_spans(running[:2])  # start, get#1 running
+    live.redraw()
+    assert [(b.span.node_id, b.span.status) for b in live.bars] == [("start", "running"), ("get", "running")]
+    live.add_spans([final[0], final[1], running[4]])  # done#1 starts: appended after get#1
+    live.redraw()
+    assert [b.span.node_id for b in live.bars] == ["start", "get", "done"]
+    live.add_spans([running[2], running[3]])  # get#2, #3 start before done#1: everything re-sorted
+    live.redraw()
+    assert [(b.span.node_id, b.row) for b in live.bars] == [("start", 0), ("get", 1), ("get", 1), ("get", 1), ("done", 2)]
+    live.add_spans(final)
+    live.redraw()
+    assert _bars(live) == _bars(whole) and live.rows == whole.rows
+    assert live.caption.text() == whole.caption.text() == "3 nodes · 5 attempts · 2 retries · 1.42 s"
+    assert list(live.gap_item.getData()[0]) == list(whole.gap_item.getData()[0])
+    assert {k: list(v.opts["x1"]) for k, v in live.bar_items.items() if len(v.opts["x1"])} == {
+        k: list(v.opts["x1"]) for k, v in whole.bar_items.items() if len(v.opts["x1"])
+    }
+    moved = AttemptSpan("main", "start", 1, T0 + 2.0, T0 + 2.1, "succeeded")  # a start that moved: re-sorted
+    live.add_spans([moved])
+    live.redraw()
+    assert [b.span.node_id for b in live.bars] == ["get", "get", "get", "done", "start"]
