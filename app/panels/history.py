@@ -128,6 +128,7 @@ class HistoryPanel(QWidget):
     delete_requested = Signal(list)  # execution ids
     back_requested = Signal()
     compare_requested = Signal(str, str)  # the older and the newer of two selected runs
+    runs_set = Signal()  # new rows (and so run numbers) are shown
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -256,6 +257,7 @@ class HistoryPanel(QWidget):
         self._restoring = False
         self.info.setText(f"{len(runs)} run{'s' if len(runs) != 1 else ''}")
         self._update_buttons()
+        self.runs_set.emit()
 
     def selected_ids(self) -> list[str]:
         rows = sorted({i.row() for i in self.table.selectedItems()})

@@ -10,6 +10,8 @@ visible: a status-bar line at its end, and Log lines when such a run is viewed l
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -51,6 +53,7 @@ class ReplayUi(QObject):
         self.controller.state_changed.connect(self._state_changed)
         # a run shown anew (ended, paused, viewed: its Log was rebuilt) is read again
         self.controller.snapshot_ready.connect(lambda snap: self.controller.spawn(self.load(snap.execution_id)))
+        self.runner.history.runs_set.connect(self._rename)  # a run's number arrives with the history
 
     @property
     def inspector(self) -> Inspector | None:
@@ -95,6 +98,16 @@ class ReplayUi(QObject):
         inspector = self.inspector
         if inspector is not None:
             inspector.set_replay_context(ctx)
+
+    def _rename(self) -> None:
+        """The context was read before the history listed its run: name it by number now."""
+        inspector, eid = self.inspector, self.execution_id
+        ctx = inspector.replay_context if inspector is not None else None
+        if ctx is None or eid is None:
+            return
+        name = self._run_name(eid)
+        if name != ctx.run:
+            self._set_context(dataclasses.replace(ctx, run=name))
 
     def _run_name(self, execution_id: str) -> str:
         viewing = self.controller.viewing

@@ -170,7 +170,9 @@ def test_a_node_the_run_has_no_recording_of_cannot_replay(window: Any, runner: A
     first = run_once(runner, qtbot)
     section = switch(window, qtbot, "c", first)  # c did not run: nothing recorded, no output
     assert not section.buttons[REPLAY].isEnabled() and not section.buttons[PINNED].isEnabled()
-    assert section.buttons[REPLAY].toolTip() == "Run #1 has no recording of this node (it did not run there): nothing to replay"
+    expected = "Run #1 has no recording of this node (it did not run there): nothing to replay"
+    qtbot.waitUntil(lambda: window.inspector.node_form.run_mode.buttons[REPLAY].toolTip() == expected, timeout=5000)  # named once the history lists it
+    section = window.inspector.node_form.run_mode
     window.controller.set_replay("c", True)  # e.g. set so in the file
     assert not section.warning.isHidden() and "Run #1 has no recording" in section.warning.text()
     shot(window, "replay_no_recording")
@@ -189,6 +191,31 @@ def test_a_node_the_run_has_no_recording_of_cannot_replay(window: Any, runner: A
     assert window.scene.node_item("a").pinned
     window.document.undo_stack.undo()
     assert window.document.workflow.node("a").pin is None and section.buttons[LIVE].isChecked()
+
+
+def test_the_switch_names_the_run_once_the_history_lists_it(window: Any, runner: Any, qtbot: Any, tmp_path: Path, http_server: HttpTestServer) -> None:
+    """What the run recorded can be read before the history lists the run (and its number):
+    the switch then says "the run shown", and says "run #1" as soon as the history has it."""
+    http_server.route("/a", Reply(json={"n": 1}))
+    wf = workflow(
+        [
+            {"id": "start", "type": "manual_trigger", "name": "Start"},
+            {"id": "a", "type": "http_request", "name": "Fetch", "config": {"url": http_server.url_for("/a")}, "retry": "none"},
+            {"id": "big", "type": "if", "name": "Big?", "config": {"condition": "{{ input.body.n > 3 }}"}},
+            {"id": "c", "type": "http_request", "name": "Alert", "config": {"url": http_server.url_for("/c")}, "retry": "none"},
+        ],
+        [("start", "out", "a"), ("a", "out", "big"), ("big", "true", "c")],
+    )
+    open_wf(window, wf, tmp_path)
+    first = run_once(runner, qtbot)
+    section = switch(window, qtbot, "c", first)
+    runner.history.set_runs([])  # as if the history had not been read yet
+    runner.controller.spawn(runner.debug.replay.load(first))
+    qtbot.waitUntil(lambda: window.inspector.replay_context.run == "the run shown", timeout=5000)
+    runner.schedule_history()
+    qtbot.waitUntil(lambda: window.inspector.replay_context.run == "run #1", timeout=5000)
+    section = window.inspector.node_form.run_mode
+    assert section.buttons[REPLAY].toolTip().startswith("Run #1 has no recording of this node")
 
 
 def test_a_rerun_with_capture_email_on_sends_nothing(window: Any, runner: Any, qtbot: Any, tmp_path: Path, smtp_server: SmtpTestServer) -> None:
