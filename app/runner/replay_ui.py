@@ -11,7 +11,6 @@ visible: a status-bar line at its end, and Log lines when such a run is viewed l
 from __future__ import annotations
 
 import dataclasses
-
 import logging
 import time
 from typing import TYPE_CHECKING, Any
