@@ -149,6 +149,21 @@ class ExecutionService(DebugVerbs):
         `capture_email`: send_email nodes store their messages in the execution's inbox
         instead of sending them (kept with the execution, so a resume captures too).
         """
+        rec = self._new_record(workflow, inputs, variables=variables, trigger=trigger, workflow_file=workflow_file, capture_email=capture_email)
+        self._debug_on_start(rec, workflow, pins=pins, breakpoints=breakpoints, step=step, to=to)
+        return self._launch_new(workflow, rec, hooks)
+
+    def _new_record(
+        self,
+        workflow: Workflow,
+        inputs: Any,
+        *,
+        variables: dict[str, Any] | None,
+        trigger: str | None,
+        workflow_file: str | None,
+        capture_email: bool,
+    ) -> RunRecord:
+        """A fresh execution's record, as `start` and `create_queued` both begin one."""
         rec = new_record(
             workflow,
             execution_id=str(uuid.uuid4()),
@@ -159,8 +174,7 @@ class ExecutionService(DebugVerbs):
             workflow_file=workflow_file,
         )
         rec.io.capture_email = capture_email
-        self._debug_on_start(rec, workflow, pins=pins, breakpoints=breakpoints, step=step, to=to)
-        return self._launch_new(workflow, rec, hooks)
+        return rec
 
     def _launch_new(self, workflow: Workflow, rec: RunRecord, hooks: ev.LifecycleHooks | None, *, collect: bool = False) -> RunHandle:
         """Store a new execution (its first checkpoint) and start it."""
@@ -195,16 +209,7 @@ class ExecutionService(DebugVerbs):
 
         `capture_email` is stored with the execution, so the worker that claims it captures too.
         """
-        rec = new_record(
-            workflow,
-            execution_id=str(uuid.uuid4()),
-            inputs=inputs,
-            variables=variables,
-            trigger=trigger,
-            workspace=self.workspace,
-            workflow_file=workflow_file,
-        )
-        rec.io.capture_email = capture_email
+        rec = self._new_record(workflow, inputs, variables=variables, trigger=trigger, workflow_file=workflow_file, capture_email=capture_email)
         store = self.store
         # written as this process's run (the checkpoint writer only writes its own runs),
         # then handed to the queue: no owner, not started
@@ -404,15 +409,7 @@ class ExecutionService(DebugVerbs):
 
     # -- control ---------------------------------------------------------------------
     def _signal(self, handle: RunHandle, what: str) -> None:
-        fn = handle.control.pause if what == "pause" else handle.control.cancel
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is handle.loop:
-            fn()
-        elif not handle.loop.is_closed():
-            handle.loop.call_soon_threadsafe(fn)
+        self._on_loop(handle, handle.control.pause if what == "pause" else handle.control.cancel)
 
     def pause(self, execution_id: str) -> None:
         """Pause a running run (in this process at once, in another through the database)."""
