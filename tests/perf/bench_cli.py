@@ -8,7 +8,10 @@ Run: python tests/perf/bench_cli.py [--nodes N]
 - start-up: `processengine run` of a two-node workflow beside a bare Python that imports
   asyncio, sqlite3 and json.
 Medians of 5 wall times per round; `--rounds R` repeats the whole measurement and prints
-the median and range of the ratios over the rounds. Children run with bytecode caching on
+the median and range of the ratios over the rounds. `--phases` adds the load path of the
+same file timed inside fresh processes (CPU time, per node): reading and checking the file's
+shape, validating it (configs, expressions, graph) and rendering every config once, as the
+run does - each process starts with empty caches, so this is the cold cost a `run` pays. Children run with bytecode caching on
 (an installed package has its `.pyc` files; this machine's environment sets
 PYTHONDONTWRITEBYTECODE, which would recompile the engine's modules at every start), with
 the cache in a temporary folder. Prints markdown; nothing here asserts a time.
@@ -77,6 +80,49 @@ def one_round(d_path: Path, nodes: int, env: dict[str, str]) -> tuple[float, flo
     return (t_big - t_small) / nodes * 1e6, floor, t_small, bare
 
 
+PHASES_CHILD = """
+import json, sys, time
+t0 = time.process_time()
+from engine import expressions, fileformat
+from engine.graph import ensure_valid
+t1 = time.process_time()
+path = sys.argv[1]
+wf = fileformat.load(path, check_configs=False)
+t2 = time.process_time()
+ensure_valid(wf, file=path)
+t3 = time.process_time()
+names = expressions.make_names(input={}, nodes={}, vars=wf.variables, loop=None, execution={})
+for node in wf.nodes:
+    for key, value in node.config.items():
+        expressions.render(value, names, node_id=node.id, field="config." + key)
+t4 = time.process_time()
+print(json.dumps({"imports": t1 - t0, "load": t2 - t1, "validate": t3 - t2, "render": t4 - t3}))
+"""
+
+
+def phases(path: Path, nodes: int, env: dict[str, str], repeats: int = 5) -> dict[str, list[float]]:
+    """CPU seconds of each load-path phase, one fresh process per repeat (cold caches)."""
+    got: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        out = subprocess.run([sys.executable, "-c", PHASES_CHILD, str(path)], capture_output=True, text=True, cwd=ROOT, env=env)
+        if out.returncode != 0:
+            raise RuntimeError(out.stderr[-2000:])
+        for phase, seconds in json.loads(out.stdout).items():
+            got.setdefault(phase, []).append(seconds)
+    return got
+
+
+def print_phases(got: dict[str, list[float]], nodes: int) -> None:
+    print(f"\nload path of the {nodes:,}-node file, fresh process each time (CPU time, median (range) of {len(got['load'])})\n")
+    print("| phase | total | per node |")
+    print("| --- | ---: | ---: |")
+    for phase in ("load", "validate", "render"):
+        ms = [s * 1000 for s in got[phase]]
+        print(f"| {phase} | {_spread(ms, '.1f')} ms | {statistics.median(ms) * 1000 / nodes:.1f} µs |")
+    ms = [sum(got[p][i] for p in ("load", "validate", "render")) * 1000 for i in range(len(got["load"]))]
+    print(f"| together | {_spread(ms, '.1f')} ms | {statistics.median(ms) * 1000 / nodes:.1f} µs |")
+
+
 def _spread(values: list[float], fmt: str) -> str:
     mid = format(statistics.median(values), fmt)
     return mid if len(values) == 1 else f"{mid} ({format(min(values), fmt)}-{format(max(values), fmt)})"
@@ -86,7 +132,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--nodes", type=int, default=2020)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--phases", action="store_true", help="also time the load path in fresh processes")
+    parser.add_argument("--phases-only", action="store_true", help="only time the load path")
     args = parser.parse_args()
+    if args.phases or args.phases_only:
+        with tempfile.TemporaryDirectory() as d:
+            big = chain_file(Path(d), args.nodes)
+            got = phases(big, args.nodes, child_env(Path(d) / "pycache"))
+        print_phases(got, args.nodes)
+        if args.phases_only:
+            return
     rounds = []
     with tempfile.TemporaryDirectory() as d:
         d_path = Path(d)
