@@ -32,12 +32,12 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from simpleeval import InvalidExpression
 
@@ -105,7 +105,11 @@ def find_expressions(text: str) -> list[tuple[int, int, str]]:
     pos = text.find("{{")
     while pos != -1:
         stop = min(len(text), pos + 2 + min(budget, _SCAN_WINDOW))
-        end = _scan_end(text, pos + 2, stop) if budget > 0 else -1
+        close = text.find("}}", pos + 2, stop)
+        if close != -1 and not _TRICKY.search(text, pos + 2, close):
+            end = close + 2  # nothing to track before the first `}}`: the careful scan ends there too
+        else:
+            end = _scan_end(text, pos + 2, stop) if budget > 0 else -1
         budget -= (stop if end == -1 else end) - pos
         if end == -1:  # unbalanced quotes/braces inside: fall back to the first `}}`
             close = text.find("}}", pos + 2)
@@ -122,6 +126,7 @@ def find_expressions(text: str) -> list[tuple[int, int, str]]:
 
 
 _SCAN_WINDOW = 10_010  # a longer expression is refused anyway (ExpressionLimits.max_length)
+_TRICKY = re.compile(r"[{}'\"]")  # what makes the careful scan differ from finding `}}`
 
 
 def _scan_end(text: str, i: int, stop: int) -> int:
@@ -148,9 +153,32 @@ def _scan_end(text: str, i: int, stop: int) -> int:
     return -1
 
 
-@lru_cache(maxsize=8192)
-def _parse(source: str, limits: ExpressionLimits) -> ast.expr:
+class _Code(NamedTuple):  # a tuple: built for every distinct expression, cheaper than a dataclass
+    """A vetted expression, with what lets the common ones run cheaply."""
+
+    tree: ast.expr
+    path: tuple[Any, ...] | None  # `vars.k`, `input.items[0]`: a name and keys to read
+    timed: bool  # it calls or loops: the CPU clock runs from its first step
+
+
+def _parse(source: str, limits: ExpressionLimits) -> _Code:
     """Parse and statically vet one expression (cached; errors are not cached)."""
+    return _parse_default(source) if limits is DEFAULT_LIMITS else _parse_limited(source, limits)
+
+
+# Two caches each for expressions and fields: under the default limits the key is the
+# text alone (hashing the limits would cost about as much as the lookup itself).
+@lru_cache(maxsize=8192)
+def _parse_default(source: str) -> _Code:
+    return _compile(source, DEFAULT_LIMITS)
+
+
+@lru_cache(maxsize=1024)
+def _parse_limited(source: str, limits: ExpressionLimits) -> _Code:
+    return _compile(source, limits)
+
+
+def _compile(source: str, limits: ExpressionLimits) -> _Code:
     if not source:
         raise ExpressionError("empty expression")
     if len(source) > limits.max_length:
@@ -159,8 +187,11 @@ def _parse(source: str, limits: ExpressionLimits) -> ast.expr:
             expression=source[:80] + "...",
         )
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        if _WARNS.search(source):  # the parser warns only about escapes and numbers like `1if`
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(source, mode="eval").body
+        else:
             tree = ast.parse(source, mode="eval").body
     except SyntaxError as exc:
         at = (exc.offset - 1) if exc.offset and (exc.lineno or 1) == 1 else None
@@ -176,7 +207,47 @@ def _parse(source: str, limits: ExpressionLimits) -> ast.expr:
     if problem:
         message, where = problem
         raise ExpressionError(message, expression=source, position=_column(where))
-    return tree
+    return _Code(tree, _path_of(tree), "(" in source or "for" in source)
+
+
+# `timed`: only a call or a comprehension can hold the evaluator in one place for long (a
+# priced C call, a loop); any other expression takes at most 31 steps, each bounded in
+# size, before the step counter first looks at the clock, so its clock may start then.
+# Both need a `(` or a `for` in the text (one inside a string or a name counts too).
+
+
+_MISSING: Any = object()
+
+
+def _key_of(node: ast.expr) -> Any:
+    """The key of a subscript that is a literal string or integer (`["a"]`, `[0]`, `[-1]`)."""
+    if type(node) is ast.UnaryOp and type(node.op) is ast.USub:
+        number = node.operand
+        return -number.value if type(number) is ast.Constant and type(number.value) is int else _MISSING
+    if type(node) is ast.Constant and type(node.value) in (str, int):
+        return node.value
+    return _MISSING
+
+
+def _path_of(tree: ast.expr) -> tuple[Any, ...] | None:
+    """(name, key, ...) when `tree` only reads keys (`vars.k`, `input["a"][0]`), else None."""
+    keys: list[Any] = []
+    node: ast.expr = tree
+    while True:
+        kind = type(node)
+        if kind is ast.Name:
+            keys.append(node.id)  # type: ignore[attr-defined]
+            return tuple(reversed(keys))
+        if kind is ast.Attribute:
+            keys.append(node.attr)  # type: ignore[attr-defined]
+        elif kind is ast.Subscript and (key := _key_of(node.slice)) is not _MISSING:  # type: ignore[attr-defined]
+            keys.append(key)
+        else:
+            return None
+        node = node.value  # type: ignore[attr-defined]
+
+
+_WARNS = re.compile(r"\\|[0-9][A-Za-z_]")  # a backslash, or a digit touching a letter
 
 
 def _column(node: ast.AST | None) -> int | None:
@@ -192,34 +263,71 @@ def _column(node: ast.AST | None) -> int | None:
 
 
 def _vet(tree: ast.AST, limits: ExpressionLimits) -> tuple[str, ast.AST] | None:
-    """The static half of the sandbox: (why `tree` is refused, where), or None."""
+    """The static half of the sandbox: (why `tree` is refused, where), or None.
+
+    A depth-first walk in `ast.iter_child_nodes` order (operators and contexts count as
+    a level, as they always have), reading each node type's child fields from a table.
+    """
     stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    max_depth = limits.max_depth
+    pop, push = stack.pop, stack.append
     while stack:
-        node, depth = stack.pop()
+        node, depth = pop()
         kind = type(node)
-        if depth > limits.max_depth:
-            return f"expression nests too deeply (the limit is {limits.max_depth} levels)", node
-        if kind not in _ALLOWED_NODES:
+        if depth > max_depth:
+            return f"expression nests too deeply (the limit is {max_depth} levels)", node
+        fields = _CHILD_FIELDS.get(kind)
+        if fields is None:
             name = kind.__name__
             return f"{_FRIENDLY.get(name, name)} is not allowed in expressions", node
-        if isinstance(node, ast.Constant) and type(node.value) not in SCALARS:
-            return f"{type(node.value).__name__} literals are not allowed in expressions", node
-        if isinstance(node, ast.Constant) and type(node.value) is float and not math.isfinite(node.value):
-            return "this number is too large (JSON has no Infinity)", node
-        if isinstance(node, ast.Name) and node.id.startswith("__"):
-            return f"the name {node.id!r} is not allowed (names starting with '__' are refused)", node
-        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+        if kind in _CHECKED:
+            problem = _vet_one(node, kind)
+            if problem:
+                return problem, node
+        depth += 1
+        for name in fields:
+            child = getattr(node, name)
+            if type(child) is list:
+                for item in child:
+                    if item is not None:  # a dict's `**` entry has no key
+                        push((item, depth))
+            elif child is not None:
+                push((child, depth))
+    return None
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    """The fields of `kind` that can hold nodes (the ones `ast.iter_child_nodes` yields from)."""
+    if kind is ast.Constant:  # its `value` is the literal itself
+        return ()
+    return tuple(f for f in kind._fields if f not in ("id", "attr", "arg", "is_async", "kind", "type_comment"))
+
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {kind: _child_fields(kind) for kind in _ALLOWED_NODES}
+_CHECKED = frozenset({ast.Constant, ast.Name, ast.Attribute, ast.comprehension, ast.Call})
+
+
+def _vet_one(node: Any, kind: type) -> str | None:
+    """The checks of one node beyond its type (constants, names, attributes, calls)."""
+    if kind is ast.Constant:
+        if type(node.value) not in SCALARS:
+            return f"{type(node.value).__name__} literals are not allowed in expressions"
+        if type(node.value) is float and not math.isfinite(node.value):
+            return "this number is too large (JSON has no Infinity)"
+    elif kind is ast.Name:
+        if node.id.startswith("__"):
+            return f"the name {node.id!r} is not allowed (names starting with '__' are refused)"
+    elif kind is ast.Attribute:
+        if node.attr.startswith("_"):
             return (
                 f"reading .{node.attr} is not allowed (attributes starting with '_' are refused;"
                 f" for a key use [{node.attr!r}])"
-            ), node
-        if isinstance(node, ast.comprehension) and node.is_async:
-            return "async comprehensions are not allowed in expressions", node
-        if isinstance(node, ast.Call):
-            problem = _vet_call(node)
-            if problem:
-                return problem, node
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+            )
+    elif kind is ast.comprehension:
+        if node.is_async:
+            return "async comprehensions are not allowed in expressions"
+    elif kind is ast.Call:
+        return _vet_call(node)
     return None
 
 
@@ -248,11 +356,10 @@ def _vet_call(node: ast.Call) -> str | None:
     return "only the listed functions and string methods can be called"
 
 
-@dataclass(frozen=True, slots=True)
-class _Expr:
+class _Expr(NamedTuple):
     position: int | None  # where its `{{` is in the field (None: a bare expression)
     source: str
-    tree: ast.expr
+    code: _Code
     base: int = 0  # where its text (after `{{` and spaces) starts in the field
 
     def at(self, column: int | None) -> int | None:
@@ -260,39 +367,109 @@ class _Expr:
         return self.position if column is None else self.base + column
 
 
-@lru_cache(maxsize=8192)
-def _template(text: str, limits: ExpressionLimits) -> tuple[_Expr | None, tuple[str | _Expr, ...]]:
+_Template = tuple[_Expr | None, tuple[str | _Expr, ...]]
+
+
+def _template(text: str, limits: ExpressionLimits) -> _Template:
     """(the expression when it is the whole field, else None; literal and expression
     parts) of one string field (cached)."""
+    return _template_default(text) if limits is DEFAULT_LIMITS else _template_limited(text, limits)
+
+
+@lru_cache(maxsize=8192)
+def _template_default(text: str) -> _Template:
+    return _split(text, DEFAULT_LIMITS)
+
+
+@lru_cache(maxsize=1024)
+def _template_limited(text: str, limits: ExpressionLimits) -> _Template:
+    return _split(text, limits)
+
+
+def _split(text: str, limits: ExpressionLimits) -> _Template:
+    """`_template`, uncached."""
     parts: list[str | _Expr] = []
     last = 0
     for start, end, inner in find_expressions(text):
         raw = text[start + 2 : end - 2]
         base = start + 2 + (len(raw) - len(raw.lstrip()))
         try:
-            tree = _parse(inner, limits)
+            code = _parse(inner, limits)
         except ExpressionError as exc:
             position = start if exc.position is None else base + exc.position
             raise ExpressionError(exc.message, expression=exc.expression, position=position) from None
         if start > last:
             parts.append(text[last:start])
-        parts.append(_Expr(start, inner, tree, base))
+        parts.append(_Expr(start, inner, code, base))
         last = end
     if last < len(text):
         parts.append(text[last:])
+    if len(parts) == 1 and type(parts[0]) is _Expr:  # the common case: one whole-field expression
+        return parts[0], (parts[0],)
     exprs = [p for p in parts if type(p) is _Expr]
-    whole = len(exprs) == 1 and all(isinstance(p, _Expr) or not p.strip() for p in parts)
+    whole = len(exprs) == 1 and all(type(p) is _Expr or not p.strip() for p in parts)
     return (exprs[0] if whole else None), tuple(parts)
+
+
+_READ_AS_IS = frozenset({str, int, bool, type(None), dict, list})
+
+
+def _follow(path: tuple[Any, ...], names: Mapping[str, Any]) -> Any:
+    """The value a key-reading expression gives, or _MISSING wherever the evaluator has
+    something else to say (a missing key, an index out of range, a value that is not
+    JSON): it then runs the expression itself, for its checks and its message.
+
+    The evaluator returns what it reads from the names as it is, so this is the same
+    value, only without a walk over the tree."""
+    try:
+        value = names[path[0]]
+    except KeyError:
+        return _MISSING
+    for key in path[1:]:
+        kind = type(value)
+        if kind is dict:
+            value = value.get(key, _MISSING)
+            if value is _MISSING:
+                return _MISSING
+        elif kind is list and type(key) is int and -len(value) <= key < len(value):
+            value = value[key]
+        else:
+            return _MISSING
+    kind = type(value)
+    if kind in _READ_AS_IS or (kind is float and math.isfinite(value)):
+        return value
+    return _MISSING
+
+
+def _as_text(value: Any) -> Any:
+    """A scalar's interpolated text (the evaluator's `_text`), or _MISSING for a container."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if kind is int and value.bit_length() > 10_000:  # str() may refuse it: the evaluator says why
+        return _MISSING
+    return str(value) if kind is int or kind is float else _MISSING
 
 
 def _run(
     expr: _Expr, names: Mapping[str, Any], limits: ExpressionLimits, *, text: bool = False
 ) -> Any:
     """Evaluate a parsed expression (as text when `text`); every failure is an ExpressionError."""
+    code = expr.code
+    if code.path is not None:
+        value = _follow(code.path, names)
+        if value is not _MISSING:
+            value = _as_text(value) if text else value
+            if value is not _MISSING:
+                return value
     ev = evaluator()
     ev.fault = None
     try:
-        return ev.run(expr.tree, expr.source, names, limits, text=text)
+        return ev.run(code.tree, expr.source, names, limits, text=text, timed=code.timed)
     except ExpressionError as exc:
         message = exc.message
     except InvalidExpression as exc:
