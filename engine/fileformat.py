@@ -28,6 +28,7 @@ from typing import Any, Literal, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from engine.errors import Problem, WorkflowInvalid
+from engine.heap import collections_paused
 from engine.model import DEFAULT_MAX_NODE_VISITS, FORMAT, Connection, Node, Note, Workflow
 
 __all__ = [
@@ -430,6 +431,13 @@ def _decode(text: str) -> Any:
 
 def loads(
     text: str | bytes, *, file: str | None = None, check_configs: bool = True, config_validator: ConfigValidator | None = None
+) -> Workflow:
+    with collections_paused():  # everything built here lives on (engine.heap says why)
+        return _loads(text, file=file, check_configs=check_configs, config_validator=config_validator)
+
+
+def _loads(
+    text: str | bytes, *, file: str | None, check_configs: bool, config_validator: ConfigValidator | None
 ) -> Workflow:
     try:
         if isinstance(text, bytes | bytearray):

@@ -8,11 +8,11 @@ connections are loop back-edges.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import Problem, WorkflowInvalid
+from engine.heap import collections_paused
 from engine.model import Node, Workflow
 
 if TYPE_CHECKING:
@@ -27,20 +27,30 @@ def _specs(wf: Workflow) -> dict[str, NodeSpec | None]:
     return {n.id: find_spec(n.type) for n in wf.nodes}
 
 
-def _config_strings(value: object, path: str) -> Iterable[tuple[str, str]]:
+def _config_strings(value: object, path: str, out: list[tuple[str, str]]) -> None:
+    """Append (field path, text) of every string in `value` that holds an expression."""
     if isinstance(value, str):
         if "{{" in value:
-            yield path, value
+            out.append((path, value))
     elif isinstance(value, dict):
         for k, v in value.items():
-            yield from _config_strings(v, f"{path}.{k}")
+            if type(v) is str and "{{" not in v:
+                continue  # most values: no path built for them
+            _config_strings(v, f"{path}.{k}", out)
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            yield from _config_strings(v, f"{path}[{i}]")
+            if type(v) is str and "{{" not in v:
+                continue
+            _config_strings(v, f"{path}[{i}]", out)
 
 
 def validate(wf: Workflow, *, file: str | None = None) -> list[Problem]:
     """Every problem with the workflow, in a stable order (empty list: it can run)."""
+    with collections_paused():  # the parsed expressions live on (engine.heap says why)
+        return _validate(wf, file)
+
+
+def _validate(wf: Workflow, file: str | None) -> list[Problem]:
     problems: list[Problem] = []
     specs = _specs(wf)
 
@@ -103,24 +113,50 @@ def validate(wf: Workflow, *, file: str | None = None) -> list[Problem]:
     return problems
 
 
+_NOT_EXPRESSIONS = {"unsupported": ("parameters", "credentials", "reason")}  # kept as imported
+
+
 def _node_problems(n: Node, file: str | None) -> list[Problem]:
-    """One node's config against its schema, and the syntax of every expression in it.
+    """One node's config against its schema, and the syntax of every expression in it,
+    from one walk over the config (which also tells the schema check which keys hold an
+    expression, to be checked after rendering).
 
     An `unsupported` placeholder is a problem in itself; its original n8n parameters
     are kept as they were, so they are not read as expressions.
     """
-    from engine import expressions
-    from engine.errors import ExpressionError
     from engine.nodes.registry import validate_node_config
 
-    problems = validate_node_config(n, file=file)
     config = n.config
-    if n.type == "unsupported" and isinstance(config, dict):
+    strings: list[tuple[str, str]] = []
+    if not isinstance(config, dict):
+        _config_strings(config, "config", strings)
+        return validate_node_config(n, file=file) + _expression_problems(n, strings, file)
+    hidden = _NOT_EXPRESSIONS.get(n.type, ())
+    expression_keys = []
+    for key, value in config.items():
+        if type(value) is str and "{{" not in value:
+            continue
+        before = len(strings)
+        _config_strings(value, f"config.{key}", strings)
+        if len(strings) > before:
+            expression_keys.append(key)
+            if key in hidden:
+                del strings[before:]
+    problems = validate_node_config(n, file=file, expression_keys=expression_keys)
+    if n.type == "unsupported":
         from engine.nodes.unsupported import problem_message
 
         problems.append(Problem(problem_message(config), node_id=n.id, field="type", file=file))
-        config = {k: v for k, v in config.items() if k not in ("parameters", "credentials", "reason")}
-    for path, text in _config_strings(config, "config"):
+    return problems + _expression_problems(n, strings, file) if strings else problems
+
+
+def _expression_problems(n: Node, strings: list[tuple[str, str]], file: str | None) -> list[Problem]:
+    """A problem for each (field path, text) whose expressions do not pass `check`."""
+    from engine import expressions
+    from engine.errors import ExpressionError
+
+    problems = []
+    for path, text in strings:
         try:
             expressions.check(text, node_id=n.id, field=path)
         except ExpressionError as exc:

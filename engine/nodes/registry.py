@@ -6,6 +6,7 @@ Built-in modules are imported on first use so `import engine` stays cheap.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Collection
 from typing import Any
 
 from pydantic import ValidationError
@@ -113,11 +114,14 @@ def has_expression(value: Any) -> bool:
     return False
 
 
-def validate_node_config(node: Node, *, file: str | None = None) -> list[Problem]:
+def validate_node_config(
+    node: Node, *, file: str | None = None, expression_keys: Collection[str] | None = None
+) -> list[Problem]:
     """Check a node's config against its type's schema before anything runs.
 
     Keys whose value holds an expression are checked after rendering, at run
-    time (their type is unknown until then), so they are left out here.
+    time (their type is unknown until then), so they are left out here. A caller
+    that has walked the config already passes those keys as `expression_keys`.
     """
     spec = find_spec(node.type)
     if spec is None:
@@ -125,7 +129,9 @@ def validate_node_config(node: Node, *, file: str | None = None) -> list[Problem
         return [Problem(f"unknown node type {node.type!r} (known: {known})", node_id=node.id, field="type", file=file)]
     if not isinstance(node.config, dict):
         return [Problem("config must be an object", node_id=node.id, field="config", file=file)]
-    deferred = frozenset(k for k, v in node.config.items() if has_expression(v) and k not in spec.fields_not_rendered)
+    if expression_keys is None:
+        expression_keys = [k for k, v in node.config.items() if has_expression(v)]
+    deferred = frozenset(k for k in expression_keys if k not in spec.fields_not_rendered)
     if len(deferred) == len(node.config):  # every key is an expression: the check depends on the keys alone
         found = _all_deferred_problems(spec, deferred)
     else:

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from engine.fileformat import parse
 from engine.graph import Routing, validate
-from engine.model import Connection
+from engine.model import Connection, Workflow
 from tests.engine.runtime.helpers import workflow
+
+
+def _unchecked(nodes: list[dict], connections: list[tuple[str, str, str]]) -> Workflow:
+    """A workflow whose configs are left for `validate` to check."""
+    doc = {
+        "format": "processengine/1", "id": "wf", "name": "t",
+        "nodes": [{"name": n["id"], **n} for n in nodes],
+        "connections": [{"from": a, "from_port": p, "to": b} for a, p, b in connections],
+    }  # fmt: skip
+    return parse(doc, check_configs=False)
 
 
 def _msgs(problems) -> list[tuple[str | None, str | None, str]]:
@@ -117,3 +128,42 @@ def test_routing_lists_targets_in_connection_order() -> None:
     assert [t.to_node for t in r.targets("start", "out")] == ["b", "a"]
     assert r.targets("a", "out") == []
     assert r.incoming == {"b": [0], "a": [1]}
+
+
+def test_one_walk_over_a_config_finds_each_expression_and_defers_its_key() -> None:
+    """Expression errors name their full field path (keys with dots and brackets too);
+    a key holding an expression is left to the check after rendering, the rest of
+    the config is checked now."""
+    wf = _unchecked(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "h", "type": "http_request", "config": {
+                "url": "http://127.0.0.1/{{ vars.path }}",
+                "timeout_s": "{{ vars.t }}",  # a string now, a number once rendered
+                "method": "TELEPORT",
+                "headers": {"a.b[0]": ["ok", "{{ 1 + }}"]},
+            }},
+        ],
+        [("start", "out", "h")],
+    )  # fmt: skip
+    got = _msgs(validate(wf))
+    assert [f for _, f, _ in got] == ["config.method", "config.headers.a.b[0][1]"], got
+    assert "syntax error" in got[1][2]
+
+
+def test_an_unsupported_node_keeps_its_n8n_parameters_unread() -> None:
+    """Its original parameters are not expressions (they are n8n's), the other keys are."""
+    wf = _unchecked(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "u", "type": "unsupported", "config": {
+                "original_type": "n8n-nodes-base.x", "reason": "{{ not ours",
+                "parameters": {"p": "{{ $json.x }}"}, "credentials": {"c": "{{"},
+                "note": "{{ 1 + }}",
+            }},
+        ],
+        [("start", "out", "u")],
+    )  # fmt: skip
+    fields = [f for _, f, _ in _msgs(validate(wf))]
+    assert "config.note" in fields and "type" in fields
+    assert not any(f.startswith(("config.parameters", "config.credentials", "config.reason")) for f in fields if f)
