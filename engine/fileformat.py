@@ -204,10 +204,16 @@ def parse(
     `check_configs` is off: a caller that validates the whole graph next (`graph.validate`
     checks every config too) loads without, so each config is validated once.
     """
-    validator = (config_validator or _registry_validator()) if check_configs else None
+    return _parse(data, file, (config_validator or _registry_validator()) if check_configs else None, odd_scalars=True)
+
+
+def _parse(data: Any, file: str | None, validator: ConfigValidator | None, *, odd_scalars: bool) -> Workflow:
+    """`parse`; `odd_scalars` False: the decoder saw no integer too long, no NaN or
+    Infinity and cut nothing out, so only the nesting is left to look at."""
     if not isinstance(data, dict):
         raise WorkflowInvalid([Problem("the file must hold a JSON object", file=file)], file)
-    _refuse_unholdable(data, file)
+    if odd_scalars or _deeper_than(data, MAX_NESTING):
+        _refuse_unholdable(data, file)
     if "format" not in data:
         raise WorkflowInvalid([Problem("missing 'format' (expected 'processengine/1')", field="format", file=file)], file)
     try:
@@ -413,20 +419,57 @@ def _value_problems(data: Any, file: str | None) -> list[Problem]:
     return problems
 
 
+def _deeper_than(data: Any, levels: int) -> bool:
+    """Whether a list or object sits `levels` or more keys below `data` (what
+    `_value_problems` reports as nested too deep), one level at a time: a pass over
+    the containers only, the cheap half of that walk."""
+    level = [data]
+    for _ in range(levels):
+        level = [v for c in level for v in (c.values() if type(c) is dict else c) if type(v) in _CONTAINERS]
+        if not level:
+            return False
+    return True
+
+
+_CONTAINERS = frozenset({dict, list})
+
+
 def _refuse_unholdable(data: dict[str, Any], file: str | None) -> None:
     odd = _value_problems(data, file)
     if odd:
         raise WorkflowInvalid(sorted(odd, key=lambda p: (p.node_id or "", p.field or "")), file)
 
 
-def _decode(text: str) -> Any:
-    """Parse JSON text; only text nested too deep for the parser is cut first (the cut is
-    a scan of the whole text, and nesting below the parser's limit is reported by
-    `_value_problems` on the parsed data just the same)."""
+def _decode(text: str) -> tuple[Any, bool]:
+    """(the parsed JSON text, whether it may hold a value `_value_problems` reports:
+    an integer too long, NaN or Infinity, or a cut). Only text nested too deep for the
+    parser is cut first (the cut is a scan of the whole text, and nesting below the
+    parser's limit is reported by `_value_problems` on the parsed data just the same)."""
+    odd: list[str] = []
+
+    def parse_int(text: str) -> int | _LongInt:
+        if len(text) <= MAX_INT_DIGITS:
+            return int(text)
+        value = _parse_int(text)
+        if type(value) is _LongInt:
+            odd.append(text)
+        return value
+
+    def parse_float(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):  # 1e400
+            odd.append(text)
+        return value
+
+    def parse_constant(text: str) -> float:  # NaN, Infinity, -Infinity
+        odd.append(text)
+        return float(text)
+
+    hooks = {"parse_int": parse_int, "parse_float": parse_float, "parse_constant": parse_constant}
     try:
-        return json.loads(text, parse_int=_parse_int)
+        return json.loads(text, **hooks), bool(odd)  # type: ignore[arg-type]
     except RecursionError:
-        return json.loads(_cut_deep(text), parse_int=_parse_int)
+        return json.loads(_cut_deep(text), **hooks), True  # type: ignore[arg-type]
 
 
 def loads(
@@ -442,14 +485,15 @@ def _loads(
     try:
         if isinstance(text, bytes | bytearray):
             text = bytes(text).decode(json.detect_encoding(text))
-        data = _decode(text)
+        data, odd = _decode(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         where = f"line {exc.lineno} column {exc.colno}: " if isinstance(exc, json.JSONDecodeError) else ""
         msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         raise WorkflowInvalid([Problem(f"not valid JSON ({where}{msg})", file=file)], file) from None
     except RecursionError:
         raise WorkflowInvalid([Problem("not valid JSON (nested too deeply)", file=file)], file) from None
-    return parse(data, file=file, check_configs=check_configs, config_validator=config_validator)
+    validator = (config_validator or _registry_validator()) if check_configs else None
+    return _parse(data, file, validator, odd_scalars=odd)
 
 
 def load(

@@ -334,3 +334,14 @@ def test_fuzzed_files_with_huge_numbers_or_deep_nesting_never_crash(place: str, 
         depth = value.count("[") + value.count("{")  # every bracket of a _nest opens one more level
         longest = max((len(run) for run in value.replace("[", " ").replace("]", " ").replace("{", " ").replace("}", " ").replace(":", " ").replace('"k"', " ").split()), default=0)
         assert depth <= 100 and longest <= 4300
+
+
+def test_one_level_over_the_limit_is_found_without_an_odd_number_in_sight() -> None:
+    """Text with no long integer, NaN or Infinity only has its nesting looked at (one
+    pass over the containers): the first level too deep is still reported where it is."""
+    over = _hostile("config", "1").replace('"variables": {}', f'"variables": {{"v": {_nest(99, "lo")}}}')
+    with pytest.raises(WorkflowInvalid) as err:
+        fileformat.loads(over, file="f.pe.json")
+    (p,) = err.value.problems
+    assert p.field.startswith("variables.v") and "nested more than 100 levels" in p.message
+    assert fileformat.loads(over.replace(_nest(99, "lo"), _nest(98, "lo"))).variables["v"]
