@@ -222,8 +222,8 @@ def _parse(data: Any, file: str | None, validator: ConfigValidator | None, *, od
         raise WorkflowInvalid([Problem(str(exc), field="format", file=file)], file) from None
     errors: list[Any] = []
     doc = _validated(WorkflowFile, data, (), errors)
-    nodes = _items(data.get("nodes"), "nodes", NodeFile, _node_of, errors)
-    connections = _items(data.get("connections"), "connections", ConnectionFile, _connection_of, errors)
+    nodes = _items(data.get("nodes"), "nodes", NodeFile, _node_of, errors, _plain_node)
+    connections = _items(data.get("connections"), "connections", ConnectionFile, _connection_of, errors, _plain_connection)
     problems = _shape_problems(data, errors, file) if errors else []
     if validator is not None:  # the configs of the well-formed nodes, also when others are not
         for node in nodes:
@@ -270,15 +270,29 @@ def _list_of(model: type[_M]) -> TypeAdapter[list[_M]]:
     return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
-def _items(raw: Any, key: str, model: type[_M], build: Callable[[_M], _T], errors: list[Any]) -> list[_T]:
+def _items(
+    raw: Any, key: str, model: type[_M], build: Callable[[_M], _T], errors: list[Any], plain: Callable[[Any], _T | None]
+) -> list[_T]:
     """The list `raw` checked as `model` items, CHUNK at a time, each turned into the
     engine's object at once, so a 100,000-node file never holds a validated copy of
-    every node (the document's own check reports a `raw` that is not a list)."""
+    every node (the document's own check reports a `raw` that is not a list).
+
+    A chunk whose every item is plain (`plain` builds the object straight from the
+    JSON, as the model would, or says None) skips the model."""
     if not isinstance(raw, list):
         return []
     out: list[_T] = []
     adapter = _list_of(model)
     for first in range(0, len(raw), CHUNK):
+        direct = []
+        for item in raw[first : first + CHUNK]:
+            got = plain(item)
+            if got is None:
+                break
+            direct.append(got)
+        else:
+            out.extend(direct)
+            continue
         try:
             checked = adapter.validate_python(raw[first : first + CHUNK])
         except ValidationError as exc:
@@ -312,6 +326,62 @@ def _node_of(nf: NodeFile) -> Node:
 
 def _connection_of(c: ConnectionFile) -> Connection:
     return Connection(c.from_, c.from_port, c.to, c.to_port)
+
+
+# The plain shapes of a node and a connection, built without pydantic (a third of the
+# load's time went to model instances thrown away at once). Each accepts only what its
+# model takes unchanged - known keys, exact JSON types, nothing to coerce - and says
+# None for anything else, which the model then checks and words. A test holds the key
+# sets to the models' fields.
+_NODE_KEYS = frozenset({"id", "type", "name", "position", "config", "retry", "on_error", "disabled", "pin", "replay"})
+_CONNECTION_KEYS = frozenset({"from", "from_port", "to", "to_port"})
+_RETRY_WORDS = frozenset({"default", "strict", "none"})
+_ON_ERROR = frozenset({"fail", "route", "continue"})
+_ABSENT: Any = object()
+
+
+def _plain_node(raw: Any) -> Node | None:
+    """The Node that NodeFile and `_node_of` would make of `raw`, or None."""
+    if type(raw) is not dict or not raw.keys() <= _NODE_KEYS:
+        return None
+    node_id, node_type, name = raw.get("id"), raw.get("type"), raw.get("name")
+    if type(node_id) is not str or type(node_type) is not str or type(name) is not str:
+        return None
+    position = _plain_position(raw.get("position", _ABSENT))
+    config = raw.get("config", _ABSENT)
+    config = {} if config is _ABSENT else dict(config) if type(config) is dict and all(type(k) is str for k in config) else None
+    retry = raw.get("retry")
+    on_error, disabled, replay = raw.get("on_error", "fail"), raw.get("disabled", False), raw.get("replay", False)
+    if (
+        not (node_id and node_type and name) or position is None or config is None
+        or not (retry is None or (type(retry) is str and retry in _RETRY_WORDS))
+        or type(on_error) is not str or on_error not in _ON_ERROR
+        or type(disabled) is not bool or type(replay) is not bool
+    ):  # fmt: skip
+        return None
+    return Node(id=node_id, type=node_type, name=name, position=position, config=config, retry=retry,
+                on_error=on_error, disabled=disabled, pin=raw.get("pin"), replay=replay)  # fmt: skip
+
+
+def _plain_position(value: Any) -> tuple[float, float] | None:
+    if value is _ABSENT:
+        return (0.0, 0.0)
+    if type(value) is not list or len(value) != 2:
+        return None
+    x, y = value
+    if type(x) not in (int, float) or type(y) not in (int, float) or not (-1e15 < x < 1e15 and -1e15 < y < 1e15):
+        return None  # bools, text, huge or non-finite numbers: the model decides
+    return (float(x), float(y))
+
+
+def _plain_connection(raw: Any) -> Connection | None:
+    """The Connection that ConnectionFile and `_connection_of` would make of `raw`, or None."""
+    if type(raw) is not dict or not raw.keys() <= _CONNECTION_KEYS:
+        return None
+    src, from_port, dst, to_port = raw.get("from"), raw.get("from_port", "out"), raw.get("to"), raw.get("to_port", "in")
+    if type(src) is not str or type(dst) is not str or type(from_port) is not str or type(to_port) is not str:
+        return None
+    return Connection(src, from_port, dst, to_port) if src and dst else None
 
 
 class _LongInt:

@@ -8,10 +8,12 @@ connections are loop back-edges.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import Problem, WorkflowInvalid
+from engine import expressions
+from engine.errors import ExpressionError, Problem, WorkflowInvalid
 from engine.heap import collections_paused
 from engine.model import Node, Workflow
 
@@ -51,6 +53,8 @@ def validate(wf: Workflow, *, file: str | None = None) -> list[Problem]:
 
 
 def _validate(wf: Workflow, file: str | None) -> list[Problem]:
+    from engine.nodes.registry import validate_node_config
+
     problems: list[Problem] = []
     specs = _specs(wf)
 
@@ -66,7 +70,7 @@ def _validate(wf: Workflow, file: str | None) -> list[Problem]:
             )
         else:
             names[n.name] = n.id
-        problems.extend(_node_problems(n, file))
+        problems.extend(_node_problems(n, file, validate_node_config))
 
     triggers = [n for n in wf.nodes if (s := specs.get(n.id)) is not None and s.is_trigger]
     if not triggers:
@@ -113,10 +117,11 @@ def _validate(wf: Workflow, file: str | None) -> list[Problem]:
     return problems
 
 
+ConfigCheck = Callable[..., list[Problem]]  # registry.validate_node_config (imported on first use)
 _NOT_EXPRESSIONS = {"unsupported": ("parameters", "credentials", "reason")}  # kept as imported
 
 
-def _node_problems(n: Node, file: str | None) -> list[Problem]:
+def _node_problems(n: Node, file: str | None, validate_node_config: ConfigCheck) -> list[Problem]:
     """One node's config against its schema, and the syntax of every expression in it,
     from one walk over the config (which also tells the schema check which keys hold an
     expression, to be checked after rendering).
@@ -124,8 +129,6 @@ def _node_problems(n: Node, file: str | None) -> list[Problem]:
     An `unsupported` placeholder is a problem in itself; its original n8n parameters
     are kept as they were, so they are not read as expressions.
     """
-    from engine.nodes.registry import validate_node_config
-
     config = n.config
     strings: list[tuple[str, str]] = []
     if not isinstance(config, dict):
@@ -152,9 +155,6 @@ def _node_problems(n: Node, file: str | None) -> list[Problem]:
 
 def _expression_problems(n: Node, strings: list[tuple[str, str]], file: str | None) -> list[Problem]:
     """A problem for each (field path, text) whose expressions do not pass `check`."""
-    from engine import expressions
-    from engine.errors import ExpressionError
-
     problems = []
     for path, text in strings:
         try:

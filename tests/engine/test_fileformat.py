@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from engine import fileformat
 from engine.errors import WorkflowInvalid
@@ -345,3 +346,86 @@ def test_one_level_over_the_limit_is_found_without_an_odd_number_in_sight() -> N
     (p,) = err.value.problems
     assert p.field.startswith("variables.v") and "nested more than 100 levels" in p.message
     assert fileformat.loads(over.replace(_nest(99, "lo"), _nest(98, "lo"))).variables["v"]
+
+
+def test_plain_entries_know_every_field_of_their_models() -> None:
+    """A field added to NodeFile or ConnectionFile must be added to the plain shapes too,
+    or nodes without it would be built without its default."""
+    assert set(fileformat.NodeFile.model_fields) == fileformat._NODE_KEYS
+    assert {f.alias or name for name, f in fileformat.ConnectionFile.model_fields.items()} == fileformat._CONNECTION_KEYS
+
+
+_ODD_SCALARS = st.sampled_from([True, False, 0, 1, -1.5, 1e300, 10**20, "", "x", "1.5", None, [], {}, [1], [1, 2], [1.0, True]])
+_NODE_ENTRIES = st.dictionaries(
+    st.sampled_from([*sorted(fileformat._NODE_KEYS), "extra"]),
+    _ODD_SCALARS | st.sampled_from(["fail", "route", "continue", "default", "strict", "none", "set"])
+    | st.dictionaries(st.text(max_size=3) | st.integers(0, 2), _ODD_SCALARS, max_size=3)
+    | st.lists(st.integers(-5, 5) | st.floats(allow_nan=True) | st.booleans(), max_size=3),
+    max_size=10,
+)
+
+
+@settings(max_examples=600, deadline=None, database=None)
+@given(entry=_NODE_ENTRIES, base=st.booleans())
+@example(entry={"id": ""}, base=True)
+@example(entry={"position": [True, 1]}, base=True)
+@example(entry={"position": [1e300, 0]}, base=True)
+@example(entry={"position": [1, 2, 3]}, base=True)
+@example(entry={"position": [float("nan"), 0]}, base=True)
+@example(entry={"config": {1: 2}}, base=True)
+@example(entry={"config": {"a": {1: 2}}, "pin": [1]}, base=True)
+@example(entry={"retry": {}}, base=True)
+@example(entry={"retry": "sometimes"}, base=True)
+@example(entry={"on_error": "ignore"}, base=True)
+@example(entry={"disabled": 1, "replay": True}, base=True)
+@example(entry={"extra": 1}, base=True)
+def test_a_plain_node_is_built_as_the_model_builds_it(entry: dict, base: bool) -> None:
+    if base:  # most generated entries lack an id, type or name: give half of them one
+        entry = {"id": "a", "type": "set", "name": "A", **entry}
+    direct = fileformat._plain_node(entry)
+    try:
+        modelled = fileformat._node_of(fileformat.NodeFile.model_validate(entry))
+    except ValidationError:
+        assert direct is None
+        return
+    assert direct is None or (direct == modelled and type(direct.position[0]) is float)
+
+
+_CONNECTION_ENTRIES = st.dictionaries(
+    st.sampled_from([*sorted(fileformat._CONNECTION_KEYS), "from_", "extra"]),
+    _ODD_SCALARS | st.sampled_from(["a", "out", "in", "b"]),
+    max_size=5,
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(entry=_CONNECTION_ENTRIES)
+@example(entry={"from": "", "to": "b"})
+@example(entry={"from": "a", "to": ""})
+@example(entry={"from": "a", "to": "b", "from_port": ""})
+@example(entry={"from": "a", "to": "b", "to_port": 1})
+@example(entry={"from_": "a", "to": "b"})
+def test_a_plain_connection_is_built_as_the_model_builds_it(entry: dict) -> None:
+    direct = fileformat._plain_connection(entry)
+    try:
+        modelled = fileformat._connection_of(fileformat.ConnectionFile.model_validate(entry))
+    except ValidationError:
+        assert direct is None
+        return
+    assert direct is None or direct == modelled
+
+
+def test_a_file_of_plain_nodes_loads_as_one_checked_by_the_models() -> None:
+    """The same document with one entry the models must check (a retry object) gives the
+    same workflow, and its problems are still worded by the models."""
+    doc = _doc()
+    plain = fileformat.parse(doc)
+    doc["nodes"][1]["retry"] = {"max_attempts": 2}
+    checked = fileformat.parse(doc)
+    assert checked.node("s").retry == {"max_attempts": 2}
+    checked.node("s").retry = None
+    assert checked == plain
+    doc["nodes"][1]["position"] = [1, "up"]
+    with pytest.raises(WorkflowInvalid) as err:
+        fileformat.parse(doc)
+    assert [(p.node_id, p.field) for p in err.value.problems] == [("s", "position.1")]
