@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from engine.errors import ExpressionError  # noqa: E402
-from engine.expressions import make_names, render  # noqa: E402
+from engine.expressions import check, make_names, render  # noqa: E402
 from tests.engine.test_expression_sandbox import COST_PAYLOADS, PAYLOADS  # noqa: E402
 
 NAMES = make_names(
@@ -69,6 +69,7 @@ def main() -> None:
         repeat,
     )
     print(f"| make_names | {make:.2f} |")
+    first_checks(2000 if args.quick else 20000)
 
     print(
         "\n| sandbox payloads refused | count | slowest ms (wall) | median ms (wall) |\n| --- | ---: | ---: | ---: |"
@@ -86,6 +87,33 @@ def main() -> None:
     times.sort()
     print(f"| all | {len(times)} | {times[-1]:.1f} | {times[len(times) // 2]:.3f} |")
     costly()
+
+
+FIRST_CHECKS = [  # each made distinct by a number, as every node of a real workflow reads its own fields
+    ("key path", "{{{{ input.body.items{} }}}}"),
+    ("arithmetic", "{{{{ {} + 1 }}}}"),
+    ("comparison and call", "{{{{ len(input.body.items) > {} }}}}"),
+    ("interpolated, 2 expressions", "{{{{ vars.base_url }}}}/items/{{{{ input.body.id{} }}}}"),
+]
+
+
+def first_checks(count: int) -> None:
+    """`check` of fields never seen before (what loading pays once per distinct
+    expression: parse, static check, cached for the run), then the run's first render."""
+    print("\n| first sight of a field | check µs | then render µs |\n| --- | ---: | ---: |")
+    body = {**NAMES["input"]["body"], **{f"items{i}": i for i in range(count)}, **{f"id{i}": i for i in range(count)}}
+    names = {**NAMES, "input": {"body": body}}
+    for label, form in FIRST_CHECKS:
+        texts = [form.format(i) for i in range(count)]
+        start = time.process_time()
+        for t in texts:
+            check(t)
+        checked = time.process_time() - start
+        start = time.process_time()
+        for t in texts:
+            render(t, names)
+        rendered = time.process_time() - start
+        print(f"| {label} | {checked / count * 1e6:.2f} | {rendered / count * 1e6:.2f} |")
 
 
 def costly() -> None:
