@@ -7,7 +7,8 @@ Run: python tests/perf/bench_cli.py [--nodes N]
   one raw sqlite3 WAL commit (synchronous=NORMAL) of a 200-byte row;
 - start-up: `processengine run` of a two-node workflow beside a bare Python that imports
   asyncio, sqlite3 and json.
-Medians of 5 wall times per round; `--rounds R` repeats the whole measurement and prints
+Medians of 5 wall times per round (and of the commands' CPU time, user + system, which a
+busy machine disturbs far less: a row of its own, with no floor beside it); `--rounds R` repeats the whole measurement and prints
 the median and range of the ratios over the rounds. `--phases` adds the load path of the
 same file timed inside fresh processes (CPU time, per node): reading and checking the file's
 shape, validating it (configs, expressions, graph) and rendering every config once, as the
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -57,27 +59,35 @@ def child_env(cache: Path) -> dict[str, str]:
     return env
 
 
+CPU_SPENT: list[float] = []  # CPU seconds (user + system) of each command `wall` ran
+
+
 def wall(cmd: list[str], env: dict[str, str], repeats: int = 5) -> float:
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
         times.append(time.perf_counter() - t)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if out.returncode != 0:
             raise RuntimeError(out.stderr[-2000:])
+    CPU_SPENT.append(statistics.median(cpu))
     return statistics.median(times)
 
 
-def one_round(d_path: Path, nodes: int, env: dict[str, str]) -> tuple[float, float, float, float]:
-    """(per-node µs, WAL floor µs, two-node run s, bare Python s), measured together."""
+def one_round(d_path: Path, nodes: int, env: dict[str, str]) -> tuple[float, float, float, float, float]:
+    """(per-node µs, WAL floor µs, two-node run s, bare Python s, per-node CPU µs), measured together."""
     db = str(d_path / "bench.db")
     pe = [sys.executable, "-m", "engine.cli", "run"]
     small, big = d_path / "chain1.pe.json", d_path / f"chain{nodes}.pe.json"
     t_small = wall([*pe, str(small), "--db", db, "--json"], env)
     t_big = wall([*pe, str(big), "--db", db, "--json"], env)
+    cpu_small, cpu_big = CPU_SPENT[-2:]
     bare = wall([sys.executable, "-c", "import asyncio, sqlite3, json"], env)
     floor = floor_sqlite_commit()  # the same floor as bench_store.py
-    return (t_big - t_small) / nodes * 1e6, floor, t_small, bare
+    return (t_big - t_small) / nodes * 1e6, floor, t_small, bare, (cpu_big - cpu_small) / nodes * 1e6
 
 
 PHASES_CHILD = """
@@ -162,6 +172,7 @@ def main() -> None:
     print("| measure | value | floor | ratio |")
     print("| --- | ---: | ---: | ---: |")
     print(f"| durable CLI chain, per node ({args.nodes:,} `set` nodes, 2 expressions each, `--json`) | {_spread(per_node, '.0f')} µs | {_spread(floors, '.1f')} µs (WAL commit) | {_spread([r[0] / r[1] for r in rounds], '.1f')} |")
+    print(f"| the same chain, CPU time per node (user + system; steadier than wall time on a busy machine) | {_spread([r[4] for r in rounds], '.0f')} µs | | |")
     print(f"| `processengine run` of a two-node workflow | {_spread(small_ms, '.0f')} ms | {_spread(bare_ms, '.0f')} ms (bare Python) | {_spread([r[2] / r[3] for r in rounds], '.1f')} |")
 
 
