@@ -76,36 +76,7 @@ def _validate(wf: Workflow, file: str | None) -> list[Problem]:
     if not triggers:
         problems.append(Problem("the workflow has no trigger node", field="nodes", file=file))
 
-    seen_conns: set[tuple[str, str, str, str]] = set()
-    edges: list[tuple[str, str, str]] = []  # (from, to, from_port) of well-formed connections
-    for i, c in enumerate(wf.connections):
-        where = f"connections[{i}]"
-        ok = True
-        src, dst = wf.get(c.from_node), wf.get(c.to_node)
-        if src is None:
-            problems.append(Problem(f"connection from unknown node {c.from_node!r}", node_id=c.from_node, field=f"{where}.from", file=file))
-            ok = False
-        if dst is None:
-            problems.append(Problem(f"connection to unknown node {c.to_node!r}", node_id=c.to_node, field=f"{where}.to", file=file))
-            ok = False
-        if src is not None and (spec := specs[src.id]) is not None:
-            outs = spec.output_ports(src)
-            if c.from_port not in outs:
-                problems.append(Problem(f"node has no output port {c.from_port!r} (ports: {', '.join(outs)})", node_id=src.id, field=f"{where}.from_port", file=file))
-                ok = False
-        if dst is not None and (spec := specs[dst.id]) is not None:
-            ins = spec.input_ports(dst)
-            if c.to_port not in ins:
-                msg = "a trigger has no input" if not ins else f"node has no input port {c.to_port!r} (ports: {', '.join(ins)})"
-                problems.append(Problem(msg, node_id=dst.id, field=f"{where}.to_port", file=file))
-                ok = False
-        if c.key in seen_conns:
-            problems.append(Problem("duplicate connection", node_id=c.from_node, field=where, file=file))
-            ok = False
-        seen_conns.add(c.key)
-        if ok:
-            edges.append((c.from_node, c.to_node, c.from_port))
-
+    edges = _connection_problems(wf, specs, file, problems)
     problems.extend(_cycle_problems(wf, specs, edges, file))
     if triggers:
         reachable = _reachable([t.id for t in triggers], [(u, v) for u, v, _ in edges])
@@ -119,6 +90,44 @@ def _validate(wf: Workflow, file: str | None) -> list[Problem]:
 
 ConfigCheck = Callable[..., list[Problem]]  # registry.validate_node_config (imported on first use)
 _NOT_EXPRESSIONS = {"unsupported": ("parameters", "credentials", "reason")}  # kept as imported
+
+
+def _connection_problems(
+    wf: Workflow, specs: dict[str, NodeSpec | None], file: str | None, problems: list[Problem]
+) -> list[tuple[str, str, str]]:
+    """Append each connection's problems to `problems`; return the (from, to, from_port)
+    of the well-formed ones (the field names are built only for a problem)."""
+    seen: set[tuple[str, str, str, str]] = set()
+    edges: list[tuple[str, str, str]] = []
+    get = wf.get
+    for i, c in enumerate(wf.connections):
+        ok = True
+        src, dst = get(c.from_node), get(c.to_node)
+        if src is None:
+            problems.append(Problem(f"connection from unknown node {c.from_node!r}", node_id=c.from_node, field=f"connections[{i}].from", file=file))
+            ok = False
+        if dst is None:
+            problems.append(Problem(f"connection to unknown node {c.to_node!r}", node_id=c.to_node, field=f"connections[{i}].to", file=file))
+            ok = False
+        if src is not None and (spec := specs[src.id]) is not None:
+            outs = spec.output_ports(src)
+            if c.from_port not in outs:
+                problems.append(Problem(f"node has no output port {c.from_port!r} (ports: {', '.join(outs)})", node_id=src.id, field=f"connections[{i}].from_port", file=file))
+                ok = False
+        if dst is not None and (spec := specs[dst.id]) is not None:
+            ins = spec.input_ports(dst)
+            if c.to_port not in ins:
+                msg = "a trigger has no input" if not ins else f"node has no input port {c.to_port!r} (ports: {', '.join(ins)})"
+                problems.append(Problem(msg, node_id=dst.id, field=f"connections[{i}].to_port", file=file))
+                ok = False
+        key = c.key
+        if key in seen:
+            problems.append(Problem("duplicate connection", node_id=c.from_node, field=f"connections[{i}]", file=file))
+            ok = False
+        seen.add(key)
+        if ok:
+            edges.append((c.from_node, c.to_node, c.from_port))
+    return edges
 
 
 def _node_problems(n: Node, file: str | None, validate_node_config: ConfigCheck) -> list[Problem]:
