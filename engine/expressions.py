@@ -544,11 +544,11 @@ def _render(value: Any, names: Mapping[str, Any], limits: ExpressionLimits) -> A
     if t is dict:
         out = {}
         for key, item in value.items():
-            if type(item) is str and "{{" not in item:
-                out[key] = item
-                continue
             try:
-                out[key] = _render(item, names, limits)
+                if type(item) is str:  # most values: no call for the plain ones
+                    out[key] = item if "{{" not in item else _render_text(item, names, limits)
+                else:
+                    out[key] = _render(item, names, limits)
             except ExpressionError as exc:
                 raise _where(exc, str(key)) from None
         return out
