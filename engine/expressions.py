@@ -296,7 +296,7 @@ def _vet(tree: ast.AST, limits: ExpressionLimits) -> tuple[str, ast.AST] | None:
     return None
 
 
-def _child_fields(kind: type) -> tuple[str, ...]:
+def _child_fields(kind: type[ast.AST]) -> tuple[str, ...]:
     """The fields of `kind` that can hold nodes (the ones `ast.iter_child_nodes` yields from)."""
     if kind is ast.Constant:  # its `value` is the literal itself
         return ()
@@ -407,7 +407,7 @@ def _split(text: str, limits: ExpressionLimits) -> _Template:
     if len(parts) == 1 and type(parts[0]) is _Expr:  # the common case: one whole-field expression
         return parts[0], (parts[0],)
     exprs = [p for p in parts if type(p) is _Expr]
-    whole = len(exprs) == 1 and all(type(p) is _Expr or not p.strip() for p in parts)
+    whole = len(exprs) == 1 and all(isinstance(p, _Expr) or not p.strip() for p in parts)
     return (exprs[0] if whole else None), tuple(parts)
 
 
