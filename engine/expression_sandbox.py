@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from simpleeval import SimpleEval
+from simpleeval import MAX_STRING_LENGTH, SimpleEval
 
 from engine.errors import ExpressionError
 
@@ -100,6 +100,7 @@ _VALUES = SCALARS | {list, dict, tuple}
 _NUMBERS = frozenset({int, float, bool})
 _COMPUTES = frozenset({ast.BinOp, ast.UnaryOp, ast.Call})
 _STRIPS = frozenset({"strip", "lstrip", "rstrip"})
+_NO_NAMES: Mapping[str, Any] = {}  # an idle evaluator's names (never written to)
 
 
 class Evaluator(SimpleEval):  # type: ignore[misc]  # simpleeval ships no types: its base is Any
@@ -154,9 +155,7 @@ class Evaluator(SimpleEval):  # type: ignore[misc]  # simpleeval ships no types:
         system call, as dear as evaluating a short expression."""
         self.names = names
         self.limits = limits
-        self._scopes.clear()
-        self._given.clear()
-        self._steps = self._iterations = self._built = 0
+        self._steps = self._iterations = self._built = 0  # scopes and `_given`: emptied after each run
         self._deadline = time.thread_time() + limits.timeout_s if timed else None
         self.busy = True
         self.expr = source  # for simpleeval's own messages
@@ -169,9 +168,16 @@ class Evaluator(SimpleEval):  # type: ignore[misc]  # simpleeval ships no types:
             return result
         finally:
             self.busy = False
-            self.names = {}
+            self.names = _NO_NAMES
             self._scopes.clear()
             self._given.clear()
+
+    def _eval_constant(self, node: ast.Constant) -> Any:
+        """A vetted literal (a JSON scalar); simpleeval's own length check only for long text."""
+        value = node.value
+        if type(value) is str and len(value) > MAX_STRING_LENGTH:
+            return SimpleEval._eval_constant(node)
+        return value
 
     # -- budget ---------------------------------------------------------------
 
