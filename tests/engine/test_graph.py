@@ -167,3 +167,39 @@ def test_an_unsupported_node_keeps_its_n8n_parameters_unread() -> None:
     fields = [f for _, f, _ in _msgs(validate(wf))]
     assert "config.note" in fields and "type" in fields
     assert not any(f.startswith(("config.parameters", "config.credentials", "config.reason")) for f in fields if f)
+
+
+def test_an_edited_file_is_checked_afresh_in_the_same_process(tmp_path) -> None:
+    """Nothing about a file is remembered between loads: only expression texts are cached,
+    keyed by the text itself. Each edit's new problem is found, naming file, node, field."""
+    import json
+
+    from engine import fileformat
+    from engine.errors import WorkflowInvalid
+    from engine.graph import ensure_valid
+
+    path = tmp_path / "wf.pe.json"
+    doc = {
+        "format": "processengine/1", "id": "wf",
+        "nodes": [{"id": "start", "type": "manual_trigger", "name": "Start"},
+                  {"id": "s", "type": "set", "name": "S", "config": {"values": {"a": "{{ vars.k }}"}}}],
+        "connections": [{"from": "start", "to": "s"}],
+    }  # fmt: skip
+
+    def load() -> list[tuple[str | None, str | None, str | None, str]]:
+        path.write_text(json.dumps(doc))
+        try:
+            ensure_valid(fileformat.load(path, check_configs=False), file=str(path))
+        except WorkflowInvalid as exc:
+            return [(p.file, p.node_id, p.field, p.message) for p in exc.problems]
+        return []
+
+    assert load() == []
+    doc["nodes"][1]["config"]["values"]["a"] = "{{ vars.k + }}"
+    ((file, node, field, message),) = load()
+    assert (file, node, field) == (str(path), "s", "config.values.a") and "syntax error" in message
+    doc["nodes"][1]["config"] = {"values": {"a": "{{ vars.k }}"}, "mode": "sideways"}
+    ((file, node, field, _),) = load()
+    assert (file, node, field) == (str(path), "s", "config.mode")
+    doc["nodes"][1]["config"] = {"values": {"a": "{{ vars.k }}"}}
+    assert load() == []
