@@ -104,14 +104,27 @@ def all_specs() -> list[NodeSpec]:
 
 
 def has_expression(value: Any) -> bool:
-    """True if any string inside `value` holds `{{`."""
+    """True if any string inside `value` holds `{{` (asked of every node's config before
+    a run: a loop, not a generator per container)."""
     if isinstance(value, str):
         return "{{" in value
     if isinstance(value, dict):
-        return any(has_expression(v) for v in value.values())
-    if isinstance(value, list):
-        return any(has_expression(v) for v in value)
+        items: Any = value.values()
+    elif isinstance(value, list):
+        items = value
+    else:
+        return False
+    for item in items:
+        kind = type(item)
+        if kind is str:
+            if "{{" in item:
+                return True
+        elif kind not in _SCALARS and has_expression(item):
+            return True
     return False
+
+
+_SCALARS = frozenset({int, float, bool, type(None)})
 
 
 def validate_node_config(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from engine.model import Node
-from engine.nodes.registry import validate_node_config
+from engine.nodes.registry import has_expression, validate_node_config
 
 
 def problems(node_type: str, config: dict) -> list[tuple[str | None, str]]:
@@ -74,3 +74,20 @@ def test_expression_only_configs_are_checked_once_per_shape_and_named_per_node()
     assert got_a[0].message == got_b[0].message
     got_a.clear()  # a caller changing its list changes nothing for the next node
     assert len(validate_node_config(a)) == 1
+
+
+class _Text(str):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("{{ x }}", True), ("plain", False), (_Text("a {{ b }}"), True), (None, False), (3, False),
+        ({"a": 1, "b": [2, {"c": "{{ d }}"}]}, True), ({"a": 1, "b": [2, {"c": "{ d }"}]}, False),
+        ([1.5, True, None, "x", ["{{"]], True), ({}, False), ([], False), ((["{{"],), False),
+        ({"k": _Text("{{")}, True), ({"{{ key }}": 1}, False),
+    ],
+)  # fmt: skip
+def test_has_expression_looks_at_every_text_value_and_never_at_keys(value: object, expected: bool) -> None:
+    assert has_expression(value) is expected
