@@ -247,7 +247,7 @@ def _path_of(tree: ast.expr) -> tuple[Any, ...] | None:
         node = node.value  # type: ignore[attr-defined]
 
 
-_WARNS = re.compile(r"\\|[0-9][A-Za-z_]")  # a backslash, or a digit touching a letter
+_WARNS = re.compile(r"\\|[0-9]\.?[A-Za-z_]")  # a backslash, or a number touching a letter (`1if`, `1.else`)
 
 
 def _column(node: ast.AST | None) -> int | None:

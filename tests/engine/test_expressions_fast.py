@@ -12,10 +12,10 @@ import ast
 import math
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from engine import expressions
@@ -196,3 +196,26 @@ def test_the_caches_keep_expressions_apart_by_their_limits() -> None:
     with pytest.raises(ExpressionError, match="nests too deeply"):
         render("{{ " + deep + " }}", names, limits=ExpressionLimits(max_depth=3))
     assert render("{{ " + deep + " }}", names) == [[[[1]]]]
+
+
+NUMBERS_AND_WORDS = ["1", "0", "9.", ".5", "1e5", "0x1f", "1j", "1_0", "if", "else", "for", "in", "is",
+                     "and", "or", "not", "x", "'\\d'", "e", "_", ".", "(", ")", "[", "]"]  # fmt: skip
+
+
+@CHECKS
+@given(tokens=st.lists(st.sampled_from(TOKENS + NUMBERS_AND_WORDS), min_size=1, max_size=8), joint=st.sampled_from(["", " "]))
+@example(tokens=["1", ".", "else"], joint="")
+@example(tokens=["1", "if", "1", "else", "2"], joint="")
+@example(tokens=["'\\d'"], joint="")
+@example(tokens=["0x1f", "or", "x"], joint="")
+def test_the_parser_warns_only_about_text_the_warning_gate_catches(tokens: list[str], joint: str) -> None:
+    """Warnings are silenced only for text that can raise one (catching them costs as much
+    as parsing): every text the parser warns about must be caught by the gate, so no
+    warning ever reaches the user's terminal from a workflow's expression."""
+    source = joint.join(tokens)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with suppress(SyntaxError, ValueError, RecursionError, MemoryError):
+            ast.parse(source, mode="eval")
+    if seen:
+        assert expressions._WARNS.search(source), (source, seen[0].message)
