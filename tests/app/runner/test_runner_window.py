@@ -447,3 +447,30 @@ def test_each_dock_group_shows_one_tab_bar(qtbot, qloop, engine, db_path):
     finally:
         ui.shutdown()
         window.document.undo_stack.setClean()
+
+
+
+@pytest.fixture
+def spawned_late():
+    """Tasks spawned as a test ends; checked once the loop is closed (this fixture is set up
+    before the loop, so it is torn down after it): each must have finished."""
+    spawned = []
+    yield spawned
+    assert [t for t in spawned if not t.done()] == [], "a task was left pending when the loop closed"
+
+
+@pytest.fixture
+def refresh_at_teardown(runner, spawned_late):
+    """At teardown, after pytest-qt has processed the test's last events, spawn a history
+    refresh: what the history timer does when it fires in that last processing."""
+    yield
+    spawned_late.append(runner.controller.spawn(runner.refresh_history()))
+
+
+def test_a_history_refresh_spawned_as_the_test_ends_is_cancelled_not_dropped(spawned_late, window, runner, refresh_at_teardown, qtbot):
+    """The refresh's task has not started when the loop closes. Closed without letting the task
+    take its cancellation, the task stayed pending and its coroutine, never started, was later
+    dropped by the garbage collector ("coroutine 'RunnerUi.refresh_history' was never awaited")."""
+    task = runner.controller.spawn(runner.refresh_history())  # one spawned during the test runs to its end
+    qtbot.waitUntil(task.done, timeout=10000)
+    assert task.exception() is None
