@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -79,6 +79,19 @@ class _NodeRun:
     duration: float = 0.0
 
 
+class _SpecsByNode:
+    """Node id -> the spec of its type (a dict entry per node cost ~40 bytes a node)."""
+
+    __slots__ = ("_by_type", "_nodes")
+
+    def __init__(self, nodes: Mapping[str, Node], by_type: dict[str, NodeSpec]) -> None:
+        self._nodes = nodes
+        self._by_type = by_type
+
+    def __getitem__(self, node_id: str) -> NodeSpec:
+        return self._by_type[self._nodes[node_id].type]
+
+
 class _Plan:
     """Per-workflow facts computed once: specs, routing, policies, names."""
 
@@ -87,16 +100,21 @@ class _Plan:
         from engine.nodes.registry import has_expression as has_expr
 
         self.wf = wf
-        self.nodes: dict[str, Node] = {n.id: n for n in wf.nodes}
-        self.specs: dict[str, NodeSpec] = {n.id: get_spec(n.type) for n in wf.nodes}
+        # no per-node maps of its own where the model has one: the nodes are the model's
+        # index, a spec is found through the node's type, and of the routing only the
+        # merges' inputs are kept (the orchestrator reads no other node's)
+        self.nodes: Mapping[str, Node] = wf.by_id
+        self.by_type: dict[str, NodeSpec] = {n.type: get_spec(n.type) for n in wf.nodes}
+        self.specs = _SpecsByNode(self.nodes, self.by_type)
         self.routing = Routing.build(wf)
+        self.routing.incoming = {k: v for k, v in self.routing.incoming.items() if self.specs[k].kind == "merge"}
         # per-node facts as sets of the nodes they hold for (and retry policies only where
         # a node sets its own): a dict entry per node and fact was ~300 bytes a node
         self.policies: dict[str, RetryPolicy] = {
             n.id: policy_for(n.retry, self.specs[n.id].default_retry) for n in wf.nodes if n.retry is not None
         }
         self.side_effects = frozenset(n.id for n in wf.nodes if self.specs[n.id].has_side_effects(n))
-        self.dynamic = frozenset(n.id for n in wf.nodes if has_expr(n.config))
+        self.static = frozenset(n.id for n in wf.nodes if not has_expr(n.config))  # usually the fewer
         self.static_cfg: dict[str, Any] = {}
         self.multi_port = frozenset(
             n.id for n in wf.nodes if self.specs[n.id].kind != "loop" and len(self.specs[n.id].output_ports(n)) > 1
@@ -111,7 +129,7 @@ class _Plan:
     def config(self, node: Node, names_factory: Callable[[], dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
         """Render and validate a node's config (static configs are validated once)."""
         spec = self.specs[node.id]
-        if node.id not in self.dynamic:
+        if node.id in self.static:
             got = self.static_cfg.get(node.id)
             if got is None:
                 got = self.static_cfg[node.id] = (self._validate(node, spec, node.config), node.config)
@@ -295,7 +313,7 @@ class Orchestrator:
         stack = th.stack
         control = self.control
         nodes = plan.nodes
-        specs = plan.specs
+        by_type = plan.by_type
         back_edges = plan.routing.back_edges
         while True:
             while stack:
@@ -307,7 +325,7 @@ class Orchestrator:
                     await self._loop_tick(th, plan, nodes[frame.node_id])
                     continue
                 node = nodes[frame.node_id]
-                spec = specs[node.id]
+                spec = by_type[node.type]
                 if kind == "run":
                     if spec.kind == "merge":
                         waiting = th.waiting.setdefault(node.id, {})
@@ -668,7 +686,8 @@ class Orchestrator:
             await self.hooks.emit(ev.NodeFinished(execution_id=self.record.execution_id, thread_id=th.thread_id, node_id=node.id, status="succeeded", duration_ms=0.0, attempt=1, output_summary=summarize(results), ports=("done",), pure=True), self.record)
 
     async def _mark_unrun_skipped(self, th: ThreadRecord, plan: _Plan) -> None:
-        for node_id in plan.nodes:
+        for node in plan.wf.nodes:  # file order
+            node_id = node.id
             if node_id not in th.node_status:
                 th.node_status[node_id] = "skipped"
                 if self._w_finished:

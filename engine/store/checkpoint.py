@@ -87,19 +87,23 @@ class StatusDict(TrackedDict):
 
 
 def track(th: ThreadRecord) -> None:
-    """Swap the thread's growing maps for change-tracking ones (idempotent)."""
+    """Swap the thread's growing maps for change-tracking ones; maps already tracking
+    (a run resumed in the same process) start with nothing marked changed."""
     if not isinstance(th.node_status, StatusDict):
         th.node_status = StatusDict(th.node_status)
     if not isinstance(th.outputs, TrackedDict):
         th.outputs = TrackedDict(th.outputs)
     if not isinstance(th.edge_counts, TrackedDict):
         th.edge_counts = TrackedDict(th.edge_counts)
+    clear_changes(th)
 
 
-def untrack(th: ThreadRecord) -> None:
-    th.node_status = dict(th.node_status)
-    th.outputs = dict(th.outputs)
-    th.edge_counts = dict(th.edge_counts)
+def clear_changes(th: ThreadRecord) -> None:
+    """Forget the changes marked so far. The maps stay as they are: copying them back to
+    plain dicts at the end of a run doubled them at the peak of a 100,000-node run."""
+    for tracked in (th.node_status, th.outputs, th.edge_counts):
+        if isinstance(tracked, TrackedDict):
+            tracked.take()
 
 
 def progress_counts(th: ThreadRecord) -> dict[str, int]:
@@ -132,6 +136,18 @@ def small_state(th: ThreadRecord) -> dict[str, Any]:
         "stopped_at": th.stopped_at,
         "error": th.error,
     }
+
+
+PAIRS_CHUNK = 4096
+
+
+def _pairs_json(counts: dict[int, int]) -> str:
+    """`[[key, value], ...]` as JSON, encoded a chunk at a time (no list per entry for all at once)."""
+    items = iter(counts.items())
+    parts = []
+    while chunk := list(itertools.islice(items, PAIRS_CHUNK)):
+        parts.append(codec.dumps(list(map(list, chunk)))[1:-1])
+    return "[" + ",".join(parts) + "]"
 
 
 def _common_prefix(a: list[Any], b: list[Any]) -> int:
@@ -532,13 +548,14 @@ class Checkpointer:
         return '{"threads":{' + ",".join(threads) + '},"status":' + codec.dumps(status) + ',"edges":' + codec.dumps(edges) + "}"
 
     def _full_row(self) -> str:
-        threads = {}
+        """The compacted state, written as text piece by piece: a copy of the statuses and a
+        pair list per edge count was the peak memory of a 100,000-node run (+20 MB)."""
+        threads = []
         for tid, th in self.rec.threads.items():
-            d = small_state(th)
-            d["node_status"] = dict(th.node_status)
-            d["edge_counts"] = [[k, v] for k, v in th.edge_counts.items()]
-            threads[tid] = d
-        return codec.dumps({"threads": threads, "full": True})
+            head = codec.dumps(small_state(th))[:-1]
+            edges = _pairs_json(th.edge_counts)
+            threads.append(f'{codec.dumps(tid)}:{head},"node_status":{codec.dumps(th.node_status)},"edge_counts":{edges}}}')
+        return '{"threads":{' + ",".join(threads) + '},"full":true}'
 
     # -- committing --------------------------------------------------------------
     def _connection(self) -> Any:
@@ -697,4 +714,4 @@ class Checkpointer:
         if conn is not None:
             conn.close()
         for th in self.rec.threads.values():
-            untrack(th)
+            clear_changes(th)
