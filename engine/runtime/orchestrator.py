@@ -21,6 +21,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError  # loaded with the node specs anyway
+
 from engine import events as ev
 from engine import expressions
 from engine.errors import EngineError, ExpressionError, NodeError, RunTakenOver
@@ -107,19 +109,20 @@ class _Plan:
         self.by_type: dict[str, NodeSpec] = {n.type: get_spec(n.type) for n in wf.nodes}
         self.specs = _SpecsByNode(self.nodes, self.by_type)
         self.routing = Routing.build(wf)
+        by_type = self.by_type
         self.routing.incoming = {k: v for k, v in self.routing.incoming.items() if self.specs[k].kind == "merge"}
         # per-node facts as sets of the nodes they hold for (and retry policies only where
         # a node sets its own): a dict entry per node and fact was ~300 bytes a node
         self.policies: dict[str, RetryPolicy] = {
-            n.id: policy_for(n.retry, self.specs[n.id].default_retry) for n in wf.nodes if n.retry is not None
+            n.id: policy_for(n.retry, by_type[n.type].default_retry) for n in wf.nodes if n.retry is not None
         }
-        self.side_effects = frozenset(n.id for n in wf.nodes if self.specs[n.id].has_side_effects(n))
+        self.side_effects = frozenset(n.id for n in wf.nodes if by_type[n.type].has_side_effects(n))
         self.static = frozenset(n.id for n in wf.nodes if not has_expr(n.config))  # usually the fewer
         self.static_cfg: dict[str, Any] = {}
         self.multi_port = frozenset(
-            n.id for n in wf.nodes if self.specs[n.id].kind != "loop" and len(self.specs[n.id].output_ports(n)) > 1
+            n.id for n in wf.nodes if by_type[n.type].kind != "loop" and len(by_type[n.type].output_ports(n)) > 1
         )
-        self.triggers = [n.id for n in wf.nodes if self.specs[n.id].is_trigger]
+        self.triggers = [n.id for n in wf.nodes if by_type[n.type].is_trigger]
 
     def policy(self, node: Node) -> RetryPolicy:
         """The node's retry policy: its own, else its type's default."""
@@ -145,8 +148,6 @@ class _Plan:
 
     @staticmethod
     def _validate(node: Node, spec: NodeSpec, raw: dict[str, Any]) -> Any:
-        from pydantic import ValidationError
-
         try:
             return spec.config_model.model_validate(raw)
         except ValidationError as exc:

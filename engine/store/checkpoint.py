@@ -43,6 +43,7 @@ log = logging.getLogger("engine.store")
 GROUP_WINDOW = 0.005
 GROUP_ROWS = 2000
 COUNTED = ("succeeded", "failed", "skipped")
+PRODUCERS = frozenset({"succeeded", "failed", "pinned", "reused", "replayed"})  # attempts whose output is stored
 
 
 class TrackedDict(dict):  # type: ignore[type-arg]
@@ -336,59 +337,12 @@ class Checkpointer:
     def _collect(self, tt: _Thread, *, capture: bool) -> None:
         """Move a thread's changes since the last event into the pending commit."""
         th = tt.th
-        tid = th.thread_id
-        status = th.node_status
-        changed = status.take()  # type: ignore[attr-defined]
-        made: dict[str, dict[str, Any]] = {}  # node -> its last attempt row made by this call
         tt.meta_dirty = True
-        if changed:
-            delta = tt.status_delta
-            att = tt.att
-            attempts = th.attempts
-            pending = self.rec.io.pending
-            for node in changed:
-                delta[node] = status[node]
-                lst = attempts.get(node)
-                if lst is not None:
-                    done = att.get(node, 0)
-                    if len(lst) > done:
-                        for a in lst[done:]:
-                            self.seq += 1
-                            made[node] = row = {
-                                    "execution_id": self.eid,
-                                    "seq": self.seq,
-                                    "thread_id": tid,
-                                    "node_id": node,
-                                    "attempt": a["attempt"],
-                                    "status": a["status"],
-                                    "started_at": a["started_at"],
-                                    "duration_ms": a["duration_ms"],
-                                    "error": codec.dumps_opt(a.get("error")),
-                                    "output_seq": None,
-                                }
-                            self.node_runs.append(row)
-                            if pending:
-                                self._recording(row, a, pending)
-                        att[node] = len(lst)
+        changed = th.node_status.take()  # type: ignore[attr-defined]
+        made = self._attempt_rows(tt, changed) if changed else None
         outs = th.outputs.take()  # type: ignore[attr-defined]
         if outs:
-            for node in outs:
-                enc, size, data = codec.encode_value(th.outputs[node])
-                self.seq += 1
-                self.outputs.append(
-                    {
-                        "execution_id": self.eid,
-                        "seq": self.seq,
-                        "thread_id": tid,
-                        "node_id": node,
-                        "encoding": enc,
-                        "size": size,
-                        "data": data,
-                    }
-                )
-                producer = made.get(node)  # the attempt that produced it, when it ended in this event
-                if producer is not None and producer["status"] in ("succeeded", "failed", "pinned", "reused", "replayed"):
-                    producer["output_seq"] = self.seq
+            self._output_rows(th, outs, made)
         edges = th.edge_counts.take()  # type: ignore[attr-defined]
         if edges:
             counts = th.edge_counts
@@ -397,6 +351,71 @@ class Checkpointer:
                 delta_e[conn] = counts[conn]
         if capture:
             tt.capture = _Capture(th)
+
+    def _attempt_rows(self, tt: _Thread, changed: dict[str, None]) -> dict[str, dict[str, Any]] | None:
+        """The status deltas of the nodes that changed and a `node_runs` row per new attempt;
+        returns node -> the last row made for it (None when there is none)."""
+        th = tt.th
+        tid = th.thread_id
+        status = th.node_status
+        delta = tt.status_delta
+        att = tt.att
+        attempts = th.attempts
+        pending = self.rec.io.pending
+        rows = self.node_runs
+        eid = self.eid
+        seq = self.seq
+        made: dict[str, dict[str, Any]] | None = None
+        for node in changed:
+            delta[node] = status[node]
+            lst = attempts.get(node)
+            if lst is None:
+                continue
+            done = att.get(node, 0)
+            n = len(lst)
+            if n <= done:
+                continue
+            for i in range(done, n):
+                a = lst[i]
+                seq += 1
+                error = a.get("error")
+                row = {
+                    "execution_id": eid,
+                    "seq": seq,
+                    "thread_id": tid,
+                    "node_id": node,
+                    "attempt": a["attempt"],
+                    "status": a["status"],
+                    "started_at": a["started_at"],
+                    "duration_ms": a["duration_ms"],
+                    "error": None if error is None else codec.dumps(error),
+                    "output_seq": None,
+                }
+                rows.append(row)
+                if pending:
+                    self._recording(row, a, pending)
+            if made is None:
+                made = {}
+            made[node] = row
+            att[node] = n
+        self.seq = seq
+        return made
+
+    def _output_rows(self, th: ThreadRecord, outs: dict[str, None], made: dict[str, dict[str, Any]] | None) -> None:
+        """An `outputs` row per output set since the last event, linked to the attempt that made it."""
+        outputs = th.outputs
+        rows = self.outputs
+        eid = self.eid
+        tid = th.thread_id
+        seq = self.seq
+        for node in outs:
+            enc, size, data = codec.encode_value(outputs[node])
+            seq += 1
+            rows.append({"execution_id": eid, "seq": seq, "thread_id": tid, "node_id": node, "encoding": enc, "size": size, "data": data})
+            producer = made.get(node) if made is not None else None  # the attempt that produced it, when it ended in this event
+            if producer is not None and producer["status"] in PRODUCERS:
+                producer["output_seq"] = seq
+        self.seq = seq
 
     def _recording(self, row: dict[str, Any], a: dict[str, Any], pending: dict[tuple[str, str, int], Any]) -> None:
         """The attempt's recorded I/O goes on the attempt and into a `recordings` row (same seq)."""
