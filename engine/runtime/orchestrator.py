@@ -438,7 +438,7 @@ class Orchestrator:
         """A disabled node passes its input through on `out` and counts as skipped."""
         th.node_status[node.id] = "skipped"
         self._set_output(th, plan, node.id, value)
-        await self._deliver(th, plan, node, {"out": value})
+        self._deliver(th, plan, node, {"out": value})
         if self._w_finished:
             await self.hooks.emit(ev.NodeFinished(execution_id=self.record.execution_id, thread_id=th.thread_id, node_id=node.id, status="skipped", duration_ms=0.0, attempt=0, output_summary=summarize(value), ports=("out",)), self.record)
 
@@ -450,11 +450,12 @@ class Orchestrator:
         th.attempts.setdefault(node.id, []).append(attempt_entry(1, "pinned", time.time(), 0.0, None))
         self._set_output(th, plan, node.id, node.pin)
         th.node_status[node.id] = "succeeded"
-        skipped = await self._deliver(th, plan, node, {port: node.pin})
+        skipped = self._deliver(th, plan, node, {port: node.pin})
         log.info("execution=%s node=%s pinned: not run", rec.execution_id, node.id, extra={"execution_id": rec.execution_id, "node_id": node.id})
         if self._w_finished:
             await self.hooks.emit(ev.NodeFinished(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, status="pinned", duration_ms=0.0, attempt=1, output_summary=summarize(node.pin), ports=(port,), pure=True), rec)
-        await self._report_skipped(th, skipped)
+        if skipped:
+            await self._report_skipped(th, skipped)
 
     async def _attempt_once(self, run: _NodeRun) -> Any:
         """One attempt: render and validate the config, then await the node (as a task unless pure)."""
@@ -467,7 +468,9 @@ class Orchestrator:
         if log.isEnabledFor(logging.INFO):
             log.info("execution=%s node=%s started attempt %d", rec.execution_id, node.id, run.attempt, extra={"execution_id": rec.execution_id, "node_id": node.id})
         if self._w_started:
-            await self.hooks.emit(ev.NodeStarted(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, attempt=run.attempt, side_effects=run.side), rec)
+            pending = self.hooks.dispatch(ev.NodeStarted(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, attempt=run.attempt, side_effects=run.side), rec)
+            if pending is not None:
+                await pending
         cfg, raw = plan.config(node, partial(self._names, th, plan, value))
         ctx = NodeContext(
             node=node,
@@ -544,14 +547,15 @@ class Orchestrator:
         ports: tuple[str, ...] = ()
         if node.on_error == "route":
             self._set_output(th, run.plan, node.id, err)
-            skipped = await self._deliver(th, run.plan, node, {"error": err})
+            skipped = self._deliver(th, run.plan, node, {"error": err})
             ports = ("error",)
         elif node.on_error == "continue":
             self._set_output(th, run.plan, node.id, value)
-            skipped = await self._deliver(th, run.plan, node, {"out": value})
+            skipped = self._deliver(th, run.plan, node, {"out": value})
             ports = ("out",)
         await self.hooks.emit(ev.NodeFinished(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, status="failed", duration_ms=run.duration, attempt=run.attempt, output_summary=err["message"][:MAX_SUMMARY], ports=ports, error=err, side_effects=run.side, pure=run.spec.pure), rec)
-        await self._report_skipped(th, skipped)
+        if skipped:
+            await self._report_skipped(th, skipped)
         if not ports:
             raise RunFailed(err) from None
         return False
@@ -598,15 +602,18 @@ class Orchestrator:
         self._set_output(th, run.plan, node.id, first)
         th.node_status[node.id] = "succeeded"
         th.in_flight = None
-        skipped = await self._deliver(th, run.plan, node, outputs)
+        skipped = self._deliver(th, run.plan, node, outputs)
         if log.isEnabledFor(logging.INFO):
             log.info("execution=%s node=%s succeeded in %.2f ms", rec.execution_id, node.id, duration, extra={"execution_id": rec.execution_id, "node_id": node.id})
         if self._w_finished:
-            await self.hooks.emit(
+            pending = self.hooks.dispatch(
                 ev.NodeFinished(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, status="succeeded", duration_ms=duration, attempt=run.attempt, output_summary=summarize(first), ports=tuple(outputs), error=None, side_effects=run.side, pure=run.spec.pure),
                 rec,
             )
-        await self._report_skipped(th, skipped)
+            if pending is not None:
+                await pending
+        if skipped:
+            await self._report_skipped(th, skipped)
 
     def _evaluate(self, th: ThreadRecord, plan: _Plan, node: Node, value: Any, expr: str, extra: dict[str, Any] | None) -> Any:
         names = self._names(th, plan, value)
@@ -634,19 +641,22 @@ class Orchestrator:
         if by_name is not None:
             by_name[plan.nodes[node_id].name] = value
 
-    async def _deliver(self, th: ThreadRecord, plan: _Plan, node: Node, outputs: dict[str, Any]) -> list[str]:
+    def _deliver(self, th: ThreadRecord, plan: _Plan, node: Node, outputs: dict[str, Any]) -> list[str]:
         """Push the successors of the ports a value left on (first connection runs first).
 
         Returns the nodes newly marked skipped (downstream of ports that got nothing);
         the caller reports them after the deciding node's own NodeFinished.
         """
         routing = plan.routing
+        counts = th.edge_counts
         frames: list[Frame] = []
         for port, value in outputs.items():
-            for route in routing.targets(node.id, port):
+            for route in routing.out.get((node.id, port), ()):
                 frames.append(Frame(route.to_node, value, route.to_port, route.conn))
-                th.edge_counts[route.conn] = th.edge_counts.get(route.conn, 0) + 1
-        if frames:
+                counts[route.conn] = counts.get(route.conn, 0) + 1
+        if len(frames) == 1:
+            th.stack.append(frames[0])
+        elif frames:
             th.stack.extend(reversed(frames))
         elif outputs:
             th.last_output = next(iter(outputs.values()))
@@ -672,7 +682,7 @@ class Orchestrator:
         st.index += 1
         if st.index < len(st.items):
             th.stack.append(Frame(node.id, kind="loop_tick"))
-            await self._deliver(th, plan, node, {"loop": st.items[st.index]})
+            self._deliver(th, plan, node, {"loop": st.items[st.index]})
             return
         results = st.results
         del th.loops[node.id]
@@ -682,7 +692,7 @@ class Orchestrator:
             th.loop_stack.remove(node.id)
         self._set_output(th, plan, node.id, results)
         th.node_status[node.id] = "succeeded"
-        await self._deliver(th, plan, node, {"done": results})
+        self._deliver(th, plan, node, {"done": results})
         if self._w_finished:
             await self.hooks.emit(ev.NodeFinished(execution_id=self.record.execution_id, thread_id=th.thread_id, node_id=node.id, status="succeeded", duration_ms=0.0, attempt=1, output_summary=summarize(results), ports=("done",), pure=True), self.record)
 
