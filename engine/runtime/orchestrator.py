@@ -15,18 +15,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError  # loaded with the node specs anyway
 
 from engine import events as ev
 from engine import expressions
 from engine.errors import EngineError, ExpressionError, NodeError, RunTakenOver
-from engine.graph import Routing
+from engine.graph import Route, Routing
 from engine.jsonvalue import unstorable
 from engine.model import Node, Workflow
 from engine.nodes.base import Interrupted, NodeContext, NodeServices, NodeSpec
@@ -111,6 +111,9 @@ class _Plan:
         self.routing = Routing.build(wf)
         by_type = self.by_type
         self.routing.incoming = {k: v for k, v in self.routing.incoming.items() if self.specs[k].kind == "merge"}
+        out = cast(dict[tuple[str, str], Sequence[Route]], self.routing.out)
+        for port, routes in out.items():  # a list made by appending holds room for four
+            out[port] = tuple(routes)
         # per-node facts as sets of the nodes they hold for (and retry policies only where
         # a node sets its own): a dict entry per node and fact was ~300 bytes a node
         self.policies: dict[str, RetryPolicy] = {
