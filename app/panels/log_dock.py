@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from app.crash_guard import enable_fault_log, fault_log_enabled
 from app.runner.bridge import AttemptSpan, LogLine
+from app.steady_label import SteadyLabel
 from engine.model import Workflow
 
 log = logging.getLogger(__name__)
@@ -204,7 +205,7 @@ class LogPanel(QWidget):
         self.level.setCurrentIndex(1)
         self.node = QComboBox()
         self.node.addItem("All nodes", None)
-        self.count = QLabel()
+        self.count = SteadyLabel()  # changes with every batch of a run
         copy = QPushButton("Copy")
         copy.setToolTip("Copy the shown lines")
         clear = QPushButton("Clear")

@@ -21,10 +21,11 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QPen
-from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSizePolicy, QSplitter, QToolTip, QVBoxLayout, QWidget
 
 from app.panels.history import STATUS_COLORS
 from app.runner.bridge import AttemptSpan
+from app.steady_label import SteadyLabel
 from app.theme import RUN_STATE_COLORS
 
 REDRAW_MS = 250
@@ -120,7 +121,7 @@ class TimelinePanel(QWidget):
         self.history.scene().sigMouseClicked.connect(self._click_history)
         self.history.scene().sigMouseMoved.connect(self._hover_history)
 
-        self.caption = QLabel("No run yet.")
+        self.caption = SteadyLabel("No run yet.")  # changes with every redraw of a run
         # side by side: the Gantt gets the dock's whole height (a bottom dock is short; stacked,
         # it was ~70 px and showed 2 of 4 row names), and nothing forces a tall minimum
         split = QSplitter(Qt.Orientation.Horizontal)
