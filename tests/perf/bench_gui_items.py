@@ -62,7 +62,7 @@ def _node_states(nodes: int, app: QApplication) -> Callable[[], None]:
     return rebadge
 
 
-def _timeline(nodes: int) -> Callable[[], None]:
+def _timeline(nodes: int, app: QApplication) -> Callable[[], None]:
     from app.panels.timeline import TimelinePanel
     from app.runner.bridge import AttemptSpan
 
@@ -83,6 +83,7 @@ def _timeline(nodes: int) -> Callable[[], None]:
         panel.add_spans([span(last[0])])
         last[0] += 1
         panel.redraw()
+        app.processEvents()  # the Gantt paints what changed
 
     return redraw
 
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     cases = [
         (f"relabel {args.nodes:,} edges three times", _edge_labels(args.nodes)),
         (f"{4 * args.nodes:,} node run-state changes", _node_states(args.nodes, app)),
-        (f"live timeline redraw at {args.nodes:,} attempts", _timeline(args.nodes)),
+        (f"live timeline redraw and paint at {args.nodes:,} attempts", _timeline(args.nodes, app)),
         (f"minimap after 80 run-state changes ({args.nodes:,} nodes)", _minimap(args.nodes, app)),
         (f"log dock at a run start ({args.nodes:,} nodes, 20,000 lines)", _log_run_start(args.nodes)),
     ]
