@@ -22,6 +22,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QColor, QGuiApplication
@@ -44,6 +45,7 @@ from engine.model import Workflow
 log = logging.getLogger(__name__)
 
 MAX_LINES = 20_000
+COUNT_MS = 200  # the line count follows appended lines at most this often
 LOG_FILE = "processengine.log"
 LOG_DIR_ENV = "PROCESSENGINE_LOG_DIR"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -206,6 +208,10 @@ class LogPanel(QWidget):
         self.node = QComboBox()
         self.node.addItem("All nodes", None)
         self.count = SteadyLabel()  # changes with every batch of a run
+        self._count_timer = QTimer(self)  # a run's batches update the count at most every COUNT_MS
+        self._count_timer.setSingleShot(True)
+        self._count_timer.setInterval(COUNT_MS)
+        self._count_timer.timeout.connect(self._update_count)
         copy = QPushButton("Copy")
         copy.setToolTip("Copy the shown lines")
         clear = QPushButton("Clear")
@@ -269,7 +275,8 @@ class LogPanel(QWidget):
     def append(self, lines: list[LogLine]) -> None:
         at_end = self.table.verticalScrollBar().value() >= self.table.verticalScrollBar().maximum() - 2
         self.model.append(lines)
-        self._update_count()
+        if not self._count_timer.isActive():
+            self._count_timer.start()  # 60 batches a second need not be counted 60 times
         if at_end:
             self.table.scrollToBottom()
 
