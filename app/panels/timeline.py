@@ -5,8 +5,8 @@ in its status colour, so retries are separate bars and the back-off wait
 between a failed attempt and the next is a gap, drawn as a thin dotted line.
 Hovering a bar shows its details; clicking it selects the node. Below, a bar
 chart of this workflow's past run durations (one bar per run, status colour).
-Live runs redraw at most `REDRAW_MS` apart, further apart when a redraw is costly
-(thousands of attempts), and the plot is only drawn while the timeline is visible:
+Live runs redraw at most `REDRAW_MS` apart (`BIG_REDRAW_MS` from `GROW_FROM` attempts
+on), further apart when a redraw is costly, and the plot is only drawn while the timeline is visible:
 a hidden (tabbed-away) timeline keeps its bars as data and draws them when shown.
 A live redraw appends the attempts that started since the last one and updates the
 changed ones in place; only an attempt that sorts before the last bar re-sorts all.
@@ -29,6 +29,7 @@ from app.steady_label import SteadyLabel
 from app.theme import RUN_STATE_COLORS
 
 REDRAW_MS = 250
+BIG_REDRAW_MS = 500  # the spacing from GROW_FROM attempts on: each redraw costs more
 MAX_WAIT_MS = 2000
 COST_FACTOR = 10  # wait at least this many times the last redraw's cost
 LABEL_PX = 14  # a row name needs about one line of the axis font
@@ -202,7 +203,8 @@ class TimelinePanel(QWidget):
 
     def _schedule(self) -> None:
         if not self._redraw.isActive():
-            self._redraw.start(max(REDRAW_MS, min(MAX_WAIT_MS, round(self._last_cost_ms * COST_FACTOR))))
+            spacing = REDRAW_MS if len(self.bars) < GROW_FROM else BIG_REDRAW_MS
+            self._redraw.start(max(spacing, min(MAX_WAIT_MS, round(self._last_cost_ms * COST_FACTOR))))
 
     def _tick_live(self) -> None:
         if not any(s.end is None for s in self.spans.values()):

@@ -177,3 +177,27 @@ def test_a_big_live_run_grows_the_plot_in_steps_and_the_whole_run_fits_it(qtbot,
     assert abs(x1 - panel._right * 1.03) < 1e-9
     assert abs(y1 - (n - 0.3)) < 1e-9
     panel.grab().save(str(tmp_path / "timeline_final.png"))
+
+
+def test_a_big_live_run_redraws_half_as_often_and_ends_on_the_whole_run(qtbot):
+    """From GROW_FROM attempts on a redraw costs more: live updates are coalesced over
+    BIG_REDRAW_MS instead of REDRAW_MS. The run's end (set_spans) is drawn at once."""
+    from app.panels import timeline as tl
+
+    panel = TimelinePanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    spans = [AttemptSpan("main", f"n{i}", 1, T0 + i * 0.001, T0 + i * 0.001 + 0.0006, "succeeded") for i in range(tl.GROW_FROM + 50)]
+    panel.add_spans(spans[:10])
+    assert panel._redraw.interval() == tl.REDRAW_MS
+    qtbot.waitUntil(lambda: len(panel.bars) == 10, timeout=2000)
+    panel.add_spans(spans[10 : tl.GROW_FROM])
+    qtbot.waitUntil(lambda: len(panel.bars) == tl.GROW_FROM, timeout=2000)
+    panel.add_spans(spans[tl.GROW_FROM : tl.GROW_FROM + 20])
+    assert panel._redraw.isActive() and panel._redraw.interval() == tl.BIG_REDRAW_MS
+    panel.add_spans(spans[tl.GROW_FROM + 20 :])  # rides on the pending redraw
+    assert len(panel.bars) == tl.GROW_FROM
+    panel.set_spans(spans)  # the run ended
+    assert len(panel.bars) == len(spans) and not panel._redraw.isActive()
+    assert panel.caption.text().startswith(f"{len(spans)} nodes · {len(spans)} attempts")
