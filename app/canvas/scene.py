@@ -108,6 +108,7 @@ class WorkflowScene(QGraphicsScene):
         self._nodes.clear()
         self._edges.clear()
         self._notes.clear()
+        self._run_state_items.clear()
         self.content_changed.emit()
 
     def event(self, event: QEvent) -> bool:
