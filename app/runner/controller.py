@@ -327,6 +327,10 @@ class RunController(QObject):
             self.current_node = cur
         if batch.run_status == RUNNING and self.started_at is None:
             self.started_at = time.time()
+        if batch.run_status == RUNNING and self.state in (STARTING, RESUMING):
+            # the run's own start event: a big run can keep the engine loop busy, and the
+            # answer to the launch call waiting behind it, until its last node (Pause stayed off)
+            self._set_state(RUNNING)
         if not self._elapsed.isActive():
             # while a run is active the clock redraws the status bar (at most STATUS_MS behind):
             # a new label text re-lays out the whole window and a new percent repaints it at once,

@@ -131,3 +131,19 @@ def test_a_streaming_run_leaves_the_status_bar_to_its_clock_and_ends_on_the_fina
     assert f"{n + 1} completed, 0 failed, 0 skipped of {n + 1} (100%)" in ctl.progress_label.text()
     assert ctl.progress_bar.value() == 100 and ctl.progress_bar.isVisible()
     assert ctl.node_label.text() == "" and ctl.elapsed_label.text().startswith("took ")
+
+
+def test_a_long_run_is_running_while_its_nodes_run(make_controller, qtbot):
+    """The run's own start event makes the controller RUNNING (Pause enabled): a big chain
+    can keep the engine loop busy until its end, and the launch call's answer with it."""
+    from tests.perf.bench_gui_events import chain
+
+    n = 3000
+    ctl, _win = make_controller(chain(n, wf_id="wf-long"))
+    seen: list[tuple[str, int]] = []
+    ctl.state_changed.connect(lambda state: seen.append((state, ctl.canvas.progress()["completed"])))
+    ctl.run_action.trigger()
+    qtbot.waitUntil(lambda: ctl.state == rc.COMPLETED, timeout=60000)
+    running = [done for state, done in seen if state == rc.RUNNING]
+    assert running and running[0] < n / 2, seen  # running from its first frame, not its end
+    assert ctl.execution_id is not None and ctl.progress_bar.value() == 100
