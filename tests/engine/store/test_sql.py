@@ -1,0 +1,37 @@
+"""The run's statements: the SQLite ones written out in engine.store.sql are what
+SQLAlchemy compiles from the schema, so the stdlib path writes exactly the same rows."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from engine.store.database import SqliteFile
+from engine.store.sql import SQLITE_AT_HEAD, Prepared, Statements, compile_statements, statements
+
+
+def test_the_written_out_sqlite_statements_are_what_sqlalchemy_compiles() -> None:
+    compiled = compile_statements(sa.create_engine("sqlite://").dialect)
+    written = {name: Prepared(sql, keys) for name, (sql, keys) in SQLITE_AT_HEAD.items()}
+    assert written == compiled
+
+
+def test_a_changed_statement_is_seen() -> None:
+    """The comparison itself can fail: a column the written-out insert lacks is a difference."""
+    compiled = compile_statements(sa.create_engine("sqlite://").dialect)
+    sql, keys = SQLITE_AT_HEAD["workspace_insert"]
+    assert Prepared(sql.replace("name, ", ""), keys) != compiled["workspace_insert"]
+
+
+def test_every_field_of_statements_is_compiled_and_written_out() -> None:
+    fields = set(Statements.__dataclass_fields__)
+    assert set(SQLITE_AT_HEAD) == fields
+    assert set(compile_statements(sa.create_engine("sqlite://").dialect)) == fields
+
+
+def test_a_sqlite_file_uses_the_written_out_statements_and_sqlalchemy_its_own() -> None:
+    lite = statements(SqliteFile.dialect)
+    assert lite.exec_progress.sql == SQLITE_AT_HEAD["exec_progress"][0]
+    from sqlalchemy.dialects import postgresql
+
+    pg = statements(postgresql.psycopg.dialect())
+    assert pg.exec_progress.keys is None and "%(w_eid)s" in pg.exec_progress.sql
