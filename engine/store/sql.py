@@ -16,7 +16,6 @@ compiles them again and compares, so a schema change cannot leave them stale.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -71,9 +70,9 @@ EXEC_CREATE = [
 WORKFLOW_INSERT = ["workspace_id", "workflow_id", "name", "content_hash", "document", "created_at"]
 
 
-@dataclass(frozen=True, kw_only=True)
 class Statements:
-    """Every statement a run executes, for one dialect."""
+    """Every statement a run executes, for one dialect (a plain class: a dataclass of
+    these fields costs milliseconds of every CLI start to build)."""
 
     # the checkpointer's
     node_runs: Prepared
@@ -95,6 +94,12 @@ class Statements:
     workflow_insert: Prepared
     exec_heartbeat: Prepared
     control_request: Prepared
+
+    def __init__(self, prepared: dict[str, Prepared]) -> None:
+        fields = set(type(self).__annotations__)
+        if set(prepared) != fields:
+            raise ValueError(f"statements: expected {sorted(fields)}, got {sorted(prepared)}")
+        self.__dict__.update(prepared)
 
 
 def compile_statements(dialect: sa.Dialect) -> dict[str, Prepared]:
@@ -149,8 +154,8 @@ def statements(dialect: Any) -> Statements:
     """The statements for `dialect` (an up-to-date SQLite file opened without SQLAlchemy:
     the written-out ones)."""
     if getattr(dialect, "precompiled", False):
-        return Statements(**{name: Prepared(sql, keys) for name, (sql, keys) in SQLITE_AT_HEAD.items()})
-    return Statements(**compile_statements(dialect))
+        return Statements({name: Prepared(sql, keys) for name, (sql, keys) in SQLITE_AT_HEAD.items()})
+    return Statements(compile_statements(dialect))
 
 
 class RawTransaction:
