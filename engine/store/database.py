@@ -128,6 +128,7 @@ class _PooledConnection(sqlite3.Connection):
     (as a SQLAlchemy pooled connection behaves, which the checkpointer also gets)."""
 
     home: SqliteFile | None = None
+    generation = 0  # the pool's generation when it was opened (see SqliteFile.dispose)
 
     def close(self) -> None:
         home = self.home
@@ -152,7 +153,7 @@ class SqliteFile:
         self.busy_timeout = busy_timeout
         self._idle: list[_PooledConnection] = []
         self._lock = threading.Lock()
-        self._disposed = False
+        self._generation = 0
 
     def raw_connection(self) -> _PooledConnection:
         with self._lock:
@@ -163,6 +164,7 @@ class SqliteFile:
         )
         _tune(conn, int(self.busy_timeout * 1000))
         conn.home = self
+        conn.generation = self._generation
         return conn
 
     def give_back(self, conn: _PooledConnection) -> bool:
@@ -170,15 +172,17 @@ class SqliteFile:
         if conn.in_transaction:
             conn.rollback()
         with self._lock:
-            if self._disposed or len(self._idle) >= POOL["pool_size"]:
+            if conn.generation != self._generation or len(self._idle) >= POOL["pool_size"]:
                 return False
             self._idle.append(conn)
         return True
 
     def dispose(self) -> None:
+        """Close the idle connections; those in use are closed when given back (as
+        SQLAlchemy's `Engine.dispose` does). It can be used again afterwards."""
         with self._lock:
             idle, self._idle = self._idle, []
-            self._disposed = True
+            self._generation += 1
         for conn in idle:
             conn.invalidate()
 

@@ -337,7 +337,13 @@ def test_stdlib_connections_are_tuned_and_pooled_as_sqlalchemy_s_are(tmp_path: P
         ours.invalidate()  # closed for good
         with pytest.raises(sqlite3.ProgrammingError):
             ours.execute("SELECT 1")
-        assert lite.raw_connection() is not ours
+        fresh = lite.raw_connection()
+        assert fresh is not ours
+        lite.dispose()  # in use: closed when given back, and the file stays usable
+        fresh.close()
+        with pytest.raises(sqlite3.ProgrammingError):
+            fresh.execute("SELECT 1")
+        assert lite.raw_connection().execute("SELECT count(*) FROM workspaces").fetchone() == (1,)
     finally:
         engine.dispose()
         lite.dispose()
