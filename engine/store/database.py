@@ -5,7 +5,9 @@ that is garbage, belongs to another program, comes from a newer ProcessEngine,
 is read-only or is locked is reported with a clear `StoreError` and left
 byte-for-byte untouched. Only then is the file opened for writing (WAL,
 synchronous=NORMAL, busy timeout, foreign keys) and migrated to the newest
-Alembic revision shipped in `engine/store/migrations`.
+Alembic revision shipped in `engine/store/migrations`. A SQLite file already at
+that revision needs neither Alembic nor SQLAlchemy: `open_store` hands it out as a
+`SqliteFile` (stdlib connections), which is all a run writes through.
 """
 
 from __future__ import annotations
