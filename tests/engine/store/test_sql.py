@@ -3,16 +3,34 @@ SQLAlchemy compiles from the schema, so the stdlib path writes exactly the same 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 
+from engine.store import sql
 from engine.store.database import SqliteFile
 from engine.store.sql import SQLITE_AT_HEAD, Prepared, Statements, compile_statements, statements
+
+
+def as_source(compiled: dict[str, Prepared]) -> str:
+    """`SQLITE_AT_HEAD` as it should read (paste it into engine/store/sql.py after a schema change)."""
+    lines = ["SQLITE_AT_HEAD: dict[str, tuple[str, tuple[str, ...] | None]] = {"]
+    for name, p in compiled.items():
+        keys = None if p.keys is None else tuple(p.keys)
+        lines += [f'    "{name}": (', f"        {p.sql!r},", f"        {keys!r},", "    ),"]
+    return "\n".join([*lines, "}"])
 
 
 def test_the_written_out_sqlite_statements_are_what_sqlalchemy_compiles() -> None:
     compiled = compile_statements(sa.create_engine("sqlite://").dialect)
     written = {name: Prepared(sql, keys) for name, (sql, keys) in SQLITE_AT_HEAD.items()}
-    assert written == compiled
+    assert written == compiled, "engine/store/sql.py should read:\n" + as_source(compiled)
+
+
+def test_the_written_out_source_is_the_module_s() -> None:
+    """What the failure message offers to paste is the form the module holds."""
+    source = (Path(sql.__file__)).read_text(encoding="utf-8")
+    assert as_source(compile_statements(sa.create_engine("sqlite://").dialect)) in source
 
 
 def test_a_changed_statement_is_seen() -> None:
