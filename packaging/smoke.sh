@@ -14,12 +14,33 @@ set -euo pipefail
 DEB=${1:?usage: packaging/smoke.sh dist/processengine_VERSION_ARCH.deb}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pe-smoke.XXXXXX")
+# Every background process is started by `spawn` as the leader of a process group of its own
+# (setsid execs in place, so $! is the server itself, never a subshell running it); on exit,
+# whatever happens, each group gets TERM, then KILL if it is still there after 5 s.
 PIDS=()
+spawn() {  # spawn LOG COMMAND...: COMMAND in the background, output to LOG
+    local log=$1
+    shift
+    : >"$log"  # exists at once: the child opens it only when it gets to run
+    setsid "$@" >>"$log" 2>&1 &
+    PIDS+=($!)
+}
 cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    local pid
+    for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 1 50); do
+            kill -0 -- "-$pid" 2>/dev/null || continue 2
+            sleep 0.1
+        done
+        kill -KILL -- "-$pid" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
     rm -rf "$TMP"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 say() { echo "smoke: $*"; }
 fail() { echo "smoke: FAIL: $*" >&2; exit 1; }
@@ -48,11 +69,10 @@ HOME_DIR=$TMP/home
 mkdir -p "$HOME_DIR" "$TMP/runtime"
 chmod 700 "$TMP/runtime"
 DB=$TMP/smoke.db
-pe() {
-    env -i PATH=/usr/bin:/bin HOME="$HOME_DIR" LANG=C.UTF-8 XDG_RUNTIME_DIR="$TMP/runtime" \
-        XDG_DATA_HOME="$HOME_DIR/.local/share" XDG_CONFIG_HOME="$HOME_DIR/.config" \
-        QT_QPA_PLATFORM=offscreen PROCESSENGINE_DB="$DB" "$EXE" "$@"
-}
+PE=(env -i PATH=/usr/bin:/bin HOME="$HOME_DIR" LANG=C.UTF-8 XDG_RUNTIME_DIR="$TMP/runtime"
+    XDG_DATA_HOME="$HOME_DIR/.local/share" XDG_CONFIG_HOME="$HOME_DIR/.config"
+    QT_QPA_PLATFORM=offscreen PROCESSENGINE_DB="$DB" "$EXE")
+pe() { "${PE[@]}" "$@"; }
 
 EXPECTED_VERSION=$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$REPO/pyproject.toml" | head -n1)
 say "processengine --version (expect $EXPECTED_VERSION)"
@@ -88,8 +108,7 @@ say "HTTP request node against a local server"
 mkdir -p "$TMP/www"
 echo '{"items": [1, 2, 3]}' >"$TMP/www/items.json"
 HTTP_PORT=$(free_port)
-python3 -m http.server "$HTTP_PORT" --bind 127.0.0.1 --directory "$TMP/www" >"$TMP/http.log" 2>&1 &
-PIDS+=($!)
+spawn "$TMP/http.log" python3 -m http.server "$HTTP_PORT" --bind 127.0.0.1 --directory "$TMP/www"
 cat >"$TMP/fetch.pe.json" <<EOF
 {"format": "processengine/1", "id": "5e0c9d1a-7f3b-4c2e-8a6d-1b2c3d4e5f60", "name": "Smoke fetch",
  "variables": {"base": "http://127.0.0.1:$HTTP_PORT"},
@@ -111,8 +130,7 @@ n=$(json_get 'd["outputs"]["count"]["n"]' <<<"$out")
 [[ $n == 3 ]] || fail "HTTP workflow counted '$n' items, expected 3"
 
 say "serve webhook_echo.pe.json and POST to it"
-pe serve "$ROOT/opt/processengine/_internal/app/resources/examples/webhook_echo.pe.json" --port 0 >"$TMP/serve.log" 2>&1 &
-PIDS+=($!)
+spawn "$TMP/serve.log" "${PE[@]}" serve "$ROOT/opt/processengine/_internal/app/resources/examples/webhook_echo.pe.json" --port 0
 url=""
 for _ in $(seq 1 100); do
     url=$(sed -n 's/.* on \(http[^ ]*\)$/\1/p' "$TMP/serve.log")
@@ -127,8 +145,7 @@ reply=$(curl -sS --max-time 20 -X POST -H 'Content-Type: application/json' -d '{
 
 say "serve --api: health, the OpenAPI document, the offline docs page and a run through the API"
 API_PORT=$(free_port)
-pe serve --api --port "$API_PORT" --token smoke-token >"$TMP/api.log" 2>&1 &
-PIDS+=($!)
+spawn "$TMP/api.log" "${PE[@]}" serve --api --port "$API_PORT" --token smoke-token
 API="http://127.0.0.1:$API_PORT"
 for _ in $(seq 1 150); do
     curl -s --max-time 2 -o /dev/null "$API/healthz" && break

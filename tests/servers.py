@@ -11,6 +11,8 @@ HTTP (`http_server` fixture -> `HttpTestServer`)::
     http_server.route("/flaky", Reply(503), Reply(503), Reply(json={"ok": True}))  # last repeats
     http_server.fail_first("/flaky2", 2, status=503, then=Reply(json={"ok": True}))
     http_server.route("/slow", Reply(hang=True))           # never answers (released at reset)
+    http_server.route("/gate", Reply(json={}, held=True))   # answers once the test says so:
+    http_server.release_held()                              # ...now (later requests wait again)
     url = http_server.url_for("/items")
     http_server.requests                                    # every request, as RecordedRequest
     http_server.calls("/flaky")                             # how many requests hit that path
@@ -137,6 +139,7 @@ class Reply:
     `json` (any JSON value) or `text` or `body` (bytes) set the payload;
     `content_type` overrides the content type; `delay_s` waits first;
     `hang=True` never answers (until the server is reset or stopped);
+    `held=True` answers normally, but only once `release_held()` is called (or at reset);
     `echo=True` answers with a JSON description of the request.
     """
 
@@ -148,6 +151,7 @@ class Reply:
     content_type: str | None = None
     delay_s: float = 0.0
     hang: bool = False
+    held: bool = False
     echo: bool = False
 
 
@@ -261,6 +265,10 @@ class HttpTestServer:
 
         self._thread.call(swap())  # waits, so no request of the next test sees the old event
 
+    def release_held(self) -> None:
+        """Let every request waiting on a `held` (or `hang`) reply go on; later ones wait again."""
+        self._release_hanging()
+
     def reset(self) -> None:
         """Forget routes and recorded requests, release hanging requests, restore defaults."""
         self._release_hanging()
@@ -337,9 +345,10 @@ class HttpTestServer:
             return web.json_response({"error": "method not allowed"}, status=405)
         if reply.delay_s:
             await asyncio.sleep(reply.delay_s)
-        if reply.hang:
+        if reply.hang or reply.held:
             assert self._release is not None
             await self._release.wait()
+        if reply.hang:
             return web.Response(status=503, text="released")
         if reply.echo:
             return web.json_response(rec.describe(), status=reply.status, headers=reply.headers)
@@ -480,6 +489,10 @@ class SmtpTestServer:
         """Accept only these logins, and refuse mail from clients that did not log in."""
         self.users = dict(users)
         self.auth_required = True
+
+    def release_held(self) -> None:
+        """Let every request waiting on a `held` (or `hang`) reply go on; later ones wait again."""
+        self._release_hanging()
 
     def reset(self) -> None:
         with self._changed:

@@ -75,6 +75,23 @@ def test_reset_releases_hanging_requests_and_forgets_routes(http_server):
     assert http_server.requests == [] and httpx.get(http_server.url_for("/gone")).status_code == 404
 
 
+def test_a_held_reply_answers_when_released(http_server):
+    http_server.route("/gate", Reply(json={"ok": True}, held=True))
+    result: dict[str, object] = {}
+
+    def call() -> None:
+        reply = httpx.get(http_server.url_for("/gate"), timeout=30)
+        result["reply"] = (reply.status_code, reply.json())
+
+    t = threading.Thread(target=call)
+    t.start()
+    http_server.wait_for_requests(1, path="/gate")
+    assert t.is_alive() and result == {}  # held: no answer yet
+    http_server.release_held()
+    t.join(30)
+    assert result == {"reply": (200, {"ok": True})}
+
+
 def test_wait_for_requests_times_out(http_server):
     with pytest.raises(TimeoutError, match="expected 1 request"):
         http_server.wait_for_requests(1, timeout=0.05)

@@ -14,10 +14,9 @@ import pytest
 
 from engine import events as ev
 from engine.errors import EngineError
-from engine.fileformat import save
 from engine.model import Workflow
 from engine.service import ExecutionService, InvalidExecutionState
-from tests.engine.runtime.helpers import chain, workflow
+from tests.engine.runtime.helpers import chain, parent_and_child, workflow
 from tests.engine.store.fixtures import Db, db_fixture, svc_fixture  # noqa: F401 - fixtures
 from tests.servers import Reply
 from tests.waiting import until
@@ -125,27 +124,6 @@ async def test_clear_breaks_and_adding_breakpoints_on_resume(svc: ExecutionServi
     rec = await run(svc, looping(3), breakpoints=["body"])
     rec = await resume(svc, rec.execution_id, clear_breaks=True, breakpoints=["body", "after"])
     assert {b["node_id"]: b["hits"] for b in svc.record(rec.execution_id).debug.breakpoints} == {"body": 2, "after": 0}
-
-
-def parent_and_child(tmp_path: Path) -> Workflow:
-    child = workflow(
-        [
-            {"id": "in", "type": "manual_trigger"},
-            {"id": "double", "type": "set", "config": {"values": {"doubled": "{{ input.n * 2 }}"}}},
-        ],
-        [("in", "out", "double")],
-    )
-    child.id = "child-wf"
-    save(child, tmp_path / "child.pe.json")
-    parent = workflow(
-        [
-            {"id": "start", "type": "manual_trigger"},
-            {"id": "call", "type": "sub_workflow", "config": {"file": "child.pe.json", "inputs": {"n": 21}}},
-            {"id": "after", "type": "set", "config": {"values": {"r": "{{ input.doubled }}"}}},
-        ],
-        [("start", "out", "call"), ("call", "out", "after")],
-    )
-    return parent
 
 
 async def test_a_breakpoint_inside_a_sub_workflow_pauses_the_child_thread(svc: ExecutionService, tmp_path: Path) -> None:

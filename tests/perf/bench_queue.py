@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,26 +34,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from engine.queue.client import QueueClient  # noqa: E402
 from engine.service import ExecutionService  # noqa: E402
 from tests.engine.runtime.helpers import chain  # noqa: E402
-
-
-@contextmanager
-def fresh_db(base_url: str) -> Iterator[str]:
-    base = make_url(base_url)
-    name = f"pe_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+from tests.pg import fresh_database  # noqa: E402
 
 
 @contextmanager
@@ -112,7 +96,7 @@ def ms(values: list[float]) -> str:
 
 def throughput(base: str, n_workers: int, runs: int) -> tuple[float, list[float]]:
     wf = chain(9, expression=False)
-    with fresh_db(base) as url:
+    with fresh_database(base, "pe_bench") as url:
         ExecutionService(url).close()  # migrate before the workers start
         with workers(url, n_workers):
             t0 = time.perf_counter()
@@ -125,7 +109,7 @@ def throughput(base: str, n_workers: int, runs: int) -> tuple[float, list[float]
 
 def idle_latency(base: str, runs: int) -> list[float]:
     wf = chain(9, expression=False)
-    with fresh_db(base) as url:
+    with fresh_database(base, "pe_bench") as url:
         ExecutionService(url).close()
         with workers(url, 1):
             for i in range(runs):
@@ -150,7 +134,7 @@ def per_node(base: str, n: int = 200, repeats: int = 3) -> dict[str, float]:
     mem = best(None)
     with tempfile.TemporaryDirectory() as d:
         lite = best(os.path.join(d, "pe.db"))
-    with fresh_db(base) as url:
+    with fresh_database(base, "pe_bench") as url:
         pg = best(url)
     return {"memory": mem / n * 1e6, "sqlite": (lite - mem) / n * 1e6, "postgres": (pg - mem) / n * 1e6}
 

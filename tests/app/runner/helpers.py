@@ -29,6 +29,13 @@ def workflow(nodes: list[dict[str, Any]], connections: list[tuple[str, ...]], *,
     return parse(doc)
 
 
+# How long a test waits for a run to end and the panels to show it, in ms. It only bounds a
+# failure: a passing wait returns as soon as its condition holds (about 0.1-1 s on an idle
+# machine). On two loaded cores the first run of a test, with a fresh store to migrate, took
+# up to 18 s (measured beside three CPU burners), past the 5 and 10 s bounds used before.
+RUN_MS = 30_000
+
+
 def http_retry_workflow(url: str) -> Workflow:
     """start -> get (HTTP, 4 attempts, short back-off) -> check (if) -> ok / no."""
     return workflow(

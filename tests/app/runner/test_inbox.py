@@ -12,7 +12,7 @@ import pytest
 from app.runner import controller as rc
 from app.runner.install import install_runner
 from engine import fileformat
-from tests.app.runner.helpers import http_retry_workflow
+from tests.app.runner.helpers import RUN_MS, http_retry_workflow
 from tests.engine.runtime.helpers import workflow
 from tests.servers import HttpTestServer, Reply, SmtpTestServer
 
@@ -47,9 +47,9 @@ def test_capture_email_fills_the_inbox_and_sends_nothing(
     assert c.capture_email_action.isCheckable() and not c.capture_email_action.isChecked()
     c.capture_email_action.trigger()
     c.run_action.trigger()
-    qtbot.waitUntil(lambda: c.state == rc.COMPLETED, timeout=10000)
+    qtbot.waitUntil(lambda: c.state == rc.COMPLETED, timeout=RUN_MS)
     panel = runner.inbox.panel
-    qtbot.waitUntil(lambda: len(panel.messages) == 2, timeout=5000)
+    qtbot.waitUntil(lambda: len(panel.messages) == 2, timeout=RUN_MS)
     assert smtp_server.messages == []
     assert [panel.table.item(r, 0).text() for r in range(2)] == ["Mail ann", "Mail bob"]
     assert panel.table.item(0, 1).text() == "Ann <ann@example.org>" and "2 captured messages" in panel.title.text()
@@ -63,8 +63,8 @@ def test_capture_email_fills_the_inbox_and_sends_nothing(
     # the toggle off again: the next run sends for real and its inbox is empty
     c.capture_email_action.trigger()
     c.run_action.trigger()
-    qtbot.waitUntil(lambda: len(smtp_server.messages) == 2, timeout=10000)
-    qtbot.waitUntil(lambda: c.state == rc.COMPLETED and panel.messages == [] and "no email" in panel.title.text(), timeout=5000)
+    qtbot.waitUntil(lambda: len(smtp_server.messages) == 2, timeout=RUN_MS)
+    qtbot.waitUntil(lambda: c.state == rc.COMPLETED and panel.messages == [] and "no email" in panel.title.text(), timeout=RUN_MS)
 
 
 def test_run_data_shows_the_recorded_request_and_response(
@@ -76,12 +76,12 @@ def test_run_data_shows_the_recorded_request_and_response(
     assert window.open_path(path, ask=False)
     c = runner.controller
     c.run_action.trigger()
-    qtbot.waitUntil(lambda: c.state == rc.COMPLETED, timeout=10000)
+    qtbot.waitUntil(lambda: c.state == rc.COMPLETED, timeout=RUN_MS)
     window.scene.select_nodes(["get"])
     data = runner.data
-    qtbot.waitUntil(lambda: data.data is not None and data.data["node_id"] == "get" and len(data.data["attempts"]) == 2, timeout=5000)
+    qtbot.waitUntil(lambda: data.data is not None and data.data["node_id"] == "get" and len(data.data["attempts"]) == 2, timeout=RUN_MS)
     data.tabs.setCurrentWidget(data.io_view)
-    qtbot.waitUntil(lambda: data.io_view.has_value, timeout=5000)
+    qtbot.waitUntil(lambda: data.io_view.has_value, timeout=RUN_MS)
     io = data.io_view.value
     assert io["kind"] == "http" and io["request"]["method"] == "GET" and io["request"]["url"].endswith("/h")
     assert io["response"]["status"] == 200 and '"items"' in io["response"]["body"]
@@ -91,5 +91,5 @@ def test_run_data_shows_the_recorded_request_and_response(
     data.grab().save(str(tmp_path / "run_data_io.png"))
     # a node that records nothing says so
     window.scene.select_nodes(["start"])
-    qtbot.waitUntil(lambda: data.data["node_id"] == "start", timeout=5000)
+    qtbot.waitUntil(lambda: data.data["node_id"] == "start", timeout=RUN_MS)
     assert not data.io_view.has_value and "Nothing recorded" in data.io_view.empty.text()

@@ -11,7 +11,7 @@ from app.dock_tabs import stray_tab_bars
 from app.runner import controller as rc
 from app.runner.install import install_runner
 from engine import fileformat
-from tests.app.runner.helpers import http_retry_workflow, wait_workflow
+from tests.app.runner.helpers import RUN_MS, http_retry_workflow, wait_workflow
 from tests.app.test_dock_tabs import show_and_settle
 from tests.servers import Reply
 
@@ -99,8 +99,8 @@ def test_delete_runs_from_history(window, runner, qtbot, tmp_path):
     c = runner.controller
     for n in range(1, 4):
         c.run_action.trigger()
-        qtbot.waitUntil(lambda n=n: c.state == rc.COMPLETED and len(runner.history.runs) == n, timeout=5000)
-    qtbot.waitUntil(lambda: [r["status"] for r in runner.history.runs] == ["completed"] * 3, timeout=5000)
+        qtbot.waitUntil(lambda n=n: c.state == rc.COMPLETED and len(runner.history.runs) == n, timeout=RUN_MS)
+    qtbot.waitUntil(lambda: [r["status"] for r in runner.history.runs] == ["completed"] * 3, timeout=RUN_MS)
     ids = [r["execution_id"] for r in runner.history.runs]
     # one run: asked first, nothing deleted until confirmed
     runner.history.select_execution(ids[1])
@@ -108,18 +108,18 @@ def test_delete_runs_from_history(window, runner, qtbot, tmp_path):
         runner.history.delete_button.click()
     assert runner.history.confirm.isVisible()
     assert c.call_blocking(lambda s: len(s.list_runs())) == 3
-    with qtbot.waitSignal(runner.history.delete_requested, timeout=5000):
+    with qtbot.waitSignal(runner.history.delete_requested, timeout=RUN_MS):
         runner.history.confirm.confirm_button.click()
-    qtbot.waitUntil(lambda: len(runner.history.runs) == 2, timeout=5000)
+    qtbot.waitUntil(lambda: len(runner.history.runs) == 2, timeout=RUN_MS)
     assert ids[1] not in c.call_blocking(lambda s: [r["execution_id"] for r in s.list_runs()])
     # several at once, one of them shown on the canvas: the view goes back to editing
     c.spawn(runner.open_run(ids[0], None))
-    qtbot.waitUntil(lambda: c.state == rc.VIEWING and window.read_only, timeout=5000)
+    qtbot.waitUntil(lambda: c.state == rc.VIEWING and window.read_only, timeout=RUN_MS)
     runner.history.select_executions([ids[0], ids[2]])
     runner.history.delete_button.click()
     assert "Delete 2 runs" in runner.history.confirm.label.text()
     runner.history.confirm.confirm_button.click()
-    qtbot.waitUntil(lambda: runner.history.runs == [] and c.state == rc.IDLE, timeout=5000)
+    qtbot.waitUntil(lambda: runner.history.runs == [] and c.state == rc.IDLE, timeout=RUN_MS)
     assert c.call_blocking(lambda s: s.list_runs()) == [] and not window.read_only
 
 
@@ -447,3 +447,30 @@ def test_each_dock_group_shows_one_tab_bar(qtbot, qloop, engine, db_path):
     finally:
         ui.shutdown()
         window.document.undo_stack.setClean()
+
+
+
+@pytest.fixture
+def spawned_late():
+    """Tasks spawned as a test ends; checked once the loop is closed (this fixture is set up
+    before the loop, so it is torn down after it): each must have finished."""
+    spawned = []
+    yield spawned
+    assert [t for t in spawned if not t.done()] == [], "a task was left pending when the loop closed"
+
+
+@pytest.fixture
+def refresh_at_teardown(runner, spawned_late):
+    """At teardown, after pytest-qt has processed the test's last events, spawn a history
+    refresh: what the history timer does when it fires in that last processing."""
+    yield
+    spawned_late.append(runner.controller.spawn(runner.refresh_history()))
+
+
+def test_a_history_refresh_spawned_as_the_test_ends_is_cancelled_not_dropped(spawned_late, window, runner, refresh_at_teardown, qtbot):
+    """The refresh's task has not started when the loop closes. Closed without letting the task
+    take its cancellation, the task stayed pending and its coroutine, never started, was later
+    dropped by the garbage collector ("coroutine 'RunnerUi.refresh_history' was never awaited")."""
+    task = runner.controller.spawn(runner.refresh_history())  # one spawned during the test runs to its end
+    qtbot.waitUntil(task.done, timeout=10000)
+    assert task.exception() is None

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from tests import waiting
 from tests.engine.api.helpers import ServeProcess
 from tests.engine.store.fixtures import pg_url
+from tests.pg import fresh_database
 
 STALLED_AFTER = "2"  # seconds: a killed worker's jobs come back within ~3 s
 
@@ -20,17 +18,8 @@ STALLED_AFTER = "2"  # seconds: a killed worker's jobs come back within ~3 s
 @pytest.fixture
 def queue_db() -> Iterator[str]:
     """A brand-new PostgreSQL database (the store and the job queue), dropped afterwards."""
-    base = make_url(pg_url())
-    name = f"pe_queue_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database(pg_url(), "pe_queue") as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from engine import events as ev
-from engine.fileformat import parse
+from engine.fileformat import parse, save
 from engine.model import Workflow
 from engine.runtime.record import RunRecord
 
@@ -23,6 +24,27 @@ def workflow(nodes: list[dict[str, Any]], connections: list[tuple[str, str, str]
         ],
     }
     return parse(doc)
+
+
+def parent_and_child(folder: Path) -> Workflow:
+    """start -> call (a sub-workflow, saved as `folder`/child.pe.json, that doubles n=21) -> after."""
+    child = workflow(
+        [
+            {"id": "in", "type": "manual_trigger"},
+            {"id": "double", "type": "set", "config": {"values": {"doubled": "{{ input.n * 2 }}"}}},
+        ],
+        [("in", "out", "double")],
+    )
+    child.id = "child-wf"
+    save(child, folder / "child.pe.json")
+    return workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "call", "type": "sub_workflow", "config": {"file": "child.pe.json", "inputs": {"n": 21}}},
+            {"id": "after", "type": "set", "config": {"values": {"r": "{{ input.doubled }}"}}},
+        ],
+        [("start", "out", "call"), ("call", "out", "after")],
+    )
 
 
 def chain(n: int, *, expression: bool = True) -> Workflow:

@@ -13,7 +13,7 @@ from engine import events as ev
 from engine.model import Workflow
 from engine.runtime.record import RunRecord
 from engine.runtime.runner import run_workflow
-from tests.engine.runtime.helpers import Recorder, chain, workflow
+from tests.engine.runtime.helpers import Recorder, chain, parent_and_child, workflow
 from tests.servers import Reply
 from tests.waiting import until
 
@@ -376,25 +376,7 @@ async def test_record_round_trips_through_json_mid_run() -> None:
 
 
 async def test_sub_workflow_runs_as_child_thread(tmp_path) -> None:
-    from engine.fileformat import save
-
-    child = workflow(
-        [
-            {"id": "in", "type": "manual_trigger"},
-            {"id": "double", "type": "set", "config": {"values": {"doubled": "{{ input.n * 2 }}"}}},
-        ],
-        [("in", "out", "double")],
-    )
-    child.id = "child-wf"
-    save(child, tmp_path / "child.pe.json")
-    parent = workflow(
-        [
-            {"id": "start", "type": "manual_trigger"},
-            {"id": "call", "type": "sub_workflow", "config": {"file": "child.pe.json", "inputs": {"n": 21}}},
-            {"id": "after", "type": "set", "config": {"values": {"r": "{{ input.doubled }}"}}},
-        ],
-        [("start", "out", "call"), ("call", "out", "after")],
-    )
+    parent = parent_and_child(tmp_path)
     rec = Recorder()
     run = await run_workflow(parent, hooks=rec.hooks, workflow_file=str(tmp_path / "parent.pe.json"))
     assert run.status == "completed", run.error

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from engine.service import ExecutionService
+from tests.pg import fresh_database
 
 PG_ENV = "PROCESSENGINE_TEST_PG_URL"
 
@@ -74,17 +75,5 @@ def svc_fixture(db: Db) -> Iterator[ExecutionService]:
 @pytest.fixture(name="pg_fresh_url")
 def pg_fresh_url_fixture() -> Iterator[str]:
     """A brand-new empty PostgreSQL database (for migration tests), dropped afterwards."""
-    import sqlalchemy as sa
-    from sqlalchemy.engine import make_url
-
-    base = make_url(pg_url())
-    name = f"pe_fresh_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database(pg_url(), "pe_fresh") as url:
+        yield url

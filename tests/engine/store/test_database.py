@@ -238,14 +238,36 @@ def test_head_revision_constant_matches_alembic() -> None:
     assert head_revision() == HEAD_REVISION
 
 
+# each child loads what opening a database needs, says so, and opens it when told: the six
+# opens start together however long the machine takes to start six interpreters
+OPEN_WHEN_TOLD = """
+import sys
+import alembic.command
+from engine.store.database import open_database
+print("ready", flush=True)
+sys.stdin.readline()
+open_database(sys.argv[1]).dispose()
+"""
+
+
 def test_many_processes_opening_a_fresh_database_at_once(tmp_path) -> None:
     """A run and a `list` starting together on a new file must both open it (race on migration)."""
     import subprocess
     import sys
 
     db = tmp_path / "fresh.db"
-    code = "import sys; from engine.store.database import open_database; open_database(sys.argv[1]).dispose()"
-    procs = [subprocess.Popen([sys.executable, "-c", code, f"sqlite:///{db}"], stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", OPEN_WHEN_TOLD, f"sqlite:///{db}"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    for p in procs:
+        assert p.stdout is not None and p.stdin is not None
+        assert p.stdout.readline() == "ready\n", p.communicate()[1]
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
     errors = [p.communicate(timeout=60)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * 6, errors
 
