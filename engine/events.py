@@ -132,22 +132,45 @@ class LifecycleHooks:
     def __init__(self) -> None:
         self._handlers: dict[type[Event], list[tuple[Handler, bool]]] = {}
         self._any: list[tuple[Handler, bool]] = []
+        self._async = 0  # async handlers subscribed (none: `dispatch` needs no coroutine)
 
     def on(self, event_type: type[E], handler: Callable[[E, RunRecord], Any]) -> None:
-        self._handlers.setdefault(event_type, []).append((handler, inspect.iscoroutinefunction(handler)))
+        is_async = inspect.iscoroutinefunction(handler)
+        self._handlers.setdefault(event_type, []).append((handler, is_async))
+        self._async += is_async
 
     def on_any(self, handler: Handler) -> None:
         """Subscribe to every event (the GUI bridge and the JSON log use this)."""
-        self._any.append((handler, inspect.iscoroutinefunction(handler)))
+        is_async = inspect.iscoroutinefunction(handler)
+        self._any.append((handler, is_async))
+        self._async += is_async
 
     def remove(self, handler: Handler) -> None:
         for lst in [*self._handlers.values(), self._any]:
             lst[:] = [(h, a) for h, a in lst if h is not handler]
+        self._count_async()
 
     def extend(self, other: LifecycleHooks) -> None:
         for t, lst in other._handlers.items():
             self._handlers.setdefault(t, []).extend(lst)
         self._any.extend(other._any)
+        self._count_async()
+
+    def _count_async(self) -> None:
+        self._async = sum(a for lst in [*self._handlers.values(), self._any] for _, a in lst)
+
+    def dispatch(self, event: Event, run: RunRecord) -> Awaitable[None] | None:
+        """`emit` for the hot path: with only plain handlers subscribed they run at once and
+        None is returned (no coroutine per event); else the awaitable of `emit`."""
+        if self._async:
+            return self.emit(event, run)
+        handlers = self._handlers.get(type(event))
+        if handlers:
+            for h, _ in handlers:
+                h(event, run)
+        for h, _ in self._any:
+            h(event, run)
+        return None
 
     def wants(self, event_type: type[Event]) -> bool:
         return bool(self._any) or event_type in self._handlers

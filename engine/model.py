@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,6 +152,11 @@ class Workflow:
     @property
     def nodes(self) -> list[Node]:
         return self._nodes
+
+    @property
+    def by_id(self) -> Mapping[str, Node]:
+        """Node id -> node, kept in step with every edit (read only: edit through the methods)."""
+        return self._by_id
 
     def node(self, node_id: str) -> Node:
         return self._by_id[node_id]

@@ -6,7 +6,9 @@ events, so it never follows the scene's per-repaint `changed` signal:
 - the layout (node blocks, notes, every edge as one cached path) is rebuilt only
   when the model changed (`WorkflowScene.content_changed`);
 - the picture is a pixmap, re-coloured when run states changed
-  (`WorkflowScene.run_states_changed`) from the cached layout;
+  (`WorkflowScene.run_states_changed`) from the cached layout; on a big canvas
+  (plain rects, no antialiasing) only the blocks whose colour changed are painted
+  over the last picture, not the whole picture again;
 - both go through one single-shot timer, so bursts coalesce, and the timer's
   interval grows with the last rebuild's cost (at most ~1/`COST_FACTOR` of the GUI
   thread's time); nothing is rebuilt while the minimap is hidden;
@@ -53,6 +55,12 @@ COST_FACTOR = 10  # wait at least this many times the last rebuild's cost
 ROUNDED_LIMIT = 400  # up to this many nodes get rounded blocks; beyond, plain rects in one call
 
 
+def _color_of(item: NodeItem) -> str:
+    """A card's block colour: its run state's, else its node type's."""
+    state = item.run_state
+    return RUN_STATE_COLORS[state] if state else item.color.name()
+
+
 class Minimap(QWidget):
     def __init__(self, view: CanvasView) -> None:
         super().__init__(view)
@@ -62,7 +70,10 @@ class Minimap(QWidget):
         self._pixmap: QPixmap | None = None
         self._source = QRectF()  # scene rect shown
         self._target = QRectF()  # where it lands in the widget
+        self._scale = 1.0  # scene -> widget, as the picture was drawn
         self._nodes: list[tuple[QRectF, NodeItem]] = []  # (scene rect, card) from the last layout
+        self._painted: list[str] = []  # the colour each of `_nodes` has in the picture
+        self._index: dict[NodeItem, int] = {}  # card -> its place in `_nodes`
         self._notes: list[QRectF] = []
         self._edges = QPainterPath()
         self._layout_dirty = True
@@ -131,10 +142,11 @@ class Minimap(QWidget):
         if scene is None or not self.isVisible():
             return
         t0 = time.perf_counter()
-        scene.run_states_seen()  # the colours read below are the newest; signal again on the next change
+        touched = scene.run_states_seen()  # the colours read below are the newest; signal again on the next change
         if self._layout_dirty:
             self._layout(scene)
-        self._paint_pixmap(scene)
+        if self._layout_dirty or not self._recolour(touched):
+            self._paint_pixmap(scene)
         self._layout_dirty = self._colors_dirty = False
         self._last_cost_ms = (time.perf_counter() - t0) * 1000
         self.rebuilds += 1
@@ -167,6 +179,7 @@ class Minimap(QWidget):
                 edges.lineTo(b.left(), b.top() + HEADER / 2)
         content = QRectF(left, top, right - left, bottom - top) if nodes or notes else QRectF(-200, -150, 400, 300)
         self._nodes, self._notes, self._edges = nodes, notes, edges
+        self._index = {item: i for i, (_rect, item) in enumerate(nodes)}
         self._source = content.adjusted(-60, -60, 60, 60)
 
     def _paint_pixmap(self, scene: WorkflowScene) -> None:
@@ -178,6 +191,7 @@ class Minimap(QWidget):
         scale = min(inner.width() / self._source.width(), inner.height() / self._source.height())
         w, h = self._source.width() * scale, self._source.height() * scale
         self._target = QRectF(inner.center().x() - w / 2, inner.center().y() - h / 2, w, h)
+        self._scale = scale
         theme = scene.theme
         painter = QPainter(pixmap)
         many = len(self._nodes) > ROUNDED_LIMIT
@@ -195,9 +209,8 @@ class Minimap(QWidget):
         painter.drawPath(self._edges)
         painter.setPen(Qt.PenStyle.NoPen)
         groups: dict[str, list[QRectF]] = {}
-        for rect, item in self._nodes:
-            state = item.run_state
-            key = RUN_STATE_COLORS[state] if state else item.color.name()
+        self._painted = [_color_of(item) for _rect, item in self._nodes]
+        for (rect, _item), key in zip(self._nodes, self._painted, strict=True):
             groups.setdefault(key, []).append(rect)
         for color, rects in groups.items():
             painter.setBrush(QColor(color))
@@ -208,6 +221,41 @@ class Minimap(QWidget):
                     painter.drawRoundedRect(rect, 12, 12)
         painter.end()
         self._pixmap = pixmap
+
+    def _recolour(self, touched: list[NodeItem]) -> bool:
+        """Paint the blocks of `touched` cards whose colour changed over the last picture;
+        False when it must be drawn whole (a small canvas has rounded, antialiased blocks
+        that do not cover their old pixels exactly; no picture yet; another pixel ratio)."""
+        pixmap = self._pixmap
+        if (
+            pixmap is None
+            or len(self._nodes) <= ROUNDED_LIMIT
+            or len(self._painted) != len(self._nodes)
+            or pixmap.devicePixelRatio() != self.devicePixelRatioF()
+        ):
+            return False
+        changed: dict[str, list[QRectF]] = {}
+        painted = self._painted
+        for item in touched:
+            i = self._index.get(item)
+            if i is None:
+                continue  # not in the layout (removed since)
+            rect = self._nodes[i][0]
+            key = _color_of(item)
+            if key != painted[i]:
+                painted[i] = key
+                changed.setdefault(key, []).append(rect)
+        if changed:
+            painter = QPainter(pixmap)
+            painter.translate(self._target.topLeft())
+            painter.scale(self._scale, self._scale)
+            painter.translate(-self._source.topLeft())
+            painter.setPen(Qt.PenStyle.NoPen)
+            for color, rects in changed.items():
+                painter.setBrush(QColor(color))
+                painter.drawRects(rects)
+            painter.end()
+        return True
 
     # -- geometry ----------------------------------------------------------------------------
     def _to_scene(self, p: QPointF) -> QPointF:

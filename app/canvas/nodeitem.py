@@ -327,7 +327,7 @@ class NodeItem(QGraphicsItem):
         self.update()
         scene = self.scene()
         if scene is not None and hasattr(scene, "run_state_touched"):
-            scene.run_state_touched()  # the minimap recolours, throttled
+            scene.run_state_touched(self)  # the minimap recolours, throttled
 
     def set_problems(self, messages: list[str]) -> None:
         """Problems from validation: a red badge with the count, listed in the tooltip."""

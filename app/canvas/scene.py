@@ -54,6 +54,7 @@ class WorkflowScene(QGraphicsScene):
         self._edges: dict[Connection, list[EdgeItem]] = {}
         self._notes: dict[str, NoteItem] = {}
         self._run_states_pending = False
+        self._run_state_items: dict[NodeItem, None] = {}  # cards re-stated since `run_states_seen`
         self.setSceneRect(QRectF(-SCENE_MARGIN, -SCENE_MARGIN, 2 * SCENE_MARGIN, 2 * SCENE_MARGIN))
 
     # -- binding ---------------------------------------------------------------
@@ -107,6 +108,7 @@ class WorkflowScene(QGraphicsScene):
         self._nodes.clear()
         self._edges.clear()
         self._notes.clear()
+        self._run_state_items.clear()
         self.content_changed.emit()
 
     def event(self, event: QEvent) -> bool:
@@ -185,15 +187,22 @@ class WorkflowScene(QGraphicsScene):
         self.update()
         self.content_changed.emit()
 
-    def run_state_touched(self) -> None:
+    def run_state_touched(self, item: NodeItem | None = None) -> None:
         """A node item's run state changed (NodeItem calls this): one `run_states_changed`
         per burst, however many of 5,000 nodes change, until a listener calls `run_states_seen`."""
+        if item is not None:
+            self._run_state_items[item] = None
         if not self._run_states_pending:
             self._run_states_pending = True
             self.run_states_changed.emit()
 
-    def run_states_seen(self) -> None:
+    def run_states_seen(self) -> list[NodeItem]:
+        """The listener read the run states: signal again on the next change. Returns the
+        cards whose state changed since the last call (the minimap repaints only those)."""
         self._run_states_pending = False
+        items = list(self._run_state_items)
+        self._run_state_items.clear()
+        return items
 
     def set_ports_visible(self, visible: bool) -> None:
         """Zoomed far out, ports are too small to grab: hiding them keeps 3 items per node

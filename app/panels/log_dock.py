@@ -22,6 +22,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QColor, QGuiApplication
@@ -38,11 +39,13 @@ from PySide6.QtWidgets import (
 
 from app.crash_guard import enable_fault_log, fault_log_enabled
 from app.runner.bridge import AttemptSpan, LogLine
+from app.steady_label import SteadyLabel
 from engine.model import Workflow
 
 log = logging.getLogger(__name__)
 
 MAX_LINES = 20_000
+COUNT_MS = 200  # the line count follows appended lines at most this often
 LOG_FILE = "processengine.log"
 LOG_DIR_ENV = "PROCESSENGINE_LOG_DIR"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -204,7 +207,11 @@ class LogPanel(QWidget):
         self.level.setCurrentIndex(1)
         self.node = QComboBox()
         self.node.addItem("All nodes", None)
-        self.count = QLabel()
+        self.count = SteadyLabel()  # changes with every batch of a run
+        self._count_timer = QTimer(self)  # a run's batches update the count at most every COUNT_MS
+        self._count_timer.setSingleShot(True)
+        self._count_timer.setInterval(COUNT_MS)
+        self._count_timer.timeout.connect(self._update_count)
         copy = QPushButton("Copy")
         copy.setToolTip("Copy the shown lines")
         clear = QPushButton("Clear")
@@ -268,7 +275,8 @@ class LogPanel(QWidget):
     def append(self, lines: list[LogLine]) -> None:
         at_end = self.table.verticalScrollBar().value() >= self.table.verticalScrollBar().maximum() - 2
         self.model.append(lines)
-        self._update_count()
+        if not self._count_timer.isActive():
+            self._count_timer.start()  # 60 batches a second need not be counted 60 times
         if at_end:
             self.table.scrollToBottom()
 

@@ -5,8 +5,8 @@ in its status colour, so retries are separate bars and the back-off wait
 between a failed attempt and the next is a gap, drawn as a thin dotted line.
 Hovering a bar shows its details; clicking it selects the node. Below, a bar
 chart of this workflow's past run durations (one bar per run, status colour).
-Live runs redraw at most `REDRAW_MS` apart, further apart when a redraw is costly
-(thousands of attempts), and the plot is only drawn while the timeline is visible:
+Live runs redraw at most `REDRAW_MS` apart (`BIG_REDRAW_MS` from `GROW_FROM` attempts
+on), further apart when a redraw is costly, and the plot is only drawn while the timeline is visible:
 a hidden (tabbed-away) timeline keeps its bars as data and draws them when shown.
 A live redraw appends the attempts that started since the last one and updates the
 changed ones in place; only an attempt that sorts before the last bar re-sorts all.
@@ -21,18 +21,22 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QPen
-from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QSizePolicy, QSplitter, QToolTip, QVBoxLayout, QWidget
 
 from app.panels.history import STATUS_COLORS
 from app.runner.bridge import AttemptSpan
+from app.steady_label import SteadyLabel
 from app.theme import RUN_STATE_COLORS
 
 REDRAW_MS = 250
+BIG_REDRAW_MS = 500  # the spacing from GROW_FROM attempts on: each redraw costs more
 MAX_WAIT_MS = 2000
 COST_FACTOR = 10  # wait at least this many times the last redraw's cost
 LABEL_PX = 14  # a row name needs about one line of the axis font
 BAR_HEIGHT = 0.6
 MIN_WIDTH_S = 0.002  # a 0.1 ms attempt still shows as a sliver
+GROW_FROM = 200  # live runs with this many attempts or more: the plot's ranges grow in steps
+GROWTH = 1.5  # of this factor, so the axes keep their drawn picture between steps
 
 
 _STYLES: dict[str, tuple[QBrush, QPen]] = {}
@@ -84,6 +88,9 @@ class TimelinePanel(QWidget):
         self._right = 0.0  # where the last bar ends (s)
         self.durations: list[dict[str, Any]] = []
         self._plot_stale = False  # bars changed while hidden: draw them when shown
+        self._growing = False  # live attempts arrive (add_spans), not a whole run (set_spans)
+        self._shown = (0.0, 0)  # the Gantt's x range end (s) and rows shown
+        self._ticks: list[tuple[int, str]] | None = None  # the left axis's names as last set
         self._last_cost_ms = 0.0
         self._redraw = QTimer(self)
         self._redraw.setSingleShot(True)
@@ -98,6 +105,10 @@ class TimelinePanel(QWidget):
         self.gantt.showGrid(x=True, y=False, alpha=0.25)
         self.gantt.getPlotItem().getAxis("bottom").enableAutoSIPrefix(False)
         self.gantt.getPlotItem().invertY(True)
+        for side in ("left", "bottom"):
+            # the grid makes each axis as big as the plot: without a cache, every redraw of
+            # the bars repainted both axes' names and lines too
+            self.gantt.getPlotItem().getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.gantt.getPlotItem().setMouseEnabled(x=True, y=False)
         # one bar item per status: a single brush and pen let pyqtgraph draw all its bars
         # in one drawRects call instead of a Python loop over 5,000 bars on every paint
@@ -120,7 +131,7 @@ class TimelinePanel(QWidget):
         self.history.scene().sigMouseClicked.connect(self._click_history)
         self.history.scene().sigMouseMoved.connect(self._hover_history)
 
-        self.caption = QLabel("No run yet.")
+        self.caption = SteadyLabel("No run yet.")  # changes with every redraw of a run
         # side by side: the Gantt gets the dock's whole height (a bottom dock is short; stacked,
         # it was ~70 px and showed 2 of 4 row names), and nothing forces a tall minimum
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -146,6 +157,7 @@ class TimelinePanel(QWidget):
         self.spans.clear()
         self.origin = None
         self._full = True
+        self._growing = False
         self._live.stop()
         self.redraw()
 
@@ -157,11 +169,13 @@ class TimelinePanel(QWidget):
         """A whole run (from history)."""
         self.spans = {s.key: s for s in spans}
         self._full = True
+        self._growing = False
         self.origin = origin if origin is not None else (min((s.start for s in spans), default=None))
         self.redraw()
 
     def add_spans(self, spans: list[AttemptSpan]) -> None:
         """Live updates: new or changed attempts (redrawn at most every REDRAW_MS)."""
+        self._growing = True
         for s in spans:
             self.spans[s.key] = s
             self._changed[s.key] = None
@@ -189,7 +203,8 @@ class TimelinePanel(QWidget):
 
     def _schedule(self) -> None:
         if not self._redraw.isActive():
-            self._redraw.start(max(REDRAW_MS, min(MAX_WAIT_MS, round(self._last_cost_ms * COST_FACTOR))))
+            spacing = REDRAW_MS if len(self.bars) < GROW_FROM else BIG_REDRAW_MS
+            self._redraw.start(max(spacing, min(MAX_WAIT_MS, round(self._last_cost_ms * COST_FACTOR))))
 
     def _tick_live(self) -> None:
         if not any(s.end is None for s in self.spans.values()):
@@ -309,20 +324,41 @@ class TimelinePanel(QWidget):
                 gx += [a.x1, attempts[i + 1].x0]
                 gy += [a.row, a.row]
         self.gap_item.setData(gx, gy, connect="pairs")
-        self._update_ticks()
         if self.bars:
-            right = self._right
-            self.gantt.getPlotItem().setXRange(-right * 0.01, right * 1.03 or 0.01, padding=0)
-            self.gantt.getPlotItem().setYRange(-0.7, len(self.rows) - 0.3, padding=0)
+            self._fit_ranges()
+        self._update_ticks()
+
+    def _fit_ranges(self) -> None:
+        """Show every bar. A big live run grows the ranges by GROWTH when the bars reach
+        their end: a new range makes pyqtgraph lay out and draw both axes again, which
+        was most of the Gantt's paint time when the range followed every redraw."""
+        right, rows = self._right * 1.03 or 0.01, len(self.rows)
+        shown_right, shown_rows = self._shown
+        if not (self._growing and len(self.bars) >= GROW_FROM):
+            shown_right, shown_rows = right, rows
+        else:
+            if right > shown_right:
+                shown_right = right * GROWTH
+            if rows > shown_rows:
+                shown_rows = int(rows * GROWTH)
+        if (shown_right, shown_rows) != self._shown:
+            self._shown = (shown_right, shown_rows)
+            plot = self.gantt.getPlotItem()
+            plot.setXRange(-shown_right * 0.01 / 1.03, shown_right, padding=0)
+            plot.setYRange(-0.7, shown_rows - 0.3, padding=0)
 
     def _update_ticks(self, *_args: Any) -> None:
         """As many node names down the side as fit in the plot's height (one per LABEL_PX;
-        5,000 labels would be unreadable and slow to lay out); again after every resize."""
+        5,000 labels would be unreadable and slow to lay out); again after every resize.
+        Spaced for the rows shown, so a growing run adds names without moving the others."""
         height = self.gantt.getPlotItem().getViewBox().height()
-        fit = max(2, int(height // LABEL_PX)) if height > 0 else len(self.rows)
-        step = max(1, -(-len(self.rows) // fit))
+        shown = max(len(self.rows), self._shown[1])
+        fit = max(2, int(height // LABEL_PX)) if height > 0 else shown
+        step = max(1, -(-shown // fit))
         ticks = [(row, self._label(self._row_keys[row])) for row in range(0, len(self._row_keys), step)]
-        self.gantt.getPlotItem().getAxis("left").setTicks([ticks])
+        if ticks != self._ticks:  # new ticks make the axis lay out and draw its names again
+            self._ticks = ticks
+            self.gantt.getPlotItem().getAxis("left").setTicks([ticks])
 
     def _label(self, key: tuple[str, str]) -> str:
         thread, node = key

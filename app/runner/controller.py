@@ -23,7 +23,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+from PySide6.QtWidgets import QProgressBar, QStatusBar
 
 from app.help import HELP_KEYS
 from app.runner import gc_pacer
@@ -33,6 +33,7 @@ from app.runner.canvas_state import RunCanvas
 from app.runner.engine_thread import EngineThread
 from app.runner.host import RunnerHost
 from app.runner.snapshot import RunSnapshot, run_snapshot
+from app.steady_label import SteadyLabel
 from app.trust_dialog import ask_trust
 from engine import trust
 from engine.model import Workflow
@@ -47,6 +48,7 @@ COMPLETED, FAILED, CANCELLED, VIEWING = "completed", "failed", "cancelled", "vie
 ACTIVE = frozenset({STARTING, RUNNING, PAUSING, RESUMING, CANCELLING})
 CAN_RUN = frozenset({IDLE, COMPLETED, FAILED, CANCELLED, VIEWING})
 RESUMABLE = frozenset({"paused", "interrupted"})
+STATUS_MS = 200  # the status bar's clock; while a run is active it also shows the progress
 
 
 def _epoch(iso: str | None) -> float | None:
@@ -112,15 +114,15 @@ class RunController(QObject):
         self._gc_shut = False
         self._make_actions()
         self._elapsed = QTimer(self)
-        self._elapsed.setInterval(200)
+        self._elapsed.setInterval(STATUS_MS)
         self._elapsed.timeout.connect(self._update_status)
-        self.progress_label = QLabel()
+        self.progress_label = SteadyLabel()
         self.progress_bar = QProgressBar()
         self.progress_bar.setMaximumWidth(160)
         self.progress_bar.setRange(0, 100)
         self.progress_bar.setTextVisible(False)
-        self.elapsed_label = QLabel()
-        self.node_label = QLabel()
+        self.elapsed_label = SteadyLabel()
+        self.node_label = SteadyLabel()
         for w in (self.progress_label, self.elapsed_label, self.node_label):
             w.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._update_actions()
@@ -325,7 +327,15 @@ class RunController(QObject):
             self.current_node = cur
         if batch.run_status == RUNNING and self.started_at is None:
             self.started_at = time.time()
-        self._update_status()
+        if batch.run_status == RUNNING and self.state in (STARTING, RESUMING):
+            # the run's own start event: a big run can keep the engine loop busy, and the
+            # answer to the launch call waiting behind it, until its last node (Pause stayed off)
+            self._set_state(RUNNING)
+        if not self._elapsed.isActive():
+            # while a run is active the clock redraws the status bar (at most STATUS_MS behind):
+            # a new label text re-lays out the whole window and a new percent repaints it at once,
+            # which at one batch per frame was a good part of the GUI thread's time
+            self._update_status()
         self.batch_applied.emit(batch)
 
     # -- verbs ---------------------------------------------------------------------------

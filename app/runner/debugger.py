@@ -60,7 +60,8 @@ class DebugSession(QObject):
         controller.resume_options = self.resume_options
         controller.run_ended.connect(self._on_run_ended)
         controller.state_changed.connect(self._on_state)
-        controller.batch_applied.connect(lambda _b: self.update_actions())
+        controller.batch_applied.connect(self._on_batch)
+        self._retrying = False  # a node of the run is waiting to retry (Retry now / Give up)
         self._make_actions()
         self._on_state(controller.state)
 
@@ -118,12 +119,21 @@ class DebugSession(QObject):
         self.step_action.setEnabled(s == rc.PAUSED or can_start)
         self.run_to_action.setEnabled(node is not None and (s == rc.PAUSED or can_start))
         self.toggle_action.setEnabled(node is not None)
-        retrying = s == rc.RUNNING and any(live.state == "retrying" for live in self.controller.canvas.states.values())
+        retrying = self._retrying = self._any_retrying()
         self.retry_now_action.setEnabled(retrying)
         self.give_up_action.setEnabled(retrying)
         ran = self.controller.execution_id is not None and s in (rc.COMPLETED, rc.FAILED, rc.CANCELLED, rc.VIEWING, rc.PAUSED)
         self.rerun_action.setEnabled(node is not None and ran)
         self.execute_action.setEnabled(node is not None and ran)
+
+    def _any_retrying(self) -> bool:
+        return self.controller.state == rc.RUNNING and self.controller.canvas.counts["retrying"] > 0
+
+    def _on_batch(self, _batch: object) -> None:
+        """A live batch can only start or end a retry wait: touch the actions when it did
+        (once per frame, on a 5,000-node canvas, they were a scan of every node's state)."""
+        if self._any_retrying() != self._retrying:
+            self.update_actions()
 
     # -- breakpoints ---------------------------------------------------------------------
     def toggle_selected(self) -> None:

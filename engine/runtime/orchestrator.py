@@ -15,16 +15,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+from pydantic import ValidationError  # loaded with the node specs anyway
 
 from engine import events as ev
 from engine import expressions
 from engine.errors import EngineError, ExpressionError, NodeError, RunTakenOver
-from engine.graph import Routing
+from engine.graph import Route, Routing
 from engine.jsonvalue import unstorable
 from engine.model import Node, Workflow
 from engine.nodes.base import Interrupted, NodeContext, NodeServices, NodeSpec
@@ -79,6 +81,19 @@ class _NodeRun:
     duration: float = 0.0
 
 
+class _SpecsByNode:
+    """Node id -> the spec of its type (a dict entry per node cost ~40 bytes a node)."""
+
+    __slots__ = ("_by_type", "_nodes")
+
+    def __init__(self, nodes: Mapping[str, Node], by_type: dict[str, NodeSpec]) -> None:
+        self._nodes = nodes
+        self._by_type = by_type
+
+    def __getitem__(self, node_id: str) -> NodeSpec:
+        return self._by_type[self._nodes[node_id].type]
+
+
 class _Plan:
     """Per-workflow facts computed once: specs, routing, policies, names."""
 
@@ -87,21 +102,30 @@ class _Plan:
         from engine.nodes.registry import has_expression as has_expr
 
         self.wf = wf
-        self.nodes: dict[str, Node] = {n.id: n for n in wf.nodes}
-        self.specs: dict[str, NodeSpec] = {n.id: get_spec(n.type) for n in wf.nodes}
+        # no per-node maps of its own where the model has one: the nodes are the model's
+        # index, a spec is found through the node's type, and of the routing only the
+        # merges' inputs are kept (the orchestrator reads no other node's)
+        self.nodes: Mapping[str, Node] = wf.by_id
+        self.by_type: dict[str, NodeSpec] = {n.type: get_spec(n.type) for n in wf.nodes}
+        self.specs = _SpecsByNode(self.nodes, self.by_type)
         self.routing = Routing.build(wf)
+        by_type = self.by_type
+        self.routing.incoming = {k: v for k, v in self.routing.incoming.items() if self.specs[k].kind == "merge"}
+        out = cast(dict[tuple[str, str], Sequence[Route]], self.routing.out)
+        for port, routes in out.items():  # a list made by appending holds room for four
+            out[port] = tuple(routes)
         # per-node facts as sets of the nodes they hold for (and retry policies only where
         # a node sets its own): a dict entry per node and fact was ~300 bytes a node
         self.policies: dict[str, RetryPolicy] = {
-            n.id: policy_for(n.retry, self.specs[n.id].default_retry) for n in wf.nodes if n.retry is not None
+            n.id: policy_for(n.retry, by_type[n.type].default_retry) for n in wf.nodes if n.retry is not None
         }
-        self.side_effects = frozenset(n.id for n in wf.nodes if self.specs[n.id].has_side_effects(n))
-        self.dynamic = frozenset(n.id for n in wf.nodes if has_expr(n.config))
+        self.side_effects = frozenset(n.id for n in wf.nodes if by_type[n.type].has_side_effects(n))
+        self.static = frozenset(n.id for n in wf.nodes if not has_expr(n.config))  # usually the fewer
         self.static_cfg: dict[str, Any] = {}
         self.multi_port = frozenset(
-            n.id for n in wf.nodes if self.specs[n.id].kind != "loop" and len(self.specs[n.id].output_ports(n)) > 1
+            n.id for n in wf.nodes if by_type[n.type].kind != "loop" and len(by_type[n.type].output_ports(n)) > 1
         )
-        self.triggers = [n.id for n in wf.nodes if self.specs[n.id].is_trigger]
+        self.triggers = [n.id for n in wf.nodes if by_type[n.type].is_trigger]
 
     def policy(self, node: Node) -> RetryPolicy:
         """The node's retry policy: its own, else its type's default."""
@@ -111,7 +135,7 @@ class _Plan:
     def config(self, node: Node, names_factory: Callable[[], dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
         """Render and validate a node's config (static configs are validated once)."""
         spec = self.specs[node.id]
-        if node.id not in self.dynamic:
+        if node.id in self.static:
             got = self.static_cfg.get(node.id)
             if got is None:
                 got = self.static_cfg[node.id] = (self._validate(node, spec, node.config), node.config)
@@ -127,8 +151,6 @@ class _Plan:
 
     @staticmethod
     def _validate(node: Node, spec: NodeSpec, raw: dict[str, Any]) -> Any:
-        from pydantic import ValidationError
-
         try:
             return spec.config_model.model_validate(raw)
         except ValidationError as exc:
@@ -295,7 +317,7 @@ class Orchestrator:
         stack = th.stack
         control = self.control
         nodes = plan.nodes
-        specs = plan.specs
+        by_type = plan.by_type
         back_edges = plan.routing.back_edges
         while True:
             while stack:
@@ -307,7 +329,7 @@ class Orchestrator:
                     await self._loop_tick(th, plan, nodes[frame.node_id])
                     continue
                 node = nodes[frame.node_id]
-                spec = specs[node.id]
+                spec = by_type[node.type]
                 if kind == "run":
                     if spec.kind == "merge":
                         waiting = th.waiting.setdefault(node.id, {})
@@ -419,7 +441,7 @@ class Orchestrator:
         """A disabled node passes its input through on `out` and counts as skipped."""
         th.node_status[node.id] = "skipped"
         self._set_output(th, plan, node.id, value)
-        await self._deliver(th, plan, node, {"out": value})
+        self._deliver(th, plan, node, {"out": value})
         if self._w_finished:
             await self.hooks.emit(ev.NodeFinished(execution_id=self.record.execution_id, thread_id=th.thread_id, node_id=node.id, status="skipped", duration_ms=0.0, attempt=0, output_summary=summarize(value), ports=("out",)), self.record)
 
@@ -431,11 +453,12 @@ class Orchestrator:
         th.attempts.setdefault(node.id, []).append(attempt_entry(1, "pinned", time.time(), 0.0, None))
         self._set_output(th, plan, node.id, node.pin)
         th.node_status[node.id] = "succeeded"
-        skipped = await self._deliver(th, plan, node, {port: node.pin})
+        skipped = self._deliver(th, plan, node, {port: node.pin})
         log.info("execution=%s node=%s pinned: not run", rec.execution_id, node.id, extra={"execution_id": rec.execution_id, "node_id": node.id})
         if self._w_finished:
             await self.hooks.emit(ev.NodeFinished(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, status="pinned", duration_ms=0.0, attempt=1, output_summary=summarize(node.pin), ports=(port,), pure=True), rec)
-        await self._report_skipped(th, skipped)
+        if skipped:
+            await self._report_skipped(th, skipped)
 
     async def _attempt_once(self, run: _NodeRun) -> Any:
         """One attempt: render and validate the config, then await the node (as a task unless pure)."""
@@ -448,7 +471,9 @@ class Orchestrator:
         if log.isEnabledFor(logging.INFO):
             log.info("execution=%s node=%s started attempt %d", rec.execution_id, node.id, run.attempt, extra={"execution_id": rec.execution_id, "node_id": node.id})
         if self._w_started:
-            await self.hooks.emit(ev.NodeStarted(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, attempt=run.attempt, side_effects=run.side), rec)
+            pending = self.hooks.dispatch(ev.NodeStarted(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, attempt=run.attempt, side_effects=run.side), rec)
+            if pending is not None:
+                await pending
         cfg, raw = plan.config(node, partial(self._names, th, plan, value))
         ctx = NodeContext(
             node=node,
@@ -525,14 +550,15 @@ class Orchestrator:
         ports: tuple[str, ...] = ()
         if node.on_error == "route":
             self._set_output(th, run.plan, node.id, err)
-            skipped = await self._deliver(th, run.plan, node, {"error": err})
+            skipped = self._deliver(th, run.plan, node, {"error": err})
             ports = ("error",)
         elif node.on_error == "continue":
             self._set_output(th, run.plan, node.id, value)
-            skipped = await self._deliver(th, run.plan, node, {"out": value})
+            skipped = self._deliver(th, run.plan, node, {"out": value})
             ports = ("out",)
         await self.hooks.emit(ev.NodeFinished(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, status="failed", duration_ms=run.duration, attempt=run.attempt, output_summary=err["message"][:MAX_SUMMARY], ports=ports, error=err, side_effects=run.side, pure=run.spec.pure), rec)
-        await self._report_skipped(th, skipped)
+        if skipped:
+            await self._report_skipped(th, skipped)
         if not ports:
             raise RunFailed(err) from None
         return False
@@ -579,15 +605,18 @@ class Orchestrator:
         self._set_output(th, run.plan, node.id, first)
         th.node_status[node.id] = "succeeded"
         th.in_flight = None
-        skipped = await self._deliver(th, run.plan, node, outputs)
+        skipped = self._deliver(th, run.plan, node, outputs)
         if log.isEnabledFor(logging.INFO):
             log.info("execution=%s node=%s succeeded in %.2f ms", rec.execution_id, node.id, duration, extra={"execution_id": rec.execution_id, "node_id": node.id})
         if self._w_finished:
-            await self.hooks.emit(
+            pending = self.hooks.dispatch(
                 ev.NodeFinished(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, status="succeeded", duration_ms=duration, attempt=run.attempt, output_summary=summarize(first), ports=tuple(outputs), error=None, side_effects=run.side, pure=run.spec.pure),
                 rec,
             )
-        await self._report_skipped(th, skipped)
+            if pending is not None:
+                await pending
+        if skipped:
+            await self._report_skipped(th, skipped)
 
     def _evaluate(self, th: ThreadRecord, plan: _Plan, node: Node, value: Any, expr: str, extra: dict[str, Any] | None) -> Any:
         names = self._names(th, plan, value)
@@ -615,19 +644,22 @@ class Orchestrator:
         if by_name is not None:
             by_name[plan.nodes[node_id].name] = value
 
-    async def _deliver(self, th: ThreadRecord, plan: _Plan, node: Node, outputs: dict[str, Any]) -> list[str]:
+    def _deliver(self, th: ThreadRecord, plan: _Plan, node: Node, outputs: dict[str, Any]) -> list[str]:
         """Push the successors of the ports a value left on (first connection runs first).
 
         Returns the nodes newly marked skipped (downstream of ports that got nothing);
         the caller reports them after the deciding node's own NodeFinished.
         """
         routing = plan.routing
+        counts = th.edge_counts
         frames: list[Frame] = []
         for port, value in outputs.items():
-            for route in routing.targets(node.id, port):
+            for route in routing.out.get((node.id, port), ()):
                 frames.append(Frame(route.to_node, value, route.to_port, route.conn))
-                th.edge_counts[route.conn] = th.edge_counts.get(route.conn, 0) + 1
-        if frames:
+                counts[route.conn] = counts.get(route.conn, 0) + 1
+        if len(frames) == 1:
+            th.stack.append(frames[0])
+        elif frames:
             th.stack.extend(reversed(frames))
         elif outputs:
             th.last_output = next(iter(outputs.values()))
@@ -653,7 +685,7 @@ class Orchestrator:
         st.index += 1
         if st.index < len(st.items):
             th.stack.append(Frame(node.id, kind="loop_tick"))
-            await self._deliver(th, plan, node, {"loop": st.items[st.index]})
+            self._deliver(th, plan, node, {"loop": st.items[st.index]})
             return
         results = st.results
         del th.loops[node.id]
@@ -663,12 +695,13 @@ class Orchestrator:
             th.loop_stack.remove(node.id)
         self._set_output(th, plan, node.id, results)
         th.node_status[node.id] = "succeeded"
-        await self._deliver(th, plan, node, {"done": results})
+        self._deliver(th, plan, node, {"done": results})
         if self._w_finished:
             await self.hooks.emit(ev.NodeFinished(execution_id=self.record.execution_id, thread_id=th.thread_id, node_id=node.id, status="succeeded", duration_ms=0.0, attempt=1, output_summary=summarize(results), ports=("done",), pure=True), self.record)
 
     async def _mark_unrun_skipped(self, th: ThreadRecord, plan: _Plan) -> None:
-        for node_id in plan.nodes:
+        for node in plan.wf.nodes:  # file order
+            node_id = node.id
             if node_id not in th.node_status:
                 th.node_status[node_id] = "skipped"
                 if self._w_finished:

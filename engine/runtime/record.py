@@ -8,6 +8,8 @@ it as the checkpoint; `to_json`/`from_json` are exact inverses.
 
 from __future__ import annotations
 
+import itertools
+import math
 import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -305,8 +307,30 @@ def new_record(
 MAX_SUMMARY = 120
 
 
+_ISO_SECONDS: dict[float, str] = {}  # whole epoch second -> its ISO text up to the seconds
+
+
 def iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+    """`datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")`, with the
+    date and time of day formatted once per second: a run's report formats two times
+    per attempt (thousands in a long run), nearly all within a few seconds."""
+    if ts is None:
+        return None
+    # datetime's own split of a float timestamp: microseconds rounded half to even
+    frac, whole = math.modf(ts)
+    us = round(frac * 1e6)
+    if us >= 1_000_000:
+        us -= 1_000_000
+        whole += 1.0
+    elif us < 0:
+        us += 1_000_000
+        whole -= 1.0
+    head = _ISO_SECONDS.get(whole)
+    if head is None:
+        if len(_ISO_SECONDS) >= 4096:
+            _ISO_SECONDS.clear()
+        head = _ISO_SECONDS[whole] = datetime.fromtimestamp(whole, UTC).isoformat(timespec="seconds")[:-6]
+    return f"{head}.{us // 1000:03d}+00:00"
 
 
 def summarize(value: Any) -> str:
@@ -314,9 +338,9 @@ def summarize(value: Any) -> str:
     if isinstance(value, list):
         return f"{len(value)} items"
     if isinstance(value, dict):
-        keys = list(value)[:4]
-        more = "…" if len(value) > 4 else ""
-        return "{" + ", ".join(map(str, keys)) + more + "}"
+        if len(value) <= 4:  # most outputs: no list of every key
+            return "{" + ", ".join(map(str, value)) + "}"
+        return "{" + ", ".join(map(str, itertools.islice(value, 4))) + "…}"
     text = repr(value)
     return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 1] + "…"
 

@@ -123,7 +123,13 @@ def outputs_and_attempts(rec: RunRecord) -> tuple[dict[str, Any], dict[str, list
         return {}, {}
     attempts = {
         node: [
-            {**{k: a.get(k) for k in ("attempt", "status", "duration_ms", "error")}, "started_at": _iso_any(a.get("started_at"))}
+            {
+                "attempt": a.get("attempt"),
+                "status": a.get("status"),
+                "duration_ms": a.get("duration_ms"),
+                "error": a.get("error"),
+                "started_at": _iso_any(a.get("started_at")),
+            }
             for a in lst
         ]
         for node, lst in main.attempts.items()

@@ -116,3 +116,12 @@ def test_equality_is_structural_and_covers_workflow_settings() -> None:
     d = three()
     d.node("b").pin = {"x": 1}
     assert a != d and d.clone() == d  # a pin is part of the node, and copied with it
+
+
+def test_the_id_index_follows_every_edit() -> None:
+    """`by_id` is the model's own index (the run plan reads it instead of building a copy)."""
+    wf = Workflow(nodes=[Node(id="a", type="set", name="A"), Node(id="b", type="set", name="B")])
+    wf.add_node(Node(id="c", type="set", name="C"), index=0)
+    wf.remove_node("a")
+    assert dict(wf.by_id) == {n.id: n for n in wf.nodes}
+    assert set(wf.by_id) == {"b", "c"}

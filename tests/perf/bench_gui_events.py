@@ -52,6 +52,7 @@ class LatencyProbe(QObject):
     def __init__(self) -> None:
         super().__init__()
         self.samples: list[float] = []
+        self.seen = time.perf_counter()  # when the GUI thread last took a probe
         self.posted = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -75,7 +76,8 @@ class LatencyProbe(QObject):
 
     def event(self, ev: QEvent) -> bool:
         if ev.type() == PROBE_TYPE:
-            self.samples.append((time.perf_counter() - ev.t) * 1000)  # type: ignore[attr-defined]
+            self.seen = time.perf_counter()
+            self.samples.append((self.seen - ev.t) * 1000)  # type: ignore[attr-defined]
             return True
         return super().event(ev)
 

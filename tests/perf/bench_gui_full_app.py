@@ -8,7 +8,11 @@ probe event every 5 ms; the table is how long each waited on the GUI thread, and
 CPU time the GUI thread itself used during the run (less sensitive than the waits to
 other processes taking the cores).
 
-Run: QT_QPA_PLATFORM=offscreen python -m tests.perf.bench_gui_full_app [--nodes 5000]
+`--stalls` also samples the GUI thread's Python stack every 2 ms while it has kept a
+probe waiting over 20 ms, and prints where those samples were (the innermost frame of
+the app or of pyqtgraph; "(Qt)" when no Python frame of theirs was running).
+
+Run: QT_QPA_PLATFORM=offscreen python -m tests.perf.bench_gui_full_app [--nodes 5000] [--stalls]
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import asyncio
 import os
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -29,11 +35,50 @@ from PySide6.QtWidgets import QApplication
 from tests.perf.bench_gui_events import LatencyProbe, chain, stats
 
 
+class StallSampler:
+    """While `probe` has waited over `late_ms`, count the GUI thread's innermost frame of
+    the app (or pyqtgraph) every `every_ms`."""
+
+    def __init__(self, probe: LatencyProbe, late_ms: float = 20.0, every_ms: float = 2.0) -> None:
+        self.probe = probe
+        self.late_s, self.every_s = late_ms / 1000, every_ms / 1000
+        self.where: Counter[str] = Counter()
+        self._gui = threading.get_ident()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.every_s):
+            if time.perf_counter() - self.probe.seen > self.late_s:
+                frame = sys._current_frames().get(self._gui)
+                self.where[_innermost(frame)] += 1
+
+
+def _innermost(frame: object) -> str:
+    while frame is not None:
+        code = frame.f_code  # type: ignore[attr-defined]
+        path = code.co_filename.replace(os.sep, "/")
+        for root in ("/app/", "/pyqtgraph/"):
+            if root in path:
+                return f"{root.strip('/')}/{path.split(root, 1)[1]}:{code.co_name}"
+        frame = frame.f_back  # type: ignore[attr-defined]
+    return "(Qt)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--nodes", type=int, default=5000)
     parser.add_argument("--docks", default="history,log,timeline", help="bottom docks to put in front, one run each")
+    parser.add_argument("--stalls", action="store_true", help="sample the GUI thread's stack while probes wait")
     args = parser.parse_args(argv)
+    stalls: Counter[str] = Counter()
     tmp = Path(tempfile.mkdtemp(prefix="pe-bench-app-"))
     os.environ["PROCESSENGINE_DATA_DIR"] = str(tmp / "data")
     os.environ["PROCESSENGINE_LOG_DIR"] = str(tmp / "logs")
@@ -67,13 +112,19 @@ def main(argv: list[str] | None = None) -> int:
         waiting = QEventLoop()  # not app.exec(): quitting the app shuts the run tools down
         finished = ui.controller.run_ended.connect(lambda *_a, d=done, w=waiting: (d.append(time.perf_counter()), w.quit()))
         probe.timer.start()
+        sampler = StallSampler(probe) if args.stalls else None
+        if sampler is not None:
+            sampler.start()
         cpu0 = time.thread_time()  # this (the GUI) thread only
         t0 = time.perf_counter()
         QTimer.singleShot(0, ui.start_run)
         QTimer.singleShot(120_000, waiting.quit)
         waiting.exec()
-        probe.timer.stop()
         gui_cpu = time.thread_time() - cpu0
+        if sampler is not None:
+            sampler.stop()
+            stalls.update(sampler.where)
+        probe.timer.stop()
         ui.controller.run_ended.disconnect(finished)
         elapsed = (done[0] if done else time.perf_counter()) - t0
         bridge = ui.controller.bridge
@@ -95,6 +146,15 @@ def main(argv: list[str] | None = None) -> int:
     for dock, evs, secs, p50, p99, mx, n, cpu in rows:
         print(f"| {dock} | {evs:,.0f} | {secs:.1f} | {cpu:.2f} | {p50:.2f} | {p99:.2f} | {mx:.2f} | {n} |")
     print()
+    if stalls:
+        total = sum(stalls.values())
+        print(f"Where the GUI thread was while a probe waited over 20 ms ({total} samples, every run)")
+        print()
+        print("| innermost frame | share |")
+        print("| --- | ---: |")
+        for where, count in stalls.most_common(15):
+            print(f"| {where} | {100 * count / total:.1f} % |")
+        print()
     return 0
 
 

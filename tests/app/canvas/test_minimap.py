@@ -129,3 +129,42 @@ def test_rebuilds_are_spaced_by_their_cost(view, qtbot):
     m.schedule_colors()
     assert m._timer.interval() == min(mm.MAX_WAIT_MS, 80 * mm.COST_FACTOR)
     qtbot.waitUntil(lambda: not m.pending, timeout=3000)
+
+
+def test_a_big_canvas_recolours_only_what_changed_and_shows_the_final_states(qtbot, ui, tmp_path):
+    """Past ROUNDED_LIMIT nodes a run-state change paints the changed blocks over the last
+    picture; after every wave, and at the end, it is the picture a full rebuild draws."""
+    from tests.app.runner.helpers import workflow
+
+    n = mm.ROUNDED_LIMIT + 80
+    nodes = [{"id": f"n{i}", "type": "set", "position": [(i % 24) * 260, (i // 24) * 150]} for i in range(n)]
+    scene = WorkflowScene()
+    scene.bind(workflow(nodes, [(f"n{i}", "out", f"n{i + 1}") for i in range(n - 1)]))
+    v = CanvasView(scene)
+    qtbot.addWidget(v)
+    v.resize(900, 600)
+    v.set_minimap_visible(True)
+    v.show()
+    qtbot.waitExposed(v)
+    m = v.minimap
+    qtbot.waitUntil(lambda: not m.pending, timeout=2000)
+    items = scene.node_items()
+    picture = m._pixmap
+    for wave, state in enumerate(("pending", "running", "succeeded")):
+        for item in items[: (wave + 1) * n // 3]:  # a run's front moving through the canvas
+            item.set_run_state(state)
+        qtbot.waitUntil(lambda: not m.pending, timeout=2000)
+        assert m._pixmap is picture  # painted over, not drawn anew
+        shown = m._pixmap.toImage()
+        m.refresh()  # the whole picture, drawn from scratch, for comparison
+        assert m._pixmap.toImage() == shown, f"wave {wave}"
+        picture = m._pixmap
+    for item in items:
+        item.set_run_state("succeeded")
+    qtbot.waitUntil(lambda: not m.pending, timeout=2000)
+    assert m._pixmap is picture
+    shown = m._pixmap.toImage()
+    m.grab().save(str(tmp_path / "minimap_recoloured.png"))
+    m.refresh()  # the whole picture, drawn from scratch
+    assert m._pixmap is not picture and m._pixmap.toImage() == shown
+    assert _pixel_at(m, _card_center(scene, f"n{n - 1}")) == QColor(RUN_STATE_COLORS["succeeded"]).name()

@@ -169,3 +169,24 @@ def test_a_new_run_of_the_same_workflow_keeps_the_node_filter_and_lines(qtbot):
     assert [ln.message for ln in panel.shown_lines()] == shown
     panel.set_workflow(Workflow(nodes=[Node(id="a", type="set", name="Alpha")]))  # b is gone: all nodes
     assert panel.node.currentData() is None and len(panel.shown_lines()) == 4
+
+
+def test_a_stream_of_batches_updates_the_count_a_few_times_and_ends_on_the_total(qtbot, tmp_path):
+    """A run appends a batch per frame; the line count follows at most every COUNT_MS,
+    and the last batch's total is what stays shown."""
+    from app.panels import log_dock
+
+    panel = LogPanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 240)
+    panel.show()
+    qtbot.waitExposed(panel)
+    texts: list[str] = []
+    set_text = panel.count.setText
+    panel.count.setText = lambda text: (texts.append(text), set_text(text))  # type: ignore[method-assign]
+    batches = 40
+    for b in range(batches):
+        panel.append([LogLine(float(b * 10 + i), "INFO", f"n{b} line {i}", f"n{b}", "e1") for i in range(10)])
+    assert len(texts) < batches / 4
+    qtbot.waitUntil(lambda: panel.count.text() == f"{batches * 10} / {batches * 10} lines", timeout=2 * log_dock.COUNT_MS + 1000)
+    panel.grab().save(str(tmp_path / "log_count.png"))

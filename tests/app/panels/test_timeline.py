@@ -138,3 +138,66 @@ def test_live_updates_in_any_order_draw_what_the_whole_run_draws(qtbot):
     live.add_spans([moved])
     live.redraw()
     assert [b.span.node_id for b in live.bars] == ["get", "get", "get", "done", "start"]
+
+
+def test_a_big_live_run_grows_the_plot_in_steps_and_the_whole_run_fits_it(qtbot, tmp_path):
+    """A new range makes pyqtgraph lay out and paint both axes again: a big live run keeps
+    its ranges until the bars reach their end, then grows them by GROWTH. Every bar is
+    always inside; the whole run, once set, fits the plot exactly."""
+    from PySide6.QtWidgets import QGraphicsItem
+
+    from app.panels import timeline as tl
+
+    panel = TimelinePanel()
+    qtbot.addWidget(panel)
+    panel.resize(1000, 250)
+    panel.show()
+    qtbot.waitExposed(panel)
+    n = tl.GROW_FROM * 3
+    spans = [AttemptSpan("main", f"n{i}", 1, T0 + i * 0.001, T0 + i * 0.001 + 0.0006, "succeeded") for i in range(n)]
+    panel.set_names({s.node_id: f"Node {i}" for i, s in enumerate(spans)})
+    plot = panel.gantt.getPlotItem()
+    ranges = []
+    for k in range(0, n, 25):  # frames of a live run
+        panel.add_spans(spans[k : k + 25])
+        panel.redraw()
+        (_x0, x1), (_y0, y1) = plot.viewRange()
+        assert panel._right <= x1 and len(panel.rows) - 1 < y1  # every bar shown
+        if len(panel.bars) >= tl.GROW_FROM:
+            ranges.append((round(x1, 9), round(y1, 9)))
+    assert len(set(ranges)) <= 3 < len(ranges)  # a few steps, not one range per frame
+    left = plot.getAxis("left")
+    name_px = panel.fontMetrics().horizontalAdvance(f"Node {n - 1}")
+    qtbot.waitUntil(lambda: left.width() >= name_px, timeout=2000)  # the names fit, cached or not
+    panel.grab().save(str(tmp_path / "timeline_live.png"))
+    for side in ("left", "bottom"):
+        assert plot.getAxis(side).cacheMode() == QGraphicsItem.CacheMode.DeviceCoordinateCache
+    panel.set_spans(spans)  # the run ended: its record
+    (_x0, x1), (_y0, y1) = plot.viewRange()
+    assert abs(x1 - panel._right * 1.03) < 1e-9
+    assert abs(y1 - (n - 0.3)) < 1e-9
+    panel.grab().save(str(tmp_path / "timeline_final.png"))
+
+
+def test_a_big_live_run_redraws_half_as_often_and_ends_on_the_whole_run(qtbot):
+    """From GROW_FROM attempts on a redraw costs more: live updates are coalesced over
+    BIG_REDRAW_MS instead of REDRAW_MS. The run's end (set_spans) is drawn at once."""
+    from app.panels import timeline as tl
+
+    panel = TimelinePanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    spans = [AttemptSpan("main", f"n{i}", 1, T0 + i * 0.001, T0 + i * 0.001 + 0.0006, "succeeded") for i in range(tl.GROW_FROM + 50)]
+    panel.add_spans(spans[:10])
+    assert panel._redraw.interval() == tl.REDRAW_MS
+    qtbot.waitUntil(lambda: len(panel.bars) == 10, timeout=2000)
+    panel.add_spans(spans[10 : tl.GROW_FROM])
+    qtbot.waitUntil(lambda: len(panel.bars) == tl.GROW_FROM, timeout=2000)
+    panel.add_spans(spans[tl.GROW_FROM : tl.GROW_FROM + 20])
+    assert panel._redraw.isActive() and panel._redraw.interval() == tl.BIG_REDRAW_MS
+    panel.add_spans(spans[tl.GROW_FROM + 20 :])  # rides on the pending redraw
+    assert len(panel.bars) == tl.GROW_FROM
+    panel.set_spans(spans)  # the run ended
+    assert len(panel.bars) == len(spans) and not panel._redraw.isActive()
+    assert panel.caption.text().startswith(f"{len(spans)} nodes · {len(spans)} attempts")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import gc
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 
 from app.runner import controller as rc
 from app.runner import gc_pacer
-from tests.app.runner.helpers import http_retry_workflow, wait_workflow
+from tests.app.runner.helpers import http_retry_workflow, wait_workflow, workflow
 from tests.servers import Reply
 
 
@@ -50,7 +50,7 @@ def test_pause_from_toolbar_then_resume(make_controller, qtbot, engine):
     ctl.run_action.trigger()
     w = win.scene().node_item("w")
     qtbot.waitUntil(lambda: w.run_state == "running" and ctl.state == rc.RUNNING, timeout=5000)
-    assert ctl.node_label.text() == "▶ Wait"
+    qtbot.waitUntil(lambda: ctl.node_label.text() == "▶ Wait", timeout=1000)  # the status bar's clock shows it
     spinner = ctl.canvas._spinners["w"]  # running is animated: an arc turns around the icon
     assert spinner.parentItem() is w
     angle = spinner.angle
@@ -95,3 +95,55 @@ def test_cancel_paused(make_controller, qtbot, engine):
     assert win.scene().node_item("w").run_state == "cancelled"
     status = ctl.call_blocking(lambda s: s.status(ctl.execution_id))
     assert status["status"] == "cancelled"
+
+
+class _LayoutRequests(QObject):
+    """Counts the layout requests the window receives (each lays out every dock and bar)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:
+            self.count += 1
+        return False
+
+
+def test_a_streaming_run_leaves_the_status_bar_to_its_clock_and_ends_on_the_final_state(make_controller, qtbot):
+    """Batches arrive once per frame; the status bar's labels and bar change with the clock
+    (every STATUS_MS), so the window is not laid out again for every batch, and the run's
+    last state is what stays shown."""
+    n = 40
+    nodes = [{"id": "start", "type": "manual_trigger", "name": "Start"}]
+    nodes += [{"id": f"w{i}", "type": "wait", "name": f"Wait {i}", "config": {"seconds": 0.03}} for i in range(n)]
+    conns = [("start" if i == 0 else f"w{i - 1}", "out", f"w{i}") for i in range(n)]
+    ctl, win = make_controller(workflow(nodes, conns, wf_id="wf-waits"))
+    requests = _LayoutRequests()
+    win.installEventFilter(requests)
+    batches: list[object] = []
+    ctl.batch_applied.connect(batches.append)
+    ctl.run_action.trigger()
+    qtbot.waitUntil(lambda: ctl.state == rc.COMPLETED, timeout=20000)
+    win.removeEventFilter(requests)
+    assert len(batches) >= n  # every wait ends on a frame of its own
+    assert requests.count < len(batches) / 2
+    assert f"{n + 1} completed, 0 failed, 0 skipped of {n + 1} (100%)" in ctl.progress_label.text()
+    assert ctl.progress_bar.value() == 100 and ctl.progress_bar.isVisible()
+    assert ctl.node_label.text() == "" and ctl.elapsed_label.text().startswith("took ")
+
+
+def test_a_long_run_is_running_while_its_nodes_run(make_controller, qtbot):
+    """The run's own start event makes the controller RUNNING (Pause enabled): a big chain
+    can keep the engine loop busy until its end, and the launch call's answer with it."""
+    from tests.perf.bench_gui_events import chain
+
+    n = 3000
+    ctl, _win = make_controller(chain(n, wf_id="wf-long"))
+    seen: list[tuple[str, int]] = []
+    ctl.state_changed.connect(lambda state: seen.append((state, ctl.canvas.progress()["completed"])))
+    ctl.run_action.trigger()
+    qtbot.waitUntil(lambda: ctl.state == rc.COMPLETED, timeout=60000)
+    running = [done for state, done in seen if state == rc.RUNNING]
+    assert running and running[0] < n / 2, seen  # running from its first frame, not its end
+    assert ctl.execution_id is not None and ctl.progress_bar.value() == 100

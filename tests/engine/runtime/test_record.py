@@ -83,3 +83,22 @@ def test_the_repr_of_a_big_record_is_a_short_summary() -> None:
     text = repr(rec)
     assert len(text) < 300
     assert "'e1'" in text and "'completed'" in text and "outputs=5000" in text
+
+
+def test_iso_times_are_datetime_s_own_text_at_every_rounding_edge() -> None:
+    """Report times are formatted once per second and the milliseconds appended; the text is
+    exactly datetime's, including microseconds that round up into the next second."""
+    import random
+    from datetime import UTC, datetime
+
+    from engine.runtime.record import iso
+
+    rnd = random.Random(3)
+    edges = (0.0, 0.0000004, 0.0000005, 0.0005, 0.0009995, 0.5, 0.9994999, 0.9999994, 0.9999995, 0.9999996)
+    stamps = [rnd.uniform(-1e9, 4e9) for _ in range(20000)]
+    stamps += [whole + edge for whole in (-2.0, -1.0, 0.0, 1.0, 1765000000.0) for edge in edges]
+    stamps += [rnd.randint(0, 2**31) + rnd.choice(edges) for _ in range(20000)]
+    stamps += [1765000000 + i / 1e6 for i in range(-2000, 2000)]
+    for ts in stamps:
+        assert iso(ts) == datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds"), ts
+    assert iso(None) is None

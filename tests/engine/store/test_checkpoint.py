@@ -371,3 +371,35 @@ def test_the_common_prefix_of_two_stacks_is_found_whatever_changed() -> None:
         if b and rnd.random() < 0.3:
             b[rnd.randrange(len(b))] = rnd.choice(frames)  # a frame replaced below the top
         assert _common_prefix(a, b) == plain(a, b), (a, b)
+
+
+async def test_the_compacted_row_holds_every_status_and_edge_count(svc: ExecutionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The final row is written piece by piece (edge counts a chunk at a time); a record
+    rebuilt from it is the record that ran, whatever the chunk size."""
+    from engine.store import checkpoint
+
+    monkeypatch.setattr(checkpoint, "PAIRS_CHUNK", 3)
+    live = await run_and_compare(svc, chain(10))
+    assert len(live.main.edge_counts) == 10 and live.main.node_status["s10"] == "succeeded"
+
+
+def test_a_thread_tracked_again_starts_with_nothing_marked_changed() -> None:
+    """The change-tracking maps stay on the record after a run (no copy of 100,000-entry
+    maps at its end); a checkpointer that takes the record up again writes only what
+    changes from then on, as with fresh maps."""
+    from engine.runtime.record import ThreadRecord
+    from engine.store.checkpoint import StatusDict, TrackedDict, clear_changes, track
+
+    th = ThreadRecord(thread_id="main", workflow_id="w", node_status={"a": "succeeded"}, outputs={"a": 1})
+    track(th)
+    th.outputs["b"] = 2
+    th.node_status["b"] = "failed"
+    clear_changes(th)  # the run ended
+    th.outputs["c"] = 3  # changed while no checkpointer was writing
+    tracked = th.outputs
+    track(th)
+    assert th.outputs is tracked and isinstance(th.node_status, StatusDict) and isinstance(th.edge_counts, TrackedDict)
+    assert th.outputs.take() == {} and th.node_status.take() == {}  # type: ignore[attr-defined]
+    assert th.node_status.counts == {"succeeded": 1, "failed": 1, "skipped": 0}  # type: ignore[attr-defined]
+    th.node_status["c"] = "skipped"
+    assert list(th.node_status.take()) == ["c"]  # type: ignore[attr-defined]
