@@ -182,7 +182,7 @@ class ExecutionService(DebugVerbs):
         if self._store is not None:
             version = self._store.save_workflow(workflow)
             me = self._store.me
-            checkpointer = Checkpointer(self._store.engine, rec, owner_token=me.token)
+            checkpointer = Checkpointer(self._store.raw, rec, owner_token=me.token)
             checkpointer.initial(create=self._store.new_execution_row(rec, version, me), collect=collect)
         else:
             self._records[rec.execution_id] = rec
@@ -214,7 +214,7 @@ class ExecutionService(DebugVerbs):
         # written as this process's run (the checkpoint writer only writes its own runs),
         # then handed to the queue: no owner, not started
         me = store.me
-        checkpointer = Checkpointer(store.engine, rec, owner_token=me.token)
+        checkpointer = Checkpointer(store.raw, rec, owner_token=me.token)
         try:
             checkpointer.initial(create=store.new_execution_row(rec, store.save_workflow(workflow), me))
         finally:
@@ -298,7 +298,7 @@ class ExecutionService(DebugVerbs):
             self._store.set_stopped(execution_id, back, only_from=[RUNNING])
             raise
         log.info("execution=%s resuming from %s (seq %d)", execution_id, rec.status, seq, extra={"execution_id": execution_id})
-        checkpointer = Checkpointer(self._store.engine, rec, seq=seq, existing_threads=existing, owner_token=self._store.me.token)
+        checkpointer = Checkpointer(self._store.raw, rec, seq=seq, existing_threads=existing, owner_token=self._store.me.token)
         if edited:  # breakpoints, step mode, edited variables or input: stored before anything runs
             checkpointer.initial()
         return self._launch(wf, rec, checkpointer, hooks)

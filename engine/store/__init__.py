@@ -1,4 +1,5 @@
-"""The durable execution store (SQLAlchemy 2 on SQLite WAL or PostgreSQL, Alembic migrations).
+"""The durable execution store (SQLAlchemy 2 on SQLite WAL or PostgreSQL, Alembic migrations;
+a run on an up-to-date SQLite file goes through `sqlite3` alone, see `database.open_store`).
 
 `ExecutionStore` holds the queries, `Checkpointer` makes a running execution
 durable through its lifecycle hooks; `engine.service.ExecutionService` is the

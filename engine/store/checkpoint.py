@@ -27,9 +27,7 @@ import logging
 import operator
 import os
 import time
-from typing import Any, cast
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any, cast
 
 from engine import events as ev
 from engine import recorded_io
@@ -37,6 +35,9 @@ from engine.errors import RunTakenOver, StoreError
 from engine.runtime.record import MAIN_THREAD, Frame, RunRecord, ThreadRecord
 from engine.store import codec, owner
 from engine.store.sql import RawTransaction, statements
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 log = logging.getLogger("engine.store")
 

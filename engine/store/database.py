@@ -5,7 +5,9 @@ that is garbage, belongs to another program, comes from a newer ProcessEngine,
 is read-only or is locked is reported with a clear `StoreError` and left
 byte-for-byte untouched. Only then is the file opened for writing (WAL,
 synchronous=NORMAL, busy timeout, foreign keys) and migrated to the newest
-Alembic revision shipped in `engine/store/migrations`.
+Alembic revision shipped in `engine/store/migrations`. A SQLite file already at
+that revision needs neither Alembic nor SQLAlchemy: `open_store` hands it out as a
+`SqliteFile` (stdlib connections), which is all a run writes through.
 """
 
 from __future__ import annotations
@@ -13,23 +15,36 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import threading
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import StoreError
-from engine.paths import sqlite_path
-from engine.store.schema import TABLES, VERSION_TABLE
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.engine import Engine
 
 log = logging.getLogger("engine.store")
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 MIGRATIONS = Path(__file__).parent / "migrations"
 PG_LOCK_KEY = 0x5E5E_0001  # advisory lock serializing first-time migrations on PostgreSQL
+
+# Known without importing SQLAlchemy (engine.store.schema re-exports them)
+VERSION_TABLE = "processengine_alembic_version"
+TABLES = (
+    "workspaces",
+    "workflows",
+    "executions",
+    "thread_executions",
+    "node_runs",
+    "outputs",
+    "execution_state",
+    "schedule_fires",
+    "recordings",
+)
 
 
 @cache
@@ -65,19 +80,127 @@ POOL: dict[str, Any] = {"pool_size": 5, "max_overflow": 20, "pool_timeout": 5.0}
 
 def describe(url: str) -> str:
     """The URL without its password, for messages."""
+    if plain_sqlite_file(url) is not None:
+        return url  # a file has no password (and needs no SQLAlchemy to say so)
     try:
+        from sqlalchemy.engine import make_url
+
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return url
 
 
+def plain_sqlite_file(url: str) -> Path | None:
+    """The file of a plain `sqlite:///PATH` URL, read without SQLAlchemy; None for anything
+    else (other backends, in-memory, a query string or %-escapes: SQLAlchemy reads those)."""
+    for prefix in ("sqlite:///", "sqlite+pysqlite:///"):
+        if url.startswith(prefix):
+            rest = url[len(prefix) :]
+            if not rest or rest == ":memory:" or rest.startswith("file:") or "?" in rest or "%" in rest:
+                return None
+            return Path(rest)
+    return None
+
+
+def open_store(url: str, *, busy_timeout: float = 10.0) -> tuple[Any, Engine | None]:
+    """(the engine a run writes through, the SQLAlchemy engine when one was made).
+
+    A plain SQLite file is checked with sqlite3 (`_check_sqlite_file`); at the head
+    revision it is used through `SqliteFile` and SQLAlchemy is not imported (the store
+    makes its engine when a query needs it). Any other file is migrated first, and
+    other databases are SQLAlchemy's throughout.
+    """
+    path = plain_sqlite_file(url)
+    if path is None:
+        engine = open_database(url, busy_timeout=busy_timeout)
+        return engine, engine
+    made = None
+    if _check_sqlite_file(path, busy_timeout) != HEAD_REVISION:
+        made = open_database(url, busy_timeout=busy_timeout)  # creates or migrates it
+    return SqliteFile(path, busy_timeout), made
+
+
+class _Dialect:
+    name = "sqlite"
+    precompiled = True  # engine.store.sql uses its written-out statements
+
+
+class _PooledConnection(sqlite3.Connection):
+    """A connection of a `SqliteFile`: `close()` gives it back, `invalidate()` closes it
+    (as a SQLAlchemy pooled connection behaves, which the checkpointer also gets)."""
+
+    home: SqliteFile | None = None
+    generation = 0  # the pool's generation when it was opened (see SqliteFile.dispose)
+
+    def close(self) -> None:
+        home = self.home
+        if home is None or not home.give_back(self):
+            self.invalidate()
+
+    def invalidate(self) -> None:
+        self.home = None
+        super().close()
+
+
+class SqliteFile:
+    """An up-to-date SQLite store through the stdlib `sqlite3` only: what a run needs of
+    an engine (`dialect`, `raw_connection()`, `dispose()`) for the statements of
+    engine.store.sql. Connections are tuned as the SQLAlchemy engine's are (`_tune`)
+    and up to `POOL["pool_size"]` idle ones are kept."""
+
+    dialect = _Dialect()
+
+    def __init__(self, path: Path, busy_timeout: float) -> None:
+        self.path = path
+        self.busy_timeout = busy_timeout
+        self._idle: list[_PooledConnection] = []
+        self._lock = threading.Lock()
+        self._generation = 0
+
+    def raw_connection(self) -> _PooledConnection:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        conn = sqlite3.connect(
+            self.path, timeout=self.busy_timeout, check_same_thread=False, factory=_PooledConnection, isolation_level=None
+        )
+        _tune(conn, int(self.busy_timeout * 1000))
+        conn.home = self
+        conn.generation = self._generation
+        return conn
+
+    def give_back(self, conn: _PooledConnection) -> bool:
+        """Keep `conn` for the next caller (False: the pool is full or gone; close it)."""
+        if conn.in_transaction:
+            conn.rollback()
+        with self._lock:
+            if conn.generation != self._generation or len(self._idle) >= POOL["pool_size"]:
+                return False
+            self._idle.append(conn)
+        return True
+
+    def dispose(self) -> None:
+        """Close the idle connections; those in use are closed when given back (as
+        SQLAlchemy's `Engine.dispose` does). It can be used again afterwards."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+            self._generation += 1
+        for conn in idle:
+            conn.invalidate()
+
+
 def open_database(url: str, *, busy_timeout: float = 10.0) -> Engine:
     """An engine on a checked and migrated database; raises StoreError for bad ones."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    from engine.paths import sqlite_path
+
     path = sqlite_path(url)
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
         revision = _check_sqlite_file(path, busy_timeout) if path is not None else None
-        engine = _sqlite_engine(url, busy_timeout)
+        engine = sqlite_engine(url, busy_timeout)
         if revision == HEAD_REVISION:
             return engine  # the read-only check already saw an up-to-date schema
     else:
@@ -176,7 +299,11 @@ def _check_revision(where: str, rev: str | None) -> None:
     )
 
 
-def _sqlite_engine(url: str, busy_timeout: float) -> Engine:
+def sqlite_engine(url: str, busy_timeout: float) -> Engine:
+    """A SQLAlchemy engine on a SQLite file (checked and migrated already), tuned by `_tune`."""
+    import sqlalchemy as sa
+    from sqlalchemy import event
+
     engine = sa.create_engine(
         url,
         connect_args={"timeout": busy_timeout, "check_same_thread": False},
@@ -187,17 +314,7 @@ def _sqlite_engine(url: str, busy_timeout: float) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _rec: Any) -> None:
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see _on_begin)
-        cur = dbapi_conn.cursor()
-        try:
-            if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA wal_autocheckpoint=10000")
-        finally:
-            cur.close()
+        _tune(dbapi_conn, busy_ms)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -209,7 +326,25 @@ def _sqlite_engine(url: str, busy_timeout: float) -> Engine:
     return engine
 
 
+def _tune(dbapi_conn: sqlite3.Connection, busy_ms: int) -> None:
+    """Every SQLite connection of the store, SQLAlchemy's or not: WAL, synchronous=NORMAL,
+    a busy timeout, foreign keys; no implicit transactions (BEGIN is issued explicitly)."""
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    try:
+        if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA wal_autocheckpoint=10000")
+    finally:
+        cur.close()
+
+
 def _current_revision(conn: sa.Connection) -> str | None:
+    import sqlalchemy as sa
+
     insp = sa.inspect(conn)
     if not insp.has_table(VERSION_TABLE):
         return None
@@ -218,6 +353,8 @@ def _current_revision(conn: sa.Connection) -> str | None:
 
 
 def _migrate(engine: Engine, url: str) -> None:
+    import sqlalchemy as sa
+
     with engine.connect() as conn:
         current = _current_revision(conn)
         conn.rollback()
@@ -254,6 +391,8 @@ def _migrate(engine: Engine, url: str) -> None:
 def _refuse_foreign(conn: sa.Connection, engine: Engine, url: str, head: str) -> None:
     """A database (schema) without our version table must be empty: tables of another
     application are never added to - as a SQLite file of another program is refused."""
+    import sqlalchemy as sa
+
     names = set(sa.inspect(conn).get_table_names())
     conn.rollback()
     if not names:

@@ -19,20 +19,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-metadata = sa.MetaData()
+from engine.store.database import TABLES as TABLES  # defined where no SQLAlchemy is needed
+from engine.store.database import VERSION_TABLE as VERSION_TABLE
 
-VERSION_TABLE = "processengine_alembic_version"
-TABLES = (
-    "workspaces",
-    "workflows",
-    "executions",
-    "thread_executions",
-    "node_runs",
-    "outputs",
-    "execution_state",
-    "schedule_fires",
-    "recordings",
-)
+metadata = sa.MetaData()
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Ts: sa.Double[float] = sa.Double()

@@ -1,21 +1,26 @@
-"""The checkpointer's statements, compiled once per dialect and run on the raw DBAPI connection.
+"""The statements of a run (the checkpointer's and the store's few), compiled once per
+dialect and run on the raw DBAPI connection.
 
 A checkpoint is on the hot path of every node, and SQLAlchemy's per-execute
 bookkeeping (statement construction, cache-key generation, result setup)
 costs several times the SQLite commit itself. The statements are still
 written as SQLAlchemy Core (so SQLite and PostgreSQL get their own SQL from the
 same code); only their execution skips the ORM-free-but-not-free layers.
+
+An up-to-date SQLite file is run without importing SQLAlchemy at all (its import
+is a third of a short CLI run): its statements are `SQLITE_AT_HEAD`, the SQL
+SQLAlchemy compiles for SQLite at the head schema revision, written out; a test
+compiles them again and compares, so a schema change cannot leave them stale.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
-from engine.store import schema as t
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 
 class Prepared:
@@ -23,10 +28,14 @@ class Prepared:
 
     __slots__ = ("keys", "sql")
 
-    def __init__(self, stmt: Any, dialect: sa.Dialect, column_keys: Sequence[str] | None = None) -> None:
+    def __init__(self, sql: str, keys: Sequence[str] | None) -> None:
+        self.sql = sql
+        self.keys: list[str] | None = list(keys) if keys is not None else None
+
+    @classmethod
+    def compile(cls, stmt: Any, dialect: sa.Dialect, column_keys: Sequence[str] | None = None) -> Prepared:
         compiled = stmt.compile(dialect=dialect, column_keys=list(column_keys) if column_keys is not None else None)
-        self.sql = compiled.string
-        self.keys: list[str] | None = list(compiled.positiontup) if compiled.positional else None
+        return cls(compiled.string, list(compiled.positiontup) if compiled.positional else None)
 
     def args(self, params: dict[str, Any]) -> Any:
         keys = self.keys
@@ -37,6 +46,12 @@ class Prepared:
 
     def run_many(self, cur: Any, rows: Iterable[dict[str, Any]]) -> None:
         cur.executemany(self.sql, [self.args(r) for r in rows])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Prepared) and (self.sql, self.keys) == (other.sql, other.keys)
+
+    def __repr__(self) -> str:
+        return f"Prepared({self.sql!r}, {self.keys!r})"
 
 
 def _cols(table: sa.Table, skip: Iterable[str] = ()) -> list[str]:
@@ -52,43 +67,95 @@ EXEC_CREATE = [
     "debug", "rerun_of",
     "capture_email", "replay",
 ]
+WORKFLOW_INSERT = ["workspace_id", "workflow_id", "name", "content_hash", "document", "created_at"]
 
 
 class Statements:
-    """Every statement the checkpointer runs, for one dialect."""
+    """Every statement a run executes, for one dialect (a plain class: a dataclass of
+    these fields costs milliseconds of every CLI start to build)."""
 
-    def __init__(self, dialect: sa.Dialect) -> None:
-        te, e, js = t.thread_executions, t.executions, t.execution_state
-        self.node_runs = Prepared(t.node_runs.insert(), dialect, _cols(t.node_runs))
-        self.outputs = Prepared(t.outputs.insert(), dialect, _cols(t.outputs))
-        self.recordings = Prepared(t.recordings.insert(), dialect, _cols(t.recordings))
-        self.state = Prepared(js.insert(), dialect, _cols(js))
-        self.clear_state = Prepared(js.delete().where(js.c.execution_id == sa.bindparam("w_eid")), dialect)
-        self.thread_insert = Prepared(te.insert(), dialect, _cols(te))
-        self.thread_update = Prepared(
+    # the checkpointer's
+    node_runs: Prepared
+    outputs: Prepared
+    recordings: Prepared
+    state: Prepared
+    clear_state: Prepared
+    thread_insert: Prepared
+    thread_update: Prepared
+    exec_create: Prepared
+    exec_progress: Prepared
+    exec_response: Prepared
+    exec_debug: Prepared
+    exec_final: Prepared
+    # the store's, for opening a workspace, saving the workflow and polling a run
+    workspace_id: Prepared
+    workspace_insert: Prepared
+    workflow_id: Prepared
+    workflow_insert: Prepared
+    exec_heartbeat: Prepared
+    control_request: Prepared
+
+    def __init__(self, prepared: dict[str, Prepared]) -> None:
+        fields = set(type(self).__annotations__)
+        if set(prepared) != fields:
+            raise ValueError(f"statements: expected {sorted(fields)}, got {sorted(prepared)}")
+        self.__dict__.update(prepared)
+
+
+def compile_statements(dialect: sa.Dialect) -> dict[str, Prepared]:
+    """`Statements`' fields compiled from the schema's SQLAlchemy Core tables."""
+    import sqlalchemy as sa
+
+    from engine.store import schema as t
+
+    te, e, js, ws, w = t.thread_executions, t.executions, t.execution_state, t.workspaces, t.workflows
+
+    def prep(stmt: Any, column_keys: Sequence[str] | None = None) -> Prepared:
+        return Prepared.compile(stmt, dialect, column_keys)
+
+    # fenced: only the run's owner writes, and only while the run is running, so a
+    # process whose run was taken over (or finished) can never overwrite it
+    where = sa.and_(
+        e.c.id == sa.bindparam("w_eid"),
+        e.c.status == sa.literal_column("'running'"),
+        e.c.owner_host == sa.bindparam("w_host"),
+        e.c.owner_pid == sa.bindparam("w_pid"),
+        e.c.owner_token.is_not_distinct_from(sa.bindparam("w_token")),
+    )
+    return {
+        "node_runs": prep(t.node_runs.insert(), _cols(t.node_runs)),
+        "outputs": prep(t.outputs.insert(), _cols(t.outputs)),
+        "recordings": prep(t.recordings.insert(), _cols(t.recordings)),
+        "state": prep(js.insert(), _cols(js)),
+        "clear_state": prep(js.delete().where(js.c.execution_id == sa.bindparam("w_eid"))),
+        "thread_insert": prep(te.insert(), _cols(te)),
+        "thread_update": prep(
             te.update().where(te.c.execution_id == sa.bindparam("w_eid"), te.c.thread_id == sa.bindparam("w_tid")),
-            dialect,
             THREAD_VALUES,
-        )
-        # fenced: only the run's owner writes, and only while the run is running, so a
-        # process whose run was taken over (or finished) can never overwrite it
-        where = sa.and_(
-            e.c.id == sa.bindparam("w_eid"),
-            e.c.status == sa.literal_column("'running'"),
-            e.c.owner_host == sa.bindparam("w_host"),
-            e.c.owner_pid == sa.bindparam("w_pid"),
-            e.c.owner_token.is_not_distinct_from(sa.bindparam("w_token")),
-        )
-        self.exec_create = Prepared(e.insert(), dialect, EXEC_CREATE)
-        self.exec_progress = Prepared(e.update().where(where), dialect, EXEC_PROGRESS)
-        self.exec_response = Prepared(e.update().where(where), dialect, ["response"])
-        self.exec_debug = Prepared(e.update().where(where), dialect, ["debug"])
-        self.exec_final = Prepared(e.update().where(where), dialect, EXEC_FINAL)
+        ),
+        "exec_create": prep(e.insert(), EXEC_CREATE),
+        "exec_progress": prep(e.update().where(where), EXEC_PROGRESS),
+        "exec_response": prep(e.update().where(where), ["response"]),
+        "exec_debug": prep(e.update().where(where), ["debug"]),
+        "exec_final": prep(e.update().where(where), EXEC_FINAL),
+        "workspace_id": prep(sa.select(ws.c.id).where(ws.c.name == sa.bindparam("name"))),
+        "workspace_insert": prep(ws.insert(), ["name", "created_at"]),
+        "workflow_id": prep(
+            sa.select(w.c.id).where(w.c.workspace_id == sa.bindparam("workspace_id"), w.c.content_hash == sa.bindparam("content_hash"))
+        ),
+        "workflow_insert": prep(w.insert(), WORKFLOW_INSERT),
+        "exec_heartbeat": prep(e.update().where(where), ["heartbeat_at"]),
+        "control_request": prep(sa.select(e.c.control_request).where(e.c.id == sa.bindparam("w_eid"))),
+    }
 
 
 @cache
-def statements(dialect: sa.Dialect) -> Statements:
-    return Statements(dialect)
+def statements(dialect: Any) -> Statements:
+    """The statements for `dialect` (an up-to-date SQLite file opened without SQLAlchemy:
+    the written-out ones)."""
+    if getattr(dialect, "precompiled", False):
+        return Statements({name: Prepared(sql, keys) for name, (sql, keys) in SQLITE_AT_HEAD.items()})
+    return Statements(compile_statements(dialect))
 
 
 class RawTransaction:
@@ -96,9 +163,10 @@ class RawTransaction:
 
     committed = 0  # commits made by every checkpointer of this process (benchmarks and tests read it)
 
-    def __init__(self, dbapi_conn: Any, sqlite: bool) -> None:
+    def __init__(self, dbapi_conn: Any, sqlite: bool, *, counted: bool = True) -> None:
         self.conn = dbapi_conn
         self.sqlite = sqlite
+        self.counted = counted  # the store's own writes are not checkpoints
         self.cur: Any = None
 
     def __enter__(self) -> Any:
@@ -115,7 +183,8 @@ class RawTransaction:
                         self.cur.execute("COMMIT")
                     else:
                         self.conn.commit()
-                    RawTransaction.committed += 1
+                    if self.counted:
+                        RawTransaction.committed += 1
                 except BaseException:
                     self._rollback()
                     raise
@@ -133,3 +202,82 @@ class RawTransaction:
                 self.conn.rollback()
         except Exception:  # the original error is the one that matters
             pass
+
+
+# The SQL SQLAlchemy compiles for SQLite from the schema at `database.HEAD_REVISION`, written
+# out (tests/engine/store/test_sql.py compiles it again and compares): used only on a file
+# whose schema is at that revision.
+SQLITE_AT_HEAD: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    "node_runs": (
+        'INSERT INTO node_runs (execution_id, seq, thread_id, node_id, attempt, status, started_at, duration_ms, error, output_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        ('execution_id', 'seq', 'thread_id', 'node_id', 'attempt', 'status', 'started_at', 'duration_ms', 'error', 'output_seq'),
+    ),
+    "outputs": (
+        'INSERT INTO outputs (execution_id, seq, thread_id, node_id, encoding, size, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        ('execution_id', 'seq', 'thread_id', 'node_id', 'encoding', 'size', 'data'),
+    ),
+    "recordings": (
+        'INSERT INTO recordings (execution_id, seq, thread_id, node_id, attempt, kind, captured, encoding, size, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        ('execution_id', 'seq', 'thread_id', 'node_id', 'attempt', 'kind', 'captured', 'encoding', 'size', 'data'),
+    ),
+    "state": (
+        'INSERT INTO execution_state (execution_id, seq, "full", data) VALUES (?, ?, ?, ?)',
+        ('execution_id', 'seq', 'full', 'data'),
+    ),
+    "clear_state": (
+        'DELETE FROM execution_state WHERE execution_state.execution_id = ?',
+        ('w_eid',),
+    ),
+    "thread_insert": (
+        'INSERT INTO thread_executions (execution_id, thread_id, ordinal, workflow_id, parent_thread_id, parent_node_id, status, total, completed, failed, skipped, in_flight, started_at, stopped_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        ('execution_id', 'thread_id', 'ordinal', 'workflow_id', 'parent_thread_id', 'parent_node_id', 'status', 'total', 'completed', 'failed', 'skipped', 'in_flight', 'started_at', 'stopped_at', 'error'),
+    ),
+    "thread_update": (
+        'UPDATE thread_executions SET status=?, total=?, completed=?, failed=?, skipped=?, in_flight=?, started_at=?, stopped_at=?, error=? WHERE thread_executions.execution_id = ? AND thread_executions.thread_id = ?',
+        ('status', 'total', 'completed', 'failed', 'skipped', 'in_flight', 'started_at', 'stopped_at', 'error', 'w_eid', 'w_tid'),
+    ),
+    "exec_create": (
+        'INSERT INTO executions (id, workspace_id, workflow_version, workflow_id, status, trigger_node, trigger_payload, workflow_file, owner_host, owner_pid, owner_token, heartbeat_at, created_at, started_at, total, debug, rerun_of, capture_email, replay) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        ('id', 'workspace_id', 'workflow_version', 'workflow_id', 'status', 'trigger_node', 'trigger_payload', 'workflow_file', 'owner_host', 'owner_pid', 'owner_token', 'heartbeat_at', 'created_at', 'started_at', 'total', 'debug', 'rerun_of', 'capture_email', 'replay'),
+    ),
+    "exec_progress": (
+        "UPDATE executions SET heartbeat_at=?, in_flight=?, total=?, completed=?, failed=?, skipped=?, paused_at=? WHERE executions.id = ? AND executions.status = 'running' AND executions.owner_host = ? AND executions.owner_pid = ? AND executions.owner_token IS ?",
+        ('heartbeat_at', 'in_flight', 'total', 'completed', 'failed', 'skipped', 'paused_at', 'w_eid', 'w_host', 'w_pid', 'w_token'),
+    ),
+    "exec_response": (
+        "UPDATE executions SET response=? WHERE executions.id = ? AND executions.status = 'running' AND executions.owner_host = ? AND executions.owner_pid = ? AND executions.owner_token IS ?",
+        ('response', 'w_eid', 'w_host', 'w_pid', 'w_token'),
+    ),
+    "exec_debug": (
+        "UPDATE executions SET debug=? WHERE executions.id = ? AND executions.status = 'running' AND executions.owner_host = ? AND executions.owner_pid = ? AND executions.owner_token IS ?",
+        ('debug', 'w_eid', 'w_host', 'w_pid', 'w_token'),
+    ),
+    "exec_final": (
+        "UPDATE executions SET status=?, heartbeat_at=?, control_request=?, started_at=?, stopped_at=?, error=?, response=?, in_flight=?, total=?, completed=?, failed=?, skipped=?, debug=?, paused_at=?, paused_ms=? WHERE executions.id = ? AND executions.status = 'running' AND executions.owner_host = ? AND executions.owner_pid = ? AND executions.owner_token IS ?",
+        ('status', 'heartbeat_at', 'control_request', 'started_at', 'stopped_at', 'error', 'response', 'in_flight', 'total', 'completed', 'failed', 'skipped', 'debug', 'paused_at', 'paused_ms', 'w_eid', 'w_host', 'w_pid', 'w_token'),
+    ),
+    "workspace_id": (
+        'SELECT workspaces.id \nFROM workspaces \nWHERE workspaces.name = ?',
+        ('name',),
+    ),
+    "workspace_insert": (
+        'INSERT INTO workspaces (name, created_at) VALUES (?, ?)',
+        ('name', 'created_at'),
+    ),
+    "workflow_id": (
+        'SELECT workflows.id \nFROM workflows \nWHERE workflows.workspace_id = ? AND workflows.content_hash = ?',
+        ('workspace_id', 'content_hash'),
+    ),
+    "workflow_insert": (
+        'INSERT INTO workflows (workspace_id, workflow_id, name, content_hash, document, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        ('workspace_id', 'workflow_id', 'name', 'content_hash', 'document', 'created_at'),
+    ),
+    "exec_heartbeat": (
+        "UPDATE executions SET heartbeat_at=? WHERE executions.id = ? AND executions.status = 'running' AND executions.owner_host = ? AND executions.owner_pid = ? AND executions.owner_token IS ?",
+        ('heartbeat_at', 'w_eid', 'w_host', 'w_pid', 'w_token'),
+    ),
+    "control_request": (
+        'SELECT executions.control_request \nFROM executions \nWHERE executions.id = ?',
+        ('w_eid',),
+    ),
+}

@@ -12,13 +12,13 @@ import hashlib
 import json
 import logging
 import os
+import sys
+import threading
 import time
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any, Literal
 
 from engine.errors import StoreError
 from engine.jsonvalue import unstorable
@@ -34,8 +34,17 @@ from engine.runtime.record import (
     ThreadRecord,
 )
 from engine.store import codec, owner
-from engine.store import schema as t
-from engine.store.database import describe, open_database
+from engine.store.database import describe, open_store, sqlite_engine
+from engine.store.deferred import Deferred
+from engine.store.sql import Prepared, RawTransaction, statements
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from engine.store import schema as t
+else:  # imported by the first query that needs them: a run on an up-to-date SQLite file never does
+    sa = Deferred("sqlalchemy")
+    t = Deferred("engine.store.schema")
 
 log = logging.getLogger("engine.store")
 
@@ -84,13 +93,59 @@ class ExecutionStore:
         self.url = url
         # the runs this store's service drives: its liveness answers for the rows it owns
         self.live = live if live is not None else owner.LiveRuns()
-        self.engine = open_database(url, busy_timeout=busy_timeout)
+        self.busy_timeout = busy_timeout
+        # `raw`: what a run writes through (engine.store.sql's statements on raw
+        # connections); `engine`: SQLAlchemy's, for every other query, made on first use
+        self.raw, self._engine = open_store(url, busy_timeout=busy_timeout)
+        self._engine_lock = threading.Lock()
+        self.dialect = self.raw.dialect.name
+        self.sql = statements(self.raw.dialect)
         self.workspace = workspace
-        self.dialect = self.engine.dialect.name
         self.ws_id = self._workspace_id(workspace)
         self._versions: dict[str, int] = {}
 
+    @property
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine (on an up-to-date SQLite file: made, and SQLAlchemy
+        imported, by the first query that needs it)."""
+        if self._engine is None:
+            with self._engine_lock:
+                if self._engine is None:
+                    self._engine = sqlite_engine(self.url, self.busy_timeout)
+        return self._engine
+
     # -- helpers -----------------------------------------------------------------
+    def _read(self, what: str, stmt: Prepared, params: dict[str, Any]) -> Any:
+        """The first row of one of engine.store.sql's statements (None: no row)."""
+        try:
+            conn = self.raw.raw_connection()
+            try:
+                cur = conn.cursor()
+                try:
+                    stmt.run(cur, params)
+                    return cur.fetchone()
+                finally:
+                    cur.close()
+                    if self.dialect != "sqlite":
+                        conn.rollback()  # end the read's transaction
+            finally:
+                conn.close()
+        except Exception as exc:
+            raise StoreError(f"{describe(self.url)}: cannot {what}: {exc}") from exc
+
+    def _write(self, what: str, stmt: Prepared, params: dict[str, Any]) -> int:
+        """Run one of engine.store.sql's statements in a transaction of its own; the rows it changed."""
+        try:
+            conn = self.raw.raw_connection()
+            try:
+                with RawTransaction(conn, self.dialect == "sqlite", counted=False) as cur:
+                    stmt.run(cur, params)
+                    return int(cur.rowcount)
+            finally:
+                conn.close()
+        except Exception as exc:
+            raise StoreError(f"{describe(self.url)}: cannot {what}: {exc}") from exc
+
     def write(self) -> sa.Connection:
         """A connection whose transactions take the write lock up front (SQLite)."""
         return self.engine.connect().execution_options(pe_write=True)
@@ -103,29 +158,38 @@ class ExecutionStore:
                 return None
 
             def __exit__(self, et: Any, exc: Any, tb: Any) -> Literal[False]:
-                if exc is not None and isinstance(exc, sa.exc.SQLAlchemyError):
+                loaded = sys.modules.get("sqlalchemy")  # not loaded: no SQLAlchemy error can occur
+                if exc is not None and loaded is not None and isinstance(exc, loaded.exc.SQLAlchemyError):
                     raise StoreError(f"{describe(store.url)}: cannot {what}: {getattr(exc, 'orig', exc)}") from exc
                 return False
 
         return _G()
 
-    def _workspace_id(self, name: str) -> int:
-        ws = t.workspaces
-        with self._guard("open the workspace"):
-            with self.engine.connect() as conn:
-                row = conn.execute(sa.select(ws.c.id).where(ws.c.name == name)).first()
-            if row is not None:
-                return int(row[0])
+    def _insert_once(self, what: str, insert: Prepared, select: Prepared, params: dict[str, Any]) -> int:
+        """The id `select` finds, inserting the row first when there is none (a unique row:
+        when the insert fails because another process inserted it just now, theirs is used)."""
+        row = self._read(what, select, params)
+        if row is None:
             try:
-                with self.write() as conn, conn.begin():
-                    conn.execute(ws.insert().values(name=name, created_at=time.time()))
-            except sa.exc.IntegrityError:
-                pass  # created by another process at the same moment
-            with self.engine.connect() as conn:
-                return int(conn.execute(sa.select(ws.c.id).where(ws.c.name == name)).scalar_one())
+                self._write(what, insert, params)
+            except StoreError:
+                row = self._read(what, select, params)
+                if row is None:
+                    raise
+            else:
+                row = self._read(what, select, params)
+        if row is None:
+            raise StoreError(f"{describe(self.url)}: cannot {what}: the row written is not there")
+        return int(row[0])
+
+    def _workspace_id(self, name: str) -> int:
+        sql = self.sql
+        return self._insert_once("open the workspace", sql.workspace_insert, sql.workspace_id, {"name": name, "created_at": time.time()})
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.raw.dispose()
+        if self._engine is not None:
+            self._engine.dispose()
 
     # -- workflows ---------------------------------------------------------------
     def save_workflow(self, wf: Workflow) -> int:
@@ -134,34 +198,17 @@ class ExecutionStore:
         got = self._versions.get(digest)
         if got is not None:
             return got
-        w = t.workflows
-        cond = (w.c.workspace_id == self.ws_id) & (w.c.content_hash == digest)
-        with self._guard("save the workflow"):
-            with self.engine.connect() as conn:
-                row = conn.execute(sa.select(w.c.id).where(cond)).first()
-            if row is None:
-                try:
-                    with self.write() as conn, conn.begin():
-                        # parameters apart from the statement: SQLAlchemy caches compiled
-                        # statements, and one built with .values() kept the whole document
-                        conn.execute(
-                            w.insert(),
-                            {
-                                "workspace_id": self.ws_id,
-                                "workflow_id": wf.id,
-                                "name": wf.name,
-                                "content_hash": digest,
-                                "document": doc,
-                                "created_at": time.time(),
-                            },
-                        )
-                except sa.exc.IntegrityError:
-                    pass
-                with self.engine.connect() as conn:
-                    row = conn.execute(sa.select(w.c.id).where(cond)).first()
-        assert row is not None
-        self._versions[digest] = int(row[0])
-        return int(row[0])
+        row = {
+            "workspace_id": self.ws_id,
+            "workflow_id": wf.id,
+            "name": wf.name,
+            "content_hash": digest,
+            "document": doc,
+            "created_at": time.time(),
+        }
+        version = self._insert_once("save the workflow", self.sql.workflow_insert, self.sql.workflow_id, row)
+        self._versions[digest] = version
+        return version
 
     def load_workflow_version(self, version: int) -> Workflow:
         from engine import fileformat
@@ -403,23 +450,13 @@ class ExecutionStore:
 
     def poll(self, execution_id: str, *, heartbeat: bool) -> str | None:
         """The pending control request of a run (and refresh its heartbeat)."""
-        e = t.executions
+        sql = self.sql
         if heartbeat:  # only while this service still owns it (a takeover is not refreshed)
             me = self.me
-            with self.write() as conn, conn.begin():
-                conn.execute(
-                    e.update()
-                    .where(
-                        e.c.id == execution_id,
-                        e.c.status == RUNNING,
-                        e.c.owner_host == me.host,
-                        e.c.owner_pid == me.pid,
-                        e.c.owner_token.is_not_distinct_from(me.token),
-                    )
-                    .values(heartbeat_at=time.time())
-                )
-        with self.engine.connect() as conn:
-            return conn.execute(sa.select(e.c.control_request).where(e.c.id == execution_id)).scalar_one_or_none()
+            fence = {"w_eid": execution_id, "w_host": me.host, "w_pid": me.pid, "w_token": me.token}
+            self._write("refresh the heartbeat", sql.exec_heartbeat, {**fence, "heartbeat_at": time.time()})
+        row = self._read("read the control request", sql.control_request, {"w_eid": execution_id})
+        return None if row is None else row[0]
 
     def set_stopped(self, execution_id: str, status: str, *, error: dict[str, Any] | None = None, only_from: Iterable[str] | None = None, row: Any = None) -> bool:
         e = t.executions

@@ -10,9 +10,10 @@ from pathlib import Path
 from tests.engine.test_cli import EXAMPLES, ROOT, pe
 
 # Libraries a durable run of a plain workflow never needs: metrics (serve/worker only),
-# migrations (an up-to-date database), HTTP, the terminal UI (stderr is not a terminal
-# here), graph algorithms (no loop, no cycle), the queue.
-NOT_NEEDED = ("prometheus_client", "alembic", "httpx", "rich", "networkx", "aiohttp", "procrastinate")
+# SQLAlchemy and migrations (an up-to-date SQLite file is used through sqlite3), HTTP,
+# the terminal UI (stderr is not a terminal here), graph algorithms (no loop, no
+# cycle), the queue.
+NOT_NEEDED = ("sqlalchemy", "prometheus_client", "alembic", "httpx", "rich", "networkx", "aiohttp", "procrastinate")
 
 _CHILD = """
 import json, sys

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import sqlite3
 import subprocess
@@ -269,3 +270,117 @@ def test_many_processes_opening_a_fresh_database_at_once(tmp_path) -> None:
         p.stdin.flush()
     errors = [p.communicate(timeout=60)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * 6, errors
+
+
+def _at_revision(path: Path, revision: str) -> None:
+    """A store file as an older ProcessEngine left it: migrated up to `revision` only."""
+    from alembic import command
+    from alembic.config import Config
+
+    from engine.store.database import MIGRATIONS
+
+    engine = sa.create_engine(sqlite_url(path))
+    try:
+        with engine.connect() as conn:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(MIGRATIONS))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+            conn.commit()
+    finally:
+        engine.dispose()
+
+
+def _revision(path: Path) -> str:
+    with contextlib.closing(sqlite3.connect(path)) as con:
+        return str(con.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchone()[0])
+
+
+def test_a_file_of_an_older_version_is_migrated_before_a_run(tmp_path: Path) -> None:
+    from tests.engine.store.test_migrations import drift
+    from tests.engine.test_cli import EXAMPLES, pe
+
+    path = tmp_path / "old.db"
+    _at_revision(path, "0004_hardening")
+    assert _revision(path) == "0004_hardening"
+    out = pe("run", str(EXAMPLES / "hello.pe.json"), "--json", db=path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert _revision(path) == head_revision()
+    assert drift(sqlite_url(path)) == []
+    listed = pe("list", "--json", db=path)
+    assert [r["status"] for r in json.loads(listed.stdout)] == ["completed"]
+
+
+def test_an_up_to_date_file_is_opened_without_sqlalchemy_until_a_query_needs_it(tmp_path: Path) -> None:
+    from engine.store.database import SqliteFile
+    from engine.store.store import ExecutionStore
+
+    url = sqlite_url(tmp_path / "pe.db")
+    ExecutionStore(url).close()  # creates it (through SQLAlchemy and Alembic)
+    store = ExecutionStore(url)
+    try:
+        assert isinstance(store.raw, SqliteFile) and store._engine is None
+        assert store.rows(statuses=None, workflow_id=None, since=None, limit=None) == []
+        assert store._engine is not None  # made by the first query that needed it
+    finally:
+        store.close()
+
+
+def test_a_fresh_file_is_created_by_a_run(tmp_path: Path) -> None:
+    from tests.engine.test_cli import EXAMPLES, pe
+
+    path = tmp_path / "new" / "pe.db"
+    out = pe("run", str(EXAMPLES / "hello.pe.json"), "--json", db=path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert _revision(path) == head_revision()
+    assert set(TABLES) <= tables(sqlite_url(path))
+
+
+def test_stdlib_connections_are_tuned_and_pooled_as_sqlalchemy_s_are(tmp_path: Path) -> None:
+    from engine.store.database import SqliteFile, sqlite_engine
+    from engine.store.store import ExecutionStore
+
+    url = sqlite_url(tmp_path / "pe.db")
+    ExecutionStore(url).close()
+    pragmas = ("journal_mode", "synchronous", "busy_timeout", "foreign_keys", "wal_autocheckpoint")
+
+    def tuning(conn: sqlite3.Connection) -> list[object]:
+        return [conn.execute(f"PRAGMA {p}").fetchone()[0] for p in pragmas] + [conn.isolation_level]
+
+    engine = sqlite_engine(url, 3.0)
+    lite = SqliteFile(tmp_path / "pe.db", 3.0)
+    try:
+        theirs = engine.raw_connection()
+        ours = lite.raw_connection()
+        assert tuning(ours) == tuning(theirs.driver_connection)  # type: ignore[arg-type]
+        theirs.close()
+        ours.close()  # given back, not closed
+        assert lite.raw_connection() is ours
+        ours.invalidate()  # closed for good
+        with pytest.raises(sqlite3.ProgrammingError):
+            ours.execute("SELECT 1")
+        fresh = lite.raw_connection()
+        assert fresh is not ours
+        lite.dispose()  # in use: closed when given back, and the file stays usable
+        fresh.close()
+        with pytest.raises(sqlite3.ProgrammingError):
+            fresh.execute("SELECT 1")
+        assert lite.raw_connection().execute("SELECT count(*) FROM workspaces").fetchone() == (1,)
+    finally:
+        engine.dispose()
+        lite.dispose()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite:////tmp/a.db", "sqlite:///rel/a.db", "sqlite+pysqlite:////tmp/a.db", "sqlite:////tmp/a%20b.db",
+     "sqlite:////tmp/a.db?timeout=3", "sqlite://", "sqlite:///:memory:", "postgresql+psycopg://u:p@h/db"],
+)
+def test_a_plain_sqlite_file_is_read_as_sqlalchemy_reads_it(url: str) -> None:
+    """The URL read without SQLAlchemy names the same file, or leaves the URL to SQLAlchemy."""
+    from engine.paths import sqlite_path
+    from engine.store.database import plain_sqlite_file
+
+    plain = plain_sqlite_file(url)
+    assert plain is None or plain == sqlite_path(url)
+    assert (plain is not None) == (url in ("sqlite:////tmp/a.db", "sqlite:///rel/a.db", "sqlite+pysqlite:////tmp/a.db"))
