@@ -100,36 +100,8 @@ class TimelinePanel(QWidget):
         self._live.setInterval(REDRAW_MS)
         self._live.timeout.connect(self._tick_live)
 
-        self.gantt = pg.PlotWidget(background="w")
-        self.gantt.setMenuEnabled(False)
-        self.gantt.showGrid(x=True, y=False, alpha=0.25)
-        self.gantt.getPlotItem().getAxis("bottom").enableAutoSIPrefix(False)
-        self.gantt.getPlotItem().invertY(True)
-        for side in ("left", "bottom"):
-            # the grid makes each axis as big as the plot: without a cache, every redraw of
-            # the bars repainted both axes' names and lines too
-            self.gantt.getPlotItem().getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.gantt.getPlotItem().setMouseEnabled(x=True, y=False)
-        # one bar item per status: a single brush and pen let pyqtgraph draw all its bars
-        # in one drawRects call instead of a Python loop over 5,000 bars on every paint
-        self.bar_items: dict[str, pg.BarGraphItem] = {}
-        # every back-off wait in one item (segments drawn as pairs of points)
-        self.gap_item = pg.PlotDataItem([], [], connect="pairs", pen=pg.mkPen(RUN_STATE_COLORS["retrying"], width=2, style=Qt.PenStyle.DotLine))
-        self.gantt.addItem(self.gap_item)
-        self.gantt.scene().sigMouseMoved.connect(self._hover)
-        self.gantt.scene().sigMouseClicked.connect(self._click)
-
-        self.history = pg.PlotWidget(background="w")
-        self.history.setMenuEnabled(False)
-        self.history.setLabel("left", "duration (s)")
-        self.history.setLabel("bottom", "run #")
-        self.history.showGrid(x=False, y=True, alpha=0.25)
-        for side in ("left", "bottom"):
-            self.history.getPlotItem().getAxis(side).enableAutoSIPrefix(False)
-        self.history_bars = pg.BarGraphItem(x=[], height=[], width=0.7)
-        self.history.addItem(self.history_bars)
-        self.history.scene().sigMouseClicked.connect(self._click_history)
-        self.history.scene().sigMouseMoved.connect(self._hover_history)
+        self._build_gantt()
+        self._build_history()
 
         self.caption = SteadyLabel("No run yet.")  # changes with every redraw of a run
         # side by side: the Gantt gets the dock's whole height (a bottom dock is short; stacked,
@@ -151,6 +123,41 @@ class TimelinePanel(QWidget):
         self.caption.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         layout.addWidget(self.caption)
         layout.addWidget(split, 1)
+
+    def _build_gantt(self) -> None:
+        """The attempts' Gantt chart: one bar item per status, the back-off waits, hover and click."""
+        self.gantt = pg.PlotWidget(background="w")
+        self.gantt.setMenuEnabled(False)
+        self.gantt.showGrid(x=True, y=False, alpha=0.25)
+        self.gantt.getPlotItem().getAxis("bottom").enableAutoSIPrefix(False)
+        self.gantt.getPlotItem().invertY(True)
+        for side in ("left", "bottom"):
+            # the grid makes each axis as big as the plot: without a cache, every redraw of
+            # the bars repainted both axes' names and lines too
+            self.gantt.getPlotItem().getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.gantt.getPlotItem().setMouseEnabled(x=True, y=False)
+        # one bar item per status: a single brush and pen let pyqtgraph draw all its bars
+        # in one drawRects call instead of a Python loop over 5,000 bars on every paint
+        self.bar_items: dict[str, pg.BarGraphItem] = {}
+        # every back-off wait in one item (segments drawn as pairs of points)
+        self.gap_item = pg.PlotDataItem([], [], connect="pairs", pen=pg.mkPen(RUN_STATE_COLORS["retrying"], width=2, style=Qt.PenStyle.DotLine))
+        self.gantt.addItem(self.gap_item)
+        self.gantt.scene().sigMouseMoved.connect(self._hover)
+        self.gantt.scene().sigMouseClicked.connect(self._click)
+
+    def _build_history(self) -> None:
+        """The past runs' durations, one bar per run."""
+        self.history = pg.PlotWidget(background="w")
+        self.history.setMenuEnabled(False)
+        self.history.setLabel("left", "duration (s)")
+        self.history.setLabel("bottom", "run #")
+        self.history.showGrid(x=False, y=True, alpha=0.25)
+        for side in ("left", "bottom"):
+            self.history.getPlotItem().getAxis(side).enableAutoSIPrefix(False)
+        self.history_bars = pg.BarGraphItem(x=[], height=[], width=0.7)
+        self.history.addItem(self.history_bars)
+        self.history.scene().sigMouseClicked.connect(self._click_history)
+        self.history.scene().sigMouseMoved.connect(self._hover_history)
 
     # -- data -----------------------------------------------------------------------
     def clear(self) -> None:

@@ -15,23 +15,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, cast
-
-from pydantic import ValidationError  # loaded with the node specs anyway
+from typing import Any
 
 from engine import events as ev
 from engine import expressions
 from engine.errors import EngineError, ExpressionError, NodeError, RunTakenOver
-from engine.graph import Route, Routing
 from engine.jsonvalue import unstorable
 from engine.model import Node, Workflow
 from engine.nodes.base import Interrupted, NodeContext, NodeServices, NodeSpec
 from engine.runtime.control import RunControl
 from engine.runtime.debug import Debugger, ancestors, request_paused_at
+from engine.runtime.plan import Plan
 from engine.runtime.record import (
     CANCELLED,
     COMPLETED,
@@ -50,7 +48,7 @@ from engine.runtime.record import (
     new_record,
     summarize,
 )
-from engine.runtime.retry import RetryPolicy, policy_for
+from engine.runtime.retry import RetryPolicy
 
 __all__ = ["Orchestrator", "RunFailed", "error_object", "iso", "new_record", "summarize"]
 
@@ -68,7 +66,7 @@ class _NodeRun:
     """One node's run across its attempts (what the steps of `_run_node` share)."""
 
     th: ThreadRecord
-    plan: _Plan
+    plan: Plan
     node: Node
     spec: NodeSpec
     frame: Frame
@@ -79,84 +77,6 @@ class _NodeRun:
     started: float = 0.0
     t0: float = 0.0
     duration: float = 0.0
-
-
-class _SpecsByNode:
-    """Node id -> the spec of its type (a dict entry per node cost ~40 bytes a node)."""
-
-    __slots__ = ("_by_type", "_nodes")
-
-    def __init__(self, nodes: Mapping[str, Node], by_type: dict[str, NodeSpec]) -> None:
-        self._nodes = nodes
-        self._by_type = by_type
-
-    def __getitem__(self, node_id: str) -> NodeSpec:
-        return self._by_type[self._nodes[node_id].type]
-
-
-class _Plan:
-    """Per-workflow facts computed once: specs, routing, policies, names."""
-
-    def __init__(self, wf: Workflow) -> None:
-        from engine.nodes.registry import get_spec
-        from engine.nodes.registry import has_expression as has_expr
-
-        self.wf = wf
-        # no per-node maps of its own where the model has one: the nodes are the model's
-        # index, a spec is found through the node's type, and of the routing only the
-        # merges' inputs are kept (the orchestrator reads no other node's)
-        self.nodes: Mapping[str, Node] = wf.by_id
-        self.by_type: dict[str, NodeSpec] = {n.type: get_spec(n.type) for n in wf.nodes}
-        self.specs = _SpecsByNode(self.nodes, self.by_type)
-        self.routing = Routing.build(wf)
-        by_type = self.by_type
-        self.routing.incoming = {k: v for k, v in self.routing.incoming.items() if self.specs[k].kind == "merge"}
-        out = cast(dict[tuple[str, str], Sequence[Route]], self.routing.out)
-        for port, routes in out.items():  # a list made by appending holds room for four
-            out[port] = tuple(routes)
-        # per-node facts as sets of the nodes they hold for (and retry policies only where
-        # a node sets its own): a dict entry per node and fact was ~300 bytes a node
-        self.policies: dict[str, RetryPolicy] = {
-            n.id: policy_for(n.retry, by_type[n.type].default_retry) for n in wf.nodes if n.retry is not None
-        }
-        self.side_effects = frozenset(n.id for n in wf.nodes if by_type[n.type].has_side_effects(n))
-        self.static = frozenset(n.id for n in wf.nodes if not has_expr(n.config))  # usually the fewer
-        self.static_cfg: dict[str, Any] = {}
-        self.multi_port = frozenset(
-            n.id for n in wf.nodes if by_type[n.type].kind != "loop" and len(by_type[n.type].output_ports(n)) > 1
-        )
-        self.triggers = [n.id for n in wf.nodes if by_type[n.type].is_trigger]
-
-    def policy(self, node: Node) -> RetryPolicy:
-        """The node's retry policy: its own, else its type's default."""
-        got = self.policies.get(node.id)
-        return got if got is not None else policy_for(None, self.specs[node.id].default_retry)
-
-    def config(self, node: Node, names_factory: Callable[[], dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
-        """Render and validate a node's config (static configs are validated once)."""
-        spec = self.specs[node.id]
-        if node.id in self.static:
-            got = self.static_cfg.get(node.id)
-            if got is None:
-                got = self.static_cfg[node.id] = (self._validate(node, spec, node.config), node.config)
-            return got
-        names = names_factory()
-        raw = {}
-        for key, val in node.config.items():
-            if key in spec.fields_not_rendered:
-                raw[key] = val
-            else:
-                raw[key] = expressions.render(val, names, node_id=node.id, field=f"config.{key}")
-        return self._validate(node, spec, raw), raw
-
-    @staticmethod
-    def _validate(node: Node, spec: NodeSpec, raw: dict[str, Any]) -> Any:
-        try:
-            return spec.config_model.model_validate(raw)
-        except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            field = "config." + ".".join(str(p) for p in first["loc"])
-            raise NodeError(f"node {node.id!r}, field {field!r}: {first['msg']}", error_type="ConfigError") from None
 
 
 class Orchestrator:
@@ -177,7 +97,7 @@ class Orchestrator:
         self.record = record
         self.hooks = hooks or ev.LifecycleHooks()
         self.control = control or RunControl()
-        self._plans: dict[str, _Plan] = {}
+        self._plans: dict[str, Plan] = {}
         self._by_name: dict[str, dict[str, Any]] = {}
         self._exec_names: dict[str, Any] | None = None
         self._node_logs: dict[str, _NodeLog] = {}  # node id -> its logger (up to NODE_LOGS_KEPT)
@@ -257,7 +177,7 @@ class Orchestrator:
         return rec
 
     # -- debugging -------------------------------------------------------------
-    def _start_debugger(self, plan: _Plan) -> None:
+    def _start_debugger(self, plan: Plan) -> None:
         """Read the run's debug state: run-to target, where the last debug pause stopped."""
         rec = self.record
         self.debugger = Debugger(rec, lambda th, node_id, value, expr: self._evaluate_condition(th, node_id, value, expr))
@@ -283,7 +203,7 @@ class Orchestrator:
         text = expr if "{{" in expr else "{{ " + expr + " }}"
         return expressions.render(text, self._names(th, plan, value), node_id=node_id, field="breakpoint")
 
-    def _plan_of(self, th: ThreadRecord) -> _Plan:
+    def _plan_of(self, th: ThreadRecord) -> Plan:
         for plan in self._plans.values():
             if plan.wf.id == th.workflow_id:
                 return plan
@@ -307,13 +227,13 @@ class Orchestrator:
         if status == COMPLETED:
             main.in_flight = None
 
-    def _plan(self, wf: Workflow) -> _Plan:
+    def _plan(self, wf: Workflow) -> Plan:
         plan = self._plans.get(wf.id)
         if plan is None or plan.wf is not wf:
-            plan = self._plans[wf.id] = _Plan(wf)
+            plan = self._plans[wf.id] = Plan(wf)
         return plan
 
-    async def _run_thread(self, th: ThreadRecord, plan: _Plan) -> None:
+    async def _run_thread(self, th: ThreadRecord, plan: Plan) -> None:
         stack = th.stack
         control = self.control
         nodes = plan.nodes
@@ -363,7 +283,7 @@ class Orchestrator:
             stack.append(Frame(merge_id, [waiting[i] for i in incoming if i in waiting], kind="merge_fire"))
 
     @staticmethod
-    def _check_visits(th: ThreadRecord, plan: _Plan, node: Node) -> None:
+    def _check_visits(th: ThreadRecord, plan: Plan, node: Node) -> None:
         """Fail the run when a node on a cycle is about to run more often than the workflow
         allows (a cycle that never takes its way out). Counted from the attempt records, so
         the bound holds across a pause and a resume."""
@@ -383,7 +303,7 @@ class Orchestrator:
                 "traceback": "",
             })
 
-    def _names(self, th: ThreadRecord, plan: _Plan, value: Any) -> dict[str, Any]:
+    def _names(self, th: ThreadRecord, plan: Plan, value: Any) -> dict[str, Any]:
         by_name = self._by_name.get(th.thread_id)
         if by_name is None:  # first use (or after a resume): build once, then keep in step
             by_name = self._by_name[th.thread_id] = {
@@ -402,7 +322,7 @@ class Orchestrator:
             execution=self._execution_names(),
         )
 
-    async def _run_node(self, th: ThreadRecord, plan: _Plan, node: Node, spec: NodeSpec, frame: Frame) -> None:
+    async def _run_node(self, th: ThreadRecord, plan: Plan, node: Node, spec: NodeSpec, frame: Frame) -> None:
         """Run one node to its end: attempts under its retry policy, then success or error handling."""
         if node.disabled:
             await self._skip_disabled(th, plan, node, frame.value)
@@ -437,7 +357,7 @@ class Orchestrator:
                 await self._on_success(run, result)
                 return
 
-    async def _skip_disabled(self, th: ThreadRecord, plan: _Plan, node: Node, value: Any) -> None:
+    async def _skip_disabled(self, th: ThreadRecord, plan: Plan, node: Node, value: Any) -> None:
         """A disabled node passes its input through on `out` and counts as skipped."""
         th.node_status[node.id] = "skipped"
         self._set_output(th, plan, node.id, value)
@@ -445,7 +365,7 @@ class Orchestrator:
         if self._w_finished:
             await self.hooks.emit(ev.NodeFinished(execution_id=self.record.execution_id, thread_id=th.thread_id, node_id=node.id, status="skipped", duration_ms=0.0, attempt=0, output_summary=summarize(value), ports=("out",)), self.record)
 
-    async def _use_pin(self, th: ThreadRecord, plan: _Plan, node: Node, spec: NodeSpec) -> None:
+    async def _use_pin(self, th: ThreadRecord, plan: Plan, node: Node, spec: NodeSpec) -> None:
         """A pinned node does not run (no side effect): its pin goes out on its main port."""
         rec = self.record
         ports = spec.output_ports(node)
@@ -618,7 +538,7 @@ class Orchestrator:
         if skipped:
             await self._report_skipped(th, skipped)
 
-    def _evaluate(self, th: ThreadRecord, plan: _Plan, node: Node, value: Any, expr: str, extra: dict[str, Any] | None) -> Any:
+    def _evaluate(self, th: ThreadRecord, plan: Plan, node: Node, value: Any, expr: str, extra: dict[str, Any] | None) -> Any:
         names = self._names(th, plan, value)
         if extra:
             names.update(extra)
@@ -638,13 +558,13 @@ class Orchestrator:
             names = self._exec_names = {"id": self.record.execution_id, "started_at": iso(self.record.started_at)}
         return names
 
-    def _set_output(self, th: ThreadRecord, plan: _Plan, node_id: str, value: Any) -> None:
+    def _set_output(self, th: ThreadRecord, plan: Plan, node_id: str, value: Any) -> None:
         th.outputs[node_id] = value
         by_name = self._by_name.get(th.thread_id)
         if by_name is not None:
             by_name[plan.nodes[node_id].name] = value
 
-    def _deliver(self, th: ThreadRecord, plan: _Plan, node: Node, outputs: dict[str, Any]) -> list[str]:
+    def _deliver(self, th: ThreadRecord, plan: Plan, node: Node, outputs: dict[str, Any]) -> list[str]:
         """Push the successors of the ports a value left on (first connection runs first).
 
         Returns the nodes newly marked skipped (downstream of ports that got nothing);
@@ -680,7 +600,7 @@ class Orchestrator:
             for d in skipped:
                 await self.hooks.emit(ev.NodeFinished(execution_id=self.record.execution_id, thread_id=th.thread_id, node_id=d, status="skipped", duration_ms=0.0, attempt=0), self.record)
 
-    async def _loop_tick(self, th: ThreadRecord, plan: _Plan, node: Node) -> None:
+    async def _loop_tick(self, th: ThreadRecord, plan: Plan, node: Node) -> None:
         st = th.loops[node.id]
         st.index += 1
         if st.index < len(st.items):
@@ -699,7 +619,7 @@ class Orchestrator:
         if self._w_finished:
             await self.hooks.emit(ev.NodeFinished(execution_id=self.record.execution_id, thread_id=th.thread_id, node_id=node.id, status="succeeded", duration_ms=0.0, attempt=1, output_summary=summarize(results), ports=("done",), pure=True), self.record)
 
-    async def _mark_unrun_skipped(self, th: ThreadRecord, plan: _Plan) -> None:
+    async def _mark_unrun_skipped(self, th: ThreadRecord, plan: Plan) -> None:
         for node in plan.wf.nodes:  # file order
             node_id = node.id
             if node_id not in th.node_status:

@@ -26,6 +26,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -72,6 +73,38 @@ def _innermost(frame: object) -> str:
     return "(Qt)"
 
 
+def measure_dock(app: QApplication, ui: Any, dock: str, stalls: Counter[str] | None) -> tuple[Any, ...]:
+    """One run with `dock` in front: (dock, events/s, s, latency stats..., samples, GUI-thread CPU s)."""
+    ui.docks[dock].raise_()
+    app.processEvents()
+    probe = LatencyProbe()
+    done: list[float] = []
+    waiting = QEventLoop()  # not app.exec(): quitting the app shuts the run tools down
+    finished = ui.controller.run_ended.connect(lambda *_a, d=done, w=waiting: (d.append(time.perf_counter()), w.quit()))
+    probe.timer.start()
+    sampler = StallSampler(probe) if stalls is not None else None
+    if sampler is not None:
+        sampler.start()
+    cpu0 = time.thread_time()  # this (the GUI) thread only
+    t0 = time.perf_counter()
+    QTimer.singleShot(0, ui.start_run)
+    QTimer.singleShot(120_000, waiting.quit)
+    waiting.exec()
+    gui_cpu = time.thread_time() - cpu0
+    if sampler is not None and stalls is not None:
+        sampler.stop()
+        stalls.update(sampler.where)
+    probe.timer.stop()
+    ui.controller.run_ended.disconnect(finished)
+    elapsed = (done[0] if done else time.perf_counter()) - t0
+    bridge = ui.controller.bridge
+    events = bridge.events if bridge is not None else 0
+    t = time.perf_counter()
+    while time.perf_counter() - t < 0.5:  # the end-of-run repaints, before the next run
+        app.processEvents()
+    return (dock, events / elapsed if elapsed else 0.0, elapsed, *stats(probe.samples), len(probe.samples), gui_cpu)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--nodes", type=int, default=5000)
@@ -105,34 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         app.processEvents()
     rows = []
     for dock in args.docks.split(","):
-        ui.docks[dock].raise_()
-        app.processEvents()
-        probe = LatencyProbe()
-        done: list[float] = []
-        waiting = QEventLoop()  # not app.exec(): quitting the app shuts the run tools down
-        finished = ui.controller.run_ended.connect(lambda *_a, d=done, w=waiting: (d.append(time.perf_counter()), w.quit()))
-        probe.timer.start()
-        sampler = StallSampler(probe) if args.stalls else None
-        if sampler is not None:
-            sampler.start()
-        cpu0 = time.thread_time()  # this (the GUI) thread only
-        t0 = time.perf_counter()
-        QTimer.singleShot(0, ui.start_run)
-        QTimer.singleShot(120_000, waiting.quit)
-        waiting.exec()
-        gui_cpu = time.thread_time() - cpu0
-        if sampler is not None:
-            sampler.stop()
-            stalls.update(sampler.where)
-        probe.timer.stop()
-        ui.controller.run_ended.disconnect(finished)
-        elapsed = (done[0] if done else time.perf_counter()) - t0
-        bridge = ui.controller.bridge
-        events = bridge.events if bridge is not None else 0
-        rows.append((dock, events / elapsed if elapsed else 0.0, elapsed, *stats(probe.samples), len(probe.samples), gui_cpu))
-        t = time.perf_counter()
-        while time.perf_counter() - t < 0.5:  # the end-of-run repaints, before the next run
-            app.processEvents()
+        rows.append(measure_dock(app, ui, dock, stalls if args.stalls else None))
     ui.shutdown()
     window.document.undo_stack.setClean()
     window.close()

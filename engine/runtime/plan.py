@@ -1,0 +1,96 @@
+"""The run plan: what the orchestrator computes once per workflow (specs, routing,
+retry policies, per-node facts) and how it renders and validates a node's config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
+
+from pydantic import ValidationError  # loaded with the node specs anyway
+
+from engine import expressions
+from engine.errors import NodeError
+from engine.graph import Route, Routing
+from engine.model import Node, Workflow
+from engine.nodes.base import NodeSpec
+from engine.runtime.retry import RetryPolicy, policy_for
+
+__all__ = ["Plan"]
+
+
+class SpecsByNode:
+    """Node id -> the spec of its type (a dict entry per node cost ~40 bytes a node)."""
+
+    __slots__ = ("_by_type", "_nodes")
+
+    def __init__(self, nodes: Mapping[str, Node], by_type: dict[str, NodeSpec]) -> None:
+        self._nodes = nodes
+        self._by_type = by_type
+
+    def __getitem__(self, node_id: str) -> NodeSpec:
+        return self._by_type[self._nodes[node_id].type]
+
+
+class Plan:
+    """Per-workflow facts computed once: specs, routing, policies, names."""
+
+    def __init__(self, wf: Workflow) -> None:
+        from engine.nodes.registry import get_spec
+        from engine.nodes.registry import has_expression as has_expr
+
+        self.wf = wf
+        # no per-node maps of its own where the model has one: the nodes are the model's
+        # index, a spec is found through the node's type, and of the routing only the
+        # merges' inputs are kept (the orchestrator reads no other node's)
+        self.nodes: Mapping[str, Node] = wf.by_id
+        self.by_type: dict[str, NodeSpec] = {n.type: get_spec(n.type) for n in wf.nodes}
+        self.specs = SpecsByNode(self.nodes, self.by_type)
+        self.routing = Routing.build(wf)
+        by_type = self.by_type
+        self.routing.incoming = {k: v for k, v in self.routing.incoming.items() if self.specs[k].kind == "merge"}
+        out = cast(dict[tuple[str, str], Sequence[Route]], self.routing.out)
+        for port, routes in out.items():  # a list made by appending holds room for four
+            out[port] = tuple(routes)
+        # per-node facts as sets of the nodes they hold for (and retry policies only where
+        # a node sets its own): a dict entry per node and fact was ~300 bytes a node
+        self.policies: dict[str, RetryPolicy] = {
+            n.id: policy_for(n.retry, by_type[n.type].default_retry) for n in wf.nodes if n.retry is not None
+        }
+        self.side_effects = frozenset(n.id for n in wf.nodes if by_type[n.type].has_side_effects(n))
+        self.static = frozenset(n.id for n in wf.nodes if not has_expr(n.config))  # usually the fewer
+        self.static_cfg: dict[str, Any] = {}
+        self.multi_port = frozenset(
+            n.id for n in wf.nodes if by_type[n.type].kind != "loop" and len(by_type[n.type].output_ports(n)) > 1
+        )
+        self.triggers = [n.id for n in wf.nodes if by_type[n.type].is_trigger]
+
+    def policy(self, node: Node) -> RetryPolicy:
+        """The node's retry policy: its own, else its type's default."""
+        got = self.policies.get(node.id)
+        return got if got is not None else policy_for(None, self.specs[node.id].default_retry)
+
+    def config(self, node: Node, names_factory: Callable[[], dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
+        """Render and validate a node's config (static configs are validated once)."""
+        spec = self.specs[node.id]
+        if node.id in self.static:
+            got = self.static_cfg.get(node.id)
+            if got is None:
+                got = self.static_cfg[node.id] = (self._validate(node, spec, node.config), node.config)
+            return got
+        names = names_factory()
+        raw = {}
+        for key, val in node.config.items():
+            if key in spec.fields_not_rendered:
+                raw[key] = val
+            else:
+                raw[key] = expressions.render(val, names, node_id=node.id, field=f"config.{key}")
+        return self._validate(node, spec, raw), raw
+
+    @staticmethod
+    def _validate(node: Node, spec: NodeSpec, raw: dict[str, Any]) -> Any:
+        try:
+            return spec.config_model.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            field = "config." + ".".join(str(p) for p in first["loc"])
+            raise NodeError(f"node {node.id!r}, field {field!r}: {first['msg']}", error_type="ConfigError") from None
