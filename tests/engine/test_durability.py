@@ -116,6 +116,9 @@ async def test_sigkill_then_resume_loses_nothing(db: Db, http_server: Any, tmp_p
     ref = await mem.run(wf)
     assert ref.status == "completed"
     base = step_calls(http_server, 3)
+    # the child's last request waits until it is killed: on a busy machine the run could
+    # otherwise finish between reaching `kill_after` rows and the kill
+    http_server.route("/step/3", Reply(json={"ok": 3}, held=True))
 
     svc = db.service()
     try:
@@ -124,6 +127,8 @@ async def test_sigkill_then_resume_loses_nothing(db: Db, http_server: Any, tmp_p
         eid = child.execution_id
         await until(lambda: node_runs(svc, eid) >= kill_after)
         child.kill()
+        http_server.route("/step/3", Reply(json={"ok": 3}))
+        http_server.release_held()
         st_ = svc.status(eid)
         assert st_["status"] == "interrupted" and st_["resumable"] is True
         before = svc.record(eid)
