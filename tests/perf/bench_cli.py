@@ -7,7 +7,7 @@ Run: python tests/perf/bench_cli.py [--nodes N]
   one raw sqlite3 WAL commit (synchronous=NORMAL) of a 200-byte row;
 - start-up: `processengine run` of a two-node workflow beside a bare Python that imports
   asyncio, sqlite3 and json.
-Medians of 5 wall times per round (and of the commands' CPU time, user + system, which a
+Medians of 5 wall times per round, the three commands taking turns (and of the commands' CPU time, user + system, which a
 busy machine disturbs far less: a row of its own, with no floor beside it); `--rounds R` repeats the whole measurement and prints
 the median and range of the ratios over the rounds. `--phases` adds the load path of the
 same file timed inside fresh processes (CPU time, per node): reading and checking the file's
@@ -59,33 +59,42 @@ def child_env(cache: Path) -> dict[str, str]:
     return env
 
 
-CPU_SPENT: list[float] = []  # CPU seconds (user + system) of each command `wall` ran
 
 
-def wall(cmd: list[str], env: dict[str, str], repeats: int = 5) -> float:
-    times, cpu = [], []
-    for _ in range(repeats):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t = time.perf_counter()
-        out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
-        times.append(time.perf_counter() - t)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-        if out.returncode != 0:
-            raise RuntimeError(out.stderr[-2000:])
-    CPU_SPENT.append(statistics.median(cpu))
-    return statistics.median(times)
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall s, CPU s of the child) of one command, which must succeed."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
+    wall_s = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    return wall_s, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
-def one_round(d_path: Path, nodes: int, env: dict[str, str]) -> tuple[float, float, float, float, float]:
-    """(per-node µs, WAL floor µs, two-node run s, bare Python s, per-node CPU µs), measured together."""
+def one_round(d_path: Path, nodes: int, env: dict[str, str], repeats: int = 5) -> tuple[float, float, float, float, float]:
+    """(per-node µs, WAL floor µs, two-node run s, bare Python s, per-node CPU µs), measured together.
+
+    The three commands take turns within each repeat, so a change of the machine's load
+    hits all of them alike (timed one block after the other, the ratio swung 2-14x under load)."""
     db = str(d_path / "bench.db")
     pe = [sys.executable, "-m", "engine.cli", "run"]
     small, big = d_path / "chain1.pe.json", d_path / f"chain{nodes}.pe.json"
-    t_small = wall([*pe, str(small), "--db", db, "--json"], env)
-    t_big = wall([*pe, str(big), "--db", db, "--json"], env)
-    cpu_small, cpu_big = CPU_SPENT[-2:]
-    bare = wall([sys.executable, "-c", "import asyncio, sqlite3, json"], env)
+    cmds = {
+        "small": [*pe, str(small), "--db", db, "--json"],
+        "big": [*pe, str(big), "--db", db, "--json"],
+        "bare": [sys.executable, "-c", "import asyncio, sqlite3, json"],
+    }
+    walls: dict[str, list[float]] = {k: [] for k in cmds}
+    cpus: dict[str, list[float]] = {k: [] for k in cmds}
+    for _ in range(repeats):
+        for name, cmd in cmds.items():
+            w, c = timed(cmd, env)
+            walls[name].append(w)
+            cpus[name].append(c)
+    t_small, t_big, bare = (statistics.median(walls[k]) for k in ("small", "big", "bare"))
+    cpu_small, cpu_big = statistics.median(cpus["small"]), statistics.median(cpus["big"])
     floor = floor_sqlite_commit()  # the same floor as bench_store.py
     return (t_big - t_small) / nodes * 1e6, floor, t_small, bare, (cpu_big - cpu_small) / nodes * 1e6
 
