@@ -34,10 +34,10 @@ import ast
 import math
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from simpleeval import InvalidExpression
 
@@ -161,21 +161,19 @@ class _Code(NamedTuple):  # a tuple: built for every distinct expression, cheape
     timed: bool  # it calls or loops: the CPU clock runs from its first step
 
 
-def _parse(source: str, limits: ExpressionLimits) -> _Code:
-    """Parse and statically vet one expression (cached; errors are not cached)."""
-    return _parse_default(source) if limits is DEFAULT_LIMITS else _parse_limited(source, limits)
+_T = TypeVar("_T")
 
 
-# Two caches each for expressions and fields: under the default limits the key is the
-# text alone (hashing the limits would cost about as much as the lookup itself).
-@lru_cache(maxsize=8192)
-def _parse_default(source: str) -> _Code:
-    return _compile(source, DEFAULT_LIMITS)
+def _cached_per_limits(fn: Callable[[str, ExpressionLimits], _T]) -> Callable[[str, ExpressionLimits], _T]:
+    """`fn` behind two caches (errors are not cached): under the default limits the key is
+    the text alone (hashing the limits would cost about as much as the lookup itself)."""
+    default = lru_cache(maxsize=8192)(lambda text: fn(text, DEFAULT_LIMITS))
+    other = lru_cache(maxsize=1024)(fn)
 
+    def cached(text: str, limits: ExpressionLimits) -> _T:
+        return default(text) if limits is DEFAULT_LIMITS else other(text, limits)
 
-@lru_cache(maxsize=1024)
-def _parse_limited(source: str, limits: ExpressionLimits) -> _Code:
-    return _compile(source, limits)
+    return cached
 
 
 def _compile(source: str, limits: ExpressionLimits) -> _Code:
@@ -370,24 +368,9 @@ class _Expr(NamedTuple):
 _Template = tuple[_Expr | None, tuple[str | _Expr, ...]]
 
 
-def _template(text: str, limits: ExpressionLimits) -> _Template:
-    """(the expression when it is the whole field, else None; literal and expression
-    parts) of one string field (cached)."""
-    return _template_default(text) if limits is DEFAULT_LIMITS else _template_limited(text, limits)
-
-
-@lru_cache(maxsize=8192)
-def _template_default(text: str) -> _Template:
-    return _split(text, DEFAULT_LIMITS)
-
-
-@lru_cache(maxsize=1024)
-def _template_limited(text: str, limits: ExpressionLimits) -> _Template:
-    return _split(text, limits)
-
-
 def _split(text: str, limits: ExpressionLimits) -> _Template:
-    """`_template`, uncached."""
+    """(the expression when it is the whole field, else None; literal and expression
+    parts) of one string field."""
     parts: list[str | _Expr] = []
     last = 0
     for start, end, inner in find_expressions(text):
@@ -412,6 +395,10 @@ def _split(text: str, limits: ExpressionLimits) -> _Template:
 
 
 _READ_AS_IS = frozenset({str, int, bool, type(None), dict, list})
+
+
+_parse = _cached_per_limits(_compile)  # parse and statically vet one expression
+_template = _cached_per_limits(_split)  # one string field's parts
 
 
 def _follow(path: tuple[Any, ...], names: Mapping[str, Any]) -> Any:

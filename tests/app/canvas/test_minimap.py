@@ -16,16 +16,22 @@ from engine.model import Node
 from tests.demo import demo_workflow
 
 
-@pytest.fixture
-def view(qtbot, ui):
+def shown_with_minimap(qtbot, wf) -> CanvasView:
+    """A 900x600 canvas on `wf`, shown, with its minimap on."""
     scene = WorkflowScene()
-    scene.bind(demo_workflow())
+    scene.bind(wf)
     v = CanvasView(scene)
     qtbot.addWidget(v)
     v.resize(900, 600)
     v.set_minimap_visible(True)
     v.show()
     qtbot.waitExposed(v)
+    return v
+
+
+@pytest.fixture
+def view(qtbot, ui):
+    v = shown_with_minimap(qtbot, demo_workflow())
     v.zoom_reset()
     v.centerOn(QPointF(0, 0))
     qtbot.waitUntil(lambda: not v.minimap.pending, timeout=2000)
@@ -138,14 +144,8 @@ def test_a_big_canvas_recolours_only_what_changed_and_shows_the_final_states(qtb
 
     n = mm.ROUNDED_LIMIT + 80
     nodes = [{"id": f"n{i}", "type": "set", "position": [(i % 24) * 260, (i // 24) * 150]} for i in range(n)]
-    scene = WorkflowScene()
-    scene.bind(workflow(nodes, [(f"n{i}", "out", f"n{i + 1}") for i in range(n - 1)]))
-    v = CanvasView(scene)
-    qtbot.addWidget(v)
-    v.resize(900, 600)
-    v.set_minimap_visible(True)
-    v.show()
-    qtbot.waitExposed(v)
+    v = shown_with_minimap(qtbot, workflow(nodes, [(f"n{i}", "out", f"n{i + 1}") for i in range(n - 1)]))
+    scene = v.scene()
     m = v.minimap
     qtbot.waitUntil(lambda: not m.pending, timeout=2000)
     items = scene.node_items()

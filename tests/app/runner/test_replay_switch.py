@@ -44,6 +44,19 @@ def two_calls(server: HttpTestServer) -> Workflow:
     )
 
 
+def fetch_then_alert(server: HttpTestServer) -> Workflow:
+    """Fetch (GET /a) -> Big? -> Alert (GET /c), which runs only when the answer's n > 3."""
+    return workflow(
+        [
+            {"id": "start", "type": "manual_trigger", "name": "Start"},
+            {"id": "a", "type": "http_request", "name": "Fetch", "config": {"url": server.url_for("/a")}, "retry": "none"},
+            {"id": "big", "type": "if", "name": "Big?", "config": {"condition": "{{ input.body.n > 3 }}"}},
+            {"id": "c", "type": "http_request", "name": "Alert", "config": {"url": server.url_for("/c")}, "retry": "none"},
+        ],
+        [("start", "out", "a"), ("a", "out", "big"), ("big", "true", "c")],
+    )
+
+
 def open_wf(window: Any, wf: Workflow, tmp_path: Path) -> None:
     path = tmp_path / "wf.pe.json"
     fileformat.save(wf, path)
@@ -157,15 +170,7 @@ def test_a_request_that_differs_is_a_warning_and_with_strict_replay_an_error(win
 def test_a_node_the_run_has_no_recording_of_cannot_replay(window: Any, runner: Any, qtbot: Any, tmp_path: Path, http_server: HttpTestServer) -> None:
     http_server.route("/a", Reply(json={"n": 1}))
     http_server.route("/c", Reply(json={"ok": True}))
-    wf = workflow(
-        [
-            {"id": "start", "type": "manual_trigger", "name": "Start"},
-            {"id": "a", "type": "http_request", "name": "Fetch", "config": {"url": http_server.url_for("/a")}, "retry": "none"},
-            {"id": "big", "type": "if", "name": "Big?", "config": {"condition": "{{ input.body.n > 3 }}"}},
-            {"id": "c", "type": "http_request", "name": "Alert", "config": {"url": http_server.url_for("/c")}, "retry": "none"},
-        ],
-        [("start", "out", "a"), ("a", "out", "big"), ("big", "true", "c")],
-    )
+    wf = fetch_then_alert(http_server)
     open_wf(window, wf, tmp_path)
     first = run_once(runner, qtbot)
     section = switch(window, qtbot, "c", first)  # c did not run: nothing recorded, no output
@@ -197,15 +202,7 @@ def test_the_switch_names_the_run_once_the_history_lists_it(window: Any, runner:
     """What the run recorded can be read before the history lists the run (and its number):
     the switch then says "the run shown", and says "run #1" as soon as the history has it."""
     http_server.route("/a", Reply(json={"n": 1}))
-    wf = workflow(
-        [
-            {"id": "start", "type": "manual_trigger", "name": "Start"},
-            {"id": "a", "type": "http_request", "name": "Fetch", "config": {"url": http_server.url_for("/a")}, "retry": "none"},
-            {"id": "big", "type": "if", "name": "Big?", "config": {"condition": "{{ input.body.n > 3 }}"}},
-            {"id": "c", "type": "http_request", "name": "Alert", "config": {"url": http_server.url_for("/c")}, "retry": "none"},
-        ],
-        [("start", "out", "a"), ("a", "out", "big"), ("big", "true", "c")],
-    )
+    wf = fetch_then_alert(http_server)
     open_wf(window, wf, tmp_path)
     first = run_once(runner, qtbot)
     section = switch(window, qtbot, "c", first)

@@ -11,7 +11,6 @@ import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -20,20 +19,9 @@ from engine.errors import RunTakenOver
 from engine.service import ExecutionService
 from engine.store import owner
 from engine.store import schema as t
-from tests.engine.runtime.helpers import workflow
+from tests.engine.store.workflows import napping
 
 FRESH, STALE = 0.0, owner.STALE_AFTER + 60  # heartbeat ages
-
-
-def _napping(seconds: float) -> Any:
-    return workflow(
-        [
-            {"id": "start", "type": "manual_trigger"},
-            {"id": "nap", "type": "wait", "config": {"seconds": seconds}},
-            {"id": "done", "type": "set", "config": {"values": {"ok": True}}},
-        ],
-        [("start", "out", "nap"), ("nap", "out", "done")],
-    )
 
 
 def _alive(live: owner.LiveRuns | None, token: str | None, heartbeat_age: float, pid: int | None = None) -> bool:
@@ -95,7 +83,7 @@ async def test_a_run_in_a_copy_of_the_database_is_not_taken_for_ours(tmp_path: P
     first, copy = tmp_path / "first.db", tmp_path / "copy.db"
     runner = ExecutionService(f"sqlite:///{first}")
     try:
-        handle = await runner.start(_napping(0.5))
+        handle = await runner.start(napping(0.5))
         src, dst = sqlite3.connect(first), sqlite3.connect(copy)
         try:
             src.backup(dst)  # a consistent copy, the run's row `running` in it
@@ -119,7 +107,7 @@ async def test_a_second_service_on_the_same_database_sees_the_run_alive_then_may
     url = f"sqlite:///{tmp_path / 'pe.db'}"
     first, second = ExecutionService(url), ExecutionService(url)
     try:
-        handle = await first.start(_napping(0.5))
+        handle = await first.start(napping(0.5))
         assert second.status(handle.execution_id)["status"] == "running"
         assert len(second.store.live) == 0 and handle.execution_id in first.store.live
         _stale(url, handle.execution_id)

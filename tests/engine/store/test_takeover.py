@@ -24,22 +24,11 @@ import sqlalchemy as sa
 from engine import fileformat
 from engine.store import schema as t
 from engine.store.store import InvalidExecutionState
-from tests.engine.runtime.helpers import workflow
 from tests.engine.store.fixtures import Db, backend_params, pg_url
+from tests.engine.store.workflows import napping
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def _napping(seconds: float) -> Any:
-    return workflow(
-        [
-            {"id": "start", "type": "manual_trigger"},
-            {"id": "nap", "type": "wait", "config": {"seconds": seconds}},
-            {"id": "done", "type": "set", "config": {"values": {"ok": True}}},
-        ],
-        [("start", "out", "nap"), ("nap", "out", "done")],
-    )
 
 
 class Owner:
@@ -69,7 +58,7 @@ def setup(tmp_path: Path) -> Iterator[Any]:
 
     def start(seconds: float) -> tuple[Owner, sa.Engine]:
         path = tmp_path / "nap.pe.json"
-        fileformat.save(_napping(seconds), path)
+        fileformat.save(napping(seconds), path)
         children.append(Owner(url, path))
         return children[-1], sa.create_engine(url)
 
@@ -164,7 +153,7 @@ async def test_a_finished_status_is_never_overwritten(backend: str, tmp_path: Pa
     db = Db(backend, str(tmp_path / "pe.db") if backend == "sqlite" else pg_url(), f"t-{uuid.uuid4().hex[:12]}")
     svc = db.service()
     try:
-        rec = await svc.run(_napping(0.0))
+        rec = await svc.run(napping(0.0))
         assert rec.status == "completed"
         with pytest.raises(InvalidExecutionState, match="keeps its status"):
             svc.mark_failed(rec.execution_id, "marked failed after an interruption")

@@ -86,3 +86,15 @@ def waits(n: int, seconds: float = 0.0) -> Workflow:
         conns.append((prev, "out", f"w{i}"))
         prev = f"w{i}"
     return workflow(nodes, conns)
+
+
+def napping(seconds: float) -> Workflow:
+    """start -> wait `seconds` -> set: a run that stays `running` for a while."""
+    return workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "nap", "type": "wait", "config": {"seconds": seconds}},
+            {"id": "done", "type": "set", "config": {"values": {"ok": True}}},
+        ],
+        [("start", "out", "nap"), ("nap", "out", "done")],
+    )
