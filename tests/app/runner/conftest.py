@@ -77,6 +77,16 @@ def db_path(tmp_path) -> str:
 
 
 @pytest.fixture
+def runner(window, qloop, engine, db_path):
+    """The run tools installed on the test's main window, shut down after the test."""
+    from app.runner.install import install_runner
+
+    ui = install_runner(window, db=db_path, engine=engine, recover=False)
+    yield ui
+    ui.shutdown()
+
+
+@pytest.fixture
 def make_controller(qtbot, qloop, engine, db_path):
     """make_controller(workflow) -> (controller, window): a real window with toolbar and status bar."""
     made: list[tuple[RunController, HostWindow]] = []

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt
 
 from app.panels.inspector.code_editor import CodeFieldEditor
 from app.runner import controller as rc
-from app.runner.install import install_runner
 from engine import fileformat
 from tests.app.runner.helpers import workflow
-
-
-@pytest.fixture
-def runner(window, qloop, engine, db_path):
-    ui = install_runner(window, db=db_path, engine=engine, recover=False)
-    yield ui
-    ui.shutdown()
 
 
 def test_console_lines_reach_the_log_dock_and_test_uses_the_last_input(window, runner, qtbot, tmp_path):

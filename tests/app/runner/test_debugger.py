@@ -10,21 +10,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 
 from app.runner import controller as rc
-from app.runner.install import install_runner
 from engine import fileformat
 from tests.app.runner.helpers import workflow
 from tests.servers import Reply
-
-
-@pytest.fixture
-def runner(window, qloop, engine, db_path):
-    ui = install_runner(window, db=db_path, engine=engine, recover=False)
-    yield ui
-    ui.shutdown()
 
 
 def chain_workflow():

@@ -6,22 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 
 from app.dialogs_import import import_n8n
 from app.runner import controller as rc
-from app.runner.install import install_runner
 from tests.servers import Reply
 
 POLL = Path(__file__).resolve().parents[2] / "engine" / "n8n" / "workflows" / "poll_until_done.json"
-
-
-@pytest.fixture
-def runner(window, qloop, engine, db_path):
-    ui = install_runner(window, db=db_path, engine=engine, recover=False)
-    yield ui
-    ui.shutdown()
 
 
 def test_imported_polling_loop_runs_from_the_app(window, runner, http_server, qtbot) -> None:

@@ -7,21 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from app.runner import controller as rc
-from app.runner.install import install_runner
 from engine import fileformat
 from tests.app.runner.helpers import RUN_MS, http_retry_workflow
 from tests.engine.runtime.helpers import workflow
 from tests.servers import HttpTestServer, Reply, SmtpTestServer
-
-
-@pytest.fixture
-def runner(window: Any, qloop: Any, engine: Any, db_path: str) -> Any:
-    ui = install_runner(window, db=db_path, engine=engine, recover=False)
-    yield ui
-    ui.shutdown()
 
 
 def _mail_workflow(server: SmtpTestServer) -> Any:

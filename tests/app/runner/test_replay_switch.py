@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
@@ -21,13 +20,6 @@ from engine import fileformat
 from engine.model import Workflow
 from tests.app.runner.helpers import workflow
 from tests.servers import HttpTestServer, Reply, SmtpTestServer
-
-
-@pytest.fixture
-def runner(window: Any, qloop: Any, engine: Any, db_path: str) -> Any:
-    ui = install_runner(window, db=db_path, engine=engine, recover=False)
-    yield ui
-    ui.shutdown()
 
 
 def two_calls(server: HttpTestServer) -> Workflow:

@@ -16,13 +16,6 @@ from tests.app.test_dock_tabs import show_and_settle
 from tests.servers import Reply
 
 
-@pytest.fixture
-def runner(window, qloop, engine, db_path):
-    ui = install_runner(window, db=db_path, engine=engine, recover=False)
-    yield ui
-    ui.shutdown()
-
-
 def _open(window, wf, tmp_path, name="wf.pe.json"):
     path = tmp_path / name
     fileformat.save(wf, path)

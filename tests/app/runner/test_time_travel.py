@@ -6,21 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtCore import Qt
 
 from app.runner import controller as rc
-from app.runner.install import install_runner
 from engine import fileformat
 from tests.app.runner.helpers import http_retry_workflow
 from tests.servers import HttpTestServer, Reply
-
-
-@pytest.fixture
-def runner(window: Any, qloop: Any, engine: Any, db_path: str) -> Any:
-    ui = install_runner(window, db=db_path, engine=engine, recover=False)
-    yield ui
-    ui.shutdown()
 
 
 def _states(window: Any) -> dict[str, str | None]:
