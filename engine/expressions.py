@@ -36,12 +36,15 @@ import re
 import warnings
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, NamedTuple, TypeVar
 
 from simpleeval import InvalidExpression
 
 from engine.errors import ExpressionError
+from engine.expression_quick import KINDS as QUICK_KINDS
+from engine.expression_quick import MISSING, quick
+from engine.expression_quick import STEPS as QUICK_STEPS
 from engine.expression_sandbox import (
     DEFAULT_LIMITS,
     FUNCTIONS,
@@ -159,6 +162,7 @@ class _Code(NamedTuple):  # a tuple: built for every distinct expression, cheape
     tree: ast.expr
     path: tuple[Any, ...] | None  # `vars.k`, `input.items[0]`: a name and keys to read
     timed: bool  # it calls or loops: the CPU clock runs from its first step
+    quick: bool  # small and call-free: `expression_quick.quick` may read it
 
 
 _T = TypeVar("_T")
@@ -167,12 +171,13 @@ _T = TypeVar("_T")
 def _cached_per_limits(fn: Callable[[str, ExpressionLimits], _T]) -> Callable[[str, ExpressionLimits], _T]:
     """`fn` behind two caches (errors are not cached): under the default limits the key is
     the text alone (hashing the limits would cost about as much as the lookup itself)."""
-    default = lru_cache(maxsize=8192)(lambda text: fn(text, DEFAULT_LIMITS))
+    default = lru_cache(maxsize=8192)(partial(fn, limits=DEFAULT_LIMITS))
     other = lru_cache(maxsize=1024)(fn)
 
     def cached(text: str, limits: ExpressionLimits) -> _T:
         return default(text) if limits is DEFAULT_LIMITS else other(text, limits)
 
+    cached.default = default  # type: ignore[attr-defined]  # the hot callers skip the wrapper
     return cached
 
 
@@ -188,9 +193,9 @@ def _compile(source: str, limits: ExpressionLimits) -> _Code:
         if _WARNS.search(source):  # the parser warns only about escapes and numbers like `1if`
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                tree = ast.parse(source, mode="eval").body
+                tree = _syntax_tree(source)
         else:
-            tree = ast.parse(source, mode="eval").body
+            tree = _syntax_tree(source)
     except SyntaxError as exc:
         at = (exc.offset - 1) if exc.offset and (exc.lineno or 1) == 1 else None
         raise ExpressionError(f"syntax error: {exc.msg}", expression=source, position=at) from None
@@ -201,11 +206,17 @@ def _compile(source: str, limits: ExpressionLimits) -> _Code:
         ) from None
     except ValueError as exc:  # e.g. null bytes, int literal over the digit limit
         raise ExpressionError(f"invalid expression: {exc}", expression=source[:80]) from None
-    problem = _vet(tree, limits)
-    if problem:
+    size = _scan(tree, limits)
+    if size == -1 and (problem := _vet(tree, limits)):  # `_vet` words what `_scan` found
         message, where = problem
         raise ExpressionError(message, expression=source, position=_column(where))
-    return _Code(tree, _path_of(tree), "(" in source or "for" in source)
+    return _Code(tree, _path_of(tree), "(" in source or "for" in source, size >= 0)
+
+
+def _syntax_tree(source: str) -> ast.expr:
+    """`ast.parse(source, mode="eval").body`, calling the compiler as `ast.parse` does
+    (no flags inherited), without its Python wrapper."""
+    return compile(source, "<unknown>", "eval", ast.PyCF_ONLY_AST, True).body  # type: ignore[no-any-return]
 
 
 # `timed`: only a call or a comprehension can hold the evaluator in one place for long (a
@@ -214,7 +225,7 @@ def _compile(source: str, limits: ExpressionLimits) -> _Code:
 # Both need a `(` or a `for` in the text (one inside a string or a name counts too).
 
 
-_MISSING: Any = object()
+_MISSING: Any = MISSING  # also the quick path's "ask the evaluator"
 
 
 def _key_of(node: ast.expr) -> Any:
@@ -264,7 +275,8 @@ def _vet(tree: ast.AST, limits: ExpressionLimits) -> tuple[str, ast.AST] | None:
     """The static half of the sandbox: (why `tree` is refused, where), or None.
 
     A depth-first walk in `ast.iter_child_nodes` order (operators and contexts count as
-    a level, as they always have), reading each node type's child fields from a table.
+    a level, as they always have), reading each node type's child fields from a table:
+    the first problem in that order is the one reported.
     """
     stack: list[tuple[ast.AST, int]] = [(tree, 1)]
     max_depth = limits.max_depth
@@ -274,16 +286,16 @@ def _vet(tree: ast.AST, limits: ExpressionLimits) -> tuple[str, ast.AST] | None:
         kind = type(node)
         if depth > max_depth:
             return f"expression nests too deeply (the limit is {max_depth} levels)", node
-        fields = _CHILD_FIELDS.get(kind)
-        if fields is None:
+        info = _KINDS.get(kind)
+        if info is None:
             name = kind.__name__
             return f"{_FRIENDLY.get(name, name)} is not allowed in expressions", node
-        if kind in _CHECKED:
+        if info[1]:
             problem = _vet_one(node, kind)
             if problem:
                 return problem, node
         depth += 1
-        for name in fields:
+        for name in info[0]:
             child = getattr(node, name)
             if type(child) is list:
                 for item in child:
@@ -294,6 +306,54 @@ def _vet(tree: ast.AST, limits: ExpressionLimits) -> tuple[str, ast.AST] | None:
     return None
 
 
+def _scan(tree: ast.AST, limits: ExpressionLimits) -> int:
+    """`_vet`'s verdict, cheaper: -1 when `tree` has a problem (`_vet` then says which),
+    else its size in evaluator steps, negated less one (-2 - steps) when `quick` may not
+    read it.
+
+    Whether a tree has a problem does not depend on the order of the walk, so this one
+    checks constants, names, operators and contexts where it meets them instead of
+    visiting each as a node of its own (most nodes of a small tree are those).
+    """
+    stack = [tree]
+    depths = [1]
+    max_depth = limits.max_depth
+    steps = 0
+    quick = limits is DEFAULT_LIMITS
+    while stack:
+        node = stack.pop()
+        depth = depths.pop()
+        kind = type(node)
+        info = _KINDS.get(kind)
+        if info is None or depth > max_depth or (info[1] and _vet_one(node, kind)):
+            return -1
+        fields, _, step, fast = info
+        steps += step
+        quick = quick and fast
+        depth += 1
+        for name in fields:
+            child = getattr(node, name)
+            kind = type(child)
+            if kind is ast.Constant:
+                value = child.value
+                if depth > max_depth or type(value) not in SCALARS or (type(value) is float and not math.isfinite(value)):
+                    return -1
+                steps += 1
+            elif kind in _LEAVES:  # an operator or a context, always a leaf
+                if depth > max_depth:
+                    return -1
+                quick = quick and kind in QUICK_KINDS
+            elif kind is list:
+                for item in child:
+                    if item is not None:  # a dict's `**` entry has no key
+                        stack.append(item)
+                        depths.append(depth)
+            elif child is not None:
+                stack.append(child)
+                depths.append(depth)
+    return steps if quick and steps <= QUICK_STEPS else -2 - steps
+
+
 def _child_fields(kind: type[ast.AST]) -> tuple[str, ...]:
     """The fields of `kind` that can hold nodes (the ones `ast.iter_child_nodes` yields from)."""
     if kind is ast.Constant:  # its `value` is the literal itself
@@ -301,8 +361,13 @@ def _child_fields(kind: type[ast.AST]) -> tuple[str, ...]:
     return tuple(f for f in kind._fields if f not in ("id", "attr", "arg", "is_async", "kind", "type_comment"))
 
 
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {kind: _child_fields(kind) for kind in _ALLOWED_NODES}
 _CHECKED = frozenset({ast.Constant, ast.Name, ast.Attribute, ast.comprehension, ast.Call})
+# (child fields, checked by `_vet_one`, counts as an evaluator step, readable by `quick`)
+_KINDS: dict[type, tuple[tuple[str, ...], bool, int, bool]] = {
+    kind: (_child_fields(kind), kind in _CHECKED, int(issubclass(kind, ast.expr)), kind in QUICK_KINDS)
+    for kind in _ALLOWED_NODES
+}
+_LEAVES = frozenset(k for k in _ALLOWED_NODES if not issubclass(k, ast.expr | ast.keyword | ast.comprehension))
 
 
 def _vet_one(node: Any, kind: type) -> str | None:
@@ -371,19 +436,16 @@ _Template = tuple[_Expr | None, tuple[str | _Expr, ...]]
 def _split(text: str, limits: ExpressionLimits) -> _Template:
     """(the expression when it is the whole field, else None; literal and expression
     parts) of one string field."""
+    size = len(text)
+    if size >= 4 and text.startswith("{{") and text.endswith("}}") and not _TRICKY.search(text, 2, size - 2):
+        whole = _part(text, 0, size, text[2:-2].strip(), limits)  # the one span find_expressions finds
+        return whole, (whole,)
     parts: list[str | _Expr] = []
     last = 0
     for start, end, inner in find_expressions(text):
-        raw = text[start + 2 : end - 2]
-        base = start + 2 + (len(raw) - len(raw.lstrip()))
-        try:
-            code = _parse(inner, limits)
-        except ExpressionError as exc:
-            position = start if exc.position is None else base + exc.position
-            raise ExpressionError(exc.message, expression=exc.expression, position=position) from None
         if start > last:
             parts.append(text[last:start])
-        parts.append(_Expr(start, inner, code, base))
+        parts.append(_part(text, start, end, inner, limits))
         last = end
     if last < len(text):
         parts.append(text[last:])
@@ -392,6 +454,18 @@ def _split(text: str, limits: ExpressionLimits) -> _Template:
     exprs = [p for p in parts if type(p) is _Expr]
     whole = len(exprs) == 1 and all(isinstance(p, _Expr) or not p.strip() for p in parts)
     return (exprs[0] if whole else None), tuple(parts)
+
+
+def _part(text: str, start: int, end: int, inner: str, limits: ExpressionLimits) -> _Expr:
+    """The expression `inner` found at text[start:end]; an error is placed in the field."""
+    raw = text[start + 2 : end - 2]
+    base = start + 2 + (len(raw) - len(raw.lstrip()))
+    try:
+        code = _compile(inner, limits)  # no cache of its own: the field's parts are cached
+    except ExpressionError as exc:
+        position = start if exc.position is None else base + exc.position
+        raise ExpressionError(exc.message, expression=exc.expression, position=position) from None
+    return _Expr(start, inner, code, base)
 
 
 _READ_AS_IS = frozenset({str, int, bool, type(None), dict, list})
@@ -449,6 +523,12 @@ def _run(
     code = expr.code
     if code.path is not None:
         value = _follow(code.path, names)
+        if value is not _MISSING:
+            value = _as_text(value) if text else value
+            if value is not _MISSING:
+                return value
+    elif code.quick:
+        value = quick(code.tree, names)
         if value is not _MISSING:
             value = _as_text(value) if text else value
             if value is not _MISSING:

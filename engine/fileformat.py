@@ -20,6 +20,7 @@ import json
 import math
 import os
 import re
+import sys
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -207,9 +208,13 @@ def parse(
     return _parse(data, file, (config_validator or _registry_validator()) if check_configs else None, odd_scalars=True)
 
 
-def _parse(data: Any, file: str | None, validator: ConfigValidator | None, *, odd_scalars: bool) -> Workflow:
+def _parse(
+    data: Any, file: str | None, validator: ConfigValidator | None, *, odd_scalars: bool, decoded: bool = False
+) -> Workflow:
     """`parse`; `odd_scalars` False: the decoder saw no integer too long, no NaN or
-    Infinity and cut nothing out, so only the nesting is left to look at."""
+    Infinity and cut nothing out, so only the nesting is left to look at. `decoded`:
+    `data` was just decoded from JSON text here and is held by nothing else (its keys
+    are text; its dicts may become the nodes' own)."""
     if not isinstance(data, dict):
         raise WorkflowInvalid([Problem("the file must hold a JSON object", file=file)], file)
     if odd_scalars or _deeper_than(data, MAX_NESTING):
@@ -222,7 +227,7 @@ def _parse(data: Any, file: str | None, validator: ConfigValidator | None, *, od
         raise WorkflowInvalid([Problem(str(exc), field="format", file=file)], file) from None
     errors: list[Any] = []
     doc = _validated(WorkflowFile, data, (), errors)
-    nodes = _items(data.get("nodes"), "nodes", NodeFile, _node_of, errors, _plain_node)
+    nodes = _items(data.get("nodes"), "nodes", NodeFile, _node_of, errors, _plain_decoded_node if decoded else _plain_node)
     connections = _items(data.get("connections"), "connections", ConnectionFile, _connection_of, errors, _plain_connection)
     problems = _shape_problems(data, errors, file) if errors else []
     if validator is not None:  # the configs of the well-formed nodes, also when others are not
@@ -340,38 +345,58 @@ _ON_ERROR = frozenset({"fail", "route", "continue"})
 _ABSENT: Any = object()
 
 
-def _plain_node(raw: Any) -> Node | None:
-    """The Node that NodeFile and `_node_of` would make of `raw`, or None."""
+def _plain_node(raw: Any, *, decoded: bool = False) -> Node | None:
+    """The Node that NodeFile and `_node_of` would make of `raw`, or None.
+
+    `decoded`: `raw` comes from JSON text decoded for this load, so its config's keys
+    are text and the dict can be the node's own (the model would copy it)."""
     if type(raw) is not dict or not raw.keys() <= _NODE_KEYS:
         return None
-    node_id, node_type, name = raw.get("id"), raw.get("type"), raw.get("name")
+    get = raw.get
+    node_id, node_type, name = get("id"), get("type"), get("name")
     if type(node_id) is not str or type(node_type) is not str or type(name) is not str:
         return None
-    position = _plain_position(raw.get("position", _ABSENT))
-    config = raw.get("config", _ABSENT)
-    config = {} if config is _ABSENT else dict(config) if type(config) is dict and all(type(k) is str for k in config) else None
-    retry = raw.get("retry")
-    on_error, disabled, replay = raw.get("on_error", "fail"), raw.get("disabled", False), raw.get("replay", False)
+    position = _plain_position(get("position", _ABSENT))
+    config = get("config", _ABSENT)
+    if config is _ABSENT:
+        config = {}
+    elif type(config) is not dict:
+        return None
+    elif not decoded:
+        if not all(type(k) is str for k in config):
+            return None
+        config = dict(config)
+    retry = get("retry")
+    on_error, disabled, replay = get("on_error", "fail"), get("disabled", False), get("replay", False)
     if (
-        not (node_id and node_type and name) or position is None or config is None
+        not (node_id and node_type and name) or position is None
         or not (retry is None or (type(retry) is str and retry in _RETRY_WORDS))
         or type(on_error) is not str or on_error not in _ON_ERROR
         or type(disabled) is not bool or type(replay) is not bool
     ):  # fmt: skip
         return None
-    return Node(id=node_id, type=node_type, name=name, position=position, config=config, retry=retry,
-                on_error=on_error, disabled=disabled, pin=raw.get("pin"), replay=replay)  # fmt: skip
+    return Node(node_id, node_type, name, position, config, retry, on_error, disabled, get("pin"), replay)
+
+
+def _plain_decoded_node(raw: Any) -> Node | None:
+    return _plain_node(raw, decoded=True)
 
 
 def _plain_position(value: Any) -> tuple[float, float] | None:
     if value is _ABSENT:
-        return (0.0, 0.0)
+        return _ORIGIN
     if type(value) is not list or len(value) != 2:
         return None
     x, y = value
-    if type(x) not in (int, float) or type(y) not in (int, float) or not (-1e15 < x < 1e15 and -1e15 < y < 1e15):
+    if type(x) not in _XY or type(y) not in _XY or not (-1e15 < x < 1e15 and -1e15 < y < 1e15):
         return None  # bools, text, huge or non-finite numbers: the model decides
+    if x == 0 and y == 0 and type(x) is int and type(y) is int:
+        return _ORIGIN
     return (float(x), float(y))
+
+
+_ORIGIN = (0.0, 0.0)  # one tuple for every node placed at `[0, 0]`
+_XY = frozenset({int, float})
 
 
 def _plain_connection(raw: Any) -> Connection | None:
@@ -537,6 +562,15 @@ def _decode(text: str) -> tuple[Any, bool]:
 
     hooks = {"parse_int": parse_int, "parse_float": parse_float, "parse_constant": parse_constant}
     try:
+        if 0 < sys.get_int_max_str_digits() <= MAX_INT_DIGITS:
+            # integers read by the decoder itself (no call per integer): Python refuses one
+            # too long to read with a ValueError, and the text is read again with the hook
+            try:
+                return json.loads(text, parse_float=parse_float, parse_constant=parse_constant), bool(odd)
+            except json.JSONDecodeError:
+                raise
+            except ValueError:
+                odd.clear()
         return json.loads(text, **hooks), bool(odd)  # type: ignore[arg-type]
     except RecursionError:
         return json.loads(_cut_deep(text), **hooks), True  # type: ignore[arg-type]
@@ -563,7 +597,7 @@ def _loads(
     except RecursionError:
         raise WorkflowInvalid([Problem("not valid JSON (nested too deeply)", file=file)], file) from None
     validator = (config_validator or _registry_validator()) if check_configs else None
-    return _parse(data, file, validator, odd_scalars=odd)
+    return _parse(data, file, validator, odd_scalars=odd, decoded=True)
 
 
 def load(

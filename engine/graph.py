@@ -30,20 +30,25 @@ def _specs(wf: Workflow) -> dict[str, NodeSpec | None]:
 
 
 def _config_strings(value: object, path: str, out: list[tuple[str, str]]) -> None:
-    """Append (field path, text) of every string in `value` that holds an expression."""
+    """Append (field path, text) of every string in `value` that holds an expression
+    (a path is built only for a container that holds one, or for such a string)."""
     if isinstance(value, str):
         if "{{" in value:
             out.append((path, value))
     elif isinstance(value, dict):
         for k, v in value.items():
-            if type(v) is str and "{{" not in v:
-                continue  # most values: no path built for them
-            _config_strings(v, f"{path}.{k}", out)
+            if type(v) is str:
+                if "{{" in v:
+                    out.append((f"{path}.{k}", v))
+            elif isinstance(v, str | dict | list):  # a str subclass, a container
+                _config_strings(v, f"{path}.{k}", out)
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            if type(v) is str and "{{" not in v:
-                continue
-            _config_strings(v, f"{path}[{i}]", out)
+            if type(v) is str:
+                if "{{" in v:
+                    out.append((f"{path}[{i}]", v))
+            elif isinstance(v, str | dict | list):  # a str subclass, a container
+                _config_strings(v, f"{path}[{i}]", out)
 
 
 def validate(wf: Workflow, *, file: str | None = None) -> list[Problem]:
@@ -146,7 +151,11 @@ def _node_problems(n: Node, file: str | None, validate_node_config: ConfigCheck)
     hidden = _NOT_EXPRESSIONS.get(n.type, ())
     expression_keys = []
     for key, value in config.items():
-        if type(value) is str and "{{" not in value:
+        if type(value) is str:
+            if "{{" in value:
+                expression_keys.append(key)
+                if key not in hidden:
+                    strings.append((f"config.{key}", value))
             continue
         before = len(strings)
         _config_strings(value, f"config.{key}", strings)
@@ -165,9 +174,10 @@ def _node_problems(n: Node, file: str | None, validate_node_config: ConfigCheck)
 def _expression_problems(n: Node, strings: list[tuple[str, str]], file: str | None) -> list[Problem]:
     """A problem for each (field path, text) whose expressions do not pass `check`."""
     problems = []
+    check = expressions.check
     for path, text in strings:
         try:
-            expressions.check(text, node_id=n.id, field=path)
+            check(text, node_id=n.id, field=path)
         except ExpressionError as exc:
             where = exc.message if exc.position is None else f"{exc.message} (position {exc.position})"
             if text.startswith("="):  # an imported n8n expression left as it was (n8n marks them with "=")

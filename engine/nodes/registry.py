@@ -140,16 +140,20 @@ def validate_node_config(
     if spec is None:
         known = ", ".join(known_types())
         return [Problem(f"unknown node type {node.type!r} (known: {known})", node_id=node.id, field="type", file=file)]
-    if not isinstance(node.config, dict):
+    config = node.config
+    if not isinstance(config, dict):
         return [Problem("config must be an object", node_id=node.id, field="config", file=file)]
     if expression_keys is None:
-        expression_keys = [k for k, v in node.config.items() if has_expression(v)]
-    deferred = frozenset(k for k in expression_keys if k not in spec.fields_not_rendered)
-    if len(deferred) == len(node.config):  # every key is an expression: the check depends on the keys alone
-        found = _all_deferred_problems(spec, deferred)
+        expression_keys = [k for k, v in config.items() if has_expression(v)]
+    not_rendered = spec.fields_not_rendered
+    deferred = frozenset(k for k in expression_keys if k not in not_rendered) if not_rendered else frozenset(expression_keys)
+    if len(deferred) == len(config):  # every key is an expression: the check depends on the keys alone
+        found = _DEFERRED_ONLY.get((spec.config_model, deferred))
+        if found is None:
+            found = _all_deferred_problems(spec, deferred)
     else:
-        found = _static_problems(spec, {k: v for k, v in node.config.items() if k not in deferred}, deferred)
-    return [Problem(msg, node_id=node.id, field=field, file=file) for msg, field in found]
+        found = _static_problems(spec, {k: v for k, v in config.items() if k not in deferred}, deferred)
+    return [Problem(msg, node_id=node.id, field=field, file=file) for msg, field in found] if found else []
 
 
 def _static_problems(spec: NodeSpec, data: dict[str, Any], deferred: frozenset[str]) -> list[tuple[str, str]]:
