@@ -62,11 +62,12 @@ def quick(node: Any, names: Mapping[str, Any]) -> Any:
             return _plain(names[node.id])
         except KeyError:
             return MISSING
-    if kind is ast.BinOp:
-        a = quick(node.left, names)
+    if kind is ast.BinOp:  # a literal operand read in line: `input.n + 1`
+        a, b = node.left, node.right
+        a = a.value if type(a) is ast.Constant else quick(a, names)
         if a is MISSING:
             return a
-        b = quick(node.right, names)
+        b = b.value if type(b) is ast.Constant else quick(b, names)
         return b if b is MISSING else _BINARY[type(node.op)](a, b)
     if kind is ast.Attribute:
         obj = quick(node.value, names)
@@ -149,6 +150,11 @@ def _finite(x: Any) -> Any:
 
 def _arith(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     def op(a: Any, b: Any) -> Any:
+        if type(a) is int and type(b) is int and -_INT < a < _INT and -_INT < b < _INT:
+            try:  # the common case: two integers, their result an integer
+                return fn(a, b)
+            except ArithmeticError:
+                return MISSING
         if not (_number(a) and _number(b)):
             return MISSING
         try:

@@ -473,6 +473,7 @@ _READ_AS_IS = frozenset({str, int, bool, type(None), dict, list})
 
 _parse = _cached_per_limits(_compile)  # parse and statically vet one expression
 _template = _cached_per_limits(_split)  # one string field's parts
+_templates = _template.default  # type: ignore[attr-defined]  # the same under the default limits
 
 
 def _follow(path: tuple[Any, ...], names: Mapping[str, Any]) -> Any:
@@ -631,7 +632,7 @@ def _render(value: Any, names: Mapping[str, Any], limits: ExpressionLimits) -> A
 
 
 def _render_text(text: str, names: Mapping[str, Any], limits: ExpressionLimits) -> Any:
-    whole, parts = _template(text, limits)
+    whole, parts = _templates(text) if limits is DEFAULT_LIMITS else _template(text, limits)
     if whole is not None:
         return _run(whole, names, limits)
     out: list[str] = []

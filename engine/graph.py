@@ -82,9 +82,10 @@ def _validate(wf: Workflow, file: str | None) -> list[Problem]:
         problems.append(Problem("the workflow has no trigger node", field="nodes", file=file))
 
     edges = _connection_problems(wf, specs, file, problems)
-    problems.extend(_cycle_problems(wf, specs, edges, file))
+    succ = _successors(edges)
+    problems.extend(_cycle_problems(wf, specs, edges, file, succ))
     if triggers:
-        reachable = _reachable([t.id for t in triggers], [(u, v) for u, v, _ in edges])
+        reachable = _reached([t.id for t in triggers], succ)
         for n in wf.nodes:
             if n.id not in reachable:
                 problems.append(
@@ -107,7 +108,8 @@ def _connection_problems(
     get = wf.get
     for i, c in enumerate(wf.connections):
         ok = True
-        src, dst = get(c.from_node), get(c.to_node)
+        from_node, to_node = c.from_node, c.to_node
+        src, dst = get(from_node), get(to_node)
         if src is None:
             problems.append(Problem(f"connection from unknown node {c.from_node!r}", node_id=c.from_node, field=f"connections[{i}].from", file=file))
             ok = False
@@ -125,14 +127,26 @@ def _connection_problems(
                 msg = "a trigger has no input" if not ins else f"node has no input port {c.to_port!r} (ports: {', '.join(ins)})"
                 problems.append(Problem(msg, node_id=dst.id, field=f"connections[{i}].to_port", file=file))
                 ok = False
-        key = c.key
+        key = (from_node, c.from_port, to_node, c.to_port)  # `c.key`, without the call
         if key in seen:
-            problems.append(Problem("duplicate connection", node_id=c.from_node, field=f"connections[{i}]", file=file))
+            problems.append(Problem("duplicate connection", node_id=from_node, field=f"connections[{i}]", file=file))
             ok = False
         seen.add(key)
         if ok:
-            edges.append((c.from_node, c.to_node, c.from_port))
+            edges.append((from_node, to_node, c.from_port))
     return edges
+
+
+def _successors(edges: list[tuple[str, str, str]]) -> dict[str, list[str]]:
+    """Node -> the nodes its well-formed connections lead to, in file order."""
+    succ: dict[str, list[str]] = {}
+    for u, v, _ in edges:
+        targets = succ.get(u)
+        if targets is None:
+            succ[u] = [v]
+        else:
+            targets.append(v)
+    return succ
 
 
 def _node_problems(n: Node, file: str | None, validate_node_config: ConfigCheck) -> list[Problem]:
@@ -194,16 +208,19 @@ def _is_branching(node: Node, spec: NodeSpec | None) -> bool:
 
 
 def _cycle_problems(
-    wf: Workflow, specs: dict[str, NodeSpec | None], edges: list[tuple[str, str, str]], file: str | None
-) -> list[Problem]:
+    wf: Workflow, specs: dict[str, NodeSpec | None], edges: list[tuple[str, str, str]], file: str | None,
+    succ: dict[str, list[str]],
+) -> list[Problem]:  # fmt: skip
     """A cycle is fine through a loop node's `loop` port or through a branching node with
     a port that leaves the cycle (a polling loop: wait -> request -> if -> back); any other
-    cycle could never end and is an error."""
+    cycle could never end and is an error. `succ`: `_successors(edges)`."""
     dag_edges = [
         (u, v) for u, v, port in edges
         if not (port == "loop" and (s := specs.get(u)) is not None and s.kind == "loop")
     ]
-    cyclic = _nodes_on_cycles([n.id for n in wf.nodes], dag_edges)
+    if len(dag_edges) < len(edges):  # a loop's `loop` port: those connections left out
+        succ = _successors([(u, v, "") for u, v in dag_edges])
+    cyclic = _left_after_peeling(dict.fromkeys((n.id for n in wf.nodes), 0), succ)
     if not cyclic:  # the common case: no networkx at all
         return []
     import networkx as nx
@@ -292,10 +309,24 @@ def _nodes_on_cycles(nodes: list[str], edges: list[tuple[str, str]]) -> set[str]
     return set(indeg)
 
 
-def _reachable(starts: list[str], edges: list[tuple[str, str]]) -> set[str]:
-    succ: dict[str, list[str]] = {}
-    for u, v in edges:
-        succ.setdefault(u, []).append(v)
+def _left_after_peeling(indeg: dict[str, int], succ: dict[str, list[str]]) -> set[str]:
+    """`_nodes_on_cycles` of the nodes in `indeg` (each at 0) and their successors, all
+    among them."""
+    for targets in succ.values():
+        for v in targets:
+            indeg[v] += 1
+    ready = [n for n, d in indeg.items() if d == 0]
+    while ready:
+        n = ready.pop()
+        del indeg[n]
+        for v in succ.get(n, ()):
+            indeg[v] -= 1
+            if indeg[v] == 0:
+                ready.append(v)
+    return set(indeg)
+
+
+def _reached(starts: list[str], succ: dict[str, list[str]]) -> set[str]:
     seen = set(starts)
     todo = list(starts)
     while todo:
