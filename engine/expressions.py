@@ -166,12 +166,13 @@ class _Code(NamedTuple):  # a tuple: built for every distinct expression, cheape
 
 
 _T = TypeVar("_T")
+_tuple_new = tuple.__new__  # a NamedTuple built without its Python `__new__` (one per distinct expression)
 
 
 def _cached_per_limits(fn: Callable[[str, ExpressionLimits], _T]) -> Callable[[str, ExpressionLimits], _T]:
     """`fn` behind two caches (errors are not cached): under the default limits the key is
     the text alone (hashing the limits would cost about as much as the lookup itself)."""
-    default = lru_cache(maxsize=8192)(partial(fn, limits=DEFAULT_LIMITS))
+    default = lru_cache(maxsize=8192)(partial(fn, limits=DEFAULT_LIMITS))  # type: ignore[call-arg]
     other = lru_cache(maxsize=1024)(fn)
 
     def cached(text: str, limits: ExpressionLimits) -> _T:
@@ -194,8 +195,8 @@ def _compile(source: str, limits: ExpressionLimits) -> _Code:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 tree = _syntax_tree(source)
-        else:
-            tree = _syntax_tree(source)
+        else:  # `_syntax_tree`, written out: this is the hot path of validating a file
+            tree = compile(source, "<unknown>", "eval", ast.PyCF_ONLY_AST, True).body  # type: ignore[attr-defined]
     except SyntaxError as exc:
         at = (exc.offset - 1) if exc.offset and (exc.lineno or 1) == 1 else None
         raise ExpressionError(f"syntax error: {exc.msg}", expression=source, position=at) from None
@@ -210,13 +211,13 @@ def _compile(source: str, limits: ExpressionLimits) -> _Code:
     if size == -1 and (problem := _vet(tree, limits)):  # `_vet` words what `_scan` found
         message, where = problem
         raise ExpressionError(message, expression=source, position=_column(where))
-    return _Code(tree, _path_of(tree), "(" in source or "for" in source, size >= 0)
+    return _tuple_new(_Code, (tree, _path_of(tree), "(" in source or "for" in source, size >= 0))
 
 
 def _syntax_tree(source: str) -> ast.expr:
     """`ast.parse(source, mode="eval").body`, calling the compiler as `ast.parse` does
     (no flags inherited), without its Python wrapper."""
-    return compile(source, "<unknown>", "eval", ast.PyCF_ONLY_AST, True).body  # type: ignore[no-any-return]
+    return compile(source, "<unknown>", "eval", ast.PyCF_ONLY_AST, True).body  # type: ignore[attr-defined,no-any-return]
 
 
 # `timed`: only a call or a comprehension can hold the evaluator in one place for long (a
@@ -438,8 +439,8 @@ def _split(text: str, limits: ExpressionLimits) -> _Template:
     parts) of one string field."""
     size = len(text)
     if size >= 4 and text.startswith("{{") and text.endswith("}}") and not _TRICKY.search(text, 2, size - 2):
-        whole = _part(text, 0, size, text[2:-2].strip(), limits)  # the one span find_expressions finds
-        return whole, (whole,)
+        expr = _part(text, 0, size, text[2:-2].strip(), limits)  # the one span find_expressions finds
+        return expr, (expr,)
     parts: list[str | _Expr] = []
     last = 0
     for start, end, inner in find_expressions(text):
@@ -465,7 +466,7 @@ def _part(text: str, start: int, end: int, inner: str, limits: ExpressionLimits)
     except ExpressionError as exc:
         position = start if exc.position is None else base + exc.position
         raise ExpressionError(exc.message, expression=exc.expression, position=position) from None
-    return _Expr(start, inner, code, base)
+    return _tuple_new(_Expr, (start, inner, code, base))
 
 
 _READ_AS_IS = frozenset({str, int, bool, type(None), dict, list})
@@ -576,7 +577,10 @@ def check(text: str, *, node_id: str | None = None, field: str | None = None,
     if "{{" not in text:
         return
     try:
-        _template(text, limits)
+        if limits is DEFAULT_LIMITS:
+            _templates(text)
+        else:
+            _template(text, limits)
     except ExpressionError as exc:
         raise exc.located(node_id, field) from None
 
