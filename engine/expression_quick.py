@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import math
+import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -166,6 +167,8 @@ def _arith(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
 
 
 def _add(a: Any, b: Any) -> Any:
+    if type(a) is int and type(b) is int and -_INT < a < _INT and -_INT < b < _INT:
+        return a + b  # the most common step of all, in line
     if type(a) is str and type(b) is str:
         return a + b if len(a) + len(b) <= _TEXT else MISSING
     return _arith_add(a, b)
@@ -201,15 +204,13 @@ def _not_in(a: Any, b: Any) -> Any:
     return found if found is MISSING else not found
 
 
-_arith_add = _arith(lambda a, b: a + b)
+_arith_add = _arith(operator.add)
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: _add, ast.Sub: _arith(lambda a, b: a - b), ast.Mult: _arith(lambda a, b: a * b),
-    ast.Div: _arith(lambda a, b: a / b), ast.FloorDiv: _arith(lambda a, b: a // b),
-    ast.Mod: _arith(lambda a, b: a % b),
+    ast.Add: _add, ast.Sub: _arith(operator.sub), ast.Mult: _arith(operator.mul),
+    ast.Div: _arith(operator.truediv), ast.FloorDiv: _arith(operator.floordiv), ast.Mod: _arith(operator.mod),
 }  # fmt: skip
 _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Eq: _ordered(lambda a, b: a == b), ast.NotEq: _ordered(lambda a, b: a != b),
-    ast.Lt: _ordered(lambda a, b: a < b), ast.LtE: _ordered(lambda a, b: a <= b),
-    ast.Gt: _ordered(lambda a, b: a > b), ast.GtE: _ordered(lambda a, b: a >= b),
-    ast.In: _in, ast.NotIn: _not_in, ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not b,
+    ast.Eq: _ordered(operator.eq), ast.NotEq: _ordered(operator.ne), ast.Lt: _ordered(operator.lt),
+    ast.LtE: _ordered(operator.le), ast.Gt: _ordered(operator.gt), ast.GtE: _ordered(operator.ge),
+    ast.In: _in, ast.NotIn: _not_in, ast.Is: operator.is_, ast.IsNot: operator.is_not,
 }  # fmt: skip
