@@ -18,12 +18,14 @@ to the selected node, F5 runs or (when paused) continues.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
@@ -36,6 +38,37 @@ from engine.replay import REPLAYABLE, recorded_nodes
 log = logging.getLogger(__name__)
 
 UNSET: Any = object()
+T = TypeVar("T")
+
+
+async def outside_task(fn: Callable[..., T], *args: Any) -> T:
+    """Call `fn`, which may run a modal dialog, from a Qt timer and await its result.
+
+    A modal dialog runs a nested event loop. Run inside a task's step, that loop wakes other
+    tasks while this one is still being executed, and asyncio refuses them ("Cannot enter
+    into task ... while another task ... is being executed"): a history refresh woken
+    there never runs again. From a timer, no task is being executed while the dialog is
+    open. (`qasync.asyncWrap` does the same, but raises when the answer comes after the
+    waiting task was cancelled.)
+    """
+    result: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+
+    def call() -> None:
+        if result.done():  # cancelled before its turn
+            return
+        try:
+            value = fn(*args)
+        except Exception as exc:
+            if result.done():
+                log.warning("%s failed after its caller was cancelled", getattr(fn, "__qualname__", fn), exc_info=exc)
+            else:
+                result.set_exception(exc)
+            return
+        if not result.done():
+            result.set_result(value)
+
+    QTimer.singleShot(0, call)
+    return await result
 
 
 class DebugSession(QObject):
@@ -320,7 +353,8 @@ class DebugSession(QObject):
     ) -> str | None:
         """A new execution from a node of the run shown (or of `source`); asks which workflow
         when the document was edited. `choice` ("edited" | "run") answers that up front.
-        Nodes set to Replay are answered from `source`'s recordings.
+        Nodes set to Replay are answered from `source`'s recordings. The questions run
+        outside this task (`outside_task`): every await here is a plain suspension.
         """
         c = self.controller
         source = source or c.execution_id
@@ -336,7 +370,7 @@ class DebugSession(QObject):
         if current is None or current.id != run_wf.id:
             choice = "run"  # another workflow's run: open the version it used
         elif _edits(current) != _edits(run_wf):
-            choice = choice or self._ask_version()
+            choice = choice or await outside_task(self._ask_version)
             if choice is None:
                 return None
         else:
@@ -354,7 +388,7 @@ class DebugSession(QObject):
         if c.state == rc.VIEWING:
             c.leave_view()
         if choice == "run":
-            c.host.show_workflow(run_wf)
+            await outside_task(c.host.show_workflow, run_wf)  # asks about unsaved changes first
         self._set_paused(None)
         return await c.start(rerun={"source_id": source, "from_node": from_node, "to_node": to_node, "replay": replay})
 
