@@ -18,19 +18,18 @@ to the selected node, F5 runs or (when paused) continues.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
 from app.runner import controller as rc
 from app.runner.controller import RunController
+from app.runner.modal import outside_task
 from engine.errors import EngineError
 from engine.model import Workflow
 from engine.replay import REPLAYABLE, recorded_nodes
@@ -38,37 +37,6 @@ from engine.replay import REPLAYABLE, recorded_nodes
 log = logging.getLogger(__name__)
 
 UNSET: Any = object()
-T = TypeVar("T")
-
-
-async def outside_task(fn: Callable[..., T], *args: Any) -> T:
-    """Call `fn`, which may run a modal dialog, from a Qt timer and await its result.
-
-    A modal dialog runs a nested event loop. Run inside a task's step, that loop wakes other
-    tasks while this one is still being executed, and asyncio refuses them ("Cannot enter
-    into task ... while another task ... is being executed"): a history refresh woken
-    there never runs again. From a timer, no task is being executed while the dialog is
-    open. (`qasync.asyncWrap` does the same, but raises when the answer comes after the
-    waiting task was cancelled.)
-    """
-    result: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-
-    def call() -> None:
-        if result.done():  # cancelled before its turn
-            return
-        try:
-            value = fn(*args)
-        except Exception as exc:
-            if result.done():
-                log.warning("%s failed after its caller was cancelled", getattr(fn, "__qualname__", fn), exc_info=exc)
-            else:
-                result.set_exception(exc)
-            return
-        if not result.done():
-            result.set_result(value)
-
-    QTimer.singleShot(0, call)
-    return await result
 
 
 class DebugSession(QObject):

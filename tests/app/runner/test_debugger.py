@@ -7,18 +7,16 @@ save a screenshot of each state.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import os
-from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from app.runner import controller as rc
 from engine import fileformat
 from tests.app.runner.helpers import workflow
+from tests.app.runner.questions import refresh_during_each_question
 from tests.servers import Reply
 
 
@@ -338,23 +336,6 @@ def test_run_to_here_from_idle_and_from_a_pause(window, runner, qtbot, tmp_path)
     assert record(runner, c.execution_id).main.outputs["c"] == {"total": 102}
 
 
-class _RefusedWakeUps(logging.Handler):
-    """Collects asyncio's "Cannot enter into task" errors: a task woken inside another task's
-    step (a nested event loop there) is refused and never runs again."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: list[str] = []
-        self.on_refused: Callable[[], None] | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        exc = record.exc_info[1] if record.exc_info else None
-        text = f"{record.getMessage()} {exc or ''}"
-        if "Cannot enter into task" in text:
-            self.seen.append(text)
-            if self.on_refused is not None:
-                self.on_refused()
-
 
 def test_a_history_refresh_during_the_rerun_questions_completes(window, runner, qtbot, tmp_path):
     """Re-run of an edited document asks which version, then about the unsaved changes. A
@@ -366,31 +347,12 @@ def test_a_history_refresh_during_the_rerun_questions_completes(window, runner, 
     qtbot.waitUntil(lambda: c.state == rc.COMPLETED, timeout=10000)
     first = c.execution_id
     window.controller.set_config("c", {"values": {"total": "{{ input.x + 500 }}"}})
-    window.dialogs.about_to_show.disconnect(window.answerer._on_dialog)  # answered below, once the refresh is done
-    refused = _RefusedWakeUps()
-    logging.getLogger().addHandler(refused)
-    refreshes: list[asyncio.Future[None]] = []
-    asked: list[str] = []
-
-    def on_dialog(box: QMessageBox) -> None:
-        asked.append(box.windowTitle())
-        answer = QMessageBox.StandardButton.No if box.windowTitle() == "Re-run" else QMessageBox.StandardButton.Discard
-        refresh = c.spawn(runner.refresh_history())
-        refreshes.append(refresh)
-        refresh.add_done_callback(lambda _t: QTimer.singleShot(0, box.button(answer).click))
-        refused.on_refused = lambda: QTimer.singleShot(0, box.reject)  # it never completes: close the question
-
-    window.dialogs.about_to_show.connect(on_dialog)
-    try:
+    answers = {"Re-run": QMessageBox.StandardButton.No, "Unsaved changes": QMessageBox.StandardButton.Discard}
+    with refresh_during_each_question(window, runner, answers) as q:
         window.scene.select_nodes(["c"])
         dbg.session.rerun_action.trigger()
-        qtbot.waitUntil(lambda: (len(refreshes) == 2 and all(t.done() for t in refreshes)) or bool(refused.seen), timeout=10000)
-        assert refused.seen == []
+        qtbot.waitUntil(lambda: q.settled(2), timeout=10000)
+        assert q.refused.seen == []
         qtbot.waitUntil(lambda: c.state == rc.COMPLETED and c.execution_id != first, timeout=10000)
-    finally:
-        logging.getLogger().removeHandler(refused)
-        window.dialogs.about_to_show.disconnect(on_dialog)
-        window.dialogs.about_to_show.connect(window.answerer._on_dialog)
-    assert asked == ["Re-run", "Unsaved changes"]
-    assert all(not t.cancelled() and t.exception() is None for t in refreshes)
+    assert q.asked == ["Re-run", "Unsaved changes"] and q.refreshes_completed()
     assert record(runner, c.execution_id).main.outputs["c"] == {"total": 102}  # the version the run used
