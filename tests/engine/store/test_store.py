@@ -256,7 +256,8 @@ def test_a_new_workspace_or_workflow_version_is_not_read_back_after_its_insert(d
             assert conn.execute(sa.select(spaces.c.id).where(spaces.c.name == other)).scalar_one() == ws
         store._versions.clear()
         assert store.save_workflow(wf) == version and store._workspace_id(other) == ws  # found: no insert
-        assert svc.workflow_of((asyncio.run(svc.run(wf))).execution_id) == wf
+        ran = asyncio.run(svc.run(wf))
+        assert svc.workflow_of(ran.execution_id) == wf  # the version id it was given is the row's
     finally:
         svc.close()
 
