@@ -320,7 +320,7 @@ def _scan(tree: ast.AST, limits: ExpressionLimits) -> int:
     depths = [1]
     max_depth = limits.max_depth
     steps = 0
-    quick = limits is DEFAULT_LIMITS
+    readable = limits is DEFAULT_LIMITS  # by `quick`
     while stack:
         node = stack.pop()
         depth = depths.pop()
@@ -330,7 +330,7 @@ def _scan(tree: ast.AST, limits: ExpressionLimits) -> int:
             return -1
         fields, _, step, fast = info
         steps += step
-        quick = quick and fast
+        readable = readable and fast
         depth += 1
         for name in fields:
             child = getattr(node, name)
@@ -343,7 +343,7 @@ def _scan(tree: ast.AST, limits: ExpressionLimits) -> int:
             elif kind in _LEAVES:  # an operator or a context, always a leaf
                 if depth > max_depth:
                     return -1
-                quick = quick and kind in QUICK_KINDS
+                readable = readable and kind in QUICK_KINDS
             elif kind is list:
                 for item in child:
                     if item is not None:  # a dict's `**` entry has no key
@@ -352,7 +352,7 @@ def _scan(tree: ast.AST, limits: ExpressionLimits) -> int:
             elif child is not None:
                 stack.append(child)
                 depths.append(depth)
-    return steps if quick and steps <= QUICK_STEPS else -2 - steps
+    return steps if readable and steps <= QUICK_STEPS else -2 - steps
 
 
 def _child_fields(kind: type[ast.AST]) -> tuple[str, ...]:

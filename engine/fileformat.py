@@ -379,6 +379,7 @@ def _plain_node(raw: Any, *, decoded: bool = False) -> Node | None:
 
 
 def _plain_decoded_node(raw: Any) -> Node | None:
+    """`_plain_node` of a node in text this load decoded."""
     return _plain_node(raw, decoded=True)
 
 

@@ -107,8 +107,8 @@ def _connection_problems(
     seen: set[tuple[str, str, str, str]] = set()
     edges: list[tuple[str, str, str]] = []
     get = wf.get
-    outputs: dict[tuple[NodeSpec, str], list[str]] = {}  # of specs whose ports `_fixed_ports`
-    inputs: dict[NodeSpec, list[str]] = {}
+    outputs: dict[tuple[int, str], list[str]] = {}  # by id(spec), of specs whose ports are fixed
+    inputs: dict[int, list[str]] = {}
     for i, c in enumerate(wf.connections):
         ok = True
         from_node, to_node = c.from_node, c.to_node
@@ -120,20 +120,20 @@ def _connection_problems(
             problems.append(Problem(f"connection to unknown node {c.to_node!r}", node_id=c.to_node, field=f"connections[{i}].to", file=file))
             ok = False
         if src is not None and (spec := specs[src.id]) is not None:
-            outs = outputs.get((spec, src.on_error))
+            outs = outputs.get((id(spec), src.on_error))
             if outs is None:
                 outs = spec.output_ports(src)
                 if _fixed_ports(spec):
-                    outputs[spec, src.on_error] = outs
+                    outputs[id(spec), src.on_error] = outs
             if c.from_port not in outs:
                 problems.append(Problem(f"node has no output port {c.from_port!r} (ports: {', '.join(outs)})", node_id=src.id, field=f"connections[{i}].from_port", file=file))
                 ok = False
         if dst is not None and (spec := specs[dst.id]) is not None:
-            ins = inputs.get(spec)
+            ins = inputs.get(id(spec))
             if ins is None:
                 ins = spec.input_ports(dst)
                 if _fixed_ports(spec):
-                    inputs[spec] = ins
+                    inputs[id(spec)] = ins
             if c.to_port not in ins:
                 msg = "a trigger has no input" if not ins else f"node has no input port {c.to_port!r} (ports: {', '.join(ins)})"
                 problems.append(Problem(msg, node_id=dst.id, field=f"connections[{i}].to_port", file=file))
@@ -151,18 +151,21 @@ def _connection_problems(
 _PORT_METHODS = frozenset({"input_ports", "output_ports", "base_output_ports", "is_trigger"})
 
 
-@lru_cache(maxsize=256)
 def _fixed_ports(spec: NodeSpec) -> bool:
     """Whether `spec` keeps NodeSpec's own port methods: its ports then depend on its type
     and a node's `on_error` alone, and are asked once per workflow, not per connection."""
+    cls: Any = type(spec)
+    return _fixed_port_methods(cls) and not _PORT_METHODS & getattr(spec, "__dict__", {}).keys()
+
+
+@lru_cache(maxsize=256)
+def _fixed_port_methods(cls: Any) -> bool:
     from engine.nodes.base import NodeSpec
 
-    cls = type(spec)
-    return (
+    return bool(
         cls.input_ports is NodeSpec.input_ports
         and cls.output_ports is NodeSpec.output_ports
         and cls.base_output_ports is NodeSpec.base_output_ports
-        and not _PORT_METHODS & vars(spec).keys()
     )
 
 
