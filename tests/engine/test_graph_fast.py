@@ -272,3 +272,35 @@ def test_cycles_and_reachability_are_found_as_before(wf: Workflow) -> None:
     assert graph._reached(starts, succ) == _old_reachable(starts, [(u, v) for u, v, _ in edges])
     indeg = dict.fromkeys((n.id for n in wf.nodes), 0)
     assert graph._left_after_peeling(indeg, succ) == graph._nodes_on_cycles([n.id for n in wf.nodes], [(u, v) for u, v, _ in edges])
+
+
+def test_ports_are_asked_once_only_of_specs_that_keep_the_default_port_methods() -> None:
+    """A spec's ports are kept for the validation only when its class keeps NodeSpec's
+    port methods and the instance overrides none of them (the ports then depend on the
+    type and `on_error` alone); a spec need not be hashable."""
+    from engine.nodes.base import NodeSpec
+
+    class Plain(NodeSpec):
+        type = "plain_test"
+        title = "Plain"
+
+        __hash__ = None  # type: ignore[assignment]  # a spec that cannot be a dict key
+
+    class Branching(Plain):
+        def base_output_ports(self, node: Node) -> list[str]:
+            return ["yes", "no"]
+
+    patched = Plain()
+    patched.output_ports = lambda node: ["left"]  # type: ignore[method-assign]
+    assert graph._fixed_ports(Plain()) and not graph._fixed_ports(Branching()) and not graph._fixed_ports(patched)
+    wf = parse({
+        "format": "processengine/1", "id": "wf", "name": "t",
+        "nodes": [{"id": i, "type": "set", "name": i} for i in ("a", "b", "c")],
+        "connections": [{"from": "a", "from_port": "left", "to": "b"}, {"from": "b", "from_port": "left", "to": "c"}],
+    }, check_configs=False)  # fmt: skip
+    for spec, bad in ((Plain(), 2), (patched, 0), (Branching(), 2)):
+        problems: list[Problem] = []
+        graph._connection_problems(wf, dict.fromkeys(("a", "b", "c"), spec), "f", problems)
+        old: list[Problem] = []
+        _old_connection_problems(wf, dict.fromkeys(("a", "b", "c"), spec), "f", old)
+        assert problems == old and len(problems) == bad
