@@ -27,7 +27,8 @@ __all__ = ["Route", "Routing", "cycle_edges", "ensure_valid", "validate"]
 def _specs(wf: Workflow) -> dict[str, NodeSpec | None]:
     from engine.nodes.registry import find_spec
 
-    return {n.id: find_spec(n.type) for n in wf.nodes}
+    by_type = {t: find_spec(t) for t in dict.fromkeys(n.type for n in wf.nodes)}  # per type, in file order
+    return {n.id: by_type[n.type] for n in wf.nodes}
 
 
 def _config_strings(value: object, path: str, out: list[tuple[str, str]]) -> None:
