@@ -10,6 +10,7 @@ message that says what was wrong.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections.abc import Callable
@@ -84,6 +85,8 @@ def unstorable(value: Any) -> str | None:
     A node's outputs are checked here before the run goes on, and the store then writes
     the same value: the text of a one-port output is kept for `checked_json`, so the
     value is encoded once, not twice."""
+    global _checked
+    _checked = None
     try:
         raw = _strict(value).encode("utf-8")
     except UnicodeEncodeError:
@@ -103,8 +106,14 @@ def unstorable(value: Any) -> str | None:
     return None
 
 
-# The port value of the one-port dict `unstorable` passed last, and its UTF-8 JSON text.
-_checked: tuple[Any, bytes] | None = None
+# (the asyncio task that checked it, the port value of the one-port dict `unstorable`
+# passed last, its UTF-8 JSON text)
+_checked: tuple[Any, Any, bytes] | None = None
+
+
+def _task() -> Any:
+    loop = asyncio._get_running_loop()
+    return None if loop is None else asyncio.current_task(loop)
 
 
 def _keep_port_value(value: Any, raw: bytes) -> None:
@@ -114,19 +123,18 @@ def _keep_port_value(value: Any, raw: bytes) -> None:
         port, v = next(iter(value.items()))
         if type(port) is str:
             head = len(_strict(port).encode("utf-8")) + 2  # the brace, the quoted name, the colon
-            _checked = (v, raw[head:-1])
-            return
-    _checked = None
+            _checked = (_task(), v, raw[head:-1])
 
 
 def checked_json(value: Any) -> bytes | None:
-    """The UTF-8 JSON text of `value` when it is the port value `unstorable` checked last
-    (and forget it), else None. Between the check and the store nothing runs that could
-    change the value (the orchestrator stores it in the same step); a value checked but
-    never stored is forgotten at the next check."""
+    """The UTF-8 JSON text of `value` when it is the port value `unstorable` checked last,
+    in the same asyncio task, else None; handed out once. The orchestrator stores a
+    node's output in the same step as it checks it, with nothing run in between that
+    could change the value; a value checked and never stored is forgotten at the next
+    check, and another task (another run) never gets it."""
     global _checked
     kept = _checked
-    if kept is not None and kept[0] is value:
+    if kept is not None and kept[1] is value and kept[0] is _task():
         _checked = None
-        return kept[1]
+        return kept[2]
     return None

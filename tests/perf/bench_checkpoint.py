@@ -81,13 +81,17 @@ def run_once(svc: ExecutionService, wf: Any, durable: bool) -> tuple[float, Any]
 
 def report_once(rec: Any) -> tuple[float, int]:
     """(CPU seconds, characters) of what `run --json` makes of a finished record."""
-    from engine.cli_report import json_text
+    from engine import cli_report
     from engine.runtime.status import outputs_and_attempts, status_object
 
+    run_json_text = getattr(cli_report, "run_json_text", None)  # None: the code before it (for A/B runs)
     t = time.process_time()
     status = status_object(rec)
-    outputs, attempts = outputs_and_attempts(rec)
-    text, _ = json_text({**status, "outputs": outputs, "attempts": attempts})
+    if run_json_text is not None:
+        text, _ = run_json_text(status, rec)
+    else:
+        outputs, attempts = outputs_and_attempts(rec)
+        text, _ = cli_report.json_text({**status, "outputs": outputs, "attempts": attempts})
     return time.process_time() - t, len(text)
 
 
