@@ -116,13 +116,20 @@ def _task() -> Any:
     return None if loop is None else asyncio.current_task(loop)
 
 
+_port_heads: dict[str, int] = {}  # port name -> bytes of `{"name":`
+
+
 def _keep_port_value(value: Any, raw: bytes) -> None:
     """Keep `{port: v}`'s text of v: the dict's text is `{"port":` + v's text + `}`."""
     global _checked
     if type(value) is dict and len(value) == 1:
         port, v = next(iter(value.items()))
         if type(port) is str:
-            head = len(_strict(port).encode("utf-8")) + 2  # the brace, the quoted name, the colon
+            head = _port_heads.get(port)
+            if head is None:
+                if len(_port_heads) >= 256:
+                    _port_heads.clear()
+                head = _port_heads[port] = len(_json_encoder.encode_basestring(port).encode("utf-8")) + 2
             _checked = (_task(), v, raw[head:-1])
 
 
