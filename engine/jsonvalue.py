@@ -10,14 +10,13 @@ message that says what was wrong.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 from collections.abc import Callable
 from json import encoder as _json_encoder
 from typing import Any
 
-__all__ = ["JSONValueError", "MalformedJSON", "checked_json", "compact_encoder", "loads_strict", "unstorable"]
+__all__ = ["JSONValueError", "MalformedJSON", "checked_json", "compact_encoder", "forget_checked", "loads_strict", "unstorable"]
 
 
 class JSONValueError(ValueError):
@@ -106,42 +105,47 @@ def unstorable(value: Any) -> str | None:
     return None
 
 
-# (the asyncio task that checked it, the port value of the one-port dict `unstorable`
-# passed last, its UTF-8 JSON text)
-_checked: tuple[Any, Any, bytes] | None = None
-
-
-def _task() -> Any:
-    loop = asyncio._get_running_loop()
-    return None if loop is None else asyncio.current_task(loop)
-
-
+# The port value of the one-port dict `unstorable` passed last, the dict's UTF-8 JSON text
+# and where the value's text starts in it.
+_checked: tuple[Any, bytes, int] | None = None
 _port_heads: dict[str, int] = {}  # port name -> bytes of `{"name":`
 
 
 def _keep_port_value(value: Any, raw: bytes) -> None:
-    """Keep `{port: v}`'s text of v: the dict's text is `{"port":` + v's text + `}`."""
+    """Keep `{port: v}`'s text for v: the dict's text is `{"port":` + v's text + `}`."""
     global _checked
     if type(value) is dict and len(value) == 1:
-        port, v = next(iter(value.items()))
+        port = next(iter(value))
         if type(port) is str:
             head = _port_heads.get(port)
             if head is None:
                 if len(_port_heads) >= 256:
                     _port_heads.clear()
                 head = _port_heads[port] = len(_json_encoder.encode_basestring(port).encode("utf-8")) + 2
-            _checked = (_task(), v, raw[head:-1])
+            _checked = (value[port], raw, head)
 
 
 def checked_json(value: Any) -> bytes | None:
     """The UTF-8 JSON text of `value` when it is the port value `unstorable` checked last,
-    in the same asyncio task, else None; handed out once. The orchestrator stores a
-    node's output in the same step as it checks it, with nothing run in between that
-    could change the value; a value checked and never stored is forgotten at the next
-    check, and another task (another run) never gets it."""
+    else None; handed out once, and any other value asked for forgets it.
+
+    The orchestrator stores a node's output in the same step as it checks it, with
+    nothing run in between that could change the value. A value checked and never
+    stored (a loop's items, a run without a store) is forgotten at the next check or
+    the next value the store writes; a checkpointer forgets it when it starts
+    (`forget_checked`), so no earlier run's value is taken for its own."""
     global _checked
     kept = _checked
-    if kept is not None and kept[1] is value and kept[0] is _task():
-        _checked = None
-        return kept[2]
-    return None
+    if kept is None:
+        return None
+    _checked = None
+    if kept[0] is not value:
+        return None
+    raw, head = kept[1], kept[2]
+    return raw[head:-1]
+
+
+def forget_checked() -> None:
+    """Drop the text `unstorable` kept (see `checked_json`)."""
+    global _checked
+    _checked = None

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, cast
 from engine import events as ev
 from engine import recorded_io
 from engine.errors import RunTakenOver, StoreError
-from engine.jsonvalue import checked_json
+from engine.jsonvalue import checked_json, forget_checked
 from engine.runtime.record import MAIN_THREAD, Frame, RunRecord, ThreadRecord
 from engine.store import codec, owner
 from engine.store.sql import NODE_RUN_ROW, RawTransaction, row_inserts, statements
@@ -260,6 +260,7 @@ class Checkpointer:
         self._response_written: Any = record.response
         self._debug_written = record.debug.version
         self.commits = 0
+        forget_checked()  # a value checked before this run is encoded when written
 
     # -- subscription ----------------------------------------------------------
     def subscribe(self, hooks: ev.LifecycleHooks) -> None:
@@ -341,20 +342,28 @@ class Checkpointer:
         return tt
 
     def _collect(self, tt: _Thread, *, capture: bool) -> None:
-        """Move a thread's changes since the last event into the pending commit."""
+        """Move a thread's changes since the last event into the pending commit (the
+        tracked maps' `take()` written out: this runs once per finished node)."""
         th = tt.th
         tt.meta_dirty = True
-        changed = th.node_status.take()  # type: ignore[attr-defined]
-        made = self._attempt_rows(tt, changed) if changed else None
-        outs = th.outputs.take()  # type: ignore[attr-defined]
+        statuses: TrackedDict = th.node_status  # type: ignore[assignment]  # swapped in by track()
+        outputs: TrackedDict = th.outputs  # type: ignore[assignment]
+        counts: TrackedDict = th.edge_counts  # type: ignore[assignment]
+        made = None
+        changed = statuses.dirty
+        if changed:
+            statuses.dirty = {}
+            made = self._attempt_rows(tt, changed)
+        outs = outputs.dirty
         if outs:
+            outputs.dirty = {}
             self._output_rows(th, outs, made)
-        edges = th.edge_counts.take()  # type: ignore[attr-defined]
+        edges = counts.dirty
         if edges:
-            counts = th.edge_counts
-            delta_e = tt.edge_delta
+            counts.dirty = {}
+            delta = tt.edge_delta
             for conn in edges:
-                delta_e[conn] = counts[conn]
+                delta[conn] = counts[conn]
         if capture:
             tt.capture = _Capture(th)
 

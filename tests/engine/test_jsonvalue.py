@@ -84,6 +84,7 @@ def test_the_kept_text_is_for_that_very_value_only() -> None:
     value = {"x": [1, 2]}
     assert unstorable({"out": value}) is None
     assert checked_json({"x": [1, 2]}) is None  # equal but another object: encoded again by the store
+    assert unstorable({"out": value}) is None
     assert checked_json(value) == b'{"x":[1,2]}'
 
 
@@ -94,17 +95,24 @@ def test_a_refused_value_forgets_the_text_kept_before() -> None:
     assert checked_json(value) is None
 
 
-async def test_another_task_never_gets_the_kept_text() -> None:
-    """A value checked in one run (task) and written by another is encoded again: it may
-    have changed in between."""
-    import asyncio
+def test_the_kept_text_is_forgotten_once_another_value_is_written() -> None:
+    """A value checked but not written next (a loop's items, say) is encoded again if
+    it is written later: it may have changed in between."""
+    items, other = [1, 2], {"x": 1}
+    assert unstorable({"items": items}) is None
+    assert checked_json(other) is None
+    assert checked_json(items) is None
+
+
+async def test_a_checkpointer_starts_with_no_text_kept_from_before(tmp_path: Any) -> None:
+    from engine.runtime.orchestrator import new_record
+    from engine.service import ExecutionService
+    from engine.store.checkpoint import Checkpointer
+    from tests.engine.runtime.helpers import workflow
 
     value = {"x": 1}
-
-    async def check() -> None:
-        assert unstorable({"out": value}) is None
-
-    await asyncio.get_running_loop().create_task(check())
+    assert unstorable({"out": value}) is None  # e.g. the last node of a run kept in memory
+    with ExecutionService(str(tmp_path / "pe.db")) as svc:
+        rec = new_record(workflow([{"id": "start", "type": "manual_trigger"}], []), execution_id="e1", workspace=svc.workspace)
+        Checkpointer(svc.store.raw, rec, owner_token=svc.store.me.token).close()
     assert checked_json(value) is None
-    await check()
-    assert checked_json(value) == b'{"x":1}'
