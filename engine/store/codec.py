@@ -10,7 +10,6 @@ from engine.jsonvalue import compact_encoder
 
 COMPRESS_OVER = 64 * 1024  # outputs larger than this (JSON bytes) are stored zlib-compressed
 
-
 dumps = compact_encoder(default=str, allow_nan=True)
 _decode = json.JSONDecoder().decode
 
