@@ -6,8 +6,9 @@ between a failed attempt and the next is a gap, drawn as a thin dotted line.
 Hovering a bar shows its details; clicking it selects the node. Below, a bar
 chart of this workflow's past run durations (one bar per run, status colour).
 Live runs redraw at most `REDRAW_MS` apart (`BIG_REDRAW_MS` from `GROW_FROM` attempts
-on), further apart when a redraw is costly, and the plot is only drawn while the timeline is visible:
-a hidden (tabbed-away) timeline keeps its bars as data and draws them when shown.
+on), further apart when a redraw is costly, and the plot is only drawn while the timeline is on
+screen: a hidden or tabbed-away timeline keeps its bars as data and draws them when shown
+(Qt keeps a dock tabbed behind another "visible", so its dock's visibilityChanged tells).
 A live redraw appends the attempts that started since the last one and updates the
 changed ones in place; only an attempt that sorts before the last bar re-sorts all.
 The bars' numbers are kept as arrays (`_Columns`), so measuring 5,000 bars and grouping
@@ -27,7 +28,15 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsItem, QSizePolicy, QSplitter, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QGraphicsItem,
+    QSizePolicy,
+    QSplitter,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.panels.history import STATUS_COLORS
 from app.runner.bridge import AttemptSpan
@@ -159,9 +168,12 @@ class TimelinePanel(QWidget):
         self._row_keys: list[tuple[str, str]] = []  # (thread, node) per row
         self._node_bars: dict[tuple[str, str], list[Bar]] = {}  # a node's attempts in order
         self._running = False  # an attempt has not ended (its bar grows with the clock)
+        self._measured_n = 0  # bars whose ends are computed (those placed since wait for a redraw)
         self._right = 0.0  # where the last bar ends (s)
         self.durations: list[dict[str, Any]] = []
         self._plot_stale = False  # bars changed while hidden: draw them when shown
+        self._in_front = True  # False while its dock is a tab behind another
+        self._dock: QDockWidget | None = None
         self._growing = False  # live attempts arrive (add_spans), not a whole run (set_spans)
         self._shown = (0.0, 0)  # the Gantt's x range end (s) and rows shown
         self._y_range = (0.0, 0.0)  # as last set, with the room the end rows' names need
@@ -272,13 +284,17 @@ class TimelinePanel(QWidget):
         self.redraw()
 
     def add_spans(self, spans: list[AttemptSpan]) -> None:
-        """Live updates: new or changed attempts (redrawn at most every REDRAW_MS)."""
+        """Live updates: new or changed attempts. They are placed at once (a batch's few
+        attempts: the per-attempt work is spread over the run instead of piling up for
+        each redraw) and drawn at most every REDRAW_MS."""
         self._growing = True
         for s in spans:
             self.spans[s.key] = s
             self._changed[s.key] = None
             if self.origin is None or s.start < self.origin:
                 self.origin = s.start
+        if not self._full:
+            self._place(only_in_order=True)
         self._schedule()
 
     def set_durations(self, runs: list[dict[str, Any]]) -> None:
@@ -307,12 +323,34 @@ class TimelinePanel(QWidget):
     def _tick_live(self) -> None:
         if not self._running and not self._changed:
             self._live.stop()
-        elif self.isVisible() and not self._redraw.isActive():
+        elif self.on_screen() and not self._redraw.isActive():
             self._schedule()  # the running bar grows, at the same spacing as other redraws
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
-        if self._plot_stale:
+        self._follow_dock()
+        if (self._plot_stale or self._redraw.isActive()) and self.on_screen():
+            self.redraw()
+
+    def on_screen(self) -> bool:
+        """Shown and in front. A dock tabbed behind another stays 'visible' to Qt (it is
+        moved out of the window), so its dock's visibilityChanged says which tab is in front."""
+        return self.isVisible() and self._in_front
+
+    def _follow_dock(self) -> None:
+        dock = self.parentWidget()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parentWidget()
+        if dock is not self._dock:
+            if self._dock is not None:
+                self._dock.visibilityChanged.disconnect(self._dock_shown)
+            self._dock = dock
+            if dock is not None:
+                dock.visibilityChanged.connect(self._dock_shown)
+
+    def _dock_shown(self, shown: bool) -> None:
+        self._in_front = shown
+        if shown and (self._plot_stale or self._redraw.isActive()) and self.isVisible():
             self.redraw()
 
     # -- drawing ----------------------------------------------------------------------
@@ -330,20 +368,20 @@ class TimelinePanel(QWidget):
             self.caption.setText("No run yet.")
         if self._running and not self._live.isActive():
             self._live.start()
-        if self.isVisible():
+        if self.on_screen():
             self._draw()
         else:
             self._plot_stale = True
         self._last_cost_ms = (time.perf_counter() - t0) * 1000
 
-    def _place(self) -> None:
+    def _place(self, *, only_in_order: bool = False) -> None:
         """Bring `bars`, `rows` and the columns in step with `spans`. A live run's new
         attempts start after every bar so far: they are appended, and changed attempts
         updated in place; anything else (a whole run, an attempt that moved or sorts
-        earlier) re-sorts them all."""
-        changed, self._changed = self._changed, {}
+        earlier) re-sorts them all - at the next redraw when `only_in_order`."""
         columns = self._columns
         if not self._full:
+            changed = self._changed
             fresh = sorted((self.spans[k] for k in changed if k not in self._bar_of), key=_order)
             moved = any(k in self._bar_of and self._bar_of[k].span.start != self.spans[k].start for k in changed)
             if not moved and (not fresh or not self.bars or _order(fresh[0]) >= _order(self.bars[-1].span)):
@@ -354,7 +392,12 @@ class TimelinePanel(QWidget):
                         columns.put(bar.index, bar.span)
                 at = len(self.bars)
                 columns.fill(fresh, [self._append(span).row for span in fresh], at)
+                self._changed = {}
                 return
+            if only_in_order:
+                self._full = True
+                return
+        self._changed = {}
         self._full = False
         self.bars, self.rows, self._bar_of, self._row_keys, self._node_bars = [], {}, {}, [], {}
         ordered = sorted(self.spans.values(), key=_order)
@@ -396,6 +439,7 @@ class TimelinePanel(QWidget):
         np.subtract(c.start[:n], origin, out=x0)
         np.maximum(ends - origin, x0 + min_width, out=c.x1[:n])
         self._right = float(c.x1[:n].max()) if n else 0.0
+        self._measured_n = n
 
     def _draw(self) -> None:
         self._plot_stale = False
@@ -495,7 +539,7 @@ class TimelinePanel(QWidget):
         if abs(y - row) > BAR_HEIGHT / 2 or not 0 <= row < len(self._row_keys):
             return None
         for b in self._node_bars.get(self._row_keys[row], ()):
-            if b.x0 <= x <= b.x1:
+            if b.index < self._measured_n and b.x0 <= x <= b.x1:
                 return b
         return None
 

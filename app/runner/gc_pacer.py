@@ -33,7 +33,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 log = logging.getLogger(__name__)
 
 FULL_EVERY_S = 120.0
-IDLE_S = 10.0  # no input for this long (and no run): the collection a run put off runs
+IDLE_S = 30.0  # no input for this long (and no run): the collection a run put off runs
 _NO_FULL = 1 << 30  # a generation-2 threshold that is never reached
 _INPUT = frozenset({
     QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease, QEvent.Type.MouseButtonDblClick,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Qt
 
 from app.panels.timeline import TimelinePanel
 from app.runner.bridge import AttemptSpan
@@ -49,7 +49,6 @@ def test_attempts_gaps_hover_and_click(qtbot):
     assert "attempt 3" in panel.gantt.toolTip()
     clicked = []
     panel.node_clicked.connect(clicked.append)
-    from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
     QTest.mouseClick(panel.gantt.viewport(), Qt.MouseButton.LeftButton, pos=panel.gantt.mapFromScene(scene_pos))
@@ -98,6 +97,43 @@ def test_a_hidden_timeline_keeps_data_and_draws_when_shown(qtbot):
     assert drawn() == 5
     panel.show()
     assert drawn() == 6
+
+
+def test_a_timeline_tabbed_behind_another_dock_draws_when_its_tab_is_chosen(qtbot):
+    """Qt keeps a dock whose tab is behind another 'visible' (moved out of the window), so
+    the timeline drew every redraw of a run it did not show; its dock's tab decides now."""
+    from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    window.setCentralWidget(QLabel("canvas"))
+    window.resize(900, 600)
+    panel = TimelinePanel()
+    docks = []
+    for title, widget in (("History", QLabel("runs")), ("Timeline", panel)):
+        dock = QDockWidget(title, window)
+        dock.setWidget(widget)
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        docks.append(dock)
+    window.tabifyDockWidget(docks[0], docks[1])
+    docks[0].raise_()
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: not panel.on_screen(), timeout=2000)
+    assert panel.isVisible()  # what Qt says of a tab behind another
+    panel.set_spans(_spans())
+
+    def drawn() -> int:
+        return sum(len(item.opts["x0"]) for item in panel.bar_items.values())
+
+    assert len(panel.bars) == 5 and drawn() == 0
+    docks[1].raise_()
+    qtbot.waitUntil(lambda: drawn() == 5, timeout=2000)
+    docks[0].raise_()
+    qtbot.waitUntil(lambda: not panel.on_screen(), timeout=2000)
+    panel.add_spans([AttemptSpan("main", "late", 1, T0 + 2.0, T0 + 2.1, "failed")])
+    qtbot.waitUntil(lambda: len(panel.bars) == 6, timeout=2000)
+    assert drawn() == 5
 
 
 def _bars(panel: TimelinePanel) -> list[tuple[tuple[str, str, int], int, float, float, str]]:
@@ -230,10 +266,11 @@ def test_a_run_ending_keeps_its_live_bars_and_takes_the_recorded_times(qtbot):
     panel.redraw()
     panel.add_spans(live[250:])  # not drawn yet when the run ends
     bars = list(panel.bars)
+    assert len(bars) == 300 and sum(len(i.opts["x0"]) for i in panel.bar_items.values()) == 250
     recorded = [AttemptSpan(s.thread_id, s.node_id, 1, s.start + 0.0001, s.start + 0.0051, "succeeded") for s in live]
     recorded[7] = AttemptSpan("main", "n7", 1, recorded[7].start, recorded[7].end, "failed", "boom")
     panel.set_spans(recorded)
-    assert panel.bars[:250] == bars and len(panel.bars) == 300  # the same Bar objects
+    assert panel.bars == bars  # the same Bar objects
     whole = TimelinePanel()
     qtbot.addWidget(whole)
     whole.show()
@@ -256,15 +293,19 @@ def test_a_big_live_run_redraws_half_as_often_and_ends_on_the_whole_run(qtbot):
     panel.show()
     qtbot.waitExposed(panel)
     spans = [AttemptSpan("main", f"n{i}", 1, T0 + i * 0.001, T0 + i * 0.001 + 0.0006, "succeeded") for i in range(tl.GROW_FROM + 50)]
+
+    def drawn() -> int:
+        return sum(len(i.opts["x0"]) for i in panel.bar_items.values())
+
     panel.add_spans(spans[:10])
     assert panel._redraw.interval() == tl.REDRAW_MS
-    qtbot.waitUntil(lambda: len(panel.bars) == 10, timeout=2000)
+    qtbot.waitUntil(lambda: drawn() == 10, timeout=2000)
     panel.add_spans(spans[10 : tl.GROW_FROM])
-    qtbot.waitUntil(lambda: len(panel.bars) == tl.GROW_FROM, timeout=2000)
+    qtbot.waitUntil(lambda: drawn() == tl.GROW_FROM, timeout=2000)
     panel.add_spans(spans[tl.GROW_FROM : tl.GROW_FROM + 20])
     assert panel._redraw.isActive() and panel._redraw.interval() == tl.BIG_REDRAW_MS
-    panel.add_spans(spans[tl.GROW_FROM + 20 :])  # rides on the pending redraw
-    assert len(panel.bars) == tl.GROW_FROM
+    panel.add_spans(spans[tl.GROW_FROM + 20 :])  # rides on the pending redraw: placed now, drawn then
+    assert len(panel.bars) == len(spans) and drawn() == tl.GROW_FROM
     panel.set_spans(spans)  # the run ended
     assert len(panel.bars) == len(spans) and not panel._redraw.isActive()
     assert panel.caption.text().startswith(f"{len(spans)} nodes · {len(spans)} attempts")
