@@ -182,6 +182,18 @@ def _print_summary(rows: list[dict[str, Any]], docks: list[str]) -> None:
               f"| {spread([r['end'][1] for r in mine])} | {spread([r['end'][2] for r in mine])} |")
 
 
+def cancel_pending_tasks(app: QApplication, loop: asyncio.AbstractEventLoop, grace_s: float = 5.0) -> None:
+    """As asyncio.run ends: what the run tools still have pending (a history refresh, the
+    run's samples) is cancelled and takes its cancellation while the engine still runs;
+    left pending, each was reported at exit ("Task was destroyed but it is pending!")."""
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    deadline = time.perf_counter() + grace_s
+    while any(not task.done() for task in pending) and time.perf_counter() < deadline:
+        app.processEvents()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--nodes", type=int, default=5000)
@@ -217,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     docks = args.docks.split(",")
     rows = [measure_dock(app, ui, dock, stalls if args.stalls else None) for _ in range(args.rounds) for dock in docks]
     owed_ms = _owed_collection()
+    cancel_pending_tasks(app, loop)
     ui.shutdown()
     window.document.undo_stack.setClean()
     window.close()
