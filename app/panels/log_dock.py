@@ -3,8 +3,9 @@
 Lines arrive in coalesced batches from the event bridge (one model insert per
 frame), are kept up to `MAX_LINES`, and are filtered by a proxy model so
 changing the filter never re-reads the engine. The model takes each batch at once;
-the table is repainted at most every `PAINT_MS` (a big run sends a batch per frame,
-and each paint asks the model for every visible cell's text and colour). The same `engine` log records
+while the table follows the last line it is repainted at most every `PAINT_MS` (a big
+run sends a batch per frame, and each paint asks the model for every visible cell's
+text and colour); scrolled back, it scrolls as usual. The same `engine` log records
 go to a rotating file in the platformdirs log directory (`PROCESSENGINE_LOG_DIR`
 overrides it), so a run can be read back after the app is closed.
 """
@@ -281,8 +282,8 @@ class LogPanel(QWidget):
 
     def append(self, lines: list[LogLine]) -> None:
         at_end = self.table.verticalScrollBar().value() >= self.table.verticalScrollBar().maximum() - 2
-        if not self._paint_timer.isActive():  # the lines of the next PAINT_MS are painted together
-            self.table.viewport().setUpdatesEnabled(False)
+        if at_end and not self._paint_timer.isActive():  # following the end: the lines of the next PAINT_MS are painted together
+            self.table.viewport().setUpdatesEnabled(False)  # (scrolled back, new lines land out of view: no repaint to save)
             self._paint_timer.start()
         self.model.append(lines)
         if not self._count_timer.isActive():

@@ -225,3 +225,19 @@ def test_a_stream_of_batches_is_painted_together_and_ends_shown_at_the_bottom(qt
     last = panel.proxy.index(299, 0)
     assert panel.table.viewport().rect().intersects(panel.table.visualRect(last))  # the last line is in view
     panel.grab().save(str(tmp_path / "log_painted.png"))
+
+
+def test_a_table_scrolled_back_is_not_held_while_lines_stream_in(qtbot, monkeypatch):
+    """Reading back while a run streams: the new lines land out of view, so the table
+    keeps painting (and scrolling) at once."""
+    monkeypatch.setattr(log_dock, "PAINT_MS", 2000)
+    panel = LogPanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 240)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.append([LogLine(float(i), "INFO", f"line {i}", "n", "e1") for i in range(200)])
+    panel._release_paint()
+    panel.table.scrollToTop()
+    panel.append([LogLine(float(200 + i), "INFO", f"line {200 + i}", "n", "e1") for i in range(10)])
+    assert panel.table.viewport().updatesEnabled() and panel.table.verticalScrollBar().value() == 0
