@@ -25,7 +25,6 @@ from engine.errors import EngineError, ExpressionError, NodeError, RunTakenOver
 from engine.jsonvalue import unstorable
 from engine.model import Node, Workflow
 from engine.nodes.base import Interrupted, NodeContext, NodeServices, NodeSpec
-from engine.runtime.collector import frozen_for_run
 from engine.runtime.control import RunControl
 from engine.runtime.debug import Debugger, ancestors, request_paused_at
 from engine.runtime.plan import Plan
@@ -142,10 +141,6 @@ class Orchestrator:
 
     # -- public --------------------------------------------------------------
     async def run(self) -> RunRecord:
-        with frozen_for_run():  # what was alive before the run is not walked by its collections
-            return await self._run()
-
-    async def _run(self) -> RunRecord:
         rec = self.record
         resumed = rec.status != RUNNING or rec.started_at is not None
         if rec.started_at is None:
@@ -341,7 +336,9 @@ class Orchestrator:
             by_name = self._by_name[th.thread_id] = {
                 plan.nodes[k].name: v for k, v in th.outputs.items() if k in plan.nodes
             }
-        execution = self._execution_names()
+        execution = self._exec_names
+        if execution is None or execution["id"] != self.record.execution_id:
+            execution = self._execution_names()
         variables = th.variables
         base = self._base_names.get(th.thread_id)
         if base is None or base[0] is not by_name or base[1] is not variables or base[2] is not execution:
