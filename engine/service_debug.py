@@ -193,11 +193,12 @@ class DebugVerbs:
         from engine.runtime.rerun import rerun_record
 
         start = from_node or to_node
-        if start is None and replay is not None:
-            start = self.record(source_id).trigger_node  # type: ignore[attr-defined]
-        if start is None:
+        if start is None and replay is None:
             raise EngineError("re-run needs a node to start from (--from) or to run (--to)")
         source = self.record(source_id)  # type: ignore[attr-defined]
+        start = start or source.trigger_node  # a replay without a node re-runs from the trigger
+        if start is None:
+            raise EngineError("re-run needs a node to start from (--from) or to run (--to)")
         if source.status == RUNNING:
             raise InvalidExecutionState(f"execution {source_id} is running; re-run it once it stopped")
         try:

@@ -32,6 +32,7 @@ from app.runner.bridge import Batch, EventBridge
 from app.runner.canvas_state import RunCanvas
 from app.runner.engine_thread import EngineThread
 from app.runner.host import RunnerHost
+from app.runner.modal import outside_task
 from app.runner.snapshot import RunSnapshot, run_snapshot
 from app.steady_label import SteadyLabel
 from app.trust_dialog import ask_trust
@@ -471,7 +472,7 @@ class RunController(QObject):
             self.leave_view()
         current = self.host.current_workflow()
         if current is None or current.id != wf.id:
-            self.host.show_workflow(wf)
+            await outside_task(self.host.show_workflow, wf)  # may ask about unsaved changes
         self.workflow = wf
         self.execution_id = execution_id
         self.canvas.show_snapshot(wf, snap)
@@ -567,7 +568,7 @@ class RunController(QObject):
         wf, snap = await self.engine.call_sync(load, svc)
         current = self.host.current_workflow()
         if current is None or current.id != wf.id:
-            self.host.show_workflow(wf)
+            await outside_task(self.host.show_workflow, wf)  # may ask about unsaved changes
         self._drop_bridge()
         self.host.set_read_only(True)
         self.workflow = wf

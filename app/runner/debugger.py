@@ -29,6 +29,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from app.runner import controller as rc
 from app.runner.controller import RunController
+from app.runner.modal import outside_task
 from engine.errors import EngineError
 from engine.model import Workflow
 from engine.replay import REPLAYABLE, recorded_nodes
@@ -320,7 +321,8 @@ class DebugSession(QObject):
     ) -> str | None:
         """A new execution from a node of the run shown (or of `source`); asks which workflow
         when the document was edited. `choice` ("edited" | "run") answers that up front.
-        Nodes set to Replay are answered from `source`'s recordings.
+        Nodes set to Replay are answered from `source`'s recordings. The questions run
+        outside this task (`outside_task`): every await here is a plain suspension.
         """
         c = self.controller
         source = source or c.execution_id
@@ -336,7 +338,7 @@ class DebugSession(QObject):
         if current is None or current.id != run_wf.id:
             choice = "run"  # another workflow's run: open the version it used
         elif _edits(current) != _edits(run_wf):
-            choice = choice or self._ask_version()
+            choice = choice or await outside_task(self._ask_version)
             if choice is None:
                 return None
         else:
@@ -354,7 +356,7 @@ class DebugSession(QObject):
         if c.state == rc.VIEWING:
             c.leave_view()
         if choice == "run":
-            c.host.show_workflow(run_wf)
+            await outside_task(c.host.show_workflow, run_wf)  # asks about unsaved changes first
         self._set_paused(None)
         return await c.start(rerun={"source_id": source, "from_node": from_node, "to_node": to_node, "replay": replay})
 

@@ -167,20 +167,40 @@ class ExecutionStore:
 
     def _insert_once(self, what: str, insert: Prepared, select: Prepared, params: dict[str, Any]) -> int:
         """The id `select` finds, inserting the row first when there is none (a unique row:
-        when the insert fails because another process inserted it just now, theirs is used)."""
+        when the insert fails because another process inserted it just now, theirs is used).
+        A new row's id comes from the insert itself, not from reading it back."""
         row = self._read(what, select, params)
         if row is None:
             try:
-                self._write(what, insert, params)
+                new_id = self._insert_returning_id(what, insert, params)
             except StoreError:
                 row = self._read(what, select, params)
                 if row is None:
                     raise
             else:
-                row = self._read(what, select, params)
+                if new_id is not None:
+                    return new_id
+                row = self._read(what, select, params)  # a driver that tells neither
         if row is None:
             raise StoreError(f"{describe(self.url)}: cannot {what}: the row written is not there")
         return int(row[0])
+
+    def _insert_returning_id(self, what: str, insert: Prepared, params: dict[str, Any]) -> int | None:
+        """Insert one row in a transaction of its own; its id as the insert tells it:
+        the row the statement returns (PostgreSQL: SQLAlchemy compiles its inserts with
+        `RETURNING id`), else the cursor's `lastrowid` (SQLite: the `id INTEGER PRIMARY KEY`)."""
+        try:
+            conn = self.raw.raw_connection()
+            try:
+                with RawTransaction(conn, self.dialect == "sqlite", counted=False) as cur:
+                    insert.run(cur, params)
+                    returned = cur.fetchone() if cur.description is not None else None
+                    new_id = returned[0] if returned is not None else getattr(cur, "lastrowid", None)
+            finally:
+                conn.close()
+        except Exception as exc:
+            raise StoreError(f"{describe(self.url)}: cannot {what}: {exc}") from exc
+        return int(new_id) if new_id else None
 
     def _workspace_id(self, name: str) -> int:
         sql = self.sql

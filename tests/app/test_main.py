@@ -181,3 +181,33 @@ def test_qt_warnings_reach_the_app_log(demo_file, tmp_path):
     result, log_text = _studio_logged(code, [str(demo_file), "--screenshot", str(tmp_path / "s.png")], tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "WARNING app.qt: a warning from Qt" in log_text
+
+
+def test_a_task_pending_at_quit_takes_its_cancellation(demo_file, tmp_path):
+    """A task still waiting when the app quits (a history refresh started just before) is
+    cancelled and runs its `except CancelledError` before the loop closes, as under
+    asyncio.run; closed at once, it was left pending ("Task was destroyed but it is pending!")."""
+    code = (
+        "import asyncio, sys\n"
+        "from PySide6.QtCore import QTimer\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from app import main as studio\n"
+        "app = QApplication(sys.argv[:1])\n"
+        "screenshot = studio.Startup.take_screenshot\n"
+        "async def refresh(startup):\n"
+        "    try:\n"
+        "        QTimer.singleShot(0, lambda: screenshot(startup))  # quits while this waits\n"
+        "        await asyncio.Event().wait()\n"
+        "    except asyncio.CancelledError:\n"
+        "        print('REFRESH TOOK ITS CANCELLATION', flush=True)\n"
+        "        raise\n"
+        "def refresh_then_quit(startup):\n"
+        "    startup.window.runner.controller.spawn(refresh(startup))\n"
+        "studio.Startup.take_screenshot = refresh_then_quit\n"
+        "raise SystemExit(studio.main(sys.argv[1:]))\n"
+    )
+    result, _log = _studio_logged(code, [str(demo_file), "--screenshot", str(tmp_path / "s.png"), "--db", str(tmp_path / "r.db")], tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "REFRESH TOOK ITS CANCELLATION" in result.stdout
+    assert "Task was destroyed but it is pending" not in result.stderr
+    assert "was never awaited" not in result.stderr

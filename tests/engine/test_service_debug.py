@@ -397,3 +397,20 @@ async def test_a_rerun_and_a_pin_read_back_through_time_travel(db: Db) -> None:
     src_steps = history.steps(src.execution_id)
     assert [s.status for s in src_steps if s.node_id == "s1"] == ["pinned"]
     svc.close()
+
+
+async def test_a_replay_from_the_trigger_reads_the_source_run_once(svc: ExecutionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`rerun --replay` without a node starts at the trigger: the source record (every output
+    and attempt of the run) is rebuilt from the store once, not once for the trigger and again."""
+    source = (await svc.run(chain(3))).execution_id
+    loads: list[str] = []
+    load = svc.store.load_record
+
+    def counted(execution_id: str, *args: Any, **kwargs: Any) -> Any:
+        loads.append(execution_id)
+        return load(execution_id, *args, **kwargs)
+
+    monkeypatch.setattr(svc.store, "load_record", counted)
+    handle = await svc.rerun(source, replay={})
+    assert loads == [source]
+    assert (await handle.task).status == "completed"

@@ -105,6 +105,18 @@ def measure_dock(app: QApplication, ui: Any, dock: str, stalls: Counter[str] | N
     return (dock, events / elapsed if elapsed else 0.0, elapsed, *stats(probe.samples), len(probe.samples), gui_cpu)
 
 
+def cancel_pending_tasks(app: QApplication, loop: asyncio.AbstractEventLoop, grace_s: float = 5.0) -> None:
+    """As asyncio.run ends: what the run tools still have pending (a history refresh, the
+    run's samples) is cancelled and takes its cancellation while the engine still runs;
+    left pending, each was reported at exit ("Task was destroyed but it is pending!")."""
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    deadline = time.perf_counter() + grace_s
+    while any(not task.done() for task in pending) and time.perf_counter() < deadline:
+        app.processEvents()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--nodes", type=int, default=5000)
@@ -139,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for dock in args.docks.split(","):
         rows.append(measure_dock(app, ui, dock, stalls if args.stalls else None))
+    cancel_pending_tasks(app, loop)
     ui.shutdown()
     window.document.undo_stack.setClean()
     window.close()

@@ -11,10 +11,12 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from app.runner import controller as rc
 from engine import fileformat
 from tests.app.runner.helpers import workflow
+from tests.app.runner.questions import refresh_during_each_question
 from tests.servers import Reply
 
 
@@ -332,3 +334,25 @@ def test_run_to_here_from_idle_and_from_a_pause(window, runner, qtbot, tmp_path)
     qtbot.keyClick(window, Qt.Key.Key_F10, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: c.state == rc.COMPLETED, timeout=10000)  # c was the last node: nothing left to pause before
     assert record(runner, c.execution_id).main.outputs["c"] == {"total": 102}
+
+
+
+def test_a_history_refresh_during_the_rerun_questions_completes(window, runner, qtbot, tmp_path):
+    """Re-run of an edited document asks which version, then about the unsaved changes. A
+    history refresh that starts while each question is open completes; asked from inside the
+    re-run's task (a nested event loop in its step), its wake-up was refused."""
+    open_wf(window, chain_workflow(), tmp_path)
+    c, dbg = runner.controller, runner.debug
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.COMPLETED, timeout=10000)
+    first = c.execution_id
+    window.controller.set_config("c", {"values": {"total": "{{ input.x + 500 }}"}})
+    answers = {"Re-run": QMessageBox.StandardButton.No, "Unsaved changes": QMessageBox.StandardButton.Discard}
+    with refresh_during_each_question(window, runner, answers) as q:
+        window.scene.select_nodes(["c"])
+        dbg.session.rerun_action.trigger()
+        qtbot.waitUntil(lambda: q.settled(2), timeout=10000)
+        assert q.refused.seen == []
+        qtbot.waitUntil(lambda: c.state == rc.COMPLETED and c.execution_id != first, timeout=10000)
+    assert q.asked == ["Re-run", "Unsaved changes"] and q.refreshes_completed()
+    assert record(runner, c.execution_id).main.outputs["c"] == {"total": 102}  # the version the run used

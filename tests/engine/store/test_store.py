@@ -223,3 +223,88 @@ async def test_workflow_names_come_from_the_newest_version_of_this_workspace(db:
     finally:
         a.close()
         b.close()
+
+
+def _count_reads(store: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What `store` reads through its own statements from now on (each read's `what`)."""
+    reads: list[str] = []
+    read = store._read
+
+    def counted(what: str, stmt: Any, params: dict[str, Any]) -> Any:
+        reads.append(what)
+        return read(what, stmt, params)
+
+    monkeypatch.setattr(store, "_read", counted)
+    return reads
+
+
+def test_a_new_workspace_or_workflow_version_is_not_read_back_after_its_insert(db: Db, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The id of a row just inserted comes from the insert (SQLite: lastrowid, PostgreSQL:
+    RETURNING): one lookup, one insert; before, a second read followed each insert."""
+    svc = db.service()
+    try:
+        store = svc.store
+        reads = _count_reads(store, monkeypatch)
+        wf = chain(3)
+        version = store.save_workflow(wf)
+        other = f"{db.workspace}-other"
+        ws = store._workspace_id(other)
+        assert reads == ["save the workflow", "open the workspace"]
+        w, spaces = t.workflows, t.workspaces
+        with store.engine.connect() as conn:
+            assert conn.execute(sa.select(w.c.id).where(w.c.workspace_id == store.ws_id)).scalars().all() == [version]
+            assert conn.execute(sa.select(spaces.c.id).where(spaces.c.name == other)).scalar_one() == ws
+        store._versions.clear()
+        assert store.save_workflow(wf) == version and store._workspace_id(other) == ws  # found: no insert
+        ran = asyncio.run(svc.run(wf))
+        assert svc.workflow_of(ran.execution_id) == wf  # the version id it was given is the row's
+    finally:
+        svc.close()
+
+
+# each child opens the store, says so, and when told saves the same new workflow version
+# and opens the same new workspace: the inserts of all of them race
+SAVE_WHEN_TOLD = """
+import sys
+from engine.paths import resolve_db_url
+from engine.store.store import ExecutionStore
+from tests.engine.runtime.helpers import chain
+store = ExecutionStore(resolve_db_url(sys.argv[1]), workspace=sys.argv[2])
+print("ready", flush=True)
+sys.stdin.readline()
+print(store.save_workflow(chain(4)), store._workspace_id(sys.argv[2] + "-new"), flush=True)
+store.close()
+"""
+
+
+def test_processes_saving_the_same_version_and_workspace_at_once_get_one_row(db: Db) -> None:
+    """Inserts of one unique row racing: one process inserts, every other one finds its row."""
+    import os
+    import subprocess
+    import sys
+
+    db.service().close()  # created and migrated before the race
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    procs = [
+        subprocess.Popen([sys.executable, "-c", SAVE_WHEN_TOLD, db.url, db.workspace], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        for _ in range(4)
+    ]
+    for p in procs:
+        assert p.stdout is not None and p.stdin is not None
+        assert p.stdout.readline() == "ready\n", p.communicate()[1]
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    results = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [err for _out, err in results]
+    assert len({out for out, _err in results}) == 1  # the same version id and workspace id everywhere
+    w, spaces = t.workflows, t.workspaces
+    svc = db.service()
+    try:
+        with svc.store.engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(w).where(w.c.workspace_id == svc.store.ws_id)).scalar() == 1
+            assert conn.execute(sa.select(sa.func.count()).select_from(spaces).where(spaces.c.name == db.workspace + "-new")).scalar() == 1
+    finally:
+        svc.close()
