@@ -267,10 +267,10 @@ def _report_run(rec: Any, as_json: bool, wf: Any = None) -> int:
     from engine.runtime.status import outputs_and_attempts, status_object
 
     status = status_object(rec)
-    outputs, attempts = outputs_and_attempts(rec)
     if as_json:
-        _print_json({**status, "outputs": outputs, "attempts": attempts})
+        cli_report.print_run_json(status, rec)
     else:
+        outputs, attempts = outputs_and_attempts(rec)
         sys.stdout.write("\n".join(cli_report.run_summary(status, outputs, attempts, wf)) + "\n")
         if status["status"] == "paused":
             if status.get("paused_at"):

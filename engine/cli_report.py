@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import operator
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -57,9 +58,68 @@ def json_text(obj: Any) -> tuple[str, list[str]]:
     return text, bad
 
 
+_report_encode = json.JSONEncoder(allow_nan=False, default=str).encode  # `dumps_strict`'s text
+_float_text = float.__repr__  # how json writes a finite float
+_attempt_fields = operator.itemgetter("attempt", "status", "duration_ms", "error", "started_at")
+
+
+def _attempts_text(attempts: dict[str, list[dict[str, Any]]]) -> str:
+    """`outputs_and_attempts`' attempts as `dumps_strict` writes them. An attempt whose
+    fields have their usual types is formatted directly (no dict per attempt, no key
+    encoded again); anything else goes through the encoder (a NaN raises ValueError)."""
+    from engine.runtime.record import iso
+    from engine.runtime.status import attempt_view
+
+    ascii_text = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+
+    def one(a: dict[str, Any]) -> str:
+        try:
+            n, status, took, error, started = _attempt_fields(a)
+        except KeyError:
+            return _report_encode(attempt_view(a))
+        if type(n) is int and type(status) is str and type(took) is float and took - took == 0.0 and type(started) is float:
+            err = "null" if error is None else _report_encode(error)
+            return f'{{"attempt": {n}, "status": {ascii_text(status)}, "duration_ms": {_float_text(took)}, "error": {err}, "started_at": "{iso(started)}"}}'
+        return _report_encode(attempt_view(a))
+
+    return "{" + ", ".join([f"{ascii_text(node)}: [{', '.join(map(one, lst))}]" for node, lst in attempts.items()]) + "}"
+
+
+def run_json_text(status: dict[str, Any], rec: Any) -> tuple[str, list[str]]:
+    """`run --json`'s document, `{**status, "outputs": ..., "attempts": ...}`, as `json_text`
+    writes it. A large one is put together from the status-and-outputs text and each
+    attempt's text (`_attempts_text`): building a dict per attempt and encoding its keys
+    again was over half of a 2,000-node report. Anything unusual (a non-finite number, a
+    small report that is indented) takes the general path."""
+    from engine.runtime.record import MAIN_THREAD
+    from engine.runtime.status import outputs_and_attempts
+
+    main = rec.threads.get(MAIN_THREAD)
+    if main is not None and "attempts" not in status and "outputs" not in status:
+        try:
+            head = _report_encode({**status, "outputs": dict(main.outputs)})
+            attempts = _attempts_text(main.attempts)
+        except ValueError:  # NaN or Infinity: printed as null, and said so, by the general path
+            pass
+        else:
+            text = f'{head[:-1]}, "attempts": {attempts}}}'
+            if len(text) > INDENT_UP_TO:
+                return text, []
+    outputs, attempts = outputs_and_attempts(rec)
+    return json_text({**status, "outputs": outputs, "attempts": attempts})
+
+
 def print_json(obj: Any) -> None:
     """stdout is always strict JSON: a non-finite number (not JSON) prints as null, said on stderr."""
-    text, bad = json_text(obj)
+    _print_text(*json_text(obj))
+
+
+def print_run_json(status: dict[str, Any], rec: Any) -> None:
+    """`print_json` of `run --json`'s document (see `run_json_text`)."""
+    _print_text(*run_json_text(status, rec))
+
+
+def _print_text(text: str, bad: list[str]) -> None:
     if bad:
         shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
         sys.stderr.write(f"processengine: NaN/Infinity is not JSON; printed as null at {shown}\n")

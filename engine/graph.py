@@ -21,7 +21,7 @@ from engine.model import Node, Workflow
 if TYPE_CHECKING:
     from engine.nodes.base import NodeSpec
 
-__all__ = ["Route", "Routing", "cycle_edges", "ensure_valid", "validate"]
+__all__ = ["Route", "RouteTuple", "Routing", "cycle_edges", "ensure_valid", "validate"]
 
 
 def _specs(wf: Workflow) -> dict[str, NodeSpec | None]:
@@ -380,37 +380,54 @@ def ensure_valid(wf: Workflow, *, file: str | None = None) -> None:
 
 @dataclass(slots=True)
 class Route:
+    """Where a value on an output port goes (as `Routing.targets` returns it)."""
+
     to_node: str
     to_port: str
     conn: int
+
+
+# The routing keeps each route as a plain (to_node, to_port, conn) tuple: a tuple of
+# strings and an int is dropped from the collector's watch after its first collection,
+# a Route object (and the tuple holding it) is scanned by every full collection of a run.
+RouteTuple = tuple[str, str, int]
 
 
 @dataclass
 class Routing:
     """O(1) lookups for the orchestrator, built once per run (and per sub-workflow)."""
 
-    out: dict[tuple[str, str], list[Route]] = field(default_factory=dict)
+    out: dict[tuple[str, str], tuple[RouteTuple, ...]] = field(default_factory=dict)
     incoming: dict[str, list[int]] = field(default_factory=dict)  # node -> connection indices, file order
     back_edges: frozenset[int] = frozenset()
-    cyclic: frozenset[str] = frozenset()  # nodes on or after a cycle (they may run more than once)
     descendants_cache: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     graph: Any = None  # networkx.MultiDiGraph, built lazily
     _wf: Workflow | None = None
+    _cyclic: frozenset[str] | None = None
 
     @classmethod
     def build(cls, wf: Workflow) -> Routing:
-        specs = _specs(wf)
+        from engine.nodes.registry import find_spec
+
         r = cls()
+        out: dict[tuple[str, str], list[RouteTuple]] = {}
+        incoming = r.incoming
         for i, c in enumerate(wf.connections):
-            r.out.setdefault((c.from_node, c.from_port), []).append(Route(c.to_node, c.to_port, i))
-            r.incoming.setdefault(c.to_node, []).append(i)
+            key = (c.from_node, c.from_port)
+            routes = out.get(key)
+            if routes is None:
+                out[key] = [(c.to_node, c.to_port, i)]
+            else:
+                routes.append((c.to_node, c.to_port, i))
+            got = incoming.get(c.to_node)
+            if got is None:
+                incoming[c.to_node] = [i]
+            else:
+                got.append(i)
+        r.out = {k: tuple(v) for k, v in out.items()}
         r._wf = wf
-        r.cyclic = frozenset(_nodes_on_cycles(
-            [n.id for n in wf.nodes],
-            [(c.from_node, c.to_node) for c in wf.connections
-             if not (c.from_port == "loop" and (s := specs.get(c.from_node)) is not None and s.kind == "loop")],
-        ))
-        loops = [n.id for n in wf.nodes if (s := specs.get(n.id)) is not None and s.kind == "loop"]
+        loop_types = {t for t in {n.type for n in wf.nodes} if (s := find_spec(t)) is not None and s.kind == "loop"}
+        loops = [n.id for n in wf.nodes if n.type in loop_types] if loop_types else []
         if not loops:  # no loop, no back-edge: skip networkx entirely (the hot path of big chains)
             return r
         import networkx as nx
@@ -421,16 +438,33 @@ class Routing:
             # the body: what the `loop` port reaches without passing through the loop itself
             inside = g.subgraph([x for x in g.nodes if x != loop_id])
             body: set[str] = set()
-            for route in r.out.get((loop_id, "loop"), []):
-                if route.to_node == loop_id:
+            for to_node, _, _ in r.out.get((loop_id, "loop"), ()):
+                if to_node == loop_id:
                     continue
-                body.add(route.to_node)
-                body |= nx.descendants(inside, route.to_node)
+                body.add(to_node)
+                body |= nx.descendants(inside, to_node)
             for i in r.incoming.get(loop_id, []):
                 if wf.connections[i].from_node in body:
                     back.add(i)
         r.back_edges = frozenset(back)
         return r
+
+    @property
+    def cyclic(self) -> frozenset[str]:
+        """Nodes on or after a cycle (they may run more than once), found on first use:
+        a run asks only for a branching node or a node run many times, so a chain never
+        pays for the walk over the whole graph."""
+        got = self._cyclic
+        if got is None:
+            assert self._wf is not None, "set by Routing.build"
+            wf = self._wf
+            specs = _specs(wf)
+            got = self._cyclic = frozenset(_nodes_on_cycles(
+                [n.id for n in wf.nodes],
+                [(c.from_node, c.to_node) for c in wf.connections
+                 if not (c.from_port == "loop" and (s := specs.get(c.from_node)) is not None and s.kind == "loop")],
+            ))
+        return got
 
     def _full_graph(self) -> Any:
         import networkx as nx
@@ -457,7 +491,7 @@ class Routing:
         return self.graph
 
     def targets(self, node_id: str, port: str) -> list[Route]:
-        return self.out.get((node_id, port), [])
+        return [Route(*r) for r in self.out.get((node_id, port), ())]
 
     def descendants(self, node_id: str, port: str) -> frozenset[str]:
         """Nodes downstream of one output port, not following loop back-edges (for skipped marks)."""
@@ -468,11 +502,11 @@ class Routing:
 
             s: set[str] = set()
             dag = self._dag()
-            for route in self.out.get(key, []):
-                if route.conn in self.back_edges:
+            for to_node, _, conn in self.out.get(key, ()):
+                if conn in self.back_edges:
                     continue
-                s.add(route.to_node)
-                s |= nx.descendants(dag, route.to_node)
+                s.add(to_node)
+                s |= nx.descendants(dag, to_node)
             s.discard(node_id)
             got = self.descendants_cache[key] = frozenset(s)
         return got

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
+from json import encoder as _json_encoder
 from typing import Any
 
-__all__ = ["JSONValueError", "MalformedJSON", "loads_strict", "unstorable"]
+__all__ = ["JSONValueError", "MalformedJSON", "checked_json", "compact_encoder", "forget_checked", "loads_strict", "unstorable"]
 
 
 class JSONValueError(ValueError):
@@ -23,6 +25,24 @@ class JSONValueError(ValueError):
 
 class MalformedJSON(JSONValueError):
     """The text is not JSON at all (as opposed to JSON holding a value the engine refuses)."""
+
+
+def compact_encoder(*, default: Callable[[Any], Any] | None, allow_nan: bool) -> Callable[[Any], str]:
+    """`JSONEncoder(ensure_ascii=False, separators=(",", ":"), ...).encode` without its
+    per-call set-up (a new C encoder, a closure and two isinstance checks: about a third
+    of encoding a node's small output); the text is the same. Each call still gets its
+    own circular-reference markers, so calls from several threads never see each other's."""
+    slow = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=default, allow_nan=allow_nan)
+    make = getattr(_json_encoder, "c_make_encoder", None)
+    if make is None:  # a Python built without the C accelerator
+        return slow.encode
+    on_other = slow.default  # what the encoder does with a value JSON has no type for
+    to_text = _json_encoder.encode_basestring
+
+    def encode(value: Any) -> str:
+        return "".join(make({}, on_other, to_text, None, ":", ",", False, False, allow_nan)(value, 0))
+
+    return encode
 
 
 def _refuse_constant(name: str) -> Any:
@@ -37,7 +57,7 @@ def _finite_float(text: str) -> float:
 
 
 _decode = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float).decode
-_strict = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_strict = compact_encoder(default=None, allow_nan=False)
 
 
 def loads_strict(text: str) -> Any:
@@ -59,9 +79,15 @@ def loads_strict(text: str) -> Any:
 
 
 def unstorable(value: Any) -> str | None:
-    """Why `value` cannot be written as strict JSON text, or None when it can."""
+    """Why `value` cannot be written as strict JSON text, or None when it can.
+
+    A node's outputs are checked here before the run goes on, and the store then writes
+    the same value: the text of a one-port output is kept for `checked_json`, so the
+    value is encoded once, not twice."""
+    global _checked
+    _checked = None
     try:
-        _strict.encode(value).encode("utf-8")
+        raw = _strict(value).encode("utf-8")
     except UnicodeEncodeError:
         return "it holds text that is not valid Unicode (a lone surrogate such as \\ud800)"
     except ValueError as exc:
@@ -75,4 +101,51 @@ def unstorable(value: Any) -> str | None:
         return "it is nested too deeply"
     except TypeError as exc:
         return str(exc)
+    _keep_port_value(value, raw)
     return None
+
+
+# The port value of the one-port dict `unstorable` passed last, the dict's UTF-8 JSON text
+# and where the value's text starts in it.
+_checked: tuple[Any, bytes, int] | None = None
+_port_heads: dict[str, int] = {}  # port name -> bytes of `{"name":`
+
+
+def _keep_port_value(value: Any, raw: bytes) -> None:
+    """Keep `{port: v}`'s text for v: the dict's text is `{"port":` + v's text + `}`."""
+    global _checked
+    if type(value) is dict and len(value) == 1:
+        port = next(iter(value))
+        if type(port) is str:
+            head = _port_heads.get(port)
+            if head is None:
+                if len(_port_heads) >= 256:
+                    _port_heads.clear()
+                head = _port_heads[port] = len(_json_encoder.encode_basestring(port).encode("utf-8")) + 2
+            _checked = (value[port], raw, head)
+
+
+def checked_json(value: Any) -> bytes | None:
+    """The UTF-8 JSON text of `value` when it is the port value `unstorable` checked last,
+    else None; handed out once, and any other value asked for forgets it.
+
+    The orchestrator stores a node's output in the same step as it checks it, with
+    nothing run in between that could change the value. A value checked and never
+    stored (a loop's items, a run without a store) is forgotten at the next check or
+    the next value the store writes; a checkpointer forgets it when it starts
+    (`forget_checked`), so no earlier run's value is taken for its own."""
+    global _checked
+    kept = _checked
+    if kept is None:
+        return None
+    _checked = None
+    if kept[0] is not value:
+        return None
+    raw, head = kept[1], kept[2]
+    return raw[head:-1]
+
+
+def forget_checked() -> None:
+    """Drop the text `unstorable` kept (see `checked_json`)."""
+    global _checked
+    _checked = None

@@ -2,7 +2,10 @@
 
 Lines arrive in coalesced batches from the event bridge (one model insert per
 frame), are kept up to `MAX_LINES`, and are filtered by a proxy model so
-changing the filter never re-reads the engine. The same `engine` log records
+changing the filter never re-reads the engine. The model takes each batch at once;
+while the table follows the last line it is repainted at most every `PAINT_MS` (a big
+run sends a batch per frame, and each paint asks the model for every visible cell's
+text and colour); scrolled back, it scrolls as usual. The same `engine` log records
 go to a rotating file in the platformdirs log directory (`PROCESSENGINE_LOG_DIR`
 overrides it), so a run can be read back after the app is closed.
 """
@@ -46,6 +49,7 @@ log = logging.getLogger(__name__)
 
 MAX_LINES = 20_000
 COUNT_MS = 200  # the line count follows appended lines at most this often
+PAINT_MS = 150  # the table shows appended lines at most this often
 LOG_FILE = "processengine.log"
 LOG_DIR_ENV = "PROCESSENGINE_LOG_DIR"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -212,6 +216,10 @@ class LogPanel(QWidget):
         self._count_timer.setSingleShot(True)
         self._count_timer.setInterval(COUNT_MS)
         self._count_timer.timeout.connect(self._update_count)
+        self._paint_timer = QTimer(self)  # a run's batches repaint the table at most every PAINT_MS
+        self._paint_timer.setSingleShot(True)
+        self._paint_timer.setInterval(PAINT_MS)
+        self._paint_timer.timeout.connect(self._release_paint)
         copy = QPushButton("Copy")
         copy.setToolTip("Copy the shown lines")
         clear = QPushButton("Clear")
@@ -274,11 +282,17 @@ class LogPanel(QWidget):
 
     def append(self, lines: list[LogLine]) -> None:
         at_end = self.table.verticalScrollBar().value() >= self.table.verticalScrollBar().maximum() - 2
+        if at_end and not self._paint_timer.isActive():  # following the end: the lines of the next PAINT_MS are painted together
+            self.table.viewport().setUpdatesEnabled(False)  # (scrolled back, new lines land out of view: no repaint to save)
+            self._paint_timer.start()
         self.model.append(lines)
         if not self._count_timer.isActive():
             self._count_timer.start()  # 60 batches a second need not be counted 60 times
         if at_end:
             self.table.scrollToBottom()
+
+    def _release_paint(self) -> None:
+        self.table.viewport().setUpdatesEnabled(True)  # one repaint for what came meanwhile
 
     def clear(self) -> None:
         self.model.clear()

@@ -5,7 +5,10 @@ the buttons) move one step, Home/End to the first and last. The panel only shows
 and says which one the user picked (`step_selected`); the runner rebuilds the run as it
 was then and shows it on the canvas and in Run data. The variables as of that step are
 shown under the list. The list is a model (no widget per row), so 10,000 steps scroll
-as smoothly as 10.
+as smoothly as 10. It is drawn by a one-column table view: its rows all have one height,
+so showing a new run and scrolling to its last step costs the same for 10 steps as for
+10,000. A list view lays every row out first, asking the Python model for its row count
+twice per row (10,000 calls and 10-50 ms for a 5,000-node run, as the run ended).
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
-    QListView,
     QSlider,
     QSplitter,
     QStyle,
+    QTableView,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -71,14 +76,34 @@ class StepsModel(QAbstractListModel):
         return f"{s['index']:>5}  {name}{attempt}  {s['status']}  {took}{where}"
 
 
-class _StepList(QListView):
-    """Left/Right move one step like Up/Down (the slider's keys), also from the list."""
+class _StepList(QTableView):
+    """A list of steps: one column, no headers or grid. Left/Right move one step like
+    Up/Down (the slider's keys), Home/End to the first and last step, also from the list."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.horizontalHeader().hide()
+        self.horizontalHeader().setStretchLastSection(True)
+        rows = self.verticalHeader()
+        rows.hide()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 6)  # a list item's padding
+        self.setShowGrid(False)
+        self.setWordWrap(False)
+        self.setAlternatingRowColors(True)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setTabKeyNavigation(False)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
-        if key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
-            row = self.currentIndex().row() + (1 if key == Qt.Key.Key_Right else -1)
-            if 0 <= row < self.model().rowCount():
+        n = self.model().rowCount()
+        moves = {Qt.Key.Key_Left: self.currentIndex().row() - 1, Qt.Key.Key_Right: self.currentIndex().row() + 1,
+                 Qt.Key.Key_Home: 0, Qt.Key.Key_End: n - 1}
+        row = moves.get(Qt.Key(key))
+        if row is not None:
+            if 0 <= row < n:
                 self.setCurrentIndex(self.model().index(row, 0))
             return
         super().keyPressEvent(event)
@@ -103,8 +128,6 @@ class StepsPanel(QWidget):
         self.last_button = self._button(sp.SP_MediaSkipForward, "Last step (End)", lambda: self.select(self.count - 1))
         self.list = _StepList()
         self.list.setModel(self.model)
-        self.list.setUniformItemSizes(True)
-        self.list.setAlternatingRowColors(True)
         self.variables = JsonView()
         controls = QHBoxLayout()
         for b in (self.first_button, self.prev_button):

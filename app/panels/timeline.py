@@ -6,10 +6,16 @@ between a failed attempt and the next is a gap, drawn as a thin dotted line.
 Hovering a bar shows its details; clicking it selects the node. Below, a bar
 chart of this workflow's past run durations (one bar per run, status colour).
 Live runs redraw at most `REDRAW_MS` apart (`BIG_REDRAW_MS` from `GROW_FROM` attempts
-on), further apart when a redraw is costly, and the plot is only drawn while the timeline is visible:
-a hidden (tabbed-away) timeline keeps its bars as data and draws them when shown.
+on), further apart when a redraw is costly, and the plot is only drawn while the timeline is on
+screen: a hidden or tabbed-away timeline keeps its bars as data and draws them when shown
+(Qt keeps a dock tabbed behind another "visible", so its dock's visibilityChanged tells).
 A live redraw appends the attempts that started since the last one and updates the
 changed ones in place; only an attempt that sorts before the last bar re-sorts all.
+The bars' numbers are kept as arrays (`_Columns`), so measuring 5,000 bars and grouping
+them by status is a few array operations, not a Python loop per bar; the bars are drawn
+without antialiasing (axis-aligned rectangles). A run's record at its end (`set_spans`)
+updates the live bars in place when its attempts come in the same order. The first and
+last row keep half a name's height of room, so the plot's edge does not cut their names.
 """
 
 from __future__ import annotations
@@ -18,10 +24,19 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QPen
-from PySide6.QtWidgets import QGraphicsItem, QSizePolicy, QSplitter, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QGraphicsItem,
+    QSizePolicy,
+    QSplitter,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.panels.history import STATUS_COLORS
 from app.runner.bridge import AttemptSpan
@@ -37,6 +52,7 @@ BAR_HEIGHT = 0.6
 MIN_WIDTH_S = 0.002  # a 0.1 ms attempt still shows as a sliver
 GROW_FROM = 200  # live runs with this many attempts or more: the plot's ranges grow in steps
 GROWTH = 1.5  # of this factor, so the axes keep their drawn picture between steps
+ROW_ROOM = 0.7  # rows of room above the first row and below the last, at the least
 
 
 _STYLES: dict[str, tuple[QBrush, QPen]] = {}
@@ -51,12 +67,79 @@ def _style(status: str) -> tuple[QBrush, QPen]:
     return style
 
 
-@dataclass(slots=True)
+_CODES: dict[str, int] = {}  # status -> its number in `_Columns.code`
+_STATUS_OF: list[str] = []
+
+
+def _code(status: str) -> int:
+    code = _CODES.get(status)
+    if code is None:
+        code = _CODES[status] = len(_STATUS_OF)
+        _STATUS_OF.append(status)
+    return code
+
+
+class _Columns:
+    """The bars' numbers, one array each, indexed by a bar's place in drawing order:
+    start and end (epoch s; NaN while running), row, status code, and the ends as drawn."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.start = self.end = self.row = self.x0 = self.x1 = np.zeros(0)
+        self.code = np.zeros(0, dtype=np.int16)
+
+    def reserve(self, n: int) -> None:
+        if n <= len(self.start):
+            return
+        size = max(n, 2 * len(self.start), 64)
+        for name in ("start", "end", "row", "x0", "x1", "code"):
+            old = getattr(self, name)
+            new = np.zeros(size, dtype=old.dtype)
+            new[: len(old)] = old
+            setattr(self, name, new)
+
+    def put(self, i: int, span: AttemptSpan) -> None:
+        self.start[i] = span.start
+        self.end[i] = np.nan if span.end is None else span.end
+        self.code[i] = _code(span.status)
+
+    def fill(self, spans: list[AttemptSpan], rows: list[int] | None = None, at: int = 0) -> None:
+        """The bars from `at` on, in order (a whole run, or the attempts a live redraw appends)."""
+        n = len(spans)
+        end = self.n = at + n
+        self.reserve(end)
+        self.start[at:end] = np.fromiter((s.start for s in spans), float, n)
+        self.end[at:end] = np.fromiter((np.nan if s.end is None else s.end for s in spans), float, n)
+        self.code[at:end] = np.fromiter((_code(s.status) for s in spans), np.int16, n)
+        if rows is not None:
+            self.row[at:end] = rows
+
+
+@dataclass(slots=True, eq=False)
 class Bar:
+    """One attempt's bar: its span, row and place; its ends as drawn come from the columns."""
+
     span: AttemptSpan
     row: int
-    x0: float
-    x1: float
+    index: int
+    columns: _Columns
+
+    @property
+    def x0(self) -> float:
+        return float(self.columns.x0[self.index])
+
+    @property
+    def x1(self) -> float:
+        return float(self.columns.x1[self.index])
+
+
+class _Bars(pg.BarGraphItem):  # type: ignore[misc]  # pyqtgraph ships no types
+    """One status's bars. Axis-aligned rectangles need no antialiasing, which made each
+    paint of 5,000 bars cost several times more."""
+
+    def paint(self, painter: QPainter, *args: Any) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        super().paint(painter, *args)
 
 
 def _order(span: AttemptSpan) -> tuple[float, int]:
@@ -80,16 +163,20 @@ class TimelinePanel(QWidget):
         self.origin: float | None = None
         self._changed: dict[tuple[str, str, int], None] = {}  # attempts added or changed since the last redraw
         self._full = True  # re-sort every bar on the next redraw (a whole run was set)
+        self._columns = _Columns()
         self._bar_of: dict[tuple[str, str, int], Bar] = {}
         self._row_keys: list[tuple[str, str]] = []  # (thread, node) per row
         self._node_bars: dict[tuple[str, str], list[Bar]] = {}  # a node's attempts in order
-        self._groups: dict[str, tuple[list[float], list[float], list[int]]] = {}  # status -> x0s, x1s, rows
-        self._failed: list[Bar] = []
+        self._running = False  # an attempt has not ended (its bar grows with the clock)
+        self._measured_n = 0  # bars whose ends are computed (those placed since wait for a redraw)
         self._right = 0.0  # where the last bar ends (s)
         self.durations: list[dict[str, Any]] = []
         self._plot_stale = False  # bars changed while hidden: draw them when shown
+        self._in_front = True  # False while its dock is a tab behind another
+        self._dock: QDockWidget | None = None
         self._growing = False  # live attempts arrive (add_spans), not a whole run (set_spans)
         self._shown = (0.0, 0)  # the Gantt's x range end (s) and rows shown
+        self._y_range = (0.0, 0.0)  # as last set, with the room the end rows' names need
         self._ticks: list[tuple[int, str]] | None = None  # the left axis's names as last set
         self._last_cost_ms = 0.0
         self._redraw = QTimer(self)
@@ -114,7 +201,7 @@ class TimelinePanel(QWidget):
         split.setSizes([600, 200])
         for plot in (self.gantt, self.history):
             plot.setMinimumSize(60, 40)
-        self.gantt.getPlotItem().getViewBox().sigResized.connect(self._update_ticks)
+        self.gantt.getPlotItem().getViewBox().sigResized.connect(self._resized)
         # the names we hand the axis are already thinned to what fits: let it draw them all
         # (its default fill limit drops every other name of four rows in a short dock)
         self.gantt.getPlotItem().getAxis("left").setStyle(textFillLimits=[(0, 1.0)])
@@ -138,7 +225,7 @@ class TimelinePanel(QWidget):
         self.gantt.getPlotItem().setMouseEnabled(x=True, y=False)
         # one bar item per status: a single brush and pen let pyqtgraph draw all its bars
         # in one drawRects call instead of a Python loop over 5,000 bars on every paint
-        self.bar_items: dict[str, pg.BarGraphItem] = {}
+        self.bar_items: dict[str, _Bars] = {}
         # every back-off wait in one item (segments drawn as pairs of points)
         self.gap_item = pg.PlotDataItem([], [], connect="pairs", pen=pg.mkPen(RUN_STATE_COLORS["retrying"], width=2, style=Qt.PenStyle.DotLine))
         self.gantt.addItem(self.gap_item)
@@ -173,21 +260,41 @@ class TimelinePanel(QWidget):
         self._schedule()
 
     def set_spans(self, spans: list[AttemptSpan], origin: float | None = None) -> None:
-        """A whole run (from history)."""
-        self.spans = {s.key: s for s in spans}
-        self._full = True
-        self._growing = False
+        """A whole run (from history, or a live run's record as it ended). When its attempts
+        start in the order of the bars shown (a live run's end), the bars are kept and only
+        their numbers replaced: no re-sort, no new rows."""
+        if not self._full and self._changed:
+            self._place()  # the live attempts not drawn yet join the bars first
         self.origin = origin if origin is not None else (min((s.start for s in spans), default=None))
+        self._growing = False
+        shown = list(self._bar_of)  # the bars' keys, in order
+        ordered = spans
+        keys = [s.key for s in spans]
+        if keys != shown:
+            ordered = sorted(spans, key=_order)
+            keys = [s.key for s in ordered]
+        if not self._full and keys == shown:
+            self.spans = dict(zip(keys, ordered, strict=True))
+            for s, bar in zip(ordered, self.bars, strict=True):
+                bar.span = s
+            self._columns.fill(ordered)
+        else:
+            self.spans = dict(zip(keys, ordered, strict=True))
+            self._full = True
         self.redraw()
 
     def add_spans(self, spans: list[AttemptSpan]) -> None:
-        """Live updates: new or changed attempts (redrawn at most every REDRAW_MS)."""
+        """Live updates: new or changed attempts. They are placed at once (a batch's few
+        attempts: the per-attempt work is spread over the run instead of piling up for
+        each redraw) and drawn at most every REDRAW_MS."""
         self._growing = True
         for s in spans:
             self.spans[s.key] = s
             self._changed[s.key] = None
             if self.origin is None or s.start < self.origin:
                 self.origin = s.start
+        if not self._full:
+            self._place(only_in_order=True)
         self._schedule()
 
     def set_durations(self, runs: list[dict[str, Any]]) -> None:
@@ -214,14 +321,36 @@ class TimelinePanel(QWidget):
             self._redraw.start(max(spacing, min(MAX_WAIT_MS, round(self._last_cost_ms * COST_FACTOR))))
 
     def _tick_live(self) -> None:
-        if not any(s.end is None for s in self.spans.values()):
+        if not self._running and not self._changed:
             self._live.stop()
-        elif self.isVisible() and not self._redraw.isActive():
+        elif self.on_screen() and not self._redraw.isActive():
             self._schedule()  # the running bar grows, at the same spacing as other redraws
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
-        if self._plot_stale:
+        self._follow_dock()
+        if (self._plot_stale or self._redraw.isActive()) and self.on_screen():
+            self.redraw()
+
+    def on_screen(self) -> bool:
+        """Shown and in front. A dock tabbed behind another stays 'visible' to Qt (it is
+        moved out of the window), so its dock's visibilityChanged says which tab is in front."""
+        return self.isVisible() and self._in_front
+
+    def _follow_dock(self) -> None:
+        dock = self.parentWidget()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parentWidget()
+        if dock is not self._dock:
+            if self._dock is not None:
+                self._dock.visibilityChanged.disconnect(self._dock_shown)
+            self._dock = dock
+            if dock is not None:
+                dock.visibilityChanged.connect(self._dock_shown)
+
+    def _dock_shown(self, shown: bool) -> None:
+        self._in_front = shown
+        if shown and (self._plot_stale or self._redraw.isActive()) and self.isVisible():
             self.redraw()
 
     # -- drawing ----------------------------------------------------------------------
@@ -230,27 +359,29 @@ class TimelinePanel(QWidget):
         self._redraw.stop()
         t0 = time.perf_counter()
         self._place()
-        right, running = self._measure()
+        self._measure()
         if self.bars:
             attempts = len(self.bars)
             retries = attempts - len(self.rows)
-            self.caption.setText(f"{len(self.rows)} nodes · {attempts} attempts" + (f" · {retries} retries" if retries else "") + f" · {right:.2f} s")
+            self.caption.setText(f"{len(self.rows)} nodes · {attempts} attempts" + (f" · {retries} retries" if retries else "") + f" · {self._right:.2f} s")
         else:
             self.caption.setText("No run yet.")
-        if running and not self._live.isActive():
+        if self._running and not self._live.isActive():
             self._live.start()
-        if self.isVisible():
+        if self.on_screen():
             self._draw()
         else:
             self._plot_stale = True
         self._last_cost_ms = (time.perf_counter() - t0) * 1000
 
-    def _place(self) -> None:
-        """Bring `bars` and `rows` in step with `spans`. A live run's new attempts start after
-        every bar so far: they are appended, and changed attempts updated in place; anything
-        else (a whole run, an attempt that moved or sorts earlier) re-sorts them all."""
-        changed, self._changed = self._changed, {}
+    def _place(self, *, only_in_order: bool = False) -> None:
+        """Bring `bars`, `rows` and the columns in step with `spans`. A live run's new
+        attempts start after every bar so far: they are appended, and changed attempts
+        updated in place; anything else (a whole run, an attempt that moved or sorts
+        earlier) re-sorts them all - at the next redraw when `only_in_order`."""
+        columns = self._columns
         if not self._full:
+            changed = self._changed
             fresh = sorted((self.spans[k] for k in changed if k not in self._bar_of), key=_order)
             moved = any(k in self._bar_of and self._bar_of[k].span.start != self.spans[k].start for k in changed)
             if not moved and (not fresh or not self.bars or _order(fresh[0]) >= _order(self.bars[-1].span)):
@@ -258,82 +389,90 @@ class TimelinePanel(QWidget):
                     bar = self._bar_of.get(k)
                     if bar is not None:
                         bar.span = self.spans[k]
-                for span in fresh:
-                    self._append(span)
+                        columns.put(bar.index, bar.span)
+                at = len(self.bars)
+                columns.fill(fresh, [self._append(span).row for span in fresh], at)
+                self._changed = {}
                 return
+            if only_in_order:
+                self._full = True
+                return
+        self._changed = {}
         self._full = False
         self.bars, self.rows, self._bar_of, self._row_keys, self._node_bars = [], {}, {}, [], {}
-        for span in sorted(self.spans.values(), key=_order):
+        ordered = sorted(self.spans.values(), key=_order)
+        for span in ordered:
             self._append(span)
+        columns.fill(ordered, [b.row for b in self.bars])
 
-    def _append(self, span: AttemptSpan) -> None:
-        """A bar for `span` after every other; a node seen for the first time gets the next row."""
+    def _append(self, span: AttemptSpan) -> Bar:
+        """A bar for `span` after every other; a node seen for the first time gets the next row.
+        The columns are the caller's to fill."""
         key = (span.thread_id, span.node_id)
         row = self.rows.get(key)
         if row is None:
             row = self.rows[key] = len(self.rows)
             self._row_keys.append(key)
-        bar = Bar(span, row, 0.0, 0.0)
+        bar = Bar(span, row, len(self.bars), self._columns)
         self.bars.append(bar)
         self._bar_of[span.key] = bar
-        self._node_bars.setdefault(key, []).append(bar)
+        bars = self._node_bars.get(key)
+        if bars is None:
+            self._node_bars[key] = [bar]
+        else:
+            bars.append(bar)
+        return bar
 
-    def _measure(self) -> tuple[float, bool]:
-        """Every bar's ends for the current origin and clock (a running attempt grows, and the
-        shortest width grows with the run), grouped by status for drawing, in one pass.
-        Returns the right end of the last bar and whether an attempt is still running."""
+    def _measure(self) -> None:
+        """Every bar's ends for the current origin and clock (a running attempt grows, and
+        the shortest width grows with the run), as array operations over the columns."""
+        c = self._columns
+        n = c.n
+        end = c.end[:n]
+        running = np.isnan(end)
+        self._running = bool(running.any())
+        ends = np.where(running, time.time(), end) if self._running else end
         origin = self.origin or 0.0
-        now = time.time()
-        ends = [now if b.span.end is None else b.span.end for b in self.bars]
-        span_s = max(ends) - origin if ends else 0.0
+        span_s = float(ends.max()) - origin if n else 0.0
         min_width = max(MIN_WIDTH_S, span_s * 0.003)  # a 0.1 ms attempt stays visible next to a 3 s back-off
-        groups: dict[str, tuple[list[float], list[float], list[int]]] = {}
-        failed: list[Bar] = []
-        right = 0.0
-        for bar, end in zip(self.bars, ends, strict=True):
-            span = bar.span
-            x0 = span.start - origin
-            x1 = end - origin
-            if x1 < x0 + min_width:
-                x1 = x0 + min_width
-            bar.x0, bar.x1 = x0, x1
-            right = x1 if x1 > right else right
-            group = groups.get(span.status)
-            if group is None:
-                group = groups[span.status] = ([], [], [])
-            group[0].append(x0)
-            group[1].append(x1)
-            group[2].append(bar.row)
-            if span.status == "failed":
-                failed.append(bar)
-        self._groups = groups
-        self._failed = failed
-        self._right = right
-        return right, len(ends) > 0 and any(b.span.end is None for b in self.bars)
+        x0 = c.x0[:n]
+        np.subtract(c.start[:n], origin, out=x0)
+        np.maximum(ends - origin, x0 + min_width, out=c.x1[:n])
+        self._right = float(c.x1[:n].max()) if n else 0.0
+        self._measured_n = n
 
     def _draw(self) -> None:
         self._plot_stale = False
-        for status in set(self.bar_items) | set(self._groups):
-            x0, x1, rows = self._groups.get(status, ([], [], []))
+        c = self._columns
+        n = c.n
+        codes = c.code[:n]
+        present = {_STATUS_OF[k] for k in np.unique(codes)} if n else set()
+        for status in set(self.bar_items) | present:
             item = self.bar_items.get(status)
             if item is None:
                 brush, pen = _style(status)
-                item = self.bar_items[status] = pg.BarGraphItem(x0=[], x1=[], y=[], height=BAR_HEIGHT, brush=brush, pen=pen)
+                item = self.bar_items[status] = _Bars(x0=[], x1=[], y=[], height=BAR_HEIGHT, brush=brush, pen=pen)
                 self.gantt.addItem(item)
-            item.setOpts(x0=x0, x1=x1, y=rows, height=BAR_HEIGHT)
-        # back-off waits: a dotted line from a failed attempt to the node's next one
-        gx: list[float] = []
-        gy: list[float] = []
-        for a in self._failed:
-            attempts = self._node_bars[(a.span.thread_id, a.span.node_id)]
-            i = attempts.index(a)
-            if i + 1 < len(attempts) and attempts[i + 1].x0 > a.x1:
-                gx += [a.x1, attempts[i + 1].x0]
-                gy += [a.row, a.row]
-        self.gap_item.setData(gx, gy, connect="pairs")
+            mine = codes == _CODES[status]
+            item.setOpts(x0=c.x0[:n][mine], x1=c.x1[:n][mine], y=c.row[:n][mine], height=BAR_HEIGHT)
+        self._draw_gaps()
         if self.bars:
             self._fit_ranges()
         self._update_ticks()
+
+    def _draw_gaps(self) -> None:
+        """Back-off waits: a dotted line from a failed attempt to the node's next one."""
+        gx: list[float] = []
+        gy: list[float] = []
+        if "failed" in _CODES:
+            for i in np.flatnonzero(self._columns.code[: self._columns.n] == _CODES["failed"]):
+                a = self.bars[i]
+                attempts = self._node_bars[(a.span.thread_id, a.span.node_id)]
+                k = attempts.index(a)
+                if k + 1 < len(attempts) and attempts[k + 1].x0 > a.x1:
+                    gx += [a.x1, attempts[k + 1].x0]
+                    gy += [a.row, a.row]
+        self.gap_item.setData(gx, gy, connect="pairs")
 
     def _fit_ranges(self) -> None:
         """Show every bar. A big live run grows the ranges by GROWTH when the bars reach
@@ -348,11 +487,32 @@ class TimelinePanel(QWidget):
                 shown_right = right * GROWTH
             if rows > shown_rows:
                 shown_rows = int(rows * GROWTH)
-        if (shown_right, shown_rows) != self._shown:
-            self._shown = (shown_right, shown_rows)
-            plot = self.gantt.getPlotItem()
-            plot.setXRange(-shown_right * 0.01 / 1.03, shown_right, padding=0)
-            plot.setYRange(-0.7, shown_rows - 0.3, padding=0)
+        if shown_right != self._shown[0]:
+            self.gantt.getPlotItem().setXRange(-shown_right * 0.01 / 1.03, shown_right, padding=0)
+        self._shown = (shown_right, shown_rows)
+        self._fit_rows()
+
+    def _row_room(self, rows: int) -> float:
+        """Rows of room above the first row and below the last: ROW_ROOM, and at least
+        half a name's height in pixels, so the axis draws their names whole."""
+        height = float(self.gantt.getPlotItem().getViewBox().height())
+        half = LABEL_PX / 2 + 1
+        if height <= 4 * half:
+            return ROW_ROOM
+        return max(ROW_ROOM, half * max(rows - 1, 0) / (height - 2 * half))
+
+    def _fit_rows(self) -> None:
+        room = self._row_room(self._shown[1])
+        y_range = (-room, self._shown[1] - 1 + room)
+        if y_range != self._y_range:
+            self._y_range = y_range
+            self.gantt.getPlotItem().setYRange(*y_range, padding=0)
+
+    def _resized(self, *_args: Any) -> None:
+        """A new height: the end rows' names need another room, and fewer or more names fit."""
+        if self.bars and not self._plot_stale:
+            self._fit_rows()
+        self._update_ticks()
 
     def _update_ticks(self, *_args: Any) -> None:
         """As many node names down the side as fit in the plot's height (one per LABEL_PX;
@@ -374,8 +534,12 @@ class TimelinePanel(QWidget):
 
     # -- mouse ------------------------------------------------------------------------
     def bar_at(self, x: float, y: float) -> Bar | None:
-        for b in self.bars:
-            if b.x0 <= x <= b.x1 and abs(y - b.row) <= BAR_HEIGHT / 2:
+        """The bar under a point of the plot: only its row's attempts are looked at."""
+        row = round(y)
+        if abs(y - row) > BAR_HEIGHT / 2 or not 0 <= row < len(self._row_keys):
+            return None
+        for b in self._node_bars.get(self._row_keys[row], ()):
+            if b.index < self._measured_n and b.x0 <= x <= b.x1:
                 return b
         return None
 

@@ -112,6 +112,7 @@ class RunCanvas(QObject):
         self.total = 0
         self.run_status: str | None = None
         self._conns: list[Connection] = []
+        self._conns_of: object = None  # the workflow's own list `_conns` was copied from
         self._in_edges: dict[str, list[int]] = {}
         self._out_edges: dict[str, list[int]] = {}
         self._dirty_nodes: dict[str, None] = {}
@@ -150,25 +151,33 @@ class RunCanvas(QObject):
         if bridge is not None and shiboken6.isValid(bridge):
             bridge.batch_ready.disconnect(self.apply)
 
-    def _set_conns(self, workflow: Workflow) -> None:
-        self._conns = list(workflow.connections)
+    def _set_conns(self, workflow: Workflow) -> bool:
+        """The run's connections and who links to whom; False when they are those already
+        held (a run of the same workflow, or its end): nothing is rebuilt then."""
+        conns = workflow.connections
+        if len(conns) == len(self._conns) and (conns is self._conns_of or list(conns) == self._conns):
+            self._conns_of = conns
+            return False
+        self._conns_of = conns
+        self._conns = list(conns)
         self._conn_set = None
         self._in_edges = {}
         self._out_edges = {}
         for i, c in enumerate(self._conns):
             self._in_edges.setdefault(c.to_node, []).append(i)
             self._out_edges.setdefault(c.from_node, []).append(i)
+        return True
 
     def begin(self, workflow: Workflow) -> None:
         """A run of `workflow` starts: every node pending, no edge labels."""
         self._reset()
-        self._set_conns(workflow)
+        new_conns = self._set_conns(workflow)
         self.total = len(workflow.nodes)
         self.run_status = "running"
-        for node in workflow.nodes:
-            self.states[node.id] = NodeLive("pending")
+        pending = NodeLive("pending")  # never changed in place: one for every node
+        self.states = dict.fromkeys((node.id for node in workflow.nodes), pending)
         self.counts = Counter(pending=len(self.states))
-        self._mark_all()
+        self._mark({}, new_conns)
         self._schedule()
 
     def clear(self) -> None:
@@ -183,7 +192,8 @@ class RunCanvas(QObject):
         self._reset()
         self._stale_edges.clear()
 
-    def _reset(self) -> None:
+    def _reset(self) -> dict[str, NodeLive]:
+        """Stop, forget the run shown; returns its node states (what the canvas shows now)."""
         self._countdown.stop()
         self._spin.stop()
         self._drain_timer.stop()
@@ -196,11 +206,12 @@ class RunCanvas(QObject):
         self._spinners.clear()
         # spinners of a document that is gone were deleted with its scene
         self._parked = {k: s for k, s in self._parked.items() if shiboken6.isValid(s) and s.scene() is not None}
-        self.states.clear()
+        shown, self.states = self.states, {}
         self.counts.clear()
         self.edges.clear()
         self.run_status = None
         self.total = 0
+        return shown
 
     def _mark_all(self) -> None:
         """Every item that shows (or should show) run state gets repainted."""
@@ -212,6 +223,22 @@ class RunCanvas(QObject):
                 self._dirty_nodes[item.node_id] = None
         self._dirty_edges.update(dict.fromkeys(range(len(self._conns))))
         self._stale_edges = [e for e in scene.edge_items() if e.flow_label is not None or e.flow_taken is not None]
+
+    def _mark(self, shown: dict[str, NodeLive], new_conns: bool) -> None:
+        """Repaint what showed `shown` (the states before) and what shows `states` now.
+        When `shown` had every node of the canvas (a live run ends, a new run of the same
+        workflow) no card outside the two can show a run state, and with the same
+        connections no edge outside them a label: no pass over every item then."""
+        scene = self.scene
+        if scene is None:
+            return
+        cards = len(scene.node_items())
+        if new_conns or (len(shown) < cards and len(self.states) < cards):
+            self._mark_all()
+            return
+        self._dirty_nodes.update(dict.fromkeys(shown))
+        self._dirty_nodes.update(dict.fromkeys(self.states))
+        self._dirty_edges.update(dict.fromkeys(range(len(self._conns))))
 
     def apply(self, batch: Batch) -> None:
         """Show one coalesced batch of live changes."""
@@ -244,8 +271,8 @@ class RunCanvas(QObject):
 
     def show_snapshot(self, workflow: Workflow, snap: RunSnapshot) -> None:
         """A run's final (or paused) statuses and edge counts; nodes that never ran stay plain."""
-        self._reset()
-        self._set_conns(workflow)
+        shown = self._reset()
+        new_conns = self._set_conns(workflow)
         self.total = len(workflow.nodes)
         self.run_status = snap.status
         waiting = snap.status in ("paused", "interrupted", "running")
@@ -257,7 +284,7 @@ class RunCanvas(QObject):
                 self.states[node.id] = live
         self.counts = Counter(s.state for s in self.states.values())
         self.edges = dict(snap.edges)
-        self._mark_all()
+        self._mark(shown, new_conns)
         self._schedule()
 
     # -- numbers ---------------------------------------------------------------

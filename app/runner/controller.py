@@ -648,6 +648,7 @@ class RunController(QObject):
         self._elapsed.stop()
         self._hold_gc(False)
         self._gc_shut = True
+        gc_pacer.release()  # no collection owed to a window that is gone
         self.canvas.stop()
         if self.bridge is not None:
             self.bridge.close()

@@ -1,8 +1,8 @@
-"""Keep Python's full garbage collections out of a live run.
+"""Keep Python's full garbage collections out of a live run and out of its end.
 
 A full (generation 2) collection walks every tracked object: with a 5,000-node
 workflow on the canvas and a run's records in memory that is 300,000 objects
-and 30-110 ms with the GIL held, on whichever thread happens to allocate —
+and 30-230 ms with the GIL held, on whichever thread happens to allocate —
 the GUI thread stalls even when the engine thread triggered it. Measured with
 `tests/perf/bench_gui_events.py`, these pauses were most of the GUI's p99
 input latency during a big run.
@@ -12,10 +12,14 @@ While any run is active, `run_started()`:
   never garbage in the middle of a run) so no collection walks it again, and
 - stops automatic full collections; young collections (generations 0 and 1) go
   on as usual, so short-lived cycles are still freed at once.
-`run_stopped()` undoes both once the last run ended: frozen objects rejoin the
-oldest generation and collections are back to Python's defaults. A run longer
-than `FULL_EVERY_S` still gets one full collection per interval (a single short
-pause), so memory held by long-lived cycles stays bounded.
+`run_stopped()` (the last run ended) restores Python's thresholds but keeps the heap
+frozen, the run's survivors included: handing 300,000 objects back to the collector
+there made the next allocation walk them all, twice in the seconds after a 5,000-node
+run (while the docks show its end, or the next run starts). The full collection that
+is owed instead runs once nobody has touched the studio for `IDLE_S` (no run active);
+it unfreezes everything, so cycles that became garbage while frozen are freed then.
+A run longer than `FULL_EVERY_S` still gets one full collection per interval (of the
+objects made since the freeze), so memory held by long-lived cycles stays bounded.
 """
 
 from __future__ import annotations
@@ -24,14 +28,70 @@ import gc
 import logging
 import time
 
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
+
 log = logging.getLogger(__name__)
 
 FULL_EVERY_S = 120.0
+IDLE_S = 30.0  # no input for this long (and no run): the collection a run put off runs
 _NO_FULL = 1 << 30  # a generation-2 threshold that is never reached
+_INPUT = frozenset({
+    QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease, QEvent.Type.MouseButtonDblClick,
+    QEvent.Type.MouseMove, QEvent.Type.HoverMove, QEvent.Type.Wheel, QEvent.Type.KeyPress,
+    QEvent.Type.KeyRelease, QEvent.Type.TouchBegin, QEvent.Type.TouchUpdate, QEvent.Type.ShortcutOverride,
+})
 
 _active = 0
 _saved: tuple[int, int, int] | None = None
 _last_full = 0.0
+_owed = False  # the heap is frozen since a run: a full collection is due at the next idle moment
+
+
+class _IdleCollector(QObject):
+    """Runs the owed collection after `IDLE_S` without input. The application-wide event
+    filter is only installed while a collection is owed and no run is active."""
+
+    def __init__(self, app: QCoreApplication) -> None:
+        super().__init__(app)
+        self._app = app
+        self._watching = False
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self._due)
+
+    def arm(self) -> None:
+        if not self._watching:
+            self._app.installEventFilter(self)
+            self._watching = True
+        self.timer.start(round(IDLE_S * 1000))
+
+    def disarm(self) -> None:
+        self.timer.stop()
+        if self._watching:
+            self._app.removeEventFilter(self)
+            self._watching = False
+
+    def eventFilter(self, _obj: QObject, event: QEvent) -> bool:
+        if event.type() in _INPUT:
+            self.timer.start()  # the countdown starts again
+        return False
+
+    def _due(self) -> None:
+        self.disarm()
+        collect_owed()
+
+
+_idle: _IdleCollector | None = None
+
+
+def _idle_collector() -> _IdleCollector | None:
+    global _idle
+    app = QCoreApplication.instance()
+    if app is None:
+        return None
+    if _idle is None or _idle.parent() is not app:
+        _idle = _IdleCollector(app)
+    return _idle
 
 
 def run_started() -> None:
@@ -40,6 +100,8 @@ def run_started() -> None:
     _active += 1
     if _active > 1:
         return
+    if _idle is not None:
+        _idle.disarm()  # the owed collection waits for the end of this run too
     _saved = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(_saved[0], _saved[1], _NO_FULL)
@@ -49,16 +111,46 @@ def run_started() -> None:
 
 def run_stopped() -> None:
     """A run ended, paused or failed to start (matches one `run_started`)."""
-    global _active, _saved
+    global _active, _saved, _owed
     if _active == 0:
         return
     _active -= 1
     if _active:
         return
+    gc.freeze()  # the run's survivors too: automatic collections walk only what is new
     if _saved is not None:
         gc.set_threshold(*_saved)
         _saved = None
+    _owed = True
+    idle = _idle_collector()
+    if idle is None:  # no Qt application: nobody's input to wait for
+        collect_owed()
+    else:
+        idle.arm()
+
+
+def collect_owed() -> float:
+    """The full collection a run put off, now (unless a run is active); returns its ms."""
+    global _owed
+    if not _owed or _active:
+        return 0.0
+    _owed = False
+    t0 = time.perf_counter()
     gc.unfreeze()
+    found = gc.collect()
+    ms = (time.perf_counter() - t0) * 1000
+    log.debug("owed full garbage collection", extra={"ms": round(ms, 1), "collected": found})
+    return ms
+
+
+def release() -> None:
+    """The run tools shut down: give the heap back to the collector, collecting nothing now."""
+    global _owed
+    if _idle is not None:
+        _idle.disarm()
+    if not _active and _owed:
+        _owed = False
+        gc.unfreeze()
 
 
 def tick() -> None:
@@ -71,3 +163,8 @@ def tick() -> None:
 
 def active() -> bool:
     return _active > 0
+
+
+def owed() -> bool:
+    """Whether the heap is frozen since a run, its full collection still to come."""
+    return _owed

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -23,7 +23,7 @@ from engine.recorded_io import RunIO, keep_pending, recording
 if TYPE_CHECKING:
     from engine.model import Node, Workflow
 
-__all__ = ["Interrupted", "NodeConfig", "NodeContext", "NodeResult", "NodeServices", "NodeSpec"]
+__all__ = ["ContextHost", "Interrupted", "NodeConfig", "NodeContext", "NodeResult", "NodeServices", "NodeSpec"]
 
 
 class NodeConfig(BaseModel):
@@ -86,25 +86,93 @@ class NodeServices:
                 logging.getLogger("engine.runtime").debug("closing a run resource failed", exc_info=True)
 
 
-@dataclass
-class NodeContext:
-    """Everything one attempt of one node may use."""
+class ContextHost(Protocol):
+    """What a context asks for its logger and its `evaluate` on first use (the runtime's
+    per-attempt state): most nodes use neither, so neither is made for them."""
 
-    node: Node
-    config: Any  # the node type's validated config model (expressions already rendered)
-    raw_config: dict[str, Any]  # the rendered config as plain data
-    execution_id: str
-    thread_id: str
-    attempt: int
-    variables: dict[str, Any]
-    outputs_by_name: dict[str, Any]
-    services: NodeServices
-    sleep: Callable[[float], Awaitable[None]]  # interruptible: raises Interrupted on pause/cancel
-    log: logging.LoggerAdapter  # type: ignore[type-arg]
-    evaluate: Callable[[str, dict[str, Any] | None], Any]  # evaluate an expression with extra names
-    # node-private state kept with the node's frame when a pause interrupts it, handed back
-    # on resume (JSON values only): e.g. the wait node's deadline
-    state: dict[str, Any] = field(default_factory=dict)
+    def node_log(self) -> logging.LoggerAdapter:  # type: ignore[type-arg]
+        ...
+
+    def evaluate(self, expression: str, extra: dict[str, Any] | None = None) -> Any:
+        ...
+
+
+class NodeContext:
+    """Everything one attempt of one node may use.
+
+    - `config`: the node type's validated config model (expressions already rendered);
+      `raw_config`: the rendered config as plain data.
+    - `sleep(seconds)`: interruptible: raises Interrupted on pause/cancel.
+    - `log`: the node's logger; `evaluate(expression, extra)`: an expression with extra names.
+      Either is given, or made on first use by the `host`.
+    - `state`: node-private state kept with the node's frame when a pause interrupts it,
+      handed back on resume (JSON values only): e.g. the wait node's deadline.
+    """
+
+    __slots__ = (
+        "_evaluate", "_host", "_log", "attempt", "config", "execution_id", "node", "outputs_by_name",
+        "raw_config", "services", "sleep", "state", "thread_id", "variables",
+    )
+
+    def __init__(
+        self,
+        *,
+        node: Node,
+        config: Any,
+        raw_config: dict[str, Any],
+        execution_id: str,
+        thread_id: str,
+        attempt: int,
+        variables: dict[str, Any],
+        outputs_by_name: dict[str, Any],
+        services: NodeServices,
+        sleep: Callable[[float], Awaitable[None]],
+        log: logging.LoggerAdapter | None = None,  # type: ignore[type-arg]
+        evaluate: Callable[[str, dict[str, Any] | None], Any] | None = None,
+        state: dict[str, Any] | None = None,
+        host: ContextHost | None = None,
+    ) -> None:
+        if (log is None or evaluate is None) and host is None:
+            raise TypeError("NodeContext needs `log` and `evaluate`, or a `host` that makes them")
+        self.node = node
+        self.config = config
+        self.raw_config = raw_config
+        self.execution_id = execution_id
+        self.thread_id = thread_id
+        self.attempt = attempt
+        self.variables = variables
+        self.outputs_by_name = outputs_by_name
+        self.services = services
+        self.sleep = sleep
+        self._log = log
+        self._evaluate = evaluate
+        self.state = {} if state is None else state
+        self._host = host
+
+    def __repr__(self) -> str:
+        return f"NodeContext(node={self.node.id!r}, thread_id={self.thread_id!r}, attempt={self.attempt})"
+
+    @property
+    def log(self) -> logging.LoggerAdapter:  # type: ignore[type-arg]
+        got = self._log
+        if got is None:
+            got = self._log = self._host.node_log()  # type: ignore[union-attr]  # checked in __init__
+        return got
+
+    @log.setter
+    def log(self, value: logging.LoggerAdapter) -> None:  # type: ignore[type-arg]
+        self._log = value
+
+    @property
+    def evaluate(self) -> Callable[[str, dict[str, Any] | None], Any]:
+        """`evaluate(expression, extra)`: an expression over the node's names (its input,
+        `nodes`, `vars`, ...) plus `extra` (e.g. a list item)."""
+        got = self._evaluate
+        return got if got is not None else self._host.evaluate  # type: ignore[union-attr]  # checked in __init__
+
+    @evaluate.setter
+    def evaluate(self, value: Callable[[str, dict[str, Any] | None], Any]) -> None:
+        self._evaluate = value
 
     def record_io(
         self,

@@ -34,8 +34,8 @@ class SetSpec(NodeSpec):
     async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
         cfg: SetConfig = ctx.config
         if cfg.keep_input and isinstance(value, dict):
-            return NodeResult.out({**value, **cfg.values})
-        return NodeResult.out(dict(cfg.values))
+            return NodeResult({"out": {**value, **cfg.values}})
+        return NodeResult({"out": dict(cfg.values)})  # a copy: a config without expressions is shared by runs
 
 
 SPEC = registry.register(SetSpec())

@@ -15,9 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import partial
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,22 +59,43 @@ class RunFailed(Exception):
         self.error = error
 
 
-@dataclass(slots=True, kw_only=True)
 class _NodeRun:
-    """One node's run across its attempts (what the steps of `_run_node` share)."""
+    """One node's run across its attempts (what the steps of `_run_node` share). It is
+    also its contexts' host: the node's logger, names and `evaluate` are made only when
+    asked for (most nodes never ask)."""
 
-    th: ThreadRecord
-    plan: Plan
-    node: Node
-    spec: NodeSpec
-    frame: Frame
-    attempt: int
-    attempts: list[dict[str, Any]]
-    node_state: dict[str, Any]
-    side: bool
-    started: float = 0.0
-    t0: float = 0.0
-    duration: float = 0.0
+    __slots__ = (
+        "attempt", "attempts", "duration", "frame", "info", "node", "node_state", "orch", "plan", "side", "spec",
+        "started", "t0", "th",
+    )
+
+    def __init__(self, orch: Orchestrator, th: ThreadRecord, plan: Plan, node: Node, spec: NodeSpec, frame: Frame) -> None:
+        self.orch = orch
+        self.th = th
+        self.plan = plan
+        self.node = node
+        self.spec = spec
+        self.frame = frame
+        self.attempt = frame.attempt
+        attempts = th.attempts.get(node.id)
+        if attempts is None:
+            attempts = th.attempts[node.id] = []
+        self.attempts: list[dict[str, Any]] = attempts
+        self.node_state: dict[str, Any] = dict(frame.state) if frame.state else {}
+        self.side = node.id in plan.side_effects
+        self.started = 0.0
+        self.t0 = 0.0
+        self.duration = 0.0
+        self.info = False  # log lines at INFO wanted (asked once per attempt)
+
+    def names(self) -> dict[str, Any]:
+        return self.orch._names(self.th, self.plan, self.frame.value)
+
+    def node_log(self) -> _NodeLog:
+        return self.orch._node_log(self.node.id)
+
+    def evaluate(self, expression: str, extra: dict[str, Any] | None = None) -> Any:
+        return self.orch._evaluate(self.th, self.plan, self.node, self.frame.value, expression, extra)
 
 
 class Orchestrator:
@@ -100,6 +119,8 @@ class Orchestrator:
         self._plans: dict[str, Plan] = {}
         self._by_name: dict[str, dict[str, Any]] = {}
         self._exec_names: dict[str, Any] | None = None
+        # thread id -> (its `nodes` map, its variables, the execution names, the names made of them)
+        self._base_names: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
         self._node_logs: dict[str, _NodeLog] = {}  # node id -> its logger (up to NODE_LOGS_KEPT)
         self._http: Any = None  # engine.http_client.SharedHttpClient, made on first use
         self._load_workflow_fn = load_workflow
@@ -107,6 +128,7 @@ class Orchestrator:
         self._find_workflow_fn = find_workflow
         self._w_started = self.hooks.wants(ev.NodeStarted)
         self._w_finished = self.hooks.wants(ev.NodeFinished)
+        self._sleep = self.control.sleep
         self.services = NodeServices(
             http_client=self._get_http_client,
             credential=self._credential,
@@ -239,6 +261,7 @@ class Orchestrator:
         nodes = plan.nodes
         by_type = plan.by_type
         back_edges = plan.routing.back_edges
+        max_visits = plan.wf.max_node_visits
         while True:
             while stack:
                 if control.pause_requested or control.cancel_requested:
@@ -269,7 +292,9 @@ class Orchestrator:
                 if debugger.active and debugger.gate(th, frame, resuming_child=self._child_paused(th, node.id)):
                     continue  # paused before the node (raised) or put back for a run-to target
                 if frame.attempt == 0:
-                    self._check_visits(th, plan, node)
+                    attempts = th.attempts.get(node.id)
+                    if attempts is not None and len(attempts) >= max_visits:
+                        self._check_visits(th, plan, node)
                 await self._run_node(th, plan, node, spec, frame)
                 if debugger.active:
                     debugger.after_node(th, node.id)
@@ -304,23 +329,30 @@ class Orchestrator:
             })
 
     def _names(self, th: ThreadRecord, plan: Plan, value: Any) -> dict[str, Any]:
+        """The names a node's expressions see: the thread's names, made once and copied per
+        node with its own `input` (and `loop`)."""
         by_name = self._by_name.get(th.thread_id)
         if by_name is None:  # first use (or after a resume): build once, then keep in step
             by_name = self._by_name[th.thread_id] = {
                 plan.nodes[k].name: v for k, v in th.outputs.items() if k in plan.nodes
             }
-        loop = None
+        execution = self._exec_names
+        if execution is None or execution["id"] != self.record.execution_id:
+            execution = self._execution_names()
+        variables = th.variables
+        base = self._base_names.get(th.thread_id)
+        if base is None or base[0] is not by_name or base[1] is not variables or base[2] is not execution:
+            made = expressions.make_names(input=None, nodes=by_name, vars=variables, loop=None, execution=execution)
+            base = (by_name, variables, execution, made)
+            if type(variables) is dict:  # else make_names copies them: made again each time
+                self._base_names[th.thread_id] = base
+        names = base[3].copy()
+        names["input"] = value
         if th.loop_stack:
             st = th.loops[th.loop_stack[-1]]
             if 0 <= st.index < len(st.items):
-                loop = {"index": st.index, "item": st.items[st.index]}
-        return expressions.make_names(
-            input=value,
-            nodes=by_name,
-            vars=th.variables,
-            loop=loop,
-            execution=self._execution_names(),
-        )
+                names["loop"] = {"index": st.index, "item": st.items[st.index]}
+        return names
 
     async def _run_node(self, th: ThreadRecord, plan: Plan, node: Node, spec: NodeSpec, frame: Frame) -> None:
         """Run one node to its end: attempts under its retry policy, then success or error handling."""
@@ -330,17 +362,7 @@ class Orchestrator:
         if node.pin is not None and self.record.debug.pins:
             await self._use_pin(th, plan, node, spec)
             return
-        run = _NodeRun(
-            th=th,
-            plan=plan,
-            node=node,
-            spec=spec,
-            frame=frame,
-            attempt=frame.attempt,
-            attempts=th.attempts.setdefault(node.id, []),
-            node_state=dict(frame.state) if frame.state else {},
-            side=node.id in plan.side_effects,
-        )
+        run = _NodeRun(self, th, plan, node, spec, frame)
         while True:
             run.attempt += 1
             try:
@@ -354,13 +376,15 @@ class Orchestrator:
                     continue
                 return
             else:
-                await self._on_success(run, result)
+                pending = self._on_success(run, result)
+                if pending is not None:
+                    await pending
                 return
 
     async def _skip_disabled(self, th: ThreadRecord, plan: Plan, node: Node, value: Any) -> None:
         """A disabled node passes its input through on `out` and counts as skipped."""
         th.node_status[node.id] = "skipped"
-        self._set_output(th, plan, node.id, value)
+        self._set_output(th, node, value)
         self._deliver(th, plan, node, {"out": value})
         if self._w_finished:
             await self.hooks.emit(ev.NodeFinished(execution_id=self.record.execution_id, thread_id=th.thread_id, node_id=node.id, status="skipped", duration_ms=0.0, attempt=0, output_summary=summarize(value), ports=("out",)), self.record)
@@ -371,7 +395,7 @@ class Orchestrator:
         ports = spec.output_ports(node)
         port = "done" if spec.kind == "loop" else ("out" if "out" in ports or not ports else ports[0])
         th.attempts.setdefault(node.id, []).append(attempt_entry(1, "pinned", time.time(), 0.0, None))
-        self._set_output(th, plan, node.id, node.pin)
+        self._set_output(th, node, node.pin)
         th.node_status[node.id] = "succeeded"
         skipped = self._deliver(th, plan, node, {port: node.pin})
         log.info("execution=%s node=%s pinned: not run", rec.execution_id, node.id, extra={"execution_id": rec.execution_id, "node_id": node.id})
@@ -382,19 +406,20 @@ class Orchestrator:
 
     async def _attempt_once(self, run: _NodeRun) -> Any:
         """One attempt: render and validate the config, then await the node (as a task unless pure)."""
-        th, plan, node, rec, control = run.th, run.plan, run.node, self.record, self.control
-        value = run.frame.value
-        th.in_flight = node.id
-        th.node_status[node.id] = "running"
+        th, node, rec = run.th, run.node, self.record
+        node_id = node.id
+        th.in_flight = node_id
+        th.node_status[node_id] = "running"
         run.started = time.time()
         run.t0 = time.perf_counter()
-        if log.isEnabledFor(logging.INFO):
-            log.info("execution=%s node=%s started attempt %d", rec.execution_id, node.id, run.attempt, extra={"execution_id": rec.execution_id, "node_id": node.id})
+        run.info = log.isEnabledFor(logging.INFO)  # asked once for the node's two lines
+        if run.info:
+            log.info("execution=%s node=%s started attempt %d", rec.execution_id, node_id, run.attempt, extra={"execution_id": rec.execution_id, "node_id": node_id})
         if self._w_started:
-            pending = self.hooks.dispatch(ev.NodeStarted(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, attempt=run.attempt, side_effects=run.side), rec)
+            pending = self.hooks.dispatch(ev.NodeStarted(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node_id, attempt=run.attempt, side_effects=run.side), rec)
             if pending is not None:
                 await pending
-        cfg, raw = plan.config(node, partial(self._names, th, plan, value))
+        cfg, raw = run.plan.config(node, run.names)
         ctx = NodeContext(
             node=node,
             config=cfg,
@@ -405,15 +430,16 @@ class Orchestrator:
             variables=th.variables,
             outputs_by_name=th.outputs,
             services=self.services,
-            sleep=control.sleep,
-            log=self._node_log(node.id),
-            evaluate=partial(self._evaluate, th, plan, node, value),
+            sleep=self._sleep,
             state=run.node_state,
+            host=run,  # the node's logger and `evaluate`, made if it asks
         )
-        if run.spec.pure:
-            result = await run.spec.run(ctx, value)
+        spec = run.spec
+        if spec.pure:
+            result = await spec.run(ctx, run.frame.value)
         else:
-            task = asyncio.ensure_future(run.spec.run(ctx, value))
+            control = self.control
+            task = asyncio.ensure_future(spec.run(ctx, run.frame.value))
             control.current_task = task
             try:
                 result = await task
@@ -469,11 +495,11 @@ class Orchestrator:
         skipped: list[str] = []
         ports: tuple[str, ...] = ()
         if node.on_error == "route":
-            self._set_output(th, run.plan, node.id, err)
+            self._set_output(th, node, err)
             skipped = self._deliver(th, run.plan, node, {"error": err})
             ports = ("error",)
         elif node.on_error == "continue":
-            self._set_output(th, run.plan, node.id, value)
+            self._set_output(th, node, value)
             skipped = self._deliver(th, run.plan, node, {"out": value})
             ports = ("out",)
         await self.hooks.emit(ev.NodeFinished(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, status="failed", duration_ms=run.duration, attempt=run.attempt, output_summary=err["message"][:MAX_SUMMARY], ports=ports, error=err, side_effects=run.side, pure=run.spec.pure), rec)
@@ -508,8 +534,9 @@ class Orchestrator:
             run.attempts.append(attempt_entry(run.attempt, outcome, time.time(), 0.0, err if outcome == "give_up" else None))
         return outcome != "give_up"
 
-    async def _on_success(self, run: _NodeRun, result: Any) -> None:
-        """Store the output, push the successors; a loop starts its iterations instead."""
+    def _on_success(self, run: _NodeRun, result: Any) -> Awaitable[None] | None:
+        """Store the output, push the successors; a loop starts its iterations instead.
+        Returns what is left to await (async subscribers, skipped nodes to report), if anything."""
         th, node, rec = run.th, run.node, self.record
         duration = (time.perf_counter() - run.t0) * 1000
         run.attempts.append(attempt_entry(run.attempt, "succeeded", run.started, duration, None))
@@ -519,24 +546,30 @@ class Orchestrator:
             th.loop_stack.append(node.id)
             th.stack.append(Frame(node.id, kind="loop_tick"))
             th.in_flight = None
-            return  # NodeFinished is emitted when the loop is done
+            return None  # NodeFinished is emitted when the loop is done
         outputs = result.outputs
         first = next(iter(outputs.values())) if outputs else None
-        self._set_output(th, run.plan, node.id, first)
+        self._set_output(th, node, first)
         th.node_status[node.id] = "succeeded"
         th.in_flight = None
         skipped = self._deliver(th, run.plan, node, outputs)
-        if log.isEnabledFor(logging.INFO):
+        if run.info:
             log.info("execution=%s node=%s succeeded in %.2f ms", rec.execution_id, node.id, duration, extra={"execution_id": rec.execution_id, "node_id": node.id})
+        pending = None
         if self._w_finished:
             pending = self.hooks.dispatch(
                 ev.NodeFinished(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, status="succeeded", duration_ms=duration, attempt=run.attempt, output_summary=summarize(first), ports=tuple(outputs), error=None, side_effects=run.side, pure=run.spec.pure),
                 rec,
             )
-            if pending is not None:
-                await pending
         if skipped:
-            await self._report_skipped(th, skipped)
+            return self._finish_then_skip(pending, th, skipped)
+        return pending
+
+    async def _finish_then_skip(self, pending: Awaitable[None] | None, th: ThreadRecord, skipped: list[str]) -> None:
+        """A deciding node's NodeFinished first (awaited), then the nodes it left skipped."""
+        if pending is not None:
+            await pending
+        await self._report_skipped(th, skipped)
 
     def _evaluate(self, th: ThreadRecord, plan: Plan, node: Node, value: Any, expr: str, extra: dict[str, Any] | None) -> Any:
         names = self._names(th, plan, value)
@@ -558,11 +591,11 @@ class Orchestrator:
             names = self._exec_names = {"id": self.record.execution_id, "started_at": iso(self.record.started_at)}
         return names
 
-    def _set_output(self, th: ThreadRecord, plan: Plan, node_id: str, value: Any) -> None:
-        th.outputs[node_id] = value
+    def _set_output(self, th: ThreadRecord, node: Node, value: Any) -> None:
+        th.outputs[node.id] = value
         by_name = self._by_name.get(th.thread_id)
         if by_name is not None:
-            by_name[plan.nodes[node_id].name] = value
+            by_name[node.name] = value
 
     def _deliver(self, th: ThreadRecord, plan: Plan, node: Node, outputs: dict[str, Any]) -> list[str]:
         """Push the successors of the ports a value left on (first connection runs first).
@@ -571,12 +604,16 @@ class Orchestrator:
         the caller reports them after the deciding node's own NodeFinished.
         """
         routing = plan.routing
+        out = routing.out
         counts = th.edge_counts
+        node_id = node.id
         frames: list[Frame] = []
         for port, value in outputs.items():
-            for route in routing.out.get((node.id, port), ()):
-                frames.append(Frame(route.to_node, value, route.to_port, route.conn))
-                counts[route.conn] = counts.get(route.conn, 0) + 1
+            routes = out.get((node_id, port))
+            if routes is not None:
+                for to_node, to_port, conn in routes:
+                    frames.append(Frame(to_node, value, to_port, conn))
+                    counts[conn] = counts.get(conn, 0) + 1
         if len(frames) == 1:
             th.stack.append(frames[0])
         elif frames:
@@ -613,7 +650,7 @@ class Orchestrator:
             th.loop_stack.pop()
         elif node.id in th.loop_stack:
             th.loop_stack.remove(node.id)
-        self._set_output(th, plan, node.id, results)
+        self._set_output(th, node, results)
         th.node_status[node.id] = "succeeded"
         self._deliver(th, plan, node, {"done": results})
         if self._w_finished:

@@ -3,14 +3,14 @@ retry policies, per-node facts) and how it renders and validates a node's config
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, cast
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from pydantic import ValidationError  # loaded with the node specs anyway
 
 from engine import expressions
 from engine.errors import NodeError
-from engine.graph import Route, Routing
+from engine.graph import Routing
 from engine.model import Node, Workflow
 from engine.nodes.base import NodeSpec
 from engine.runtime.retry import RetryPolicy, policy_for
@@ -31,6 +31,12 @@ class SpecsByNode:
         return self._by_type[self._nodes[node_id].type]
 
 
+def _per_type(spec: NodeSpec, method: str) -> bool:
+    """True when the spec's answer to `method(node)` depends on the node's type (and
+    `on_error`) only: the type does not override the base class's method."""
+    return getattr(type(spec), method) is getattr(NodeSpec, method)
+
+
 class Plan:
     """Per-workflow facts computed once: specs, routing, policies, names."""
 
@@ -43,26 +49,44 @@ class Plan:
         # index, a spec is found through the node's type, and of the routing only the
         # merges' inputs are kept (the orchestrator reads no other node's)
         self.nodes: Mapping[str, Node] = wf.by_id
-        self.by_type: dict[str, NodeSpec] = {n.type: get_spec(n.type) for n in wf.nodes}
-        self.specs = SpecsByNode(self.nodes, self.by_type)
-        self.routing = Routing.build(wf)
+        self.by_type: dict[str, NodeSpec] = {t: get_spec(t) for t in dict.fromkeys(n.type for n in wf.nodes)}
         by_type = self.by_type
-        self.routing.incoming = {k: v for k, v in self.routing.incoming.items() if self.specs[k].kind == "merge"}
-        out = cast(dict[tuple[str, str], Sequence[Route]], self.routing.out)
-        for port, routes in out.items():  # a list made by appending holds room for four
-            out[port] = tuple(routes)
+        self.specs = SpecsByNode(self.nodes, by_type)
+        self.routing = Routing.build(wf)
+        merges = {t for t, s in by_type.items() if s.kind == "merge"}
+        self.routing.incoming = {k: v for k, v in self.routing.incoming.items() if self.nodes[k].type in merges} if merges else {}
         # per-node facts as sets of the nodes they hold for (and retry policies only where
         # a node sets its own): a dict entry per node and fact was ~300 bytes a node
         self.policies: dict[str, RetryPolicy] = {
             n.id: policy_for(n.retry, by_type[n.type].default_retry) for n in wf.nodes if n.retry is not None
         }
-        self.side_effects = frozenset(n.id for n in wf.nodes if by_type[n.type].has_side_effects(n))
+        self.side_effects = self._nodes_where(wf, "has_side_effects", lambda spec, n: spec.has_side_effects(n))
+        self.multi_port = self._nodes_where(
+            wf, "output_ports", lambda spec, n: spec.kind != "loop" and len(spec.output_ports(n)) > 1
+        )
         self.static = frozenset(n.id for n in wf.nodes if not has_expr(n.config))  # usually the fewer
         self.static_cfg: dict[str, Any] = {}
-        self.multi_port = frozenset(
-            n.id for n in wf.nodes if by_type[n.type].kind != "loop" and len(by_type[n.type].output_ports(n)) > 1
-        )
         self.triggers = [n.id for n in wf.nodes if by_type[n.type].is_trigger]
+
+    def _nodes_where(self, wf: Workflow, method: str, test: Callable[[NodeSpec, Node], bool]) -> frozenset[str]:
+        """The nodes `test` holds for, asked once per type and `on_error` where the type's
+        answer does not depend on the node (most types: a chain of 2,000 `set` nodes asks once)."""
+        methods = (method, "base_output_ports") if method == "output_ports" else (method,)
+        fixed = {t: all(_per_type(spec, m) for m in methods) for t, spec in self.by_type.items()}
+        known: dict[tuple[str, str], bool] = {}
+        found = []
+        by_type = self.by_type
+        for n in wf.nodes:
+            if fixed[n.type]:
+                key = (n.type, n.on_error)
+                hit = known.get(key)
+                if hit is None:
+                    hit = known[key] = test(by_type[n.type], n)
+            else:
+                hit = test(by_type[n.type], n)
+            if hit:
+                found.append(n.id)
+        return frozenset(found)
 
     def policy(self, node: Node) -> RetryPolicy:
         """The node's retry policy: its own, else its type's default."""
@@ -71,19 +95,22 @@ class Plan:
 
     def config(self, node: Node, names_factory: Callable[[], dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
         """Render and validate a node's config (static configs are validated once)."""
-        spec = self.specs[node.id]
-        if node.id in self.static:
-            got = self.static_cfg.get(node.id)
+        node_id = node.id
+        spec = self.by_type[node.type]
+        if node_id in self.static:
+            got = self.static_cfg.get(node_id)
             if got is None:
-                got = self.static_cfg[node.id] = (self._validate(node, spec, node.config), node.config)
+                got = self.static_cfg[node_id] = (self._validate(node, spec, node.config), node.config)
             return got
         names = names_factory()
         raw = {}
+        kept = spec.fields_not_rendered
+        render = expressions.render
         for key, val in node.config.items():
-            if key in spec.fields_not_rendered:
+            if key in kept:
                 raw[key] = val
             else:
-                raw[key] = expressions.render(val, names, node_id=node.id, field=f"config.{key}")
+                raw[key] = render(val, names, node_id=node_id, field=f"config.{key}")
         return self._validate(node, spec, raw), raw
 
     @staticmethod

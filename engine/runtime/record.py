@@ -273,7 +273,8 @@ def new_record(
     from engine.errors import EngineError
     from engine.nodes.registry import get_spec
 
-    triggers = [n for n in workflow.nodes if get_spec(n.type).is_trigger]
+    trigger_types = {t for t in dict.fromkeys(n.type for n in workflow.nodes) if get_spec(t).is_trigger}
+    triggers = [n for n in workflow.nodes if n.type in trigger_types]  # a spec asked once per type
     if trigger is None:
         chosen = next((n for n in triggers if n.type == "manual_trigger"), None) or (triggers[0] if triggers else None)
     else:

@@ -11,11 +11,11 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from engine.runtime.orchestrator import iso
-from engine.runtime.record import MAIN_THREAD, RESUMABLE, RunRecord
+from engine.runtime.record import MAIN_THREAD, RESUMABLE, RunRecord, iso
 
 __all__ = [
     "END_STATES",
+    "attempt_view",
     "duration_ms",
     "outputs_and_attempts",
     "progress",
@@ -116,22 +116,21 @@ def status_object(rec: RunRecord, *, status: str | None = None, now: float | Non
     }
 
 
+def attempt_view(a: dict[str, Any]) -> dict[str, Any]:
+    """One attempt as every surface shows it (times in ISO 8601)."""
+    return {
+        "attempt": a.get("attempt"),
+        "status": a.get("status"),
+        "duration_ms": a.get("duration_ms"),
+        "error": a.get("error"),
+        "started_at": _iso_any(a.get("started_at")),
+    }
+
+
 def outputs_and_attempts(rec: RunRecord) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
     """The main thread's node outputs and attempt records, as the CLI prints them."""
     main = rec.threads.get(MAIN_THREAD)
     if main is None:
         return {}, {}
-    attempts = {
-        node: [
-            {
-                "attempt": a.get("attempt"),
-                "status": a.get("status"),
-                "duration_ms": a.get("duration_ms"),
-                "error": a.get("error"),
-                "started_at": _iso_any(a.get("started_at")),
-            }
-            for a in lst
-        ]
-        for node, lst in main.attempts.items()
-    }
+    attempts = {node: list(map(attempt_view, lst)) for node, lst in main.attempts.items()}
     return dict(main.outputs), attempts

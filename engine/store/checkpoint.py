@@ -32,9 +32,10 @@ from typing import TYPE_CHECKING, Any, cast
 from engine import events as ev
 from engine import recorded_io
 from engine.errors import RunTakenOver, StoreError
+from engine.jsonvalue import checked_json, forget_checked
 from engine.runtime.record import MAIN_THREAD, Frame, RunRecord, ThreadRecord
 from engine.store import codec, owner
-from engine.store.sql import RawTransaction, statements
+from engine.store.sql import NODE_RUN_ROW, RawTransaction, row_inserts, statements
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -45,6 +46,8 @@ GROUP_WINDOW = 0.005
 GROUP_ROWS = 2000
 COUNTED = ("succeeded", "failed", "skipped")
 PRODUCERS = frozenset({"succeeded", "failed", "pinned", "reused", "replayed"})  # attempts whose output is stored
+RUN_STATUS = NODE_RUN_ROW.index("status")  # where a node_runs row holds what it is changed by
+RUN_OUTPUT_SEQ = NODE_RUN_ROW.index("output_seq")
 
 
 class TrackedDict(dict):  # type: ignore[type-arg]
@@ -238,9 +241,11 @@ class Checkpointer:
         self.threads: dict[str, _Thread] = {}
         for tid, th in record.threads.items():
             self.threads[tid] = _Thread(th, len(self.threads), tid in existing)
-        self.node_runs: list[dict[str, Any]] = []
-        self.outputs: list[dict[str, Any]] = []
-        self.recordings: list[dict[str, Any]] = []
+        # rows waiting for the next commit, in NODE_RUN_ROW / OUTPUT_ROW / RECORDING_ROW order
+        self.node_runs: list[list[Any]] = []
+        self.outputs: list[tuple[Any, ...]] = []
+        self.recordings: list[tuple[Any, ...]] = []
+        self._insert_runs, self._insert_outputs, self._insert_recordings = row_inserts(self.sql, self.sqlite)
         self.in_flight: dict[str, list[Any]] = {}
         self.pending_since: float | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -255,6 +260,7 @@ class Checkpointer:
         self._response_written: Any = record.response
         self._debug_written = record.debug.version
         self.commits = 0
+        forget_checked()  # a value checked before this run is encoded when written
 
     # -- subscription ----------------------------------------------------------
     def subscribe(self, hooks: ev.LifecycleHooks) -> None:
@@ -336,26 +342,35 @@ class Checkpointer:
         return tt
 
     def _collect(self, tt: _Thread, *, capture: bool) -> None:
-        """Move a thread's changes since the last event into the pending commit."""
+        """Move a thread's changes since the last event into the pending commit (the
+        tracked maps' `take()` written out: this runs once per finished node)."""
         th = tt.th
         tt.meta_dirty = True
-        changed = th.node_status.take()  # type: ignore[attr-defined]
-        made = self._attempt_rows(tt, changed) if changed else None
-        outs = th.outputs.take()  # type: ignore[attr-defined]
+        statuses: TrackedDict = th.node_status  # type: ignore[assignment]  # swapped in by track()
+        outputs: TrackedDict = th.outputs  # type: ignore[assignment]
+        counts: TrackedDict = th.edge_counts  # type: ignore[assignment]
+        made = None
+        changed = statuses.dirty
+        if changed:
+            statuses.dirty = {}
+            made = self._attempt_rows(tt, changed)
+        outs = outputs.dirty
         if outs:
+            outputs.dirty = {}
             self._output_rows(th, outs, made)
-        edges = th.edge_counts.take()  # type: ignore[attr-defined]
+        edges = counts.dirty
         if edges:
-            counts = th.edge_counts
-            delta_e = tt.edge_delta
+            counts.dirty = {}
+            delta = tt.edge_delta
             for conn in edges:
-                delta_e[conn] = counts[conn]
+                delta[conn] = counts[conn]
         if capture:
             tt.capture = _Capture(th)
 
-    def _attempt_rows(self, tt: _Thread, changed: dict[str, None]) -> dict[str, dict[str, Any]] | None:
-        """The status deltas of the nodes that changed and a `node_runs` row per new attempt;
-        returns node -> the last row made for it (None when there is none)."""
+    def _attempt_rows(self, tt: _Thread, changed: dict[str, None]) -> dict[str, list[Any]] | None:
+        """The status deltas of the nodes that changed and a `node_runs` row (a list in
+        `NODE_RUN_ROW` order) per new attempt; returns node -> the last row made for it
+        (None when there is none)."""
         th = tt.th
         tid = th.thread_id
         status = th.node_status
@@ -366,7 +381,8 @@ class Checkpointer:
         rows = self.node_runs
         eid = self.eid
         seq = self.seq
-        made: dict[str, dict[str, Any]] | None = None
+        dumps = codec.dumps
+        made: dict[str, list[Any]] | None = None
         for node in changed:
             delta[node] = status[node]
             lst = attempts.get(node)
@@ -380,18 +396,7 @@ class Checkpointer:
                 a = lst[i]
                 seq += 1
                 error = a.get("error")
-                row = {
-                    "execution_id": eid,
-                    "seq": seq,
-                    "thread_id": tid,
-                    "node_id": node,
-                    "attempt": a["attempt"],
-                    "status": a["status"],
-                    "started_at": a["started_at"],
-                    "duration_ms": a["duration_ms"],
-                    "error": None if error is None else codec.dumps(error),
-                    "output_seq": None,
-                }
+                row = [eid, seq, tid, node, a["attempt"], a["status"], a["started_at"], a["duration_ms"], None if error is None else dumps(error), None]
                 rows.append(row)
                 if pending:
                     self._recording(row, a, pending)
@@ -402,36 +407,36 @@ class Checkpointer:
         self.seq = seq
         return made
 
-    def _output_rows(self, th: ThreadRecord, outs: dict[str, None], made: dict[str, dict[str, Any]] | None) -> None:
-        """An `outputs` row per output set since the last event, linked to the attempt that made it."""
+    def _output_rows(self, th: ThreadRecord, outs: dict[str, None], made: dict[str, list[Any]] | None) -> None:
+        """An `outputs` row per output set since the last event, linked to the attempt that made it.
+        A value the orchestrator has just checked is not encoded again (`checked_json`)."""
         outputs = th.outputs
         rows = self.outputs
         eid = self.eid
         tid = th.thread_id
         seq = self.seq
         for node in outs:
-            enc, size, data = codec.encode_value(outputs[node])
+            value = outputs[node]
+            raw = checked_json(value)
+            enc, size, data = codec.encode_value(value) if raw is None else codec.encode_raw(raw)
             seq += 1
-            rows.append({"execution_id": eid, "seq": seq, "thread_id": tid, "node_id": node, "encoding": enc, "size": size, "data": data})
+            rows.append((eid, seq, tid, node, enc, size, data))
             producer = made.get(node) if made is not None else None  # the attempt that produced it, when it ended in this event
-            if producer is not None and producer["status"] in PRODUCERS:
-                producer["output_seq"] = seq
+            if producer is not None and producer[RUN_STATUS] in PRODUCERS:
+                producer[RUN_OUTPUT_SEQ] = seq
         self.seq = seq
 
-    def _recording(self, row: dict[str, Any], a: dict[str, Any], pending: dict[tuple[str, str, int], Any]) -> None:
+    def _recording(self, row: list[Any], a: dict[str, Any], pending: dict[tuple[str, str, int], Any]) -> None:
         """The attempt's recorded I/O goes on the attempt and into a `recordings` row (same seq)."""
-        io = pending.pop((row["thread_id"], row["node_id"], row["attempt"]), None)
+        eid, seq, tid, node, attempt = row[:5]
+        io = pending.pop((tid, node, attempt), None)
         if io is None:
             return
-        if io.get("replayed") and row["status"] == "succeeded":
-            row["status"] = a["status"] = "replayed"
+        if io.get("replayed") and row[RUN_STATUS] == "succeeded":
+            row[RUN_STATUS] = a["status"] = "replayed"
         a["io"] = io
         enc, size, data = recorded_io.encode(io)
-        self.recordings.append(
-            {"execution_id": self.eid, "seq": row["seq"], "thread_id": row["thread_id"], "node_id": row["node_id"],
-             "attempt": row["attempt"], "kind": io["kind"], "captured": bool(io.get("captured")),
-             "encoding": enc, "size": size, "data": data}
-        )
+        self.recordings.append((eid, seq, tid, node, attempt, io["kind"], bool(io.get("captured")), enc, size, data))
 
     def _pending(self) -> None:
         now = time.monotonic()
@@ -614,12 +619,9 @@ class Checkpointer:
                         f"execution {self.eid} was taken over by another process (or has finished);"
                         " this process stops running it and writes nothing more"
                     )
-                if node_runs:
-                    sql.node_runs.run_many(cur, node_runs)
-                if outputs:
-                    sql.outputs.run_many(cur, outputs)
-                if recordings:
-                    sql.recordings.run_many(cur, recordings)
+                self._insert_runs.run(cur, node_runs)
+                self._insert_outputs.run(cur, outputs)
+                self._insert_recordings.run(cur, recordings)
                 if final:
                     for tt in self.threads.values():
                         tt.capture = None

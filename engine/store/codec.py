@@ -1,4 +1,4 @@
-"""JSON text for the store, and the compressed form of large outputs."""
+"""JSON text for the store (compact, C-encoded), and the compressed form of large outputs."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import json
 import zlib
 from typing import Any
 
+from engine.jsonvalue import compact_encoder
+
 COMPRESS_OVER = 64 * 1024  # outputs larger than this (JSON bytes) are stored zlib-compressed
 
-_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
-dumps = _encoder.encode
+dumps = compact_encoder(default=str, allow_nan=True)
 _decode = json.JSONDecoder().decode
 
 
@@ -27,7 +28,11 @@ def dumps_opt(value: Any) -> str | None:
 
 def encode_value(value: Any) -> tuple[str, int, bytes]:
     """(encoding, size of the JSON text, stored bytes) for one output value."""
-    raw = dumps(value).encode("utf-8")
+    return encode_raw(dumps(value).encode("utf-8"))
+
+
+def encode_raw(raw: bytes) -> tuple[str, int, bytes]:
+    """`encode_value` of a value whose UTF-8 JSON text is `raw` (already encoded once)."""
     if len(raw) > COMPRESS_OVER:
         return "zjson", len(raw), zlib.compress(raw, 6)
     return "json", len(raw), raw

@@ -15,6 +15,7 @@ compiles them again and compares, so a schema change cannot leave them stale.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,64 @@ class Prepared:
 
     def __repr__(self) -> str:
         return f"Prepared({self.sql!r}, {self.keys!r})"
+
+
+# The columns of the rows a checkpoint inserts, in the order its row tuples hold them (the
+# tables' own order; `RowInsert` maps them onto any other).
+NODE_RUN_ROW = ("execution_id", "seq", "thread_id", "node_id", "attempt", "status", "started_at", "duration_ms", "error", "output_seq")
+OUTPUT_ROW = ("execution_id", "seq", "thread_id", "node_id", "encoding", "size", "data")
+RECORDING_ROW = ("execution_id", "seq", "thread_id", "node_id", "attempt", "kind", "captured", "encoding", "size", "data")
+
+MULTI_ROWS = 64  # the most rows one multi-row INSERT holds (SQLite: 640 parameters at most here)
+
+
+class RowInsert:
+    """An INSERT of many rows given as tuples (or lists) in `columns` order: no dict per row.
+
+    On SQLite the rows go in multi-row statements (`INSERT ... VALUES (...), (...)`) of
+    64, 32, ..., 1 rows, each compiled once and kept in sqlite3's statement cache: a
+    SQLite `executemany` steps, resets and binds the statement once per row, which was
+    a quarter of the checkpointer's SQLite time. Elsewhere: `executemany` of the
+    prepared statement (positional or named parameters as the driver wants them)."""
+
+    __slots__ = ("_texts", "as_given", "columns", "multi", "prepared")
+
+    def __init__(self, prepared: Prepared, columns: Sequence[str], *, multi_row: bool) -> None:
+        self.prepared = prepared
+        self.columns = tuple(columns)
+        self.as_given = prepared.keys is not None and tuple(prepared.keys) == self.columns  # positional, same order
+        self.multi = multi_row and self.as_given and prepared.sql.endswith(")") and " VALUES (" in prepared.sql
+        self._texts: dict[int, str] = {}
+
+    def run(self, cur: Any, rows: list[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        if self.multi:
+            self._run_multi(cur, rows)
+        elif self.as_given:
+            cur.executemany(self.prepared.sql, rows)
+        else:
+            self.prepared.run_many(cur, [dict(zip(self.columns, r, strict=True)) for r in rows])
+
+    def _run_multi(self, cur: Any, rows: list[Sequence[Any]]) -> None:
+        flat = itertools.chain.from_iterable
+        full = len(rows) - len(rows) % MULTI_ROWS
+        if full:
+            cur.executemany(self._text(MULTI_ROWS), [list(flat(rows[i : i + MULTI_ROWS])) for i in range(0, full, MULTI_ROWS)])
+        start, size = full, MULTI_ROWS // 2
+        while start < len(rows):
+            if len(rows) - start >= size:
+                cur.execute(self._text(size), list(flat(rows[start : start + size])))
+                start += size
+            size //= 2
+
+    def _text(self, n: int) -> str:
+        text = self._texts.get(n)
+        if text is None:
+            sql = self.prepared.sql
+            at = sql.rfind(" VALUES (") + len(" VALUES ")
+            text = self._texts[n] = sql[:at] + ", ".join([sql[at:]] * n)
+        return text
 
 
 def _cols(table: sa.Table, skip: Iterable[str] = ()) -> list[str]:
@@ -156,6 +215,17 @@ def statements(dialect: Any) -> Statements:
     if getattr(dialect, "precompiled", False):
         return Statements({name: Prepared(sql, keys) for name, (sql, keys) in SQLITE_AT_HEAD.items()})
     return Statements(compile_statements(dialect))
+
+
+@cache
+def row_inserts(sql: Statements, multi_row: bool) -> tuple[RowInsert, RowInsert, RowInsert]:
+    """The checkpoint's row inserts (node_runs, outputs, recordings) for `sql`'s dialect;
+    `multi_row` on SQLite."""
+    return (
+        RowInsert(sql.node_runs, NODE_RUN_ROW, multi_row=multi_row),
+        RowInsert(sql.outputs, OUTPUT_ROW, multi_row=multi_row),
+        RowInsert(sql.recordings, RECORDING_ROW, multi_row=multi_row),
+    )
 
 
 class RawTransaction:

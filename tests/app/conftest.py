@@ -29,6 +29,9 @@ def _collect_garbage_between_tests(qapp):
     QGuiApplication.clipboard().clear()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     QCoreApplication.processEvents()
+    from app.runner import gc_pacer
+
+    gc_pacer.release()  # a run's end leaves the heap frozen until the studio is idle
     gc.collect()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 

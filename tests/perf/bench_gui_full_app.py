@@ -12,28 +12,42 @@ other processes taking the cores).
 probe waiting over 20 ms, and prints where those samples were (the innermost frame of
 the app or of pyqtgraph; "(Qt)" when no Python frame of theirs was running).
 
-Run: QT_QPA_PLATFORM=offscreen python -m tests.perf.bench_gui_full_app [--nodes 5000] [--stalls]
+The probes go on after the run until the studio has done what a run's end sets off
+(the final record on the canvas and in the docks, the Steps list, the history): the
+"end" columns are those waits. `--rounds N` repeats the docks in turn N times and adds a
+summary per dock. Modules are imported with bytecode caching on (in a cache under the
+temp directory), as in an installed package: this machine's PYTHONDONTWRITEBYTECODE
+would make the first run's lazy imports compile their source on the GUI thread.
+
+Run: QT_QPA_PLATFORM=offscreen python -m tests.perf.bench_gui_full_app [--nodes 5000] [--rounds 3] [--stalls]
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import os
 import sys
 import tempfile
-import threading
-import time
-from collections import Counter
-from pathlib import Path
-from typing import Any
+
+sys.dont_write_bytecode = False  # before any of the app is imported
+sys.pycache_prefix = os.path.join(tempfile.gettempdir(), "pe-bench-pycache")
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import statistics  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QEventLoop, QSettings, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from tests.perf.bench_gui_events import LatencyProbe, chain, stats
+from tests.perf.bench_gui_events import LatencyProbe, chain, stats  # noqa: E402
+
+END_WAIT_S = 20.0  # at most this long for the end of a run to settle
 
 
 class StallSampler:
@@ -73,8 +87,25 @@ def _innermost(frame: object) -> str:
     return "(Qt)"
 
 
-def measure_dock(app: QApplication, ui: Any, dock: str, stalls: Counter[str] | None) -> tuple[Any, ...]:
-    """One run with `dock` in front: (dock, events/s, s, latency stats..., samples, GUI-thread CPU s)."""
+def _settled(ui: Any, execution_id: str | None) -> bool:
+    """Whether what the end of a run sets off is done: the Steps list shows the run, no
+    coroutine of the runner is pending and no history refresh is due."""
+    steps = getattr(ui, "time_travel", None)
+    listed = steps is None or execution_id is None or steps.execution_id == execution_id
+    return listed and not ui.controller._tasks and not ui._history_timer.isActive()
+
+
+def _wait_settled(app: QApplication, ui: Any, execution_id: str | None) -> None:
+    t = time.perf_counter()
+    while time.perf_counter() - t < END_WAIT_S and not _settled(ui, execution_id):
+        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 20)
+    t = time.perf_counter()
+    while time.perf_counter() - t < 0.3:  # the end's last repaints
+        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 20)
+
+
+def measure_dock(app: QApplication, ui: Any, dock: str, stalls: Counter[str] | None) -> dict[str, Any]:
+    """One run with `dock` in front, then its end until the studio settled."""
     ui.docks[dock].raise_()
     app.processEvents()
     probe = LatencyProbe()
@@ -91,18 +122,64 @@ def measure_dock(app: QApplication, ui: Any, dock: str, stalls: Counter[str] | N
     QTimer.singleShot(120_000, waiting.quit)
     waiting.exec()
     gui_cpu = time.thread_time() - cpu0
+    during = len(probe.samples)
+    ui.controller.run_ended.disconnect(finished)
+    elapsed = (done[0] if done else time.perf_counter()) - t0
+    _wait_settled(app, ui, ui.controller.execution_id)
+    end_s = time.perf_counter() - t0 - elapsed
     if sampler is not None and stalls is not None:
         sampler.stop()
         stalls.update(sampler.where)
     probe.timer.stop()
-    ui.controller.run_ended.disconnect(finished)
-    elapsed = (done[0] if done else time.perf_counter()) - t0
     bridge = ui.controller.bridge
     events = bridge.events if bridge is not None else 0
-    t = time.perf_counter()
-    while time.perf_counter() - t < 0.5:  # the end-of-run repaints, before the next run
-        app.processEvents()
-    return (dock, events / elapsed if elapsed else 0.0, elapsed, *stats(probe.samples), len(probe.samples), gui_cpu)
+    return {
+        "dock": dock, "events/s": events / elapsed if elapsed else 0.0, "run s": elapsed, "cpu": gui_cpu,
+        "run": stats(probe.samples[:during]), "probes": during, "end": stats(probe.samples[during:]), "end s": end_s,
+    }
+
+
+def _owed_collection() -> float | None:
+    """The full collection the runs left owed, run now and timed (None: nothing owed)."""
+    try:
+        from app.runner import gc_pacer
+    except ImportError:
+        return None
+    if not getattr(gc_pacer, "owed", lambda: False)():
+        return None
+    ms: float = gc_pacer.collect_owed()
+    return ms
+
+
+def _idle_s() -> float:
+    from app.runner import gc_pacer
+
+    return float(getattr(gc_pacer, "IDLE_S", 0.0))
+
+
+def _print_runs(rows: list[dict[str, Any]]) -> None:
+    print("| dock in front | events/s | run s | GUI thread CPU s | p50 ms | p99 ms | max ms | probes | end s | end p99 ms | end max ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        p50, p99, mx = r["run"]
+        _e50, e99, emx = r["end"]
+        print(f"| {r['dock']} | {r['events/s']:,.0f} | {r['run s']:.1f} | {r['cpu']:.2f} | {p50:.2f} | {p99:.2f} | {mx:.2f} | {r['probes']} "
+              f"| {r['end s']:.1f} | {e99:.1f} | {emx:.1f} |")
+
+
+def _print_summary(rows: list[dict[str, Any]], docks: list[str]) -> None:
+    """Per dock: the median and range over the rounds."""
+
+    def spread(values: list[float]) -> str:
+        return f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f})"
+
+    print("| dock in front | runs | p99 ms | max ms | p50 ms | GUI thread CPU s | end p99 ms | end max ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for dock in docks:
+        mine = [r for r in rows if r["dock"] == dock]
+        print(f"| {dock} | {len(mine)} | {spread([r['run'][1] for r in mine])} | {spread([r['run'][2] for r in mine])} "
+              f"| {spread([r['run'][0] for r in mine])} | {spread([r['cpu'] for r in mine])} "
+              f"| {spread([r['end'][1] for r in mine])} | {spread([r['end'][2] for r in mine])} |")
 
 
 def cancel_pending_tasks(app: QApplication, loop: asyncio.AbstractEventLoop, grace_s: float = 5.0) -> None:
@@ -121,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--nodes", type=int, default=5000)
     parser.add_argument("--docks", default="history,log,timeline", help="bottom docks to put in front, one run each")
+    parser.add_argument("--rounds", type=int, default=1, help="the docks take turns this many times")
     parser.add_argument("--stalls", action="store_true", help="sample the GUI thread's stack while probes wait")
     args = parser.parse_args(argv)
     stalls: Counter[str] = Counter()
@@ -148,9 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     settle = time.perf_counter()
     while time.perf_counter() - settle < 1.0:  # first paint, validation, history
         app.processEvents()
-    rows = []
-    for dock in args.docks.split(","):
-        rows.append(measure_dock(app, ui, dock, stalls if args.stalls else None))
+    docks = args.docks.split(",")
+    rows = [measure_dock(app, ui, dock, stalls if args.stalls else None) for _ in range(args.rounds) for dock in docks]
+    owed_ms = _owed_collection()
     cancel_pending_tasks(app, loop)
     ui.shutdown()
     window.document.undo_stack.setClean()
@@ -158,13 +236,17 @@ def main(argv: list[str] | None = None) -> int:
     asyncio.events._set_running_loop(None)
 
     print()
-    print(f"Studio window, {args.nodes:,}-node chain on SQLite, minimap shown (probe every 5 ms)")
+    print(f"Studio window, {args.nodes:,}-node chain on SQLite, minimap shown (probe every 5 ms; load average "
+          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at the end)")
     print()
-    print("| dock in front | events/s | run s | GUI thread CPU s | p50 ms | p99 ms | max ms | probes |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for dock, evs, secs, p50, p99, mx, n, cpu in rows:
-        print(f"| {dock} | {evs:,.0f} | {secs:.1f} | {cpu:.2f} | {p50:.2f} | {p99:.2f} | {mx:.2f} | {n} |")
+    _print_runs(rows)
     print()
+    if args.rounds > 1:
+        _print_summary(rows, docks)
+        print()
+    if owed_ms is not None:
+        print(f"The full garbage collection the runs put off (the studio runs it after {_idle_s():.0f} s without input): {owed_ms:.0f} ms")
+        print()
     if stalls:
         total = sum(stalls.values())
         print(f"Where the GUI thread was while a probe waited over 20 ms ({total} samples, every run)")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from PySide6.QtCore import QCoreApplication
+
 from app.panels import log_dock
 from app.panels.log_dock import (
     LogPanel,
@@ -190,3 +192,52 @@ def test_a_stream_of_batches_updates_the_count_a_few_times_and_ends_on_the_total
     assert len(texts) < batches / 4
     qtbot.waitUntil(lambda: panel.count.text() == f"{batches * 10} / {batches * 10} lines", timeout=2 * log_dock.COUNT_MS + 1000)
     panel.grab().save(str(tmp_path / "log_count.png"))
+
+
+def test_a_stream_of_batches_is_painted_together_and_ends_shown_at_the_bottom(qtbot, tmp_path, monkeypatch):
+    """A big run appends a batch per frame: the model takes each at once (filters, copies
+    and the line count see it), the table is repainted once per PAINT_MS for all of them
+    and ends scrolled to the last line."""
+    from PySide6.QtCore import QEvent, QObject
+
+    monkeypatch.setattr(log_dock, "PAINT_MS", 2000)  # far longer than the 30 frames below take
+    panel = LogPanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 240)
+    panel.show()
+    qtbot.waitExposed(panel)
+    paints: list[int] = []
+
+    class Count(QObject):
+        def eventFilter(self, _obj, event):
+            if event.type() == QEvent.Type.Paint:
+                paints.append(1)
+            return False
+
+    counter = Count()
+    panel.table.viewport().installEventFilter(counter)
+    for b in range(30):
+        panel.append([LogLine(float(b * 10 + i), "INFO", f"n{b} line {i}", f"n{b}", "e1") for i in range(10)])
+        QCoreApplication.processEvents()  # a frame passes between batches
+    assert panel.model.rowCount() == 300 and len(panel.shown_lines()) == 300  # all there at once
+    assert not panel.table.viewport().updatesEnabled() and paints == []  # not one paint per batch
+    qtbot.waitUntil(lambda: panel.table.viewport().updatesEnabled() and len(paints) > 0, timeout=log_dock.PAINT_MS + 5000)
+    last = panel.proxy.index(299, 0)
+    assert panel.table.viewport().rect().intersects(panel.table.visualRect(last))  # the last line is in view
+    panel.grab().save(str(tmp_path / "log_painted.png"))
+
+
+def test_a_table_scrolled_back_is_not_held_while_lines_stream_in(qtbot, monkeypatch):
+    """Reading back while a run streams: the new lines land out of view, so the table
+    keeps painting (and scrolling) at once."""
+    monkeypatch.setattr(log_dock, "PAINT_MS", 2000)
+    panel = LogPanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 240)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.append([LogLine(float(i), "INFO", f"line {i}", "n", "e1") for i in range(200)])
+    panel._release_paint()
+    panel.table.scrollToTop()
+    panel.append([LogLine(float(200 + i), "INFO", f"line {200 + i}", "n", "e1") for i in range(10)])
+    assert panel.table.viewport().updatesEnabled() and panel.table.verticalScrollBar().value() == 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Qt
 
 from app.panels.timeline import TimelinePanel
 from app.runner.bridge import AttemptSpan
@@ -49,7 +49,6 @@ def test_attempts_gaps_hover_and_click(qtbot):
     assert "attempt 3" in panel.gantt.toolTip()
     clicked = []
     panel.node_clicked.connect(clicked.append)
-    from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
     QTest.mouseClick(panel.gantt.viewport(), Qt.MouseButton.LeftButton, pos=panel.gantt.mapFromScene(scene_pos))
@@ -98,6 +97,43 @@ def test_a_hidden_timeline_keeps_data_and_draws_when_shown(qtbot):
     assert drawn() == 5
     panel.show()
     assert drawn() == 6
+
+
+def test_a_timeline_tabbed_behind_another_dock_draws_when_its_tab_is_chosen(qtbot):
+    """Qt keeps a dock whose tab is behind another 'visible' (moved out of the window), so
+    the timeline drew every redraw of a run it did not show; its dock's tab decides now."""
+    from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    window.setCentralWidget(QLabel("canvas"))
+    window.resize(900, 600)
+    panel = TimelinePanel()
+    docks = []
+    for title, widget in (("History", QLabel("runs")), ("Timeline", panel)):
+        dock = QDockWidget(title, window)
+        dock.setWidget(widget)
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        docks.append(dock)
+    window.tabifyDockWidget(docks[0], docks[1])
+    docks[0].raise_()
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: not panel.on_screen(), timeout=2000)
+    assert panel.isVisible()  # what Qt says of a tab behind another
+    panel.set_spans(_spans())
+
+    def drawn() -> int:
+        return sum(len(item.opts["x0"]) for item in panel.bar_items.values())
+
+    assert len(panel.bars) == 5 and drawn() == 0
+    docks[1].raise_()
+    qtbot.waitUntil(lambda: drawn() == 5, timeout=2000)
+    docks[0].raise_()
+    qtbot.waitUntil(lambda: not panel.on_screen(), timeout=2000)
+    panel.add_spans([AttemptSpan("main", "late", 1, T0 + 2.0, T0 + 2.1, "failed")])
+    qtbot.waitUntil(lambda: len(panel.bars) == 6, timeout=2000)
+    assert drawn() == 5
 
 
 def _bars(panel: TimelinePanel) -> list[tuple[tuple[str, str, int], int, float, float, str]]:
@@ -173,10 +209,78 @@ def test_a_big_live_run_grows_the_plot_in_steps_and_the_whole_run_fits_it(qtbot,
     for side in ("left", "bottom"):
         assert plot.getAxis(side).cacheMode() == QGraphicsItem.CacheMode.DeviceCoordinateCache
     panel.set_spans(spans)  # the run ended: its record
-    (_x0, x1), (_y0, y1) = plot.viewRange()
+    (_x0, x1), (y0, y1) = plot.viewRange()
     assert abs(x1 - panel._right * 1.03) < 1e-9
-    assert abs(y1 - (n - 0.3)) < 1e-9
+    assert y0 <= -tl.ROW_ROOM and n - 1 + tl.ROW_ROOM <= y1 and abs((n - 1 - y1) - y0) < 1e-9  # fits, with room
     panel.grab().save(str(tmp_path / "timeline_final.png"))
+
+
+def _room_px(panel: TimelinePanel) -> tuple[float, float]:
+    """Pixels between the plot's top edge and the first row's centre, and between the
+    last row's centre and the bottom edge."""
+    vb = panel.gantt.getPlotItem().getViewBox()
+    box = vb.sceneBoundingRect()
+    top = vb.mapViewToScene(QPointF(0, 0)).y() - box.top()
+    bottom = box.bottom() - vb.mapViewToScene(QPointF(0, len(panel.rows) - 1)).y()
+    return top, bottom
+
+
+def test_the_first_and_last_row_names_are_not_cut_by_the_plot_edge(qtbot, tmp_path):
+    """A big run fit exactly left 0.7 rows of room: a fraction of a pixel for 600 rows, so
+    the top row's name was cut in half. The room is now half a name's height at least,
+    also after the dock is made shorter."""
+    from app.panels import timeline as tl
+
+    panel = TimelinePanel()
+    qtbot.addWidget(panel)
+    panel.resize(1000, 250)
+    panel.show()
+    qtbot.waitExposed(panel)
+    n = 600
+    spans = [AttemptSpan("main", f"n{i}", 1, T0 + i * 0.001, T0 + i * 0.001 + 0.0006, "succeeded") for i in range(n)]
+    panel.set_names({s.node_id: f"Node {i}" for i, s in enumerate(spans)})
+    panel.set_spans(spans)
+    ticks = panel.gantt.getPlotItem().getAxis("left")._tickLevels[0]
+    assert ticks[0] == (0, "Node 0")
+    top, bottom = _room_px(panel)
+    assert top >= tl.LABEL_PX / 2 and bottom >= tl.LABEL_PX / 2
+    left = panel.gantt.getPlotItem().getAxis("left")
+    qtbot.waitUntil(lambda: left.width() >= panel.fontMetrics().horizontalAdvance(f"Node {n - 1}"), timeout=2000)
+    panel.grab().save(str(tmp_path / "timeline_names.png"))
+    panel.resize(1000, 160)  # a shorter dock: the room follows
+    qtbot.waitUntil(lambda: _room_px(panel)[0] >= tl.LABEL_PX / 2 and _room_px(panel)[1] >= tl.LABEL_PX / 2, timeout=3000)
+    few = spans[:3]  # a small run keeps its usual room (0.7 of a row is plenty)
+    panel.set_spans(few)
+    (_x0, _x1), (y0, y1) = panel.gantt.getPlotItem().viewRange()
+    assert (y0, y1) == (-tl.ROW_ROOM, 2 + tl.ROW_ROOM)
+
+
+def test_a_run_ending_keeps_its_live_bars_and_takes_the_recorded_times(qtbot):
+    """At a run's end its record replaces the live attempts: in the same order the bars
+    are kept (no re-sort), with the recorded times, as if the record had been set alone."""
+    panel = TimelinePanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    live = [AttemptSpan("main", f"n{i}", 1, T0 + i * 0.01, T0 + i * 0.01 + 0.004, "succeeded") for i in range(300)]
+    panel.add_spans(live[:250])
+    panel.redraw()
+    panel.add_spans(live[250:])  # not drawn yet when the run ends
+    bars = list(panel.bars)
+    assert len(bars) == 300 and sum(len(i.opts["x0"]) for i in panel.bar_items.values()) == 250
+    recorded = [AttemptSpan(s.thread_id, s.node_id, 1, s.start + 0.0001, s.start + 0.0051, "succeeded") for s in live]
+    recorded[7] = AttemptSpan("main", "n7", 1, recorded[7].start, recorded[7].end, "failed", "boom")
+    panel.set_spans(recorded)
+    assert panel.bars == bars  # the same Bar objects
+    whole = TimelinePanel()
+    qtbot.addWidget(whole)
+    whole.show()
+    whole.set_spans(recorded)
+    assert _bars(panel) == _bars(whole) and panel.rows == whole.rows
+    assert panel.caption.text() == whole.caption.text()
+    assert {k: list(v.opts["x0"]) for k, v in panel.bar_items.items() if len(v.opts["x0"])} == {
+        k: list(v.opts["x0"]) for k, v in whole.bar_items.items() if len(v.opts["x0"])
+    }
+    assert set(panel.bar_items) >= {"succeeded", "failed"} and len(panel.bar_items["failed"].opts["x0"]) == 1
 
 
 def test_a_big_live_run_redraws_half_as_often_and_ends_on_the_whole_run(qtbot):
@@ -189,15 +293,19 @@ def test_a_big_live_run_redraws_half_as_often_and_ends_on_the_whole_run(qtbot):
     panel.show()
     qtbot.waitExposed(panel)
     spans = [AttemptSpan("main", f"n{i}", 1, T0 + i * 0.001, T0 + i * 0.001 + 0.0006, "succeeded") for i in range(tl.GROW_FROM + 50)]
+
+    def drawn() -> int:
+        return sum(len(i.opts["x0"]) for i in panel.bar_items.values())
+
     panel.add_spans(spans[:10])
     assert panel._redraw.interval() == tl.REDRAW_MS
-    qtbot.waitUntil(lambda: len(panel.bars) == 10, timeout=2000)
+    qtbot.waitUntil(lambda: drawn() == 10, timeout=2000)
     panel.add_spans(spans[10 : tl.GROW_FROM])
-    qtbot.waitUntil(lambda: len(panel.bars) == tl.GROW_FROM, timeout=2000)
+    qtbot.waitUntil(lambda: drawn() == tl.GROW_FROM, timeout=2000)
     panel.add_spans(spans[tl.GROW_FROM : tl.GROW_FROM + 20])
     assert panel._redraw.isActive() and panel._redraw.interval() == tl.BIG_REDRAW_MS
-    panel.add_spans(spans[tl.GROW_FROM + 20 :])  # rides on the pending redraw
-    assert len(panel.bars) == tl.GROW_FROM
+    panel.add_spans(spans[tl.GROW_FROM + 20 :])  # rides on the pending redraw: placed now, drawn then
+    assert len(panel.bars) == len(spans) and drawn() == tl.GROW_FROM
     panel.set_spans(spans)  # the run ended
     assert len(panel.bars) == len(spans) and not panel._redraw.isActive()
     assert panel.caption.text().startswith(f"{len(spans)} nodes · {len(spans)} attempts")

@@ -109,3 +109,47 @@ def test_only_items_whose_look_changed_are_touched(setup: tuple) -> None:
     state.apply(Batch(nodes={"start": NodeLive("succeeded", 1, duration_ms=3.0), "get": NodeLive("running", 1)}))
     state.settle()
     assert touched == ["get"]
+
+
+def test_the_end_of_a_live_run_and_the_next_run_look_at_no_card_outside_the_run(setup: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A live run had every card in its states: its record at the end, and a new run of the
+    same workflow, repaint those cards and edges without a pass over every item or a new
+    connection index (5,000-node runs paid both, in one block, at their start and end).
+    The look is the one a fresh canvas shows for the same record."""
+    scene, wf, state = setup
+    state.begin(wf)
+    state.apply(Batch(nodes={n.id: NodeLive("succeeded", 1, duration_ms=2.0) for n in wf.nodes}, edges={0: 1, 1: 1}))
+    state.settle()
+    scene.node_item("log").set_run_state("retrying", "≠ output", "differs")  # a comparison's tint meanwhile
+    scans: list[str] = []
+    monkeypatch.setattr(state, "_mark_all", lambda: scans.append("scan"))
+    final = RunSnapshot("e", wf.id, "completed", {}, nodes={"start": NodeLive("succeeded", 1, duration_ms=2.0), "get": NodeLive("failed", 1, error="boom")}, edges={0: 1})
+    state.show_snapshot(wf.clone(), final)
+    state.settle()
+    assert scans == [] and state._conns_of is not None
+    shown = {n.id: (scene.node_item(n.id).run_state, scene.node_item(n.id).run_badge) for n in wf.nodes}
+    labels = [(scene.edge_item(c).flow_label, scene.edge_item(c).flow_taken) for c in wf.connections]
+    assert shown["get"][0] == "failed" and shown["log"] == (None, None)  # never ran: plain again
+    state.begin(wf.clone())  # the next run of the same workflow
+    state.settle()
+    assert scans == [] and all(scene.node_item(n.id).run_state == "pending" for n in wf.nodes)
+    # a fresh canvas on a fresh scene shows the same record the same way
+    scene2 = WorkflowScene()
+    scene2.bind(wf)
+    fresh = RunCanvas(lambda: scene2)
+    fresh.show_snapshot(wf, final)
+    fresh.settle()
+    assert shown == {n.id: (scene2.node_item(n.id).run_state, scene2.node_item(n.id).run_badge) for n in wf.nodes}
+    assert labels == [(scene2.edge_item(c).flow_label, scene2.edge_item(c).flow_taken) for c in wf.connections]
+
+
+def test_a_snapshot_after_a_partial_one_still_clears_every_card_it_does_not_name(setup: tuple) -> None:
+    """Stepping through a past run shows partial snapshots: a card shown at one step and
+    absent from the next goes back to plain (the pass over every item stays for that)."""
+    scene, wf, state = setup
+    state.show_snapshot(wf, RunSnapshot("e", wf.id, "completed", {}, nodes={"start": NodeLive("succeeded", 1), "get": NodeLive("succeeded", 1)}, edges={0: 1}))
+    state.settle()
+    state.show_snapshot(wf, RunSnapshot("e", wf.id, "completed", {}, nodes={"start": NodeLive("succeeded", 1)}, edges={}))
+    state.settle()
+    assert scene.node_item("start").run_state == "succeeded" and scene.node_item("get").run_state is None
+    assert scene.edge_item(wf.connections[0]).flow_label is None

@@ -1,8 +1,9 @@
-"""Full garbage collections wait while a run streams events; everything is restored after."""
+"""Full garbage collections wait while a run streams events, and after it until the studio is idle."""
 
 from __future__ import annotations
 
 import gc
+import weakref
 
 import pytest
 
@@ -15,6 +16,7 @@ def _no_run_left():
     yield
     while gc_pacer.active():
         gc_pacer.run_stopped()
+    gc_pacer.release()
 
 
 class _Cycle:
@@ -32,15 +34,16 @@ def test_a_run_freezes_what_lives_and_pauses_full_collections():
     assert gc_pacer.active()
     gc_pacer.run_stopped()
     assert not gc_pacer.active()
-    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before  # automatic full collections again...
+    assert gc.get_freeze_count() > 0 and gc_pacer.owed()  # ...of what is new: the heap stays frozen
     gc_pacer.run_stopped()  # unbalanced stop: harmless
     assert gc.get_threshold() == before
+    gc_pacer.collect_owed()
+    assert gc.get_freeze_count() == 0 and not gc_pacer.owed()
 
 
 def test_young_cycles_are_still_freed_during_a_run():
     gc_pacer.run_started()
-    import weakref
-
     ref = weakref.ref(_Cycle())
     gc.collect(0)
     assert ref() is None
@@ -48,8 +51,6 @@ def test_young_cycles_are_still_freed_during_a_run():
 
 def test_a_long_run_still_gets_a_full_collection_now_and_then(monkeypatch):
     gc_pacer.run_started()
-    import weakref
-
     obj = _Cycle()
     ref = weakref.ref(obj)
     gc.collect(1)  # survives into the oldest generation
@@ -58,4 +59,62 @@ def test_a_long_run_still_gets_a_full_collection_now_and_then(monkeypatch):
     assert ref() is not None
     monkeypatch.setattr(gc_pacer, "FULL_EVERY_S", 0.0)
     gc_pacer.tick()
+    assert ref() is None
+
+
+def _frozen_garbage() -> weakref.ref:
+    """A cycle that lives through a run's start (so it is frozen) and is dropped during the run."""
+    obj = _Cycle()
+    ref = weakref.ref(obj)
+    gc_pacer.run_started()
+    del obj
+    gc.collect()  # frozen: not even a full collection sees it
+    assert ref() is not None
+    return ref
+
+
+def test_the_end_of_a_run_collects_nothing_until_the_studio_is_left_alone(qtbot, monkeypatch):
+    monkeypatch.setattr(gc_pacer, "IDLE_S", 0.2)
+    ref = _frozen_garbage()
+    gc_pacer.run_stopped()
+    gc.collect()  # what Python would do on its own right after the run: the heap is not walked
+    assert ref() is not None and gc_pacer.owed()
+    qtbot.waitUntil(lambda: not gc_pacer.owed(), timeout=5000)  # no input for IDLE_S: collected
+    assert ref() is None and gc.get_freeze_count() == 0
+
+
+def test_input_puts_the_owed_collection_off(qtbot, monkeypatch):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QLineEdit
+
+    monkeypatch.setattr(gc_pacer, "IDLE_S", 1.0)
+    field = QLineEdit()
+    qtbot.addWidget(field)
+    field.show()
+    gc_pacer.run_started()
+    gc_pacer.run_stopped()
+    timer = gc_pacer._idle.timer
+    qtbot.waitUntil(lambda: timer.remainingTime() < 500, timeout=5000)
+    qtbot.keyClick(field, Qt.Key.Key_A)  # typing: the countdown starts again
+    assert timer.remainingTime() > 600 and gc_pacer.owed()
+    qtbot.waitUntil(lambda: not gc_pacer.owed(), timeout=5000)
+
+
+def test_a_new_run_puts_the_owed_collection_off_until_its_own_end(qtbot, monkeypatch):
+    monkeypatch.setattr(gc_pacer, "IDLE_S", 0.2)
+    ref = _frozen_garbage()
+    gc_pacer.run_stopped()
+    gc_pacer.run_started()
+    assert not gc_pacer._idle.timer.isActive()
+    assert gc_pacer.collect_owed() == 0.0 and gc_pacer.owed() and ref() is not None  # not mid-run
+    gc_pacer.run_stopped()
+    qtbot.waitUntil(lambda: ref() is None, timeout=5000)
+
+
+def test_shutting_the_run_tools_down_gives_the_heap_back():
+    ref = _frozen_garbage()
+    gc_pacer.run_stopped()
+    gc_pacer.release()
+    assert gc.get_freeze_count() == 0 and not gc_pacer.owed()
+    gc.collect()
     assert ref() is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from engine.store import sql
@@ -51,3 +52,46 @@ def test_a_sqlite_file_uses_the_written_out_statements_and_sqlalchemy_its_own() 
     assert lite.exec_progress.sql == SQLITE_AT_HEAD["exec_progress"][0]
     pg = statements(sa.create_engine("postgresql+psycopg://user@localhost/db").dialect)  # connects to nothing
     assert pg.exec_progress.keys is None and "%(w_eid)s" in pg.exec_progress.sql
+
+
+def test_the_checkpoint_row_tuples_follow_the_tables_columns() -> None:
+    from engine.store import schema
+
+    for columns, table in ((sql.NODE_RUN_ROW, schema.node_runs), (sql.OUTPUT_ROW, schema.outputs), (sql.RECORDING_ROW, schema.recordings)):
+        assert columns == tuple(c.name for c in table.columns)
+
+
+@pytest.mark.parametrize("count", [1, 2, 31, 63, 64, 65, 127, 128, 129, 200])
+def test_multi_row_inserts_write_what_one_row_at_a_time_writes(tmp_path: Path, count: int) -> None:
+    """The multi-row statements (64, 32, ..., 1 rows each) insert every row, in order, with
+    its values as given, as `executemany` of the one-row statement does."""
+    import sqlite3
+
+    con = sqlite3.connect(tmp_path / "rows.db", isolation_level=None)
+    one_row = Prepared("INSERT INTO t (a, b, c) VALUES (?, ?, ?)", ["a", "b", "c"])
+    rows = [(i, f"ü{i}", None if i % 3 else b"\x00" * i) for i in range(count)]
+    tables = {}
+    for name, multi in (("multi", True), ("single", False)):
+        con.execute("DROP TABLE IF EXISTS t")
+        con.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, a, b, c)")
+        insert = sql.RowInsert(one_row, ("a", "b", "c"), multi_row=multi)
+        assert insert.multi is multi
+        cur = con.cursor()
+        insert.run(cur, rows)
+        tables[name] = con.execute("SELECT n, a, b, c FROM t ORDER BY n").fetchall()
+    assert tables["multi"] == tables["single"] == [(i + 1, *r) for i, r in enumerate(rows)]
+
+
+def test_rows_for_a_statement_of_another_order_or_named_parameters_are_mapped(tmp_path: Path) -> None:
+    """Tuples in the table's order reach a statement that wants another order, or names
+    (as PostgreSQL's driver does; SQLite takes named parameters too)."""
+    import sqlite3
+
+    con = sqlite3.connect(tmp_path / "rows.db", isolation_level=None)
+    con.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, a, b)")
+    reordered = sql.RowInsert(Prepared("INSERT INTO t (b, a) VALUES (?, ?)", ["b", "a"]), ("a", "b"), multi_row=True)
+    named = sql.RowInsert(Prepared("INSERT INTO t (a, b) VALUES (:a, :b)", None), ("a", "b"), multi_row=True)
+    assert not reordered.multi and not named.multi
+    reordered.run(con.cursor(), [(1, 2), (3, 4)])
+    named.run(con.cursor(), [(5, 6)])
+    assert con.execute("SELECT a, b FROM t ORDER BY n").fetchall() == [(1, 2), (3, 4), (5, 6)]
