@@ -70,7 +70,7 @@ def _attempts_text(attempts: dict[str, list[dict[str, Any]]]) -> str:
     from engine.runtime.record import iso
     from engine.runtime.status import attempt_view
 
-    ascii_text = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+    ascii_text = json.encoder.encode_basestring_ascii
 
     def one(a: dict[str, Any]) -> str:
         try:
@@ -98,11 +98,11 @@ def run_json_text(status: dict[str, Any], rec: Any) -> tuple[str, list[str]]:
     if main is not None and "attempts" not in status and "outputs" not in status:
         try:
             head = _report_encode({**status, "outputs": dict(main.outputs)})
-            attempts = _attempts_text(main.attempts)
+            attempts_text = _attempts_text(main.attempts)
         except ValueError:  # NaN or Infinity: printed as null, and said so, by the general path
             pass
         else:
-            text = f'{head[:-1]}, "attempts": {attempts}}}'
+            text = f'{head[:-1]}, "attempts": {attempts_text}}}'
             if len(text) > INDENT_UP_TO:
                 return text, []
     outputs, attempts = outputs_and_attempts(rec)

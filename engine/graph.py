@@ -401,9 +401,9 @@ class Routing:
     incoming: dict[str, list[int]] = field(default_factory=dict)  # node -> connection indices, file order
     back_edges: frozenset[int] = frozenset()
     descendants_cache: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
-    graph: Any = None  # networkx.MultiDiGraph, built lazily
     _wf: Workflow | None = None
     _cyclic: frozenset[str] | None = None
+    _ports: dict[str, list[str]] | None = None
 
     @classmethod
     def build(cls, wf: Workflow) -> Routing:
@@ -476,37 +476,40 @@ class Routing:
             g.add_edge(c.from_node, c.to_node, conn=i)
         return g
 
-    def _dag(self) -> Any:
-        """The graph without loop back-edges, built on first need."""
-        import networkx as nx
-
-        if self.graph is None:
-            assert self._wf is not None, "set by Routing.build"
-            dag: nx.MultiDiGraph[str] = nx.MultiDiGraph()
-            dag.add_nodes_from(n.id for n in self._wf.nodes)
-            for i, c in enumerate(self._wf.connections):
-                if i not in self.back_edges:
-                    dag.add_edge(c.from_node, c.to_node)
-            self.graph = dag
-        return self.graph
-
     def targets(self, node_id: str, port: str) -> list[Route]:
         return [Route(*r) for r in self.out.get((node_id, port), ())]
 
     def descendants(self, node_id: str, port: str) -> frozenset[str]:
-        """Nodes downstream of one output port, not following loop back-edges (for skipped marks)."""
+        """Nodes downstream of one output port, not following loop back-edges (for skipped marks).
+
+        A plain walk over `out`: the first skipped branch of a run would otherwise import
+        networkx (100-400 ms) in the middle of the run."""
         key = (node_id, port)
         got = self.descendants_cache.get(key)
         if got is None:
-            import networkx as nx
+            got = self.descendants_cache[key] = frozenset(self._reach(node_id, key))
+        return got
 
-            s: set[str] = set()
-            dag = self._dag()
-            for to_node, _, conn in self.out.get(key, ()):
-                if conn in self.back_edges:
-                    continue
-                s.add(to_node)
-                s |= nx.descendants(dag, to_node)
-            s.discard(node_id)
-            got = self.descendants_cache[key] = frozenset(s)
+    def _reach(self, node_id: str, key: tuple[str, str]) -> set[str]:
+        back, out = self.back_edges, self.out
+        ports = self._ports_by_node()
+        seen: set[str] = set()
+        todo = [to for to, _, conn in out.get(key, ()) if conn not in back]
+        while todo:
+            at = todo.pop()
+            if at in seen:
+                continue
+            seen.add(at)
+            for p in ports.get(at, ()):
+                todo.extend(to for to, _, conn in out[(at, p)] if conn not in back and to not in seen)
+        seen.discard(node_id)
+        return seen
+
+    def _ports_by_node(self) -> dict[str, list[str]]:
+        """Each node's output ports that have connections, made on first need."""
+        got = self._ports
+        if got is None:
+            got = self._ports = {}
+            for from_node, from_port in self.out:
+                got.setdefault(from_node, []).append(from_port)
         return got

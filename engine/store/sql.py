@@ -82,7 +82,7 @@ class RowInsert:
         self.multi = multi_row and self.as_given and prepared.sql.endswith(")") and " VALUES (" in prepared.sql
         self._texts: dict[int, str] = {}
 
-    def run(self, cur: Any, rows: list[Sequence[Any]]) -> None:
+    def run(self, cur: Any, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
         if self.multi:
@@ -92,7 +92,7 @@ class RowInsert:
         else:
             self.prepared.run_many(cur, [dict(zip(self.columns, r, strict=True)) for r in rows])
 
-    def _run_multi(self, cur: Any, rows: list[Sequence[Any]]) -> None:
+    def _run_multi(self, cur: Any, rows: Sequence[Sequence[Any]]) -> None:
         flat = itertools.chain.from_iterable
         full = len(rows) - len(rows) % MULTI_ROWS
         if full:
