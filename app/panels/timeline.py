@@ -344,9 +344,17 @@ class TimelinePanel(QWidget):
         if dock is not self._dock:
             if self._dock is not None:
                 self._dock.visibilityChanged.disconnect(self._dock_shown)
+                self._dock.topLevelChanged.disconnect(self._dock_floated)
             self._dock = dock
             if dock is not None:
                 dock.visibilityChanged.connect(self._dock_shown)
+                dock.topLevelChanged.connect(self._dock_floated)
+
+    def _dock_floated(self, floating: bool) -> None:
+        """A dock pulled out of a tab group is its own window, in front, and Qt says so with
+        no visibilityChanged: without this its timeline stayed blank until tabbed again."""
+        if floating:
+            self._dock_shown(True)
 
     def _dock_shown(self, shown: bool) -> None:
         self._in_front = shown

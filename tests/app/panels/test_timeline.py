@@ -99,9 +99,8 @@ def test_a_hidden_timeline_keeps_data_and_draws_when_shown(qtbot):
     assert drawn() == 6
 
 
-def test_a_timeline_tabbed_behind_another_dock_draws_when_its_tab_is_chosen(qtbot):
-    """Qt keeps a dock whose tab is behind another 'visible' (moved out of the window), so
-    the timeline drew every redraw of a run it did not show; its dock's tab decides now."""
+def _tabbed_behind_history(qtbot):
+    """A window with the timeline's dock tabbed behind a History dock, History in front."""
     from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
 
     window = QMainWindow()
@@ -120,11 +119,22 @@ def test_a_timeline_tabbed_behind_another_dock_draws_when_its_tab_is_chosen(qtbo
     window.show()
     qtbot.waitExposed(window)
     qtbot.waitUntil(lambda: not panel.on_screen(), timeout=2000)
+    return window, panel, docks
+
+
+def _drawn(panel: TimelinePanel) -> int:
+    return sum(len(item.opts["x0"]) for item in panel.bar_items.values())
+
+
+def test_a_timeline_tabbed_behind_another_dock_draws_when_its_tab_is_chosen(qtbot):
+    """Qt keeps a dock whose tab is behind another 'visible' (moved out of the window), so
+    the timeline drew every redraw of a run it did not show; its dock's tab decides now."""
+    _window, panel, docks = _tabbed_behind_history(qtbot)
     assert panel.isVisible()  # what Qt says of a tab behind another
     panel.set_spans(_spans())
 
     def drawn() -> int:
-        return sum(len(item.opts["x0"]) for item in panel.bar_items.values())
+        return _drawn(panel)
 
     assert len(panel.bars) == 5 and drawn() == 0
     docks[1].raise_()
@@ -134,6 +144,18 @@ def test_a_timeline_tabbed_behind_another_dock_draws_when_its_tab_is_chosen(qtbo
     panel.add_spans([AttemptSpan("main", "late", 1, T0 + 2.0, T0 + 2.1, "failed")])
     qtbot.waitUntil(lambda: len(panel.bars) == 6, timeout=2000)
     assert drawn() == 5
+
+
+def test_a_timeline_floated_out_of_its_tab_group_draws(qtbot):
+    """Pulled out of a tab group behind another dock, the timeline's dock is a window of
+    its own and Qt says nothing on visibilityChanged: the timeline stayed blank."""
+    _window, panel, docks = _tabbed_behind_history(qtbot)
+    panel.set_spans(_spans())
+    assert _drawn(panel) == 0
+    docks[1].setFloating(True)
+    docks[1].show()
+    qtbot.waitUntil(lambda: _drawn(panel) == 5, timeout=2000)
+    assert panel.on_screen()
 
 
 def _bars(panel: TimelinePanel) -> list[tuple[tuple[str, str, int], int, float, float, str]]:
