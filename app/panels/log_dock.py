@@ -294,6 +294,10 @@ class LogPanel(QWidget):
     def _release_paint(self) -> None:
         self.table.viewport().setUpdatesEnabled(True)  # one repaint for what came meanwhile
 
+    def painting_held(self) -> bool:
+        """New lines are in the model but not yet painted (a picture taken now shows none)."""
+        return self._paint_timer.isActive()
+
     def clear(self) -> None:
         self.model.clear()
         self._update_count()

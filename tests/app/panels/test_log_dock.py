@@ -221,7 +221,9 @@ def test_a_stream_of_batches_is_painted_together_and_ends_shown_at_the_bottom(qt
         QCoreApplication.processEvents()  # a frame passes between batches
     assert panel.model.rowCount() == 300 and len(panel.shown_lines()) == 300  # all there at once
     assert not panel.table.viewport().updatesEnabled() and paints == []  # not one paint per batch
+    assert panel.painting_held()
     qtbot.waitUntil(lambda: panel.table.viewport().updatesEnabled() and len(paints) > 0, timeout=log_dock.PAINT_MS + 5000)
+    assert not panel.painting_held()
     last = panel.proxy.index(299, 0)
     assert panel.table.viewport().rect().intersects(panel.table.visualRect(last))  # the last line is in view
     panel.grab().save(str(tmp_path / "log_painted.png"))

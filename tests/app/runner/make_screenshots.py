@@ -22,7 +22,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QEvent, QSettings
 from PySide6.QtWidgets import QApplication
 
 from tests.demo import example_path
@@ -107,7 +107,9 @@ def live_run_screenshots(app: QApplication, tmp: Path, out: Path) -> tuple:
     wait_until(app, lambda: ui.data.data is not None and len(ui.data.data["attempts"]) == 2)
     ui.data.tabs.setCurrentIndex(2)
     ui.data.attempts.clearSelection()  # the attempts table, not one attempt's traceback
+    wait_until(app, lambda: not ui.logs.painting_held())  # the log's latest lines painted
     app.processEvents()
+    app.sendPostedEvents(None, QEvent.Type.LayoutRequest)  # status bar labels placed for their new text
     c.canvas.settle()
     check_clean(window, tmp=tmp)
     window.grab().save(str(out / "live_run.png"))
