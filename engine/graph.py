@@ -329,17 +329,9 @@ def _nodes_on_cycles(nodes: list[str], edges: list[tuple[str, str]]) -> set[str]
     succ: dict[str, list[str]] = {}
     for u, v in edges:
         succ.setdefault(u, []).append(v)
-        indeg[v] = indeg.get(v, 0) + 1
         indeg.setdefault(u, 0)
-    ready = [n for n, d in indeg.items() if d == 0]
-    while ready:
-        n = ready.pop()
-        del indeg[n]
-        for v in succ.get(n, ()):
-            indeg[v] -= 1
-            if indeg[v] == 0:
-                ready.append(v)
-    return set(indeg)
+        indeg.setdefault(v, 0)
+    return _left_after_peeling(indeg, succ)
 
 
 def _left_after_peeling(indeg: dict[str, int], succ: dict[str, list[str]]) -> set[str]:

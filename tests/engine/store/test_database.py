@@ -252,24 +252,11 @@ open_database(sys.argv[1]).dispose()
 
 def test_many_processes_opening_a_fresh_database_at_once(tmp_path) -> None:
     """A run and a `list` starting together on a new file must both open it (race on migration)."""
-    import subprocess
-    import sys
+    from tests.together import run_together
 
     db = tmp_path / "fresh.db"
-    procs = [
-        subprocess.Popen([sys.executable, "-c", OPEN_WHEN_TOLD, f"sqlite:///{db}"], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(6)
-    ]
-    for p in procs:
-        assert p.stdout is not None and p.stdin is not None
-        assert p.stdout.readline() == "ready\n", p.communicate()[1]
-    for p in procs:
-        assert p.stdin is not None
-        p.stdin.write("go\n")
-        p.stdin.flush()
-    errors = [p.communicate(timeout=60)[1] for p in procs]
-    assert [p.returncode for p in procs] == [0] * 6, errors
+    results = run_together(OPEN_WHEN_TOLD, [f"sqlite:///{db}"], 6)
+    assert [rc for rc, _out, _err in results] == [0] * 6, [err for _rc, _out, err in results]
 
 
 def _at_revision(path: Path, revision: str) -> None:

@@ -280,26 +280,13 @@ store.close()
 def test_processes_saving_the_same_version_and_workspace_at_once_get_one_row(db: Db) -> None:
     """Inserts of one unique row racing: one process inserts, every other one finds its row."""
     import os
-    import subprocess
-    import sys
+
+    from tests.together import run_together
 
     db.service().close()  # created and migrated before the race
-    env = dict(os.environ, PYTHONPATH=os.getcwd())
-    procs = [
-        subprocess.Popen([sys.executable, "-c", SAVE_WHEN_TOLD, db.url, db.workspace], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        for _ in range(4)
-    ]
-    for p in procs:
-        assert p.stdout is not None and p.stdin is not None
-        assert p.stdout.readline() == "ready\n", p.communicate()[1]
-    for p in procs:
-        assert p.stdin is not None
-        p.stdin.write("go\n")
-        p.stdin.flush()
-    results = [p.communicate(timeout=60) for p in procs]
-    assert [p.returncode for p in procs] == [0] * 4, [err for _out, err in results]
-    assert len({out for out, _err in results}) == 1  # the same version id and workspace id everywhere
+    results = run_together(SAVE_WHEN_TOLD, [db.url, db.workspace], 4, env=dict(os.environ, PYTHONPATH=os.getcwd()))
+    assert [rc for rc, _out, _err in results] == [0] * 4, [err for _rc, _out, err in results]
+    assert len({out for _rc, out, _err in results}) == 1  # the same version id and workspace id everywhere
     w, spaces = t.workflows, t.workspaces
     svc = db.service()
     try:
