@@ -284,8 +284,14 @@ class Minimap(QWidget):
 
     @guarded
     def paintEvent(self, event: QPaintEvent) -> None:
-        theme = self.view.scene().theme
         painter = QPainter(self)
+        try:
+            self._paint(painter)
+        finally:  # a failed paint's traceback may outlive it and keep the painter: end it here
+            painter.end()
+
+    def _paint(self, painter: QPainter) -> None:
+        theme = self.view.scene().theme
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         bg = QColor(theme.base)
         bg.setAlphaF(0.94)

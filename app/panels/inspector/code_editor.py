@@ -288,6 +288,12 @@ class CodeEdit(QPlainTextEdit):
 
     def paint_gutter(self, event: Any) -> None:
         painter = QPainter(self.gutter)
+        try:
+            self._paint_gutter(painter, event)
+        finally:  # a failed paint's traceback may outlive it and keep the painter: end it here
+            painter.end()
+
+    def _paint_gutter(self, painter: QPainter, event: Any) -> None:
         pal = self.palette()
         painter.fillRect(event.rect(), pal.color(QPalette.ColorRole.AlternateBase))
         block = self.firstVisibleBlock()
@@ -302,7 +308,6 @@ class CodeEdit(QPlainTextEdit):
                 painter.drawText(0, top, self.gutter.width() - 5, height, Qt.AlignmentFlag.AlignRight, str(number))
             top += round(self.blockBoundingRect(block).height())
             block = block.next()
-        painter.end()
 
     # -- error line -----------------------------------------------------------------
     def mark_error_line(self, line: int | None) -> None:

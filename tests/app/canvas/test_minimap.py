@@ -168,3 +168,21 @@ def test_a_big_canvas_recolours_only_what_changed_and_shows_the_final_states(qtb
     m.refresh()  # the whole picture, drawn from scratch
     assert m._pixmap is not picture and m._pixmap.toImage() == shown
     assert _pixel_at(m, _card_center(scene, f"n{n - 1}")) == QColor(RUN_STATE_COLORS["succeeded"]).name()
+
+
+def test_a_paint_that_fails_midway_ends_its_painter(view, qtbot, qtlog, monkeypatch):
+    """A failed paint's traceback, kept by whoever reports it, holds the paint's frame and
+    with it the painter: Qt then warned "endPaint() called with active painter" (the
+    GUI benchmark's stack sampler, which keeps frames too, showed it 33 times a run)."""
+    import sys
+
+    kept = []
+    monkeypatch.setattr(sys, "excepthook", lambda *exc: kept.append(exc))  # keeps the traceback, as a crash report does
+
+    def broken():
+        raise RuntimeError("frame")
+
+    monkeypatch.setattr(view.minimap, "viewport_frame", broken)
+    view.minimap.repaint()
+    assert kept and kept[0][0] is RuntimeError
+    assert not [r for r in qtlog.records if "active painter" in r.message]
