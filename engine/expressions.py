@@ -31,6 +31,7 @@ are (not copied), so callers must treat them as read-only.
 from __future__ import annotations
 
 import ast
+import gc
 import math
 import re
 import warnings
@@ -191,12 +192,7 @@ def _compile(source: str, limits: ExpressionLimits) -> _Code:
             expression=source[:80] + "...",
         )
     try:
-        if _WARNS.search(source):  # the parser warns only about escapes and numbers like `1if`
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                tree = _syntax_tree(source)
-        else:  # `_syntax_tree`, written out: this is the hot path of validating a file
-            tree = compile(source, "<unknown>", "eval", ast.PyCF_ONLY_AST, True).body  # type: ignore[attr-defined]
+        tree = _syntax_tree_of(source)
     except SyntaxError as exc:
         at = (exc.offset - 1) if exc.offset and (exc.lineno or 1) == 1 else None
         raise ExpressionError(f"syntax error: {exc.msg}", expression=source, position=at) from None
@@ -212,6 +208,36 @@ def _compile(source: str, limits: ExpressionLimits) -> _Code:
         message, where = problem
         raise ExpressionError(message, expression=source, position=_column(where))
     return _tuple_new(_Code, (tree, _path_of(tree), "(" in source or "for" in source, size >= 0))
+
+
+def _syntax_tree_of(source: str) -> ast.expr:
+    try:
+        if _WARNS.search(source):  # the parser warns only about escapes and numbers like `1if`
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return _syntax_tree(source)
+        # `_syntax_tree`, written out: this is the hot path of validating a file
+        return compile(source, "<unknown>", "eval", ast.PyCF_ONLY_AST, True).body  # type: ignore[attr-defined,no-any-return]
+    except SystemError as exc:
+        if "recursion depth mismatch" not in str(exc):
+            raise
+        return _parse_again(source)
+
+
+def _parse_again(source: str) -> ast.expr:
+    """Parse with the collector off. CPython 3.11 keeps one depth counter for building
+    syntax trees: a collection during a parse may run a finalizer that parses too (a
+    logged traceback does, to underline its line), and the outer parse then fails with
+    "AST constructor recursion depth mismatch" (python/cpython#106905)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _syntax_tree(source)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _syntax_tree(source: str) -> ast.expr:

@@ -534,3 +534,36 @@ def test_many_threads_evaluate_independently() -> None:
     for t in threads:
         t.join()
     assert errors == []
+
+
+class _ParsesWhenCollected:
+    """Garbage whose finalizer parses, as a finalizer that logs a traceback does (3.11's
+    traceback underlines the failing part of a line by parsing it)."""
+
+    def __del__(self) -> None:
+        import ast
+
+        ast.parse("a + (b * (c - d))")
+
+
+def test_a_collection_during_a_parse_that_parses_too_does_not_fail_the_expression() -> None:
+    """CPython 3.11 shares one depth counter between syntax trees being built: a finalizer
+    run by the collector in the middle of an expression's parse broke it with
+    "SystemError: AST constructor recursion depth mismatch" (seen in CI as a failed node)."""
+    import gc
+
+    from engine import expressions
+
+    gc.collect()
+    threshold = gc.get_threshold()
+    gc.set_threshold(1)  # a collection at nearly every allocation
+    try:
+        for i in range(60):
+            for _ in range(3):
+                junk = _ParsesWhenCollected()
+                junk.me = junk  # type: ignore[attr-defined]  # a cycle: freed by the collector only
+            del junk
+            source = " + ".join(f"(x{j} * {j + i})" for j in range(40))
+            assert expressions.evaluate(source, {f"x{j}": 1 for j in range(40)}) == sum(j + i for j in range(40))
+    finally:
+        gc.set_threshold(*threshold)
