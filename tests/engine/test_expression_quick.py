@@ -24,6 +24,7 @@ from engine.errors import ExpressionError
 from engine.expression_sandbox import evaluator
 from engine.expressions import DEFAULT_LIMITS, ExpressionLimits, evaluate, make_names, render
 from tests.engine.test_expression_fuzz import EXPRESSIONS, JSON, TOKENS
+from tests.engine.test_expressions_fast import outcome
 
 CHECKS = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 
@@ -38,14 +39,6 @@ def _evaluator_only() -> Iterator[None]:
         yield
     finally:
         expressions.quick, expressions._follow = quick, follow
-
-
-def _outcome(call) -> tuple[str, object]:
-    try:
-        value = call()
-    except ExpressionError as exc:
-        return "error", (exc.message, exc.expression, exc.position, exc.field)
-    return type(value).__name__, value
 
 
 def _names(data: object) -> dict:
@@ -89,9 +82,9 @@ QUICK_EXPRESSIONS = st.recursive(QUICK_LEAF, _quick_grow, max_leaves=12)
 
 def _same_as_the_evaluator(source: str, names: dict) -> None:
     texts = ("{{ " + source + " }}", "<{{ " + source + " }}>", "{{ " + source + " }}{{ " + source + " }}")
-    fast = [_outcome(lambda: evaluate(source, names))] + [_outcome(lambda t=t: render(t, names, field="f")) for t in texts]
+    fast = [outcome(lambda: evaluate(source, names))] + [outcome(lambda t=t: render(t, names, field="f")) for t in texts]
     with _evaluator_only():
-        slow = [_outcome(lambda: evaluate(source, names))] + [_outcome(lambda t=t: render(t, names, field="f")) for t in texts]
+        slow = [outcome(lambda: evaluate(source, names))] + [outcome(lambda t=t: render(t, names, field="f")) for t in texts]
     assert fast == slow, source
 
 
@@ -230,7 +223,7 @@ def test_a_whole_field_expression_is_split_as_the_scan_splits_it(inner: str, bef
     size = len(text)
     if size >= 4 and text.startswith("{{") and text.endswith("}}") and not expressions._TRICKY.search(text, 2, size - 2):
         assert spans == [(0, size, text[2:-2].strip())]
-    fast = _outcome(lambda: expressions._split(text, DEFAULT_LIMITS))
+    fast = outcome(lambda: expressions._split(text, DEFAULT_LIMITS))
     assert fast[0] in ("tuple", "error")
     if spans is not None and fast[0] == "tuple":
         parts = fast[1][1]

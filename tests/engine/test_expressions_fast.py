@@ -111,7 +111,8 @@ def _evaluator_only() -> Iterator[None]:
         expressions._follow = follow
 
 
-def _outcome(call) -> tuple[str, object]:
+def outcome(call) -> tuple[str, object]:
+    """What a call gives: the type and value, or the error's words and place."""
     try:
         value = call()
     except ExpressionError as exc:
@@ -140,9 +141,9 @@ def test_reading_keys_directly_gives_what_the_evaluator_gives(
     source = _path_source(name, keys)
     text = template.replace("{}", "{{ " + source + " }}")
     assert expressions._parse(source, DEFAULT_LIMITS).path is not None  # the direct read is tried
-    fast = [_outcome(lambda: evaluate(source, names)), _outcome(lambda: render(text, names, field="f"))]
+    fast = [outcome(lambda: evaluate(source, names)), outcome(lambda: render(text, names, field="f"))]
     with _evaluator_only():
-        slow = [_outcome(lambda: evaluate(source, names)), _outcome(lambda: render(text, names, field="f"))]
+        slow = [outcome(lambda: evaluate(source, names)), outcome(lambda: render(text, names, field="f"))]
     assert fast == slow
 
 
@@ -156,9 +157,9 @@ def test_values_that_are_not_json_are_still_refused_when_read_directly(value: ob
     names = make_names(input={"v": value}, nodes={}, vars={}, loop=None, execution={})
     for source in ("input.v", "input['v']"):
         for text in ("{{ " + source + " }}", "<{{ " + source + " }}>"):
-            fast = _outcome(lambda: render(text, names))  # noqa: B023 - called at once
+            fast = outcome(lambda: render(text, names))  # noqa: B023 - called at once
             with _evaluator_only():
-                slow = _outcome(lambda: render(text, names))  # noqa: B023
+                slow = outcome(lambda: render(text, names))  # noqa: B023
             assert fast == slow
 
 

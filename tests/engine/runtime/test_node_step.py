@@ -46,13 +46,17 @@ def _two_nodes() -> Any:
     )
 
 
-def test_names_match_the_names_made_from_scratch_in_and_out_of_a_loop() -> None:
+def _orchestrated(execution_id: str, started_at: float) -> tuple[Any, Orchestrator, Any, Any]:
+    """(workflow, orchestrator, plan, main thread) of `_two_nodes`, not run."""
     wf = _two_nodes()
-    rec = new_record(wf, execution_id="e1")
-    rec.started_at = 1_700_000_000.5
+    rec = new_record(wf, execution_id=execution_id)
+    rec.started_at = started_at
     orch = Orchestrator(wf, rec)
-    plan = orch._plan(wf)
-    th = rec.main
+    return wf, orch, orch._plan(wf), rec.main
+
+
+def test_names_match_the_names_made_from_scratch_in_and_out_of_a_loop() -> None:
+    wf, orch, plan, th = _orchestrated("e1", 1_700_000_000.5)
     assert orch._names(th, plan, {"x": 1}) == _slow_names(orch, th, plan, {"x": 1})
     orch._set_output(th, wf.get("start"), {"s": 2})
     th.loops["a"] = LoopState([10, 20], index=1)
@@ -64,12 +68,7 @@ def test_names_match_the_names_made_from_scratch_in_and_out_of_a_loop() -> None:
 
 
 def test_a_nodes_names_are_its_own_copy_and_new_variables_are_seen() -> None:
-    wf = _two_nodes()
-    rec = new_record(wf, execution_id="e2")
-    rec.started_at = 1_700_000_000.0
-    orch = Orchestrator(wf, rec)
-    plan = orch._plan(wf)
-    th = rec.main
+    _wf, orch, plan, th = _orchestrated("e2", 1_700_000_000.0)
     first = orch._names(th, plan, 1)
     first.update({"item": "x", "index": 0})  # what `evaluate` does with a list item's names
     second = orch._names(th, plan, 2)
