@@ -15,6 +15,7 @@ import socket
 import sys
 from collections.abc import Sequence
 
+from engine.cli import finish
 from engine.cli import main as cli_main
 
 NO_DISPLAY = (
@@ -67,7 +68,11 @@ def _studio(argv: list[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli_main(argv, studio=_studio)
+    """The `processengine` script's entry (argv None: the command line). A finished
+    `run` or `resume` ends the process there (`engine.cli.finish`); called with `argv`,
+    e.g. from a test, it returns the exit code."""
+    code = cli_main(argv, studio=_studio)
+    return code if argv is not None else finish(code, sys.argv[1:])
 
 
 if __name__ == "__main__":
