@@ -251,10 +251,13 @@ def _settle_heap() -> None:
     """Before a CLI run: what is loaded so far (modules, the workflow, its plan) lives
     until the process ends, so the collector stops scanning it (`gc.freeze`), and young
     collections run less often. The run's own garbage is mostly acyclic (freed by
-    reference counting); full collections still happen, over the run's objects only."""
+    reference counting); full collections still happen, over the run's objects only.
+    The collector, paused since the command started (`_pause_collections`), is switched
+    back on."""
     gc.freeze()
     _, middle, old = gc.get_threshold()
     gc.set_threshold(GC_YOUNG, middle, old)
+    gc.enable()
 
 
 def _report_invalid(exc: Any, as_json: bool) -> int:
@@ -666,10 +669,25 @@ def main(argv: Sequence[str] | None = None, *, studio: Callable[[list[str]], int
             return EXIT_USAGE
         return studio(studio_argv(args))
     _setup_logging(args.log_level)
+    paused = _pause_collections(args)
     try:
         return _dispatch(args)
     except cli_args.UsageError as exc:
         return _usage_error(parser, str(exc))
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _pause_collections(args: argparse.Namespace) -> bool:
+    """No garbage collection from here until the run starts (`_settle_heap` switches it
+    back on): what `run` and `resume` import, load and open before it lives on, and
+    scanning it found next to nothing (about 40 collections, 8-13 ms, most of it over
+    modules being imported). True when paused here (main switches it back on)."""
+    if args.command not in ("run", "resume") or getattr(args, "queue", False) or not gc.isenabled():
+        return False
+    gc.disable()
+    return True
 
 
 QUICK_EXIT = ("run", "resume")  # commands whose process ends without the interpreter's teardown
