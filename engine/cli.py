@@ -650,8 +650,28 @@ def main(argv: Sequence[str] | None = None, *, studio: Callable[[list[str]], int
     anything unknown is a usage error (64), so a typo never starts a GUI. `studio`
     opens the app: the engine never imports it, so the launcher (`app.launcher`, the
     `processengine` script) passes it in."""
-    parser = build_parser()  # also adds the extension modules' commands to COMMANDS
     argv = list(sys.argv[1:] if argv is None else argv)
+    paused = _pause_collections(argv)
+    try:
+        return _command(argv, studio)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _pause_collections(argv: list[str]) -> bool:
+    """No garbage collection from here until the run starts (`_settle_heap` switches it
+    back on): what `run` and `resume` import, load and open before it lives on, and
+    scanning it found next to nothing (about 40 collections, 8-13 ms, most of it over
+    modules being imported). True when paused here (main switches it back on)."""
+    if argv[:1] not in (["run"], ["resume"]) or "--queue" in argv or not gc.isenabled():
+        return False
+    gc.disable()
+    return True
+
+
+def _command(argv: list[str], studio: Callable[[list[str]], int] | None) -> int:
+    parser = build_parser()  # also adds the extension modules' commands to COMMANDS
     if not argv:
         argv = ["studio"]
     if argv[0].split("=")[0] in _COMMON_FLAGS:
@@ -669,25 +689,10 @@ def main(argv: Sequence[str] | None = None, *, studio: Callable[[list[str]], int
             return EXIT_USAGE
         return studio(studio_argv(args))
     _setup_logging(args.log_level)
-    paused = _pause_collections(args)
     try:
         return _dispatch(args)
     except cli_args.UsageError as exc:
         return _usage_error(parser, str(exc))
-    finally:
-        if paused:
-            gc.enable()
-
-
-def _pause_collections(args: argparse.Namespace) -> bool:
-    """No garbage collection from here until the run starts (`_settle_heap` switches it
-    back on): what `run` and `resume` import, load and open before it lives on, and
-    scanning it found next to nothing (about 40 collections, 8-13 ms, most of it over
-    modules being imported). True when paused here (main switches it back on)."""
-    if args.command not in ("run", "resume") or getattr(args, "queue", False) or not gc.isenabled():
-        return False
-    gc.disable()
-    return True
 
 
 QUICK_EXIT = ("run", "resume")  # commands whose process ends without the interpreter's teardown
