@@ -29,6 +29,7 @@ __all__ = [
     "EXIT_USAGE",
     "EXTENSIONS",
     "QUICK_EXIT",
+    "RUN_COMMANDS",
     "build_parser",
     "finish",
     "main",
@@ -176,12 +177,20 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
-def build_parser() -> argparse.ArgumentParser:
+RUN_COMMANDS = ("run", "resume", "validate")  # the commands `_add_run_commands` adds
+
+
+def build_parser(*, run_commands_only: bool = False) -> argparse.ArgumentParser:
+    """The whole command line; with `run_commands_only`, only `RUN_COMMANDS` (for a command
+    line that starts with one of them, which parses, helps and errs the same way): the
+    other commands' modules and parsers were ~7 ms of every `run`'s start."""
     common = _common_options()
     p = _Parser(prog="processengine", description="ProcessEngine: run, inspect and design workflows.", epilog=EPILOG)
     p.add_argument("--version", action=_VersionAction, nargs=0, help="show the version and exit")
     sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     _add_run_commands(sub, common)
+    if run_commands_only:
+        return p
     _add_store_commands(sub, common)
     for module in _extension_modules():
         COMMANDS.update(module.register(sub, common))
@@ -671,7 +680,8 @@ def _pause_collections(argv: list[str]) -> bool:
 
 
 def _command(argv: list[str], studio: Callable[[list[str]], int] | None) -> int:
-    parser = build_parser()  # also adds the extension modules' commands to COMMANDS
+    # the whole parser also adds the extension modules' commands to COMMANDS
+    parser = build_parser(run_commands_only=bool(argv) and argv[0] in RUN_COMMANDS)
     if not argv:
         argv = ["studio"]
     if argv[0].split("=")[0] in _COMMON_FLAGS:
