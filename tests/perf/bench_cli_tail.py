@@ -46,7 +46,7 @@ def on_gc(phase, info):
     if phase == "start":
         gc_start[0] = time.process_time()
     else:
-        spent["gc collections (inside the parts)"] = spent.get("gc collections (inside the parts)", 0.0) + time.process_time() - gc_start[0]
+        spent["gc collections (any, before the exit)"] = spent.get("gc collections (any, before the exit)", 0.0) + time.process_time() - gc_start[0]
 gc.callbacks.append(on_gc)
 import engine.cli as cli
 from engine import trust, service
@@ -104,7 +104,7 @@ ORDER = (
     "  the orchestrator's run",
     "report (--json)",
     "close the service",
-    "gc collections (inside the parts)",
+    "gc collections (any, before the exit)",
     "main, not in a part above",
     "exit (after main)",
     "whole process (rusage)",
