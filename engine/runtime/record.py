@@ -28,6 +28,7 @@ __all__ = [
     "INTERRUPTED",
     "MAIN_THREAD",
     "MAX_SUMMARY",
+    "NO_OUTPUT",
     "PAUSED",
     "QUEUED",
     "RESUMABLE",
@@ -46,6 +47,7 @@ __all__ = [
 ]
 
 MAIN_THREAD = "main"
+NO_OUTPUT: Any = object()  # a finished node that stored no output (`Recorder.node_finished`)
 
 # run statuses
 RUNNING, PAUSED, COMPLETED, FAILED, CANCELLED, INTERRUPTED = (

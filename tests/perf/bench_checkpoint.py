@@ -64,7 +64,8 @@ def run_once(svc: ExecutionService, wf: Any, durable: bool) -> tuple[float, Any]
         store = svc.store
         checkpointer = Checkpointer(store.raw, rec, owner_token=store.me.token)
         checkpointer.initial(create=store.new_execution_row(rec, store.save_workflow(wf), store.me))
-    orch = Orchestrator(wf, rec, hooks=_hooks(checkpointer))
+    recorder = {"recorder": checkpointer} if checkpointer is not None and hasattr(checkpointer, "node_finished") else {}
+    orch = Orchestrator(wf, rec, hooks=_hooks(checkpointer), **recorder)
 
     async def go() -> Any:
         t = time.process_time()
