@@ -301,7 +301,11 @@ class Checkpointer:
         tt.due = True
         if now:
             self.flush()
-        else:
+        elif (
+            self.pending_since is None
+            or len(self.node_runs) + len(self.outputs) >= GROUP_ROWS
+            or time.monotonic() - self.pending_since >= GROUP_WINDOW
+        ):  # `_pending`'s tests in line: most nodes only join the pending commit
             self._pending()
 
     # -- hooks -------------------------------------------------------------------

@@ -57,7 +57,8 @@ if mode == "bare":
     from engine.nodes.set_node import SetConfig
     from engine.runtime import orchestrator, plan
     cfg = SetConfig(values={"i": 1, "k": 1})
-    plan.expressions = type("Stub", (), {"render": staticmethod(lambda value, names, **kw: value)})
+    plan.expressions = type("Stub", (), {"render": staticmethod(lambda value, names, **kw: value),
+                                         "render_config": staticmethod(lambda config, kept, names, **kw: dict(config))})
     plan.Plan._validate = staticmethod(lambda node, spec, raw: cfg)
     orchestrator.unstorable = lambda value: None
 gc.collect()
