@@ -7,7 +7,9 @@ Run: python tests/perf/bench_checkpoint.py [--nodes N] [--repeats R] [--json]
   attached (a SQLite WAL file, as `processengine run --db` writes it) and R times with a
   no-op handler on the same events instead, alternating; the checkpointer's share is
   the difference of the CPU times (`time.process_time`: the commits' SQLite work
-  included, the machine's other load excluded). The heap is settled as the CLI does it
+  included, the machine's other load excluded). The checkpointer is the orchestrator's
+  recorder (called directly per node) where the code has one; the no-op handlers still
+  make the node events built, so the share is net of building them. The heap is settled as the CLI does it
   (`gc.freeze`, young collections every 20,000 allocations).
 - report: what `run --json` does with the finished record (`status_object`,
   `outputs_and_attempts`, the JSON text), R times.
