@@ -255,6 +255,8 @@ class MainWindow(QMainWindow):
     def add_panel(self, dock: QDockWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.BottomDockWidgetArea) -> None:
         """For the runner: add a dock (give it an objectName so its layout is saved)."""
         self.addDockWidget(area, dock)
+        if hasattr(self, "wheel_guard"):
+            self.wheel_guard.watch(dock)
         self.panels_menu.addAction(dock.toggleViewAction())
 
     def start_run(self) -> bool:
