@@ -102,44 +102,65 @@ def one_round(d_path: Path, nodes: int, env: dict[str, str], repeats: int = 5) -
 PHASES_CHILD = """
 import json, sys, time
 t0 = time.process_time()
-from engine import expressions, fileformat
-from engine.graph import ensure_valid
+from engine import compiled, expressions
 t1 = time.process_time()
 path = sys.argv[1]
-wf = fileformat.load(path, check_configs=False)
-t2 = time.process_time()
-ensure_valid(wf, file=path)
+steps = {}
+loaded = compiled.load(path, timings=steps)
+wf = loaded.workflow
 t3 = time.process_time()
 names = expressions.make_names(input={}, nodes={}, vars=wf.variables, loop=None, execution={})
 for node in wf.nodes:
     for key, value in node.config.items():
         expressions.render(value, names, node_id=node.id, field="config." + key)
 t4 = time.process_time()
-print(json.dumps({"imports": t1 - t0, "load": t2 - t1, "validate": t3 - t2, "render": t4 - t3}))
+print(json.dumps({"imports": t1 - t0, **steps, "render": t4 - t3, "warm": loaded.warm}))
 """
 
+PHASES = ("load", "validate", "render", "cache")
+PHASE_TEXT = {
+    "load": "load (read, key, decode, build)",
+    "validate": "validate (configs, expressions, graph)",
+    "render": "render (every config once)",
+    "cache": "version hash + entry (cold; a warm run's version is found by it)",
+}
 
-def phases(path: Path, nodes: int, env: dict[str, str], repeats: int = 5) -> dict[str, list[float]]:
-    """CPU seconds of each load-path phase, one fresh process per repeat (cold caches)."""
+
+def phases(path: Path, nodes: int, env: dict[str, str], *, warm: bool, repeats: int = 5) -> dict[str, list[float]]:
+    """CPU seconds of each load-path phase, one fresh process per repeat: cold (each with
+    an empty compiled-workflow cache) or warm (the file's verdict kept by a first load)."""
     got: dict[str, list[float]] = {}
-    for _ in range(repeats):
-        out = subprocess.run([sys.executable, "-c", PHASES_CHILD, str(path)], capture_output=True, text=True, cwd=ROOT, env=env)
-        if out.returncode != 0:
-            raise RuntimeError(out.stderr[-2000:])
-        for phase, seconds in json.loads(out.stdout).items():
-            got.setdefault(phase, []).append(seconds)
+    with tempfile.TemporaryDirectory() as caches:
+        cmd = [sys.executable, "-c", PHASES_CHILD, str(path)]
+        if warm:
+            env = {**env, "PROCESSENGINE_CACHE_DIR": caches}
+            subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, check=True)
+        for i in range(repeats):
+            if not warm:
+                env = {**env, "PROCESSENGINE_CACHE_DIR": str(Path(caches) / str(i))}
+            out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
+            if out.returncode != 0:
+                raise RuntimeError(out.stderr[-2000:])
+            row = json.loads(out.stdout)
+            if row.pop("warm") != warm:
+                raise RuntimeError(f"expected a {'warm' if warm else 'cold'} load")
+            for phase, seconds in row.items():
+                got.setdefault(phase, []).append(seconds)
     return got
 
 
-def print_phases(got: dict[str, list[float]], nodes: int) -> None:
-    print(f"\nload path of the {nodes:,}-node file, fresh process each time (CPU time, median (range) of {len(got['load'])})\n")
-    print("| phase | total | per node |")
-    print("| --- | ---: | ---: |")
-    for phase in ("load", "validate", "render"):
-        ms = [s * 1000 for s in got[phase]]
-        print(f"| {phase} | {_spread(ms, '.1f')} ms | {statistics.median(ms) * 1000 / nodes:.1f} µs |")
-    ms = [sum(got[p][i] for p in ("load", "validate", "render")) * 1000 for i in range(len(got["load"]))]
-    print(f"| together | {_spread(ms, '.1f')} ms | {statistics.median(ms) * 1000 / nodes:.1f} µs |")
+def print_phases(cold: dict[str, list[float]], warm: dict[str, list[float]], nodes: int) -> None:
+    rounds = len(cold["load"])
+    print(f"\nload path of the {nodes:,}-node file, fresh process each time (CPU time, median (range) of {rounds}; "
+          "cold: an empty compiled-workflow cache each time, warm: the file's verdict kept)\n")
+    print("| phase | cold total | cold per node | warm total | warm per node |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for label, phases_ in [*((PHASE_TEXT[p], (p,)) for p in PHASES), ("together", PHASES)]:
+        cells = []
+        for got in (cold, warm):
+            ms = [sum(got[p][i] for p in phases_) * 1000 for i in range(rounds)]
+            cells += [f"{_spread(ms, '.1f')} ms", f"{statistics.median(ms) * 1000 / nodes:.1f} µs"]
+        print(f"| {label} | {' | '.join(cells)} |")
 
 
 def _spread(values: list[float], fmt: str) -> str:
@@ -157,8 +178,9 @@ def main() -> None:
     if args.phases or args.phases_only:
         with tempfile.TemporaryDirectory() as d:
             big = chain_file(Path(d), args.nodes)
-            got = phases(big, args.nodes, child_env(Path(d) / "pycache"))
-        print_phases(got, args.nodes)
+            env = child_env(Path(d) / "pycache")
+            cold, warm = phases(big, args.nodes, env, warm=False), phases(big, args.nodes, env, warm=True)
+        print_phases(cold, warm, args.nodes)
         if args.phases_only:
             return
     rounds = []
