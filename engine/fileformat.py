@@ -231,10 +231,13 @@ def _parse(
         raise WorkflowInvalid([Problem(str(exc), field="format", file=file)], file) from None
     errors: list[Any] = []
     doc = _validated(WorkflowFile, data, (), errors)
-    plain_node = _known_node if known_valid else _plain_decoded_node if decoded else _plain_node
-    nodes = _items(data.get("nodes"), "nodes", NodeFile, _node_of, errors, plain_node)
-    plain_connection = _known_connection if known_valid else _plain_connection
-    connections = _items(data.get("connections"), "connections", ConnectionFile, _connection_of, errors, plain_connection)
+    nodes = _known_nodes(data.get("nodes", [])) if known_valid else None
+    if nodes is None:
+        plain_node = _plain_decoded_node if decoded else _plain_node
+        nodes = _items(data.get("nodes"), "nodes", NodeFile, _node_of, errors, plain_node)
+    connections = _known_connections(data.get("connections", [])) if known_valid else None
+    if connections is None:
+        connections = _items(data.get("connections"), "connections", ConnectionFile, _connection_of, errors, _plain_connection)
     problems = _shape_problems(data, errors, file) if errors else []
     if validator is not None:  # the configs of the well-formed nodes, also when others are not
         for node in nodes:
@@ -444,31 +447,42 @@ def _plain_connection(raw: Any) -> Connection | None:
 # A file known valid (`loads(known_valid=True)`): its shape passed the checks, so its
 # entries hold only known keys, and text where the models take text (JSON gives no
 # bytes to convert). What is left to look at is what a model would convert (positions,
-# flags, a retry object): such an entry still goes through it.
+# flags, a retry object): a list with such an entry goes through `_items` as before.
 
 
-def _known_node(raw: Any) -> Node | None:
-    """`_plain_decoded_node` of a node of a file known valid, or None."""
-    get = raw.get
-    position = _plain_position(get("position", _ABSENT))
-    retry, disabled, replay = get("retry"), get("disabled", False), get("replay", False)
-    if position is None or type(retry) is dict or type(disabled) is not bool or type(replay) is not bool:
-        return None
-    config = get("config", _ABSENT)
-    return Node(
-        raw["id"], raw["type"], raw["name"], position, {} if config is _ABSENT else config,
-        retry, get("on_error", "fail"), disabled, get("pin"), replay,
-    )  # fmt: skip
+def _known_nodes(raw: list[Any]) -> list[Node] | None:
+    """The nodes `_items` would build of a file known valid, or None (one loop, no call
+    per node but the Node's own)."""
+    out = []
+    append = out.append
+    for item in raw:
+        get = item.get
+        pos = get("position", _ABSENT)
+        if pos is _ABSENT:
+            position = _ORIGIN
+        elif type(pos) is list and len(pos) == 2 and type(x := pos[0]) in _XY and type(y := pos[1]) in _XY and -1e15 < x < 1e15 and -1e15 < y < 1e15:
+            position = _ORIGIN if x == 0 and y == 0 and type(x) is int and type(y) is int else (float(x), float(y))
+        else:
+            return None
+        retry, disabled, replay = get("retry"), get("disabled", False), get("replay", False)
+        if type(retry) is dict or type(disabled) is not bool or type(replay) is not bool:
+            return None
+        config = get("config", _ABSENT)
+        append(Node(
+            item["id"], item["type"], item["name"], position, {} if config is _ABSENT else config,
+            retry, get("on_error", "fail"), disabled, get("pin"), replay,
+        ))  # fmt: skip
+    return out
 
 
-def _known_connection(raw: Any) -> Connection | None:
-    """`_plain_connection` of a connection of a file known valid, or None (one written
+def _known_connections(raw: list[Any]) -> list[Connection] | None:
+    """The connections `_items` would build of a file known valid, or None (one written
     with the field's own name, `from_`, goes through the model)."""
-    get = raw.get
-    src, dst = get("from"), get("to")
-    if src is None or dst is None:
+    build = _connection
+    try:
+        return [build(c["from"], c.get("from_port", "out"), c["to"], c.get("to_port", "in")) for c in raw]
+    except KeyError:
         return None
-    return _connection(src, get("from_port", "out"), dst, get("to_port", "in"))
 
 
 class _LongInt:
