@@ -7,12 +7,14 @@ Run: python tests/perf/bench_cli.py [--nodes N]
   one raw sqlite3 WAL commit (synchronous=NORMAL) of a 200-byte row;
 - start-up: `processengine run` of a two-node workflow beside a bare Python that imports
   asyncio, sqlite3 and json.
-Medians of 5 wall times per round, the three commands taking turns (and of the commands' CPU time, user + system, which a
+Medians of 5 wall times per round, the commands taking turns (and of the commands' CPU time, user + system, which a
 busy machine disturbs far less: a row of its own, with no floor beside it); `--rounds R` repeats the whole measurement and prints
-the median and range of the ratios over the rounds. `--phases` adds the load path of the
-same file timed inside fresh processes (CPU time, per node): reading and checking the file's
-shape, validating it (configs, expressions, graph) and rendering every config once, as the
-run does - each process starts with empty caches, so this is the cold cost a `run` pays. Children run with bytecode caching on
+the median and range of the ratios over the rounds. Each is measured warm (the compiled-workflow
+cache, `engine.compiled`, holds the file's verdict from an earlier run) and cold (each run with an
+empty cache folder). `--phases` adds the load path of the same file timed inside fresh processes
+(CPU time, per node), cold and warm: reading and checking the file's shape, validating it
+(configs, expressions, graph), rendering every config once as the run does, and the workflow
+version's content hash with the cache entry (cold only: a warm run finds its version by the kept hash). Children run with bytecode caching on
 (an installed package has its `.pyc` files; this machine's environment sets
 PYTHONDONTWRITEBYTECODE, which would recompile the engine's modules at every start), with
 the cache in a temporary folder. Prints markdown; nothing here asserts a time.
@@ -35,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from engine import fileformat  # noqa: E402
+from engine.compiled import CACHE_ENV  # noqa: E402
 from tests.engine.runtime.helpers import workflow  # noqa: E402
 from tests.perf.bench_store import floor_sqlite_commit  # noqa: E402
 
@@ -53,9 +56,11 @@ def chain_file(directory: Path, n: int) -> Path:
 
 
 def child_env(cache: Path) -> dict[str, str]:
-    """The environment of an installed command: bytecode cached (in `cache`)."""
+    """The environment of an installed command: bytecode cached (in `cache`), and a
+    compiled-workflow cache of the benchmark's own beside it (never the user's)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPYCACHEPREFIX"] = str(cache)
+    env[CACHE_ENV] = str(cache.parent / "workflow-cache")
     return env
 
 
@@ -73,30 +78,43 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall_s, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
-def one_round(d_path: Path, nodes: int, env: dict[str, str], repeats: int = 5) -> tuple[float, float, float, float, float]:
-    """(per-node µs, WAL floor µs, two-node run s, bare Python s, per-node CPU µs), measured together.
+def one_round(d_path: Path, nodes: int, env: dict[str, str], repeats: int = 5) -> dict[str, float]:
+    """Per-node µs (wall and CPU) warm and cold, the WAL floor µs, the two-node run's and a
+    bare Python's seconds, measured together.
 
-    The three commands take turns within each repeat, so a change of the machine's load
-    hits all of them alike (timed one block after the other, the ratio swung 2-14x under load)."""
+    The commands take turns within each repeat, so a change of the machine's load hits all
+    of them alike (timed one block after the other, the ratio swung 2-14x under load).
+    Warm: the compiled-workflow cache holds both files' verdicts (`env`'s folder, filled
+    before); cold: each of those runs gets an empty cache folder of its own."""
     db = str(d_path / "bench.db")
     pe = [sys.executable, "-m", "engine.cli", "run"]
     small, big = d_path / "chain1.pe.json", d_path / f"chain{nodes}.pe.json"
     cmds = {
         "small": [*pe, str(small), "--db", db, "--json"],
         "big": [*pe, str(big), "--db", db, "--json"],
+        "small_cold": [*pe, str(small), "--db", db, "--json"],
+        "big_cold": [*pe, str(big), "--db", db, "--json"],
         "bare": [sys.executable, "-c", "import asyncio, sqlite3, json"],
     }
     walls: dict[str, list[float]] = {k: [] for k in cmds}
     cpus: dict[str, list[float]] = {k: [] for k in cmds}
-    for _ in range(repeats):
+    for i in range(repeats):
         for name, cmd in cmds.items():
-            w, c = timed(cmd, env)
+            run_env = {**env, CACHE_ENV: str(d_path / "cold" / f"{name}{i}")} if name.endswith("_cold") else env
+            w, c = timed(cmd, run_env)
             walls[name].append(w)
             cpus[name].append(c)
-    t_small, t_big, bare = (statistics.median(walls[k]) for k in ("small", "big", "bare"))
-    cpu_small, cpu_big = statistics.median(cpus["small"]), statistics.median(cpus["big"])
-    floor = floor_sqlite_commit()  # the same floor as bench_store.py
-    return (t_big - t_small) / nodes * 1e6, floor, t_small, bare, (cpu_big - cpu_small) / nodes * 1e6
+    wall, cpu = ({k: statistics.median(v) for k, v in got.items()} for got in (walls, cpus))
+    return {
+        "per_node": (wall["big"] - wall["small"]) / nodes * 1e6,
+        "cpu_per_node": (cpu["big"] - cpu["small"]) / nodes * 1e6,
+        "cold_per_node": (wall["big_cold"] - wall["small_cold"]) / nodes * 1e6,
+        "cold_cpu_per_node": (cpu["big_cold"] - cpu["small_cold"]) / nodes * 1e6,
+        "floor": floor_sqlite_commit(),  # the same floor as bench_store.py
+        "small": wall["small"],
+        "small_cold": wall["small_cold"],
+        "bare": wall["bare"],
+    }
 
 
 PHASES_CHILD = """
@@ -195,16 +213,19 @@ def main() -> None:
             json.loads(out.stdout)
         for _ in range(args.rounds):
             rounds.append(one_round(d_path, args.nodes, env))
-    per_node = [r[0] for r in rounds]
-    floors = [r[1] for r in rounds]
-    small_ms = [r[2] * 1000 for r in rounds]
-    bare_ms = [r[3] * 1000 for r in rounds]
-    print(f"\n{len(rounds)} round(s); median (range)\n")
+    floors = [r["floor"] for r in rounds]
+    print(f"\n{len(rounds)} round(s); median (range); warm: the file's verdict kept by an earlier run "
+          "(engine.compiled), cold: an empty cache each run\n")
     print("| measure | value | floor | ratio |")
     print("| --- | ---: | ---: | ---: |")
-    print(f"| durable CLI chain, per node ({args.nodes:,} `set` nodes, 2 expressions each, `--json`) | {_spread(per_node, '.0f')} µs | {_spread(floors, '.1f')} µs (WAL commit) | {_spread([r[0] / r[1] for r in rounds], '.1f')} |")
-    print(f"| the same chain, CPU time per node (user + system; steadier than wall time on a busy machine) | {_spread([r[4] for r in rounds], '.0f')} µs | | |")
-    print(f"| `processengine run` of a two-node workflow | {_spread(small_ms, '.0f')} ms | {_spread(bare_ms, '.0f')} ms (bare Python) | {_spread([r[2] / r[3] for r in rounds], '.1f')} |")
+    for kind, key in (("warm", "per_node"), ("cold", "cold_per_node")):
+        per_node = [r[key] for r in rounds]
+        print(f"| durable CLI chain, per node ({args.nodes:,} `set` nodes, 2 expressions each, `--json`), {kind} | {_spread(per_node, '.0f')} µs | {_spread(floors, '.1f')} µs (WAL commit) | {_spread([r[key] / r['floor'] for r in rounds], '.1f')} |")
+    for kind, key in (("warm", "cpu_per_node"), ("cold", "cold_cpu_per_node")):
+        print(f"| the same chain, CPU time per node, {kind} (user + system; steadier than wall time on a busy machine) | {_spread([r[key] for r in rounds], '.0f')} µs | | |")
+    bare_ms = [r["bare"] * 1000 for r in rounds]
+    for kind, key in (("warm", "small"), ("cold", "small_cold")):
+        print(f"| `processengine run` of a two-node workflow, {kind} | {_spread([r[key] * 1000 for r in rounds], '.0f')} ms | {_spread(bare_ms, '.0f')} ms (bare Python) | {_spread([r[key] / r['bare'] for r in rounds], '.1f')} |")
 
 
 if __name__ == "__main__":
