@@ -125,10 +125,11 @@ def _stamp(path: str | Path) -> str:
 
 
 def key_of(raw: bytes) -> str:
-    """The cache key of a file's bytes under this engine and node registry."""
-    from engine.nodes import registry
-
-    h = hashlib.sha256(f"{engine_fingerprint()}\n{registry.fingerprint()}\n".encode("utf-8", "surrogateescape"))
+    """The cache key of a file's bytes under this engine and node registry (a registry not
+    imported yet holds no type from elsewhere: it is left to the run to import)."""
+    registry = sys.modules.get("engine.nodes.registry")
+    types = registry.fingerprint() if registry is not None else ""
+    h = hashlib.sha256(f"{engine_fingerprint()}\n{types}\n".encode("utf-8", "surrogateescape"))
     h.update(raw)
     return h.hexdigest()
 

@@ -96,12 +96,12 @@ def get_spec(node_type: str) -> NodeSpec:
 
 
 def fingerprint() -> str:
-    """What decides which node types exist and which code checks their configs, beyond the
-    engine's own files (`engine.compiled` keys its verdicts with it): the built-in types'
-    modules, and each type registered from elsewhere (a plugin, or a built-in replaced)
-    with its spec's and schema's classes, their modules' files (size, times) and the
-    spec's `version` if it has one. Built-ins imported or not give the same answer."""
-    parts = [f"{t}={m}" for t, m in sorted(BUILTIN_TYPES.items())]
+    """The node types registered from elsewhere than their built-in module (a plugin, or
+    a built-in replaced), each with its spec's and schema's classes, their modules' files
+    (size, times) and the spec's `version` if it has one: what decides configs' verdicts
+    beyond the engine's own files (`engine.compiled` keys its verdicts with both). Empty
+    when every type is a built-in, imported or not."""
+    parts = []
     for node_type, spec in sorted(_REGISTRY.items()):
         cls, model = type(spec), spec.config_model
         if BUILTIN_TYPES.get(node_type) == cls.__module__:  # a built-in: its code is the engine's
