@@ -167,6 +167,7 @@ def load(
     if content_hash is not None:
         wf = _load_known(raw, name)
         if wf is not None:
+            log.debug("%s: found valid before, loaded without the checks", name, extra={"file": name, "cache_key": key})
             if timings is not None:
                 timings.update(load=clock() - started, validate=0.0, cache=0.0)
             return Loaded(workflow=wf, warnings=None, content_hash=content_hash, warm=True)
