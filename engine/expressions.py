@@ -35,7 +35,7 @@ import gc
 import math
 import re
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar
@@ -68,6 +68,7 @@ __all__ = [
     "find_expressions",
     "make_names",
     "render",
+    "render_config",
 ]
 
 
@@ -636,6 +637,21 @@ def render(value: Any, names: Mapping[str, Any], *, node_id: str | None = None,
         return _render(value, names, limits)
     except ExpressionError as exc:
         raise _where(exc, field, node_id) from None
+
+
+def render_config(config: Mapping[str, Any], kept: Container[str], names: Mapping[str, Any], *, node_id: str) -> dict[str, Any]:
+    """A node's config with every field but `kept` rendered, as `render(value, field="config.<key>")`
+    per field would (the field's name is made only for an error)."""
+    out = {}
+    for key, value in config.items():
+        if key in kept:
+            out[key] = value
+            continue
+        try:
+            out[key] = _render(value, names, DEFAULT_LIMITS)
+        except ExpressionError as exc:
+            raise _where(exc, f"config.{key}", node_id) from None
+    return out
 
 
 def _render(value: Any, names: Mapping[str, Any], limits: ExpressionLimits) -> Any:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from json import encoder as _json_encoder
 from typing import Any
 
-__all__ = ["JSONValueError", "MalformedJSON", "checked_json", "compact_encoder", "forget_checked", "loads_strict", "unstorable"]
+__all__ = ["JSONValueError", "MalformedJSON", "checked_text", "compact_encoder", "loads_strict", "unstorable"]
 
 
 class JSONValueError(ValueError):
@@ -79,41 +79,39 @@ def loads_strict(text: str) -> Any:
 
 
 def unstorable(value: Any) -> str | None:
-    """Why `value` cannot be written as strict JSON text, or None when it can.
+    """Why `value` cannot be written as strict JSON text, or None when it can."""
+    return checked_text(value)[0]
 
-    A node's outputs are checked here before the run goes on, and the store then writes
-    the same value: the text of a one-port output is kept for `checked_json`, so the
-    value is encoded once, not twice."""
-    global _checked
-    _checked = None
+
+def checked_text(value: Any) -> tuple[str | None, bytes | None]:
+    """(why `value` cannot be written as strict JSON text or None, and when it can and is a
+    one-port output `{port: v}`: the UTF-8 JSON text of v, else None).
+
+    A node's outputs are checked here before the run goes on; the orchestrator hands the
+    text to the store with the output it stores, so the value is encoded once, not twice."""
     try:
         raw = _strict(value).encode("utf-8")
     except UnicodeEncodeError:
-        return "it holds text that is not valid Unicode (a lone surrogate such as \\ud800)"
+        return "it holds text that is not valid Unicode (a lone surrogate such as \\ud800)", None
     except ValueError as exc:
         text = str(exc)
         if "Out of range float" in text:
-            return "it holds NaN or Infinity, which JSON does not have"
+            return "it holds NaN or Infinity, which JSON does not have", None
         if "4300" in text or "digits" in text:
-            return "it holds an integer over 4,300 digits"
-        return text
+            return "it holds an integer over 4,300 digits", None
+        return text, None
     except RecursionError:
-        return "it is nested too deeply"
+        return "it is nested too deeply", None
     except TypeError as exc:
-        return str(exc)
-    _keep_port_value(value, raw)
-    return None
+        return str(exc), None
+    return None, _port_text(value, raw)
 
 
-# The port value of the one-port dict `unstorable` passed last, the dict's UTF-8 JSON text
-# and where the value's text starts in it.
-_checked: tuple[Any, bytes, int] | None = None
 _port_heads: dict[str, int] = {}  # port name -> bytes of `{"name":`
 
 
-def _keep_port_value(value: Any, raw: bytes) -> None:
-    """Keep `{port: v}`'s text for v: the dict's text is `{"port":` + v's text + `}`."""
-    global _checked
+def _port_text(value: Any, raw: bytes) -> bytes | None:
+    """v's text in the text of `{port: v}` (that is `{"port":` + v's text + `}`), else None."""
     if type(value) is dict and len(value) == 1:
         port = next(iter(value))
         if type(port) is str:
@@ -122,30 +120,5 @@ def _keep_port_value(value: Any, raw: bytes) -> None:
                 if len(_port_heads) >= 256:
                     _port_heads.clear()
                 head = _port_heads[port] = len(_json_encoder.encode_basestring(port).encode("utf-8")) + 2
-            _checked = (value[port], raw, head)
-
-
-def checked_json(value: Any) -> bytes | None:
-    """The UTF-8 JSON text of `value` when it is the port value `unstorable` checked last,
-    else None; handed out once, and any other value asked for forgets it.
-
-    The orchestrator stores a node's output in the same step as it checks it, with
-    nothing run in between that could change the value. A value checked and never
-    stored (a loop's items, a run without a store) is forgotten at the next check or
-    the next value the store writes; a checkpointer forgets it when it starts
-    (`forget_checked`), so no earlier run's value is taken for its own."""
-    global _checked
-    kept = _checked
-    if kept is None:
-        return None
-    _checked = None
-    if kept[0] is not value:
-        return None
-    raw, head = kept[1], kept[2]
-    return raw[head:-1]
-
-
-def forget_checked() -> None:
-    """Drop the text `unstorable` kept (see `checked_json`)."""
-    global _checked
-    _checked = None
+            return raw[head:-1]
+    return None

@@ -339,7 +339,7 @@ class ExecutionService(DebugVerbs):
 
         if metrics.enabled():
             metrics.observe(all_hooks, workflow)
-        orch = Orchestrator(workflow, rec, hooks=all_hooks, control=control, load_workflow=self._loader(rec))
+        orch = Orchestrator(workflow, rec, hooks=all_hooks, control=control, load_workflow=self._loader(rec), recorder=checkpointer)
         handle.orchestrator = orch
         self._live.add(rec.execution_id, control)
         handle.task = loop.create_task(self._drive(orch, checkpointer, control), name=f"execution-{rec.execution_id}")

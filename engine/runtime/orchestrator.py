@@ -7,7 +7,8 @@ connection order and a run is deterministic. Merge inputs wait in the waiting
 map; when the stack drains, merges still waiting (a branch was not taken) fire
 with what arrived. Loops push a `loop_tick` frame under each iteration's body.
 Every step is reported through `LifecycleHooks`; the record is consistent
-whenever a hook runs, so a subscriber can checkpoint it.
+whenever a hook runs. A `Recorder` (the store's checkpointer) is called directly when a
+node starts and ends, with what it writes: one call per node, no event object.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from engine import events as ev
 from engine import expressions
 from engine.errors import EngineError, ExpressionError, NodeError, RunTakenOver
-from engine.jsonvalue import unstorable
+from engine.jsonvalue import checked_text
 from engine.model import Node, Workflow
 from engine.nodes.base import Interrupted, NodeContext, NodeServices, NodeSpec
 from engine.runtime.control import RunControl
@@ -33,6 +34,7 @@ from engine.runtime.record import (
     COMPLETED,
     FAILED,
     MAX_SUMMARY,
+    NO_OUTPUT,
     PAUSED,
     RUNNING,
     Frame,
@@ -53,6 +55,20 @@ __all__ = ["Orchestrator", "RunFailed", "error_object", "iso", "new_record", "su
 log = logging.getLogger("engine.runtime")
 NODE_LOGS_KEPT = 256  # node loggers kept for reuse (a 100,000-node run made one per node)
 
+
+class Recorder(Protocol):
+    """What makes a run durable, told of each node directly (`engine.store.checkpoint.Checkpointer`).
+
+    `node_started`: the node's frame is off its stack until `node_finished` for it.
+    `node_finished`: a node ended (`node_id` None: only statuses changed, e.g. nodes
+    marked skipped); `output` is the value it stored, if any, and `raw` that value's UTF-8
+    JSON text when the output check made it; `now` asks for a commit at once."""
+
+    def node_started(self, th: ThreadRecord, frame: Frame, side_effects: bool) -> None: ...
+
+    def node_finished(self, th: ThreadRecord, node_id: str | None, *, now: bool, output: Any = NO_OUTPUT, raw: bytes | None = None) -> None: ...
+
+
 class RunFailed(Exception):
     def __init__(self, error: dict[str, Any]) -> None:
         super().__init__(error.get("message"))
@@ -65,7 +81,7 @@ class _NodeRun:
     asked for (most nodes never ask)."""
 
     __slots__ = (
-        "attempt", "attempts", "duration", "frame", "info", "node", "node_state", "orch", "plan", "side", "spec",
+        "attempt", "attempts", "duration", "frame", "info", "node", "node_state", "orch", "plan", "raw", "side", "spec",
         "started", "t0", "th",
     )
 
@@ -87,6 +103,7 @@ class _NodeRun:
         self.t0 = 0.0
         self.duration = 0.0
         self.info = False  # log lines at INFO wanted (asked once per attempt)
+        self.raw: bytes | None = None  # the UTF-8 JSON text of a one-port output, made by its check
 
     def names(self) -> dict[str, Any]:
         return self.orch._names(self.th, self.plan, self.frame.value)
@@ -111,11 +128,13 @@ class Orchestrator:
         load_workflow: Callable[[str], Workflow] | None = None,
         credential: Callable[[str], dict[str, str]] | None = None,
         find_workflow: Callable[[str], Workflow | None] | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self.workflow = workflow
         self.record = record
         self.hooks = hooks or ev.LifecycleHooks()
         self.control = control or RunControl()
+        self.recorder = recorder
         self._plans: dict[str, Plan] = {}
         self._by_name: dict[str, dict[str, Any]] = {}
         self._exec_names: dict[str, Any] | None = None
@@ -386,6 +405,8 @@ class Orchestrator:
         th.node_status[node.id] = "skipped"
         self._set_output(th, node, value)
         self._deliver(th, plan, node, {"out": value})
+        if self.recorder is not None:
+            self.recorder.node_finished(th, node.id, now=False, output=value)
         if self._w_finished:
             await self.hooks.emit(ev.NodeFinished(execution_id=self.record.execution_id, thread_id=th.thread_id, node_id=node.id, status="skipped", duration_ms=0.0, attempt=0, output_summary=summarize(value), ports=("out",)), self.record)
 
@@ -399,6 +420,8 @@ class Orchestrator:
         th.node_status[node.id] = "succeeded"
         skipped = self._deliver(th, plan, node, {port: node.pin})
         log.info("execution=%s node=%s pinned: not run", rec.execution_id, node.id, extra={"execution_id": rec.execution_id, "node_id": node.id})
+        if self.recorder is not None:
+            self.recorder.node_finished(th, node.id, now=False, output=node.pin)
         if self._w_finished:
             await self.hooks.emit(ev.NodeFinished(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, status="pinned", duration_ms=0.0, attempt=1, output_summary=summarize(node.pin), ports=(port,), pure=True), rec)
         if skipped:
@@ -415,6 +438,8 @@ class Orchestrator:
         run.info = log.isEnabledFor(logging.INFO)  # asked once for the node's two lines
         if run.info:
             log.info("execution=%s node=%s started attempt %d", rec.execution_id, node_id, run.attempt, extra={"execution_id": rec.execution_id, "node_id": node_id})
+        if self.recorder is not None:
+            self.recorder.node_started(th, run.frame, run.side)
         if self._w_started:
             pending = self.hooks.dispatch(ev.NodeStarted(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node_id, attempt=run.attempt, side_effects=run.side), rec)
             if pending is not None:
@@ -445,7 +470,7 @@ class Orchestrator:
                 result = await task
             finally:
                 control.current_task = None
-        problem = unstorable(result.outputs)  # refused here, never in the checkpoint
+        problem, run.raw = checked_text(result.outputs)  # refused here, never in the checkpoint
         if problem:
             raise NodeError(f"the node's output cannot be stored: {problem}", error_type="unstorable")
         return result
@@ -461,6 +486,8 @@ class Orchestrator:
         th.node_status[node.id] = status
         if reason == "pause":
             self._requeue(run, run.attempt - 1)  # the interrupted attempt runs again
+        if self.recorder is not None:
+            self.recorder.node_finished(th, node.id, now=False)
         if self._w_finished:
             await self.hooks.emit(ev.NodeFinished(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, status=status, duration_ms=duration, attempt=run.attempt, side_effects=run.side, pure=run.spec.pure), rec)
         raise Interrupted(reason) from None
@@ -494,14 +521,17 @@ class Orchestrator:
         value = run.frame.value
         skipped: list[str] = []
         ports: tuple[str, ...] = ()
+        output = NO_OUTPUT
         if node.on_error == "route":
             self._set_output(th, node, err)
             skipped = self._deliver(th, run.plan, node, {"error": err})
-            ports = ("error",)
+            ports, output = ("error",), err
         elif node.on_error == "continue":
             self._set_output(th, node, value)
             skipped = self._deliver(th, run.plan, node, {"out": value})
-            ports = ("out",)
+            ports, output = ("out",), value
+        if self.recorder is not None:
+            self.recorder.node_finished(th, node.id, now=not run.spec.pure, output=output)
         await self.hooks.emit(ev.NodeFinished(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, status="failed", duration_ms=run.duration, attempt=run.attempt, output_summary=err["message"][:MAX_SUMMARY], ports=ports, error=err, side_effects=run.side, pure=run.spec.pure), rec)
         if skipped:
             await self._report_skipped(th, skipped)
@@ -546,6 +576,8 @@ class Orchestrator:
             th.loop_stack.append(node.id)
             th.stack.append(Frame(node.id, kind="loop_tick"))
             th.in_flight = None
+            if self.recorder is not None:
+                self.recorder.node_finished(th, node.id, now=False)
             return None  # NodeFinished is emitted when the loop is done
         outputs = result.outputs
         first = next(iter(outputs.values())) if outputs else None
@@ -553,6 +585,8 @@ class Orchestrator:
         th.node_status[node.id] = "succeeded"
         th.in_flight = None
         skipped = self._deliver(th, run.plan, node, outputs)
+        if self.recorder is not None:
+            self.recorder.node_finished(th, node.id, now=not run.spec.pure, output=first, raw=run.raw if len(outputs) == 1 else None)
         if run.info:
             log.info("execution=%s node=%s succeeded in %.2f ms", rec.execution_id, node.id, duration, extra={"execution_id": rec.execution_id, "node_id": node.id})
         pending = None
@@ -653,16 +687,20 @@ class Orchestrator:
         self._set_output(th, node, results)
         th.node_status[node.id] = "succeeded"
         self._deliver(th, plan, node, {"done": results})
+        if self.recorder is not None:
+            self.recorder.node_finished(th, node.id, now=False, output=results)
         if self._w_finished:
             await self.hooks.emit(ev.NodeFinished(execution_id=self.record.execution_id, thread_id=th.thread_id, node_id=node.id, status="succeeded", duration_ms=0.0, attempt=1, output_summary=summarize(results), ports=("done",), pure=True), self.record)
 
     async def _mark_unrun_skipped(self, th: ThreadRecord, plan: Plan) -> None:
-        for node in plan.wf.nodes:  # file order
-            node_id = node.id
-            if node_id not in th.node_status:
-                th.node_status[node_id] = "skipped"
-                if self._w_finished:
-                    await self.hooks.emit(ev.NodeFinished(execution_id=self.record.execution_id, thread_id=th.thread_id, node_id=node_id, status="skipped", duration_ms=0.0, attempt=0), self.record)
+        unrun = [node.id for node in plan.wf.nodes if node.id not in th.node_status]  # file order
+        for node_id in unrun:
+            th.node_status[node_id] = "skipped"
+        if unrun and self.recorder is not None:
+            self.recorder.node_finished(th, None, now=False)
+        if self._w_finished:
+            for node_id in unrun:
+                await self.hooks.emit(ev.NodeFinished(execution_id=self.record.execution_id, thread_id=th.thread_id, node_id=node_id, status="skipped", duration_ms=0.0, attempt=0), self.record)
 
     # -- services lent to nodes ---------------------------------------------
     def _get_http_client(self) -> Any:

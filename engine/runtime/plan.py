@@ -102,15 +102,7 @@ class Plan:
             if got is None:
                 got = self.static_cfg[node_id] = (self._validate(node, spec, node.config), node.config)
             return got
-        names = names_factory()
-        raw = {}
-        kept = spec.fields_not_rendered
-        render = expressions.render
-        for key, val in node.config.items():
-            if key in kept:
-                raw[key] = val
-            else:
-                raw[key] = render(val, names, node_id=node_id, field=f"config.{key}")
+        raw = expressions.render_config(node.config, spec.fields_not_rendered, names_factory(), node_id=node_id)
         return self._validate(node, spec, raw), raw
 
     @staticmethod

@@ -1,20 +1,24 @@
-"""The checkpointer: a lifecycle-hook subscriber that makes a run durable.
+"""The checkpointer: what makes a run durable.
 
-Cost per node is O(1): the run record's `node_status`, `outputs` and
-`edge_counts` are swapped for dicts that remember which keys changed, so each
-event writes only what moved (attempt rows, output rows, a small state row),
-never the whole record.
+The orchestrator calls it directly for each node (`node_started`, `node_finished`: the
+node's output and the JSON text already checked for it come with the call); the rarer
+steps (retries, sub-workflow threads, the run's end) reach it as lifecycle hooks. Cost
+per node is O(1): the run record's `node_status` and `edge_counts` are swapped for dicts
+that remember which keys changed, so each node writes only what moved (attempt rows,
+its output row, status/edge changes), never the whole record.
 
 Rules (DESIGN "store"):
-- NodeFinished: capture the thread's small resumable state (stack, waiting
-  map, loops, variables) as of this consistent point, plus its attempt rows,
-  output rows and status/edge changes. A node that is not pure is committed
-  at once; pure nodes (and skip bookkeeping) are group-committed within
-  `GROUP_WINDOW` seconds or `GROUP_ROWS` rows.
-- NodeStarted of a side-effect node: commit everything pending plus the
-  in-flight marker before the node runs; the stack snapshot keeps the state of
-  the last NodeFinished (the node's frame still on the stack), so a crash
-  re-runs exactly the node in flight.
+- a finished node: its attempt rows, output row and status/edge changes; the thread's
+  small resumable state (stack, waiting map, loops, variables) is due in the next journal
+  row. A node that is not pure is committed at once; pure nodes (and skip bookkeeping)
+  are group-committed within `GROUP_WINDOW` seconds or `GROUP_ROWS` rows.
+- a side-effect node starting: commit everything pending plus the in-flight marker
+  before the node runs.
+- the state a journal row holds is the thread's as it is when the row is written, with
+  the frame of the node in flight put back on top of its stack (the orchestrator pops a
+  frame when its node starts and changes nothing else of the thread until it ends; what
+  it does between two nodes, a merge arrival, a loop tick, is consistent on its own). So
+  nothing is copied per node, and a crash re-runs exactly the node in flight.
 - Terminal events (paused, completed, failed, cancelled): commit everything
   and compact the state journal into one full row.
 """
@@ -32,8 +36,7 @@ from typing import TYPE_CHECKING, Any, cast
 from engine import events as ev
 from engine import recorded_io
 from engine.errors import RunTakenOver, StoreError
-from engine.jsonvalue import checked_json, forget_checked
-from engine.runtime.record import MAIN_THREAD, Frame, RunRecord, ThreadRecord
+from engine.runtime.record import MAIN_THREAD, NO_OUTPUT, Frame, RunRecord, ThreadRecord
 from engine.store import codec, owner
 from engine.store.sql import NODE_RUN_ROW, RawTransaction, row_inserts, statements
 
@@ -96,8 +99,6 @@ def track(th: ThreadRecord) -> None:
     (a run resumed in the same process) start with nothing marked changed."""
     if not isinstance(th.node_status, StatusDict):
         th.node_status = StatusDict(th.node_status)
-    if not isinstance(th.outputs, TrackedDict):
-        th.outputs = TrackedDict(th.outputs)
     if not isinstance(th.edge_counts, TrackedDict):
         th.edge_counts = TrackedDict(th.edge_counts)
     clear_changes(th)
@@ -106,7 +107,7 @@ def track(th: ThreadRecord) -> None:
 def clear_changes(th: ThreadRecord) -> None:
     """Forget the changes marked so far. The maps stay as they are: copying them back to
     plain dicts at the end of a run doubled them at the peak of a 100,000-node run."""
-    for tracked in (th.node_status, th.outputs, th.edge_counts):
+    for tracked in (th.node_status, th.edge_counts):
         if isinstance(tracked, TrackedDict):
             tracked.take()
 
@@ -175,40 +176,18 @@ def _common_prefix(a: list[Any], b: list[Any]) -> int:
     return lo
 
 
-class _Capture:
-    """A thread's small state at a consistent point, serialized only when it is committed.
-
-    Taking it is O(1) per piece but the stack: a C-level shallow copy of the frame list.
-    A merge's waiting map only grows until the merge fires, so (map, size) pins it; a
-    loop's items never change and its results only grow, so (list, size) pins them. A
-    group commit then serializes only the latest capture of each thread, reusing the JSON
-    of frames, waiting values and loop lists it already wrote (no per-node copy of the
-    whole state, which made a W-wide fan-out cost O(W²)).
-    """
-
-    __slots__ = ("last_output", "loop_stack", "loops", "meta", "stack", "variables", "waiting")
-
-    def __init__(self, th: ThreadRecord) -> None:
-        self.meta = (th.status, th.total, th.started_at, th.stopped_at, th.error)
-        self.stack = list(th.stack)
-        self.waiting = [(k, w, len(w)) for k, w in th.waiting.items()] if th.waiting else None
-        self.loops = (
-            [(k, s.items, s.index, s.results, len(s.results)) for k, s in th.loops.items()] if th.loops else None
-        )
-        self.loop_stack = list(th.loop_stack)
-        self.variables = th.variables
-        self.last_output = th.last_output
-
-
 class _Thread:
-    __slots__ = ("att", "capture", "edge_delta", "inserted", "meta_dirty", "ordinal", "status_delta", "th")
+    """What the checkpointer keeps per thread: rows already written, changes not yet
+    written, and whether its state is due in the next journal row (`due`)."""
+
+    __slots__ = ("att", "due", "edge_delta", "inserted", "meta_dirty", "ordinal", "status_delta", "th")
 
     def __init__(self, th: ThreadRecord, ordinal: int, inserted: bool) -> None:
         track(th)
         self.th = th
         self.ordinal = ordinal
         self.att = {k: len(v) for k, v in th.attempts.items()}  # attempts already stored, per node
-        self.capture: _Capture | None = None
+        self.due = False
         self.status_delta: dict[str, str] = {}
         self.edge_delta: dict[int, int] = {}
         self.inserted = inserted
@@ -216,7 +195,8 @@ class _Thread:
 
 
 class Checkpointer:
-    """Subscribes to one run's hooks and writes its checkpoints, one pooled connection per transaction."""
+    """Writes one run's checkpoints, one pooled connection per transaction: the orchestrator's
+    recorder (`node_started`, `node_finished`), subscribed to its hooks for the rest."""
 
     def __init__(
         self,
@@ -246,7 +226,8 @@ class Checkpointer:
         self.outputs: list[tuple[Any, ...]] = []
         self.recordings: list[tuple[Any, ...]] = []
         self._insert_runs, self._insert_outputs, self._insert_recordings = row_inserts(self.sql, self.sqlite)
-        self.in_flight: dict[str, list[Any]] = {}
+        self.in_flight: dict[str, list[Any]] = {}  # thread -> [node id, side effects] (the column's JSON)
+        self._flight_frames: dict[str, Frame] = {}  # thread -> the frame of the node in flight
         self.pending_since: float | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._items_json: dict[int, tuple[list[Any], str]] = {}
@@ -260,13 +241,11 @@ class Checkpointer:
         self._response_written: Any = record.response
         self._debug_written = record.debug.version
         self.commits = 0
-        forget_checked()  # a value checked before this run is encoded when written
 
     # -- subscription ----------------------------------------------------------
     def subscribe(self, hooks: ev.LifecycleHooks) -> None:
-        hooks.on(ev.NodeStarted, self.on_node_started)
+        """The hooks of the steps the orchestrator does not record through `node_*`."""
         hooks.on(ev.NodeRetrying, self.on_node_retrying)
-        hooks.on(ev.NodeFinished, self.on_node_finished)
         hooks.on(ev.ThreadStarted, self.on_thread_started)
         hooks.on(ev.ThreadFinished, self.on_thread_finished)
         for terminal in ev.TERMINAL_EVENTS:
@@ -284,54 +263,77 @@ class Checkpointer:
             if collect:
                 th = tt.th
                 tt.att.clear()
-                for tracked in (th.node_status, th.outputs, th.edge_counts):
+                for tracked in (th.node_status, th.edge_counts):
                     cast(TrackedDict, tracked).dirty.update(dict.fromkeys(tracked))  # swapped in by track()
-                self._collect(tt, capture=False)
-            tt.capture = _Capture(tt.th)
+                made = self._collect(tt)
+                for node, value in th.outputs.items():
+                    self._output_row(th, node, value, None, made)
+            tt.due = True
             tt.meta_dirty = True
         self._debug_written = -1  # the debug state goes with it
         self.flush(create=create)
 
-    # -- handlers ----------------------------------------------------------------
-    def on_node_started(self, e: ev.NodeStarted, rec: RunRecord) -> None:
-        self.in_flight[e.thread_id] = [e.node_id, e.side_effects]
-        if e.side_effects:
+    # -- the orchestrator's calls ------------------------------------------------
+    def node_started(self, th: ThreadRecord, frame: Frame, side_effects: bool) -> None:
+        """A node's attempt starts (its frame is off the stack from now until it ends)."""
+        tid = th.thread_id
+        self.in_flight[tid] = [frame.node_id, side_effects]
+        self._flight_frames[tid] = frame
+        if side_effects:
             self.flush()  # durable before the world is touched
 
+    def node_finished(self, th: ThreadRecord, node_id: str | None, *, now: bool, output: Any = NO_OUTPUT, raw: bytes | None = None) -> None:
+        """A node ended (or a loop started its items, or nodes were marked skipped:
+        `node_id` None): its rows and the thread's changes go into the pending commit.
+        `output`: the value it stored (`raw`: that value's UTF-8 JSON text, already made
+        when the output was checked). `now`: commit at once, else within the group window."""
+        tid = th.thread_id
+        tt = self.threads.get(tid)
+        if tt is None or tt.th is not th:
+            tt = self._thread(tid)
+        flight = self.in_flight.get(tid)
+        if flight is not None and flight[0] == node_id:
+            del self.in_flight[tid]
+            del self._flight_frames[tid]
+        made = self._collect(tt)
+        if output is not NO_OUTPUT:
+            self._output_row(th, node_id, output, raw, made)
+        tt.due = True
+        if now:
+            self.flush()
+        elif (
+            self.pending_since is None
+            or len(self.node_runs) + len(self.outputs) >= GROUP_ROWS
+            or time.monotonic() - self.pending_since >= GROUP_WINDOW
+        ):  # `_pending`'s tests in line: most nodes only join the pending commit
+            self._pending()
+
+    # -- hooks -------------------------------------------------------------------
     def on_node_retrying(self, e: ev.NodeRetrying, rec: RunRecord) -> None:
         tt = self._thread(e.thread_id)
-        self._collect(tt, capture=False)
+        self._collect(tt)
         flight = self.in_flight.get(e.thread_id)
         if flight and flight[1]:
             self.flush()  # what a side-effect attempt did is never lost
         else:
             self._pending()
 
-    def on_node_finished(self, e: ev.NodeFinished, rec: RunRecord) -> None:
-        tid = e.thread_id
-        tt = self._thread(tid)
-        flight = self.in_flight.get(tid)
-        if flight is not None and flight[0] == e.node_id:
-            del self.in_flight[tid]
-        self._collect(tt, capture=True)
-        if e.pure or e.status in ("skipped", "paused", "cancelled"):
-            self._pending()
-        else:
-            self.flush()
-
     def on_thread_started(self, e: ev.ThreadStarted, rec: RunRecord) -> None:
         tt = self._thread(e.thread_id)
-        self._collect(tt, capture=True)
+        self._collect(tt)
+        tt.due = True
         self._pending()
 
     def on_thread_finished(self, e: ev.ThreadFinished, rec: RunRecord) -> None:
         tt = self._thread(e.thread_id)
         tt.meta_dirty = True
-        self._collect(tt, capture=True)
+        self._collect(tt)
+        tt.due = True
         self._pending()
 
     def on_terminal(self, e: ev.Event, rec: RunRecord) -> None:
         self.in_flight.clear()
+        self._flight_frames.clear()
         self.flush(final=True)
 
     # -- collecting --------------------------------------------------------------
@@ -341,31 +343,26 @@ class Checkpointer:
             tt = self.threads[tid] = _Thread(self.rec.threads[tid], len(self.threads), tt is not None and tt.inserted)
         return tt
 
-    def _collect(self, tt: _Thread, *, capture: bool) -> None:
-        """Move a thread's changes since the last event into the pending commit (the
-        tracked maps' `take()` written out: this runs once per finished node)."""
+    def _collect(self, tt: _Thread) -> dict[str, list[Any]] | None:
+        """Move a thread's status and edge changes since the last call into the pending
+        commit, with a row per new attempt of the nodes that changed (the tracked maps'
+        `take()` written out: this runs once per finished node); returns `_attempt_rows`'."""
         th = tt.th
         tt.meta_dirty = True
         statuses: TrackedDict = th.node_status  # type: ignore[assignment]  # swapped in by track()
-        outputs: TrackedDict = th.outputs  # type: ignore[assignment]
         counts: TrackedDict = th.edge_counts  # type: ignore[assignment]
         made = None
         changed = statuses.dirty
         if changed:
             statuses.dirty = {}
             made = self._attempt_rows(tt, changed)
-        outs = outputs.dirty
-        if outs:
-            outputs.dirty = {}
-            self._output_rows(th, outs, made)
         edges = counts.dirty
         if edges:
             counts.dirty = {}
             delta = tt.edge_delta
             for conn in edges:
                 delta[conn] = counts[conn]
-        if capture:
-            tt.capture = _Capture(th)
+        return made
 
     def _attempt_rows(self, tt: _Thread, changed: dict[str, None]) -> dict[str, list[Any]] | None:
         """The status deltas of the nodes that changed and a `node_runs` row (a list in
@@ -407,24 +404,15 @@ class Checkpointer:
         self.seq = seq
         return made
 
-    def _output_rows(self, th: ThreadRecord, outs: dict[str, None], made: dict[str, list[Any]] | None) -> None:
-        """An `outputs` row per output set since the last event, linked to the attempt that made it.
-        A value the orchestrator has just checked is not encoded again (`checked_json`)."""
-        outputs = th.outputs
-        rows = self.outputs
-        eid = self.eid
-        tid = th.thread_id
-        seq = self.seq
-        for node in outs:
-            value = outputs[node]
-            raw = checked_json(value)
-            enc, size, data = codec.encode_value(value) if raw is None else codec.encode_raw(raw)
-            seq += 1
-            rows.append((eid, seq, tid, node, enc, size, data))
-            producer = made.get(node) if made is not None else None  # the attempt that produced it, when it ended in this event
-            if producer is not None and producer[RUN_STATUS] in PRODUCERS:
-                producer[RUN_OUTPUT_SEQ] = seq
-        self.seq = seq
+    def _output_row(self, th: ThreadRecord, node: Any, value: Any, raw: bytes | None, made: dict[str, list[Any]] | None) -> None:
+        """An `outputs` row for the output a node stored, linked to the attempt that made it
+        (`raw`: its UTF-8 JSON text when the orchestrator made it already, else encoded here)."""
+        enc, size, data = codec.encode_value(value) if raw is None else codec.encode_raw(raw)
+        self.seq = seq = self.seq + 1
+        self.outputs.append((self.eid, seq, th.thread_id, node, enc, size, data))
+        producer = made.get(node) if made is not None else None  # the attempt that produced it, when it ended in this call
+        if producer is not None and producer[RUN_STATUS] in PRODUCERS:
+            producer[RUN_OUTPUT_SEQ] = seq
 
     def _recording(self, row: list[Any], a: dict[str, Any], pending: dict[tuple[str, str, int], Any]) -> None:
         """The attempt's recorded I/O goes on the attempt and into a `recordings` row (same seq)."""
@@ -517,34 +505,43 @@ class Checkpointer:
             parts.append(f"{name}:[{body}]")
         return "{" + ",".join(parts) + "}", "{" + ",".join(froms) + "}"
 
-    def _capture_json(self, tt: _Thread, c: _Capture) -> str:
-        th = tt.th
-        status, total, started, stopped, error = c.meta
+    def _state_json(self, th: ThreadRecord) -> str:
+        """The thread's small state for a journal row, read as it is now, with the frame of
+        the node in flight back on top of its stack (see the module's rules)."""
         head = codec.dumps(
             {
                 "thread_id": th.thread_id,
                 "workflow_id": th.workflow_id,
                 "parent_thread_id": th.parent_thread_id,
                 "parent_node_id": th.parent_node_id,
-                "status": status,
-                "total": total,
-                "loop_stack": c.loop_stack,
+                "status": th.status,
+                "total": th.total,
+                "loop_stack": th.loop_stack,
                 "in_flight": None,
-                "last_output": c.last_output,
-                "started_at": started,
-                "stopped_at": stopped,
-                "error": error,
+                "last_output": th.last_output,
+                "started_at": th.started_at,
+                "stopped_at": th.stopped_at,
+                "error": th.error,
             }
         )
-        loops = self._loops_json(th.thread_id, c.loops) if c.loops else "{}"
-        keep, stack = self._stack_json(th.thread_id, c.stack)
-        waiting, waiting_from = self._waiting_json(th.thread_id, c.waiting)
-        tail = (f',"stack_from":{keep}' if keep else "") + ',"stack":' + stack + ',"waiting":' + waiting + ',"loops":' + loops
+        tid = th.thread_id
+        loops = (
+            self._loops_json(tid, [(k, st.items, st.index, st.results, len(st.results)) for k, st in th.loops.items()])
+            if th.loops
+            else "{}"
+        )
+        stack = list(th.stack)
+        frame = self._flight_frames.get(tid)
+        if frame is not None:
+            stack.append(frame)
+        keep, stack_text = self._stack_json(tid, stack)
+        waiting, waiting_from = self._waiting_json(tid, [(k, w, len(w)) for k, w in th.waiting.items()] if th.waiting else None)
+        tail = (f',"stack_from":{keep}' if keep else "") + ',"stack":' + stack_text + ',"waiting":' + waiting + ',"loops":' + loops
         if waiting_from != "{}":
             tail += ',"waiting_from":' + waiting_from
-        if self._journaled_vars.get(th.thread_id) is not c.variables:  # only a resume changes them
-            self._journaled_vars[th.thread_id] = c.variables
-            tail += ',"variables":' + codec.dumps(c.variables)
+        if self._journaled_vars.get(tid) is not th.variables:  # only a resume changes them
+            self._journaled_vars[tid] = th.variables
+            tail += ',"variables":' + codec.dumps(th.variables)
         return head[:-1] + tail + "}"
 
     def _prune_caches(self) -> None:
@@ -559,9 +556,9 @@ class Checkpointer:
         status: dict[str, dict[str, str]] = {}
         edges: dict[str, list[list[int]]] = {}
         for tid, tt in self.threads.items():
-            if tt.capture is not None:
-                threads.append(codec.dumps(tid) + ":" + self._capture_json(tt, tt.capture))
-                tt.capture = None
+            if tt.due:
+                threads.append(codec.dumps(tid) + ":" + self._state_json(tt.th))
+                tt.due = False
             if tt.status_delta:
                 status[tid] = tt.status_delta
                 tt.status_delta = {}
@@ -604,7 +601,7 @@ class Checkpointer:
         rec = self.rec
         if final:
             for tid in rec.threads:
-                self._collect(self._thread(tid), capture=False)
+                self._collect(self._thread(tid))
         journal = None if final else self._journal_row()
         sql = self.sql
         node_runs, outputs = self.node_runs, self.outputs
@@ -624,7 +621,7 @@ class Checkpointer:
                 self._insert_recordings.run(cur, recordings)
                 if final:
                     for tt in self.threads.values():
-                        tt.capture = None
+                        tt.due = False
                         tt.status_delta = {}
                         tt.edge_delta = {}
                     sql.clear_state.run(cur, {"w_eid": self.eid})

@@ -150,6 +150,69 @@ async def test_sigkill_then_resume_loses_nothing(db: Db, http_server: Any, tmp_p
         svc.close()
 
 
+def _merge_and_loop_of_requests(url_for: Any) -> Workflow:
+    """start -> a -> (m, each); each's body POSTs its item; each.done -> done -> m -> end.
+    Between `a`'s finish and each request starting, the run moves on without a node ending:
+    a merge arrival, the loop's first entry and ticks."""
+    from tests.engine.runtime.helpers import workflow
+
+    return workflow(
+        [
+            {"id": "start", "type": "manual_trigger"},
+            {"id": "a", "type": "set", "config": {"values": {"a": 1}}},
+            {"id": "each", "type": "loop", "config": {"items": "{{ [1, 2, 3] }}"}},
+            {"id": "post", "type": "http_request", "config": {"method": "POST", "url": url_for("/item"), "json": "{{ loop.item }}"}, "retry": "none"},
+            {"id": "done", "type": "set", "config": {"values": {"bodies": "{{ [r.body for r in input] }}"}, "keep_input": False}},
+            {"id": "m", "type": "merge", "config": {}},
+            {"id": "end", "type": "set", "config": {"values": {"all": "{{ input }}"}}},
+        ],
+        [
+            ("start", "out", "a"),
+            ("a", "out", "m"),
+            ("a", "out", "each"),
+            ("each", "loop", "post"),
+            ("post", "out", "each"),
+            ("each", "done", "done"),
+            ("done", "out", "m"),
+            ("m", "out", "end"),
+        ],
+    )
+
+
+async def test_sigkill_mid_loop_after_a_merge_arrival_resumes_from_the_state_the_commit_read(db: Db, http_server: Any, tmp_path: Path, children: list[Child]) -> None:
+    """The commit made as the first request starts reads the thread's state then (the
+    merge arrival, the loop's entry and first tick), with the request's frame back on the
+    stack: the resumed run re-sends only that request and ends as an uninterrupted run does."""
+    http_server.route("/item", Reply(json={"ok": True}))
+    wf = _merge_and_loop_of_requests(http_server.url_for)
+    ref = await ExecutionService(in_memory=True).run(wf)
+    assert ref.status == "completed", ref.error
+    base = http_server.calls("/item")
+    http_server.route("/item", Reply(hang=True), Reply(json={"ok": True}))
+    svc = db.service()
+    try:
+        child = Child(db, "run", save(wf, tmp_path))
+        children.append(child)
+        await asyncio.to_thread(http_server.wait_for_requests, base + 1, 20.0, "/item")
+        child.kill()
+        st_ = svc.status(child.execution_id)
+        assert st_["status"] == "interrupted"
+        assert st_["in_flight"] == {"node_id": "post", "side_effects": True, "thread_id": "main"}
+        stored = svc.record(child.execution_id).main
+        assert stored.stack[-1].node_id == "post" and stored.stack[-1].value == 1
+        assert list(stored.waiting) == ["m"] and stored.loops["each"].index == 0 and stored.loops["each"].results == []
+        done = await (await svc.resume(child.execution_id)).task
+        assert done.status == "completed", done.error
+        assert done.main.outputs["end"] == ref.main.outputs["end"] == {"all": [{"a": 1}, {"bodies": [{"ok": True}] * 3}]}
+        assert list(done.main.outputs) == list(ref.main.outputs)
+        assert http_server.calls("/item") - base == 4  # item 1 sent again, once
+        attempts = svc.record(child.execution_id).main.attempts
+        assert [a["status"] for a in attempts["post"]] == ["interrupted", "succeeded", "succeeded", "succeeded"]
+        assert succeeded_counts(svc.record(child.execution_id)) == succeeded_counts(ref)
+    finally:
+        svc.close()
+
+
 async def test_sigkill_during_a_side_effect_request_reruns_only_that_node(db: Db, http_server: Any, tmp_path: Path, children: list[Child]) -> None:
     http_server.route("/step/1", Reply(json={"ok": 1}))
     http_server.route("/step/2", Reply(hang=True), Reply(json={"ok": 2}))

@@ -159,7 +159,7 @@ def _tree(source: str) -> ast.expr | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return ast.parse(source, mode="eval").body
+            return expressions._syntax_tree_of(source)  # 3.11's depth-mismatch flaw retried, as the engine does
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 

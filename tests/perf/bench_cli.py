@@ -133,9 +133,8 @@ wf = loaded.workflow
 cli._settle_heap()  # as `run` does before the run, which renders the configs
 t3 = time.process_time()
 names = expressions.make_names(input={}, nodes={}, vars=wf.variables, loop=None, execution={})
-for node in wf.nodes:
-    for key, value in node.config.items():
-        expressions.render(value, names, node_id=node.id, field="config." + key)
+for node in wf.nodes:  # as the run's plan renders a config (no field of these types is kept as text)
+    expressions.render_config(node.config, (), names, node_id=node.id)
 t4 = time.process_time()
 print(json.dumps({"imports": t1 - t0, **steps, "render": t4 - t3, "warm": loaded.warm}))
 """

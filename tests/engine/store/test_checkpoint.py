@@ -390,16 +390,16 @@ def test_a_thread_tracked_again_starts_with_nothing_marked_changed() -> None:
     from engine.runtime.record import ThreadRecord
     from engine.store.checkpoint import StatusDict, TrackedDict, clear_changes, track
 
-    th = ThreadRecord(thread_id="main", workflow_id="w", node_status={"a": "succeeded"}, outputs={"a": 1})
+    th = ThreadRecord(thread_id="main", workflow_id="w", node_status={"a": "succeeded"}, edge_counts={0: 1})
     track(th)
-    th.outputs["b"] = 2
+    th.edge_counts[1] = 1
     th.node_status["b"] = "failed"
     clear_changes(th)  # the run ended
-    th.outputs["c"] = 3  # changed while no checkpointer was writing
-    tracked = th.outputs
+    th.edge_counts[2] = 1  # changed while no checkpointer was writing
+    tracked = th.edge_counts
     track(th)
-    assert th.outputs is tracked and isinstance(th.node_status, StatusDict) and isinstance(th.edge_counts, TrackedDict)
-    assert th.outputs.take() == {} and th.node_status.take() == {}  # type: ignore[attr-defined]
+    assert th.edge_counts is tracked and isinstance(th.node_status, StatusDict) and isinstance(th.edge_counts, TrackedDict)
+    assert th.edge_counts.take() == {} and th.node_status.take() == {}  # type: ignore[attr-defined]
     assert th.node_status.counts == {"succeeded": 1, "failed": 1, "skipped": 0}  # type: ignore[attr-defined]
     th.node_status["c"] = "skipped"
     assert list(th.node_status.take()) == ["c"]  # type: ignore[attr-defined]
