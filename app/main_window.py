@@ -11,6 +11,8 @@ Extension points for the run tools (app/runner, added later):
   items whose `set_run_state` / `set_flow_label` show a run.
 - `inspector.set_sample_provider(fn)` feeds last-run data to expression previews.
 - `start_run()` is what `--run` calls; the runner overrides/replaces it.
+- `close_guard()`, when set, is asked first on close; True keeps the window open (a run
+  is active and its question is shown).
 - `set_read_only(bool)` while a past run is shown: no edit by any gesture.
 """
 
@@ -124,6 +126,7 @@ class MainWindow(QMainWindow):
         self.apply_theme(self.theme)
         self.set_document(self.document)
         self.dock_tabs = DockTabGuard(self)  # Qt 6.11 leaves a stray copy of a tab group's bar
+        self.close_guard: Callable[[], bool] | None = None  # the run tools: True when they took the close
         self.wheel_guard = WheelGuard(self)
         self.wheel_guard.watch(self)  # docks and forms added later are guarded too
 
@@ -255,6 +258,8 @@ class MainWindow(QMainWindow):
     def add_panel(self, dock: QDockWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.BottomDockWidgetArea) -> None:
         """For the runner: add a dock (give it an objectName so its layout is saved)."""
         self.addDockWidget(area, dock)
+        if hasattr(self, "wheel_guard"):
+            self.wheel_guard.watch(dock)
         self.panels_menu.addAction(dock.toggleViewAction())
 
     def start_run(self) -> bool:
@@ -755,6 +760,9 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.close_guard is not None and self.close_guard():  # a run is active: its question is open
+            event.ignore()
+            return
         if not self.maybe_save():
             event.ignore()
             return

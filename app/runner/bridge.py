@@ -172,14 +172,6 @@ class EventBridge(QObject):
         self._last_flush = 0.0
         self._wake.connect(self._arm, Qt.ConnectionType.QueuedConnection)
         self._log_handler: _LogHandler | None = None
-        self._folds: dict[type[ev.Event], Callable[[Batch, Any, RunRecord, float], None]] = {
-            ev.NodeStarted: self._fold_started,
-            ev.NodeFinished: self._fold_finished,
-            ev.NodeRetrying: self._fold_retrying,
-            ev.ThreadStarted: self._fold_thread,
-            ev.ThreadFinished: self._fold_thread,
-            **dict.fromkeys(_RUN_STATUS, self._fold_run_status),
-        }
 
     # -- wiring ----------------------------------------------------------------
     def hooks(self) -> ev.LifecycleHooks:
@@ -197,17 +189,21 @@ class EventBridge(QObject):
                 lg.setLevel(logging.INFO)
 
     def close(self) -> None:
-        """Stop collecting (the last batch is still flushed)."""
+        """Stop collecting (the last batch is still flushed). The run's record and its
+        finished attempts are let go: the bridge outlives its run until the next one starts."""
         if self._log_handler is not None:
             logging.getLogger("engine").removeHandler(self._log_handler)
             self._log_handler = None
+        with self._lock:
+            self._record = None
+            self._spans = {key: span for key, span in self._spans.items() if span.end is None}
 
     # -- engine thread -----------------------------------------------------------
     def on_event(self, event: ev.Event, record: RunRecord) -> None:
         """Hook handler (engine thread): fold the event into the pending batch; the first
         event of a batch posts the one wake-up to the GUI thread."""
         now = time.time()
-        fold = self._folds.get(type(event))  # exact type, as LifecycleHooks.on matches
+        fold = _FOLDS.get(type(event))  # exact type, as LifecycleHooks.on matches
         with self._lock:
             p = self._pending
             p.events += 1
@@ -217,7 +213,7 @@ class EventBridge(QObject):
             p.execution_id = event.execution_id
             self._record = record
             if fold is not None:
-                fold(p, event, record, now)
+                fold(self, p, event, record, now)
             wake = not self._scheduled
             self._scheduled = True
         if wake:
@@ -356,3 +352,15 @@ class EventBridge(QObject):
         self.flushes += 1
         self.batch_ready.emit(batch)
         return batch
+
+
+# one fold per event type (plain functions: a table of the bridge's bound methods would make
+# every bridge a reference cycle, kept with its run's attempts until a full collection)
+_FOLDS: dict[type[ev.Event], Callable[[EventBridge, Batch, Any, RunRecord, float], None]] = {
+    ev.NodeStarted: EventBridge._fold_started,
+    ev.NodeFinished: EventBridge._fold_finished,
+    ev.NodeRetrying: EventBridge._fold_retrying,
+    ev.ThreadStarted: EventBridge._fold_thread,
+    ev.ThreadFinished: EventBridge._fold_thread,
+    **dict.fromkeys(_RUN_STATUS, EventBridge._fold_run_status),
+}

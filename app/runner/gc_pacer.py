@@ -12,12 +12,20 @@ While any run is active, `run_started()`:
   never garbage in the middle of a run) so no collection walks it again, and
 - stops automatic full collections; young collections (generations 0 and 1) go
   on as usual, so short-lived cycles are still freed at once.
-`run_stopped()` (the last run ended) restores Python's thresholds but keeps the heap
-frozen, the run's survivors included: handing 300,000 objects back to the collector
-there made the next allocation walk them all, twice in the seconds after a 5,000-node
-run (while the docks show its end, or the next run starts). The full collection that
-is owed instead runs once nobody has touched the studio for `IDLE_S` (no run active);
-it unfreezes everything, so cycles that became garbage while frozen are freed then.
+`run_stopped()` (the last run ended) keeps automatic full collections off: handing the
+run's 300,000 survivors to the collector there made the next allocations walk them all,
+twice in the seconds after a 5,000-node run (while the docks show its end, or the next run
+starts). What is owed is collected once nobody has touched the studio for `IDLE_S` (no run
+active), in two steps, each after `IDLE_S` without input, so a click meets at most one:
+1. the objects made since the run began: a run's own garbage (the engine's per-run
+   objects refer to each other, so only the collector frees them; 30,000 objects for a
+   5,000-node chain) goes here, without walking the heap frozen at its start; the
+   survivors are then frozen and Python's thresholds come back. A run that starts while
+   this step is owed freezes nothing more, so back-to-back runs leave their garbage to
+   this step, not to the next;
+2. the rest: everything is unfrozen and collected, so cycles that became garbage while
+   frozen (a replaced document, an earlier run's objects frozen by the next run's start)
+   are freed too.
 A run longer than `FULL_EVERY_S` still gets one full collection per interval (of the
 objects made since the freeze), so memory held by long-lived cycles stays bounded.
 """
@@ -44,7 +52,7 @@ _INPUT = frozenset({
 _active = 0
 _saved: tuple[int, int, int] | None = None
 _last_full = 0.0
-_owed = False  # the heap is frozen since a run: a full collection is due at the next idle moment
+_owed = 0  # steps of the owed collection still to come (2: the run's objects, then the rest; 1: the rest)
 
 
 class _IdleCollector(QObject):
@@ -102,8 +110,12 @@ def run_started() -> None:
         return
     if _idle is not None:
         _idle.disarm()  # the owed collection waits for the end of this run too
-    _saved = gc.get_threshold()
-    gc.freeze()
+    if _saved is None:  # (still set while an earlier run's collection is owed)
+        _saved = gc.get_threshold()
+    if _owed < 2:
+        gc.freeze()
+    # else the last run's objects are not collected yet: frozen now, its garbage would wait
+    # for the costly second step; left as they are, this run's first step frees them too
     gc.set_threshold(_saved[0], _saved[1], _NO_FULL)
     _last_full = time.monotonic()
     log.debug("full garbage collections paused for a run")
@@ -111,46 +123,60 @@ def run_started() -> None:
 
 def run_stopped() -> None:
     """A run ended, paused or failed to start (matches one `run_started`)."""
-    global _active, _saved, _owed
+    global _active, _owed
     if _active == 0:
         return
     _active -= 1
     if _active:
         return
-    gc.freeze()  # the run's survivors too: automatic collections walk only what is new
-    if _saved is not None:
-        gc.set_threshold(*_saved)
-        _saved = None
-    _owed = True
+    _owed = 2  # full collections stay off until the owed ones ran
+    _arm_idle()
+
+
+def _arm_idle() -> None:
     idle = _idle_collector()
     if idle is None:  # no Qt application: nobody's input to wait for
-        collect_owed()
+        while collect_owed():
+            pass
     else:
         idle.arm()
 
 
 def collect_owed() -> float:
-    """The full collection a run put off, now (unless a run is active); returns its ms."""
-    global _owed
+    """The next step of the collection a run put off, now (unless a run is active); returns
+    its ms (0.0: nothing was owed). Another step still owed waits for the next idle moment."""
+    global _owed, _saved
     if not _owed or _active:
         return 0.0
-    _owed = False
     t0 = time.perf_counter()
-    gc.unfreeze()
-    found = gc.collect()
+    if _owed == 2:  # the objects made since the run began: the heap frozen at its start is not walked
+        found = gc.collect()
+        gc.freeze()
+        if _saved is not None:
+            gc.set_threshold(*_saved)
+            _saved = None
+    else:  # the rest of the heap
+        gc.unfreeze()
+        found = gc.collect()
+    step, _owed = _owed, _owed - 1
     ms = (time.perf_counter() - t0) * 1000
-    log.debug("owed full garbage collection", extra={"ms": round(ms, 1), "collected": found})
+    log.debug("owed garbage collection", extra={"step": 3 - step, "ms": round(ms, 1), "collected": found})
+    if _owed and _idle is not None:
+        _arm_idle()
     return ms
 
 
 def release() -> None:
     """The run tools shut down: give the heap back to the collector, collecting nothing now."""
-    global _owed
+    global _owed, _saved
     if _idle is not None:
         _idle.disarm()
     if not _active and _owed:
-        _owed = False
+        _owed = 0
         gc.unfreeze()
+        if _saved is not None:
+            gc.set_threshold(*_saved)
+            _saved = None
 
 
 def tick() -> None:
@@ -166,5 +192,5 @@ def active() -> bool:
 
 
 def owed() -> bool:
-    """Whether the heap is frozen since a run, its full collection still to come."""
-    return _owed
+    """Whether a run left a collection owed (some of its steps still to come)."""
+    return _owed > 0

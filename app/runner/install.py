@@ -14,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -221,7 +221,9 @@ class RunnerUi(QObject):
         self.logs.node_activated.connect(self.host.select_node)
         self.window.scene.selectionChanged.connect(self._selection_changed)
         self.window.document_changed.connect(self._document_changed)
-        self.window.installEventFilter(self)
+        # closing during a run asks first; a hook, not an event filter (each event of the window
+        # would be a call into Python, with the interpreter lock to wait for during a run)
+        self.window.close_guard = self._guard_close
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
@@ -415,12 +417,12 @@ class RunnerUi(QObject):
         self.schedule_history()
 
     # -- closing ------------------------------------------------------------------------------------
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if obj is self.window and event.type() == QEvent.Type.Close and not self._close_ok and self.controller.active:
-            event.ignore()
-            self.ask_close()
-            return True
-        return False
+    def _guard_close(self) -> bool:
+        """The window is asked to close: during a run the question comes first (True: it waits)."""
+        if self._close_ok or not self.controller.active:
+            return False
+        self.ask_close()
+        return True
 
     def ask_close(self) -> QMessageBox:
         """A run is active: pause (state saved) or cancel it, then close; or keep running."""

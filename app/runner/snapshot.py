@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.runner.bridge import AttemptSpan, NodeLive
-from engine.model import Workflow
-from engine.runtime.record import MAIN_THREAD, RunRecord, summarize
+from engine.model import Connection, Workflow
+from engine.runtime.record import MAIN_THREAD, RunRecord, ThreadRecord, summarize
 from engine.runtime.status import status_object
 
 _NODE_STATES = {"succeeded", "failed", "skipped", "cancelled", "paused", "running", "retrying", "pending", "pinned", "reused", "replayed"}
@@ -122,20 +122,33 @@ def node_data(record: RunRecord, workflow: Workflow | None, node_id: str, thread
         }
         for a in th.attempts.get(node_id, [])
     ]
-    if thread_id == MAIN_THREAD and record.trigger_node == node_id:
-        out["input"] = _copy(record.trigger_payload)
-    elif workflow is not None:
-        inputs = []
-        for idx, conn in enumerate(workflow.connections):
-            if conn.to_node == node_id and th.edge_counts.get(idx) and conn.from_node in th.outputs:
-                src = th.outputs[conn.from_node]
-                node = workflow.get(conn.from_node)
-                if node is not None and node.type == "loop" and conn.from_port == "loop":
-                    continue  # loop items are not the loop's output
-                inputs.append(_copy(src))
-        if inputs:
-            out["input"] = inputs[0] if len(inputs) == 1 else inputs
+    into = [(i, c) for i, c in enumerate(workflow.connections) if c.to_node == node_id] if workflow is not None else []
+    out["input"] = _input_of(record, th, workflow, node_id, into, thread_id)
     return out
+
+
+def _incoming(workflow: Workflow) -> dict[str, list[tuple[int, Connection]]]:
+    """Node id -> its incoming connections with their indexes, in file order (one pass)."""
+    into: dict[str, list[tuple[int, Connection]]] = {}
+    for i, conn in enumerate(workflow.connections):
+        into.setdefault(conn.to_node, []).append((i, conn))
+    return into
+
+
+def _input_of(record: RunRecord, th: ThreadRecord, workflow: Workflow | None, node_id: str, into: list[tuple[int, Connection]], thread_id: str = MAIN_THREAD) -> Any:
+    """A node's last input (a copy): the trigger payload, or what its connections carried."""
+    if thread_id == MAIN_THREAD and record.trigger_node == node_id:
+        return _copy(record.trigger_payload)
+    inputs = []
+    for idx, conn in into:
+        if th.edge_counts.get(idx) and conn.from_node in th.outputs:
+            node = workflow.get(conn.from_node) if workflow is not None else None
+            if node is not None and node.type == "loop" and conn.from_port == "loop":
+                continue  # loop items are not the loop's output
+            inputs.append(_copy(th.outputs[conn.from_node]))
+    if not inputs:
+        return None
+    return inputs[0] if len(inputs) == 1 else inputs
 
 
 MAX_SAMPLE_BYTES = 2_000_000
@@ -159,8 +172,9 @@ def preview_samples(record: RunRecord, workflow: Workflow) -> dict[str, Any] | N
     outputs = json.loads(text)
     names = {n.id: n.name for n in workflow.nodes}
     inputs: dict[str, Any] = {}
+    incoming = _incoming(workflow)  # one pass: a pass over the connections per node was 25 M steps at 5,000 nodes
     for node in workflow.nodes:
-        got = node_data(record, workflow, node.id)
-        if got["input"] is not None:
-            inputs[node.id] = got["input"]
+        got = _input_of(record, th, workflow, node.id, incoming.get(node.id, []))
+        if got is not None:
+            inputs[node.id] = got
     return {"inputs": inputs, "nodes": {names[k]: v for k, v in outputs.items() if k in names}}

@@ -724,37 +724,11 @@ class Orchestrator:
         self.record.response = {"status": status, "body": body, "headers": headers or {}}
 
     def _load_workflow(self, ref: str) -> Workflow:
-        """A sub-workflow by path (relative to the parent's file) or by `id:<workflow id>`.
-
-        Ids are looked up with the host's `find_workflow` (the service: saved
-        versions in the store), then among the `*.pe.json` files beside the parent.
-        """
         if self._load_workflow_fn is not None:
             return self._load_workflow_fn(ref)
-        from engine import fileformat
-        from engine.errors import WorkflowInvalid
-        from engine.graph import ensure_valid
+        from engine.runtime.sub_workflows import load_sub_workflow
 
-        base = Path(self.record.workflow_file).parent if self.record.workflow_file else Path.cwd()
-        if ref.startswith("id:"):
-            wanted = ref[3:]
-            if self._find_workflow_fn is not None and (found := self._find_workflow_fn(wanted)) is not None:
-                return found
-            for candidate in sorted(base.glob("*.pe.json")):
-                try:
-                    wf = fileformat.load(candidate)
-                except WorkflowInvalid:
-                    continue
-                if wf.id == wanted:
-                    ensure_valid(wf, file=str(candidate))
-                    return wf
-            raise NodeError(f"no saved workflow with id {wanted!r} (looked in the store and in {base})")
-        path = Path(ref)
-        if not path.is_absolute():
-            path = base / path
-        wf = fileformat.load(path)
-        ensure_valid(wf, file=str(path))
-        return wf
+        return load_sub_workflow(ref, workflow_file=self.record.workflow_file, find_workflow=self._find_workflow_fn)
 
     async def _run_sub_workflow(self, ctx: NodeContext, workflow: Workflow, inputs: Any) -> Any:
         """Run a child thread (own stack, own progress) and return its last terminal output."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QObject, QPoint, Qt
 from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QSpinBox, QVBoxLayout, QWidget
 
 
@@ -101,3 +101,43 @@ def test_boxes_added_later_are_guarded_and_never_focused_by_the_wheel(window, ui
     assert spin.value() == 0 and late.value() == 0 and combo.currentIndex() == 0
     spins = [w for w in window.inspector.findChildren(QAbstractSpinBox)]
     assert all(w.focusPolicy() == Qt.FocusPolicy.StrongFocus for w in spins)
+
+
+def test_busy_widgets_carry_no_filter_and_boxes_added_later_are_still_seen(window, qtbot):
+    """Every event of a filtered widget is a call into Python: the widgets that paint or tick
+    all through a run (the window itself, its status bar, docks, tables, labels, bars) carry
+    none; boxes and the containers they may be added to do."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QScrollBar, QTableView
+
+    from app.wheel_guard import WheelGuard
+
+    seen: list[QObject] = []
+
+    class Counting(WheelGuard):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.User:
+                seen.append(obj)
+            return super().eventFilter(obj, event)
+
+    guard = Counting(window)
+    guard.watch(window)
+    panel = QWidget()
+    layout = QVBoxLayout(panel)
+    table = QTableView()
+    label = QLabel("lines")
+    layout.addWidget(table)
+    layout.addWidget(label)
+    dock = QDockWidget("Busy", window)
+    dock.setObjectName("dock_busy")
+    dock.setWidget(panel)
+    window.add_panel(dock)  # what the run tools do
+    guard.watch(dock)
+    combo = QComboBox()
+    layout.addWidget(combo)  # a box added later still
+    qtbot.waitUntil(lambda: combo.focusPolicy() == Qt.FocusPolicy.StrongFocus)
+    busy = [window, window.statusBar(), dock, table, table.viewport(), label, table.verticalScrollBar(), *window.findChildren(QScrollBar)]
+    for widget in [*busy, panel, combo]:
+        QApplication.sendEvent(widget, QEvent(QEvent.Type.User))
+    assert not any(obj in seen for obj in busy)
+    assert panel in seen and combo in seen

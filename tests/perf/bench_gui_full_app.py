@@ -52,13 +52,20 @@ END_WAIT_S = 20.0  # at most this long for the end of a run to settle
 
 class StallSampler:
     """While `probe` has waited over `late_ms`, count the GUI thread's innermost frame of
-    the app (or pyqtgraph) every `every_ms`."""
+    the app (or pyqtgraph) every `every_ms`, and how much CPU the GUI and the engine
+    threads used meanwhile: a GUI thread off the CPU while the engine's is on it waits
+    for the interpreter lock (or for a core)."""
 
-    def __init__(self, probe: LatencyProbe, late_ms: float = 20.0, every_ms: float = 2.0) -> None:
+    def __init__(self, probe: LatencyProbe, engine_ident: int | None = None, late_ms: float = 20.0, every_ms: float = 2.0) -> None:
         self.probe = probe
         self.late_s, self.every_s = late_ms / 1000, every_ms / 1000
         self.where: Counter[str] = Counter()
+        self.cpu = {"wall": 0.0, "gui": 0.0, "engine": 0.0, "gui queued": 0.0}
         self._gui = threading.get_ident()
+        self._schedstat = f"/proc/self/task/{threading.get_native_id()}/schedstat"  # on a CPU, waiting for one (ns)
+        self._clocks = {"gui": time.pthread_getcpuclockid(self._gui)}
+        if engine_ident is not None:
+            self._clocks["engine"] = time.pthread_getcpuclockid(engine_ident)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
@@ -69,11 +76,30 @@ class StallSampler:
         self._stop.set()
         self._thread.join()
 
+    def _times(self) -> dict[str, float]:
+        out = {"wall": time.perf_counter()}
+        for name, clock in self._clocks.items():
+            try:
+                out[name] = time.clock_gettime(clock)
+            except OSError:  # the thread ended
+                out[name] = 0.0
+        try:
+            with open(self._schedstat) as f:
+                out["gui queued"] = int(f.read().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):  # not Linux
+            pass
+        return out
+
     def _watch(self) -> None:
+        last = self._times()
         while not self._stop.wait(self.every_s):
-            if time.perf_counter() - self.probe.seen > self.late_s:
+            now = self._times()
+            if now["wall"] - self.probe.seen > self.late_s:
                 frame = sys._current_frames().get(self._gui)
                 self.where[_innermost(frame)] += 1
+                for name in now:
+                    self.cpu[name] = self.cpu.get(name, 0.0) + max(0.0, now[name] - last.get(name, now[name]))
+            last = now
 
 
 def _innermost(frame: object) -> str:
@@ -104,7 +130,7 @@ def _wait_settled(app: QApplication, ui: Any, execution_id: str | None) -> None:
         app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 20)
 
 
-def measure_dock(app: QApplication, ui: Any, dock: str, stalls: Counter[str] | None) -> dict[str, Any]:
+def measure_dock(app: QApplication, ui: Any, dock: str, stalls: Counter[str] | None, stall_cpu: Counter[str] | None = None) -> dict[str, Any]:
     """One run with `dock` in front, then its end until the studio settled."""
     ui.docks[dock].raise_()
     app.processEvents()
@@ -113,7 +139,7 @@ def measure_dock(app: QApplication, ui: Any, dock: str, stalls: Counter[str] | N
     waiting = QEventLoop()  # not app.exec(): quitting the app shuts the run tools down
     finished = ui.controller.run_ended.connect(lambda *_a, d=done, w=waiting: (d.append(time.perf_counter()), w.quit()))
     probe.timer.start()
-    sampler = StallSampler(probe) if stalls is not None else None
+    sampler = StallSampler(probe, ui.engine.thread.ident) if stalls is not None else None
     if sampler is not None:
         sampler.start()
     cpu0 = time.thread_time()  # this (the GUI) thread only
@@ -130,6 +156,8 @@ def measure_dock(app: QApplication, ui: Any, dock: str, stalls: Counter[str] | N
     if sampler is not None and stalls is not None:
         sampler.stop()
         stalls.update(sampler.where)
+        if stall_cpu is not None:
+            stall_cpu.update(sampler.cpu)
     probe.timer.stop()
     bridge = ui.controller.bridge
     events = bridge.events if bridge is not None else 0
@@ -139,16 +167,14 @@ def measure_dock(app: QApplication, ui: Any, dock: str, stalls: Counter[str] | N
     }
 
 
-def _owed_collection() -> float | None:
-    """The full collection the runs left owed, run now and timed (None: nothing owed)."""
-    try:
-        from app.runner import gc_pacer
-    except ImportError:
-        return None
-    if not getattr(gc_pacer, "owed", lambda: False)():
-        return None
-    ms: float = gc_pacer.collect_owed()
-    return ms
+def _owed_collection() -> list[float]:
+    """The collection the runs left owed, each of its steps run now and timed (ms)."""
+    from app.runner import gc_pacer
+
+    steps: list[float] = []
+    while gc_pacer.owed():
+        steps.append(gc_pacer.collect_owed())
+    return steps
 
 
 def _idle_s() -> float:
@@ -173,12 +199,12 @@ def _print_summary(rows: list[dict[str, Any]], docks: list[str]) -> None:
     def spread(values: list[float]) -> str:
         return f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f})"
 
-    print("| dock in front | runs | p99 ms | max ms | p50 ms | GUI thread CPU s | end p99 ms | end max ms |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| dock in front | runs | p99 ms | max ms | p50 ms | run s | GUI thread CPU s | end p99 ms | end max ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for dock in docks:
         mine = [r for r in rows if r["dock"] == dock]
         print(f"| {dock} | {len(mine)} | {spread([r['run'][1] for r in mine])} | {spread([r['run'][2] for r in mine])} "
-              f"| {spread([r['run'][0] for r in mine])} | {spread([r['cpu'] for r in mine])} "
+              f"| {spread([r['run'][0] for r in mine])} | {spread([r['run s'] for r in mine])} | {spread([r['cpu'] for r in mine])} "
               f"| {spread([r['end'][1] for r in mine])} | {spread([r['end'][2] for r in mine])} |")
 
 
@@ -200,8 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docks", default="history,log,timeline", help="bottom docks to put in front, one run each")
     parser.add_argument("--rounds", type=int, default=1, help="the docks take turns this many times")
     parser.add_argument("--stalls", action="store_true", help="sample the GUI thread's stack while probes wait")
+    parser.add_argument("--switch-interval", type=float, default=None, help="sys.setswitchinterval in ms, set after the studio set its own")
     args = parser.parse_args(argv)
     stalls: Counter[str] = Counter()
+    stall_cpu: Counter[str] = Counter()
     tmp = Path(tempfile.mkdtemp(prefix="pe-bench-app-"))
     os.environ["PROCESSENGINE_DATA_DIR"] = str(tmp / "data")
     os.environ["PROCESSENGINE_LOG_DIR"] = str(tmp / "logs")
@@ -221,13 +249,15 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow()
     window.resize(1500, 900)
     ui = install_runner(window, db=str(tmp / "runs.db"), recover=False)
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval / 1000)
     window.show()
     window.open_path(path, ask=False)
     settle = time.perf_counter()
     while time.perf_counter() - settle < 1.0:  # first paint, validation, history
         app.processEvents()
     docks = args.docks.split(",")
-    rows = [measure_dock(app, ui, dock, stalls if args.stalls else None) for _ in range(args.rounds) for dock in docks]
+    rows = [measure_dock(app, ui, dock, stalls if args.stalls else None, stall_cpu) for _ in range(args.rounds) for dock in docks]
     owed_ms = _owed_collection()
     cancel_pending_tasks(app, loop)
     ui.shutdown()
@@ -236,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     asyncio.events._set_running_loop(None)
 
     print()
-    print(f"Studio window, {args.nodes:,}-node chain on SQLite, minimap shown (probe every 5 ms; load average "
+    print(f"Studio window, {args.nodes:,}-node chain on SQLite, minimap shown (probe every 5 ms; interpreter switch interval "
+          f"{sys.getswitchinterval() * 1000:.1f} ms; load average "
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at the end)")
     print()
     _print_runs(rows)
@@ -244,12 +275,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds > 1:
         _print_summary(rows, docks)
         print()
-    if owed_ms is not None:
-        print(f"The full garbage collection the runs put off (the studio runs it after {_idle_s():.0f} s without input): {owed_ms:.0f} ms")
+    if owed_ms:
+        print(f"The garbage collection the runs put off, step by step (the studio runs each after {_idle_s():.0f} s without input): "
+              + ", ".join(f"{ms:.0f} ms" for ms in owed_ms))
         print()
     if stalls:
         total = sum(stalls.values())
         print(f"Where the GUI thread was while a probe waited over 20 ms ({total} samples, every run)")
+        print()
+        wall = stall_cpu["wall"] or 1.0
+        print(f"Meanwhile ({stall_cpu['wall']:.2f} s): the GUI thread was on a CPU {100 * stall_cpu['gui'] / wall:.0f} % of the time, "
+              f"the engine thread {100 * stall_cpu['engine'] / wall:.0f} %; the GUI thread waited for a free CPU "
+              f"{100 * stall_cpu['gui queued'] / wall:.0f} % (the rest of its time off a CPU it waited for the interpreter lock)")
         print()
         print("| innermost frame | share |")
         print("| --- | ---: |")

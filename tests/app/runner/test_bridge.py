@@ -197,3 +197,34 @@ def test_a_real_run_logs_node_lines_with_their_ids(qtbot: QtBot, bridge: EventBr
     assert ("js", "succeeded") in {(ln.node_id, ln.message.split(" in ")[0]) for ln in lines}
     assert all(ln.execution_id == EID for ln in lines if ln.logger.startswith("engine"))
     assert "console" in sources
+
+
+def test_a_closed_bridge_is_freed_without_the_collector_and_lets_go_of_its_run(qtbot: QtBot) -> None:
+    """The bridge outlives its run until the next one starts: once closed it holds neither the
+    run's record nor its finished attempts, and nothing of it waits for a full collection."""
+    import gc
+    import sys
+    import weakref
+
+    bridge = EventBridge(frame_ms=1)
+    rec = record()
+
+    def emit(to: EventBridge, *events: ev.Event) -> None:
+        on_engine_thread(lambda: [to.on_event(e, rec) for e in events])
+
+    emit(bridge, started("a"), finished("a"), started("b"))
+    with qtbot.waitSignal(bridge.batch_ready):
+        pass
+    held = sys.getrefcount(rec)
+    bridge.close()
+    assert sys.getrefcount(rec) == held - 1  # the record is let go
+    emit(bridge, finished("b"))  # a late event still closes its attempt
+    batch = bridge.flush()
+    assert batch is not None and batch.spans[(MAIN_THREAD, "b", 1)].end is not None
+    gone = weakref.ref(bridge)
+    gc.disable()
+    try:
+        del bridge, batch
+        assert gone() is None  # freed by its reference count: no cycle through it
+    finally:
+        gc.enable()

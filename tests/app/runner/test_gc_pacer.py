@@ -34,12 +34,31 @@ def test_a_run_freezes_what_lives_and_pauses_full_collections():
     assert gc_pacer.active()
     gc_pacer.run_stopped()
     assert not gc_pacer.active()
-    assert gc.get_threshold() == before  # automatic full collections again...
-    assert gc.get_freeze_count() > 0 and gc_pacer.owed()  # ...of what is new: the heap stays frozen
+    paused = gc.get_threshold()
+    assert paused[2] > 10**6 and gc_pacer.owed()  # no automatic full collection right after the run
     gc_pacer.run_stopped()  # unbalanced stop: harmless
-    assert gc.get_threshold() == before
-    gc_pacer.collect_owed()
+    assert gc.get_threshold() == paused
+    assert gc_pacer.collect_owed() > 0.0  # step 1: the run's objects
+    assert gc.get_threshold() == before  # automatic full collections again...
+    assert gc.get_freeze_count() > 0 and gc_pacer.owed()  # ...of what is new: the rest is a step of its own
+    gc_pacer.collect_owed()  # step 2: the rest
     assert gc.get_freeze_count() == 0 and not gc_pacer.owed()
+    assert gc_pacer.collect_owed() == 0.0
+
+
+def test_the_first_step_frees_a_runs_own_garbage_without_walking_what_was_frozen():
+    frozen = _frozen_garbage()
+    obj = _Cycle()  # made during the run, lives into the oldest generation, then dropped
+    made = weakref.ref(obj)
+    gc.collect(1)
+    del obj
+    gc.collect(1)
+    assert made() is not None  # young collections do not reach it
+    gc_pacer.run_stopped()
+    gc_pacer.collect_owed()
+    assert made() is None and frozen() is not None and gc_pacer.owed()
+    gc_pacer.collect_owed()
+    assert frozen() is None and not gc_pacer.owed()
 
 
 def test_young_cycles_are_still_freed_during_a_run():
@@ -113,8 +132,25 @@ def test_a_new_run_puts_the_owed_collection_off_until_its_own_end(qtbot, monkeyp
 
 def test_shutting_the_run_tools_down_gives_the_heap_back():
     ref = _frozen_garbage()
+    before = gc_pacer._saved
     gc_pacer.run_stopped()
     gc_pacer.release()
     assert gc.get_freeze_count() == 0 and not gc_pacer.owed()
+    assert gc.get_threshold() == before
     gc.collect()
     assert ref() is None
+
+
+def test_back_to_back_runs_leave_their_garbage_to_the_first_step():
+    """A run starting before the last one's objects were collected does not freeze them: its
+    own first step frees both runs' garbage, and the costly second step finds none of it."""
+    gc_pacer.run_started()
+    obj = _Cycle()  # the first run's garbage, in the oldest generation
+    first = weakref.ref(obj)
+    gc.collect(1)
+    del obj
+    gc_pacer.run_stopped()
+    gc_pacer.run_started()  # the next run, at once
+    gc_pacer.run_stopped()
+    gc_pacer.collect_owed()
+    assert first() is None and gc_pacer.owed()
