@@ -243,14 +243,17 @@ def _service(args: argparse.Namespace) -> Any:
 
 def _load(path: str) -> Any:
     """Load and validate; raises WorkflowInvalid with every problem."""
-    from engine import fileformat
-    from engine.graph import ensure_valid
+    return _load_compiled(path).workflow
 
-    # the file's shape first (nothing else can be read without it), then configs and
-    # the graph together, so every problem of a readable file is listed at once
-    wf = fileformat.load(path, check_configs=False)
-    ensure_valid(wf, file=path)
-    return wf
+
+def _load_compiled(path: str, *, warnings: bool = False) -> Any:
+    """`engine.compiled.load`: the file's shape first (nothing else can be read without
+    it), then configs and the graph together, so every problem of a readable file is
+    listed at once - or neither, when these exact bytes were found valid before (unless
+    the `warnings` are wanted)."""
+    from engine import compiled
+
+    return compiled.load(path, warnings=warnings)
 
 
 GC_YOUNG = 20_000  # allocations between young collections during a CLI run (Python's default: 700)
@@ -396,7 +399,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from engine.errors import WorkflowInvalid
 
     try:
-        wf = _load(args.file)
+        loaded = _load_compiled(args.file)
+        wf = loaded.workflow
         trust.require_trust(wf, trusted=args.trust, file=args.file)
     except WorkflowInvalid as exc:
         return _report_invalid(exc, args.json)
@@ -415,7 +419,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             wf, args.input, variables=dict(args.var), trigger=args.trigger,
             workflow_file=os.path.abspath(args.file), hooks=progress.hooks() if progress else None,
             pins=not args.no_pins, breakpoints=args.breaks, step=args.step, to=args.to,
-            capture_email=args.capture_email,
+            capture_email=args.capture_email, content_hash=loaded.content_hash, document=loaded.document,
         )
         with trust.granted(args.trust):
             rec = _settle(service, asyncio.run(_drive(service, start, interrupts, progress)), interrupts)
@@ -456,12 +460,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from engine.errors import WorkflowInvalid
 
     try:
-        wf = _load(args.file)
+        loaded = _load_compiled(args.file, warnings=True)
     except WorkflowInvalid as exc:
         return _report_invalid(exc, args.json)
-    from engine.graph import validate
-
-    warnings = [p for p in validate(wf, file=args.file) if not p.is_error]  # e.g. unreachable nodes
+    wf = loaded.workflow
+    warnings = loaded.warnings  # e.g. unreachable nodes
     if args.json:
         _print_json({"status": "valid", "problems": [p.to_json() for p in warnings]})
     else:

@@ -16,6 +16,8 @@ nested too deep for the JSON parser itself is cut out before parsing, so even a
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -41,6 +43,7 @@ __all__ = [
     "NoteFile",
     "RetryFile",
     "WorkflowFile",
+    "canonical",
     "check_format",
     "dumps",
     "load",
@@ -209,15 +212,16 @@ def parse(
 
 
 def _parse(
-    data: Any, file: str | None, validator: ConfigValidator | None, *, odd_scalars: bool, decoded: bool = False
-) -> Workflow:
+    data: Any, file: str | None, validator: ConfigValidator | None, *, odd_scalars: bool, decoded: bool = False,
+    known_valid: bool = False,
+) -> Workflow:  # fmt: skip
     """`parse`; `odd_scalars` False: the decoder saw no integer too long, no NaN or
     Infinity and cut nothing out, so only the nesting is left to look at. `decoded`:
     `data` was just decoded from JSON text here and is held by nothing else (its keys
-    are text; its dicts may become the nodes' own)."""
+    are text; its dicts may become the nodes' own). `known_valid`: see `loads`."""
     if not isinstance(data, dict):
         raise WorkflowInvalid([Problem("the file must hold a JSON object", file=file)], file)
-    if odd_scalars or _deeper_than(data, MAX_NESTING):
+    if odd_scalars or (not known_valid and _deeper_than(data, MAX_NESTING)):
         _refuse_unholdable(data, file)
     if "format" not in data:
         raise WorkflowInvalid([Problem("missing 'format' (expected 'processengine/1')", field="format", file=file)], file)
@@ -227,8 +231,13 @@ def _parse(
         raise WorkflowInvalid([Problem(str(exc), field="format", file=file)], file) from None
     errors: list[Any] = []
     doc = _validated(WorkflowFile, data, (), errors)
-    nodes = _items(data.get("nodes"), "nodes", NodeFile, _node_of, errors, _plain_decoded_node if decoded else _plain_node)
-    connections = _items(data.get("connections"), "connections", ConnectionFile, _connection_of, errors, _plain_connection)
+    nodes = _known_nodes(data.get("nodes", [])) if known_valid else None
+    if nodes is None:
+        plain_node = _plain_decoded_node if decoded else _plain_node
+        nodes = _items(data.get("nodes"), "nodes", NodeFile, _node_of, errors, plain_node)
+    connections = _known_connections(data.get("connections", [])) if known_valid else None
+    if connections is None:
+        connections = _items(data.get("connections"), "connections", ConnectionFile, _connection_of, errors, _plain_connection)
     problems = _shape_problems(data, errors, file) if errors else []
     if validator is not None:  # the configs of the well-formed nodes, also when others are not
         for node in nodes:
@@ -330,7 +339,32 @@ def _node_of(nf: NodeFile) -> Node:
 
 
 def _connection_of(c: ConnectionFile) -> Connection:
-    return Connection(c.from_, c.from_port, c.to, c.to_port)
+    return _connection(c.from_, c.from_port, c.to, c.to_port)
+
+
+def _connection_builder() -> Callable[[str, str, str, str], Connection]:
+    """`Connection(from_node, from_port, to_node, to_port)` without the frozen dataclass's
+    `__init__` (which sets each field through `object.__setattr__`: two thirds of reading
+    a connection): a bare instance and its four slots set directly, the same object.
+    The class's own constructor when its fields are not these four."""
+    names = ("from_node", "from_port", "to_node", "to_port")
+    if tuple(f.name for f in dataclasses.fields(Connection)) != names or not hasattr(Connection, "__slots__"):
+        return Connection
+    new = object.__new__
+    set_from, set_from_port, set_to, set_to_port = (getattr(Connection, n).__set__ for n in names)
+
+    def build(from_node: str, from_port: str, to_node: str, to_port: str) -> Connection:
+        c = new(Connection)
+        set_from(c, from_node)
+        set_from_port(c, from_port)
+        set_to(c, to_node)
+        set_to_port(c, to_port)
+        return c
+
+    return build
+
+
+_connection = _connection_builder()
 
 
 # The plain shapes of a node and a connection, built without pydantic (a third of the
@@ -407,7 +441,48 @@ def _plain_connection(raw: Any) -> Connection | None:
     src, from_port, dst, to_port = raw.get("from"), raw.get("from_port", "out"), raw.get("to"), raw.get("to_port", "in")
     if type(src) is not str or type(dst) is not str or type(from_port) is not str or type(to_port) is not str:
         return None
-    return Connection(src, from_port, dst, to_port) if src and dst else None
+    return _connection(src, from_port, dst, to_port) if src and dst else None
+
+
+# A file known valid (`loads(known_valid=True)`): its shape passed the checks, so its
+# entries hold only known keys, and text where the models take text (JSON gives no
+# bytes to convert). What is left to look at is what a model would convert (positions,
+# flags, a retry object): a list with such an entry goes through `_items` as before.
+
+
+def _known_nodes(raw: list[Any]) -> list[Node] | None:
+    """The nodes `_items` would build of a file known valid, or None (one loop, no call
+    per node but the Node's own)."""
+    out = []
+    append = out.append
+    for item in raw:
+        get = item.get
+        pos = get("position", _ABSENT)
+        if pos is _ABSENT:
+            position = _ORIGIN
+        elif type(pos) is list and len(pos) == 2 and type(x := pos[0]) in _XY and type(y := pos[1]) in _XY and -1e15 < x < 1e15 and -1e15 < y < 1e15:
+            position = _ORIGIN if x == 0 and y == 0 and type(x) is int and type(y) is int else (float(x), float(y))
+        else:
+            return None
+        retry, disabled, replay = get("retry"), get("disabled", False), get("replay", False)
+        if type(retry) is dict or type(disabled) is not bool or type(replay) is not bool:
+            return None
+        config = get("config", _ABSENT)
+        append(Node(
+            item["id"], item["type"], item["name"], position, {} if config is _ABSENT else config,
+            retry, get("on_error", "fail"), disabled, get("pin"), replay,
+        ))  # fmt: skip
+    return out
+
+
+def _known_connections(raw: list[Any]) -> list[Connection] | None:
+    """The connections `_items` would build of a file known valid, or None (one written
+    with the field's own name, `from_`, goes through the model)."""
+    build = _connection
+    try:
+        return [build(c["from"], c.get("from_port", "out"), c["to"], c.get("to_port", "in")) for c in raw]
+    except KeyError:
+        return None
 
 
 class _LongInt:
@@ -578,19 +653,28 @@ def _decode(text: str) -> tuple[Any, bool]:
 
 
 def loads(
-    text: str | bytes, *, file: str | None = None, check_configs: bool = True, config_validator: ConfigValidator | None = None
-) -> Workflow:
+    text: str | bytes, *, file: str | None = None, check_configs: bool = True, config_validator: ConfigValidator | None = None,
+    known_valid: bool = False,
+) -> Workflow:  # fmt: skip
+    """Parse and check a document's text; every problem is listed in one WorkflowInvalid.
+
+    `known_valid`: this engine has loaded these exact bytes before without finding a
+    problem (`engine.compiled` keeps that verdict), so the checks that cannot change it
+    are skipped - the decoder's hooks, the nesting walk, the shape checks of plain nodes
+    and connections - and the same objects are built (tests compare both paths).
+    """
     with collections_paused():  # everything built here lives on (engine.heap says why)
-        return _loads(text, file=file, check_configs=check_configs, config_validator=config_validator)
+        return _loads(text, file=file, check_configs=check_configs, config_validator=config_validator, known_valid=known_valid)
 
 
 def _loads(
-    text: str | bytes, *, file: str | None, check_configs: bool, config_validator: ConfigValidator | None
-) -> Workflow:
+    text: str | bytes, *, file: str | None, check_configs: bool, config_validator: ConfigValidator | None,
+    known_valid: bool = False,
+) -> Workflow:  # fmt: skip
     try:
         if isinstance(text, bytes | bytearray):
             text = bytes(text).decode(json.detect_encoding(text))
-        data, odd = _decode(text)
+        data, odd = _decode_known(text) if known_valid else _decode(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         where = f"line {exc.lineno} column {exc.colno}: " if isinstance(exc, json.JSONDecodeError) else ""
         msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
@@ -598,7 +682,19 @@ def _loads(
     except RecursionError:
         raise WorkflowInvalid([Problem("not valid JSON (nested too deeply)", file=file)], file) from None
     validator = (config_validator or _registry_validator()) if check_configs else None
-    return _parse(data, file, validator, odd_scalars=odd, decoded=True)
+    return _parse(data, file, validator, odd_scalars=odd, decoded=True, known_valid=known_valid)
+
+
+def _decode_known(text: str) -> tuple[Any, bool]:
+    """`_decode` of a document known valid: it holds no NaN, Infinity or integer too long
+    (those are problems), so the decoder reads every number itself - unless Python's
+    own digit limit is lower than the file's (then `_decode` reads it as before)."""
+    try:
+        return json.loads(text), False
+    except json.JSONDecodeError:
+        raise
+    except ValueError:
+        return _decode(text)
 
 
 def load(
@@ -665,6 +761,13 @@ def to_dict(wf: Workflow) -> dict[str, Any]:
             for n in wf.notes
         ]
     return doc
+
+
+def canonical(wf: Workflow) -> tuple[str, str]:
+    """(the canonical document - compact, keys sorted - and its sha256): how a workflow
+    version is saved with a run and known by its content hash."""
+    text = json.dumps(to_dict(wf), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def dumps(wf: Workflow) -> str:

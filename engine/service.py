@@ -141,6 +141,8 @@ class ExecutionService(DebugVerbs):
         step: bool = False,
         to: str | None = None,
         capture_email: bool = False,
+        content_hash: str | None = None,
+        document: str | None = None,
     ) -> RunHandle:
         """Create the execution and start it as a task on the running loop.
 
@@ -148,10 +150,12 @@ class ExecutionService(DebugVerbs):
         `step` (pause before the second node), `to` (run only that node and its ancestors).
         `capture_email`: send_email nodes store their messages in the execution's inbox
         instead of sending them (kept with the execution, so a resume captures too).
+        `content_hash` (and `document`): the workflow's canonical document hash (and text)
+        when the caller has them (`engine.compiled`), so its version is not encoded again.
         """
         rec = self._new_record(workflow, inputs, variables=variables, trigger=trigger, workflow_file=workflow_file, capture_email=capture_email)
         self._debug_on_start(rec, workflow, pins=pins, breakpoints=breakpoints, step=step, to=to)
-        return self._launch_new(workflow, rec, hooks)
+        return self._launch_new(workflow, rec, hooks, version=(content_hash, document))
 
     def _new_record(
         self,
@@ -176,14 +180,18 @@ class ExecutionService(DebugVerbs):
         rec.io.capture_email = capture_email
         return rec
 
-    def _launch_new(self, workflow: Workflow, rec: RunRecord, hooks: ev.LifecycleHooks | None, *, collect: bool = False) -> RunHandle:
-        """Store a new execution (its first checkpoint) and start it."""
+    def _launch_new(
+        self, workflow: Workflow, rec: RunRecord, hooks: ev.LifecycleHooks | None, *, collect: bool = False,
+        version: tuple[str | None, str | None] = (None, None),
+    ) -> RunHandle:  # fmt: skip
+        """Store a new execution (its first checkpoint) and start it; `version`: the
+        workflow's (content hash, canonical document) where known (`start`)."""
         checkpointer = None
         if self._store is not None:
-            version = self._store.save_workflow(workflow)
+            version_id = self._store.save_workflow(workflow, content_hash=version[0], document=version[1])
             me = self._store.me
             checkpointer = Checkpointer(self._store.raw, rec, owner_token=me.token)
-            checkpointer.initial(create=self._store.new_execution_row(rec, version, me), collect=collect)
+            checkpointer.initial(create=self._store.new_execution_row(rec, version_id, me), collect=collect)
         else:
             self._records[rec.execution_id] = rec
             self._workflows[rec.execution_id] = workflow

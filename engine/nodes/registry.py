@@ -20,6 +20,7 @@ __all__ = [
     "BUILTIN_TYPES",
     "all_specs",
     "find_spec",
+    "fingerprint",
     "get_spec",
     "has_expression",
     "known_types",
@@ -92,6 +93,37 @@ def get_spec(node_type: str) -> NodeSpec:
     if spec is None:
         raise KeyError(f"unknown node type {node_type!r}")
     return spec
+
+
+def fingerprint() -> str:
+    """The node types registered from elsewhere than their built-in module (a plugin, or
+    a built-in replaced), each with its spec's and schema's classes, their modules' files
+    (size, times) and the spec's `version` if it has one: what decides configs' verdicts
+    beyond the engine's own files (`engine.compiled` keys its verdicts with both). Empty
+    when every type is a built-in, imported or not."""
+    parts = []
+    for node_type, spec in sorted(_REGISTRY.items()):
+        cls, model = type(spec), spec.config_model
+        if BUILTIN_TYPES.get(node_type) == cls.__module__:  # a built-in: its code is the engine's
+            continue
+        parts.append(
+            f"{node_type}:{cls.__module__}.{cls.__qualname__}:{model.__module__}.{model.__qualname__}"
+            f":{getattr(spec, 'version', '')}:{_module_stamp(cls.__module__)}:{_module_stamp(model.__module__)}"
+        )
+    return "\n".join(parts)
+
+
+def _module_stamp(name: str) -> str:
+    """Size and times of a module's file ('' when it has none)."""
+    import os
+    import sys
+
+    path = getattr(sys.modules.get(name), "__file__", None)
+    try:
+        st = os.stat(path) if path else None
+    except OSError:
+        st = None
+    return f"{st.st_size}/{st.st_mtime_ns}/{st.st_ctime_ns}" if st else ""
 
 
 def known_types() -> list[str]:

@@ -8,8 +8,6 @@ its rows: the journal of small states in `execution_state`, attempts from
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import sys
@@ -80,8 +78,7 @@ def workflow_document(wf: Workflow) -> tuple[str, str]:
     """(the saved document: canonical processengine/1 JSON, its content hash) of a workflow version."""
     from engine import fileformat
 
-    canonical = json.dumps(fileformat.to_dict(wf), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return canonical, hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return fileformat.canonical(wf)
 
 
 class ExecutionStore:
@@ -212,23 +209,37 @@ class ExecutionStore:
             self._engine.dispose()
 
     # -- workflows ---------------------------------------------------------------
-    def save_workflow(self, wf: Workflow) -> int:
-        """The id of this workflow version (by content hash), saving it when new."""
-        doc, digest = workflow_document(wf)
-        got = self._versions.get(digest)
+    def save_workflow(self, wf: Workflow, *, content_hash: str | None = None, document: str | None = None) -> int:
+        """The id of this workflow version (by content hash), saving it when new.
+
+        `content_hash` (and `document`): the canonical document's hash (and text) when the
+        caller knows them already (`engine.compiled` keeps the hash with a file's verdict):
+        a version saved before is then found without encoding and hashing the workflow."""
+        if content_hash is None or (document is None and not self._saved(content_hash)):
+            document, content_hash = workflow_document(wf)
+        got = self._versions.get(content_hash)
         if got is not None:
             return got
         row = {
             "workspace_id": self.ws_id,
             "workflow_id": wf.id,
             "name": wf.name,
-            "content_hash": digest,
-            "document": doc,
+            "content_hash": content_hash,
+            "document": document,
             "created_at": time.time(),
         }
         version = self._insert_once("save the workflow", self.sql.workflow_insert, self.sql.workflow_id, row)
-        self._versions[digest] = version
+        self._versions[content_hash] = version
         return version
+
+    def _saved(self, content_hash: str) -> bool:
+        """Whether a version with this content hash is saved (its id then remembered)."""
+        if content_hash in self._versions:
+            return True
+        row = self._read("save the workflow", self.sql.workflow_id, {"workspace_id": self.ws_id, "content_hash": content_hash})
+        if row is not None:
+            self._versions[content_hash] = int(row[0])
+        return row is not None
 
     def load_workflow_version(self, version: int) -> Workflow:
         from engine import fileformat

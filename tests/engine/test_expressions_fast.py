@@ -220,3 +220,47 @@ def test_the_parser_warns_only_about_text_the_warning_gate_catches(tokens: list[
             ast.parse(source, mode="eval")
     if seen:
         assert expressions._WARNS.search(source), (source, seen[0].message)
+
+
+def _template_outcome(split) -> object:
+    """A field's parts as comparable values (syntax trees dumped with their positions)."""
+    try:
+        whole, parts = split()
+    except ExpressionError as exc:
+        return ("error", exc.message, exc.position, exc.expression)
+
+    def plain(part: object) -> object:
+        if isinstance(part, str):
+            return part
+        code = part.code
+        return (part.position, part.source, part.base, ast.dump(code.tree, include_attributes=True), code.path, code.timed, code.quick)
+
+    return (None if whole is None else plain(whole), [plain(p) for p in parts])
+
+
+def _generic_split(text: str) -> tuple[object, tuple[object, ...]]:
+    """`_split` without its whole-field shortcut: every field through `find_expressions`."""
+    parts: list[object] = []
+    last = 0
+    for start, end, inner in expressions.find_expressions(text):
+        if start > last:
+            parts.append(text[last:start])
+        parts.append(expressions._part(text, start, end, inner, DEFAULT_LIMITS))
+        last = end
+    if last < len(text):
+        parts.append(text[last:])
+    exprs = [p for p in parts if type(p) is expressions._Expr]
+    whole = len(exprs) == 1 and all(isinstance(p, expressions._Expr) or not p.strip() for p in parts)
+    return (exprs[0] if whole else None), tuple(parts)
+
+
+@CHECKS
+@given(tokens=st.lists(st.sampled_from([*TOKENS, "{", "}", "{{", "}}", "'", '"', " ", "\n"]), max_size=10))
+@example(tokens=["{{", "1", "}}"])
+@example(tokens=["{{", " ", "}}"])
+@example(tokens=["{{", "}}"])
+@example(tokens=["{{", "{", "}}"])
+@example(tokens=["{{", "'", "}}", "'", "}}"])
+def test_a_whole_field_expression_is_split_as_the_scan_splits_it(tokens: list[str]) -> None:
+    text = "{{" + "".join(tokens) + "}}" if tokens[:1] != ["{{"] else "".join(tokens)
+    assert _template_outcome(lambda: expressions._split(text)) == _template_outcome(lambda: _generic_split(text))

@@ -13,6 +13,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 
 from engine import fileformat
 from engine.errors import WorkflowInvalid
-from tests.engine.test_fileformat import _NODE_ENTRIES, _doc
+from tests.engine.test_fileformat import _NODE_ENTRIES, EXAMPLES, _doc
 
 CHECKS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 
@@ -106,3 +107,76 @@ def test_a_loaded_config_is_the_nodes_own() -> None:
     assert loaded == wf
     loaded.node("s").config["values"]["a"] = 2
     assert wf.node("s").config["values"]["a"] == 1
+
+
+# --------------------------------------------------------------------------- known valid
+# A file whose verdict `engine.compiled` kept is built without the shape checks: the same
+# workflow as the checked load, whatever the file holds (entries the models convert, such
+# as a retry object or a position in text, still go through them).
+
+
+def _both(text: str | bytes) -> tuple[Any, Any]:
+    checked = fileformat.loads(text, file="f.pe.json", check_configs=False)
+    known = fileformat.loads(text, file="f.pe.json", check_configs=False, known_valid=True)
+    return checked, known
+
+
+def _same(checked: Any, known: Any) -> None:
+    assert known == checked
+    for a, b in zip(known.nodes, checked.nodes, strict=True):
+        assert [type(v) for v in (a.position[0], a.position[1])] == [float, float]
+        assert type(a.config) is type(b.config) and type(a.retry) is type(b.retry)
+    assert [type(c) for c in known.connections] == [type(c) for c in checked.connections]
+    assert [hash(c) for c in known.connections] == [hash(c) for c in checked.connections]
+
+
+@pytest.mark.parametrize("name", [p.name for p in EXAMPLES] + ["chain"])
+def test_a_known_valid_file_builds_what_the_checks_build(name: str, tmp_path: Path) -> None:
+    from tests.perf.bench_cli import chain_file
+
+    path = chain_file(tmp_path, 300) if name == "chain" else next(p for p in EXAMPLES if p.name == name)
+    _same(*_both(path.read_bytes()))
+
+
+_NUMBERS = st.integers(-5, 5) | st.floats(-1e6, 1e6) | st.sampled_from(["1.5", "2", True])
+_MOSTLY_VALID = st.fixed_dictionaries(
+    {},
+    optional={
+        "position": st.lists(_NUMBERS, min_size=2, max_size=2),
+        "config": st.dictionaries(st.sampled_from(["values", "keep_input"]), st.booleans() | st.dictionaries(st.text(max_size=2), st.integers() | st.text(max_size=4))),
+        "retry": st.none() | st.sampled_from(["default", "strict", "none"])
+        | st.fixed_dictionaries({}, optional={"max_attempts": st.sampled_from([1, 3, 3.0]), "initial_delay_s": st.sampled_from([0, 1, 0.5]), "jitter": st.booleans()}),
+        "on_error": st.sampled_from(["fail", "route", "continue"]),
+        "disabled": st.booleans() | st.sampled_from([0, 1, "true"]),
+        "replay": st.booleans() | st.sampled_from([0, 1]),
+        "pin": st.none() | st.integers() | st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+    },
+)
+
+
+@CHECKS
+@given(entry=_NODE_ENTRIES | _MOSTLY_VALID, variables=st.dictionaries(st.text(max_size=3), st.integers() | st.floats(allow_nan=False) | st.none(), max_size=3),
+       connection=st.none() | st.dictionaries(st.sampled_from(["from", "from_", "from_port", "to", "to_port"]), st.sampled_from(["a", "start", "out", "in", ""]), min_size=2, max_size=5))
+@example(entry={"retry": {"max_attempts": 3.0, "initial_delay_s": 1}}, variables={}, connection={})
+@example(entry={"position": ["1.5", 2], "disabled": 0}, variables={}, connection={"from_": "start", "to": "a"})
+def test_a_known_valid_entry_builds_what_the_checks_build(entry: dict, variables: dict, connection: dict | None) -> None:
+    doc = _doc(variables=variables)
+    doc["nodes"].append({"id": "a", "type": "set", "name": "A", **entry})
+    if connection is not None:
+        doc["connections"].append(connection)
+    text = json.dumps(doc)
+    try:
+        checked = fileformat.loads(text, file="f.pe.json", check_configs=False)
+    except WorkflowInvalid:
+        return  # never kept: an invalid file gets no verdict
+    _same(checked, fileformat.loads(text, file="f.pe.json", check_configs=False, known_valid=True))
+
+
+def test_connections_are_built_as_the_class_builds_them() -> None:
+    from engine.model import Connection
+
+    built = fileformat._connection("a", "out", "b", "in")
+    assert built == Connection("a", "out", "b", "in") and hash(built) == hash(Connection("a", "out", "b", "in"))
+    assert repr(built) == repr(Connection("a", "out", "b", "in")) and built.key == ("a", "out", "b", "in")
+    with pytest.raises(AttributeError):
+        built.from_node = "c"  # type: ignore[misc]
