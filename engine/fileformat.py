@@ -453,7 +453,7 @@ def _plain_connection(raw: Any) -> Connection | None:
 def _known_nodes(raw: list[Any]) -> list[Node] | None:
     """The nodes `_items` would build of a file known valid, or None (one loop, no call
     per node but the Node's own)."""
-    out = []
+    out: list[Node] = []
     append = out.append
     for item in raw:
         get = item.get
