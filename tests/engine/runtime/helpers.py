@@ -26,8 +26,8 @@ def workflow(nodes: list[dict[str, Any]], connections: list[tuple[str, str, str]
     return parse(doc)
 
 
-def parent_and_child(folder: Path) -> Workflow:
-    """start -> call (a sub-workflow, saved as `folder`/child.pe.json, that doubles n=21) -> after."""
+def save_doubling_child(folder: Path) -> None:
+    """`folder`/child.pe.json: a sub-workflow (id `child-wf`) that outputs {"doubled": 2 n}."""
     child = workflow(
         [
             {"id": "in", "type": "manual_trigger"},
@@ -37,6 +37,11 @@ def parent_and_child(folder: Path) -> Workflow:
     )
     child.id = "child-wf"
     save(child, folder / "child.pe.json")
+
+
+def parent_and_child(folder: Path) -> Workflow:
+    """start -> call (a sub-workflow, saved as `folder`/child.pe.json, that doubles n=21) -> after."""
+    save_doubling_child(folder)
     return workflow(
         [
             {"id": "start", "type": "manual_trigger"},

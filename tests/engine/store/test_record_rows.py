@@ -21,12 +21,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.fileformat import save
 from engine.model import Workflow
 from engine.service import ExecutionService
 from engine.store import codec
 from engine.store import schema as t
-from tests.engine.runtime.helpers import workflow
+from tests.engine.runtime.helpers import save_doubling_child, workflow
 from tests.engine.store.fixtures import Db
 from tests.engine.store.workflows import http_out
 from tests.servers import Reply
@@ -36,15 +35,7 @@ TIMES = {"started_at", "stopped_at", "duration_ms", "heartbeat_at", "paused_ms",
 
 
 def varied(folder: Path, url: str) -> Workflow:
-    child = workflow(
-        [
-            {"id": "in", "type": "manual_trigger"},
-            {"id": "double", "type": "set", "config": {"values": {"doubled": "{{ input.n * 2 }}"}}},
-        ],
-        [("in", "out", "double")],
-    )
-    child.id = "child-wf"
-    save(child, folder / "child.pe.json")
+    save_doubling_child(folder)
     return workflow(
         [
             {"id": "start", "type": "manual_trigger"},
