@@ -720,9 +720,16 @@ def finish(code: int, argv: Sequence[str]) -> int:
     2 µs a node, and ~10 ms of modules for any run). Those processes end with `os._exit`
     once the exit-time work that matters is done (`_exit_quickly`). Only the entry
     points call this: `main` itself returns, for callers in the same process."""
-    if argv[:1] and argv[0] in QUICK_EXIT and _only_thread():
+    if argv[:1] and argv[0] in QUICK_EXIT and _only_thread() and not _watched():
         _exit_quickly(code)
     return code
+
+
+def _watched() -> bool:
+    """A profiler or a tracer is set (`python -m cProfile -o FILE`, `trace`, a debugger):
+    what runs the command writes its results after it returns, so the process ends the
+    ordinary way."""
+    return sys.getprofile() is not None or sys.gettrace() is not None
 
 
 def _only_thread() -> bool:

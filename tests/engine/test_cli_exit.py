@@ -175,3 +175,17 @@ def test_finish_returns_the_code_for_other_commands_and_in_other_threads(tmp_pat
     assert QUICK_EXIT == ("run", "resume")
     out = subprocess.run([sys.executable, "-c", OTHER_CALLS], capture_output=True, text=True, env=env_for(tmp_path / "pe.db"), cwd=ROOT, timeout=60)
     assert (out.returncode, out.stdout) == (0, "[3, 5, 4]\n"), out.stderr[-2000:]
+
+
+@pytest.mark.parametrize("tool", ["cProfile", "trace"])
+def test_a_profiled_or_traced_run_ends_the_ordinary_way(tmp_path: Path, tool: str) -> None:
+    """`python -m cProfile -o FILE -m engine.cli run ...` writes FILE after the command
+    returns, and a tracer (a debugger, `trace`, coverage's tracer) has its own exit-time
+    work: with a profiler or a tracer set, the process ends as Python ends it."""
+    db, out_file = tmp_path / "pe.db", tmp_path / "profile.out"
+    wrap = ["-m", "cProfile", "-o", str(out_file), "-m"] if tool == "cProfile" else ["-m", "trace", "--count", "--file", str(out_file), "--module"]
+    cmd = [sys.executable, *wrap, "engine.cli", "run", str(passing_on(tmp_path)), "--input", '{"text": "x"}', "--json"]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env_for(db), cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout[: out.stdout.rindex("}") + 1])["status"] == "completed"
+    assert out_file.exists() and out_file.stat().st_size > 0
