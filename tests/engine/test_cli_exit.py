@@ -183,7 +183,7 @@ def test_a_profiled_or_traced_run_ends_the_ordinary_way(tmp_path: Path, tool: st
     returns, and a tracer (a debugger, `trace`, coverage's tracer) has its own exit-time
     work: with a profiler or a tracer set, the process ends as Python ends it."""
     db, out_file = tmp_path / "pe.db", tmp_path / "profile.out"
-    wrap = ["-m", "cProfile", "-o", str(out_file), "-m"] if tool == "cProfile" else ["-m", "trace", "--count", "--file", str(out_file), "--module"]
+    wrap = ["-m", "cProfile", "-o", str(out_file), "-m"] if tool == "cProfile" else ["-m", "trace", "--count", "--coverdir", str(tmp_path / "cover"), "--file", str(out_file), "--module"]
     cmd = [sys.executable, *wrap, "engine.cli", "run", str(passing_on(tmp_path)), "--input", '{"text": "x"}', "--json"]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env_for(db), cwd=ROOT, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
