@@ -28,25 +28,24 @@ def env_for(db: Path) -> dict[str, str]:
     return {**os.environ, "PROCESSENGINE_DB": str(db), "PYTHONPATH": str(ROOT)}
 
 
-def passing_on(tmp_path: Path) -> Path:
-    """start (passes its input on) -> keep (copies one field): the report carries the input twice."""
+def _set_after_start(tmp_path: Path, name: str, node_id: str, values: dict[str, str]) -> Path:
+    """`name` in `tmp_path`: start -> a `set` node `node_id` with `values`."""
     wf = workflow(
-        [{"id": "start", "type": "manual_trigger"}, {"id": "keep", "type": "set", "config": {"values": {"text": "{{ input.text }}"}}}],
-        [("start", "out", "keep")],
+        [{"id": "start", "type": "manual_trigger"}, {"id": node_id, "type": "set", "config": {"values": values}}],
+        [("start", "out", node_id)],
     )
-    path = tmp_path / "pass.pe.json"
+    path = tmp_path / name
     fileformat.save(wf, path)
     return path
+
+
+def passing_on(tmp_path: Path) -> Path:
+    """start (passes its input on) -> keep (copies one field): the report carries the input twice."""
+    return _set_after_start(tmp_path, "pass.pe.json", "keep", {"text": "{{ input.text }}"})
 
 
 def failing(tmp_path: Path) -> Path:
-    wf = workflow(
-        [{"id": "start", "type": "manual_trigger"}, {"id": "div", "type": "set", "config": {"values": {"q": "{{ input.n / input.zero }}"}}}],
-        [("start", "out", "div")],
-    )
-    path = tmp_path / "fail.pe.json"
-    fileformat.save(wf, path)
-    return path
+    return _set_after_start(tmp_path, "fail.pe.json", "div", {"q": "{{ input.n / input.zero }}"})
 
 
 def read_slowly(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:

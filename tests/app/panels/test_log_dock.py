@@ -173,16 +173,22 @@ def test_a_new_run_of_the_same_workflow_keeps_the_node_filter_and_lines(qtbot):
     assert panel.node.currentData() is None and len(panel.shown_lines()) == 4
 
 
-def test_a_stream_of_batches_updates_the_count_a_few_times_and_ends_on_the_total(qtbot, tmp_path):
-    """A run appends a batch per frame; the line count follows at most every COUNT_MS,
-    and the last batch's total is what stays shown."""
-    from app.panels import log_dock
-
+def _shown_panel(qtbot) -> LogPanel:
+    """A Log panel on screen at a fixed size, as a dock shows it."""
     panel = LogPanel()
     qtbot.addWidget(panel)
     panel.resize(700, 240)
     panel.show()
     qtbot.waitExposed(panel)
+    return panel
+
+
+def test_a_stream_of_batches_updates_the_count_a_few_times_and_ends_on_the_total(qtbot, tmp_path):
+    """A run appends a batch per frame; the line count follows at most every COUNT_MS,
+    and the last batch's total is what stays shown."""
+    from app.panels import log_dock
+
+    panel = _shown_panel(qtbot)
     texts: list[str] = []
     set_text = panel.count.setText
     panel.count.setText = lambda text: (texts.append(text), set_text(text))  # type: ignore[method-assign]
@@ -201,11 +207,7 @@ def test_a_stream_of_batches_is_painted_together_and_ends_shown_at_the_bottom(qt
     from PySide6.QtCore import QEvent, QObject
 
     monkeypatch.setattr(log_dock, "PAINT_MS", 2000)  # far longer than the 30 frames below take
-    panel = LogPanel()
-    qtbot.addWidget(panel)
-    panel.resize(700, 240)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = _shown_panel(qtbot)
     paints: list[int] = []
 
     class Count(QObject):
@@ -233,11 +235,7 @@ def test_a_table_scrolled_back_is_not_held_while_lines_stream_in(qtbot, monkeypa
     """Reading back while a run streams: the new lines land out of view, so the table
     keeps painting (and scrolling) at once."""
     monkeypatch.setattr(log_dock, "PAINT_MS", 2000)
-    panel = LogPanel()
-    qtbot.addWidget(panel)
-    panel.resize(700, 240)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = _shown_panel(qtbot)
     panel.append([LogLine(float(i), "INFO", f"line {i}", "n", "e1") for i in range(200)])
     panel._release_paint()
     panel.table.scrollToTop()
