@@ -178,6 +178,7 @@ class _VersionAction(argparse.Action):
 
 
 RUN_COMMANDS = ("run", "resume", "validate")  # the commands `_add_run_commands` adds
+QUICK_EXIT = ("run", "resume")  # they run a workflow here: no collections before it, no teardown after
 
 
 def build_parser(*, run_commands_only: bool = False) -> argparse.ArgumentParser:
@@ -242,18 +243,14 @@ def _service(args: argparse.Namespace) -> Any:
 
 
 def _load(path: str) -> Any:
-    """Load and validate; raises WorkflowInvalid with every problem."""
-    return _load_compiled(path).workflow
+    """Load and validate (`engine.compiled.load`); raises WorkflowInvalid with every problem.
 
-
-def _load_compiled(path: str, *, warnings: bool = False) -> Any:
-    """`engine.compiled.load`: the file's shape first (nothing else can be read without
-    it), then configs and the graph together, so every problem of a readable file is
-    listed at once - or neither, when these exact bytes were found valid before (unless
-    the `warnings` are wanted)."""
+    The file's shape first (nothing else can be read without it), then configs and the
+    graph together, so every problem of a readable file is listed at once - or neither,
+    when these exact bytes were found valid before."""
     from engine import compiled
 
-    return compiled.load(path, warnings=warnings)
+    return compiled.load(path).workflow
 
 
 GC_YOUNG = 20_000  # allocations between young collections during a CLI run (Python's default: 700)
@@ -395,11 +392,11 @@ def _check_trigger(wf: Any, trigger: str | None) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from engine import trust
+    from engine import compiled, trust
     from engine.errors import WorkflowInvalid
 
     try:
-        loaded = _load_compiled(args.file)
+        loaded = compiled.load(args.file)
         wf = loaded.workflow
         trust.require_trust(wf, trusted=args.trust, file=args.file)
     except WorkflowInvalid as exc:
@@ -457,14 +454,15 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from engine import compiled
     from engine.errors import WorkflowInvalid
 
     try:
-        loaded = _load_compiled(args.file, warnings=True)
+        loaded = compiled.load(args.file, warnings=True)  # checked even when found valid before
     except WorkflowInvalid as exc:
         return _report_invalid(exc, args.json)
     wf = loaded.workflow
-    warnings = loaded.warnings  # e.g. unreachable nodes
+    warnings = loaded.warnings or []  # e.g. unreachable nodes (always looked for with warnings=True)
     if args.json:
         _print_json({"status": "valid", "problems": [p.to_json() for p in warnings]})
     else:
@@ -676,7 +674,7 @@ def _pause_collections(argv: list[str]) -> bool:
     back on): what `run` and `resume` import, load and open before it lives on, and
     scanning it found next to nothing (about 40 collections, 8-13 ms, most of it over
     modules being imported). True when paused here (main switches it back on)."""
-    if argv[:1] not in (["run"], ["resume"]) or "--queue" in argv or not gc.isenabled():
+    if not argv or argv[0] not in QUICK_EXIT or "--queue" in argv or not gc.isenabled():
         return False
     gc.disable()
     return True
@@ -706,9 +704,6 @@ def _command(argv: list[str], studio: Callable[[list[str]], int] | None) -> int:
         return _dispatch(args)
     except cli_args.UsageError as exc:
         return _usage_error(parser, str(exc))
-
-
-QUICK_EXIT = ("run", "resume")  # commands whose process ends without the interpreter's teardown
 
 
 def finish(code: int, argv: Sequence[str]) -> int:

@@ -52,8 +52,8 @@ import engine.cli as cli
 from engine import trust, service
 from engine.store import store, checkpoint
 spent["imports before main"] = time.process_time() - T0
-load_name = "_load_compiled" if hasattr(cli, "_load_compiled") else "_load"  # what cmd_run calls
-setattr(cli, load_name, timed("load + validate (not this part)", getattr(cli, load_name)))
+from engine import compiled
+compiled.load = timed("load + validate (not this part)", compiled.load)  # what cmd_run calls
 trust.require_trust = timed("trust", trust.require_trust)
 cli._live = timed("live progress", cli._live)
 cli._service = timed("open the service", cli._service)
