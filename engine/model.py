@@ -248,13 +248,15 @@ class Workflow:
         return old
 
     # -- copying -----------------------------------------------------------
-    def clone(self) -> Workflow:
-        """A deep copy without subscribers (used by runs, which must not see later edits)."""
+    def clone(self, *, nodes: list[Node] | None = None) -> Workflow:
+        """A deep copy without subscribers (used by runs, which must not see later edits).
+        `nodes`: copies of this workflow's nodes already made (the studio makes them across
+        event-loop turns, `app/runner/run_copy.py`)."""
         wf = Workflow(
             id=self.id,
             name=self.name,
             variables=copy.deepcopy(self.variables),
-            nodes=[n.clone() for n in self._nodes],
+            nodes=[n.clone() for n in self._nodes] if nodes is None else nodes,
             connections=list(self.connections),
             notes=[n.clone() for n in self.notes],
             max_node_visits=self.max_node_visits,

@@ -12,7 +12,6 @@ workflow as it was at one moment, as `Workflow.clone` gives it.
 from __future__ import annotations
 
 import asyncio
-import copy
 import time
 
 from engine.model import Node, Workflow
@@ -47,7 +46,7 @@ async def clone_in_slices(workflow: Workflow, slice_s: float = SLICE_S, small: i
         try:
             nodes = await _clone_nodes(workflow, watch, slice_s)
             if nodes is not None and not watch.edited:
-                return _assemble(workflow, nodes)  # no await since the check: no edit can come between
+                return workflow.clone(nodes=nodes)  # no await since the check: no edit can come between
         finally:
             watch.close()
 
@@ -65,19 +64,3 @@ async def _clone_nodes(workflow: Workflow, watch: _EditWatch, slice_s: float) ->
                 return None
             deadline = time.perf_counter() + slice_s
     return out
-
-
-def _assemble(workflow: Workflow, nodes: list[Node]) -> Workflow:
-    """What `Workflow.clone` builds around its node copies (tests/app/runner/test_run_copy.py
-    compares every attribute of the two, so a field added there is missed here loudly)."""
-    wf = Workflow(
-        id=workflow.id,
-        name=workflow.name,
-        variables=copy.deepcopy(workflow.variables),
-        nodes=nodes,
-        connections=list(workflow.connections),
-        notes=[n.clone() for n in workflow.notes],
-        max_node_visits=workflow.max_node_visits,
-    )
-    wf.concurrency = workflow.concurrency
-    return wf
