@@ -409,6 +409,8 @@ class Checkpointer:
         (`raw`: its UTF-8 JSON text when the orchestrator made it already, else encoded here)."""
         enc, size, data = codec.encode_value(value) if raw is None else codec.encode_raw(raw)
         self.seq = seq = self.seq + 1
+        if self.sqlite:  # sqlite3 binds a bytearray as the same BLOB without its adapter lookup (~3,300 instructions)
+            data = bytearray(data)
         self.outputs.append((self.eid, seq, th.thread_id, node, enc, size, data))
         producer = made.get(node) if made is not None else None  # the attempt that produced it, when it ended in this call
         if producer is not None and producer[RUN_STATUS] in PRODUCERS:
