@@ -368,6 +368,7 @@ class RunController(QObject):
         from engine.graph import validate
 
         self._set_state(STARTING)
+        self.message.emit(f"Starting run: {wf.name}" if wf.name else "Starting run")  # not the last run's end
         snapshot = await clone_in_slices(wf)  # the run never sees later edits; 5,000 nodes take 20-40 ms
         problems = await self.engine.call_sync(validate, snapshot, file=self.host.current_file())
         problems = [p for p in problems if p.is_error]  # warnings (unreachable nodes) do not stop a run
