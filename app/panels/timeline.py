@@ -242,6 +242,7 @@ class TimelinePanel(QWidget):
         self._shown = (0.0, 0)  # the Gantt's x range end (s) and rows shown
         self._y_range = (0.0, 0.0)  # as last set, with the room the end rows' names need
         self._ticks: list[tuple[int, str]] | None = None  # the left axis's names as last set
+        self._names_px: int | None = None  # the names' column of a big run (see _fit_names)
         self._last_cost_ms = 0.0
         self._redraw = QTimer(self)
         self._redraw.setSingleShot(True)
@@ -316,7 +317,9 @@ class TimelinePanel(QWidget):
         self.redraw()
 
     def set_names(self, names: dict[str, str]) -> None:
-        self.names = dict(names)
+        if names != self.names:
+            self.names = dict(names)
+            self._names_px = None
         self._schedule()
 
     def set_spans(self, spans: list[AttemptSpan], origin: float | None = None) -> None:
@@ -544,7 +547,6 @@ class TimelinePanel(QWidget):
         shown_right, shown_rows = self._shown
         if not (self._growing and len(self.bars) >= GROW_FROM):
             shown_right, shown_rows = right, rows
-            self._release_names()
         else:
             leap = self._leap(rows)
             if right > shown_right:
@@ -553,7 +555,7 @@ class TimelinePanel(QWidget):
                 shown_rows = math.ceil(rows * leap)
                 if rows <= len(self.names):
                     shown_rows = min(shown_rows, len(self.names))
-            self._reserve_names()
+        self._fit_names()
         if shown_right != self._shown[0]:
             self.gantt.getPlotItem().setXRange(-shown_right * 0.01 / 1.03, shown_right, padding=0)
         self._shown = (shown_right, shown_rows)
@@ -568,24 +570,25 @@ class TimelinePanel(QWidget):
         expected = nodes / rows * 1.05 if 0 < rows < nodes else 0.0
         return min(MAX_LEAP, max(GROWTH, expected))
 
-    def _reserve_names(self) -> None:
-        """A big live run keeps its names' column as wide as the workflow's widest name
-        from its first step on: a wider name shown later re-laid out the whole plot and
-        drew it again (twice, with both axes)."""
+    def _fit_names(self) -> None:
+        """A run of GROW_FROM attempts or more keeps its names' column as wide as the
+        workflow's widest name, live and once ended, run after run: a wider name shown
+        later re-laid out the whole plot and drew it again (twice, with both axes).
+        Smaller runs fit the names they show."""
         left = self.gantt.getPlotItem().getAxis("left")
-        if left.fixedWidth is not None or not self.names:
-            return
-        metrics = QFontMetricsF(left.style["tickFont"] or QFont())
-        longest = heapq.nlargest(20, self.names.values(), key=len)  # the widest is among the longest
-        text = max((metrics.horizontalAdvance(name) for name in longest), default=0.0)
-        text = min(text, self.width() / 3)
-        left.setWidth(math.ceil(text) + 2 + left.style["tickTextOffset"][0] + max(0, left.style["tickLength"]))
-        self.gantt.getPlotItem().layout.activate()  # the plot's new size now, not in another paint
+        width = self._names_width() if len(self.bars) >= GROW_FROM and self.names else None
+        if width != left.fixedWidth:
+            left.setWidth(width)
+            self.gantt.getPlotItem().layout.activate()  # the plot's new size now, not in another paint
 
-    def _release_names(self) -> None:
-        left = self.gantt.getPlotItem().getAxis("left")
-        if left.fixedWidth is not None:
-            left.setWidth(None)
+    def _names_width(self) -> int:
+        if self._names_px is None:
+            left = self.gantt.getPlotItem().getAxis("left")
+            metrics = QFontMetricsF(left.style["tickFont"] or QFont())
+            longest = heapq.nlargest(20, self.names.values(), key=len)  # the widest is among the longest
+            text = min(max((metrics.horizontalAdvance(name) for name in longest), default=0.0), self.width() / 3)
+            self._names_px = math.ceil(text) + 2 + left.style["tickTextOffset"][0] + max(0, left.style["tickLength"])
+        return self._names_px
 
     def _row_room(self, rows: int) -> float:
         """Rows of room above the first row and below the last: ROW_ROOM, and at least

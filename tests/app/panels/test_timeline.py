@@ -332,3 +332,80 @@ def test_a_big_live_run_redraws_half_as_often_and_ends_on_the_whole_run(qtbot):
     panel.set_spans(spans)  # the run ended
     assert len(panel.bars) == len(spans) and not panel._redraw.isActive()
     assert panel.caption.text().startswith(f"{len(spans)} nodes · {len(spans)} attempts")
+
+
+def _live_frames(panel: TimelinePanel, spans: list[AttemptSpan], frame: int):
+    """Feed `spans` as a live run does, `frame` attempts a redraw; yield after each redraw."""
+    for k in range(0, len(spans), frame):
+        panel.add_spans(spans[k : k + frame])
+        panel.redraw()
+        yield k + frame
+
+
+def test_a_big_live_run_steps_its_ranges_to_the_whole_workflow_in_one_or_two_steps(qtbot):
+    """Each range step makes pyqtgraph lay out and draw both axes again. A steady run of a
+    workflow of N nodes steps towards where it should end (all N rows; the time so far
+    scaled by the share of nodes not started yet; MAX_LEAP at most), not by GROWTH each
+    time the bars reach the edge."""
+    from app.panels import timeline as tl
+
+    panel = TimelinePanel()
+    qtbot.addWidget(panel)
+    panel.resize(1000, 250)
+    panel.show()
+    qtbot.waitExposed(panel)
+    n = 1000
+    spans = [AttemptSpan("main", f"n{i}", 1, T0 + i * 0.001, T0 + i * 0.001 + 0.0006, "succeeded") for i in range(n)]
+    panel.set_names({s.node_id: f"Node {i}" for i, s in enumerate(spans)})
+    plot = panel.gantt.getPlotItem()
+    ranges = []
+    for done in _live_frames(panel, spans, 25):
+        (_x0, x1), (_y0, y1) = plot.viewRange()
+        assert panel._right <= x1 and len(panel.rows) - 1 < y1  # every bar shown
+        if done >= tl.GROW_FROM:
+            ranges.append((x1, y1))
+    assert len(set(ranges)) <= 2 and ranges[-1][1] >= n - 1  # the last step shows every row the workflow has
+
+
+def test_a_big_run_keeps_its_names_column_as_wide_as_the_widest_name(qtbot):
+    """A wider name shown later made pyqtgraph widen the axis, lay the plot out again and
+    draw it once more. From GROW_FROM attempts on, the column fits the workflow's widest
+    name at once and keeps that width while the run grows, when it ends, and next run."""
+    from app.panels import timeline as tl
+
+    panel = TimelinePanel()
+    qtbot.addWidget(panel)
+    panel.resize(1000, 250)
+    panel.show()
+    qtbot.waitExposed(panel)
+    n = 800
+    spans = [AttemptSpan("main", f"n{i}", 1, T0 + i * 0.001, T0 + i * 0.001 + 0.0006, "succeeded") for i in range(n)]
+    panel.set_names({s.node_id: f"Node {i}" for i, s in enumerate(spans)})
+    left = panel.gantt.getPlotItem().getAxis("left")
+    widest = panel.fontMetrics().horizontalAdvance(f"Node {n - 1}")
+    widths = set()
+    for _run in range(2):  # a run, its end, and the next run
+        panel.clear()
+        for done in _live_frames(panel, spans, 40):
+            if done >= tl.GROW_FROM:
+                widths.add(left.width())
+        panel.set_spans(spans)  # the run's end
+        widths.add(left.width())
+    assert len(widths) == 1 and widths.pop() >= widest
+    few = spans[:5]  # a small run fits the names it shows
+    panel.set_spans(few)
+    qtbot.waitUntil(lambda: left.width() < widest, timeout=2000)
+
+
+def test_the_gantt_item_bounds_hold_every_bar_and_wait(qtbot):
+    """Qt repaints and culls by the item's bounding rect: every bar and back-off line lies inside."""
+    panel = TimelinePanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.set_spans(_spans())
+    box = panel.gantt_item.boundingRect()
+    for x0, x1, rows in panel.gantt_item.drawn().values():
+        for a, b, row in zip(x0, x1, rows, strict=True):
+            assert box.contains(a, row - 0.5) and box.contains(b, row + 0.5)
+    for gap in panel.gantt_item.gaps:
+        assert box.contains(gap.p1()) and box.contains(gap.p2())
