@@ -12,8 +12,15 @@ screen: a hidden or tabbed-away timeline keeps its bars as data and draws them w
 A live redraw appends the attempts that started since the last one and updates the
 changed ones in place; only an attempt that sorts before the last bar re-sorts all.
 The bars' numbers are kept as arrays (`_Columns`), so measuring 5,000 bars and grouping
-them by status is a few array operations, not a Python loop per bar; the bars are drawn
-without antialiasing (axis-aligned rectangles). A run's record at its end (`set_spans`)
+them by status is a few array operations, not a Python loop per bar.
+
+While a run goes, its engine thread holds the interpreter lock most of the time, and the
+Gantt's paint (one call from Qt into Python) waits for it and is taken from again every
+few milliseconds it runs Python: what a paint does is what a click waits for. So every
+bar and back-off wait is drawn by one plain Qt item from prebuilt arrays (`_GanttItem`),
+and a big live run keeps pyqtgraph from laying out and drawing its axes again at each
+redraw: its ranges step to where the run should end (`_leap`) and its names column is as
+wide as the workflow's widest name from the start (`_fit_names`). A run's record at its end (`set_spans`)
 updates the live bars in place when its attempts come in the same order. The first and
 last row keep half a name's height of room, so the plot's edge does not cut their names.
 """

@@ -262,7 +262,7 @@ def _print_summary(rows: list[dict[str, Any]], docks: list[str]) -> None:
               f"| {spread([r['end'][1] for r in mine])} | {spread([r['end'][2] for r in mine])} |")
 
 
-def _print_entries(rows: list[dict[str, Any]], docks: list[str], top: int = 80) -> None:
+def _print_entries(rows: list[dict[str, Any]], docks: list[str], top: int = 15) -> None:
     """Per dock: the GUI thread's entries into Python from Qt per run and per second of
     run, and the functions entered most."""
     for dock in docks:
