@@ -249,7 +249,7 @@ class TimelinePanel(QWidget):
         self._shown = (0.0, 0)  # the Gantt's x range end (s) and rows shown
         self._y_range = (0.0, 0.0)  # as last set, with the room the end rows' names need
         self._ticks: list[tuple[int, str]] | None = None  # the left axis's names as last set
-        self._names_px: int | None = None  # the names' column of a big run (see _fit_names)
+        self._names_px: int | None = None  # the widest name's width (see _fit_names)
         self._last_cost_ms = 0.0
         self._redraw = QTimer(self)
         self._redraw.setSingleShot(True)
@@ -589,13 +589,14 @@ class TimelinePanel(QWidget):
             self.gantt.getPlotItem().layout.activate()  # the plot's new size now, not in another paint
 
     def _names_width(self) -> int:
+        """The widest name's width (measured once per workflow), a third of the panel at most."""
+        left = self.gantt.getPlotItem().getAxis("left")
         if self._names_px is None:
-            left = self.gantt.getPlotItem().getAxis("left")
             metrics = QFontMetricsF(left.style["tickFont"] or QFont())
             longest = heapq.nlargest(20, self.names.values(), key=len)  # the widest is among the longest
-            text = min(max((metrics.horizontalAdvance(name) for name in longest), default=0.0), self.width() / 3)
-            self._names_px = math.ceil(text) + 2 + left.style["tickTextOffset"][0] + max(0, left.style["tickLength"])
-        return self._names_px
+            self._names_px = math.ceil(max((metrics.horizontalAdvance(name) for name in longest), default=0.0))
+        text = min(self._names_px, self.width() // 3)
+        return text + 2 + int(left.style["tickTextOffset"][0]) + max(0, int(left.style["tickLength"]))
 
     def _row_room(self, rows: int) -> float:
         """Rows of room above the first row and below the last: ROW_ROOM, and at least
