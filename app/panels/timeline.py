@@ -631,7 +631,19 @@ class TimelinePanel(QWidget):
         ticks = [(row, self._label(self._row_keys[row])) for row in range(0, len(self._row_keys), step)]
         if ticks != self._ticks:  # new ticks make the axis lay out and draw its names again
             self._ticks = ticks
-            self.gantt.getPlotItem().getAxis("left").setTicks([ticks])
+            left = self.gantt.getPlotItem().getAxis("left")
+            left.setTicks([ticks])
+            if left.fixedWidth is not None and self._names_px is not None:
+                self._widen_names([label for _row, label in ticks])
+
+    def _widen_names(self, labels: list[str]) -> None:
+        """A name shown with its loop thread's suffix can be wider than every node's name:
+        the column grows to it (and stays so for this workflow)."""
+        metrics = QFontMetricsF(self.gantt.getPlotItem().getAxis("left").style["tickFont"] or QFont())
+        wide = math.ceil(max((metrics.horizontalAdvance(label) for label in labels), default=0.0))
+        if self._names_px is not None and wide > self._names_px:
+            self._names_px = wide
+            self._fit_names()
 
     def _label(self, key: tuple[str, str]) -> str:
         thread, node = key

@@ -409,3 +409,22 @@ def test_the_gantt_item_bounds_hold_every_bar_and_wait(qtbot):
             assert box.contains(a, row - 0.5) and box.contains(b, row + 0.5)
     for gap in panel.gantt_item.gaps:
         assert box.contains(gap.p1()) and box.contains(gap.p2())
+
+
+def test_a_name_with_its_loop_thread_widens_the_kept_names_column(qtbot):
+    """Rows of a loop's threads are named "Node (thread)": wider than any node's name, so
+    the column kept for a big run grows to them instead of cutting them."""
+    from app.panels import timeline as tl
+
+    panel = TimelinePanel()
+    qtbot.addWidget(panel)
+    panel.resize(1000, 250)
+    panel.show()
+    qtbot.waitExposed(panel)
+    n = tl.GROW_FROM + 100
+    spans = [AttemptSpan(f"main/loop/item-{i}", "body", 1, T0 + i * 0.001, T0 + i * 0.001 + 0.0006, "succeeded") for i in range(n)]
+    panel.set_names({"body": "Body"})
+    panel.set_spans(spans)
+    left = panel.gantt.getPlotItem().getAxis("left")
+    widest = max(panel.fontMetrics().horizontalAdvance(label) for _row, label in panel._ticks)
+    assert left.fixedWidth is not None and left.width() >= widest > panel.fontMetrics().horizontalAdvance("Body")
