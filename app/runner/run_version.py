@@ -5,8 +5,8 @@ content hash (`engine.fileformat.canonical`). Left to the engine, that is one `j
 of the whole document on the engine thread: 27-44 ms of a 5,000-node workflow in a single
 C call that holds the interpreter lock, so the GUI thread could not run any Python
 meanwhile. `canonical_in_slices` writes the same text a few milliseconds at a time on the
-GUI thread, node by node (a JSON list is its items joined by commas, an object its sorted
-members), with the event loop's turns between; the run is then started with the hash and
+GUI thread, a hundred nodes at a time (a JSON list is its items joined by commas, an
+object its sorted members), with the event loop's turns between; the run is then started with the hash and
 the text (`ExecutionService.start(content_hash=..., document=...)`), and the engine saves
 them as they are. The run's workflow is its own copy (`run_copy`): nothing edits it meanwhile.
 """
@@ -25,6 +25,7 @@ from engine.model import Workflow
 
 SLICE_S = 0.003  # encoding per event-loop turn: this long at most
 SMALL = 500  # workflows up to this many nodes are encoded at once (a few milliseconds)
+CHUNK = 100  # list items encoded in one call (about 0.6 ms for 100 `set` nodes)
 
 
 def _dumps(value: Any) -> str:
@@ -32,16 +33,17 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _pieces(doc: dict[str, Any]) -> Iterator[str]:
-    """The canonical text of `doc` in pieces: its lists of objects item by item."""
+def _pieces(doc: dict[str, Any], chunk: int) -> Iterator[str]:
+    """The canonical text of `doc` in pieces: its long lists `chunk` items at a time (a
+    list's text is its items' joined by commas inside brackets)."""
     yield "{"
     for i, key in enumerate(sorted(doc)):
         value = doc[key]
         yield ("," if i else "") + _dumps(key) + ":"
-        if isinstance(value, list) and value and isinstance(value[0], dict):
+        if isinstance(value, list) and len(value) > chunk:
             yield "["
-            for k, item in enumerate(value):
-                yield ("," if k else "") + _dumps(item)
+            for k in range(0, len(value), chunk):
+                yield ("," if k else "") + _dumps(value[k : k + chunk])[1:-1]
             yield "]"
         else:
             yield _dumps(value)
@@ -52,7 +54,7 @@ def _hashed(text: str) -> tuple[str, str]:
     return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-async def canonical_in_slices(workflow: Workflow, slice_s: float = SLICE_S, small: int = SMALL) -> tuple[str, str]:
+async def canonical_in_slices(workflow: Workflow, slice_s: float = SLICE_S, small: int = SMALL, chunk: int = CHUNK) -> tuple[str, str]:
     """`fileformat.canonical(workflow)`: (the document, its sha256), written `slice_s` at a time."""
     if len(workflow.nodes) <= small:
         return fileformat.canonical(workflow)
@@ -60,9 +62,9 @@ async def canonical_in_slices(workflow: Workflow, slice_s: float = SLICE_S, smal
     await asyncio.sleep(0)
     out: list[str] = []
     deadline = time.perf_counter() + slice_s
-    for i, piece in enumerate(_pieces(doc)):
+    for piece in _pieces(doc, chunk):
         out.append(piece)
-        if i % 64 == 63 and time.perf_counter() > deadline:
+        if time.perf_counter() > deadline:
             await asyncio.sleep(0)
             deadline = time.perf_counter() + slice_s
     return _hashed("".join(out))

@@ -19,9 +19,9 @@ SCALAR = st.one_of(st.text(max_size=5), st.integers(-(10**20), 10**20), st.float
 VALUE = st.recursive(SCALAR, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=8)
 
 
-def _sliced(wf: Workflow) -> tuple[str, str]:
+def _sliced(wf: Workflow, chunk: int = 1) -> tuple[str, str]:
     """The sliced encoding with a turn of the loop wherever one may come, whatever the size."""
-    return asyncio.run(canonical_in_slices(wf, slice_s=0.0, small=0))
+    return asyncio.run(canonical_in_slices(wf, slice_s=0.0, small=0, chunk=chunk))
 
 
 @st.composite
@@ -38,14 +38,14 @@ def workflows(draw: st.DrawFn) -> Workflow:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
-@given(workflows())
-def test_the_sliced_encoding_is_the_canonical_document(wf):
-    assert _sliced(wf) == fileformat.canonical(wf)
+@given(workflows(), st.integers(1, 4))
+def test_the_sliced_encoding_is_the_canonical_document(wf, chunk):
+    assert _sliced(wf, chunk) == fileformat.canonical(wf)
 
 
 def test_a_big_chain_notes_and_a_lone_node_encode_the_same():
     wf = chain(800)
-    assert _sliced(wf) == fileformat.canonical(wf)
+    assert _sliced(wf) == _sliced(wf, chunk=100) == fileformat.canonical(wf)
     doc = fileformat.to_dict(wf)
     doc["notes"] = [{"id": "n1", "text": "Ünïcode ✓ \"quoted\"\n", "position": [1.5, -2], "size": [200, 80]}]
     noted = fileformat.parse(doc)
