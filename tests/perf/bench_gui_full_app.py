@@ -12,6 +12,11 @@ other processes taking the cores).
 probe waiting over 20 ms, and prints where those samples were (the innermost frame of
 the app or of pyqtgraph; "(Qt)" when no Python frame of theirs was running).
 
+`--entries` counts the GUI thread's calls into Python from Qt during each run (a slot, an
+event handler, a virtual such as a pyqtgraph item's paint), by function: each one takes
+the interpreter lock, and waits for it while the engine thread has it. The counting slows
+the GUI thread, so take the run's numbers from a call without it.
+
 The probes go on after the run until the studio has done what a run's end sets off
 (the final record on the canvas and in the docks, the Steps list, the history): the
 "end" columns are those waits. `--rounds N` repeats the docks in turn N times and adds a
@@ -19,7 +24,7 @@ summary per dock. Modules are imported with bytecode caching on (in a cache unde
 temp directory), as in an installed package: this machine's PYTHONDONTWRITEBYTECODE
 would make the first run's lazy imports compile their source on the GUI thread.
 
-Run: QT_QPA_PLATFORM=offscreen python -m tests.perf.bench_gui_full_app [--nodes 5000] [--rounds 3] [--stalls]
+Run: QT_QPA_PLATFORM=offscreen python -m tests.perf.bench_gui_full_app [--nodes 5000] [--rounds 3] [--stalls] [--entries]
 """
 
 from __future__ import annotations
