@@ -41,7 +41,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import (
     QDockWidget,
     QGraphicsItem,
-    QGraphicsObject,
+    QGraphicsRectItem,
     QSizePolicy,
     QSplitter,
     QToolTip,
@@ -145,23 +145,24 @@ class Bar:
         return float(self.columns.x1[self.index])
 
 
-class _GanttItem(QGraphicsObject):
+class _GanttItem(QGraphicsRectItem):
     """Every bar and back-off wait of the Gantt in one plain Qt item: one call into Python
     per paint, which draws prebuilt arrays (a few C calls per status). pyqtgraph's own
     items made several calls into Python per paint each (boundingRect, paint, their view
     hooks), and each call from Qt on the GUI thread waits for the interpreter lock while
-    a run's engine thread holds it. Bars are axis-aligned rectangles: no antialiasing."""
+    a run's engine thread holds it. Its bounds are the rectangle's (Qt's own boundingRect,
+    which the scene also asks for outside a paint, straight from the event loop). Bars are
+    axis-aligned rectangles: no antialiasing."""
 
     def __init__(self) -> None:
         super().__init__()
+        self.setPen(QPen(Qt.PenStyle.NoPen))  # the bounds are the rectangle, nothing added
         self.rects: dict[str, Any] = {}  # status -> PrimitiveArray of QRectF
         self.gaps: list[QLineF] = []
         self._gap_pen = pg.mkPen(RUN_STATE_COLORS["retrying"], width=2, style=Qt.PenStyle.DotLine)
-        self._bounds = QRectF()
 
     def set_bars(self, bars: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], gaps: list[QLineF]) -> None:
         """Each status's bars as arrays (x0, x1, row), and the waits as lines."""
-        self.prepareGeometryChange()
         lefts, rights, rows = [], [], []
         for status in self.rects.keys() - bars.keys():
             self.rects[status].resize(0)  # no bar of this status any more
@@ -180,16 +181,14 @@ class _GanttItem(QGraphicsObject):
                 rights.append(x1.max())
                 rows += [y.min(), y.max()]
         self.gaps = gaps
-        self._bounds = QRectF()
+        bounds = QRectF()
         if lefts:
             left, right, top, bottom = min(lefts), max(rights), min(rows), max(rows)
             # room for the outlines (a pixel): 2 % of each side is several pixels at any size
             dx, dy = (right - left) * 0.02 or 0.01, 1 + (bottom - top) * 0.02
-            self._bounds = QRectF(left - dx, top - dy, right - left + 2 * dx, bottom - top + 2 * dy)
+            bounds = QRectF(left - dx, top - dy, right - left + 2 * dx, bottom - top + 2 * dy)
+        self.setRect(bounds)  # a new rectangle tells the scene; the same one needs:
         self.update()
-
-    def boundingRect(self) -> QRectF:
-        return self._bounds
 
     def drawn(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """What the item draws: each status's bars as (x0, x1, row), statuses with bars only."""

@@ -13,9 +13,10 @@ probe waiting over 20 ms, and prints where those samples were (the innermost fra
 the app or of pyqtgraph; "(Qt)" when no Python frame of theirs was running).
 
 `--entries` counts the GUI thread's calls into Python from Qt during each run (a slot, an
-event handler, a virtual such as a pyqtgraph item's paint), by function: each one takes
-the interpreter lock, and waits for it while the engine thread has it. The counting slows
-the GUI thread, so take the run's numbers from a call without it.
+event handler, a virtual such as a pyqtgraph item's paint), by function: those from the
+event loop take the interpreter lock, and wait for it while the engine thread has it;
+those nested in a call Python made into Qt do not. The counting slows the GUI thread, so
+take the run's numbers from a call without it.
 
 The probes go on after the run until the studio has done what a run's end sets off
 (the final record on the canvas and in the docks, the Steps list, the history): the
@@ -108,17 +109,20 @@ class StallSampler:
 
 
 class EntryCounter:
-    """Counts the GUI thread's entries into Python from C (Qt calling a slot, an event
-    handler or a virtual such as a pyqtgraph item's paint), by function. Each entry takes
-    the interpreter lock, and waits for it while the engine thread has it (up to the
-    switch interval), so how many there are matters more than what they cost."""
+    """Counts the GUI thread's entries into Python from Qt (a slot, an event handler, a
+    virtual such as a pyqtgraph item's paint), by function. An entry from the event loop
+    takes the interpreter lock and waits for it while the engine thread has it (up to the
+    switch interval); one nested in a call Python made into Qt (an item's paint inside the
+    view's Python paintEvent) does not: PySide keeps the lock across that call, as a
+    paint of 20 Python items beside a busy Python thread showed (no slower)."""
 
     def __init__(self) -> None:
-        self.entries: Counter[str] = Counter()
-        self._stack: list[bool] = []  # per open call: True for a C function
+        self.entries: Counter[str] = Counter()  # from the event loop
+        self.nested: Counter[str] = Counter()
+        self._stack: list[bool] = []  # per open call: True for a Qt function
 
     def start(self) -> None:
-        self._stack = []  # empty: below the frames open now, the event loop (C)
+        self._stack = []  # the next Qt call is the event loop's (QEventLoop.exec)
         sys.setprofile(self._profile)
 
     def stop(self) -> None:
@@ -128,7 +132,7 @@ class EntryCounter:
         stack = self._stack
         if event == "call":
             if not stack or stack[-1]:
-                self.entries[_where(frame)] += 1
+                (self.entries if len(stack) <= 1 else self.nested)[_where(frame)] += 1
             stack.append(False)
         elif event == "c_call":
             stack.append(_is_qt(arg))
@@ -223,6 +227,7 @@ def measure_dock(app: QApplication, ui: Any, dock: str, stalls: Counter[str] | N
         "dock": dock, "events/s": events / elapsed if elapsed else 0.0, "run s": elapsed, "cpu": gui_cpu,
         "run": stats(probe.samples[:during]), "probes": during, "end": stats(probe.samples[during:]), "end s": end_s,
         "entries": counter.entries if counter is not None else None,
+        "nested": counter.nested if counter is not None else None,
     }
 
 
@@ -267,22 +272,24 @@ def _print_summary(rows: list[dict[str, Any]], docks: list[str]) -> None:
               f"| {spread([r['end'][1] for r in mine])} | {spread([r['end'][2] for r in mine])} |")
 
 
-def _print_entries(rows: list[dict[str, Any]], docks: list[str], top: int = 15) -> None:
-    """Per dock: the GUI thread's entries into Python from Qt per run and per second of
-    run, and the functions entered most."""
+def _print_entries(rows: list[dict[str, Any]], docks: list[str], top: int = 60) -> None:
+    """Per dock: the GUI thread's entries into Python from the event loop (each waits for
+    the interpreter lock) and nested in calls into Qt, per run, and the functions most entered."""
     for dock in docks:
         mine = [r for r in rows if r["dock"] == dock]
-        total: Counter[str] = Counter()
+        loop: Counter[str] = Counter()
+        nested: Counter[str] = Counter()
         for r in mine:
-            total.update(r["entries"])
+            loop.update(r["entries"])
+            nested.update(r["nested"])
         runs, seconds = len(mine), sum(r["run s"] for r in mine)
-        print(f"Entries into Python on the GUI thread, {dock} in front: {sum(total.values()) / runs:,.0f} a run, "
-              f"{sum(total.values()) / seconds:,.0f} a second (slowed by the counting)")
+        print(f"Entries into Python on the GUI thread, {dock} in front: from the event loop {sum(loop.values()) / runs:,.0f} a run "
+              f"({sum(loop.values()) / seconds:,.0f} a second, slowed by the counting), nested {sum(nested.values()) / runs:,.0f} a run")
         print()
-        print("| entered | a run |")
-        print("| --- | ---: |")
-        for where, count in total.most_common(top):
-            print(f"| {where} | {count / runs:,.0f} |")
+        print("| entered | from the loop, a run | nested, a run |")
+        print("| --- | ---: | ---: |")
+        for where, _count in (loop + nested).most_common(top):
+            print(f"| {where} | {loop[where] / runs:,.0f} | {nested[where] / runs:,.0f} |")
         print()
 
 
