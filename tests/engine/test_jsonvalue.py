@@ -80,3 +80,16 @@ def test_only_a_one_port_output_gets_its_text(checked: Any) -> None:
 
 def test_a_refused_value_gets_no_text() -> None:
     assert checked_text({"out": math.nan}) == ("it holds NaN or Infinity, which JSON does not have", None)
+
+
+@given(values)
+@example(math.nan)
+@example({"x": object()})
+@example("\ud800")
+def test_a_one_port_output_is_checked_as_the_whole_output_is(value: Any) -> None:
+    """The one-port fast path (v encoded alone) gives what encoding `{port: v}` gives."""
+    from engine.jsonvalue import _checked, _port_text
+
+    for outputs in ({"out": value}, {"é": value}):
+        problem, raw = _checked(outputs)
+        assert checked_text(outputs) == (problem, None if raw is None else _port_text(outputs, raw))
