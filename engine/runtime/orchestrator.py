@@ -569,7 +569,8 @@ class Orchestrator:
         Returns what is left to await (async subscribers, skipped nodes to report), if anything."""
         th, node, rec = run.th, run.node, self.record
         duration = (time.perf_counter() - run.t0) * 1000
-        run.attempts.append(attempt_entry(run.attempt, "succeeded", run.started, duration, None))
+        # attempt_entry(...) written out: one call less per node
+        run.attempts.append({"attempt": run.attempt, "status": "succeeded", "started_at": run.started, "duration_ms": round(duration * 1000) / 1000, "error": None})
         if run.spec.kind == "loop":
             items = result.outputs.get("items", [])
             th.loops[node.id] = LoopState(list(items))
@@ -581,7 +582,10 @@ class Orchestrator:
             return None  # NodeFinished is emitted when the loop is done
         outputs = result.outputs
         first = next(iter(outputs.values())) if outputs else None
-        self._set_output(th, node, first)
+        th.outputs[node.id] = first  # _set_output written out
+        by_name = self._by_name.get(th.thread_id)
+        if by_name is not None:
+            by_name[node.name] = first
         th.node_status[node.id] = "succeeded"
         th.in_flight = None
         skipped = self._deliver(th, run.plan, node, outputs)
