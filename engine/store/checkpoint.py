@@ -379,6 +379,7 @@ class Checkpointer:
         eid = self.eid
         seq = self.seq
         dumps = codec.dumps
+        none = self._insert_runs.none  # what a row holds for NULL (0 on SQLite: see RowInsert)
         made: dict[str, list[Any]] | None = None
         for node in changed:
             delta[node] = status[node]
@@ -393,7 +394,7 @@ class Checkpointer:
                 a = lst[i]
                 seq += 1
                 error = a.get("error")
-                row = [eid, seq, tid, node, a["attempt"], a["status"], a["started_at"], a["duration_ms"], None if error is None else dumps(error), None]
+                row = [eid, seq, tid, node, a["attempt"], a["status"], a["started_at"], a["duration_ms"], none if error is None else dumps(error), none]
                 rows.append(row)
                 if pending:
                     self._recording(row, a, pending)

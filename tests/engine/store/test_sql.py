@@ -95,3 +95,27 @@ def test_rows_for_a_statement_of_another_order_or_named_parameters_are_mapped(tm
     reordered.run(con.cursor(), [(1, 2), (3, 4)])
     named.run(con.cursor(), [(5, 6)])
     assert con.execute("SELECT a, b FROM t ORDER BY n").fetchall() == [(1, 2), (3, 4), (5, 6)]
+
+
+@pytest.mark.parametrize("count", [1, 63, 64, 65, 200])
+def test_zero_null_columns_store_null_for_zero_and_the_value_otherwise(tmp_path: Path, count: int) -> None:
+    """A multi-row insert whose rows hold 0 for NULL in its `zero_null` columns (NULLIF(?, 0))
+    writes what `executemany` of the one-row statement writes with None there."""
+    import sqlite3
+
+    con = sqlite3.connect(tmp_path / "rows.db", isolation_level=None)
+    one_row = Prepared("INSERT INTO t (a, b, c) VALUES (?, ?, ?)", ["a", "b", "c"])
+    rows = [(i, f"ü{i}" if i % 2 else None, None if i % 3 else i + 1) for i in range(count)]  # never 0 itself
+    tables = {}
+    for name, multi in (("zero", True), ("single", False)):
+        con.execute("DROP TABLE IF EXISTS t")
+        con.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, a, b TEXT, c INTEGER)")
+        insert = sql.RowInsert(one_row, ("a", "b", "c"), multi_row=multi, zero_null=("b", "c"))
+        assert insert.none == (0 if multi else None)
+        none = insert.none
+        insert.run(con.cursor(), [tuple(none if v is None else v for v in r) for r in rows])
+        tables[name] = con.execute("SELECT n, a, b, c, typeof(b), typeof(c) FROM t ORDER BY n").fetchall()
+    assert tables["zero"] == tables["single"]
+    assert tables["zero"][0][2:] == (None, 1, "null", "integer")
+    if count > 2:
+        assert tables["zero"][2][2:] == (None, None, "null", "null")
