@@ -569,8 +569,7 @@ class Orchestrator:
         Returns what is left to await (async subscribers, skipped nodes to report), if anything."""
         th, node, rec = run.th, run.node, self.record
         duration = (time.perf_counter() - run.t0) * 1000
-        # attempt_entry(...) written out: one call less per node
-        run.attempts.append({"attempt": run.attempt, "status": "succeeded", "started_at": run.started, "duration_ms": round(duration * 1000) / 1000, "error": None})
+        run.attempts.append({"attempt": run.attempt, "status": "succeeded", "started_at": run.started, "duration_ms": round(duration * 1000) / 1000, "error": None})  # attempt_entry's
         if run.spec.kind == "loop":
             items = result.outputs.get("items", [])
             th.loops[node.id] = LoopState(list(items))

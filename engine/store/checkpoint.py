@@ -408,6 +408,7 @@ class Checkpointer:
     def _output_row(self, th: ThreadRecord, node: Any, value: Any, raw: bytes | None, made: dict[str, list[Any]] | None) -> None:
         """An `outputs` row for the output a node stored, linked to the attempt that made it
         (`raw`: its UTF-8 JSON text when the orchestrator made it already, else encoded here)."""
+        data: bytes | bytearray
         if raw is None:
             enc, size, data = codec.encode_value(value)
         elif len(raw) > codec.COMPRESS_OVER:
