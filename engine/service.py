@@ -324,14 +324,15 @@ class ExecutionService(DebugVerbs):
             checkpointer.subscribe(all_hooks)
         control = RunControl()
         handle = RunHandle(rec.execution_id, None, control, rec, loop)  # type: ignore[arg-type]
-        if checkpointer is None:
+        if checkpointer is None:  # the handlers hold the handle's maps, not the handle (it holds them: a cycle)
+            in_flight, side_effects = handle.in_flight, handle.side_effects
 
             def note_started(e: ev.NodeStarted, r: RunRecord) -> None:
-                handle.in_flight[e.thread_id] = e.node_id
-                handle.side_effects[e.node_id] = e.side_effects
+                in_flight[e.thread_id] = e.node_id
+                side_effects[e.node_id] = e.side_effects
 
             all_hooks.on(ev.NodeStarted, note_started)
-            all_hooks.on(ev.NodeFinished, lambda e, r: handle.in_flight.pop(e.thread_id, None))
+            all_hooks.on(ev.NodeFinished, lambda e, r: in_flight.pop(e.thread_id, None))
             all_hooks.on(ev.NodeFinished, lambda e, r: attach_pending(r, e.thread_id, e.node_id))
         if hooks is not None:
             all_hooks.extend(hooks)
