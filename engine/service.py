@@ -212,10 +212,13 @@ class ExecutionService(DebugVerbs):
         trigger: str | None = None,
         workflow_file: str | None = None,
         capture_email: bool = False,
+        content_hash: str | None = None,
+        document: str | None = None,
     ) -> str:
         """Store a new execution as `queued` (its first checkpoint, no owner) for a worker to claim.
 
         `capture_email` is stored with the execution, so the worker that claims it captures too.
+        `content_hash` (and `document`): as for `start`.
         """
         rec = self._new_record(workflow, inputs, variables=variables, trigger=trigger, workflow_file=workflow_file, capture_email=capture_email)
         store = self.store
@@ -224,7 +227,8 @@ class ExecutionService(DebugVerbs):
         me = store.me
         checkpointer = Checkpointer(store.raw, rec, owner_token=me.token)
         try:
-            checkpointer.initial(create=store.new_execution_row(rec, store.save_workflow(workflow), me))
+            version_id = store.save_workflow(workflow, content_hash=content_hash, document=document)
+            checkpointer.initial(create=store.new_execution_row(rec, version_id, me))
         finally:
             checkpointer.close()
         e = executions_table()
