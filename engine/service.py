@@ -401,8 +401,7 @@ class ExecutionService(DebugVerbs):
         """Sub-workflow loading: a saved workflow id of this workspace, else a file (saved as a version)."""
 
         def load(ref: str) -> Workflow:
-            from engine import fileformat
-            from engine.graph import ensure_valid
+            from engine.runtime.sub_workflows import load_file
 
             if self._store is not None:
                 saved = self._store.latest_workflow(ref)
@@ -412,11 +411,10 @@ class ExecutionService(DebugVerbs):
             path = Path(ref)
             if not path.is_absolute():
                 path = base / path
-            wf = fileformat.load(path)
-            ensure_valid(wf, file=str(path))
+            loaded = load_file(path)
             if self._store is not None:
-                self._store.save_workflow(wf)
-            return wf
+                self._store.save_workflow(loaded.workflow, content_hash=loaded.content_hash, document=loaded.document)
+            return loaded.workflow
 
         return load
 
