@@ -398,11 +398,15 @@ class ExecutionService(DebugVerbs):
                 store.clear_request(execution_id, request)
 
     def _loader(self, rec: RunRecord) -> Any:
-        """Sub-workflow loading: a saved workflow id of this workspace, else a file (saved as a version)."""
+        """Sub-workflow loading: `id:<workflow id>`, the newest saved version of this workspace,
+        else a file beside the parent with that id; a path, its file (saved as a version)."""
 
         def load(ref: str) -> Workflow:
-            from engine.runtime.sub_workflows import load_file
+            from engine.runtime.sub_workflows import load_file, load_sub_workflow
 
+            if ref.startswith("id:"):
+                find = self._store.latest_workflow if self._store is not None else None
+                return load_sub_workflow(ref, workflow_file=rec.workflow_file, find_workflow=find)
             if self._store is not None:
                 saved = self._store.latest_workflow(ref)
                 if saved is not None:

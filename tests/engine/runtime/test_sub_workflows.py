@@ -18,7 +18,7 @@ from engine.graph import ensure_valid
 from engine.model import Workflow
 from engine.runtime.sub_workflows import load_file, load_sub_workflow
 from engine.store.store import workflow_document
-from tests.engine.runtime.helpers import parent_and_child, workflow
+from tests.engine.runtime.helpers import parent_and_child, save_doubling_child, workflow
 
 
 def _child(tmp_path: Path, name: str, wf_id: str) -> Path:
@@ -194,3 +194,32 @@ async def test_the_service_saves_a_file_childs_version_as_before(tmp_path: Path,
     child = fileformat.load(tmp_path / "child.pe.json")
     document, content_hash = workflow_document(child)
     assert rows[1:] == [("child-wf", content_hash, document)] and len(rows) == 2
+
+
+@pytest.mark.parametrize("durable", [True, False], ids=["sqlite", "memory"])
+async def test_the_service_finds_a_child_by_id_saved_or_beside_the_parent(tmp_path: Path, durable: bool) -> None:
+    """`workflow_id` (DESIGN: "file or workflow id"): the store's newest version of that id,
+    else the file beside the parent holding it (the service looked for a file named "id:…")."""
+    from engine.service import ExecutionService
+
+    save_doubling_child(tmp_path)  # child.pe.json, id child-wf
+    parent = workflow(
+        [{"id": "start", "type": "manual_trigger"}, {"id": "call", "type": "sub_workflow", "config": {"workflow_id": "child-wf", "inputs": {"n": 4}}}],
+        [("start", "out", "call")],
+    )
+    svc = ExecutionService(str(tmp_path / "pe.db")) if durable else ExecutionService(in_memory=True)
+    try:
+        rec = await svc.run(parent, workflow_file=str(tmp_path / "parent.pe.json"))
+        assert rec.status == "completed", rec.error
+        assert rec.main.outputs["call"] == {"doubled": 8}
+        if durable:  # a saved version of the id comes before the file
+            saved = workflow(
+                [{"id": "in", "type": "manual_trigger"}, {"id": "triple", "type": "set", "config": {"values": {"tripled": "{{ input.n * 3 }}"}}}],
+                [("in", "out", "triple")],
+            )
+            saved.id = "child-wf"
+            svc.store.save_workflow(saved)
+            rec = await svc.run(parent, workflow_file=str(tmp_path / "parent.pe.json"))
+            assert rec.status == "completed" and rec.main.outputs["call"] == {"tripled": 12}
+    finally:
+        svc.close()
