@@ -43,6 +43,7 @@ from typing import Any, NamedTuple, TypeVar
 from simpleeval import InvalidExpression
 
 from engine.errors import ExpressionError
+from engine.expression_front import read as _front
 from engine.expression_quick import KINDS as QUICK_KINDS
 from engine.expression_quick import MISSING, quick
 from engine.expression_quick import STEPS as QUICK_STEPS
@@ -161,7 +162,7 @@ def _scan_end(text: str, i: int, stop: int) -> int:
 class _Code(NamedTuple):  # a tuple: built for every distinct expression, cheaper than a dataclass
     """A vetted expression, with what lets the common ones run cheaply."""
 
-    tree: ast.expr
+    tree: ast.expr  # its syntax tree; a Constant of its value when `expression_front` folded it
     path: tuple[Any, ...] | None  # `vars.k`, `input.items[0]`: a name and keys to read
     timed: bool  # it calls or loops: the CPU clock runs from its first step
     quick: bool  # small and call-free: `expression_quick.quick` may read it
@@ -187,6 +188,9 @@ def _cached_per_limits(fn: Callable[[str, ExpressionLimits], _T]) -> Callable[[s
 
 
 def _compile(source: str, limits: ExpressionLimits = DEFAULT_LIMITS) -> _Code:
+    if limits is DEFAULT_LIMITS and (read := _front(source)) is not None:  # `i + 1`, `vars.k`: no parser
+        tree, path, steps = read
+        return _tuple_new(_Code, (tree, path, "(" in source or "for" in source, steps <= QUICK_STEPS))
     if not source:
         raise ExpressionError("empty expression")
     if len(source) > limits.max_length:
