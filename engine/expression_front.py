@@ -39,17 +39,19 @@ from typing import Any
 
 from engine.expression_quick import _BINARY, _COMPARE, MISSING
 
-__all__ = ["MAX_LENGTH", "Read", "read"]
+__all__ = ["MAX_LENGTH", "Read", "read", "read_field"]
 
 MAX_LENGTH = 200  # longer texts go to the parser (far under the default limit of 10,000)
 _MAX_KEYS = 16  # keys after a name: the tree stays far under the default depth of 64
 
 _NAME = "[A-Za-z_][A-Za-z0-9_]*"
 _INT = "0|[1-9][0-9]{0,17}"  # under 2**62: the quick path computes with every such int
-_TEXT = r"'[^'\\\x00-\x1f\x7f]*'|\"[^\"\\\x00-\x1f\x7f]*\""  # no escapes, no control characters
+_TEXT = r"'[^'\\{}\x00-\x1f\x7f]*'|\"[^\"\\{}\x00-\x1f\x7f]*\""  # no escapes, braces or control characters
 _NUMBER = rf"-?(?:[0-9]{{1,18}}\.[0-9]{{1,18}}|{_INT})"
 _OPERAND = rf"{_NUMBER}|{_TEXT}|{_NAME}(?:\.{_NAME}|\[-?(?:{_INT})\]|\[(?:{_TEXT})\])*"
-_FORM = re.compile(rf"({_OPERAND})(?: *(//|[-+*/%]|[=!<>]=|<|>) *({_OPERAND}))?")
+_BODY = rf"({_OPERAND})(?: *(//|[-+*/%]|[=!<>]=|<|>) *({_OPERAND}))?"
+_FORM = re.compile(_BODY)  # groups: left, operator, right
+_FIELD = re.compile(rf"\{{\{{ *({_BODY}) *\}}\}}")  # a whole field `{{ ... }}`: the text, then the same three
 _KEY = re.compile(rf"\.({_NAME})|\[(-?)({_INT})\]|\[({_TEXT})\]")
 _KEYWORDS = frozenset(keyword.kwlist)
 _CONSTANTS = {"None": None, "True": True, "False": False}
@@ -103,18 +105,38 @@ def read(source: str) -> Read | None:
     if m is None:
         return None
     left, op, right = m.groups()
+    return _read(source, left, op, right, m.start(3))
+
+
+def read_field(text: str) -> tuple[str, int, Read] | None:
+    """(the expression, where it starts, its read) of a field that is one `{{ }}` around
+    a text `read` takes with only spaces beside it - what `find_expressions` and `read`
+    would give - or None."""
+    if len(text) > MAX_LENGTH or not text.isascii() or not _AGREES:
+        return None
+    m = _FIELD.fullmatch(text)
+    if m is None:
+        return None
+    source, left, op, right = m.groups()
+    base = m.start(1)
+    got = _read(source, left, op, right, m.start(4) - base)
+    return None if got is None else (source, base, got)
+
+
+def _read(source: str, left: str, op: str | None, right: str | None, right_at: int) -> Read | None:
     if op is None:
         value = _value(left)
         if value is MISSING:
             return _chain(left, 0)
         return _constant(value, 0, len(source)), None, 2 if left[0] == "-" else 1  # `-5`: folded
+    assert right is not None
     a, b = _value(left), _value(right)
     if a is not MISSING and b is not MISSING:  # no names: folded when nothing can go wrong
         value = _FOLD[op](a, b)
         if value is not MISSING:
             return _constant(value, 0, len(source)), None, 1 + _steps(left) + _steps(right)
     first = _operand(left, 0, a)
-    second = _operand(right, m.start(3), b)
+    second = _operand(right, right_at, b)
     if first is None or second is None:
         return None
     operator = _OPERATORS[op]

@@ -44,6 +44,7 @@ from simpleeval import InvalidExpression
 
 from engine.errors import ExpressionError
 from engine.expression_front import read as _front
+from engine.expression_front import read_field as _front_field
 from engine.expression_quick import KINDS as QUICK_KINDS
 from engine.expression_quick import MISSING, quick
 from engine.expression_quick import STEPS as QUICK_STEPS
@@ -470,6 +471,11 @@ _Template = tuple[_Expr | None, tuple[str | _Expr, ...]]
 def _split(text: str, limits: ExpressionLimits = DEFAULT_LIMITS) -> _Template:
     """(the expression when it is the whole field, else None; literal and expression
     parts) of one string field."""
+    if limits is DEFAULT_LIMITS and (field := _front_field(text)) is not None:  # `{{ i + 1 }}`: no parser
+        source, base, (tree, path, steps) = field
+        code = _tuple_new(_Code, (tree, path, "(" in source or "for" in source, steps <= QUICK_STEPS))
+        expr = _tuple_new(_Expr, (0, source, code, base))
+        return expr, (expr,)
     if text.startswith("{{") and text.endswith("}}") and len(text) >= 4:
         inner = text[2:-2]
         if not ("{" in inner or "}" in inner or "'" in inner or '"' in inner):  # `_TRICKY`, without a regex call

@@ -24,7 +24,7 @@ from engine import expression_front, expressions
 from engine.errors import ExpressionError
 from engine.expression_quick import MISSING, quick
 from engine.expression_sandbox import evaluator
-from engine.expressions import DEFAULT_LIMITS, evaluate, make_names, render
+from engine.expressions import DEFAULT_LIMITS, evaluate, find_expressions, make_names, render
 from tests.engine.test_expression_fuzz import JSON, TOKENS
 from tests.engine.test_expressions_fast import outcome
 
@@ -198,6 +198,30 @@ def test_the_front_end_reads_what_the_parser_reads_on_character_soup(source: str
 @given(tokens=st.lists(st.sampled_from(TOKENS), min_size=1, max_size=5), glue=st.sampled_from(["", " "]))
 def test_the_front_end_reads_what_the_parser_reads_on_token_soup(tokens: list[str], glue: str) -> None:
     _agrees(glue.join(tokens).strip())
+
+
+@CHECKS
+@given(source=_texts() | _plain_texts(), before=st.sampled_from(["", " ", "   ", "\t", "{"]), after=st.sampled_from(["", " ", "  ", "\n", "}"]))
+@example(source="'}}'", before=" ", after=" ")
+@example(source="'{'", before=" ", after=" ")
+def test_a_whole_field_is_split_as_the_careful_scan_splits_it(source: str, before: str, after: str) -> None:
+    field = "{{" + before + source + after + "}}"
+    got = expression_front.read_field(field)
+    if got is None:
+        return
+    text, base, read = got
+    assert find_expressions(field) == [(0, len(field), text)]
+    assert field[base : base + len(text)] == text and _same_read(read, expression_front.read(text))
+    whole, parts = expressions._split(field)
+    with _parser_only():
+        slow_whole, slow_parts = expressions._split(field)
+    assert whole is not None and slow_whole is not None and parts == (whole,) and slow_parts == (slow_whole,)
+    assert (whole.position, whole.source, whole.base) == (slow_whole.position, slow_whole.source, slow_whole.base)
+    assert whole.code[1:] == slow_whole.code[1:]
+
+
+def _same_read(a: object, b: object) -> bool:
+    return a is not None and b is not None and expression_front._same(a[0], b[0]) and a[1:] == b[1:]  # type: ignore[index]
 
 
 def _names(data: object) -> dict:
