@@ -184,10 +184,10 @@ def _child(code: Path, path: Path, env: dict[str, str], counted: str = "") -> su
     return out
 
 
-def _fresh(env: dict[str, str], caches: Path, warm: bool, i: int) -> dict[str, str]:
+def _fresh(env: dict[str, str], caches: Path, warm: bool, i: object) -> dict[str, str]:
     """The child's environment: one cache folder for every warm run (filled first), a new
     one for each cold run."""
-    return {**env, CACHE_ENV: str(caches / ("warm" if warm else f"cold{i}"))}
+    return {**env, CACHE_ENV: str(caches / f"{'warm' if warm else 'cold'}{i}")}
 
 
 def phases(path: Path, nodes: int, env: dict[str, str], *, warm: bool, repeats: int = 5, code: Path = ROOT) -> dict[str, list[float]]:
@@ -198,7 +198,7 @@ def phases(path: Path, nodes: int, env: dict[str, str], *, warm: bool, repeats: 
         if warm:
             _child(code, path, _fresh(env, Path(caches), True, 0))
         for i in range(repeats):
-            row = json.loads(_child(code, path, _fresh(env, Path(caches), warm, i)).stdout)
+            row = json.loads(_child(code, path, _fresh(env, Path(caches), warm, 0 if warm else i)).stdout)
             if row.pop("warm") != warm:
                 raise RuntimeError(f"expected a {'warm' if warm else 'cold'} load")
             for phase, seconds in row.items():
@@ -215,10 +215,12 @@ def instructions(paths: dict[int, Path], env: dict[str, str], *, warm: bool, cod
         for counted in COUNTED:
             counts = {}
             for n, path in paths.items():
-                child_env = _fresh(env, Path(caches), warm, n)
+                child_env = _fresh(env, Path(caches), warm, f"{counted}{n}")
                 if warm:
                     _child(code, path, child_env)
                 out = _child(code, path, child_env, counted)
+                if json.loads(out.stdout)["warm"] != warm:
+                    raise RuntimeError(f"expected a {'warm' if warm else 'cold'} load")
                 counts[n] = float(next(x for x in out.stderr.splitlines() if "Collected" in x).split()[-1])
             got[counted] = (counts[big] - counts[small]) / (big - small)
     return got
