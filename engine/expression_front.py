@@ -133,8 +133,8 @@ def _read(source: str, left: str, op: str | None, right: str | None, right_at: i
     a, b = _value(left), _value(right)
     if a is not MISSING and b is not MISSING:  # no names: folded when nothing can go wrong
         value = _FOLD[op](a, b)
-        if value is not MISSING:
-            return _constant(value, 0, len(source)), None, 1 + _steps(left) + _steps(right)
+        if value is not MISSING:  # steps: the operator's, and 2 for each `-5` (UnaryOp, Constant)
+            return _constant(value, 0, len(source)), None, 3 + (left[0] == "-") + (right[0] == "-")
     first = _operand(left, 0, a)
     second = _operand(right, right_at, b)
     if first is None or second is None:
@@ -150,10 +150,6 @@ def _read(source: str, left: str, op: str | None, right: str | None, right_at: i
 
 def _ends(end: int) -> dict[str, int]:
     return {"lineno": 1, "col_offset": 0, "end_lineno": 1, "end_col_offset": end}
-
-
-def _steps(text: str) -> int:
-    return 2 if text[0] == "-" else 1
 
 
 def _operand(text: str, start: int, value: Any) -> Read | None:
