@@ -692,8 +692,10 @@ def _render(value: Any, names: Mapping[str, Any], limits: ExpressionLimits) -> A
 
 def _render_text(text: str, names: Mapping[str, Any], limits: ExpressionLimits) -> Any:
     whole, parts = _templates(text) if limits is DEFAULT_LIMITS else _template(text, limits)
-    if whole is not None:
-        return _run(whole, names, limits)
+    if whole is not None:  # `_run`'s first steps in line (a call less for most fields of every run)
+        code = whole.code
+        value = _follow(code.path, names) if code.path is not None else quick(code.tree, names) if code.quick else _MISSING
+        return value if value is not _MISSING else _run(whole, names, limits)
     out: list[str] = []
     size = 0
     for part in parts:
