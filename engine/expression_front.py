@@ -12,12 +12,13 @@ with one distinct expression per node, that was the largest part of the load pat
              `True`, `False`, or a name with keys (`input`, `vars.k`, `a.b[0]["c"]`)
     OP:      + - * / // %  == != < <= > >=
 
-with single spaces (any number of them) around the operator and nowhere else, and
-gives what the parser and the static check would: the exact syntax tree (node types,
+with spaces (any number) around the operator and nowhere else, and gives what the
+parser and the static check would: the exact syntax tree (node types,
 fields, positions: an error message may quote them), the key path, and the size in
 evaluator steps. Names the static check refuses (`__x`, `._x`), keywords used as names,
-numbers with underscores, exponents or leading zeros, escapes, tabs, anything else:
-`read` says None and the parser reads it as before (errors and warnings included).
+numbers with underscores, exponents or leading zeros, escapes, braces in a text, tabs,
+anything else: `read` says None and the parser reads it as before (errors and warnings
+included). `read_field` does the same for a whole field, `{{ text }}`, in one match.
 
 An expression without names (`2 + 1`, `'a' + 'b'`, `-5`) is folded to its value
 when the quick path (`engine.expression_quick`) would compute it without a word
@@ -37,7 +38,9 @@ import keyword
 import re
 from typing import Any
 
-from engine.expression_quick import _BINARY, _COMPARE, MISSING
+from engine.expression_quick import BINARY as _BINARY
+from engine.expression_quick import COMPARE as _COMPARE
+from engine.expression_quick import MISSING
 
 __all__ = ["MAX_LENGTH", "Read", "read", "read_field"]
 
