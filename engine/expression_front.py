@@ -9,13 +9,14 @@ with one distinct expression per node, that was the largest part of the load pat
 
     operand                      operand OP operand
     operand: a number (`7`, `-2`, `1.5`), a quoted text without escapes, `None`,
-             `True`, `False`, or a name with keys (`input`, `vars.k`, `a.b[0]["c"]`)
+             `True`, `False`, a name with keys (`input`, `vars.k`, `a.b[0]["c"]`),
+             or a listed function called on one of those (`len(input)`)
     OP:      + - * / // %  == != < <= > >=
 
 with spaces (any number) around the operator and nowhere else, and gives what the
 parser and the static check would: the exact syntax tree (node types,
 fields, positions: an error message may quote them), the key path, and the size in
-evaluator steps. Names the static check refuses (`__x`, `._x`), keywords used as names,
+evaluator steps. Names the static check refuses (`__x`, `._x`, `foo(x)`), keywords used as names,
 numbers with underscores, exponents or leading zeros, escapes, braces in a text, tabs,
 anything else: `read` says None and the parser reads it as before (errors and warnings
 included). `read_field` does the same for a whole field, `{{ text }}`, in one match.
@@ -40,7 +41,8 @@ from typing import Any
 
 from engine.expression_quick import BINARY as _BINARY
 from engine.expression_quick import COMPARE as _COMPARE
-from engine.expression_quick import MISSING
+from engine.expression_quick import MISSING, STEPS
+from engine.expression_sandbox import FUNCTIONS
 
 __all__ = ["MAX_LENGTH", "Read", "read", "read_field"]
 
@@ -51,7 +53,8 @@ _NAME = "[A-Za-z_][A-Za-z0-9_]*"
 _INT = "0|[1-9][0-9]{0,17}"  # under 2**62: the quick path computes with every such int
 _TEXT = r"'[^'\\{}\x00-\x1f\x7f]*'|\"[^\"\\{}\x00-\x1f\x7f]*\""  # no escapes, braces or control characters
 _NUMBER = rf"-?(?:[0-9]{{1,18}}\.[0-9]{{1,18}}|{_INT})"
-_OPERAND = rf"{_NUMBER}|{_TEXT}|{_NAME}(?:\.{_NAME}|\[-?(?:{_INT})\]|\[(?:{_TEXT})\])*"
+_CHAIN = rf"{_NAME}(?:\.{_NAME}|\[-?(?:{_INT})\]|\[(?:{_TEXT})\])*"
+_OPERAND = rf"{_NUMBER}|{_TEXT}|{_CHAIN}(?:\((?:{_NUMBER}|{_TEXT}|{_CHAIN})\))?"  # `len(input)`: a call of one argument
 _BODY = rf"({_OPERAND})(?: *(//|[-+*/%]|[=!<>]=|<|>) *({_OPERAND}))?"
 _FORM = re.compile(_BODY)  # groups: left, operator, right
 _FIELD = re.compile(rf"\{{\{{ *({_BODY}) *\}}\}}")  # a whole field `{{ ... }}`: the text, then the same three
@@ -60,10 +63,13 @@ _KEYWORDS = frozenset(keyword.kwlist)
 _CONSTANTS = {"None": None, "True": True, "False": False}
 
 
-# A read: (tree, key path, evaluator steps). `tree`: the exact tree, or a Constant of
-# the folded value; `path`: `engine.expressions._path_of(tree)`; `steps`: the exact
-# tree's size in evaluator steps (`_scan`'s).
+# A read: (tree, key path, size). `tree`: the exact tree, or a Constant of the folded
+# value; `path`: `engine.expressions._path_of(tree)`; `size`: `engine.expressions._scan`'s
+# verdict on the exact tree (its evaluator steps, or -2 - steps when the quick path may
+# not read it: a call, or over `STEPS` steps).
 Read = tuple[ast.expr, "tuple[Any, ...] | None", int]
+# One operand: (tree, key path, evaluator steps, whether the quick path may read it).
+_Part = tuple[ast.expr, "tuple[Any, ...] | None", int, bool]
 
 
 def _sample(text: str) -> ast.expr:
@@ -130,7 +136,8 @@ def _read(source: str, left: str, op: str | None, right: str | None, right_at: i
     if op is None:
         value = _value(left)
         if value is MISSING:
-            return _chain(left, 0)
+            part = _operand(left, 0, value)
+            return None if part is None else (part[0], part[1], _size(part[2], part[3]))
         return _constant(value, 0, len(source)), None, 2 if left[0] == "-" else 1  # `-5`: folded
     assert right is not None
     a, b = _value(left), _value(right)
@@ -145,29 +152,50 @@ def _read(source: str, left: str, op: str | None, right: str | None, right_at: i
     operator = _OPERATORS[op]
     tree = _new(ast.BinOp if type(operator) in _BINARY else ast.Compare)
     if type(tree) is ast.BinOp:
-        tree.__dict__ = {"left": first[0], "op": operator, "right": second[0], **_ends(len(source))}
+        tree.__dict__ = {"left": first[0], "op": operator, "right": second[0], **_ends(0, len(source))}
     else:
-        tree.__dict__ = {"left": first[0], "ops": [operator], "comparators": [second[0]], **_ends(len(source))}
-    return tree, None, 1 + first[2] + second[2]
+        tree.__dict__ = {"left": first[0], "ops": [operator], "comparators": [second[0]], **_ends(0, len(source))}
+    return tree, None, _size(1 + first[2] + second[2], first[3] and second[3])
 
 
-def _ends(end: int) -> dict[str, int]:
-    return {"lineno": 1, "col_offset": 0, "end_lineno": 1, "end_col_offset": end}
+def _size(steps: int, readable: bool) -> int:
+    return steps if readable and steps <= STEPS else -2 - steps
 
 
-def _operand(text: str, start: int, value: Any) -> Read | None:
-    """The exact tree of one operand (`value`: its value, MISSING for a chain)."""
+def _ends(start: int, end: int) -> dict[str, int]:
+    return {"lineno": 1, "col_offset": start, "end_lineno": 1, "end_col_offset": end}
+
+
+def _operand(text: str, start: int, value: Any) -> _Part | None:
+    """The exact tree of one operand (`value`: its value, MISSING when it reads a name)."""
     if value is MISSING:
-        return _chain(text, start)
+        return _call(text, start) if text[-1] == ")" else _chain(text, start)
     end = start + len(text)
     if text[0] != "-":
-        return _constant(value, start, end), None, 1
+        return _constant(value, start, end), None, 1, True
     node = _new(_UnaryOp)
-    node.__dict__ = {"op": _USUB, "operand": _constant(-value, start + 1, end), "lineno": 1, "col_offset": start, "end_lineno": 1, "end_col_offset": end}
-    return node, None, 2
+    node.__dict__ = {"op": _USUB, "operand": _constant(-value, start + 1, end), **_ends(start, end)}
+    return node, None, 2, True
 
 
-def _chain(text: str, start: int) -> Read | None:
+def _call(text: str, start: int) -> _Part | None:
+    """`len(input)`: one of the listed functions called with one operand (no keywords), or
+    None (another name: the static check words the refusal)."""
+    name = text[: text.index("(")]
+    inner = text[len(name) + 1 : -1]
+    if name not in FUNCTIONS:
+        return None
+    argument = _operand(inner, start + len(name) + 1, _value(inner))
+    if argument is None:
+        return None
+    func = _new(_Name)
+    func.__dict__ = {"id": name, "ctx": _LOAD, **_ends(start, start + len(name))}
+    node = _new(ast.Call)
+    node.__dict__ = {"func": func, "args": [argument[0]], "keywords": [], **_ends(start, start + len(text))}
+    return node, None, 2 + argument[2], False  # the quick path reads no call
+
+
+def _chain(text: str, start: int) -> _Part | None:
     """The tree and key path of a name with keys (`vars.k`, `a.b[0]["c"]`), or None
     when the parser must read it (a keyword, a name the static check refuses)."""
     m = _KEY.search(text)
@@ -195,13 +223,13 @@ def _chain(text: str, start: int) -> Read | None:
         else:
             key_text = minus + index if index is not None else quoted
             key = int(key_text) if index is not None else quoted[1:-1]
-            key_tree, _, key_steps = _operand(key_text, end - 1 - len(key_text), key)  # type: ignore[misc]
+            key_tree, _, key_steps, _ = _operand(key_text, end - 1 - len(key_text), key)  # type: ignore[misc]
             node.__dict__ = {"value": tree, "slice": key_tree, "ctx": _LOAD, "lineno": 1, "col_offset": start, "end_lineno": 1, "end_col_offset": end}
             path.append(key)
             steps += 1 + key_steps
         tree = node
         pos = m.end()
-    return tree, tuple(path), steps
+    return tree, tuple(path), steps, True
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -218,5 +246,5 @@ def _same(a: Any, b: Any) -> bool:
 _AGREES = True
 _AGREES = all(  # one text of each form that is not folded
     (got := read(text)) is not None and _same(got[0], _sample(text))
-    for text in ("a.b[0]['c'][-1] // -1.5", "x != None", 'True < "t"', "7")
+    for text in ("a.b[0]['c'][-1] // -1.5", "x != None", 'True < "t"', "7", "len(a.b) > 2")
 )

@@ -190,8 +190,8 @@ def _cached_per_limits(fn: Callable[[str, ExpressionLimits], _T]) -> Callable[[s
 
 def _compile(source: str, limits: ExpressionLimits = DEFAULT_LIMITS) -> _Code:
     if limits is DEFAULT_LIMITS and (read := _front(source)) is not None:  # `i + 1`, `vars.k`: no parser
-        tree, path, steps = read
-        return _tuple_new(_Code, (tree, path, "(" in source or "for" in source, steps <= QUICK_STEPS))
+        tree, path, size = read
+        return _tuple_new(_Code, (tree, path, "(" in source or "for" in source, size >= 0))
     if not source:
         raise ExpressionError("empty expression")
     if len(source) > limits.max_length:
@@ -472,8 +472,8 @@ def _split(text: str, limits: ExpressionLimits = DEFAULT_LIMITS) -> _Template:
     """(the expression when it is the whole field, else None; literal and expression
     parts) of one string field."""
     if limits is DEFAULT_LIMITS and (field := _front_field(text)) is not None:  # `{{ i + 1 }}`: no parser
-        source, base, (tree, path, steps) = field
-        code = _tuple_new(_Code, (tree, path, "(" in source or "for" in source, steps <= QUICK_STEPS))
+        source, base, (tree, path, size) = field
+        code = _tuple_new(_Code, (tree, path, "(" in source or "for" in source, size >= 0))
         expr = _tuple_new(_Expr, (0, source, code, base))
         return expr, (expr,)
     if text.startswith("{{") and text.endswith("}}") and len(text) >= 4:

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from engine import expression_front, expressions
 from engine.errors import ExpressionError
 from engine.expression_quick import MISSING, quick
-from engine.expression_sandbox import evaluator
+from engine.expression_sandbox import FUNCTIONS, evaluator
 from engine.expressions import DEFAULT_LIMITS, evaluate, find_expressions, make_names, render
 from tests.engine.test_expression_fuzz import JSON, TOKENS
 from tests.engine.test_expressions_fast import outcome
@@ -67,9 +67,8 @@ def _agrees(source: str) -> None:
         return
     assert tree is not None, f"the parser refuses {source!r}"
     assert expressions._vet(tree, DEFAULT_LIMITS) is None, f"the static check refuses {source!r}"
-    front_tree, path, steps = got
-    size = expressions._scan(tree, DEFAULT_LIMITS)
-    assert size in (steps, -2 - steps), source  # the same evaluator steps
+    front_tree, path, size = got
+    assert size == expressions._scan(tree, DEFAULT_LIMITS), source  # the same steps, and whether `quick` may read it
     assert path == expressions._path_of(tree), source
     code = expressions._compile(source)
     with _parser_only():
@@ -107,7 +106,11 @@ SIGNS = st.sampled_from(["", "", "-", "--", "+", "- ", "not ", "~"])
 
 @st.composite
 def _operands(draw: st.DrawFn) -> str:
-    kind = draw(st.sampled_from(["int", "float", "text", "chain", "chain"]))
+    kind = draw(st.sampled_from(["int", "float", "text", "chain", "chain", "call"]))
+    if kind == "call":
+        name = draw(st.sampled_from(["len", "str", "int", "round", "sorted", "foo", "print", "__import__", "None", "x.upper", "len "]))
+        inner = draw(st.sampled_from(["", " ", "x, y", "x=1", "*x", "len(x)"]) | _operands())
+        return f"{name}({inner})"
     if kind == "int":
         return draw(SIGNS) + draw(INTS)
     if kind == "float":
@@ -140,6 +143,7 @@ PLAIN_OPERANDS = (
     | PLAIN_TEXTS.map(lambda t: repr(t))
     | st.builds(lambda name, keys: name + "".join(keys), PLAIN_NAMES, st.lists(PLAIN_KEYS, max_size=18))
 )
+PLAIN_OPERANDS = PLAIN_OPERANDS | st.builds(lambda name, arg: f"{name}({arg})", st.sampled_from(FUNCTIONS), PLAIN_OPERANDS)
 PLAIN_OPS = st.sampled_from(["+", "-", "*", "/", "//", "%", "==", "!=", "<", "<=", ">", ">="])
 
 
@@ -184,6 +188,9 @@ def test_the_front_end_reads_what_the_parser_reads_on_plain_texts(source: str) -
 @example(source="None == None")
 @example(source="True + True")
 @example(source="x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s")
+@example(source="len(input) > vars.threshold")
+@example(source="round(x.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p)")
+@example(source="len(-1) + 1")
 def test_the_front_end_reads_what_the_parser_reads(source: str) -> None:
     _agrees(source)
 
@@ -239,6 +246,9 @@ def _names(data: object) -> dict:
 @example(source="'a' + 1", data=None)
 @example(source="vars.big * vars.big", data=None)
 @example(source="input[-1]", data=[1, 2])
+@example(source="len(vars.k)", data=None)
+@example(source="len(vars.s) > vars.k", data=None)
+@example(source="round(vars.f) + 1", data=None)
 def test_values_errors_and_positions_are_the_same_with_and_without_the_front_end(source: str, data: object) -> None:
     names = _names(data)
     for template in ("{{ %s }}", "<{{  %s }}>"):
@@ -277,7 +287,8 @@ def test_a_text_without_names_that_fails_keeps_its_tree_and_its_error(source: st
 @pytest.mark.parametrize(
     "source",
     ["x.__class__", "__import__", "a._b", "1if", "1_000", "a.if", "x ** 2", "x + y + z", "'\\n'", "ñ", "a [0]",
-     "len(x)", "a\tb", "1e5", "f'x'", "not x", "a < b < c", "x" * 201],
+     "len (x)", "foo(x)", "len(x, y)", "sorted(x, reverse=True)", "x.upper()", "len(len(x))", "a\tb", "1e5", "f'x'",
+     "not x", "a < b < c", "x" * 201],
 )  # fmt: skip
 def test_anything_else_goes_to_the_parser(source: str) -> None:
     assert expression_front.read(source) is None
