@@ -12,25 +12,36 @@ screen: a hidden or tabbed-away timeline keeps its bars as data and draws them w
 A live redraw appends the attempts that started since the last one and updates the
 changed ones in place; only an attempt that sorts before the last bar re-sorts all.
 The bars' numbers are kept as arrays (`_Columns`), so measuring 5,000 bars and grouping
-them by status is a few array operations, not a Python loop per bar; the bars are drawn
-without antialiasing (axis-aligned rectangles). A run's record at its end (`set_spans`)
+them by status is a few array operations, not a Python loop per bar.
+
+While a run goes, its engine thread holds the interpreter lock most of the time, and the
+Gantt's paint (one call from Qt into Python) waits for it and is taken from again every
+few milliseconds it runs Python: what a paint does is what a click waits for. So every
+bar and back-off wait is drawn by one plain Qt item from prebuilt arrays (`_GanttItem`),
+and a big live run keeps pyqtgraph from laying out and drawing its axes again at each
+redraw: its ranges step to where the run should end (`_leap`) and its names column is as
+wide as the workflow's widest name from the start (`_fit_names`). A run's record at its end (`set_spans`)
 updates the live bars in place when its attempts come in the same order. The first and
 last row keep half a name's height of room, so the plot's edge does not cut their names.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QPainter, QPen
+from pyqtgraph.Qt.internals import PrimitiveArray
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import (
     QDockWidget,
     QGraphicsItem,
+    QGraphicsRectItem,
     QSizePolicy,
     QSplitter,
     QToolTip,
@@ -51,7 +62,8 @@ LABEL_PX = 14  # a row name needs about one line of the axis font
 BAR_HEIGHT = 0.6
 MIN_WIDTH_S = 0.002  # a 0.1 ms attempt still shows as a sliver
 GROW_FROM = 200  # live runs with this many attempts or more: the plot's ranges grow in steps
-GROWTH = 1.5  # of this factor, so the axes keep their drawn picture between steps
+GROWTH = 1.5  # by this factor at least, so the axes keep their drawn picture between steps
+MAX_LEAP = 4.0  # and at most this one
 ROW_ROOM = 0.7  # rows of room above the first row and below the last, at the least
 
 
@@ -133,13 +145,71 @@ class Bar:
         return float(self.columns.x1[self.index])
 
 
-class _Bars(pg.BarGraphItem):  # type: ignore[misc]  # pyqtgraph ships no types
-    """One status's bars. Axis-aligned rectangles need no antialiasing, which made each
-    paint of 5,000 bars cost several times more."""
+class _GanttItem(QGraphicsRectItem):
+    """Every bar and back-off wait of the Gantt in one plain Qt item: one call into Python
+    per paint, which draws prebuilt arrays (a few C calls per status). pyqtgraph's own
+    items made several calls into Python per paint each (boundingRect, paint, their view
+    hooks), and each call from Qt on the GUI thread waits for the interpreter lock while
+    a run's engine thread holds it. Its bounds are the rectangle's (Qt's own boundingRect,
+    which the scene also asks for outside a paint, straight from the event loop). Bars are
+    axis-aligned rectangles: no antialiasing."""
 
-    def paint(self, painter: QPainter, *args: Any) -> None:
+    def __init__(self) -> None:
+        super().__init__()
+        self.setPen(QPen(Qt.PenStyle.NoPen))  # the bounds are the rectangle, nothing added
+        self.rects: dict[str, Any] = {}  # status -> PrimitiveArray of QRectF
+        self.gaps: list[QLineF] = []
+        self._gap_pen = pg.mkPen(RUN_STATE_COLORS["retrying"], width=2, style=Qt.PenStyle.DotLine)
+
+    def set_bars(self, bars: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], gaps: list[QLineF]) -> None:
+        """Each status's bars as arrays (x0, x1, row), and the waits as lines."""
+        lefts, rights, rows = [], [], []
+        for status in self.rects.keys() - bars.keys():
+            self.rects[status].resize(0)  # no bar of this status any more
+        for status, (x0, x1, y) in bars.items():
+            arr = self.rects.get(status)
+            if arr is None:
+                arr = self.rects[status] = PrimitiveArray(QRectF, 4)
+            arr.resize(len(x0))
+            if len(x0):
+                memory = arr.ndarray()
+                memory[:, 0] = x0
+                memory[:, 1] = y - BAR_HEIGHT / 2
+                memory[:, 2] = x1 - x0
+                memory[:, 3] = BAR_HEIGHT
+                lefts.append(x0.min())
+                rights.append(x1.max())
+                rows += [y.min(), y.max()]
+        self.gaps = gaps
+        bounds = QRectF()
+        if lefts:
+            left, right, top, bottom = min(lefts), max(rights), min(rows), max(rows)
+            # room for the outlines (a pixel): 2 % of each side is several pixels at any size
+            dx, dy = (right - left) * 0.02 or 0.01, 1 + (bottom - top) * 0.02
+            bounds = QRectF(left - dx, top - dy, right - left + 2 * dx, bottom - top + 2 * dy)
+        self.setRect(bounds)  # a new rectangle tells the scene; the same one needs:
+        self.update()
+
+    def drawn(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """What the item draws: each status's bars as (x0, x1, row), statuses with bars only."""
+        out = {}
+        for status, arr in self.rects.items():
+            if len(arr):
+                m = arr.ndarray()
+                out[status] = (m[:, 0].copy(), m[:, 0] + m[:, 2], m[:, 1] + BAR_HEIGHT / 2)
+        return out
+
+    def paint(self, painter: QPainter, *_args: Any) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        super().paint(painter, *args)
+        if self.gaps:
+            painter.setPen(self._gap_pen)
+            painter.drawLines(self.gaps)
+        for status, arr in self.rects.items():
+            if len(arr):
+                brush, pen = _style(status)
+                painter.setPen(pen)
+                painter.setBrush(brush)
+                painter.drawRects(*arr.drawargs())
 
 
 def _order(span: AttemptSpan) -> tuple[float, int]:
@@ -178,6 +248,7 @@ class TimelinePanel(QWidget):
         self._shown = (0.0, 0)  # the Gantt's x range end (s) and rows shown
         self._y_range = (0.0, 0.0)  # as last set, with the room the end rows' names need
         self._ticks: list[tuple[int, str]] | None = None  # the left axis's names as last set
+        self._names_px: int | None = None  # the widest name's width (see _fit_names)
         self._last_cost_ms = 0.0
         self._redraw = QTimer(self)
         self._redraw.setSingleShot(True)
@@ -212,7 +283,7 @@ class TimelinePanel(QWidget):
         layout.addWidget(split, 1)
 
     def _build_gantt(self) -> None:
-        """The attempts' Gantt chart: one bar item per status, the back-off waits, hover and click."""
+        """The attempts' Gantt chart: the bars and back-off waits in one item, hover and click."""
         self.gantt = pg.PlotWidget(background="w")
         self.gantt.setMenuEnabled(False)
         self.gantt.showGrid(x=True, y=False, alpha=0.25)
@@ -223,12 +294,8 @@ class TimelinePanel(QWidget):
             # the bars repainted both axes' names and lines too
             self.gantt.getPlotItem().getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.gantt.getPlotItem().setMouseEnabled(x=True, y=False)
-        # one bar item per status: a single brush and pen let pyqtgraph draw all its bars
-        # in one drawRects call instead of a Python loop over 5,000 bars on every paint
-        self.bar_items: dict[str, _Bars] = {}
-        # every back-off wait in one item (segments drawn as pairs of points)
-        self.gap_item = pg.PlotDataItem([], [], connect="pairs", pen=pg.mkPen(RUN_STATE_COLORS["retrying"], width=2, style=Qt.PenStyle.DotLine))
-        self.gantt.addItem(self.gap_item)
+        self.gantt_item = _GanttItem()
+        self.gantt.getPlotItem().addItem(self.gantt_item, ignoreBounds=True)
         self.gantt.scene().sigMouseMoved.connect(self._hover)
         self.gantt.scene().sigMouseClicked.connect(self._click)
 
@@ -256,7 +323,9 @@ class TimelinePanel(QWidget):
         self.redraw()
 
     def set_names(self, names: dict[str, str]) -> None:
-        self.names = dict(names)
+        if names != self.names:
+            self.names = dict(names)
+            self._names_px = None
         self._schedule()
 
     def set_spans(self, spans: list[AttemptSpan], origin: float | None = None) -> None:
@@ -454,51 +523,79 @@ class TimelinePanel(QWidget):
         c = self._columns
         n = c.n
         codes = c.code[:n]
-        present = {_STATUS_OF[k] for k in np.unique(codes)} if n else set()
-        for status in set(self.bar_items) | present:
-            item = self.bar_items.get(status)
-            if item is None:
-                brush, pen = _style(status)
-                item = self.bar_items[status] = _Bars(x0=[], x1=[], y=[], height=BAR_HEIGHT, brush=brush, pen=pen)
-                self.gantt.addItem(item)
-            mine = codes == _CODES[status]
-            item.setOpts(x0=c.x0[:n][mine], x1=c.x1[:n][mine], y=c.row[:n][mine], height=BAR_HEIGHT)
-        self._draw_gaps()
+        x0, x1, rows = c.x0[:n], c.x1[:n], c.row[:n]
+        bars = {}
+        for k in np.unique(codes) if n else ():
+            mine = codes == k
+            bars[_STATUS_OF[k]] = (x0[mine], x1[mine], rows[mine])
+        self.gantt_item.set_bars(bars, self._gaps())
         if self.bars:
             self._fit_ranges()
         self._update_ticks()
 
-    def _draw_gaps(self) -> None:
+    def _gaps(self) -> list[QLineF]:
         """Back-off waits: a dotted line from a failed attempt to the node's next one."""
-        gx: list[float] = []
-        gy: list[float] = []
+        gaps: list[QLineF] = []
         if "failed" in _CODES:
             for i in np.flatnonzero(self._columns.code[: self._columns.n] == _CODES["failed"]):
                 a = self.bars[i]
                 attempts = self._node_bars[(a.span.thread_id, a.span.node_id)]
                 k = attempts.index(a)
                 if k + 1 < len(attempts) and attempts[k + 1].x0 > a.x1:
-                    gx += [a.x1, attempts[k + 1].x0]
-                    gy += [a.row, a.row]
-        self.gap_item.setData(gx, gy, connect="pairs")
+                    gaps.append(QLineF(a.x1, a.row, attempts[k + 1].x0, a.row))
+        return gaps
 
     def _fit_ranges(self) -> None:
-        """Show every bar. A big live run grows the ranges by GROWTH when the bars reach
-        their end: a new range makes pyqtgraph lay out and draw both axes again, which
-        was most of the Gantt's paint time when the range followed every redraw."""
+        """Show every bar. A big live run steps its ranges when the bars reach their end:
+        a new range makes pyqtgraph lay out and draw both axes again, which was most of
+        the Gantt's paint time when the range followed every redraw."""
         right, rows = self._right * 1.03 or 0.01, len(self.rows)
         shown_right, shown_rows = self._shown
         if not (self._growing and len(self.bars) >= GROW_FROM):
             shown_right, shown_rows = right, rows
         else:
+            leap = self._leap(rows)
             if right > shown_right:
-                shown_right = right * GROWTH
+                shown_right = right * leap
             if rows > shown_rows:
-                shown_rows = int(rows * GROWTH)
+                shown_rows = math.ceil(rows * leap)
+                if rows <= len(self.names):
+                    shown_rows = min(shown_rows, len(self.names))
+        self._fit_names()
         if shown_right != self._shown[0]:
             self.gantt.getPlotItem().setXRange(-shown_right * 0.01 / 1.03, shown_right, padding=0)
         self._shown = (shown_right, shown_rows)
         self._fit_rows()
+        self.gantt.getPlotItem().getViewBox().updateMatrix()  # now, not in the paint (it asked for a second one)
+
+    def _leap(self, rows: int) -> float:
+        """How far a growing range steps: to where the run ends if the workflow's nodes
+        not started yet come at the pace so far (one step for a steady chain), at least
+        GROWTH and at most MAX_LEAP (a slow first node would make the guess far too long)."""
+        nodes = len(self.names)
+        expected = nodes / rows * 1.05 if 0 < rows < nodes else 0.0
+        return min(MAX_LEAP, max(GROWTH, expected))
+
+    def _fit_names(self) -> None:
+        """A run of GROW_FROM attempts or more keeps its names' column as wide as the
+        workflow's widest name, live and once ended, run after run: a wider name shown
+        later re-laid out the whole plot and drew it again (twice, with both axes).
+        Smaller runs fit the names they show."""
+        left = self.gantt.getPlotItem().getAxis("left")
+        width = self._names_width() if len(self.bars) >= GROW_FROM and self.names else None
+        if width != left.fixedWidth:
+            left.setWidth(width)
+            self.gantt.getPlotItem().layout.activate()  # the plot's new size now, not in another paint
+
+    def _names_width(self) -> int:
+        """The widest name's width (measured once per workflow), a third of the panel at most."""
+        left = self.gantt.getPlotItem().getAxis("left")
+        if self._names_px is None:
+            metrics = QFontMetricsF(left.style["tickFont"] or QFont())
+            longest = heapq.nlargest(20, self.names.values(), key=len)  # the widest is among the longest
+            self._names_px = math.ceil(max((metrics.horizontalAdvance(name) for name in longest), default=0.0))
+        text = min(self._names_px, self.width() // 3)
+        return text + 2 + int(left.style["tickTextOffset"][0]) + max(0, int(left.style["tickLength"]))
 
     def _row_room(self, rows: int) -> float:
         """Rows of room above the first row and below the last: ROW_ROOM, and at least
@@ -533,7 +630,19 @@ class TimelinePanel(QWidget):
         ticks = [(row, self._label(self._row_keys[row])) for row in range(0, len(self._row_keys), step)]
         if ticks != self._ticks:  # new ticks make the axis lay out and draw its names again
             self._ticks = ticks
-            self.gantt.getPlotItem().getAxis("left").setTicks([ticks])
+            left = self.gantt.getPlotItem().getAxis("left")
+            left.setTicks([ticks])
+            if left.fixedWidth is not None and self._names_px is not None:
+                self._widen_names([label for _row, label in ticks])
+
+    def _widen_names(self, labels: list[str]) -> None:
+        """A name shown with its loop thread's suffix can be wider than every node's name:
+        the column grows to it (and stays so for this workflow)."""
+        metrics = QFontMetricsF(self.gantt.getPlotItem().getAxis("left").style["tickFont"] or QFont())
+        wide = math.ceil(max((metrics.horizontalAdvance(label) for label in labels), default=0.0))
+        if self._names_px is not None and wide > self._names_px:
+            self._names_px = wide
+            self._fit_names()
 
     def _label(self, key: tuple[str, str]) -> str:
         thread, node = key

@@ -42,6 +42,8 @@ class ServiceLike(Protocol):
         pins: bool | None = None,
         breakpoints: Any = None,
         capture_email: bool = False,
+        content_hash: str | None = None,
+        document: str | None = None,
     ) -> RunHandleLike: ...
 
     async def rerun(

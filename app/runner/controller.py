@@ -34,6 +34,7 @@ from app.runner.engine_thread import EngineThread
 from app.runner.host import RunnerHost
 from app.runner.modal import outside_task
 from app.runner.run_copy import clone_in_slices
+from app.runner.run_version import canonical_in_slices
 from app.runner.snapshot import RunSnapshot, run_snapshot
 from app.steady_label import SteadyLabel
 from app.trust_dialog import ask_trust
@@ -368,6 +369,7 @@ class RunController(QObject):
         from engine.graph import validate
 
         self._set_state(STARTING)
+        self.message.emit(f"Starting run: {wf.name}" if wf.name else "Starting run")  # not the last run's end
         snapshot = await clone_in_slices(wf)  # the run never sees later edits; 5,000 nodes take 20-40 ms
         problems = await self.engine.call_sync(validate, snapshot, file=self.host.current_file())
         problems = [p for p in problems if p.is_error]  # warnings (unreachable nodes) do not stop a run
@@ -381,6 +383,9 @@ class RunController(QObject):
             self._set_state(IDLE if self.viewing is None else VIEWING)
             self.run_ended.emit("", "invalid")
             return None
+        # the version the run saves, encoded here a slice at a time (the engine would hold
+        # the interpreter lock for all of it at once)
+        document, content_hash = await canonical_in_slices(snapshot) if rerun is None else (None, None)
         if self.viewing is not None:
             self.leave_view()
         self.workflow = snapshot
@@ -400,7 +405,8 @@ class RunController(QObject):
                 rerun_opts.update(replay=rerun.get("replay"), capture_email=self.capture_email_action.isChecked())
                 launch = svc.rerun(rerun["source_id"], from_node=rerun.get("from_node"), to_node=rerun.get("to_node"), workflow=snapshot, hooks=bridge.hooks(), workflow_file=self.host.current_file(), **rerun_opts)
             else:
-                launch = svc.start(snapshot, hooks=bridge.hooks(), workflow_file=self.host.current_file(), capture_email=self.capture_email_action.isChecked(), **opts)
+                launch = svc.start(snapshot, hooks=bridge.hooks(), workflow_file=self.host.current_file(), capture_email=self.capture_email_action.isChecked(),
+                                   content_hash=content_hash, document=document, **opts)
             with trust.granted(trusted):  # the run's tasks inherit it (engine/trust.py)
                 handle = await self.engine.call(launch)
         except Exception:

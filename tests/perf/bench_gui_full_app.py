@@ -12,6 +12,12 @@ other processes taking the cores).
 probe waiting over 20 ms, and prints where those samples were (the innermost frame of
 the app or of pyqtgraph; "(Qt)" when no Python frame of theirs was running).
 
+`--entries` counts the GUI thread's calls into Python from Qt during each run (a slot, an
+event handler, a virtual such as a pyqtgraph item's paint), by function: those from the
+event loop take the interpreter lock, and wait for it while the engine thread has it;
+those nested in a call Python made into Qt do not. The counting slows the GUI thread, so
+take the run's numbers from a call without it.
+
 The probes go on after the run until the studio has done what a run's end sets off
 (the final record on the canvas and in the docks, the Steps list, the history): the
 "end" columns are those waits. `--rounds N` repeats the docks in turn N times and adds a
@@ -19,7 +25,7 @@ summary per dock. Modules are imported with bytecode caching on (in a cache unde
 temp directory), as in an installed package: this machine's PYTHONDONTWRITEBYTECODE
 would make the first run's lazy imports compile their source on the GUI thread.
 
-Run: QT_QPA_PLATFORM=offscreen python -m tests.perf.bench_gui_full_app [--nodes 5000] [--rounds 3] [--stalls]
+Run: QT_QPA_PLATFORM=offscreen python -m tests.perf.bench_gui_full_app [--nodes 5000] [--rounds 3] [--stalls] [--entries]
 """
 
 from __future__ import annotations
@@ -102,6 +108,56 @@ class StallSampler:
             last = now
 
 
+class EntryCounter:
+    """Counts the GUI thread's entries into Python from Qt (a slot, an event handler, a
+    virtual such as a pyqtgraph item's paint), by function. An entry from the event loop
+    takes the interpreter lock and waits for it while the engine thread has it (up to the
+    switch interval); one nested in a call Python made into Qt (an item's paint inside the
+    view's Python paintEvent) does not: PySide keeps the lock across that call, as a
+    paint of 20 Python items beside a busy Python thread showed (no slower)."""
+
+    def __init__(self) -> None:
+        self.entries: Counter[str] = Counter()  # from the event loop
+        self.nested: Counter[str] = Counter()
+        self._stack: list[bool] = []  # per open call: True for a Qt function
+
+    def start(self) -> None:
+        self._stack = []  # the next Qt call is the event loop's (QEventLoop.exec)
+        sys.setprofile(self._profile)
+
+    def stop(self) -> None:
+        sys.setprofile(None)
+
+    def _profile(self, frame: Any, event: str, arg: Any) -> None:
+        stack = self._stack
+        if event == "call":
+            if not stack or stack[-1]:
+                (self.entries if len(stack) <= 1 else self.nested)[_where(frame)] += 1
+            stack.append(False)
+        elif event == "c_call":
+            stack.append(_is_qt(arg))
+        elif stack:  # return, c_return, c_exception
+            stack.pop()
+
+
+def _is_qt(func: Any) -> bool:
+    """Whether a C function called from Python is Qt's (it may call back into Python):
+    a method of a Qt object or class, also through super() in a subclass."""
+    from shiboken6 import Shiboken
+
+    owner = getattr(func, "__self__", None)
+    return isinstance(owner, Shiboken.Object) or (isinstance(owner, type) and issubclass(owner, Shiboken.Object))
+
+
+def _where(frame: Any) -> str:
+    code = frame.f_code
+    path = code.co_filename.replace(os.sep, "/")
+    for root in ("/app/", "/pyqtgraph/", "/tests/", "/qasync/", "/engine/"):
+        if root in path:
+            return f"{root.strip('/')}/{path.split(root, 1)[1]}:{code.co_name}"
+    return f"{path.rsplit('/', 1)[-1]}:{code.co_name}"
+
+
 def _innermost(frame: object) -> str:
     while frame is not None:
         code = frame.f_code  # type: ignore[attr-defined]
@@ -130,7 +186,8 @@ def _wait_settled(app: QApplication, ui: Any, execution_id: str | None) -> None:
         app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 20)
 
 
-def measure_dock(app: QApplication, ui: Any, dock: str, stalls: Counter[str] | None, stall_cpu: Counter[str] | None = None) -> dict[str, Any]:
+def measure_dock(app: QApplication, ui: Any, dock: str, stalls: Counter[str] | None, stall_cpu: Counter[str] | None = None,
+                 entries: bool = False) -> dict[str, Any]:
     """One run with `dock` in front, then its end until the studio settled."""
     ui.docks[dock].raise_()
     app.processEvents()
@@ -142,11 +199,16 @@ def measure_dock(app: QApplication, ui: Any, dock: str, stalls: Counter[str] | N
     sampler = StallSampler(probe, ui.engine.thread.ident) if stalls is not None else None
     if sampler is not None:
         sampler.start()
+    counter = EntryCounter() if entries else None
     cpu0 = time.thread_time()  # this (the GUI) thread only
     t0 = time.perf_counter()
     QTimer.singleShot(0, ui.start_run)
     QTimer.singleShot(120_000, waiting.quit)
+    if counter is not None:
+        counter.start()
     waiting.exec()
+    if counter is not None:
+        counter.stop()
     gui_cpu = time.thread_time() - cpu0
     during = len(probe.samples)
     ui.controller.run_ended.disconnect(finished)
@@ -164,6 +226,8 @@ def measure_dock(app: QApplication, ui: Any, dock: str, stalls: Counter[str] | N
     return {
         "dock": dock, "events/s": events / elapsed if elapsed else 0.0, "run s": elapsed, "cpu": gui_cpu,
         "run": stats(probe.samples[:during]), "probes": during, "end": stats(probe.samples[during:]), "end s": end_s,
+        "entries": counter.entries if counter is not None else None,
+        "nested": counter.nested if counter is not None else None,
     }
 
 
@@ -208,6 +272,27 @@ def _print_summary(rows: list[dict[str, Any]], docks: list[str]) -> None:
               f"| {spread([r['end'][1] for r in mine])} | {spread([r['end'][2] for r in mine])} |")
 
 
+def _print_entries(rows: list[dict[str, Any]], docks: list[str], top: int = 60) -> None:
+    """Per dock: the GUI thread's entries into Python from the event loop (each waits for
+    the interpreter lock) and nested in calls into Qt, per run, and the functions most entered."""
+    for dock in docks:
+        mine = [r for r in rows if r["dock"] == dock]
+        loop: Counter[str] = Counter()
+        nested: Counter[str] = Counter()
+        for r in mine:
+            loop.update(r["entries"])
+            nested.update(r["nested"])
+        runs, seconds = len(mine), sum(r["run s"] for r in mine)
+        print(f"Entries into Python on the GUI thread, {dock} in front: from the event loop {sum(loop.values()) / runs:,.0f} a run "
+              f"({sum(loop.values()) / seconds:,.0f} a second, slowed by the counting), nested {sum(nested.values()) / runs:,.0f} a run")
+        print()
+        print("| entered | from the loop, a run | nested, a run |")
+        print("| --- | ---: | ---: |")
+        for where, _count in (loop + nested).most_common(top):
+            print(f"| {where} | {loop[where] / runs:,.0f} | {nested[where] / runs:,.0f} |")
+        print()
+
+
 def cancel_pending_tasks(app: QApplication, loop: asyncio.AbstractEventLoop, grace_s: float = 5.0) -> None:
     """As asyncio.run ends: what the run tools still have pending (a history refresh, the
     run's samples) is cancelled and takes its cancellation while the engine still runs;
@@ -226,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docks", default="history,log,timeline", help="bottom docks to put in front, one run each")
     parser.add_argument("--rounds", type=int, default=1, help="the docks take turns this many times")
     parser.add_argument("--stalls", action="store_true", help="sample the GUI thread's stack while probes wait")
+    parser.add_argument("--entries", action="store_true", help="count the GUI thread's entries into Python during each run (slows it)")
     parser.add_argument("--switch-interval", type=float, default=None, help="sys.setswitchinterval in ms, set after the studio set its own")
     args = parser.parse_args(argv)
     stalls: Counter[str] = Counter()
@@ -257,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     while time.perf_counter() - settle < 1.0:  # first paint, validation, history
         app.processEvents()
     docks = args.docks.split(",")
-    rows = [measure_dock(app, ui, dock, stalls if args.stalls else None, stall_cpu) for _ in range(args.rounds) for dock in docks]
+    rows = [measure_dock(app, ui, dock, stalls if args.stalls else None, stall_cpu, args.entries) for _ in range(args.rounds) for dock in docks]
     owed_ms = _owed_collection()
     cancel_pending_tasks(app, loop)
     ui.shutdown()
@@ -279,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"The garbage collection the runs put off, step by step (the studio runs each after {_idle_s():.0f} s without input): "
               + ", ".join(f"{ms:.0f} ms" for ms in owed_ms))
         print()
+    if args.entries:
+        _print_entries(rows, docks)
     if stalls:
         total = sum(stalls.values())
         print(f"Where the GUI thread was while a probe waited over 20 ms ({total} samples, every run)")

@@ -31,11 +31,11 @@ def test_attempts_gaps_hover_and_click(qtbot):
     assert [(b.span.node_id, b.row) for b in panel.bars] == [("start", 0), ("get", 1), ("get", 1), ("get", 1), ("done", 2)]
     gets = [b for b in panel.bars if b.span.node_id == "get"]
     assert abs(gets[1].x0 - 0.55) < 1e-6 and abs(gets[0].x1 - 0.05) < 1e-6
-    xs, ys = panel.gap_item.getData()  # the two back-off waits, as pairs of points
-    assert len(xs) == 4 and list(ys) == [1, 1, 1, 1]
-    assert abs(xs[0] - 0.05) < 1e-6 and abs(xs[1] - 0.55) < 1e-6 and abs(xs[2] - 0.6) < 1e-6 and abs(xs[3] - 1.35) < 1e-6
-    # one bar item per status, each with one brush (drawn in one call)
-    assert {k: len(v.opts["x0"]) for k, v in panel.bar_items.items()} == {"succeeded": 3, "failed": 2}
+    gaps = [(g.x1(), g.y1(), g.x2(), g.y2()) for g in panel.gantt_item.gaps]  # the two back-off waits
+    assert [y for _x1, y, _x2, y2 in gaps for y in (y, y2)] == [1, 1, 1, 1]
+    assert [round(x, 6) for x1, _y, x2, _y2 in gaps for x in (x1, x2)] == [0.05, 0.55, 0.6, 1.35]
+    # the bars grouped by status, each status drawn in one call
+    assert {k: len(v[0]) for k, v in panel.gantt_item.drawn().items()} == {"succeeded": 3, "failed": 2}
     assert panel.caption.text() == "3 nodes · 5 attempts · 2 retries · 1.42 s"
     ticks = panel.gantt.getPlotItem().getAxis("left")._tickLevels[0]
     assert [t[1] for t in ticks] == ["Start", "Get items", "Done"]
@@ -85,12 +85,12 @@ def test_a_hidden_timeline_keeps_data_and_draws_when_shown(qtbot):
     assert len(panel.bars) == 5 and panel.caption.text().startswith("3 nodes · 5 attempts")
 
     def drawn() -> int:
-        return sum(len(item.opts["x0"]) for item in panel.bar_items.values())
+        return _drawn(panel)
 
-    assert drawn() == 0 and len(panel.gap_item.getData()[0] if panel.gap_item.getData()[0] is not None else []) == 0  # not drawn yet
+    assert drawn() == 0 and panel.gantt_item.gaps == []  # not drawn yet
     panel.show()
     qtbot.waitExposed(panel)
-    assert drawn() == 5 and len(panel.gap_item.getData()[0]) == 4
+    assert drawn() == 5 and len(panel.gantt_item.gaps) == 2
     panel.hide()
     panel.add_spans([AttemptSpan("main", "late", 1, T0 + 2.0, T0 + 2.1, "failed")])
     qtbot.waitUntil(lambda: len(panel.bars) == 6, timeout=2000)
@@ -123,7 +123,12 @@ def _tabbed_behind_history(qtbot):
 
 
 def _drawn(panel: TimelinePanel) -> int:
-    return sum(len(item.opts["x0"]) for item in panel.bar_items.values())
+    return sum(len(x0) for x0, _x1, _rows in panel.gantt_item.drawn().values())
+
+
+def _ends(panel: TimelinePanel, end: int) -> dict[str, list[float]]:
+    """Each status's bars' starts (end=0) or ends (end=1), as drawn."""
+    return {k: list(v[end]) for k, v in panel.gantt_item.drawn().items()}
 
 
 def test_a_timeline_tabbed_behind_another_dock_draws_when_its_tab_is_chosen(qtbot):
@@ -188,10 +193,8 @@ def test_live_updates_in_any_order_draw_what_the_whole_run_draws(qtbot):
     live.redraw()
     assert _bars(live) == _bars(whole) and live.rows == whole.rows
     assert live.caption.text() == whole.caption.text() == "3 nodes · 5 attempts · 2 retries · 1.42 s"
-    assert list(live.gap_item.getData()[0]) == list(whole.gap_item.getData()[0])
-    assert {k: list(v.opts["x1"]) for k, v in live.bar_items.items() if len(v.opts["x1"])} == {
-        k: list(v.opts["x1"]) for k, v in whole.bar_items.items() if len(v.opts["x1"])
-    }
+    assert live.gantt_item.gaps == whole.gantt_item.gaps
+    assert _ends(live, 1) == _ends(whole, 1)
     moved = AttemptSpan("main", "start", 1, T0 + 2.0, T0 + 2.1, "succeeded")  # a start that moved: re-sorted
     live.add_spans([moved])
     live.redraw()
@@ -288,7 +291,7 @@ def test_a_run_ending_keeps_its_live_bars_and_takes_the_recorded_times(qtbot):
     panel.redraw()
     panel.add_spans(live[250:])  # not drawn yet when the run ends
     bars = list(panel.bars)
-    assert len(bars) == 300 and sum(len(i.opts["x0"]) for i in panel.bar_items.values()) == 250
+    assert len(bars) == 300 and _drawn(panel) == 250
     recorded = [AttemptSpan(s.thread_id, s.node_id, 1, s.start + 0.0001, s.start + 0.0051, "succeeded") for s in live]
     recorded[7] = AttemptSpan("main", "n7", 1, recorded[7].start, recorded[7].end, "failed", "boom")
     panel.set_spans(recorded)
@@ -299,10 +302,8 @@ def test_a_run_ending_keeps_its_live_bars_and_takes_the_recorded_times(qtbot):
     whole.set_spans(recorded)
     assert _bars(panel) == _bars(whole) and panel.rows == whole.rows
     assert panel.caption.text() == whole.caption.text()
-    assert {k: list(v.opts["x0"]) for k, v in panel.bar_items.items() if len(v.opts["x0"])} == {
-        k: list(v.opts["x0"]) for k, v in whole.bar_items.items() if len(v.opts["x0"])
-    }
-    assert set(panel.bar_items) >= {"succeeded", "failed"} and len(panel.bar_items["failed"].opts["x0"]) == 1
+    assert _ends(panel, 0) == _ends(whole, 0)
+    assert set(_ends(panel, 0)) == {"succeeded", "failed"} and len(_ends(panel, 0)["failed"]) == 1
 
 
 def test_a_big_live_run_redraws_half_as_often_and_ends_on_the_whole_run(qtbot):
@@ -317,7 +318,7 @@ def test_a_big_live_run_redraws_half_as_often_and_ends_on_the_whole_run(qtbot):
     spans = [AttemptSpan("main", f"n{i}", 1, T0 + i * 0.001, T0 + i * 0.001 + 0.0006, "succeeded") for i in range(tl.GROW_FROM + 50)]
 
     def drawn() -> int:
-        return sum(len(i.opts["x0"]) for i in panel.bar_items.values())
+        return _drawn(panel)
 
     panel.add_spans(spans[:10])
     assert panel._redraw.interval() == tl.REDRAW_MS
@@ -331,3 +332,102 @@ def test_a_big_live_run_redraws_half_as_often_and_ends_on_the_whole_run(qtbot):
     panel.set_spans(spans)  # the run ended
     assert len(panel.bars) == len(spans) and not panel._redraw.isActive()
     assert panel.caption.text().startswith(f"{len(spans)} nodes · {len(spans)} attempts")
+
+
+def _live_frames(panel: TimelinePanel, spans: list[AttemptSpan], frame: int):
+    """Feed `spans` as a live run does, `frame` attempts a redraw; yield after each redraw."""
+    for k in range(0, len(spans), frame):
+        panel.add_spans(spans[k : k + frame])
+        panel.redraw()
+        yield k + frame
+
+
+def test_a_big_live_run_steps_its_ranges_to_the_whole_workflow_in_one_or_two_steps(qtbot):
+    """Each range step makes pyqtgraph lay out and draw both axes again. A steady run of a
+    workflow of N nodes steps towards where it should end (all N rows; the time so far
+    scaled by the share of nodes not started yet; MAX_LEAP at most), not by GROWTH each
+    time the bars reach the edge."""
+    from app.panels import timeline as tl
+
+    panel = TimelinePanel()
+    qtbot.addWidget(panel)
+    panel.resize(1000, 250)
+    panel.show()
+    qtbot.waitExposed(panel)
+    n = 1000
+    spans = [AttemptSpan("main", f"n{i}", 1, T0 + i * 0.001, T0 + i * 0.001 + 0.0006, "succeeded") for i in range(n)]
+    panel.set_names({s.node_id: f"Node {i}" for i, s in enumerate(spans)})
+    plot = panel.gantt.getPlotItem()
+    ranges = []
+    for done in _live_frames(panel, spans, 25):
+        (_x0, x1), (_y0, y1) = plot.viewRange()
+        assert panel._right <= x1 and len(panel.rows) - 1 < y1  # every bar shown
+        if done >= tl.GROW_FROM:
+            ranges.append((x1, y1))
+    assert len(set(ranges)) <= 2 and ranges[-1][1] >= n - 1  # the last step shows every row the workflow has
+
+
+def test_a_big_run_keeps_its_names_column_as_wide_as_the_widest_name(qtbot):
+    """A wider name shown later made pyqtgraph widen the axis, lay the plot out again and
+    draw it once more. From GROW_FROM attempts on, the column fits the workflow's widest
+    name at once and keeps that width while the run grows, when it ends, and next run."""
+    from app.panels import timeline as tl
+
+    panel = TimelinePanel()
+    qtbot.addWidget(panel)
+    panel.resize(1000, 250)
+    panel.show()
+    qtbot.waitExposed(panel)
+    n = 800
+    spans = [AttemptSpan("main", f"n{i}", 1, T0 + i * 0.001, T0 + i * 0.001 + 0.0006, "succeeded") for i in range(n)]
+    panel.set_names({s.node_id: f"Node {i}" for i, s in enumerate(spans)})
+    left = panel.gantt.getPlotItem().getAxis("left")
+    widest = panel.fontMetrics().horizontalAdvance(f"Node {n - 1}")
+    widths = set()
+    for _run in range(2):  # a run, its end, and the next run
+        panel.clear()
+        for done in _live_frames(panel, spans, 40):
+            if done >= tl.GROW_FROM:
+                widths.add(left.width())
+        panel.set_spans(spans)  # the run's end
+        widths.add(left.width())
+    assert len(widths) == 1 and widths.pop() >= widest
+    few = spans[:5]  # a small run fits the names it shows
+    panel.set_spans(few)
+    qtbot.waitUntil(lambda: left.width() < widest, timeout=2000)
+
+
+def test_the_gantt_item_bounds_hold_every_bar_and_wait(qtbot):
+    """Qt repaints and culls by the item's bounding rect: every bar and back-off line lies inside."""
+    panel = TimelinePanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.set_spans(_spans())
+    # Qt's own bounds (of the item's rectangle): the scene asks for them straight from the
+    # event loop, and a Python boundingRect waited for the interpreter lock each time
+    assert "boundingRect" not in type(panel.gantt_item).__dict__
+    box = panel.gantt_item.boundingRect()
+    for x0, x1, rows in panel.gantt_item.drawn().values():
+        for a, b, row in zip(x0, x1, rows, strict=True):
+            assert box.contains(a, row - 0.5) and box.contains(b, row + 0.5)
+    for gap in panel.gantt_item.gaps:
+        assert box.contains(gap.p1()) and box.contains(gap.p2())
+
+
+def test_a_name_with_its_loop_thread_widens_the_kept_names_column(qtbot):
+    """Rows of a loop's threads are named "Node (thread)": wider than any node's name, so
+    the column kept for a big run grows to them instead of cutting them."""
+    from app.panels import timeline as tl
+
+    panel = TimelinePanel()
+    qtbot.addWidget(panel)
+    panel.resize(1000, 250)
+    panel.show()
+    qtbot.waitExposed(panel)
+    n = tl.GROW_FROM + 100
+    spans = [AttemptSpan(f"main/loop/item-{i}", "body", 1, T0 + i * 0.001, T0 + i * 0.001 + 0.0006, "succeeded") for i in range(n)]
+    panel.set_names({"body": "Body"})
+    panel.set_spans(spans)
+    left = panel.gantt.getPlotItem().getAxis("left")
+    widest = max(panel.fontMetrics().horizontalAdvance(label) for _row, label in panel._ticks)
+    assert left.fixedWidth is not None and left.width() >= widest > panel.fontMetrics().horizontalAdvance("Body")

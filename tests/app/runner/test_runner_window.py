@@ -467,3 +467,18 @@ def test_a_history_refresh_spawned_as_the_test_ends_is_cancelled_not_dropped(spa
     task = runner.controller.spawn(runner.refresh_history())  # one spawned during the test runs to its end
     qtbot.waitUntil(task.done, timeout=10000)
     assert task.exception() is None
+
+
+def test_the_status_bar_says_the_next_run_is_starting_not_how_the_last_one_ended(window, runner, qtbot, tmp_path):
+    """The previous run's "Run completed" stayed in the status bar while the next run was
+    starting (validating, saving its version): the message now follows the new run."""
+    _open(window, wait_workflow(0.05), tmp_path)
+    c = runner.controller
+    bar = window.statusBar()
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.COMPLETED and bar.currentMessage() == "Run completed", timeout=10000)
+    starting: list[str] = []  # the status bar's message while the next run is starting
+    c.execution_changed.connect(lambda eid: starting.append(bar.currentMessage()) if eid is None and c.state == rc.STARTING else None)
+    c.run_action.trigger()
+    qtbot.waitUntil(lambda: c.state == rc.COMPLETED and bool(starting), timeout=10000)
+    assert starting[0] == "Starting run: wait test"
