@@ -253,6 +253,18 @@ def _load(path: str) -> Any:
     return compiled.load(path).workflow
 
 
+def _load_versioned(path: str) -> Any:
+    """`engine.compiled.load`, with the version's content hash always known: `serve` and
+    `run --queue` save the version at every request or enqueue, so with no compiled-workflow
+    cache the workflow is encoded and hashed here, once per loaded file."""
+    from engine import compiled, fileformat
+
+    loaded = compiled.load(path)
+    if loaded.content_hash is None:
+        loaded.document, loaded.content_hash = fileformat.canonical(loaded.workflow)
+    return loaded
+
+
 GC_YOUNG = 20_000  # allocations between young collections during a CLI run (Python's default: 700)
 
 
@@ -404,7 +416,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.queue:
         from engine.cli_queue import run_queued
 
-        return run_queued(args, wf)
+        return run_queued(args, wf, (loaded.content_hash, loaded.document))
     _check_trigger(wf, args.trigger)
     interrupts = Interrupts()
     interrupts.install()
@@ -566,12 +578,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return cmd_serve_many(args)
     args.file = args.file[0]
     try:
-        wf = _load(args.file)
+        loaded = _load_versioned(args.file)
     except WorkflowInvalid as exc:
         return _report_invalid(exc, False)
     service = _service(args)
     try:
-        return asyncio.run(serve(service, wf, host=args.host, port=args.port, variables=dict(args.var), max_body=args.max_body, workflow_file=args.file, max_concurrent=args.max_concurrent))
+        return asyncio.run(serve(service, loaded.workflow, host=args.host, port=args.port, variables=dict(args.var), max_body=args.max_body,
+                                 workflow_file=args.file, max_concurrent=args.max_concurrent, version=(loaded.content_hash, loaded.document)))
     except ServeError as exc:
         sys.stderr.write(f"{args.file}: {exc}\n")
         return 2

@@ -51,27 +51,28 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return asyncio.run(worker.run())
 
 
-def run_queued(args: argparse.Namespace, workflow: Any) -> int:
-    """`run FILE --queue`: enqueue, print the id, follow the execution to its end."""
+def run_queued(args: argparse.Namespace, workflow: Any, version: tuple[str | None, str | None] = (None, None)) -> int:
+    """`run FILE --queue`: enqueue, print the id, follow the execution to its end. `version`:
+    the workflow's (content hash, canonical document) as its file's load found them."""
     import os
 
     from engine.cli import _service
 
     service = _service(args)
     try:
-        return asyncio.run(_enqueue_and_follow(args, service, workflow, os.path.abspath(args.file)))
+        return asyncio.run(_enqueue_and_follow(args, service, workflow, os.path.abspath(args.file), version))
     finally:
         service.close()
 
 
-async def _enqueue_and_follow(args: argparse.Namespace, service: Any, workflow: Any, path: str) -> int:
+async def _enqueue_and_follow(args: argparse.Namespace, service: Any, workflow: Any, path: str, version: tuple[str | None, str | None]) -> int:
     from engine.cli import _report_run
     from engine.queue.client import QueueClient
 
     client = await QueueClient(service.url).open()
     try:
         eid = await client.enqueue(service, workflow, args.input, variables=dict(args.var), trigger=args.trigger, workflow_file=path,
-                                   capture_email=args.capture_email)
+                                   capture_email=args.capture_email, content_hash=version[0], document=version[1])
     finally:
         await client.close()
     if not args.json:

@@ -24,7 +24,7 @@ from typing import Any
 
 from engine.expression_sandbox import SCALARS
 
-__all__ = ["KINDS", "MISSING", "STEPS", "quick"]
+__all__ = ["BINARY", "COMPARE", "KINDS", "MISSING", "STEPS", "quick"]
 
 MISSING: Any = object()
 STEPS = 31  # the evaluator checks the clock at its 32nd step: never within a quick tree
@@ -214,3 +214,4 @@ _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
     ast.LtE: _ordered(operator.le), ast.Gt: _ordered(operator.gt), ast.GtE: _ordered(operator.ge),
     ast.In: _in, ast.NotIn: _not_in, ast.Is: operator.is_, ast.IsNot: operator.is_not,
 }  # fmt: skip
+BINARY, COMPARE = _BINARY, _COMPARE  # each operator's step, by its node type (`expression_front` folds with them)

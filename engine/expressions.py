@@ -43,6 +43,8 @@ from typing import Any, NamedTuple, TypeVar
 from simpleeval import InvalidExpression
 
 from engine.errors import ExpressionError
+from engine.expression_front import read as _front
+from engine.expression_front import read_field as _front_field
 from engine.expression_quick import KINDS as QUICK_KINDS
 from engine.expression_quick import MISSING, quick
 from engine.expression_quick import STEPS as QUICK_STEPS
@@ -161,7 +163,7 @@ def _scan_end(text: str, i: int, stop: int) -> int:
 class _Code(NamedTuple):  # a tuple: built for every distinct expression, cheaper than a dataclass
     """A vetted expression, with what lets the common ones run cheaply."""
 
-    tree: ast.expr
+    tree: ast.expr  # its syntax tree; a Constant of its value when `expression_front` folded it
     path: tuple[Any, ...] | None  # `vars.k`, `input.items[0]`: a name and keys to read
     timed: bool  # it calls or loops: the CPU clock runs from its first step
     quick: bool  # small and call-free: `expression_quick.quick` may read it
@@ -187,6 +189,9 @@ def _cached_per_limits(fn: Callable[[str, ExpressionLimits], _T]) -> Callable[[s
 
 
 def _compile(source: str, limits: ExpressionLimits = DEFAULT_LIMITS) -> _Code:
+    if limits is DEFAULT_LIMITS and (read := _front(source)) is not None:  # `i + 1`, `vars.k`: no parser
+        tree, path, size = read
+        return _tuple_new(_Code, (tree, path, "(" in source or "for" in source, size >= 0))
     if not source:
         raise ExpressionError("empty expression")
     if len(source) > limits.max_length:
@@ -466,6 +471,11 @@ _Template = tuple[_Expr | None, tuple[str | _Expr, ...]]
 def _split(text: str, limits: ExpressionLimits = DEFAULT_LIMITS) -> _Template:
     """(the expression when it is the whole field, else None; literal and expression
     parts) of one string field."""
+    if limits is DEFAULT_LIMITS and (field := _front_field(text)) is not None:  # `{{ i + 1 }}`: no parser
+        source, base, (tree, path, size) = field
+        code = _tuple_new(_Code, (tree, path, "(" in source or "for" in source, size >= 0))
+        expr = _tuple_new(_Expr, (0, source, code, base))
+        return expr, (expr,)
     if text.startswith("{{") and text.endswith("}}") and len(text) >= 4:
         inner = text[2:-2]
         if not ("{" in inner or "}" in inner or "'" in inner or '"' in inner):  # `_TRICKY`, without a regex call
@@ -682,8 +692,10 @@ def _render(value: Any, names: Mapping[str, Any], limits: ExpressionLimits) -> A
 
 def _render_text(text: str, names: Mapping[str, Any], limits: ExpressionLimits) -> Any:
     whole, parts = _templates(text) if limits is DEFAULT_LIMITS else _template(text, limits)
-    if whole is not None:
-        return _run(whole, names, limits)
+    if whole is not None:  # `_run`'s first steps in line (a call less for most fields of every run)
+        code = whole.code
+        value = _follow(code.path, names) if code.path is not None else quick(code.tree, names) if code.quick else _MISSING
+        return value if value is not _MISSING else _run(whole, names, limits)
     out: list[str] = []
     size = 0
     for part in parts:

@@ -464,6 +464,9 @@ def _known_nodes(raw: list[Any]) -> list[Node] | None:
             position = _ORIGIN if x == 0 and y == 0 and type(x) is int and type(y) is int else (float(x), float(y))
         else:
             return None
+        if len(item) == 5 and pos is not _ABSENT and "config" in item:  # id, type, name, position, config: nothing else set
+            append(Node(item["id"], item["type"], item["name"], position, item["config"], None, "fail", False, None, False))
+            continue
         retry, disabled, replay = get("retry"), get("disabled", False), get("replay", False)
         if type(retry) is dict or type(disabled) is not bool or type(replay) is not bool:
             return None

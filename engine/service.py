@@ -212,10 +212,13 @@ class ExecutionService(DebugVerbs):
         trigger: str | None = None,
         workflow_file: str | None = None,
         capture_email: bool = False,
+        content_hash: str | None = None,
+        document: str | None = None,
     ) -> str:
         """Store a new execution as `queued` (its first checkpoint, no owner) for a worker to claim.
 
         `capture_email` is stored with the execution, so the worker that claims it captures too.
+        `content_hash` (and `document`): as for `start`.
         """
         rec = self._new_record(workflow, inputs, variables=variables, trigger=trigger, workflow_file=workflow_file, capture_email=capture_email)
         store = self.store
@@ -224,7 +227,8 @@ class ExecutionService(DebugVerbs):
         me = store.me
         checkpointer = Checkpointer(store.raw, rec, owner_token=me.token)
         try:
-            checkpointer.initial(create=store.new_execution_row(rec, store.save_workflow(workflow), me))
+            version_id = store.save_workflow(workflow, content_hash=content_hash, document=document)
+            checkpointer.initial(create=store.new_execution_row(rec, version_id, me))
         finally:
             checkpointer.close()
         e = executions_table()
@@ -324,14 +328,15 @@ class ExecutionService(DebugVerbs):
             checkpointer.subscribe(all_hooks)
         control = RunControl()
         handle = RunHandle(rec.execution_id, None, control, rec, loop)  # type: ignore[arg-type]
-        if checkpointer is None:
+        if checkpointer is None:  # the handlers hold the handle's maps, not the handle (it holds them: a cycle)
+            in_flight, side_effects = handle.in_flight, handle.side_effects
 
             def note_started(e: ev.NodeStarted, r: RunRecord) -> None:
-                handle.in_flight[e.thread_id] = e.node_id
-                handle.side_effects[e.node_id] = e.side_effects
+                in_flight[e.thread_id] = e.node_id
+                side_effects[e.node_id] = e.side_effects
 
             all_hooks.on(ev.NodeStarted, note_started)
-            all_hooks.on(ev.NodeFinished, lambda e, r: handle.in_flight.pop(e.thread_id, None))
+            all_hooks.on(ev.NodeFinished, lambda e, r: in_flight.pop(e.thread_id, None))
             all_hooks.on(ev.NodeFinished, lambda e, r: attach_pending(r, e.thread_id, e.node_id))
         if hooks is not None:
             all_hooks.extend(hooks)
@@ -393,12 +398,15 @@ class ExecutionService(DebugVerbs):
                 store.clear_request(execution_id, request)
 
     def _loader(self, rec: RunRecord) -> Any:
-        """Sub-workflow loading: a saved workflow id of this workspace, else a file (saved as a version)."""
+        """Sub-workflow loading: `id:<workflow id>`, the newest saved version of this workspace,
+        else a file beside the parent with that id; a path, its file (saved as a version)."""
 
         def load(ref: str) -> Workflow:
-            from engine import fileformat
-            from engine.graph import ensure_valid
+            from engine.runtime.sub_workflows import load_file, load_sub_workflow
 
+            if ref.startswith("id:"):
+                find = self._store.latest_workflow if self._store is not None else None
+                return load_sub_workflow(ref, workflow_file=rec.workflow_file, find_workflow=find)
             if self._store is not None:
                 saved = self._store.latest_workflow(ref)
                 if saved is not None:
@@ -407,11 +415,10 @@ class ExecutionService(DebugVerbs):
             path = Path(ref)
             if not path.is_absolute():
                 path = base / path
-            wf = fileformat.load(path)
-            ensure_valid(wf, file=str(path))
+            loaded = load_file(path)
             if self._store is not None:
-                self._store.save_workflow(wf)
-            return wf
+                self._store.save_workflow(loaded.workflow, content_hash=loaded.content_hash, document=loaded.document)
+            return loaded.workflow
 
         return load
 

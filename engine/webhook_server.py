@@ -18,6 +18,10 @@ Extending: `create_app` builds the Application (middlewares, run limiter, shutdo
 `serve` takes `extend=[fn]` - each `fn(app)` may add routes of its own (for example a
 REST API) before the server starts. `start_execution(app, ...)` starts a run under the
 same limit and shutdown, for any route that starts executions.
+
+`version`: the workflow's (content hash, canonical document) as its file's load found
+them (`engine.compiled`), so a request does not encode and hash the whole workflow again
+to find its saved version; (None, None) when unknown.
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("engine.serve")
+
+Version = tuple[str | None, str | None]  # (content hash, canonical document) of a workflow
 
 DEFAULT_MAX_CONCURRENT = 64
 PAUSE_WAIT_S = 3.0  # how long a shutdown waits for running executions to pause
@@ -168,7 +174,7 @@ def _decode_body(request: web.Request, raw: bytes) -> Any:
     return text
 
 
-def _handler(wf: Workflow, node_id: str, variables: dict[str, Any] | None, workflow_file: str | None) -> Any:
+def _handler(wf: Workflow, node_id: str, variables: dict[str, Any] | None, workflow_file: str | None, version: Version) -> Any:
     async def handle(request: web.Request) -> web.StreamResponse:
         if request.app[RUNS].stopping:
             return _busy("the server is stopping")
@@ -183,7 +189,8 @@ def _handler(wf: Workflow, node_id: str, variables: dict[str, Any] | None, workf
         if problem:
             return _error(422, f"the request cannot be used: {problem}")
         try:
-            rec = await start_execution(request.app, wf, payload, variables=variables, trigger=node_id, workflow_file=workflow_file)
+            rec = await start_execution(request.app, wf, payload, variables=variables, trigger=node_id, workflow_file=workflow_file,
+                                        content_hash=version[0], document=version[1])
         except Busy as exc:
             return _busy(str(exc))
         return _reply(rec)
@@ -232,19 +239,20 @@ def create_app(service: Any, *, max_body: int = 1 << 20, max_concurrent: int = D
     return app
 
 
-def add_workflow(app: web.Application, wf: Workflow, *, variables: dict[str, Any] | None = None, workflow_file: str | None = None, schedules: bool = True) -> None:
+def add_workflow(app: web.Application, wf: Workflow, *, variables: dict[str, Any] | None = None, workflow_file: str | None = None, schedules: bool = True,
+                 version: Version = (None, None)) -> None:  # fmt: skip
     """Mount `wf`'s webhook triggers as routes and run its schedule triggers while the app runs
     (`schedules=False`: the caller fires them, e.g. once per due time across processes)."""
     for node in wf.nodes:
         if node.type == "webhook_trigger":
             path = str(node.config.get("path", "")).strip("/")
             method = str(node.config.get("method", "POST")).upper()
-            app.router.add_route(method, f"/webhook/{path}", _handler(wf, node.id, variables, workflow_file))
+            app.router.add_route(method, f"/webhook/{path}", _handler(wf, node.id, variables, workflow_file, version))
     timed = [n.id for n in wf.nodes if n.type == "schedule_trigger"] if schedules else []
     if timed:
 
         async def scheduled(app: web.Application) -> Any:
-            tasks = [asyncio.create_task(_schedule_loop(app, wf, n, variables, workflow_file)) for n in timed]
+            tasks = [asyncio.create_task(_schedule_loop(app, wf, n, variables, workflow_file, version)) for n in timed]
             yield
             for t in tasks:
                 t.cancel()
@@ -253,14 +261,14 @@ def add_workflow(app: web.Application, wf: Workflow, *, variables: dict[str, Any
 
 
 def make_app(service: Any, wf: Workflow, *, variables: dict[str, Any] | None = None, max_body: int = 1 << 20,
-             workflow_file: str | None = None, max_concurrent: int = DEFAULT_MAX_CONCURRENT) -> web.Application:  # fmt: skip
+             workflow_file: str | None = None, max_concurrent: int = DEFAULT_MAX_CONCURRENT, version: Version = (None, None)) -> web.Application:  # fmt: skip
     """Build the aiohttp application serving every webhook trigger of `wf`."""
     app = create_app(service, max_body=max_body, max_concurrent=max_concurrent)
-    add_workflow(app, wf, variables=variables, workflow_file=workflow_file)
+    add_workflow(app, wf, variables=variables, workflow_file=workflow_file, version=version)
     return app
 
 
-async def _schedule_loop(app: web.Application, wf: Workflow, node_id: str, variables: dict[str, Any] | None, workflow_file: str | None) -> None:
+async def _schedule_loop(app: web.Application, wf: Workflow, node_id: str, variables: dict[str, Any] | None, workflow_file: str | None, version: Version) -> None:
     """Fire a schedule trigger at its `every_s` interval or cron times, until cancelled."""
     from datetime import UTC, datetime
 
@@ -272,7 +280,7 @@ async def _schedule_loop(app: web.Application, wf: Workflow, node_id: str, varia
         (when,) = next_fire_times(config, now, 1)
         await asyncio.sleep(max(0.0, (when - now).total_seconds()))
         try:
-            await start_execution(app, wf, {}, variables=variables, trigger=node_id, workflow_file=workflow_file)
+            await start_execution(app, wf, {}, variables=variables, trigger=node_id, workflow_file=workflow_file, content_hash=version[0], document=version[1])
         except Busy as exc:
             log.warning("scheduled run of %s skipped: %s", node_id, exc, extra={"node_id": node_id})
         except Exception:
@@ -281,11 +289,11 @@ async def _schedule_loop(app: web.Application, wf: Workflow, node_id: str, varia
 
 async def serve(service: Any, wf: Workflow, *, host: str = "127.0.0.1", port: int = 8080, variables: dict[str, Any] | None = None,
                 max_body: int = 1 << 20, workflow_file: str | None = None, max_concurrent: int = DEFAULT_MAX_CONCURRENT,
-                extend: Iterable[Callable[[web.Application], None]] = ()) -> int:  # fmt: skip
+                extend: Iterable[Callable[[web.Application], None]] = (), version: Version = (None, None)) -> int:  # fmt: skip
     """Serve until SIGINT/SIGTERM; returns the process exit code."""
     if not any(n.type in ("webhook_trigger", "schedule_trigger") for n in wf.nodes):
         raise ServeError(f"workflow {wf.name!r} has no webhook or schedule trigger: there is nothing to serve")
-    app = make_app(service, wf, variables=variables, max_body=max_body, workflow_file=workflow_file, max_concurrent=max_concurrent)
+    app = make_app(service, wf, variables=variables, max_body=max_body, workflow_file=workflow_file, max_concurrent=max_concurrent, version=version)
     for fn in extend:
         fn(app)
     return await run_until_signal(app, host=host, port=port, banner=lambda url: f"serving {wf.name!r} on {url}/webhook/")

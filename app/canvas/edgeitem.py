@@ -1,4 +1,9 @@
-"""A connection drawn as a bezier curve from an output port to an input port."""
+"""A connection drawn as a bezier curve from an output port to an input port.
+
+Its bounds are Qt's own (a `QGraphicsRectItem` with no pen whose rect is the bounds): the
+scene asks an item's `boundingRect` at every update, and a Python one is a call into Python
+on the GUI thread that waits for the interpreter lock while a run holds it.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QGraphicsItem,
+    QGraphicsRectItem,
     QGraphicsSceneHoverEvent,
     QStyle,
     QStyleOptionGraphicsItem,
@@ -79,8 +85,9 @@ LABEL_SPOTS = (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8)  # along the curve, middle fir
 ABOVE = -1.0  # no spot on the curve is clear of the cards: above them
 
 
-class EdgeItem(QGraphicsItem):
-    """Draws `conn`; the scene keeps one per connection in the model."""
+class EdgeItem(QGraphicsRectItem):
+    """Draws `conn`; the scene keeps one per connection in the model. Its rect is its
+    bounds (see `_set_bounds`), never drawn as such: `paint` draws the curve."""
 
     def __init__(self, conn: Connection, source: NodeItem, target: NodeItem) -> None:
         super().__init__()
@@ -98,6 +105,7 @@ class EdgeItem(QGraphicsItem):
         self._path_bounds = QRectF()  # the curve's bounds (computed once per path)
         self._spot_points: dict[float, QPointF] = {}  # point on the curve per label spot, per path
         self._hover = False
+        self.setPen(QPen(Qt.PenStyle.NoPen))  # the rect's bounds are the rect itself (no half pen width around it)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(0)
@@ -127,7 +135,12 @@ class EdgeItem(QGraphicsItem):
         self._spot_points = {}
         self._label_spot = None  # the cards moved: look for the best spot again
         self._update_label_rect()
-        self._bounds = self._wanted_bounds()
+        self._set_bounds(self._wanted_bounds())
+
+    def _set_bounds(self, bounds: QRectF) -> None:
+        """The rect Qt answers `boundingRect` with (`setRect` announces the change)."""
+        self._bounds = bounds
+        self.setRect(bounds)
 
     def _wanted_bounds(self) -> QRectF:
         bounds = self._path_bounds.adjusted(-8, -8, 8, 8)
@@ -186,16 +199,12 @@ class EdgeItem(QGraphicsItem):
             # grow only: a geometry change re-indexes the item in the scene's BSP tree,
             # which a run re-labelling thousands of edges would pay on every frame
             if not self._bounds.contains(wanted):
-                self.prepareGeometryChange()
-                self._bounds = self._bounds.united(wanted)
+                self._set_bounds(self._bounds.united(wanted))
         self.flow_taken = taken
         self.update()
 
     def path(self) -> QPainterPath:
         return QPainterPath(self._path)
-
-    def boundingRect(self) -> QRectF:
-        return self._bounds
 
     def shape(self) -> QPainterPath:
         return self._shape

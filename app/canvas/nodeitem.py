@@ -5,7 +5,10 @@ device-coordinate pixmap, so panning a thousand nodes costs no Python per
 frame. Zoomed out, it draws a plain coloured block (level of detail). Ports
 are small child items so the mouse can grab them; the card lays them out:
 inputs on the left edge, outputs on the right, one labelled row per output
-when there is more than the plain `out`.
+when there is more than the plain `out`. The card's bounds are Qt's own (it is a
+`QGraphicsRectItem` with no pen whose rect is the bounds): the scene asks an item's
+`boundingRect` at every update, and a Python one is a call into Python on the GUI thread
+that waits for the interpreter lock while a run holds it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
+    QGraphicsRectItem,
     QGraphicsSceneHoverEvent,
     QStyle,
     QStyleOptionGraphicsItem,
@@ -162,8 +166,9 @@ class PortItem(QGraphicsItem):
         painter.drawEllipse(center, r, r)
 
 
-class NodeItem(QGraphicsItem):
-    """One node on the canvas. The scene keeps it in step with the model's `Node`."""
+class NodeItem(QGraphicsRectItem):
+    """One node on the canvas. The scene keeps it in step with the model's `Node`. Its rect
+    is its bounds (see `_update_bounds`), never drawn as such: `paint` draws the card."""
 
     def __init__(self, node: Node, spec: NodeSpec | None, inputs: list[str], outputs: list[str]) -> None:
         super().__init__()
@@ -185,6 +190,7 @@ class NodeItem(QGraphicsItem):
         self._height = HEADER
         self._badge_width = 0.0
         self._bounds = QRectF()
+        self.setPen(QPen(Qt.PenStyle.NoPen))  # the rect's bounds are the rect itself (no half pen width around it)
         self._update_bounds()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -364,21 +370,18 @@ class NodeItem(QGraphicsItem):
     def card_rect(self) -> QRectF:
         return QRectF(0, 0, WIDTH, self._height)
 
-    def boundingRect(self) -> QRectF:
-        return self._bounds
-
     def _update_bounds(self) -> None:
-        """Announce a geometry change only when the bounds really move: every
-        `prepareGeometryChange` dirties the scene's index, and a run re-badging
-        5,000 nodes would otherwise rebuild it on every frame."""
+        """Set the bounds (the rect Qt answers `boundingRect` with) only when they really
+        move: `setRect` announces a geometry change, which dirties the scene's index, and a
+        run re-badging 5,000 nodes would otherwise rebuild it on every frame."""
         left = -34.0 if self.paused_here else -12.0
         if self._badge_width:
             left = min(left, WIDTH + 6 - self._badge_width - 2)
         # room for the retry buttons under the card, always: a state change never moves the bounds
         bounds = QRectF(left, -14, WIDTH + 12 - left, self._height + 48)
         if bounds != self._bounds:
-            self.prepareGeometryChange()
             self._bounds = bounds
+            self.setRect(bounds)  # prepareGeometryChange, then the new bounds
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()

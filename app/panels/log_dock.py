@@ -2,7 +2,10 @@
 
 Lines arrive in coalesced batches from the event bridge (one model insert per
 frame), are kept up to `MAX_LINES`, and are filtered by a proxy model so
-changing the filter never re-reads the engine. The model takes each batch at once;
+changing the filter never re-reads the engine. The filter is in the chain only while it
+can hide a line (a node chosen, or a level above the lowest line's): its test is a Python
+call per new line, which on the GUI thread waits for the interpreter lock the running
+engine holds. The model takes each batch at once;
 while the table follows the last line it is repainted at most every `PAINT_MS` (a big
 run sends a batch per frame, and each paint asks the model for every visible cell's
 text and colour); scrolled back, it scrolls as usual. The same `engine` log records
@@ -21,6 +24,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QIdentityProxyModel,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -54,6 +58,7 @@ LOG_FILE = "processengine.log"
 LOG_DIR_ENV = "PROCESSENGINE_LOG_DIR"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _LEVEL_NO = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+_NO_LINES = 1_000  # `LogModel.lowest_level` of an empty log: above every level
 _LEVEL_COLOR = {"WARNING": "#b45309", "ERROR": "#dc2626", "CRITICAL": "#dc2626", "DEBUG": "#6b7280"}
 _file_handler: logging.Handler | None = None
 
@@ -119,6 +124,7 @@ class LogModel(QAbstractTableModel):
         super().__init__(parent)
         self.lines: list[LogLine] = []
         self.node_names: dict[str, str] = {}
+        self.lowest_level = _NO_LINES  # the lowest level number among the lines (kept over dropped ones)
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.lines)
@@ -149,9 +155,18 @@ class LogModel(QAbstractTableModel):
             return line.message
         return None
 
+    def note_levels(self, lines: list[LogLine]) -> bool:
+        """Lower `lowest_level` for lines about to come; True when it moved."""
+        lowest = min((_LEVEL_NO.get(level, 20) for level in {line.level for line in lines}), default=_NO_LINES)
+        if lowest >= self.lowest_level:
+            return False
+        self.lowest_level = lowest
+        return True
+
     def append(self, lines: list[LogLine]) -> None:
         if not lines:
             return
+        self.note_levels(lines)
         overflow = len(self.lines) + len(lines) - MAX_LINES
         if overflow > 0:
             drop = min(overflow, len(self.lines))
@@ -167,6 +182,7 @@ class LogModel(QAbstractTableModel):
     def clear(self) -> None:
         self.beginResetModel()
         self.lines.clear()
+        self.lowest_level = _NO_LINES
         self.endResetModel()
 
 
@@ -204,7 +220,8 @@ class LogPanel(QWidget):
         super().__init__(parent)
         self.model = LogModel(self)
         self._offered: list[tuple[str, str]] | None = None  # (id, name) of the nodes in the node filter
-        self.proxy = LogFilter(self)
+        self.filter = LogFilter(self)  # given the model only while it can hide a line (see `_refilter`)
+        self.proxy = QIdentityProxyModel(self)  # what the table shows: the model, or the filter over it
         self.proxy.setSourceModel(self.model)
         self.level = QComboBox()
         self.level.addItems([f"{lv} and above" for lv in LEVELS])
@@ -285,6 +302,8 @@ class LogPanel(QWidget):
         if at_end and not self._paint_timer.isActive():  # following the end: the lines of the next PAINT_MS are painted together
             self.table.viewport().setUpdatesEnabled(False)  # (scrolled back, new lines land out of view: no repaint to save)
             self._paint_timer.start()
+        if self.model.note_levels(lines):  # a line below the chosen level: the filter is needed now
+            self._refilter()
         self.model.append(lines)
         if not self._count_timer.isActive():
             self._count_timer.start()  # 60 batches a second need not be counted 60 times
@@ -300,10 +319,17 @@ class LogPanel(QWidget):
 
     def clear(self) -> None:
         self.model.clear()
-        self._update_count()
+        self._refilter()
 
     def shown_lines(self) -> list[LogLine]:
-        return [self.model.lines[self.proxy.mapToSource(self.proxy.index(r, 0)).row()] for r in range(self.proxy.rowCount())]
+        return [self.model.lines[self._model_row(self.proxy.index(r, 0))] for r in range(self.proxy.rowCount())]
+
+    def _model_row(self, index: QModelIndex | QPersistentModelIndex) -> int:
+        """The model's row of a shown row (through the filter when it is in the chain)."""
+        index = self.proxy.mapToSource(index)
+        if index.model() is self.filter:
+            index = self.filter.mapToSource(index)
+        return index.row()
 
     def copy_shown(self) -> str:
         text = "\n".join(
@@ -319,15 +345,32 @@ class LogPanel(QWidget):
     def set_node(self, node_id: str | None) -> None:
         self.node.setCurrentIndex(max(0, self.node.findData(node_id)))
 
+    def filtering(self) -> bool:
+        """The filter is in the chain (it is asked about every new line)."""
+        return self.proxy.sourceModel() is self.filter
+
     def _refilter(self) -> None:
-        self.proxy.set_filter(_LEVEL_NO[LEVELS[self.level.currentIndex()]], self.node.currentData())
+        """Apply the level and node chosen. A filter that hides nothing (all nodes, a level
+        at or below every line's) leaves the chain: the table shows the model itself."""
+        min_level = _LEVEL_NO[LEVELS[self.level.currentIndex()]]
+        node_id = self.node.currentData()
+        needed = node_id is not None or min_level > self.model.lowest_level
+        if needed and not self.filtering():
+            self.filter.set_filter(min_level, node_id)
+            self.filter.setSourceModel(self.model)  # filters the lines there once
+            self.proxy.setSourceModel(self.filter)
+        elif needed:
+            self.filter.set_filter(min_level, node_id)
+        elif self.filtering():
+            self.proxy.setSourceModel(self.model)
+            self.filter.setSourceModel(None)  # type: ignore[arg-type]  # no source: new lines are not filtered
         self._update_count()
 
     def _update_count(self) -> None:
         self.count.setText(f"{self.proxy.rowCount()} / {self.model.rowCount()} lines")
 
     def _activated(self, index: QModelIndex) -> None:
-        line = self.model.lines[self.proxy.mapToSource(index).row()]
+        line = self.model.lines[self._model_row(index)]
         if line.node_id:
             self.node_activated.emit(line.node_id)
 

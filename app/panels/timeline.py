@@ -365,6 +365,8 @@ class TimelinePanel(QWidget):
         if not self._full:
             self._place(only_in_order=True)
         self._schedule()
+        if self._live.isActive():
+            self._live.start()  # its tick is for a bar growing while nothing comes: not due while attempts come
 
     def set_durations(self, runs: list[dict[str, Any]]) -> None:
         """Past runs of this workflow: status objects with `number` (any order)."""

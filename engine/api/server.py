@@ -15,7 +15,7 @@ import asyncio
 import logging
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import web
 
@@ -57,13 +57,23 @@ class QueuedRunner:
             self.service.pause(execution_id)
 
 
+class Served(NamedTuple):
+    """A workflow `serve` listens for: its file, and its version's (content hash, canonical
+    document) as the file's load found them: requests find the saved version without
+    encoding and hashing the workflow again."""
+
+    workflow: Workflow
+    path: str | None
+    version: tuple[str | None, str | None] = (None, None)
+
+
 @dataclass(kw_only=True)
 class _Followed:
     execution_id: str
     task: asyncio.Task[Any]
 
 
-def build_app(service: Any, workflows: list[tuple[Workflow, str | None]], ctx: ApiContext, *, api: bool, variables: dict[str, Any] | None = None,
+def build_app(service: Any, workflows: list[Served], ctx: ApiContext, *, api: bool, variables: dict[str, Any] | None = None,
               max_body: int = 1 << 20, max_concurrent: int = 64) -> web.Application:  # fmt: skip
     """The listener's application with every workflow's webhooks, the API when asked, /metrics."""
     from engine import metrics
@@ -74,8 +84,8 @@ def build_app(service: Any, workflows: list[tuple[Workflow, str | None]], ctx: A
     app = create_app(runner, max_body=max_body, max_concurrent=max_concurrent)
     app.middlewares.append(api_middleware)
     ctx.runs = app[RUNS]
-    for wf, path in workflows:
-        add_workflow(app, wf, variables=variables, workflow_file=path, schedules=False)
+    for wf, path, version in workflows:
+        add_workflow(app, wf, variables=variables, workflow_file=path, schedules=False, version=version)
     app[ApiContext.KEY] = ctx
 
     async def serve_metrics(request: web.Request) -> web.Response:
@@ -97,20 +107,23 @@ def build_app(service: Any, workflows: list[tuple[Workflow, str | None]], ctx: A
     return app
 
 
-def _schedule_tasks(ctx: ApiContext, workflows: list[tuple[Workflow, str | None]], variables: dict[str, Any] | None) -> list[asyncio.Task[Any]]:
+def _schedule_tasks(ctx: ApiContext, workflows: list[Served], variables: dict[str, Any] | None) -> list[asyncio.Task[Any]]:
     from engine.queue.schedules import schedule_loop
 
     tasks = []
-    for wf, path in workflows:
+    for wf, path, (content_hash, document) in workflows:
         for node in wf.nodes:
             if node.type != "schedule_trigger":
                 continue
 
-            async def start(payload: dict[str, Any], wf: Workflow = wf, node_id: str = node.id, path: str | None = path) -> str:
+            async def start(payload: dict[str, Any], wf: Workflow = wf, node_id: str = node.id, path: str | None = path,
+                            content_hash: str | None = content_hash, document: str | None = document) -> str:  # fmt: skip
                 if ctx.queue_all:
                     assert ctx.queue is not None, "serve --queue opens the queue client"
-                    return str(await ctx.queue.enqueue(ctx.service, wf, payload, variables=variables, trigger=node_id, workflow_file=path))
-                handle = await ctx.service.start(wf, payload, variables=variables, trigger=node_id, workflow_file=path)
+                    return str(await ctx.queue.enqueue(ctx.service, wf, payload, variables=variables, trigger=node_id, workflow_file=path,
+                                                       content_hash=content_hash, document=document))
+                handle = await ctx.service.start(wf, payload, variables=variables, trigger=node_id, workflow_file=path,
+                                                 content_hash=content_hash, document=document)
                 ctx._keep(handle)
                 return str(handle.execution_id)
 
@@ -118,7 +131,7 @@ def _schedule_tasks(ctx: ApiContext, workflows: list[tuple[Workflow, str | None]
     return tasks
 
 
-async def serve_many(service: Any, workflows: list[tuple[Workflow, str | None]], *, host: str, port: int, api: bool, queue: bool, token: ApiToken | None,
+async def serve_many(service: Any, workflows: list[Served], *, host: str, port: int, api: bool, queue: bool, token: ApiToken | None,
                      variables: dict[str, Any] | None = None, max_body: int = 1 << 20, max_concurrent: int = 64) -> int:  # fmt: skip
     """Serve until SIGINT/SIGTERM (running executions of this process are paused); returns the exit code."""
     from engine import metrics
@@ -142,8 +155,8 @@ async def serve_many(service: Any, workflows: list[tuple[Workflow, str | None]],
             await client.close()
 
 
-def _announce(base: str, workflows: list[tuple[Workflow, str | None]], api: bool, queue: bool, token: ApiToken | None) -> str:
-    lines = [f"serving {wf.name!r} on {base}/webhook/" for wf, _ in workflows]
+def _announce(base: str, workflows: list[Served], api: bool, queue: bool, token: ApiToken | None) -> str:
+    lines = [f"serving {served.workflow.name!r} on {base}/webhook/" for served in workflows]
     if api:
         lines.append(f"API on {base}/api/v1/process-engine (docs: {base}/docs)")
         if token is not None:
@@ -157,17 +170,18 @@ def _announce(base: str, workflows: list[tuple[Workflow, str | None]], api: bool
 def cmd_serve_many(args: argparse.Namespace) -> int:
     """The `serve` command with --api, --queue or several files."""
     from engine.api.auth import AuthError, resolve_token
-    from engine.cli import _load, _report_invalid, _service
+    from engine.cli import _load_versioned, _report_invalid, _service
     from engine.errors import WorkflowInvalid
     from engine.queue.jobs import QueueError
 
-    workflows: list[tuple[Workflow, str | None]] = []
+    workflows: list[Served] = []
     for path in args.file:
         try:
-            workflows.append((_load(path), path))
+            loaded = _load_versioned(path)
         except WorkflowInvalid as exc:
             return _report_invalid(exc, False)
-        wf = workflows[-1][0]
+        wf = loaded.workflow
+        workflows.append(Served(wf, path, (loaded.content_hash, loaded.document)))
         if not any(n.type in ("webhook_trigger", "schedule_trigger") for n in wf.nodes) and not args.api:
             sys.stderr.write(f"{path}: workflow {wf.name!r} has no webhook or schedule trigger: there is nothing to serve\n")
             return 2

@@ -85,6 +85,17 @@ class NodeServices:
             except Exception:
                 logging.getLogger("engine.runtime").debug("closing a run resource failed", exc_info=True)
 
+    def end(self) -> None:
+        """The run ended: close its resources and let go of the runtime's callables. They are
+        its bound methods (a reference cycle through the runtime), so without this a finished
+        run, its record and every output in it would wait for the garbage collector."""
+        self.close_resources()
+        self.http_client = self.credential = self.run_sub_workflow = self.respond = self.load_workflow = self.workflow_dir = _run_ended
+
+
+def _run_ended(*_args: Any, **_kw: Any) -> Any:
+    raise RuntimeError("the run these services were lent to has ended")
+
 
 class ContextHost(Protocol):
     """What a context asks for its logger and its `evaluate` on first use (the runtime's

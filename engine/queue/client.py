@@ -53,14 +53,18 @@ class QueueClient:
         trigger: str | None = None,
         workflow_file: str | None = None,
         capture_email: bool = False,
+        content_hash: str | None = None,
+        document: str | None = None,
     ) -> str:
         """Store a queued execution and defer its job; returns the execution id.
 
         `capture_email` (`run --queue --capture-email`) goes with the execution's row: the
         worker that runs it keeps its email in the inbox instead of sending it.
+        `content_hash`, `document`: the workflow version's, when known (`create_queued`).
         """
         eid = service.create_queued(
-            workflow, inputs, variables=variables, trigger=trigger, workflow_file=workflow_file, capture_email=capture_email
+            workflow, inputs, variables=variables, trigger=trigger, workflow_file=workflow_file, capture_email=capture_email,
+            content_hash=content_hash, document=document,
         )
         await self.defer(service, eid, workflow)
         return str(eid)

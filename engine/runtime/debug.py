@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -158,12 +159,15 @@ def request_paused_at(rec: RunRecord) -> dict[str, Any] | None:
 
 
 class Debugger:
-    """Applies a run's DebugState before each node; owned by one Orchestrator run."""
+    """Applies a run's DebugState before each node; owned by one Orchestrator run.
+
+    `evaluate` is a method of that owner, kept as a weak reference: a strong one would be a
+    reference cycle (owner -> debugger -> owner) that only the garbage collector frees."""
 
     def __init__(self, rec: RunRecord, evaluate: Callable[[ThreadRecord, str, Any, str], Any]) -> None:
         self.rec = rec
         self.state: DebugState = rec.debug
-        self._evaluate = evaluate  # (thread, node id, input, expression) -> value
+        self._evaluate = weakref.WeakMethod(evaluate)  # (thread, node id, input, expression) -> value
         self.ran = 0  # nodes started since this run (or resume) began
         self.allowed: set[str] | None = None  # run-to: the target's ancestors and itself (main thread)
         self._rotations = 0
@@ -232,6 +236,12 @@ class Debugger:
         th.stack.insert(0, frame)
         return True
 
+    def _condition(self, th: ThreadRecord, node_id: str, value: Any, expr: str) -> Any:
+        evaluate = self._evaluate()
+        if evaluate is None:
+            raise RuntimeError("the run this debugger belonged to has ended")
+        return evaluate(th, node_id, value, expr)
+
     def _breakpoint_hit(self, th: ThreadRecord, frame: Frame) -> dict[str, Any] | None:
         for bp in self.state.breakpoints:
             if bp["node_id"] != frame.node_id or not bp.get("enabled", True):
@@ -240,7 +250,7 @@ class Debugger:
             cond = bp.get("condition")
             if cond:
                 try:
-                    if not self._evaluate(th, frame.node_id, frame.value, cond):
+                    if not self._condition(th, frame.node_id, frame.value, cond):
                         continue
                 except Exception as exc:  # a broken condition stops the run and says why
                     extra["condition_error"] = str(exc)

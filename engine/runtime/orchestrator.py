@@ -221,7 +221,7 @@ class Orchestrator:
     def _start_debugger(self, plan: Plan) -> None:
         """Read the run's debug state: run-to target, where the last debug pause stopped."""
         rec = self.record
-        self.debugger = Debugger(rec, lambda th, node_id, value, expr: self._evaluate_condition(th, node_id, value, expr))
+        self.debugger = Debugger(rec, self._evaluate_condition)
         rec.debug.paused_at = None
         to = rec.debug.to
         if to is not None:
@@ -470,6 +470,7 @@ class Orchestrator:
                 result = await task
             finally:
                 control.current_task = None
+                del task  # a failed task's error holds this frame (its traceback): else a cycle
         problem, run.raw = checked_text(result.outputs)  # refused here, never in the checkpoint
         if problem:
             raise NodeError(f"the node's output cannot be stored: {problem}", error_type="unstorable")
@@ -779,7 +780,7 @@ class Orchestrator:
         return child.last_output
 
     async def _close(self) -> None:
-        self.services.close_resources()
+        self.services.end()  # its callables are this orchestrator's methods: a cycle, broken here
         if self._http is not None:
             try:
                 await self._http.aclose()

@@ -74,6 +74,26 @@ class Owner:
         return cls(owner.HOST, os.getpid(), live.token)
 
 
+class _Guard:
+    """A SQLAlchemy error inside becomes a StoreError naming the database and the step. One
+    class for every call (a class made per call is a reference cycle, garbage for the collector)."""
+
+    __slots__ = ("url", "what")
+
+    def __init__(self, url: str, what: str) -> None:
+        self.url = url
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, et: Any, exc: Any, tb: Any) -> Literal[False]:
+        loaded = sys.modules.get("sqlalchemy")  # not loaded: no SQLAlchemy error can occur
+        if exc is not None and loaded is not None and isinstance(exc, loaded.exc.SQLAlchemyError):
+            raise StoreError(f"{describe(self.url)}: cannot {self.what}: {getattr(exc, 'orig', exc)}") from exc
+        return False
+
+
 def workflow_document(wf: Workflow) -> tuple[str, str]:
     """(the saved document: canonical processengine/1 JSON, its content hash) of a workflow version."""
     from engine import fileformat
@@ -148,19 +168,7 @@ class ExecutionStore:
         return self.engine.connect().execution_options(pe_write=True)
 
     def _guard(self, what: str) -> AbstractContextManager[None]:
-        store = self
-
-        class _G:
-            def __enter__(self) -> None:
-                return None
-
-            def __exit__(self, et: Any, exc: Any, tb: Any) -> Literal[False]:
-                loaded = sys.modules.get("sqlalchemy")  # not loaded: no SQLAlchemy error can occur
-                if exc is not None and loaded is not None and isinstance(exc, loaded.exc.SQLAlchemyError):
-                    raise StoreError(f"{describe(store.url)}: cannot {what}: {getattr(exc, 'orig', exc)}") from exc
-                return False
-
-        return _G()
+        return _Guard(self.url, what)
 
     def _insert_once(self, what: str, insert: Prepared, select: Prepared, params: dict[str, Any]) -> int:
         """The id `select` finds, inserting the row first when there is none (a unique row:

@@ -63,6 +63,8 @@ ODD_ATTEMPTS = {
     "an attempt number that is a bool": {"attempt": True},
     "a status beyond ASCII": {"status": "fertig ✓"},
     "an error holding a NaN": {"error": {"message": "x", "value": math.nan}},
+    "an error on a node's only attempt": {"error": {"message": "x ü", "node_id": "nö5"}},
+    "an error that is a text": {"error": "x"},
     "a missing key": None,
 }
 

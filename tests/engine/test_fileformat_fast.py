@@ -159,6 +159,9 @@ _MOSTLY_VALID = st.fixed_dictionaries(
        connection=st.none() | st.dictionaries(st.sampled_from(["from", "from_", "from_port", "to", "to_port"]), st.sampled_from(["a", "start", "out", "in", ""]), min_size=2, max_size=5))
 @example(entry={"retry": {"max_attempts": 3.0, "initial_delay_s": 1}}, variables={}, connection={})
 @example(entry={"position": ["1.5", 2], "disabled": 0}, variables={}, connection={"from_": "start", "to": "a"})
+@example(entry={"position": [1.5, -2], "config": {"values": {"a": 1}}}, variables={}, connection=None)  # five keys: the short way
+@example(entry={"position": ["1.5", 2], "config": {}}, variables={}, connection=None)
+@example(entry={"position": [0, 0], "retry": "strict"}, variables={}, connection=None)
 def test_a_known_valid_entry_builds_what_the_checks_build(entry: dict, variables: dict, connection: dict | None) -> None:
     doc = _doc(variables=variables)
     doc["nodes"].append({"id": "a", "type": "set", "name": "A", **entry})

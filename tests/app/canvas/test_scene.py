@@ -253,3 +253,87 @@ def test_run_state_tooltip_and_badge_follow_renames_and_texts(scene, qtbot):
     assert item._badge_width == metrics.horizontalAdvance(item._badge_text()) + 16
     item.set_run_state(None)
     assert "succeeded" not in item.toolTip() and item._badge_width == 0.0
+
+
+def _python_calls(name: str, filenames: set[str], action) -> int:
+    """How many times Python code `name` in one of `filenames` ran while `action` ran."""
+    import sys
+
+    calls = [0]
+
+    def profile(frame, event, _arg):
+        if event == "call" and frame.f_code.co_name == name and frame.f_code.co_filename in filenames:
+            calls[0] += 1
+
+    sys.setprofile(profile)
+    try:
+        action()
+    finally:
+        sys.setprofile(None)
+    return calls[0]
+
+
+def test_the_scene_asks_qt_not_python_for_a_card_s_or_an_edge_s_bounds(qtbot, scene):
+    """A run re-badges and repaints thousands of cards and labels edges: each question the
+    scene asks an item about its bounds would be a call into Python waiting for the
+    interpreter lock. Qt holds the bounds, so repainting them runs no Python `boundingRect`."""
+    from app.canvas import edgeitem, nodeitem
+
+    view = scene.views()[0]
+    view.show()
+    qtbot.waitExposed(view)
+    painted: list[int] = []
+    view.viewport().installEventFilter(_PaintCounter(painted, view))
+
+    def rebadge_and_paint() -> None:
+        for item in scene.node_items():
+            item.set_run_state("running")
+            item.set_run_state("succeeded", "12 ms")
+        for edge in scene.edge_items():
+            edge.set_flow_label("1 item", True)
+        painted.clear()
+        qtbot.waitUntil(lambda: len(painted) > 0)
+
+    assert _python_calls("boundingRect", {nodeitem.__file__, edgeitem.__file__}, rebadge_and_paint) == 0
+    assert all(i.boundingRect() == i.rect() for i in [*scene.node_items(), *scene.edge_items()])
+
+
+class _PaintCounter:
+    """Counts the paint events of a widget (an event filter owned by `parent`)."""
+
+    def __new__(cls, painted: list[int], parent):
+        from PySide6.QtCore import QEvent, QObject
+
+        class Counter(QObject):
+            def eventFilter(self, _obj, event):
+                if event.type() == QEvent.Type.Paint:
+                    painted.append(1)
+                return False
+
+        return Counter(parent)
+
+
+def test_a_card_s_bounds_follow_its_ports_marks_and_badges_in_the_scene_index(scene):
+    """Bounds held by Qt still move with the card's geometry, and the scene's index knows
+    the new area at once (what is found under the mouse, what is repainted)."""
+    def found(at: QPointF) -> bool:
+        return item in scene.items(at, Qt.ItemSelectionMode.IntersectsItemBoundingRect, Qt.SortOrder.DescendingOrder)
+
+    item = scene.node_item("log")
+    plain = item.boundingRect()
+    item.set_ports(["in"], [f"out{i}" for i in range(6)])  # a row per output: taller
+    tall = item.boundingRect()
+    assert tall.height() > plain.height() + 100 and tall.top() == plain.top()
+    below = item.mapToScene(QPointF(20, plain.bottom() + 40))
+    assert found(below)
+    item.set_debug_marks(paused_here=True)  # the arrow left of the card
+    assert item.boundingRect().left() < tall.left() - 10
+    assert found(item.mapToScene(QPointF(item.boundingRect().left() + 2, 10)))
+    item.set_debug_marks(paused_here=False)
+    item.set_run_state("retrying", "retry 12/100 in 3.2 s, waiting for the server to come back up")
+    wide = item.boundingRect()
+    assert wide.left() < tall.left() - 50
+    assert found(item.mapToScene(QPointF(wide.left() + 2, 10)))
+    item.set_run_state(None)
+    item.set_ports(["in"], ["out"])
+    assert item.boundingRect() == plain and not found(below)

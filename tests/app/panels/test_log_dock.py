@@ -241,3 +241,64 @@ def test_a_table_scrolled_back_is_not_held_while_lines_stream_in(qtbot, monkeypa
     panel.table.scrollToTop()
     panel.append([LogLine(float(200 + i), "INFO", f"line {200 + i}", "n", "e1") for i in range(10)])
     assert panel.table.viewport().updatesEnabled() and panel.table.verticalScrollBar().value() == 0
+
+
+def _filter_calls(action) -> int:
+    """How many times Qt asked the log filter about a line while `action` ran."""
+    import sys
+
+    calls = [0]
+
+    def profile(frame, event, _arg):
+        if event == "call" and frame.f_code.co_name == "filterAcceptsRow" and frame.f_code.co_filename == log_dock.__file__:
+            calls[0] += 1
+
+    sys.setprofile(profile)
+    try:
+        action()
+    finally:
+        sys.setprofile(None)
+    return calls[0]
+
+
+def test_new_lines_are_not_filtered_one_by_one_while_no_filter_can_hide_them(qtbot):
+    """A run's lines are INFO and above and the default level is INFO: with all nodes
+    shown the filter would accept every line, so it is not asked (each ask is a call into
+    Python on the GUI thread); the shown lines, the count and copying are the same."""
+    panel = _shown_panel(qtbot)
+    batch = [LogLine(float(i), "INFO" if i % 3 else "WARNING", f"line {i}", f"n{i % 4}", "e1") for i in range(200)]
+    assert _filter_calls(lambda: panel.append(batch)) == 0
+    assert not panel.filtering()
+    assert [ln.message for ln in panel.shown_lines()] == [ln.message for ln in batch]
+    qtbot.waitUntil(lambda: panel.count.text() == "200 / 200 lines")
+    assert panel.copy_shown().count("\n") == 199
+    last = panel.proxy.index(199, 3)
+    assert panel.proxy.data(last) == "line 199"
+
+
+def test_the_filter_comes_back_for_a_node_a_level_or_a_line_below_the_level(qtbot, tmp_path):
+    """Each way a line can be hidden puts the filter back in the chain, at once and for
+    the lines already there; choosing "all nodes" at the lowest level takes it out again."""
+    panel = _shown_panel(qtbot)
+    panel.set_workflow(Workflow(nodes=[Node(id="a", type="set", name="Alpha"), Node(id="b", type="set", name="Beta")]))
+    panel.append([ln for ln in _lines() if ln.level != "DEBUG"])
+    assert not panel.filtering() and len(panel.shown_lines()) == 4
+    panel.set_node("b")  # a node chosen
+    assert panel.filtering() and [ln.message for ln in panel.shown_lines()] == ["b attempt 1 failed; retry", "b failed"]
+    assert _filter_calls(lambda: panel.append([LogLine(9.0, "INFO", "b again", "b", "e1")])) == 1
+    assert [ln.message for ln in panel.shown_lines()][-1] == "b again"
+    panel.set_node(None)
+    assert not panel.filtering() and len(panel.shown_lines()) == 5
+    panel.set_level("WARNING")  # a level above INFO lines
+    assert panel.filtering() and [ln.level for ln in panel.shown_lines()] == ["WARNING", "ERROR"]
+    panel.set_level("INFO")
+    assert not panel.filtering()
+    panel.append([LogLine(10.0, "DEBUG", "detail", "a", "e1")])  # a line below the chosen level
+    assert panel.filtering() and "detail" not in [ln.message for ln in panel.shown_lines()]
+    qtbot.waitUntil(lambda: panel.count.text() == "5 / 6 lines")
+    with qtbot.waitSignal(panel.node_activated) as got:
+        panel.table.doubleClicked.emit(panel.proxy.index(2, 0))
+    assert got.args == ["b"]
+    panel.clear()  # no lines left below the level
+    assert not panel.filtering() and panel.count.text() == "0 / 0 lines"
+    panel.grab().save(str(tmp_path / "log_filter_chain.png"))

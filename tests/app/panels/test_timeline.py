@@ -431,3 +431,23 @@ def test_a_name_with_its_loop_thread_widens_the_kept_names_column(qtbot):
     left = panel.gantt.getPlotItem().getAxis("left")
     widest = max(panel.fontMetrics().horizontalAdvance(label) for _row, label in panel._ticks)
     assert left.fixedWidth is not None and left.width() >= widest > panel.fontMetrics().horizontalAdvance("Body")
+
+
+def test_the_live_tick_waits_while_attempts_keep_coming(qtbot):
+    """The live tick grows a running bar while nothing else happens; attempts coming in
+    schedule their own redraw, so each batch puts the tick off by a whole interval (each
+    tick is a call into Python from the event loop during a run), and it ticks again once
+    they stop."""
+    panel = TimelinePanel()
+    qtbot.addWidget(panel)
+    panel.add_spans([AttemptSpan("main", "a", 1, T0)])  # still running
+    qtbot.waitUntil(lambda: panel._live.isActive(), timeout=2000)
+    interval = 1000
+    panel._live.setInterval(interval)
+    panel._live.start()
+    qtbot.waitUntil(lambda: 0 <= panel._live.remainingTime() < interval / 3, timeout=5000)
+    panel.add_spans([AttemptSpan("main", "b", 1, T0 + 0.01)])  # a batch comes
+    assert panel._live.remainingTime() > interval * 2 / 3  # put off, not due in a moment
+    with qtbot.waitSignal(panel._live.timeout, timeout=5000):
+        pass  # nothing more comes: it ticks
+    assert panel._live.isActive()
