@@ -582,10 +582,7 @@ class Orchestrator:
             return None  # NodeFinished is emitted when the loop is done
         outputs = result.outputs
         first = next(iter(outputs.values())) if outputs else None
-        th.outputs[node.id] = first  # _set_output written out
-        by_name = self._by_name.get(th.thread_id)
-        if by_name is not None:
-            by_name[node.name] = first
+        self._set_output(th, node, first)
         th.node_status[node.id] = "succeeded"
         th.in_flight = None
         skipped = self._deliver(th, run.plan, node, outputs)
