@@ -12,6 +12,7 @@ from app.canvas.view import CanvasView
 from app.document import commands
 from app.theme import RUN_STATE_COLORS
 from engine.model import Connection, Node, Workflow
+from tests.app.python_calls import python_calls
 from tests.demo import demo_workflow
 
 
@@ -255,24 +256,6 @@ def test_run_state_tooltip_and_badge_follow_renames_and_texts(scene, qtbot):
     assert "succeeded" not in item.toolTip() and item._badge_width == 0.0
 
 
-def _python_calls(name: str, filenames: set[str], action) -> int:
-    """How many times Python code `name` in one of `filenames` ran while `action` ran."""
-    import sys
-
-    calls = [0]
-
-    def profile(frame, event, _arg):
-        if event == "call" and frame.f_code.co_name == name and frame.f_code.co_filename in filenames:
-            calls[0] += 1
-
-    sys.setprofile(profile)
-    try:
-        action()
-    finally:
-        sys.setprofile(None)
-    return calls[0]
-
-
 def test_the_scene_asks_qt_not_python_for_a_card_s_or_an_edge_s_bounds(qtbot, scene):
     """A run re-badges and repaints thousands of cards and labels edges: each question the
     scene asks an item about its bounds would be a call into Python waiting for the
@@ -294,7 +277,7 @@ def test_the_scene_asks_qt_not_python_for_a_card_s_or_an_edge_s_bounds(qtbot, sc
         painted.clear()
         qtbot.waitUntil(lambda: len(painted) > 0)
 
-    assert _python_calls("boundingRect", {nodeitem.__file__, edgeitem.__file__}, rebadge_and_paint) == 0
+    assert python_calls("boundingRect", {nodeitem.__file__, edgeitem.__file__}, rebadge_and_paint) == 0
     assert all(i.boundingRect() == i.rect() for i in [*scene.node_items(), *scene.edge_items()])
 
 

@@ -16,6 +16,7 @@ from app.panels.log_dock import (
 )
 from app.runner.bridge import AttemptSpan, LogLine
 from engine.model import Node, Workflow
+from tests.app.python_calls import python_calls
 
 
 def _lines():
@@ -243,31 +244,13 @@ def test_a_table_scrolled_back_is_not_held_while_lines_stream_in(qtbot, monkeypa
     assert panel.table.viewport().updatesEnabled() and panel.table.verticalScrollBar().value() == 0
 
 
-def _filter_calls(action) -> int:
-    """How many times Qt asked the log filter about a line while `action` ran."""
-    import sys
-
-    calls = [0]
-
-    def profile(frame, event, _arg):
-        if event == "call" and frame.f_code.co_name == "filterAcceptsRow" and frame.f_code.co_filename == log_dock.__file__:
-            calls[0] += 1
-
-    sys.setprofile(profile)
-    try:
-        action()
-    finally:
-        sys.setprofile(None)
-    return calls[0]
-
-
 def test_new_lines_are_not_filtered_one_by_one_while_no_filter_can_hide_them(qtbot):
     """A run's lines are INFO and above and the default level is INFO: with all nodes
     shown the filter would accept every line, so it is not asked (each ask is a call into
     Python on the GUI thread); the shown lines, the count and copying are the same."""
     panel = _shown_panel(qtbot)
     batch = [LogLine(float(i), "INFO" if i % 3 else "WARNING", f"line {i}", f"n{i % 4}", "e1") for i in range(200)]
-    assert _filter_calls(lambda: panel.append(batch)) == 0
+    assert python_calls("filterAcceptsRow", {log_dock.__file__}, lambda: panel.append(batch)) == 0
     assert not panel.filtering()
     assert [ln.message for ln in panel.shown_lines()] == [ln.message for ln in batch]
     qtbot.waitUntil(lambda: panel.count.text() == "200 / 200 lines")
@@ -285,7 +268,7 @@ def test_the_filter_comes_back_for_a_node_a_level_or_a_line_below_the_level(qtbo
     assert not panel.filtering() and len(panel.shown_lines()) == 4
     panel.set_node("b")  # a node chosen
     assert panel.filtering() and [ln.message for ln in panel.shown_lines()] == ["b attempt 1 failed; retry", "b failed"]
-    assert _filter_calls(lambda: panel.append([LogLine(9.0, "INFO", "b again", "b", "e1")])) == 1
+    assert python_calls("filterAcceptsRow", {log_dock.__file__}, lambda: panel.append([LogLine(9.0, "INFO", "b again", "b", "e1")])) == 1
     assert [ln.message for ln in panel.shown_lines()][-1] == "b again"
     panel.set_node(None)
     assert not panel.filtering() and len(panel.shown_lines()) == 5

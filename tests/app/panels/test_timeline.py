@@ -209,14 +209,8 @@ def test_a_big_live_run_grows_the_plot_in_steps_and_the_whole_run_fits_it(qtbot,
 
     from app.panels import timeline as tl
 
-    panel = TimelinePanel()
-    qtbot.addWidget(panel)
-    panel.resize(1000, 250)
-    panel.show()
-    qtbot.waitExposed(panel)
     n = tl.GROW_FROM * 3
-    spans = [AttemptSpan("main", f"n{i}", 1, T0 + i * 0.001, T0 + i * 0.001 + 0.0006, "succeeded") for i in range(n)]
-    panel.set_names({s.node_id: f"Node {i}" for i, s in enumerate(spans)})
+    panel, spans = _big_run(qtbot, n)
     plot = panel.gantt.getPlotItem()
     ranges = []
     for k in range(0, n, 25):  # frames of a live run
@@ -240,6 +234,24 @@ def test_a_big_live_run_grows_the_plot_in_steps_and_the_whole_run_fits_it(qtbot,
     panel.grab().save(str(tmp_path / "timeline_final.png"))
 
 
+def _wide_panel(qtbot) -> TimelinePanel:
+    """A timeline shown 1000 x 250: wide and short, as a docked timeline of a big run is."""
+    panel = TimelinePanel()
+    qtbot.addWidget(panel)
+    panel.resize(1000, 250)
+    panel.show()
+    qtbot.waitExposed(panel)
+    return panel
+
+
+def _big_run(qtbot, n: int) -> tuple[TimelinePanel, list[AttemptSpan]]:
+    """A wide panel and the spans of a chain of `n` nodes named "Node <i>" (not yet shown)."""
+    panel = _wide_panel(qtbot)
+    spans = [AttemptSpan("main", f"n{i}", 1, T0 + i * 0.001, T0 + i * 0.001 + 0.0006, "succeeded") for i in range(n)]
+    panel.set_names({s.node_id: f"Node {i}" for i, s in enumerate(spans)})
+    return panel, spans
+
+
 def _room_px(panel: TimelinePanel) -> tuple[float, float]:
     """Pixels between the plot's top edge and the first row's centre, and between the
     last row's centre and the bottom edge."""
@@ -256,14 +268,8 @@ def test_the_first_and_last_row_names_are_not_cut_by_the_plot_edge(qtbot, tmp_pa
     also after the dock is made shorter."""
     from app.panels import timeline as tl
 
-    panel = TimelinePanel()
-    qtbot.addWidget(panel)
-    panel.resize(1000, 250)
-    panel.show()
-    qtbot.waitExposed(panel)
     n = 600
-    spans = [AttemptSpan("main", f"n{i}", 1, T0 + i * 0.001, T0 + i * 0.001 + 0.0006, "succeeded") for i in range(n)]
-    panel.set_names({s.node_id: f"Node {i}" for i, s in enumerate(spans)})
+    panel, spans = _big_run(qtbot, n)
     panel.set_spans(spans)
     ticks = panel.gantt.getPlotItem().getAxis("left")._tickLevels[0]
     assert ticks[0] == (0, "Node 0")
@@ -349,14 +355,8 @@ def test_a_big_live_run_steps_its_ranges_to_the_whole_workflow_in_one_or_two_ste
     time the bars reach the edge."""
     from app.panels import timeline as tl
 
-    panel = TimelinePanel()
-    qtbot.addWidget(panel)
-    panel.resize(1000, 250)
-    panel.show()
-    qtbot.waitExposed(panel)
     n = 1000
-    spans = [AttemptSpan("main", f"n{i}", 1, T0 + i * 0.001, T0 + i * 0.001 + 0.0006, "succeeded") for i in range(n)]
-    panel.set_names({s.node_id: f"Node {i}" for i, s in enumerate(spans)})
+    panel, spans = _big_run(qtbot, n)
     plot = panel.gantt.getPlotItem()
     ranges = []
     for done in _live_frames(panel, spans, 25):
@@ -373,14 +373,8 @@ def test_a_big_run_keeps_its_names_column_as_wide_as_the_widest_name(qtbot):
     name at once and keeps that width while the run grows, when it ends, and next run."""
     from app.panels import timeline as tl
 
-    panel = TimelinePanel()
-    qtbot.addWidget(panel)
-    panel.resize(1000, 250)
-    panel.show()
-    qtbot.waitExposed(panel)
     n = 800
-    spans = [AttemptSpan("main", f"n{i}", 1, T0 + i * 0.001, T0 + i * 0.001 + 0.0006, "succeeded") for i in range(n)]
-    panel.set_names({s.node_id: f"Node {i}" for i, s in enumerate(spans)})
+    panel, spans = _big_run(qtbot, n)
     left = panel.gantt.getPlotItem().getAxis("left")
     widest = panel.fontMetrics().horizontalAdvance(f"Node {n - 1}")
     widths = set()
@@ -419,11 +413,7 @@ def test_a_name_with_its_loop_thread_widens_the_kept_names_column(qtbot):
     the column kept for a big run grows to them instead of cutting them."""
     from app.panels import timeline as tl
 
-    panel = TimelinePanel()
-    qtbot.addWidget(panel)
-    panel.resize(1000, 250)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = _wide_panel(qtbot)
     n = tl.GROW_FROM + 100
     spans = [AttemptSpan(f"main/loop/item-{i}", "body", 1, T0 + i * 0.001, T0 + i * 0.001 + 0.0006, "succeeded") for i in range(n)]
     panel.set_names({"body": "Body"})
