@@ -44,7 +44,9 @@ __all__ = [
     "RetryFile",
     "WorkflowFile",
     "canonical",
+    "canonical_json",
     "check_format",
+    "content_hash",
     "dumps",
     "load",
     "loads",
@@ -769,8 +771,18 @@ def to_dict(wf: Workflow) -> dict[str, Any]:
 def canonical(wf: Workflow) -> tuple[str, str]:
     """(the canonical document - compact, keys sorted - and its sha256): how a workflow
     version is saved with a run and known by its content hash."""
-    text = json.dumps(to_dict(wf), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
+    text = canonical_json(to_dict(wf))
+    return text, content_hash(text)
+
+
+def canonical_json(value: Any) -> str:
+    """A value as the canonical document writes it: compact, keys sorted, not escaped."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def content_hash(text: str) -> str:
+    """The content hash of a canonical document's text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def dumps(wf: Workflow) -> str:
