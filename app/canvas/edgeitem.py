@@ -87,7 +87,7 @@ ABOVE = -1.0  # no spot on the curve is clear of the cards: above them
 
 class EdgeItem(QGraphicsRectItem):
     """Draws `conn`; the scene keeps one per connection in the model. Its rect is its
-    bounds (see `_set_bounds`), never drawn as such: `paint` draws the curve."""
+    bounds (set where the path or its label moves), never drawn as such: `paint` draws the curve."""
 
     def __init__(self, conn: Connection, source: NodeItem, target: NodeItem) -> None:
         super().__init__()
@@ -99,7 +99,6 @@ class EdgeItem(QGraphicsRectItem):
         self.back_edge = False  # closes a cycle: drawn below the cards, with a cycle mark
         self._path = QPainterPath()
         self._shape = QPainterPath()
-        self._bounds = QRectF()
         self._label_rect = QRectF()
         self._label_spot: float | None = None  # where along the curve the label sits
         self._path_bounds = QRectF()  # the curve's bounds (computed once per path)
@@ -135,12 +134,7 @@ class EdgeItem(QGraphicsRectItem):
         self._spot_points = {}
         self._label_spot = None  # the cards moved: look for the best spot again
         self._update_label_rect()
-        self._set_bounds(self._wanted_bounds())
-
-    def _set_bounds(self, bounds: QRectF) -> None:
-        """The rect Qt answers `boundingRect` with (`setRect` announces the change)."""
-        self._bounds = bounds
-        self.setRect(bounds)
+        self.setRect(self._wanted_bounds())  # what Qt answers `boundingRect` with (announced)
 
     def _wanted_bounds(self) -> QRectF:
         bounds = self._path_bounds.adjusted(-8, -8, 8, 8)
@@ -198,8 +192,8 @@ class EdgeItem(QGraphicsRectItem):
             wanted = self._wanted_bounds()
             # grow only: a geometry change re-indexes the item in the scene's BSP tree,
             # which a run re-labelling thousands of edges would pay on every frame
-            if not self._bounds.contains(wanted):
-                self._set_bounds(self._bounds.united(wanted))
+            if not (bounds := self.rect()).contains(wanted):
+                self.setRect(bounds.united(wanted))
         self.flow_taken = taken
         self.update()
 

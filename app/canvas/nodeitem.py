@@ -189,7 +189,6 @@ class NodeItem(QGraphicsRectItem):
         self._hover = False
         self._height = HEADER
         self._badge_width = 0.0
-        self._bounds = QRectF()
         self.setPen(QPen(Qt.PenStyle.NoPen))  # the rect's bounds are the rect itself (no half pen width around it)
         self._update_bounds()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
@@ -379,8 +378,7 @@ class NodeItem(QGraphicsRectItem):
             left = min(left, WIDTH + 6 - self._badge_width - 2)
         # room for the retry buttons under the card, always: a state change never moves the bounds
         bounds = QRectF(left, -14, WIDTH + 12 - left, self._height + 48)
-        if bounds != self._bounds:
-            self._bounds = bounds
+        if bounds != self.rect():
             self.setRect(bounds)  # prepareGeometryChange, then the new bounds
 
     def shape(self) -> QPainterPath:
