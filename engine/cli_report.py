@@ -61,15 +61,12 @@ def json_text(obj: Any) -> tuple[str, list[str]]:
 _report_encode = json.JSONEncoder(allow_nan=False, default=str).encode  # `dumps_strict`'s text
 _float_text = float.__repr__  # how json writes a finite float
 _attempt_fields = operator.itemgetter("attempt", "status", "duration_ms", "error", "started_at")
-_MISSING: Any = object()  # an attempt without one of its fields
 
 
 def _attempts_text(attempts: dict[str, list[dict[str, Any]]]) -> str:
     """`outputs_and_attempts`' attempts as `dumps_strict` writes them. An attempt whose
     fields have their usual types is formatted directly (no dict per attempt, no key
-    encoded again; a node's only attempt that has no error, the common case, in one
-    piece with the node's key); anything else goes through the encoder (a NaN raises
-    ValueError)."""
+    encoded again); anything else goes through the encoder (a NaN raises ValueError)."""
     from engine.runtime.record import iso
     from engine.runtime.status import attempt_view
 
@@ -86,19 +83,8 @@ def _attempts_text(attempts: dict[str, list[dict[str, Any]]]) -> str:
             return f'{{"attempt": {n}, "status": {ascii_text(status)}, "duration_ms": {_float_text(took)}, "error": {err}, "started_at": "{iso(started)}"}}'
         return _report_encode(attempt_view(a))
 
-    out = []
-    for node, lst in attempts.items():
-        if len(lst) == 1:
-            try:
-                n, status, took, error, started = fields(lst[0])
-            except KeyError:
-                error = _MISSING
-            if error is None and type(n) is int and type(status) is str and type(took) is float and took - took == 0.0 and type(started) is float:
-                out.append(
-                    f'{ascii_text(node)}: [{{"attempt": {n}, "status": {ascii_text(status)}, "duration_ms": {_float_text(took)}, "error": null, "started_at": "{iso(started)}"}}]'
-                )
-                continue
-        out.append(f"{ascii_text(node)}: [{', '.join(map(one, lst))}]")
+    # a node's only attempt (the common case) without `map` and `join`
+    out = [f"{ascii_text(node)}: [{one(lst[0]) if len(lst) == 1 else ', '.join(map(one, lst))}]" for node, lst in attempts.items()]
     return "{" + ", ".join(out) + "}"
 
 
