@@ -191,7 +191,7 @@ def _cached_per_limits(fn: Callable[[str, ExpressionLimits], _T]) -> Callable[[s
 def _compile(source: str, limits: ExpressionLimits = DEFAULT_LIMITS) -> _Code:
     if limits is DEFAULT_LIMITS and (read := _front(source)) is not None:  # `i + 1`, `vars.k`: no parser
         tree, path, size = read
-        return _tuple_new(_Code, (tree, path, "(" in source or "for" in source, size >= 0))
+        return _code(source, tree, path, size)
     if not source:
         raise ExpressionError("empty expression")
     if len(source) > limits.max_length:
@@ -215,7 +215,12 @@ def _compile(source: str, limits: ExpressionLimits = DEFAULT_LIMITS) -> _Code:
     if size == -1 and (problem := _vet(tree, limits)):  # `_vet` words what `_scan` found
         message, where = problem
         raise ExpressionError(message, expression=source, position=_column(where))
-    return _tuple_new(_Code, (tree, _path_of(tree), "(" in source or "for" in source, size >= 0))
+    return _code(source, tree, _path_of(tree), size)
+
+
+def _code(source: str, tree: ast.expr, path: tuple[Any, ...] | None, size: int) -> _Code:
+    """The vetted expression `source`; `size`: its evaluator steps, negative when the quick path may not read it."""
+    return _tuple_new(_Code, (tree, path, "(" in source or "for" in source, size >= 0))
 
 
 def _syntax_tree_of(source: str) -> ast.expr:
@@ -473,8 +478,7 @@ def _split(text: str, limits: ExpressionLimits = DEFAULT_LIMITS) -> _Template:
     parts) of one string field."""
     if limits is DEFAULT_LIMITS and (field := _front_field(text)) is not None:  # `{{ i + 1 }}`: no parser
         source, base, (tree, path, size) = field
-        code = _tuple_new(_Code, (tree, path, "(" in source or "for" in source, size >= 0))
-        expr = _tuple_new(_Expr, (0, source, code, base))
+        expr = _tuple_new(_Expr, (0, source, _code(source, tree, path, size), base))
         return expr, (expr,)
     if text.startswith("{{") and text.endswith("}}") and len(text) >= 4:
         inner = text[2:-2]
