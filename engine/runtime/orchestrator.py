@@ -570,7 +570,7 @@ class Orchestrator:
         Returns what is left to await (async subscribers, skipped nodes to report), if anything."""
         th, node, rec = run.th, run.node, self.record
         duration = (time.perf_counter() - run.t0) * 1000
-        run.attempts.append({"attempt": run.attempt, "status": "succeeded", "started_at": run.started, "duration_ms": round(duration * 1000) / 1000, "error": None})  # attempt_entry's
+        run.attempts.append(attempt_entry(run.attempt, "succeeded", run.started, duration, None))
         if run.spec.kind == "loop":
             items = result.outputs.get("items", [])
             th.loops[node.id] = LoopState(list(items))

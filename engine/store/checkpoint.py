@@ -409,12 +409,7 @@ class Checkpointer:
         """An `outputs` row for the output a node stored, linked to the attempt that made it
         (`raw`: its UTF-8 JSON text when the orchestrator made it already, else encoded here)."""
         data: bytes | bytearray
-        if raw is None:
-            enc, size, data = codec.encode_value(value)
-        elif len(raw) > codec.COMPRESS_OVER:
-            enc, size, data = codec.encode_raw(raw)
-        else:  # codec.encode_raw's common case written out
-            enc, size, data = "json", len(raw), raw
+        enc, size, data = codec.encode_value(value) if raw is None else codec.encode_raw(raw)
         self.seq = seq = self.seq + 1
         if self.sqlite:  # sqlite3 binds a bytearray as the same BLOB without its adapter lookup (~3,300 instructions)
             data = bytearray(data)
