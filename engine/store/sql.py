@@ -73,7 +73,7 @@ class RowInsert:
     a quarter of the checkpointer's SQLite time. Elsewhere: `executemany` of the
     prepared statement (positional or named parameters as the driver wants them)."""
 
-    __slots__ = ("_group", "_texts", "as_given", "columns", "multi", "none", "prepared")
+    __slots__ = ("_group", "_head", "_texts", "as_given", "columns", "multi", "none", "prepared")
 
     def __init__(self, prepared: Prepared, columns: Sequence[str], *, multi_row: bool, zero_null: Sequence[str] = ()) -> None:
         self.prepared = prepared
@@ -82,7 +82,8 @@ class RowInsert:
         self.multi = multi_row and self.as_given and prepared.sql.endswith(")") and " VALUES (" in prepared.sql
         self._texts: dict[int, str] = {}
         sql = prepared.sql
-        self._group = sql[sql.rfind(" VALUES (") + len(" VALUES ") :]  # one row's "(?, ?, ...)"
+        at = sql.rfind(" VALUES (") + len(" VALUES ")
+        self._head, self._group = sql[:at], sql[at:]  # the statement up to its rows; one row's "(?, ?, ...)"
         # `zero_null`: columns whose rows hold 0 for NULL (`none`), written `NULLIF(?, 0)`: sqlite3
         # binds None only after an adapter lookup (about 3,300 instructions), an int at once
         self.none: Any = None
@@ -115,9 +116,7 @@ class RowInsert:
     def _text(self, n: int) -> str:
         text = self._texts.get(n)
         if text is None:
-            sql = self.prepared.sql
-            at = sql.rfind(" VALUES (") + len(" VALUES ")
-            text = self._texts[n] = sql[:at] + ", ".join([self._group] * n)
+            text = self._texts[n] = self._head + ", ".join([self._group] * n)
         return text
 
 
