@@ -22,6 +22,7 @@ from engine.service import ExecutionService
 from engine.store.store import workflow_document
 from tests.engine.api.helpers import ServeProcess
 from tests.engine.runtime.helpers import workflow
+from tests.servers import app_client
 
 
 def hook_workflow(path: str, reply: str, wf_id: str = "wf-hook") -> Any:
@@ -103,8 +104,6 @@ def test_served_versions_are_saved_as_before_and_a_changed_file_gets_a_new_one(t
 
 async def test_requests_find_the_version_without_encoding_the_workflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process: with the version given at start, requests never encode the workflow."""
-    from aiohttp import web
-
     from engine.store import store as store_module
     from engine.webhook_server import make_app
 
@@ -122,17 +121,11 @@ async def test_requests_find_the_version_without_encoding_the_workflow(tmp_path:
     monkeypatch.setattr(store_module, "workflow_document", counted)
     db = tmp_path / "pe.db"
     service = ExecutionService(str(db))
-    runner = web.AppRunner(make_app(service, wf, workflow_file=str(path), version=(content_hash, document)))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        async with app_client(make_app(service, wf, workflow_file=str(path), version=(content_hash, document))) as client:
             for i in range(3):
                 assert (await client.post("/webhook/v", json={"i": i})).json()["got"] == {"i": i}
     finally:
-        await runner.cleanup()
         service.close()
     assert encoded == []
     versions, used = saved(str(db))

@@ -25,6 +25,7 @@ import pytest
 
 from engine import fileformat
 from tests.engine.runtime.helpers import workflow
+from tests.servers import app_client
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -214,18 +215,10 @@ async def test_more_routes_can_be_mounted_and_share_the_run_limit() -> None:
     service = ExecutionService(in_memory=True)
     app = make_app(service, wf, max_concurrent=1)
     mount(app)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            assert (await client.post("/api/start")).json() == {"status": "completed"}
-            assert (await client.post("/webhook/slow", json={"x": 1})).json() == {"x": 1}
-            with app[RUNS].slot():  # the one slot taken: both kinds of route are refused
-                assert (await client.post("/api/start")).status_code == 503
-                busy = await client.post("/webhook/slow", json={"x": 1})
-                assert busy.status_code == 503 and busy.headers["Retry-After"] == "1"
-    finally:
-        await runner.cleanup()
+    async with app_client(app) as client:
+        assert (await client.post("/api/start")).json() == {"status": "completed"}
+        assert (await client.post("/webhook/slow", json={"x": 1})).json() == {"x": 1}
+        with app[RUNS].slot():  # the one slot taken: both kinds of route are refused
+            assert (await client.post("/api/start")).status_code == 503
+            busy = await client.post("/webhook/slow", json={"x": 1})
+            assert busy.status_code == 503 and busy.headers["Retry-After"] == "1"
