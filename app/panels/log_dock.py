@@ -326,17 +326,17 @@ class LogPanel(QWidget):
             self.table.viewport().setUpdatesEnabled(False)  # (scrolled back, new lines land out of view: no repaint to save)
             self._paint_timer.start()
         refilter = self.model.note_levels(lines)  # a line below the chosen level: the filter is needed now
-        # scrolled back, the lines in view move when the filter comes in or lines are dropped at the front
-        place = self._place() if not at_end and (refilter or self.model.overflows(lines)) else None
+        # the filter coming in resets the table, and lines dropped at the front move those in view
+        place = self._place() if refilter or (not at_end and self.model.overflows(lines)) else None
         if refilter:
             self._chain()
         self.model.append(lines)
         if not self._count_timer.isActive():
             self._count_timer.start()  # 60 batches a second need not be counted 60 times
-        if at_end:
-            self.table.scrollToBottom()
-        elif place is not None:
+        if place is not None:
             self._keep(place)
+        elif at_end:
+            self.table.scrollToBottom()
 
     def _release_paint(self) -> None:
         self.table.viewport().setUpdatesEnabled(True)  # one repaint for what came meanwhile
@@ -424,8 +424,8 @@ class LogPanel(QWidget):
     def _keep(self, place: _Place) -> None:
         """Back to `place` after the shown lines changed: the current line stays current
         while shown; following the end keeps following; scrolled back, the first line in
-        view that is still shown stays where it was (a hidden one: the next shown line takes
-        the top; none after it: the end)."""
+        view that is still shown stays where it was (none of them: the next shown line takes
+        the top; none after them: the end)."""
         dropped = self.model.dropped
         if place.current is not None and not self.table.currentIndex().isValid():
             row = self._shown_row(place.current - dropped)

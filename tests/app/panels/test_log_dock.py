@@ -377,6 +377,7 @@ def test_the_current_line_stays_current_when_the_filter_changes(qtbot):
     _scroll_back_to(panel, "line 120")
     panel.table.selectRow(panel.table.rowAt(0) + 3)  # line 123, a node n3 line
     panel.set_node("n3")
+    assert panel.table.currentIndex().isValid()
     assert panel.proxy.data(panel.table.currentIndex().siblingAtColumn(3)) == "line 123"
     assert panel.table.selectionModel().isRowSelected(panel.table.currentIndex().row())
     panel.set_node(None)
@@ -403,3 +404,16 @@ def test_scrolled_back_during_a_run_the_lines_in_view_stay_in_view(qtbot, monkey
     panel.append([LogLine(700.0 + i, "INFO", f"later {i}", "n1", "e1") for i in range(300)])  # line 300 itself dropped
     assert panel.model.lines[0].message == "line 411" and _top(panel) == "line 413"  # n1's oldest left on top
     panel.grab().save(str(tmp_path / "log_run_kept.png"))
+
+
+def test_a_debug_line_bringing_the_filter_in_keeps_the_current_line_while_following(qtbot):
+    """The filter coming in during a run resets the table: the end is still followed and
+    the line the reader selected is still current."""
+    panel = _shown_panel(qtbot)
+    _run_log(panel)
+    panel.table.selectRow(panel.proxy.rowCount() - 2)  # line 398, the end in view
+    assert _at_end(panel)
+    panel.append([LogLine(400.0, "DEBUG", "detail", "n1", "e1")])  # the filter comes in: the table is reset
+    panel._release_paint()
+    assert panel.filtering() and _at_end(panel) and panel.table.currentIndex().isValid()
+    assert panel.proxy.data(panel.table.currentIndex().siblingAtColumn(3)) == "line 398"
