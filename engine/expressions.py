@@ -515,10 +515,49 @@ def _part(text: str, start: int, end: int, inner: str, limits: ExpressionLimits)
 
 _READ_AS_IS = frozenset({str, int, bool, type(None), dict, list})
 
+# How a field is rendered under the default limits, decided once per distinct text
+# (`_plan`): its value (a whole-field constant, folded or literal), a key path to read,
+# a tree `quick` reads, the evaluator, or text parts to join. Each but the first falls
+# back to the evaluator wherever the direct read says MISSING, as `_run` does.
+_VALUE, _PATH, _QUICK, _EVALUATE, _JOIN = range(5)
+# (kind, what it needs: the value, path or tree; the whole-field expression; the parts)
+_Plan = tuple[int, Any, _Expr | None, tuple[str | _Expr, ...]]
+
+
+def _plan(text: str) -> _Plan:
+    """The render plan of one string field under the default limits (`_split`'s parts
+    with how to render them); a whole field the front end reads is split here in line."""
+    field = _front_field(text)
+    if field is not None:  # `{{ i + 1 }}`, `{{ vars.k }}`: the commonest fields of all
+        source, base, (tree, path, size) = field
+        expr = _tuple_new(_Expr, (0, source, _tuple_new(_Code, (tree, path, "(" in source or "for" in source, size >= 0)), base))
+        parts: tuple[str | _Expr, ...] = (expr,)
+        whole: _Expr | None = expr
+    else:
+        whole, parts = _split(text)
+    if whole is None:
+        return _JOIN, None, None, parts
+    code = whole.code
+    if code.path is not None:
+        return _PATH, code.path, whole, parts
+    if not code.quick:
+        return _EVALUATE, None, whole, parts
+    if type(code.tree) is ast.Constant:  # what `quick` gives of it, without the call
+        return _VALUE, code.tree.value, whole, parts
+    return _QUICK, code.tree, whole, parts
+
 
 _parse = _cached_per_limits(_compile)  # parse and statically vet one expression
-_template = _cached_per_limits(_split)  # one string field's parts
-_templates = _template.default  # type: ignore[attr-defined]  # the same under the default limits
+_templates = lru_cache(maxsize=8192)(_plan)  # one string field's plan, under the default limits
+_other_templates = lru_cache(maxsize=1024)(_split)  # one string field's parts under other limits
+
+
+def _template(text: str, limits: ExpressionLimits) -> _Template:
+    """(the whole-field expression or None, the parts) of one string field."""
+    if limits is DEFAULT_LIMITS:
+        _, _, whole, parts = _templates(text)
+        return whole, parts
+    return _other_templates(text, limits)
 
 
 def _follow(path: tuple[Any, ...], names: Mapping[str, Any]) -> Any:
@@ -621,10 +660,7 @@ def check(text: str, *, node_id: str | None = None, field: str | None = None,
     if "{{" not in text:
         return
     try:
-        if limits is DEFAULT_LIMITS:
-            _templates(text)
-        else:
-            _template(text, limits)
+        _template(text, limits)
     except ExpressionError as exc:
         raise exc.located(node_id, field) from None
 
@@ -662,7 +698,10 @@ def render_config(config: Mapping[str, Any], kept: Container[str], names: Mappin
             out[key] = value
             continue
         try:
-            out[key] = _render(value, names, DEFAULT_LIMITS)
+            if type(value) is str:
+                out[key] = value if "{{" not in value else _render_field(value, names)
+            else:
+                out[key] = _render(value, names, DEFAULT_LIMITS)
         except ExpressionError as exc:
             raise _where(exc, f"config.{key}", node_id) from None
     return out
@@ -670,16 +709,19 @@ def render_config(config: Mapping[str, Any], kept: Container[str], names: Mappin
 
 def _render(value: Any, names: Mapping[str, Any], limits: ExpressionLimits) -> Any:
     t = type(value)
+    field = _render_field if limits is DEFAULT_LIMITS else None
     if t is str:
-        return value if "{{" not in value else _render_text(value, names, limits)
+        return value if "{{" not in value else field(value, names) if field else _render_text(value, names, limits)
     if t is dict:
         out = {}
         for key, item in value.items():
             try:
-                if type(item) is str:  # most values: no call for the plain ones
-                    out[key] = item if "{{" not in item else _render_text(item, names, limits)
-                else:
+                if type(item) is not str:
                     out[key] = _render(item, names, limits)
+                elif "{{" not in item:  # most values: no call for the plain ones
+                    out[key] = item
+                else:
+                    out[key] = field(item, names) if field else _render_text(item, names, limits)
             except ExpressionError as exc:
                 raise _where(exc, str(key)) from None
         return out
@@ -694,12 +736,46 @@ def _render(value: Any, names: Mapping[str, Any], limits: ExpressionLimits) -> A
     return value
 
 
+def _render_field(text: str, names: Mapping[str, Any]) -> Any:
+    """A string field holding `{{` rendered under the default limits, by its plan: the
+    common fields without a call beyond this one (a key path of one or two keys is read
+    here, as `_follow` reads it)."""
+    kind, arg, whole, parts = _templates(text)
+    if kind == _VALUE:
+        return arg
+    if kind == _PATH:
+        if len(arg) == 2:  # `vars.k`, `input.body`
+            value = names.get(arg[0], _MISSING)
+            value = value.get(arg[1], _MISSING) if type(value) is dict else _MISSING
+            got = type(value)
+            if got in _READ_AS_IS or (got is float and math.isfinite(value)):
+                return value
+        else:
+            value = _follow(arg, names)
+            if value is not _MISSING:
+                return value
+    elif kind == _QUICK:
+        value = quick(arg, names)
+        if value is not _MISSING:
+            return value
+    elif kind == _JOIN:
+        return _joined(parts, names, DEFAULT_LIMITS)
+    return _run(whole, names, DEFAULT_LIMITS)  # type: ignore[arg-type]
+
+
 def _render_text(text: str, names: Mapping[str, Any], limits: ExpressionLimits) -> Any:
-    whole, parts = _templates(text) if limits is DEFAULT_LIMITS else _template(text, limits)
-    if whole is not None:  # `_run`'s first steps in line (a call less for most fields of every run)
+    if limits is DEFAULT_LIMITS:
+        return _render_field(text, names)
+    whole, parts = _other_templates(text, limits)
+    if whole is not None:
         code = whole.code
         value = _follow(code.path, names) if code.path is not None else quick(code.tree, names) if code.quick else _MISSING
         return value if value is not _MISSING else _run(whole, names, limits)
+    return _joined(parts, names, limits)
+
+
+def _joined(parts: tuple[str | _Expr, ...], names: Mapping[str, Any], limits: ExpressionLimits) -> str:
+    """The text of a field's parts, each expression's value put in as text."""
     out: list[str] = []
     size = 0
     for part in parts:
