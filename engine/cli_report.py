@@ -86,7 +86,7 @@ def _attempts_parts(attempts: dict[str, list[dict[str, Any]]]) -> list[str]:
             return f'{{"attempt": {n}, "status": {ascii_text(status)}, "duration_ms": {_float_text(took)}, "error": {err}, "started_at": "{iso(started)}"}}'
         return _report_encode(attempt_view(a))
 
-    out = []
+    out: list[str] = []
     append = out.append
     for node, lst in attempts.items():
         if len(lst) == 1:
