@@ -490,8 +490,26 @@ def _plan(text: str) -> _Plan:
 
 
 _parse = _cached_per_limits(_compile)  # parse and statically vet one expression
-_templates = lru_cache(maxsize=8192)(_plan)  # one string field's plan, under the default limits
 _other_templates = lru_cache(maxsize=1024)(_split)  # one string field's parts under other limits
+# One string field's plan under the default limits, by its text: a plain map read with
+# `.get` where a field is rendered (a hit of an `lru_cache` costs several times more:
+# it moves the entry to the front), emptied when full.
+_PLANS: dict[str, _Plan] = {}
+_MAX_PLANS = 8192
+
+
+def _planned(text: str) -> _Plan:
+    """The plan of a field not in `_PLANS`, kept there (errors are not kept)."""
+    plan = _plan(text)
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.clear()
+    _PLANS[text] = plan
+    return plan
+
+
+def _templates(text: str) -> _Plan:
+    """One string field's plan under the default limits (kept in `_PLANS`)."""
+    return _PLANS.get(text) or _planned(text)
 
 
 def _template(text: str, limits: ExpressionLimits) -> _Template:
@@ -682,7 +700,7 @@ def _render_field(text: str, names: Mapping[str, Any]) -> Any:
     """A string field holding `{{` rendered under the default limits, by its plan: the
     common fields without a call beyond this one (a key path of one or two keys is read
     here, as `_follow` reads it)."""
-    kind, arg, whole, parts = _templates(text)
+    kind, arg, whole, parts = _PLANS.get(text) or _planned(text)
     if kind == _VALUE:
         return arg
     if kind == _PATH:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -25,19 +26,21 @@ CHECKS = settings(max_examples=500, deadline=None, suppress_health_check=[Health
 def evaluator_only() -> Iterator[None]:
     """Every field's expressions run by the evaluator: plans that only split the field,
     no key path read directly and no quick read."""
-    plans, follow, quick = expressions._templates, expressions._follow, expressions.quick  # type: ignore[attr-defined]
+    plan, follow, quick = expressions._plan, expressions._follow, expressions.quick  # type: ignore[attr-defined]
 
     def split_only(text: str) -> expressions._Plan:
-        _, _, whole, parts = plans(text)
+        _, _, whole, parts = plan(text)
         return (expressions._JOIN, None, None, parts) if whole is None else (expressions._EVALUATE, None, whole, parts)
 
-    expressions._templates = split_only  # type: ignore[assignment]
+    expressions._plan = split_only
     expressions._follow = lambda path, names: expressions._MISSING
     expressions.quick = lambda node, names: expressions._MISSING  # type: ignore[attr-defined]
+    expressions._PLANS.clear()
     try:
         yield
     finally:
-        expressions._templates, expressions._follow, expressions.quick = plans, follow, quick  # type: ignore[attr-defined]
+        expressions._plan, expressions._follow, expressions.quick = plan, follow, quick  # type: ignore[attr-defined]
+        expressions._PLANS.clear()
 
 
 def _names(data: object) -> dict[str, Any]:
@@ -96,3 +99,14 @@ def test_every_plan_kind_is_met() -> None:
     names = _names({"a": [{"b": 4}]})
     got = [render(f, names) for f in ("{{ 1 + 1 }}", "{{ vars.k }}", "{{ vars.a.b.a }}", "{{ input.a[0].b }}", "a {{ vars.k }}")]
     assert got == [2, 1, [{"b": 4}], 4, "a 1"]
+
+
+def test_the_plans_kept_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(expressions, "_MAX_PLANS", 5)
+    expressions._PLANS.clear()
+    names = _names(None)
+    for i in range(12):
+        assert render("{{ " + str(i) + " + vars.k }}", names) == i + 1
+        assert len(expressions._PLANS) <= 5
+    assert render("{{ 3 + vars.k }}", names) == 4  # made again after it was let go
+    expressions._PLANS.clear()
