@@ -426,7 +426,7 @@ def _plain_connection(raw: Any) -> Connection | None:
     src, from_port, dst, to_port = raw.get("from"), raw.get("from_port", "out"), raw.get("to"), raw.get("to_port", "in")
     if type(src) is not str or type(dst) is not str or type(from_port) is not str or type(to_port) is not str:
         return None
-    return _connection(src, from_port, dst, to_port) if src and dst else None
+    return _new_tuple(Connection, (src, from_port, dst, to_port)) if src and dst else None  # `_connection`, in line
 
 
 # A file known valid (`loads(known_valid=True)`): its shape passed the checks, so its
