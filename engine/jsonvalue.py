@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Callable
 from json import encoder as _json_encoder
 from typing import Any
@@ -30,17 +31,35 @@ class MalformedJSON(JSONValueError):
 def compact_encoder(*, default: Callable[[Any], Any] | None, allow_nan: bool) -> Callable[[Any], str]:
     """`JSONEncoder(ensure_ascii=False, separators=(",", ":"), ...).encode` without its
     per-call set-up (a new C encoder, a closure and two isinstance checks: about a third
-    of encoding a node's small output); the text is the same. Each call still gets its
-    own circular-reference markers, so calls from several threads never see each other's."""
+    of encoding a node's small output); the text is the same. One C encoder is kept with
+    its circular-reference markers for the thread that made it, one call at a time: another
+    thread's call, or a call made while one is under way (a `default` that encodes again),
+    makes one of its own; an error mid-way clears the markers it leaves (those of the
+    containers it was inside), so the next call starts clean."""
     slow = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=default, allow_nan=allow_nan)
     make = getattr(_json_encoder, "c_make_encoder", None)
     if make is None:  # a Python built without the C accelerator
         return slow.encode
     on_other = slow.default  # what the encoder does with a value JSON has no type for
     to_text = _json_encoder.encode_basestring
+    markers: dict[int, Any] = {}
+    shared = make(markers, on_other, to_text, None, ":", ",", False, False, allow_nan)
+    owner = threading.get_ident()  # the thread that made it (the one that runs the runs, usually)
+    get_ident = threading.get_ident
+    busy = False
 
     def encode(value: Any) -> str:
-        return "".join(make({}, on_other, to_text, None, ":", ",", False, False, allow_nan)(value, 0))
+        nonlocal busy
+        if busy or get_ident() != owner:
+            return "".join(make({}, on_other, to_text, None, ":", ",", False, False, allow_nan)(value, 0))
+        busy = True
+        try:
+            return "".join(shared(value, 0))
+        except BaseException:
+            markers.clear()
+            raise
+        finally:
+            busy = False
 
     return encode
 
@@ -102,7 +121,7 @@ def checked_text(value: Any) -> tuple[str | None, bytes | None]:
 def _checked(value: Any) -> tuple[str | None, bytes | None]:
     """(why `value` cannot be written as strict JSON text, or None; its UTF-8 text when it can)."""
     try:
-        raw = _strict(value).encode("utf-8")
+        raw = _strict(value).encode()
     except UnicodeEncodeError:
         return "it holds text that is not valid Unicode (a lone surrogate such as \\ud800)", None
     except ValueError as exc:
