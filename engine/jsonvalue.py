@@ -113,7 +113,11 @@ def checked_text(value: Any) -> tuple[str | None, bytes | None]:
     if type(value) is dict and len(value) == 1:
         port = next(iter(value))
         if type(port) is str and port.isascii():
-            return _checked(value[port])
+            one = value[port]
+            try:
+                return None, _strict(one).encode()
+            except (ValueError, TypeError, RecursionError):  # refused: encoded again for the words
+                return _checked(one)
     problem, raw = _checked(value)
     return problem, None if raw is None else _port_text(value, raw)
 

@@ -135,7 +135,8 @@ class Plan:
     @staticmethod
     def _validate(node: Node, spec: NodeSpec, raw: dict[str, Any]) -> Any:
         try:
-            return validator(spec.config_model)(raw)
+            model = spec.config_model
+            return (_validators.get(model) or validator(model))(raw)
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
             field = "config." + ".".join(str(p) for p in first["loc"])
