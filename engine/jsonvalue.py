@@ -31,37 +31,46 @@ class MalformedJSON(JSONValueError):
 def compact_encoder(*, default: Callable[[Any], Any] | None, allow_nan: bool) -> Callable[[Any], str]:
     """`JSONEncoder(ensure_ascii=False, separators=(",", ":"), ...).encode` without its
     per-call set-up (a new C encoder, a closure and two isinstance checks: about a third
-    of encoding a node's small output); the text is the same. One C encoder is kept with
-    its circular-reference markers for the thread that made it, one call at a time: another
-    thread's call, or a call made while one is under way (a `default` that encodes again),
-    makes one of its own; an error mid-way clears the markers it leaves (those of the
-    containers it was inside), so the next call starts clean."""
+    of encoding a node's small output); the text is the same. Each thread keeps one C encoder
+    with its circular-reference markers, used by one call at a time: a call made while one
+    is under way (a `default` that encodes again) makes one of its own; an error mid-way
+    clears the markers it leaves (those of the containers it was inside), so the next call
+    starts clean."""
     slow = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=default, allow_nan=allow_nan)
     make = getattr(_json_encoder, "c_make_encoder", None)
     if make is None:  # a Python built without the C accelerator
         return slow.encode
     on_other = slow.default  # what the encoder does with a value JSON has no type for
     to_text = _json_encoder.encode_basestring
-    markers: dict[int, Any] = {}
-    shared = make(markers, on_other, to_text, None, ":", ",", False, False, allow_nan)
-    owner = threading.get_ident()  # the thread that made it (the one that runs the runs, usually)
-    get_ident = threading.get_ident
-    busy = False
+    kept = threading.local()  # per thread: its own C encoder and markers
 
     def encode(value: Any) -> str:
-        nonlocal busy
-        if busy or get_ident() != owner:
-            return "".join(make({}, on_other, to_text, None, ":", ",", False, False, allow_nan)(value, 0))
-        busy = True
         try:
-            return "".join(shared(value, 0))
+            own = kept.own
+        except AttributeError:
+            own = kept.own = _Kept(make({}, on_other, to_text, None, ":", ",", False, False, allow_nan))
+        if own.busy:
+            return "".join(make({}, on_other, to_text, None, ":", ",", False, False, allow_nan)(value, 0))
+        own.busy = True
+        try:
+            return "".join(own.encoder(value, 0))
         except BaseException:
-            markers.clear()
+            own.encoder.markers.clear()
             raise
         finally:
-            busy = False
+            own.busy = False
 
     return encode
+
+
+class _Kept:
+    """A thread's kept C encoder, and whether a call of that thread is using it."""
+
+    __slots__ = ("busy", "encoder")
+
+    def __init__(self, encoder: Any) -> None:
+        self.encoder = encoder
+        self.busy = False
 
 
 def _refuse_constant(name: str) -> Any:

@@ -137,7 +137,16 @@ def test_another_thread_and_a_nested_call_get_their_own_encoder() -> None:
     assert nested([same, Marked(same), same]) == '[{"a":[1,2]},"seen",{"a":[1,2]}]'
     assert inner == ['{"a":[1,2]}']
     got: list[str] = []
-    worker = threading.Thread(target=lambda: got.append(FAST[(False, None)]({"t": [same, same]})))
+
+    def other_thread() -> None:  # its own kept encoder: a refusal there leaves this thread's alone
+        loop: list[Any] = []
+        loop.append(loop)
+        got.append(_outcome(FAST[(False, None)], loop)[1])
+        got.append(FAST[(False, None)]({"t": [same, same]}))
+
+    worker = threading.Thread(target=other_thread)
     worker.start()
     worker.join()
-    assert got == ['{"t":[{"a":[1,2]},{"a":[1,2]}]}']
+    assert got == ["Circular reference detected", '{"t":[{"a":[1,2]},{"a":[1,2]}]}']
+    assert FAST[(False, None)]([same, same]) == '[{"a":[1,2]},{"a":[1,2]}]'
+
