@@ -24,6 +24,7 @@ __all__ = [
     "Note",
     "Workflow",
     "WorkflowEvents",
+    "WorkflowVersion",
     "new_id",
 ]
 
@@ -31,6 +32,10 @@ FORMAT = "processengine/1"
 # how often one node may run in one execution (cycles through a branching node are
 # allowed; this bound turns a cycle that never takes its way out into a clear failure)
 DEFAULT_MAX_NODE_VISITS = 1000
+# a saved workflow version as its file's load found it: (content hash, canonical document),
+# either None when not known; a run, `serve` or `run --queue` given the hash finds the saved
+# version without encoding and hashing the workflow again
+WorkflowVersion = tuple[str | None, str | None]
 
 
 def new_id() -> str:
