@@ -12,7 +12,7 @@ import copy
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.observable import Signal
 
@@ -70,9 +70,13 @@ class Node:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Connection:
-    """An edge from an output port to an input port (immutable: edits replace it)."""
+class Connection(NamedTuple):
+    """An edge from an output port to an input port (immutable: edits replace it).
+
+    A named tuple rather than a frozen dataclass: a file's connections are built with
+    `tuple.__new__`, no Python call each (the dataclass's `__init__` set each field
+    through `object.__setattr__`). It hashes as before (its fields' tuple) and also
+    equals a plain tuple of the same four texts."""
 
     from_node: str
     from_port: str
