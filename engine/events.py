@@ -132,18 +132,18 @@ class LifecycleHooks:
     def __init__(self) -> None:
         self._handlers: dict[type[Event], list[tuple[Handler, bool]]] = {}
         self._any: list[tuple[Handler, bool]] = []
-        self._async = 0  # async handlers subscribed (none: `dispatch` needs no coroutine)
+        self.async_handlers = 0  # async handlers subscribed (none: `dispatch` needs no coroutine, a sync node step none)
 
     def on(self, event_type: type[E], handler: Callable[[E, RunRecord], Any]) -> None:
         is_async = inspect.iscoroutinefunction(handler)
         self._handlers.setdefault(event_type, []).append((handler, is_async))
-        self._async += is_async
+        self.async_handlers += is_async
 
     def on_any(self, handler: Handler) -> None:
         """Subscribe to every event (the GUI bridge and the JSON log use this)."""
         is_async = inspect.iscoroutinefunction(handler)
         self._any.append((handler, is_async))
-        self._async += is_async
+        self.async_handlers += is_async
 
     def remove(self, handler: Handler) -> None:
         for lst in [*self._handlers.values(), self._any]:
@@ -157,12 +157,12 @@ class LifecycleHooks:
         self._count_async()
 
     def _count_async(self) -> None:
-        self._async = sum(a for lst in [*self._handlers.values(), self._any] for _, a in lst)
+        self.async_handlers = sum(a for lst in [*self._handlers.values(), self._any] for _, a in lst)
 
     def dispatch(self, event: Event, run: RunRecord) -> Awaitable[None] | None:
         """`emit` for the hot path: with only plain handlers subscribed they run at once and
         None is returned (no coroutine per event); else the awaitable of `emit`."""
-        if self._async:
+        if self.async_handlers:
             return self.emit(event, run)
         handlers = self._handlers.get(type(event))
         if handlers:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Callable
 from json import encoder as _json_encoder
 from typing import Any
@@ -30,19 +31,46 @@ class MalformedJSON(JSONValueError):
 def compact_encoder(*, default: Callable[[Any], Any] | None, allow_nan: bool) -> Callable[[Any], str]:
     """`JSONEncoder(ensure_ascii=False, separators=(",", ":"), ...).encode` without its
     per-call set-up (a new C encoder, a closure and two isinstance checks: about a third
-    of encoding a node's small output); the text is the same. Each call still gets its
-    own circular-reference markers, so calls from several threads never see each other's."""
+    of encoding a node's small output); the text is the same. Each thread keeps one C encoder
+    with its circular-reference markers, used by one call at a time: a call made while one
+    is under way (a `default` that encodes again) makes one of its own; an error mid-way
+    clears the markers it leaves (those of the containers it was inside), so the next call
+    starts clean."""
     slow = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=default, allow_nan=allow_nan)
     make = getattr(_json_encoder, "c_make_encoder", None)
     if make is None:  # a Python built without the C accelerator
         return slow.encode
     on_other = slow.default  # what the encoder does with a value JSON has no type for
     to_text = _json_encoder.encode_basestring
+    kept = threading.local()  # per thread: its own C encoder and markers
 
     def encode(value: Any) -> str:
-        return "".join(make({}, on_other, to_text, None, ":", ",", False, False, allow_nan)(value, 0))
+        try:
+            own = kept.own
+        except AttributeError:
+            own = kept.own = _Kept(make({}, on_other, to_text, None, ":", ",", False, False, allow_nan))
+        if own.busy:
+            return "".join(make({}, on_other, to_text, None, ":", ",", False, False, allow_nan)(value, 0))
+        own.busy = True
+        try:
+            return "".join(own.encoder(value, 0))
+        except BaseException:
+            own.encoder.markers.clear()
+            raise
+        finally:
+            own.busy = False
 
     return encode
+
+
+class _Kept:
+    """A thread's kept C encoder, and whether a call of that thread is using it."""
+
+    __slots__ = ("busy", "encoder")
+
+    def __init__(self, encoder: Any) -> None:
+        self.encoder = encoder
+        self.busy = False
 
 
 def _refuse_constant(name: str) -> Any:
@@ -94,7 +122,11 @@ def checked_text(value: Any) -> tuple[str | None, bytes | None]:
     if type(value) is dict and len(value) == 1:
         port = next(iter(value))
         if type(port) is str and port.isascii():
-            return _checked(value[port])
+            one = value[port]
+            try:
+                return None, _strict(one).encode()
+            except (ValueError, TypeError, RecursionError):  # refused: encoded again for the words
+                return _checked(one)
     problem, raw = _checked(value)
     return problem, None if raw is None else _port_text(value, raw)
 
@@ -102,7 +134,7 @@ def checked_text(value: Any) -> tuple[str | None, bytes | None]:
 def _checked(value: Any) -> tuple[str | None, bytes | None]:
     """(why `value` cannot be written as strict JSON text, or None; its UTF-8 text when it can)."""
     try:
-        raw = _strict(value).encode("utf-8")
+        raw = _strict(value).encode()
     except UnicodeEncodeError:
         return "it holds text that is not valid Unicode (a lone surrogate such as \\ud800)", None
     except ValueError as exc:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine.errors import NodeError
 from engine.nodes import registry
-from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
+from engine.nodes.base import NodeConfig, NodeContext, NodeResult, SyncNodeSpec
 from engine.nodes.items import PerItem, canonical, check_per_item, item_list, json_type, order_key
 
 Op = Literal["count", "sum", "avg", "min", "max", "list", "first", "last", "concat"]
@@ -116,7 +116,7 @@ def _reduce(ctx: NodeContext, name: str, spec: AggregateField, values: list[Any]
     return sum(nums) / len(nums) if nums else None  # avg
 
 
-class AggregateSpec(NodeSpec):
+class AggregateSpec(SyncNodeSpec):
     type = "aggregate"
     title = "Aggregate"
     category = "Data"
@@ -129,7 +129,7 @@ class AggregateSpec(NodeSpec):
     fields_not_rendered = ("group_by", "fields")
     item_fields = ("group_by", "fields")
 
-    async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
+    def run_now(self, ctx: NodeContext, value: Any) -> NodeResult:
         cfg: AggregateConfig = ctx.config
         items = item_list(ctx, cfg.items, value)
         exprs = {n: PerItem(ctx, f"fields.{n}.value", f.value) for n, f in cfg.fields.items() if f.value}

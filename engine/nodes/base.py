@@ -23,7 +23,12 @@ from engine.recorded_io import RunIO, keep_pending, recording
 if TYPE_CHECKING:
     from engine.model import Node, Workflow
 
-__all__ = ["ContextHost", "Interrupted", "NodeConfig", "NodeContext", "NodeResult", "NodeServices", "NodeSpec"]
+__all__ = [
+    "ContextHost", "ContextScope", "Interrupted", "NodeConfig", "NodeContext", "NodeResult", "NodeServices", "NodeSpec",
+    "SyncNodeSpec",
+]
+
+_new = object.__new__
 
 
 class NodeConfig(BaseModel):
@@ -108,6 +113,29 @@ class ContextHost(Protocol):
         ...
 
 
+class ContextScope:
+    """What every context of one thread of one run shares (made once per thread by the
+    runtime, not once per attempt)."""
+
+    __slots__ = ("execution_id", "outputs_by_name", "services", "sleep", "thread_id", "variables")
+
+    def __init__(
+        self,
+        execution_id: str,
+        thread_id: str,
+        variables: dict[str, Any],
+        outputs_by_name: dict[str, Any],
+        services: NodeServices,
+        sleep: Callable[[float], Awaitable[None]],
+    ) -> None:
+        self.execution_id = execution_id
+        self.thread_id = thread_id
+        self.variables = variables
+        self.outputs_by_name = outputs_by_name
+        self.services = services
+        self.sleep = sleep
+
+
 class NodeContext:
     """Everything one attempt of one node may use.
 
@@ -118,12 +146,11 @@ class NodeContext:
       Either is given, or made on first use by the `host`.
     - `state`: node-private state kept with the node's frame when a pause interrupts it,
       handed back on resume (JSON values only): e.g. the wait node's deadline.
+    - `execution_id`, `thread_id`, `variables`, `outputs_by_name`, `services`, `sleep`:
+      the run's, read from a `ContextScope` the thread's contexts share.
     """
 
-    __slots__ = (
-        "_evaluate", "_host", "_log", "attempt", "config", "execution_id", "node", "outputs_by_name",
-        "raw_config", "services", "sleep", "state", "thread_id", "variables",
-    )
+    __slots__ = ("_evaluate", "_host", "_log", "_scope", "attempt", "config", "node", "raw_config", "state")
 
     def __init__(
         self,
@@ -145,20 +172,57 @@ class NodeContext:
     ) -> None:
         if (log is None or evaluate is None) and host is None:
             raise TypeError("NodeContext needs `log` and `evaluate`, or a `host` that makes them")
+        self._scope = ContextScope(execution_id, thread_id, variables, outputs_by_name, services, sleep)
         self.node = node
         self.config = config
         self.raw_config = raw_config
-        self.execution_id = execution_id
-        self.thread_id = thread_id
         self.attempt = attempt
-        self.variables = variables
-        self.outputs_by_name = outputs_by_name
-        self.services = services
-        self.sleep = sleep
         self._log = log
         self._evaluate = evaluate
         self.state = {} if state is None else state
         self._host = host
+
+    @classmethod
+    def of_attempt(
+        cls, scope: ContextScope, node: Node, config: Any, raw_config: dict[str, Any], attempt: int,
+        state: dict[str, Any], host: ContextHost,
+    ) -> NodeContext:
+        """The runtime's way to make one: positional, with the thread's shared scope (a
+        context per node attempt; keyword arguments and a scope each made a third of a node step)."""
+        ctx = _new(cls)
+        ctx._scope = scope
+        ctx.node = node
+        ctx.config = config
+        ctx.raw_config = raw_config
+        ctx.attempt = attempt
+        ctx.state = state
+        ctx._host = host
+        ctx._log = ctx._evaluate = None
+        return ctx
+
+    @property
+    def execution_id(self) -> str:
+        return self._scope.execution_id
+
+    @property
+    def thread_id(self) -> str:
+        return self._scope.thread_id
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        return self._scope.variables
+
+    @property
+    def outputs_by_name(self) -> dict[str, Any]:
+        return self._scope.outputs_by_name
+
+    @property
+    def services(self) -> NodeServices:
+        return self._scope.services
+
+    @property
+    def sleep(self) -> Callable[[float], Awaitable[None]]:
+        return self._scope.sleep
 
     def __repr__(self) -> str:
         return f"NodeContext(node={self.node.id!r}, thread_id={self.thread_id!r}, attempt={self.attempt})"
@@ -221,6 +285,7 @@ class NodeSpec:
     is_trigger: ClassVar[bool] = False
     side_effects: ClassVar[bool] = False  # re-running it changes the world (email, POST, respond)
     pure: ClassVar[bool] = False  # same input -> same output; checkpoints may be group-committed
+    sync: ClassVar[bool] = False  # `run_now` does the work without waiting (`SyncNodeSpec`)
     default_retry: ClassVar[str] = "none"  # preset name used when the node has no `retry`
     kind: ClassVar[str] = "plain"  # plain | loop | merge | sub_workflow (the runtime's special cases)
     fields_not_rendered: ClassVar[tuple[str, ...]] = ()  # config keys the runtime leaves as text
@@ -245,3 +310,23 @@ class NodeSpec:
 
     async def run(self, ctx: NodeContext, value: Any) -> NodeResult:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def run_now(self, ctx: NodeContext, value: Any) -> NodeResult:  # pragma: no cover - abstract
+        """The work of a type that never waits (`sync`): see `SyncNodeSpec`."""
+        raise NotImplementedError
+
+
+class SyncNodeSpec(NodeSpec):
+    """A node type whose work never waits (no I/O, no sleep): it writes `run_now`, and `run`
+    is `run_now` made awaitable. The runtime calls `run_now` itself when nothing it would
+    await is subscribed: a node step with no coroutine in it. A subclass that writes its own
+    `run` is run by it (`sync` false)."""
+
+    sync = True
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        cls.sync = cls.run is SyncNodeSpec.run
+
+    async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
+        return self.run_now(ctx, value)

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from engine.nodes import registry
-from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
+from engine.nodes.base import NodeConfig, NodeContext, NodeResult, SyncNodeSpec
 from engine.nodes.items import PerItem, check_per_item, item_list
 
 
@@ -32,7 +32,7 @@ class FilterConfig(NodeConfig):
         return check_per_item(v, "condition")
 
 
-class FilterSpec(NodeSpec):
+class FilterSpec(SyncNodeSpec):
     type = "filter"
     title = "Filter"
     category = "Data"
@@ -49,7 +49,7 @@ class FilterSpec(NodeSpec):
     def base_output_ports(self, node: Any) -> list[str]:
         return ["out", "discarded"]
 
-    async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
+    def run_now(self, ctx: NodeContext, value: Any) -> NodeResult:
         cfg: FilterConfig = ctx.config
         condition = PerItem(ctx, "condition", cfg.condition)
         kept: list[Any] = []

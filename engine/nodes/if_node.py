@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from engine.nodes import registry
-from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
+from engine.nodes.base import NodeConfig, NodeContext, NodeResult, SyncNodeSpec
 
 
 class IfConfig(NodeConfig):
@@ -18,7 +18,7 @@ class IfConfig(NodeConfig):
     )
 
 
-class IfSpec(NodeSpec):
+class IfSpec(SyncNodeSpec):
     type = "if"
     title = "If"
     category = "Flow"
@@ -30,7 +30,7 @@ class IfSpec(NodeSpec):
     def base_output_ports(self, node: Any) -> list[str]:
         return ["true", "false"]
 
-    async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
+    def run_now(self, ctx: NodeContext, value: Any) -> NodeResult:
         return NodeResult.out(value, "true" if bool(ctx.config.condition) else "false")
 
 

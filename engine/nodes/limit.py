@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from engine.nodes import registry
-from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
+from engine.nodes.base import NodeConfig, NodeContext, NodeResult, SyncNodeSpec
 from engine.nodes.items import item_list
 
 
@@ -21,7 +21,7 @@ class LimitConfig(NodeConfig):
     )
 
 
-class LimitSpec(NodeSpec):
+class LimitSpec(SyncNodeSpec):
     type = "limit"
     title = "Limit"
     category = "Data"
@@ -30,7 +30,7 @@ class LimitSpec(NodeSpec):
     config_model = LimitConfig
     pure = True
 
-    async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
+    def run_now(self, ctx: NodeContext, value: Any) -> NodeResult:
         cfg: LimitConfig = ctx.config
         items = item_list(ctx, cfg.items, value)
         if cfg.count == 0:

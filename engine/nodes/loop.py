@@ -14,7 +14,7 @@ from pydantic import Field
 
 from engine.errors import NodeError
 from engine.nodes import registry
-from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
+from engine.nodes.base import NodeConfig, NodeContext, NodeResult, SyncNodeSpec
 from engine.nodes.items import json_type
 
 
@@ -27,7 +27,7 @@ class LoopConfig(NodeConfig):
     )
 
 
-class LoopSpec(NodeSpec):
+class LoopSpec(SyncNodeSpec):
     type = "loop"
     title = "Loop over items"
     category = "Flow"
@@ -43,7 +43,7 @@ class LoopSpec(NodeSpec):
     def base_output_ports(self, node: Any) -> list[str]:
         return ["loop", "done"]
 
-    async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
+    def run_now(self, ctx: NodeContext, value: Any) -> NodeResult:
         cfg: LoopConfig = ctx.config
         items = cfg.items
         if not isinstance(items, list):

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from engine.nodes import registry
-from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
+from engine.nodes.base import NodeConfig, NodeContext, NodeResult, SyncNodeSpec
 
 
 class ManualTriggerConfig(NodeConfig):
     """No settings: the run's inputs are the payload."""
 
 
-class ManualTriggerSpec(NodeSpec):
+class ManualTriggerSpec(SyncNodeSpec):
     type = "manual_trigger"
     title = "Manual trigger"
     category = "Triggers"
@@ -24,7 +24,7 @@ class ManualTriggerSpec(NodeSpec):
     is_trigger = True
     pure = True
 
-    async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
+    def run_now(self, ctx: NodeContext, value: Any) -> NodeResult:
         return NodeResult.out({} if value is None else value)
 
 

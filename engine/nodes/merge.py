@@ -12,7 +12,7 @@ from pydantic import Field
 
 from engine.errors import NodeError
 from engine.nodes import registry
-from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
+from engine.nodes.base import NodeConfig, NodeContext, NodeResult, SyncNodeSpec
 
 
 class MergeConfig(NodeConfig):
@@ -21,7 +21,7 @@ class MergeConfig(NodeConfig):
     )
 
 
-class MergeSpec(NodeSpec):
+class MergeSpec(SyncNodeSpec):
     type = "merge"
     title = "Merge"
     category = "Flow"
@@ -33,7 +33,7 @@ class MergeSpec(NodeSpec):
     pure = True
     kind = "merge"
 
-    async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
+    def run_now(self, ctx: NodeContext, value: Any) -> NodeResult:
         if not isinstance(value, list):
             raise NodeError(
                 f"merge expects the list of arrived values from the runtime, got {type(value).__name__}"

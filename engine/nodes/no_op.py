@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from engine.nodes import registry
-from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
+from engine.nodes.base import NodeConfig, NodeContext, NodeResult, SyncNodeSpec
 
 
-class NoOpSpec(NodeSpec):
+class NoOpSpec(SyncNodeSpec):
     type = "no_op"
     title = "No operation"
     category = "Flow"
@@ -17,7 +17,7 @@ class NoOpSpec(NodeSpec):
     config_model = NodeConfig
     pure = True
 
-    async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
+    def run_now(self, ctx: NodeContext, value: Any) -> NodeResult:
         return NodeResult.out(value)
 
 

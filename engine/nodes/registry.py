@@ -138,10 +138,15 @@ def all_specs() -> list[NodeSpec]:
 def has_expression(value: Any) -> bool:
     """True if any string inside `value` holds `{{` (asked of every node's config before
     a run: a loop, not a generator per container)."""
-    if isinstance(value, str):
-        return "{{" in value
-    if isinstance(value, dict):
+    t = type(value)
+    if t is dict:  # the plain types first: no isinstance call for a config's own dicts
         items: Any = value.values()
+    elif t is list:
+        items = value
+    elif t is str or isinstance(value, str):
+        return "{{" in value
+    elif isinstance(value, dict):
+        items = value.values()
     elif isinstance(value, list):
         items = value
     else:

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from engine.nodes import registry
-from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
+from engine.nodes.base import NodeConfig, NodeContext, NodeResult, SyncNodeSpec
 from engine.nodes.items import PerItem, canonical, check_per_item, item_list
 
 
@@ -31,7 +31,7 @@ class RemoveDuplicatesConfig(NodeConfig):
         return check_per_item(v, "key")
 
 
-class RemoveDuplicatesSpec(NodeSpec):
+class RemoveDuplicatesSpec(SyncNodeSpec):
     type = "remove_duplicates"
     title = "Remove duplicates"
     category = "Data"
@@ -42,7 +42,7 @@ class RemoveDuplicatesSpec(NodeSpec):
     fields_not_rendered = ("key",)
     item_fields = ("key",)
 
-    async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
+    def run_now(self, ctx: NodeContext, value: Any) -> NodeResult:
         cfg: RemoveDuplicatesConfig = ctx.config
         items = item_list(ctx, cfg.items, value)
         key = PerItem(ctx, "key", cfg.key) if cfg.key is not None else None

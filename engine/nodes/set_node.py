@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from engine.nodes import registry
-from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
+from engine.nodes.base import NodeConfig, NodeContext, NodeResult, SyncNodeSpec
 
 
 class SetConfig(NodeConfig):
@@ -22,7 +22,7 @@ class SetConfig(NodeConfig):
     )
 
 
-class SetSpec(NodeSpec):
+class SetSpec(SyncNodeSpec):
     type = "set"
     title = "Set fields"
     category = "Data"
@@ -31,7 +31,7 @@ class SetSpec(NodeSpec):
     config_model = SetConfig
     pure = True
 
-    async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
+    def run_now(self, ctx: NodeContext, value: Any) -> NodeResult:
         cfg: SetConfig = ctx.config
         if cfg.keep_input and isinstance(value, dict):
             return NodeResult({"out": {**value, **cfg.values}})

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from engine.nodes import registry
-from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
+from engine.nodes.base import NodeConfig, NodeContext, NodeResult, SyncNodeSpec
 from engine.nodes.items import PerItem, check_per_item, item_list, order_key
 
 
@@ -33,7 +33,7 @@ class SortConfig(NodeConfig):
         return check_per_item(v, "key")
 
 
-class SortSpec(NodeSpec):
+class SortSpec(SyncNodeSpec):
     type = "sort"
     title = "Sort"
     category = "Data"
@@ -44,7 +44,7 @@ class SortSpec(NodeSpec):
     fields_not_rendered = ("key",)
     item_fields = ("key",)
 
-    async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
+    def run_now(self, ctx: NodeContext, value: Any) -> NodeResult:
         cfg: SortConfig = ctx.config
         items = item_list(ctx, cfg.items, value)
         if cfg.key is None:

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from engine.nodes import registry
-from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
+from engine.nodes.base import NodeConfig, NodeContext, NodeResult, SyncNodeSpec
 
 RESERVED_PORTS = ("default", "error")
 
@@ -51,7 +51,7 @@ class SwitchConfig(NodeConfig):
         return v
 
 
-class SwitchSpec(NodeSpec):
+class SwitchSpec(SyncNodeSpec):
     type = "switch"
     title = "Switch"
     category = "Flow"
@@ -69,7 +69,7 @@ class SwitchSpec(NodeSpec):
         )
         return [*names, "default"]
 
-    async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
+    def run_now(self, ctx: NodeContext, value: Any) -> NodeResult:
         cfg: SwitchConfig = ctx.config
         for name, match in cfg.cases.items():
             if json_equal(cfg.value, match):

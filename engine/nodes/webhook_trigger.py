@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from engine.nodes import registry
-from engine.nodes.base import NodeConfig, NodeContext, NodeResult, NodeSpec
+from engine.nodes.base import NodeConfig, NodeContext, NodeResult, SyncNodeSpec
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _PATH_RE = re.compile(r"^[A-Za-z0-9._~\-]+(/[A-Za-z0-9._~\-]+)*$")
@@ -62,7 +62,7 @@ def normalize_payload(value: Any) -> dict[str, Any]:
     return {"headers": {}, "query": {}, "body": None, **value}
 
 
-class WebhookTriggerSpec(NodeSpec):
+class WebhookTriggerSpec(SyncNodeSpec):
     type = "webhook_trigger"
     title = "Webhook trigger"
     category = "Triggers"
@@ -76,7 +76,7 @@ class WebhookTriggerSpec(NodeSpec):
     pure = True
     fields_not_rendered = ("path", "method")
 
-    async def run(self, ctx: NodeContext, value: Any) -> NodeResult:
+    def run_now(self, ctx: NodeContext, value: Any) -> NodeResult:
         return NodeResult.out(normalize_payload(value))
 
 

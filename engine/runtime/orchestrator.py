@@ -25,9 +25,10 @@ from engine import expressions
 from engine.errors import EngineError, ExpressionError, NodeError, RunTakenOver
 from engine.jsonvalue import checked_text
 from engine.model import Node, Workflow
-from engine.nodes.base import Interrupted, NodeContext, NodeServices, NodeSpec
+from engine.nodes.base import ContextScope, Interrupted, NodeContext, NodeServices, NodeSpec
 from engine.runtime.control import RunControl
 from engine.runtime.debug import Debugger, ancestors, request_paused_at
+from engine.runtime.node_run import NodeLog, NodeRun, RunFailed, check_visits
 from engine.runtime.plan import Plan
 from engine.runtime.record import (
     CANCELLED,
@@ -69,52 +70,6 @@ class Recorder(Protocol):
     def node_finished(self, th: ThreadRecord, node_id: str | None, *, now: bool, output: Any = NO_OUTPUT, raw: bytes | None = None) -> None: ...
 
 
-class RunFailed(Exception):
-    def __init__(self, error: dict[str, Any]) -> None:
-        super().__init__(error.get("message"))
-        self.error = error
-
-
-class _NodeRun:
-    """One node's run across its attempts (what the steps of `_run_node` share). It is
-    also its contexts' host: the node's logger, names and `evaluate` are made only when
-    asked for (most nodes never ask)."""
-
-    __slots__ = (
-        "attempt", "attempts", "duration", "frame", "info", "node", "node_state", "orch", "plan", "raw", "side", "spec",
-        "started", "t0", "th",
-    )
-
-    def __init__(self, orch: Orchestrator, th: ThreadRecord, plan: Plan, node: Node, spec: NodeSpec, frame: Frame) -> None:
-        self.orch = orch
-        self.th = th
-        self.plan = plan
-        self.node = node
-        self.spec = spec
-        self.frame = frame
-        self.attempt = frame.attempt
-        attempts = th.attempts.get(node.id)
-        if attempts is None:
-            attempts = th.attempts[node.id] = []
-        self.attempts: list[dict[str, Any]] = attempts
-        self.node_state: dict[str, Any] = dict(frame.state) if frame.state else {}
-        self.side = node.id in plan.side_effects
-        self.started = 0.0
-        self.t0 = 0.0
-        self.duration = 0.0
-        self.info = False  # log lines at INFO wanted (asked once per attempt)
-        self.raw: bytes | None = None  # the UTF-8 JSON text of a one-port output, made by its check
-
-    def names(self) -> dict[str, Any]:
-        return self.orch._names(self.th, self.plan, self.frame.value)
-
-    def node_log(self) -> _NodeLog:
-        return self.orch._node_log(self.node.id)
-
-    def evaluate(self, expression: str, extra: dict[str, Any] | None = None) -> Any:
-        return self.orch._evaluate(self.th, self.plan, self.node, self.frame.value, expression, extra)
-
-
 class Orchestrator:
     """Runs a RunRecord of a workflow to its end, a pause, a cancel or a failure."""
 
@@ -140,7 +95,8 @@ class Orchestrator:
         self._exec_names: dict[str, Any] | None = None
         # thread id -> (its `nodes` map, its variables, the execution names, the names made of them)
         self._base_names: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
-        self._node_logs: dict[str, _NodeLog] = {}  # node id -> its logger (up to NODE_LOGS_KEPT)
+        self._node_logs: dict[str, NodeLog] = {}  # node id -> its logger (up to NODE_LOGS_KEPT)
+        self._scopes: dict[str, ContextScope] = {}  # thread id -> what its nodes' contexts share
         self._http: Any = None  # engine.http_client.SharedHttpClient, made on first use
         self._load_workflow_fn = load_workflow
         self._credential_fn = credential
@@ -281,6 +237,7 @@ class Orchestrator:
         by_type = plan.by_type
         back_edges = plan.routing.back_edges
         max_visits = plan.wf.max_node_visits
+        hooks, w_started = self.hooks, self._w_started
         while True:
             while stack:
                 if control.pause_requested or control.cancel_requested:
@@ -313,8 +270,13 @@ class Orchestrator:
                 if frame.attempt == 0:
                     attempts = th.attempts.get(node.id)
                     if attempts is not None and len(attempts) >= max_visits:
-                        self._check_visits(th, plan, node)
-                await self._run_node(th, plan, node, spec, frame)
+                        check_visits(th, plan, node)
+                if spec.sync and not (w_started and hooks.async_handlers):
+                    pending = self._run_now(th, plan, node, spec, frame)
+                    if pending is not None:
+                        await pending
+                else:
+                    await self._run_node(th, plan, node, spec, frame)
                 if debugger.active:
                     debugger.after_node(th, node.id)
             if not th.waiting:
@@ -325,27 +287,6 @@ class Orchestrator:
             waiting = th.waiting.pop(merge_id)
             incoming = plan.routing.incoming.get(merge_id, [])
             stack.append(Frame(merge_id, [waiting[i] for i in incoming if i in waiting], kind="merge_fire"))
-
-    @staticmethod
-    def _check_visits(th: ThreadRecord, plan: Plan, node: Node) -> None:
-        """Fail the run when a node on a cycle is about to run more often than the workflow
-        allows (a cycle that never takes its way out). Counted from the attempt records, so
-        the bound holds across a pause and a resume."""
-        limit = plan.wf.max_node_visits
-        attempts = th.attempts.get(node.id)
-        if attempts is None or len(attempts) < limit or node.id not in plan.routing.cyclic:
-            return  # a loop body's runs are bounded by its loop's items, not by this
-        visits = sum(1 for a in attempts if a["attempt"] == 1 and a["status"] not in ("paused", "retry_now", "give_up"))
-        if visits >= limit:
-            th.node_status[node.id] = "failed"
-            raise RunFailed({
-                "message": f"node {node.name!r} would run more than {limit} times (the workflow's max_node_visits): "
-                "a cycle that does not end?",
-                "type": "MaxNodeVisits",
-                "node_id": node.id,
-                "attempt": 0,
-                "traceback": "",
-            })
 
     def _names(self, th: ThreadRecord, plan: Plan, value: Any) -> dict[str, Any]:
         """The names a node's expressions see: the thread's names, made once and copied per
@@ -381,7 +322,34 @@ class Orchestrator:
         if node.pin is not None and self.record.debug.pins:
             await self._use_pin(th, plan, node, spec)
             return
-        run = _NodeRun(self, th, plan, node, spec, frame)
+        await self._attempts(NodeRun(self, th, plan, node, spec, frame))
+
+    def _run_now(self, th: ThreadRecord, plan: Plan, node: Node, spec: NodeSpec, frame: Frame) -> Awaitable[None] | None:
+        """`_run_node` of a node whose type never waits (`spec.sync`) when no NodeStarted
+        subscriber is to be awaited (the caller checked): its first attempt is made here,
+        with no coroutine; a failed one goes on along `_attempts` (retries, on_error).
+        Returns what is left to await, if anything."""
+        if node.disabled or (node.pin is not None and self.record.debug.pins):
+            return self._run_node(th, plan, node, spec, frame)
+        run = NodeRun(self, th, plan, node, spec, frame)
+        run.attempt += 1
+        try:
+            self._begin(run)  # awaits nothing here: no async NodeStarted subscriber
+            result = spec.run_now(self._context(run), frame.value)
+            self._check_output(run, result)
+        except Exception as exc:
+            return self._attempts(run, exc)
+        return self._on_success(run, result)
+
+    async def _attempts(self, run: NodeRun, failed: Exception | None = None) -> None:
+        """Attempts under the node's retry policy, then success or error handling. `failed`:
+        the first attempt was made by `_run_now` and raised this."""
+        if failed is not None:
+            if isinstance(failed, Interrupted):
+                await self._on_interrupted(run, failed)  # raises
+            if not await self._on_error(run, failed):
+                return
+            del failed
         while True:
             run.attempt += 1
             try:
@@ -427,8 +395,8 @@ class Orchestrator:
         if skipped:
             await self._report_skipped(th, skipped)
 
-    async def _attempt_once(self, run: _NodeRun) -> Any:
-        """One attempt: render and validate the config, then await the node (as a task unless pure)."""
+    def _begin(self, run: NodeRun) -> Awaitable[None] | None:
+        """An attempt starts: statuses, times, the recorder, NodeStarted (what is left to await)."""
         th, node, rec = run.th, run.node, self.record
         node_id = node.id
         th.in_flight = node_id
@@ -441,24 +409,30 @@ class Orchestrator:
         if self.recorder is not None:
             self.recorder.node_started(th, run.frame, run.side)
         if self._w_started:
-            pending = self.hooks.dispatch(ev.NodeStarted(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node_id, attempt=run.attempt, side_effects=run.side), rec)
-            if pending is not None:
-                await pending
-        cfg, raw = run.plan.config(node, run.names)
-        ctx = NodeContext(
-            node=node,
-            config=cfg,
-            raw_config=raw,
-            execution_id=rec.execution_id,
-            thread_id=th.thread_id,
-            attempt=run.attempt,
-            variables=th.variables,
-            outputs_by_name=th.outputs,
-            services=self.services,
-            sleep=self._sleep,
-            state=run.node_state,
-            host=run,  # the node's logger and `evaluate`, made if it asks
-        )
+            return self.hooks.dispatch(ev.NodeStarted(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node_id, attempt=run.attempt, side_effects=run.side), rec)
+        return None
+
+    def _context(self, run: NodeRun) -> NodeContext:
+        """Render and validate the node's config; its context for this attempt."""
+        th = run.th
+        cfg, raw = run.plan.config(run.node, run.names)
+        scope = self._scopes.get(th.thread_id)
+        if scope is None or scope.variables is not th.variables:
+            scope = self._scopes[th.thread_id] = ContextScope(self.record.execution_id, th.thread_id, th.variables, th.outputs, self.services, self._sleep)
+        return NodeContext.of_attempt(scope, run.node, cfg, raw, run.attempt, run.node_state, run)  # the node's logger and `evaluate`, made if it asks
+
+    @staticmethod
+    def _check_output(run: NodeRun, result: Any) -> None:
+        problem, run.raw = checked_text(result.outputs)  # refused here, never in the checkpoint
+        if problem:
+            raise NodeError(f"the node's output cannot be stored: {problem}", error_type="unstorable")
+
+    async def _attempt_once(self, run: NodeRun) -> Any:
+        """One attempt: render and validate the config, then await the node (as a task unless pure)."""
+        pending = self._begin(run)
+        if pending is not None:
+            await pending
+        ctx = self._context(run)
         spec = run.spec
         if spec.pure:
             result = await spec.run(ctx, run.frame.value)
@@ -471,12 +445,10 @@ class Orchestrator:
             finally:
                 control.current_task = None
                 del task  # a failed task's error holds this frame (its traceback): else a cycle
-        problem, run.raw = checked_text(result.outputs)  # refused here, never in the checkpoint
-        if problem:
-            raise NodeError(f"the node's output cannot be stored: {problem}", error_type="unstorable")
+        self._check_output(run, result)
         return result
 
-    async def _on_interrupted(self, run: _NodeRun, stop: BaseException) -> None:
+    async def _on_interrupted(self, run: NodeRun, stop: BaseException) -> None:
         """Pause or cancel in the middle of an attempt: record it, requeue on pause, re-raise."""
         th, node, rec = run.th, run.node, self.record
         reason = stop.reason if isinstance(stop, Interrupted) else self.control.reason()
@@ -493,7 +465,7 @@ class Orchestrator:
             await self.hooks.emit(ev.NodeFinished(execution_id=rec.execution_id, thread_id=th.thread_id, node_id=node.id, status=status, duration_ms=duration, attempt=run.attempt, side_effects=run.side, pure=run.spec.pure), rec)
         raise Interrupted(reason) from None
 
-    def _requeue(self, run: _NodeRun, attempts_made: int) -> None:
+    def _requeue(self, run: NodeRun, attempts_made: int) -> None:
         """Push a paused node back on its stack, so a resume runs it next (with its state)."""
         frame = run.frame
         frame.attempt = attempts_made
@@ -501,7 +473,7 @@ class Orchestrator:
         run.th.stack.append(frame)
         run.th.in_flight = None
 
-    async def _on_error(self, run: _NodeRun, exc: Exception) -> bool:
+    async def _on_error(self, run: NodeRun, exc: Exception) -> bool:
         """A failed attempt: True to try again (after the back-off), else apply `on_error`.
 
         `fail` ends the run (RunFailed), `route` sends the error object on the `error`
@@ -540,7 +512,7 @@ class Orchestrator:
             raise RunFailed(err) from None
         return False
 
-    async def _back_off(self, run: _NodeRun, policy: RetryPolicy, err: dict[str, Any]) -> bool:
+    async def _back_off(self, run: NodeRun, policy: RetryPolicy, err: dict[str, Any]) -> bool:
         """Wait before the next attempt: True to retry, False when told to give up.
 
         `retry-now` ends the wait at once, `give-up` ends the retrying; both are
@@ -565,7 +537,7 @@ class Orchestrator:
             run.attempts.append(attempt_entry(run.attempt, outcome, time.time(), 0.0, err if outcome == "give_up" else None))
         return outcome != "give_up"
 
-    def _on_success(self, run: _NodeRun, result: Any) -> Awaitable[None] | None:
+    def _on_success(self, run: NodeRun, result: Any) -> Awaitable[None] | None:
         """Store the output, push the successors; a loop starts its iterations instead.
         Returns what is left to await (async subscribers, skipped nodes to report), if anything."""
         th, node, rec = run.th, run.node, self.record
@@ -612,12 +584,12 @@ class Orchestrator:
             names.update(extra)
         return expressions.evaluate(expr, names, node_id=node.id)
 
-    def _node_log(self, node_id: str) -> _NodeLog:
+    def _node_log(self, node_id: str) -> NodeLog:
         got = self._node_logs.get(node_id)
         if got is None:
             if len(self._node_logs) >= NODE_LOGS_KEPT:  # most nodes run once: keep a few, not one per node
                 self._node_logs.clear()
-            got = self._node_logs[node_id] = _NodeLog(log, self.record.execution_id, node_id)
+            got = self._node_logs[node_id] = NodeLog(log, self.record.execution_id, node_id)
         return got
 
     def _execution_names(self) -> dict[str, Any]:
@@ -642,6 +614,20 @@ class Orchestrator:
         out = routing.out
         counts = th.edge_counts
         node_id = node.id
+        if len(outputs) == 1 and node_id not in plan.multi_port:  # one port, no other to skip
+            for port, value in outputs.items():
+                routes = out.get((node_id, port))
+                if routes is None:
+                    th.last_output = value
+                elif len(routes) == 1:
+                    to_node, to_port, conn = routes[0]
+                    th.stack.append(Frame(to_node, value, to_port, conn))
+                    counts[conn] = counts.get(conn, 0) + 1
+                else:
+                    th.stack.extend([Frame(to_node, value, to_port, conn) for to_node, to_port, conn in reversed(routes)])
+                    for _, _, conn in routes:
+                        counts[conn] = counts.get(conn, 0) + 1
+            return []
         frames: list[Frame] = []
         for port, value in outputs.items():
             routes = out.get((node_id, port))
@@ -783,16 +769,3 @@ class Orchestrator:
                 await self._http.aclose()
             except Exception:  # closing must never turn a finished run into a failure
                 log.debug("closing the HTTP client failed", exc_info=True)
-
-
-class _NodeLog(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """Prefixes every node log line with the execution and node ids (for people reading the
-    file) and carries them as the record's `execution_id` / `node_id` fields (for programs)."""
-
-    def __init__(self, logger: logging.Logger, execution_id: str, node_id: str) -> None:
-        super().__init__(logger, {"execution_id": execution_id, "node_id": node_id})
-
-    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        extra = self.extra or {}
-        kwargs["extra"] = {**(kwargs.get("extra") or {}), **extra}  # a node's own fields (code.py's "source") stay
-        return f"execution={extra['execution_id']} node={extra['node_id']} {msg}", kwargs

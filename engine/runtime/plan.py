@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pydantic import ValidationError  # loaded with the node specs anyway
+from pydantic import BaseModel, ValidationError  # loaded with the node specs anyway
 
 from engine import expressions
 from engine.errors import NodeError
@@ -37,56 +37,83 @@ def _per_type(spec: NodeSpec, method: str) -> bool:
     return getattr(type(spec), method) is getattr(NodeSpec, method)
 
 
+_MODEL_VALIDATE = BaseModel.model_validate.__func__  # type: ignore[attr-defined]
+_validators: dict[type[BaseModel], Callable[[Any], Any]] = {}
+
+
+def validator(model: type[BaseModel]) -> Callable[[Any], Any]:
+    """`model.model_validate`, as its schema validator's own `validate_python` when the model
+    does not override it: what `model_validate` calls with every option left unset, without
+    passing six keyword arguments through two calls (about a third of validating a small config)."""
+    got = _validators.get(model)
+    if got is None:
+        if getattr(model.model_validate, "__func__", None) is _MODEL_VALIDATE:
+            got = model.__pydantic_validator__.validate_python
+        else:
+            got = model.model_validate
+        _validators[model] = got
+    return got
+
+
 class Plan:
     """Per-workflow facts computed once: specs, routing, policies, names."""
 
     def __init__(self, wf: Workflow) -> None:
-        from engine.nodes.registry import get_spec
-        from engine.nodes.registry import has_expression as has_expr
-
         self.wf = wf
         # no per-node maps of its own where the model has one: the nodes are the model's
         # index, a spec is found through the node's type, and of the routing only the
         # merges' inputs are kept (the orchestrator reads no other node's)
         self.nodes: Mapping[str, Node] = wf.by_id
-        self.by_type: dict[str, NodeSpec] = {t: get_spec(t) for t in dict.fromkeys(n.type for n in wf.nodes)}
+        self.by_type: dict[str, NodeSpec] = {}
+        # per-node facts as sets of the nodes they hold for (and retry policies only where
+        # a node sets its own): a dict entry per node and fact was ~300 bytes a node
+        self.policies: dict[str, RetryPolicy] = {}
+        self.side_effects: frozenset[str] = frozenset()
+        self.multi_port: frozenset[str] = frozenset()
+        self.static: frozenset[str] = frozenset()  # configs without an expression (usually the fewer)
+        self.triggers: list[str] = []
+        self._facts(wf)
         by_type = self.by_type
         self.specs = SpecsByNode(self.nodes, by_type)
         self.routing = Routing.build(wf)
         merges = {t for t, s in by_type.items() if s.kind == "merge"}
         self.routing.incoming = {k: v for k, v in self.routing.incoming.items() if self.nodes[k].type in merges} if merges else {}
-        # per-node facts as sets of the nodes they hold for (and retry policies only where
-        # a node sets its own): a dict entry per node and fact was ~300 bytes a node
-        self.policies: dict[str, RetryPolicy] = {
-            n.id: policy_for(n.retry, by_type[n.type].default_retry) for n in wf.nodes if n.retry is not None
-        }
-        self.side_effects = self._nodes_where(wf, "has_side_effects", lambda spec, n: spec.has_side_effects(n))
-        self.multi_port = self._nodes_where(
-            wf, "output_ports", lambda spec, n: spec.kind != "loop" and len(spec.output_ports(n)) > 1
-        )
-        self.static = frozenset(n.id for n in wf.nodes if not has_expr(n.config))  # usually the fewer
         self.static_cfg: dict[str, Any] = {}
-        self.triggers = [n.id for n in wf.nodes if by_type[n.type].is_trigger]
 
-    def _nodes_where(self, wf: Workflow, method: str, test: Callable[[NodeSpec, Node], bool]) -> frozenset[str]:
-        """The nodes `test` holds for, asked once per type and `on_error` where the type's
-        answer does not depend on the node (most types: a chain of 2,000 `set` nodes asks once)."""
-        methods = (method, "base_output_ports") if method == "output_ports" else (method,)
-        fixed = {t: all(_per_type(spec, m) for m in methods) for t, spec in self.by_type.items()}
-        known: dict[tuple[str, str], bool] = {}
-        found = []
+    def _facts(self, wf: Workflow) -> None:
+        """Specs by type and the per-node facts, in one pass over the nodes. A type whose
+        answers depend on its `on_error` only (it overrides neither `has_side_effects` nor
+        the output ports) is asked once per `on_error`: a chain of 2,000 `set` nodes, once."""
+        from engine.nodes.registry import get_spec
+        from engine.nodes.registry import has_expression as has_expr
+
         by_type = self.by_type
+        fixed: dict[str, bool] = {}
+        known: dict[tuple[str, str], tuple[bool, bool]] = {}  # (type, on_error) -> (side effects, several ports)
+        side, multi, static, triggers, policies = [], [], [], self.triggers, self.policies
         for n in wf.nodes:
-            if fixed[n.type]:
-                key = (n.type, n.on_error)
-                hit = known.get(key)
-                if hit is None:
-                    hit = known[key] = test(by_type[n.type], n)
-            else:
-                hit = test(by_type[n.type], n)
-            if hit:
-                found.append(n.id)
-        return frozenset(found)
+            node_id, t = n.id, n.type
+            spec = by_type.get(t)
+            if spec is None:
+                spec = by_type[t] = get_spec(t)
+                fixed[t] = all(_per_type(spec, m) for m in ("has_side_effects", "output_ports", "base_output_ports"))
+            key = (t, n.on_error)
+            facts = known.get(key)
+            if facts is None:
+                facts = (spec.has_side_effects(n), spec.kind != "loop" and len(spec.output_ports(n)) > 1)
+                if fixed[t]:
+                    known[key] = facts
+            if facts[0]:
+                side.append(node_id)
+            if facts[1]:
+                multi.append(node_id)
+            if spec.is_trigger:
+                triggers.append(node_id)
+            if n.retry is not None:
+                policies[node_id] = policy_for(n.retry, spec.default_retry)
+            if not has_expr(n.config):
+                static.append(node_id)
+        self.side_effects, self.multi_port, self.static = frozenset(side), frozenset(multi), frozenset(static)
 
     def policy(self, node: Node) -> RetryPolicy:
         """The node's retry policy: its own, else its type's default."""
@@ -108,7 +135,8 @@ class Plan:
     @staticmethod
     def _validate(node: Node, spec: NodeSpec, raw: dict[str, Any]) -> Any:
         try:
-            return spec.config_model.model_validate(raw)
+            model = spec.config_model
+            return (_validators.get(model) or validator(model))(raw)
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
             field = "config." + ".".join(str(p) for p in first["loc"])

@@ -93,3 +93,60 @@ def test_a_one_port_output_is_checked_as_the_whole_output_is(value: Any) -> None
     for outputs in ({"out": value}, {"é": value}):
         problem, raw = _checked(outputs)
         assert checked_text(outputs) == (problem, None if raw is None else _port_text(outputs, raw))
+
+
+@given(st.lists(values, min_size=1, max_size=6))
+def test_the_kept_encoder_after_refusals_writes_what_a_new_one_writes(batch: list[Any]) -> None:
+    """One C encoder serves call after call: a call that fails mid-way (a circular value, NaN,
+    a key of no JSON type) leaves nothing behind that changes a later call's outcome, also
+    for values holding the very containers the failed call was inside."""
+    shared: list[Any] = [{"k": 1}]
+    for mode, slow in SLOW.items():
+        fast = FAST[mode]
+        for value in batch:
+            box: list[Any] = [value, shared]
+            box.append(box)  # refused when the encoder is inside `box` (and was inside `shared`)
+            _same(fast, slow, box)
+            box.pop()  # now a value like any other: no marker of the refusal may be left
+            _same(fast, slow, box)
+            _same(fast, slow, {"x": box})
+
+
+def _same(fast: Any, slow: Any, value: Any) -> None:
+    got, want = _outcome(fast, value), _outcome(slow, value)
+    assert got[0] == want[0] and ("object at 0x" in want[1] or got == want)
+
+
+def test_another_thread_and_a_nested_call_get_their_own_encoder() -> None:
+    """A call from another thread, or one made inside a call (a `default` that encodes),
+    never shares the kept encoder's markers with the call under way."""
+    import threading
+
+    inner: list[str] = []
+
+    def default(obj: Any) -> Any:
+        inner.append(nested(obj.payload))
+        return "seen"
+
+    class Marked:
+        def __init__(self, payload: Any) -> None:
+            self.payload = payload
+
+    nested = compact_encoder(default=default, allow_nan=True)
+    same = {"a": [1, 2]}
+    assert nested([same, Marked(same), same]) == '[{"a":[1,2]},"seen",{"a":[1,2]}]'
+    assert inner == ['{"a":[1,2]}']
+    got: list[str] = []
+
+    def other_thread() -> None:  # its own kept encoder: a refusal there leaves this thread's alone
+        loop: list[Any] = []
+        loop.append(loop)
+        got.append(_outcome(FAST[(False, None)], loop)[1])
+        got.append(FAST[(False, None)]({"t": [same, same]}))
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    worker.join()
+    assert got == ["Circular reference detected", '{"t":[{"a":[1,2]},{"a":[1,2]}]}']
+    assert FAST[(False, None)]([same, same]) == '[{"a":[1,2]},{"a":[1,2]}]'
+
