@@ -10,7 +10,10 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.model import WorkflowVersion
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> dict[str, Callable[[argparse.Namespace], int]]:
@@ -51,7 +54,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return asyncio.run(worker.run())
 
 
-def run_queued(args: argparse.Namespace, workflow: Any, version: tuple[str | None, str | None] = (None, None)) -> int:
+def run_queued(args: argparse.Namespace, workflow: Any, version: WorkflowVersion = (None, None)) -> int:
     """`run FILE --queue`: enqueue, print the id, follow the execution to its end. `version`:
     the workflow's (content hash, canonical document) as its file's load found them."""
     import os
@@ -65,7 +68,7 @@ def run_queued(args: argparse.Namespace, workflow: Any, version: tuple[str | Non
         service.close()
 
 
-async def _enqueue_and_follow(args: argparse.Namespace, service: Any, workflow: Any, path: str, version: tuple[str | None, str | None]) -> int:
+async def _enqueue_and_follow(args: argparse.Namespace, service: Any, workflow: Any, path: str, version: WorkflowVersion) -> int:
     from engine.cli import _report_run
     from engine.queue.client import QueueClient
 

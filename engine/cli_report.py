@@ -63,15 +63,18 @@ _float_text = float.__repr__  # how json writes a finite float
 _attempt_fields = operator.itemgetter("attempt", "status", "duration_ms", "error", "started_at")
 
 
-def _attempts_text(attempts: dict[str, list[dict[str, Any]]]) -> str:
-    """`outputs_and_attempts`' attempts as `dumps_strict` writes them. An attempt whose
-    fields have their usual types is formatted directly (no dict per attempt, no key
-    encoded again); anything else goes through the encoder (a NaN raises ValueError)."""
+def _attempts_parts(attempts: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """`outputs_and_attempts`' attempts as `dumps_strict` writes them, one text per node
+    (`"node": [...]`), to be joined with ", ". A node's only attempt whose fields have
+    their usual types (the common case) is formatted here in line (no dict per attempt,
+    no key encoded again, no call but the time's); anything else goes through the
+    encoder (a NaN raises ValueError)."""
     from engine.runtime.record import iso
     from engine.runtime.status import attempt_view
 
     ascii_text = json.encoder.encode_basestring_ascii
     fields = _attempt_fields
+    statuses: dict[str, str] = {}  # a status word's JSON text: a handful per run
 
     def one(a: dict[str, Any]) -> str:
         try:
@@ -83,17 +86,37 @@ def _attempts_text(attempts: dict[str, list[dict[str, Any]]]) -> str:
             return f'{{"attempt": {n}, "status": {ascii_text(status)}, "duration_ms": {_float_text(took)}, "error": {err}, "started_at": "{iso(started)}"}}'
         return _report_encode(attempt_view(a))
 
-    # a node's only attempt (the common case) without `map` and `join`
-    out = [f"{ascii_text(node)}: [{one(lst[0]) if len(lst) == 1 else ', '.join(map(one, lst))}]" for node, lst in attempts.items()]
-    return "{" + ", ".join(out) + "}"
+    out: list[str] = []
+    append = out.append
+    for node, lst in attempts.items():
+        if len(lst) == 1:
+            try:
+                n, status, took, error, started = fields(lst[0])
+            except (KeyError, TypeError):
+                pass
+            else:
+                if (
+                    type(n) is int and type(status) is str and type(took) is float and took - took == 0.0
+                    and error is None and type(started) is float
+                ):  # fmt: skip
+                    quoted = statuses.get(status) or statuses.setdefault(status, ascii_text(status))
+                    append(f'{ascii_text(node)}: [{{"attempt": {n}, "status": {quoted}, "duration_ms": {_float_text(took)}, "error": null, "started_at": "{iso(started)}"}}]')
+                    continue
+        append(f"{ascii_text(node)}: [{', '.join(map(one, lst))}]")
+    return out
+
+
+def _attempts_text(attempts: dict[str, list[dict[str, Any]]]) -> str:
+    """`outputs_and_attempts`' attempts as `dumps_strict` writes them (`_attempts_parts`)."""
+    return "{" + ", ".join(_attempts_parts(attempts)) + "}"
 
 
 def run_json_text(status: dict[str, Any], rec: Any) -> tuple[str, list[str]]:
     """`run --json`'s document, `{**status, "outputs": ..., "attempts": ...}`, as `json_text`
     writes it. A large one is put together from the status-and-outputs text and each
-    attempt's text (`_attempts_text`): building a dict per attempt and encoding its keys
-    again was over half of a 2,000-node report. Anything unusual (a non-finite number, a
-    small report that is indented) takes the general path."""
+    node's attempts text (`_attempts_parts`): building a dict per attempt and encoding its
+    keys again was over half of a 2,000-node report. Anything unusual (a non-finite number,
+    a small report that is indented) takes the general path."""
     from engine.runtime.record import MAIN_THREAD
     from engine.runtime.status import outputs_and_attempts
 
@@ -101,11 +124,11 @@ def run_json_text(status: dict[str, Any], rec: Any) -> tuple[str, list[str]]:
     if main is not None and "attempts" not in status and "outputs" not in status:
         try:
             head = _report_encode({**status, "outputs": dict(main.outputs)})
-            attempts_text = _attempts_text(main.attempts)
+            parts = _attempts_parts(main.attempts)
         except ValueError:  # NaN or Infinity: printed as null, and said so, by the general path
             pass
         else:
-            text = f'{head[:-1]}, "attempts": {attempts_text}}}'
+            text = "".join((head[:-1], ', "attempts": {', ", ".join(parts), "}}"))
             if len(text) > INDENT_UP_TO:
                 return text, []
     outputs, attempts = outputs_and_attempts(rec)

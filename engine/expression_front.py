@@ -140,11 +140,16 @@ def _read(source: str, left: str, op: str | None, right: str | None, right_at: i
             return None if part is None else (part[0], part[1], _size(part[2], part[3]))
         return _constant(value, 0, len(source)), None, 2 if left[0] == "-" else 1  # `-5`: folded
     assert right is not None
-    a, b = _value(left), _value(right)
+    # `_value` of each, numbers in line (a call is most of reading `i + 1`)
+    lead_a, lead_b = left[0], right[0]
+    a = (float(left) if "." in left else int(left)) if lead_a == "-" or "0" <= lead_a <= "9" else _value(left)
+    b = (float(right) if "." in right else int(right)) if lead_b == "-" or "0" <= lead_b <= "9" else _value(right)
     if a is not MISSING and b is not MISSING:  # no names: folded when nothing can go wrong
         value = _FOLD[op](a, b)
         if value is not MISSING:  # steps: the operator's, and 2 for each `-5` (UnaryOp, Constant)
-            return _constant(value, 0, len(source)), None, 3 + (left[0] == "-") + (right[0] == "-")
+            node = _new(_Constant)  # `_constant(value, 0, len(source))`
+            node.__dict__ = {"value": value, "kind": None, "lineno": 1, "col_offset": 0, "end_lineno": 1, "end_col_offset": len(source)}
+            return node, None, 3 + (lead_a == "-") + (lead_b == "-")
     first = _operand(left, 0, a)
     second = _operand(right, right_at, b)
     if first is None or second is None:

@@ -58,6 +58,7 @@ from engine.expression_sandbox import (
     ExpressionLimits,
     evaluator,
 )
+from engine.expression_spans import find_expressions
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -99,65 +100,6 @@ _FRIENDLY = {
 
 
 # --------------------------------------------------------------------------- parsing
-
-
-def find_expressions(text: str) -> list[tuple[int, int, str]]:
-    """Spans `(start, end, inner)` of every `{{ }}` in `text` (`end` is past the `}}`).
-
-    Braces and quotes inside an expression are tracked, so `{{ {"a": {"b": 1}} }}`
-    is one span. An opening `{{` without a closing `}}` raises ExpressionError.
-    """
-    spans: list[tuple[int, int, str]] = []
-    budget = 2 * len(text) + _SCAN_WINDOW  # keeps the careful scan linear on any text
-    pos = text.find("{{")
-    while pos != -1:
-        stop = min(len(text), pos + 2 + min(budget, _SCAN_WINDOW))
-        close = text.find("}}", pos + 2, stop)
-        if close != -1 and not _TRICKY.search(text, pos + 2, close):
-            end = close + 2  # nothing to track before the first `}}`: the careful scan ends there too
-        else:
-            end = _scan_end(text, pos + 2, stop) if budget > 0 else -1
-        budget -= (stop if end == -1 else end) - pos
-        if end == -1:  # unbalanced quotes/braces inside: fall back to the first `}}`
-            close = text.find("}}", pos + 2)
-            if close == -1:
-                raise ExpressionError(
-                    "unterminated '{{' (no matching '}}')",
-                    expression=text[pos + 2 : pos + 82].strip() or None,
-                    position=pos,
-                )
-            end = close + 2
-        spans.append((pos, end, text[pos + 2 : end - 2].strip()))
-        pos = text.find("{{", end)
-    return spans
-
-
-_SCAN_WINDOW = 10_010  # a longer expression is refused anyway (ExpressionLimits.max_length)
-_TRICKY = re.compile(r"[{}'\"]")  # what makes the careful scan differ from finding `}}`
-
-
-def _scan_end(text: str, i: int, stop: int) -> int:
-    """Index just past the `}}` closing an expression starting at `i`, or -1 (by `stop`)."""
-    depth = 0
-    while i < stop:
-        c = text[i]
-        if c in "'\"":
-            quote = text[i : i + 3] if text[i : i + 3] in ("'''", '"""') else c
-            i += len(quote)
-            while i < stop and not text.startswith(quote, i):
-                i += 2 if text[i] == "\\" else 1
-            if i >= stop:
-                return -1
-            i += len(quote)
-            continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            if depth == 0:
-                return i + 2 if text.startswith("}}", i) else -1
-            depth -= 1
-        i += 1
-    return -1
 
 
 class _Code(NamedTuple):  # a tuple: built for every distinct expression, cheaper than a dataclass
@@ -515,10 +457,67 @@ def _part(text: str, start: int, end: int, inner: str, limits: ExpressionLimits)
 
 _READ_AS_IS = frozenset({str, int, bool, type(None), dict, list})
 
+# How a field is rendered under the default limits, decided once per distinct text
+# (`_plan`): its value (a whole-field constant, folded or literal), a key path to read,
+# a tree `quick` reads, the evaluator, or text parts to join. Each but the first falls
+# back to the evaluator wherever the direct read says MISSING, as `_run` does.
+_VALUE, _PATH, _QUICK, _EVALUATE, _JOIN = range(5)
+# (kind, what it needs: the value, path or tree; the whole-field expression; the parts)
+_Plan = tuple[int, Any, _Expr | None, tuple[str | _Expr, ...]]
+
+
+def _plan(text: str) -> _Plan:
+    """The render plan of one string field under the default limits (`_split`'s parts
+    with how to render them); a whole field the front end reads is split here in line."""
+    field = _front_field(text)
+    if field is not None:  # `{{ i + 1 }}`, `{{ vars.k }}`: the commonest fields of all
+        source, base, (tree, path, size) = field
+        expr = _tuple_new(_Expr, (0, source, _tuple_new(_Code, (tree, path, "(" in source or "for" in source, size >= 0)), base))
+        parts: tuple[str | _Expr, ...] = (expr,)
+        whole: _Expr | None = expr
+    else:
+        whole, parts = _split(text)
+    if whole is None:
+        return _JOIN, None, None, parts
+    code = whole.code
+    if code.path is not None:
+        return _PATH, code.path, whole, parts
+    if not code.quick:
+        return _EVALUATE, None, whole, parts
+    if type(code.tree) is ast.Constant:  # what `quick` gives of it, without the call
+        return _VALUE, code.tree.value, whole, parts
+    return _QUICK, code.tree, whole, parts
+
 
 _parse = _cached_per_limits(_compile)  # parse and statically vet one expression
-_template = _cached_per_limits(_split)  # one string field's parts
-_templates = _template.default  # type: ignore[attr-defined]  # the same under the default limits
+_other_templates = lru_cache(maxsize=1024)(_split)  # one string field's parts under other limits
+# One string field's plan under the default limits, by its text: a plain map read with
+# `.get` where a field is rendered (a hit of an `lru_cache` costs several times more:
+# it moves the entry to the front), emptied when full.
+_PLANS: dict[str, _Plan] = {}
+_MAX_PLANS = 8192
+
+
+def _planned(text: str) -> _Plan:
+    """The plan of a field not in `_PLANS`, kept there (errors are not kept)."""
+    plan = _plan(text)
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.clear()
+    _PLANS[text] = plan
+    return plan
+
+
+def _templates(text: str) -> _Plan:
+    """One string field's plan under the default limits (kept in `_PLANS`)."""
+    return _PLANS.get(text) or _planned(text)
+
+
+def _template(text: str, limits: ExpressionLimits) -> _Template:
+    """(the whole-field expression or None, the parts) of one string field."""
+    if limits is DEFAULT_LIMITS:
+        _, _, whole, parts = _templates(text)
+        return whole, parts
+    return _other_templates(text, limits)
 
 
 def _follow(path: tuple[Any, ...], names: Mapping[str, Any]) -> Any:
@@ -621,10 +620,7 @@ def check(text: str, *, node_id: str | None = None, field: str | None = None,
     if "{{" not in text:
         return
     try:
-        if limits is DEFAULT_LIMITS:
-            _templates(text)
-        else:
-            _template(text, limits)
+        _template(text, limits)
     except ExpressionError as exc:
         raise exc.located(node_id, field) from None
 
@@ -662,7 +658,10 @@ def render_config(config: Mapping[str, Any], kept: Container[str], names: Mappin
             out[key] = value
             continue
         try:
-            out[key] = _render(value, names, DEFAULT_LIMITS)
+            if type(value) is str:
+                out[key] = value if "{{" not in value else _render_field(value, names)
+            else:
+                out[key] = _render(value, names, DEFAULT_LIMITS)
         except ExpressionError as exc:
             raise _where(exc, f"config.{key}", node_id) from None
     return out
@@ -670,16 +669,19 @@ def render_config(config: Mapping[str, Any], kept: Container[str], names: Mappin
 
 def _render(value: Any, names: Mapping[str, Any], limits: ExpressionLimits) -> Any:
     t = type(value)
+    field = _render_field if limits is DEFAULT_LIMITS else None
     if t is str:
-        return value if "{{" not in value else _render_text(value, names, limits)
+        return value if "{{" not in value else field(value, names) if field else _render_text(value, names, limits)
     if t is dict:
         out = {}
         for key, item in value.items():
             try:
-                if type(item) is str:  # most values: no call for the plain ones
-                    out[key] = item if "{{" not in item else _render_text(item, names, limits)
-                else:
+                if type(item) is not str:
                     out[key] = _render(item, names, limits)
+                elif "{{" not in item:  # most values: no call for the plain ones
+                    out[key] = item
+                else:
+                    out[key] = field(item, names) if field else _render_text(item, names, limits)
             except ExpressionError as exc:
                 raise _where(exc, str(key)) from None
         return out
@@ -694,12 +696,46 @@ def _render(value: Any, names: Mapping[str, Any], limits: ExpressionLimits) -> A
     return value
 
 
+def _render_field(text: str, names: Mapping[str, Any]) -> Any:
+    """A string field holding `{{` rendered under the default limits, by its plan: the
+    common fields without a call beyond this one (a key path of one or two keys is read
+    here, as `_follow` reads it)."""
+    kind, arg, whole, parts = _PLANS.get(text) or _planned(text)
+    if kind == _VALUE:
+        return arg
+    if kind == _PATH:
+        if len(arg) == 2:  # `vars.k`, `input.body`
+            value = names.get(arg[0], _MISSING)
+            value = value.get(arg[1], _MISSING) if type(value) is dict else _MISSING
+            got = type(value)
+            if got in _READ_AS_IS or (got is float and math.isfinite(value)):
+                return value
+        else:
+            value = _follow(arg, names)
+            if value is not _MISSING:
+                return value
+    elif kind == _QUICK:
+        value = quick(arg, names)
+        if value is not _MISSING:
+            return value
+    elif kind == _JOIN:
+        return _joined(parts, names, DEFAULT_LIMITS)
+    return _run(whole, names, DEFAULT_LIMITS)  # type: ignore[arg-type]
+
+
 def _render_text(text: str, names: Mapping[str, Any], limits: ExpressionLimits) -> Any:
-    whole, parts = _templates(text) if limits is DEFAULT_LIMITS else _template(text, limits)
-    if whole is not None:  # `_run`'s first steps in line (a call less for most fields of every run)
+    if limits is DEFAULT_LIMITS:
+        return _render_field(text, names)
+    whole, parts = _other_templates(text, limits)
+    if whole is not None:
         code = whole.code
         value = _follow(code.path, names) if code.path is not None else quick(code.tree, names) if code.quick else _MISSING
         return value if value is not _MISSING else _run(whole, names, limits)
+    return _joined(parts, names, limits)
+
+
+def _joined(parts: tuple[str | _Expr, ...], names: Mapping[str, Any], limits: ExpressionLimits) -> str:
+    """The text of a field's parts, each expression's value put in as text."""
     out: list[str] = []
     size = 0
     for part in parts:

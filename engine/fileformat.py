@@ -16,7 +16,6 @@ nested too deep for the JSON parser itself is cut out before parsing, so even a
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import math
@@ -246,11 +245,13 @@ def _parse(
             problems.extend(validator(node, file=file))
     if doc is None or errors:
         raise WorkflowInvalid(problems, file)
-    seen: set[str] = set()  # duplicate ids would make the model ambiguous: report them here too
-    for node in nodes:
-        if node.id in seen:
-            problems.append(Problem("duplicate node id", node_id=node.id, field="id", file=file))
-        seen.add(node.id)
+    by_id = {node.id: node for node in nodes}
+    if len(by_id) != len(nodes):  # duplicate ids would make the model ambiguous: report them here too
+        seen: set[str] = set()
+        for node in nodes:
+            if node.id in seen:
+                problems.append(Problem("duplicate node id", node_id=node.id, field="id", file=file))
+            seen.add(node.id)
     if problems:
         raise WorkflowInvalid(problems, file)
     wf = Workflow(
@@ -263,9 +264,7 @@ def _parse(
         max_node_visits=doc.max_node_visits,
     )
     wf.concurrency = doc.concurrency
-    for node in nodes:
-        wf._nodes.append(node)
-        wf._by_id[node.id] = node
+    wf._nodes, wf._by_id = nodes, by_id  # the lists and the index built here, not copied again
     return wf
 
 
@@ -344,29 +343,13 @@ def _connection_of(c: ConnectionFile) -> Connection:
     return _connection(c.from_, c.from_port, c.to, c.to_port)
 
 
-def _connection_builder() -> Callable[[str, str, str, str], Connection]:
-    """`Connection(from_node, from_port, to_node, to_port)` without the frozen dataclass's
-    `__init__` (which sets each field through `object.__setattr__`: two thirds of reading
-    a connection): a bare instance and its four slots set directly, the same object.
-    The class's own constructor when its fields are not these four."""
-    names = ("from_node", "from_port", "to_node", "to_port")
-    if tuple(f.name for f in dataclasses.fields(Connection)) != names or not hasattr(Connection, "__slots__"):
-        return Connection
-    new = object.__new__
-    set_from, set_from_port, set_to, set_to_port = (getattr(Connection, n).__set__ for n in names)
-
-    def build(from_node: str, from_port: str, to_node: str, to_port: str) -> Connection:
-        c = new(Connection)
-        set_from(c, from_node)
-        set_from_port(c, from_port)
-        set_to(c, to_node)
-        set_to_port(c, to_port)
-        return c
-
-    return build
+_new_tuple = tuple.__new__
 
 
-_connection = _connection_builder()
+def _connection(from_node: str, from_port: str, to_node: str, to_port: str) -> Connection:
+    """`Connection(from_node, from_port, to_node, to_port)` without the named tuple's
+    Python `__new__`: the same object."""
+    return _new_tuple(Connection, (from_node, from_port, to_node, to_port))
 
 
 # The plain shapes of a node and a connection, built without pydantic (a third of the
@@ -443,7 +426,7 @@ def _plain_connection(raw: Any) -> Connection | None:
     src, from_port, dst, to_port = raw.get("from"), raw.get("from_port", "out"), raw.get("to"), raw.get("to_port", "in")
     if type(src) is not str or type(dst) is not str or type(from_port) is not str or type(to_port) is not str:
         return None
-    return _connection(src, from_port, dst, to_port) if src and dst else None
+    return _new_tuple(Connection, (src, from_port, dst, to_port)) if src and dst else None  # `_connection`, in line
 
 
 # A file known valid (`loads(known_valid=True)`): its shape passed the checks, so its
@@ -483,9 +466,9 @@ def _known_nodes(raw: list[Any]) -> list[Node] | None:
 def _known_connections(raw: list[Any]) -> list[Connection] | None:
     """The connections `_items` would build of a file known valid, or None (one written
     with the field's own name, `from_`, goes through the model)."""
-    build = _connection
+    new = _new_tuple
     try:
-        return [build(c["from"], c.get("from_port", "out"), c["to"], c.get("to_port", "in")) for c in raw]
+        return [new(Connection, (c["from"], c.get("from_port", "out"), c["to"], c.get("to_port", "in"))) for c in raw]
     except KeyError:
         return None
 

@@ -12,7 +12,7 @@ import copy
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.observable import Signal
 
@@ -24,6 +24,7 @@ __all__ = [
     "Note",
     "Workflow",
     "WorkflowEvents",
+    "WorkflowVersion",
     "new_id",
 ]
 
@@ -31,6 +32,10 @@ FORMAT = "processengine/1"
 # how often one node may run in one execution (cycles through a branching node are
 # allowed; this bound turns a cycle that never takes its way out into a clear failure)
 DEFAULT_MAX_NODE_VISITS = 1000
+# a saved workflow version as its file's load found it: (content hash, canonical document),
+# either None when not known; a run, `serve` or `run --queue` given the hash finds the saved
+# version without encoding and hashing the workflow again
+WorkflowVersion = tuple[str | None, str | None]
 
 
 def new_id() -> str:
@@ -65,9 +70,13 @@ class Node:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Connection:
-    """An edge from an output port to an input port (immutable: edits replace it)."""
+class Connection(NamedTuple):
+    """An edge from an output port to an input port (immutable: edits replace it).
+
+    A named tuple rather than a frozen dataclass: a file's connections are built with
+    `tuple.__new__`, no Python call each (the dataclass's `__init__` set each field
+    through `object.__setattr__`). It hashes as before (its fields' tuple) and also
+    equals a plain tuple of the same four texts."""
 
     from_node: str
     from_port: str

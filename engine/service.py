@@ -24,7 +24,7 @@ from typing import Any
 
 from engine import events as ev
 from engine.errors import StoreError
-from engine.model import Workflow
+from engine.model import Workflow, WorkflowVersion
 from engine.recorded_io import attach_pending
 from engine.runtime.control import RunControl
 from engine.runtime.orchestrator import Orchestrator, iso, new_record
@@ -182,7 +182,7 @@ class ExecutionService(DebugVerbs):
 
     def _launch_new(
         self, workflow: Workflow, rec: RunRecord, hooks: ev.LifecycleHooks | None, *, collect: bool = False,
-        version: tuple[str | None, str | None] = (None, None),
+        version: WorkflowVersion = (None, None),
     ) -> RunHandle:  # fmt: skip
         """Store a new execution (its first checkpoint) and start it; `version`: the
         workflow's (content hash, canonical document) where known (`start`)."""

@@ -42,7 +42,7 @@ from aiohttp.typedefs import Handler
 
 from engine.errors import EngineError
 from engine.jsonvalue import JSONValueError, MalformedJSON, loads_strict, unstorable
-from engine.model import Workflow
+from engine.model import Workflow, WorkflowVersion
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENT",
@@ -61,8 +61,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("engine.serve")
-
-Version = tuple[str | None, str | None]  # (content hash, canonical document) of a workflow
 
 DEFAULT_MAX_CONCURRENT = 64
 PAUSE_WAIT_S = 3.0  # how long a shutdown waits for running executions to pause
@@ -174,7 +172,7 @@ def _decode_body(request: web.Request, raw: bytes) -> Any:
     return text
 
 
-def _handler(wf: Workflow, node_id: str, variables: dict[str, Any] | None, workflow_file: str | None, version: Version) -> Any:
+def _handler(wf: Workflow, node_id: str, variables: dict[str, Any] | None, workflow_file: str | None, version: WorkflowVersion) -> Any:
     async def handle(request: web.Request) -> web.StreamResponse:
         if request.app[RUNS].stopping:
             return _busy("the server is stopping")
@@ -240,7 +238,7 @@ def create_app(service: Any, *, max_body: int = 1 << 20, max_concurrent: int = D
 
 
 def add_workflow(app: web.Application, wf: Workflow, *, variables: dict[str, Any] | None = None, workflow_file: str | None = None, schedules: bool = True,
-                 version: Version = (None, None)) -> None:  # fmt: skip
+                 version: WorkflowVersion = (None, None)) -> None:  # fmt: skip
     """Mount `wf`'s webhook triggers as routes and run its schedule triggers while the app runs
     (`schedules=False`: the caller fires them, e.g. once per due time across processes)."""
     for node in wf.nodes:
@@ -261,14 +259,14 @@ def add_workflow(app: web.Application, wf: Workflow, *, variables: dict[str, Any
 
 
 def make_app(service: Any, wf: Workflow, *, variables: dict[str, Any] | None = None, max_body: int = 1 << 20,
-             workflow_file: str | None = None, max_concurrent: int = DEFAULT_MAX_CONCURRENT, version: Version = (None, None)) -> web.Application:  # fmt: skip
+             workflow_file: str | None = None, max_concurrent: int = DEFAULT_MAX_CONCURRENT, version: WorkflowVersion = (None, None)) -> web.Application:  # fmt: skip
     """Build the aiohttp application serving every webhook trigger of `wf`."""
     app = create_app(service, max_body=max_body, max_concurrent=max_concurrent)
     add_workflow(app, wf, variables=variables, workflow_file=workflow_file, version=version)
     return app
 
 
-async def _schedule_loop(app: web.Application, wf: Workflow, node_id: str, variables: dict[str, Any] | None, workflow_file: str | None, version: Version) -> None:
+async def _schedule_loop(app: web.Application, wf: Workflow, node_id: str, variables: dict[str, Any] | None, workflow_file: str | None, version: WorkflowVersion) -> None:
     """Fire a schedule trigger at its `every_s` interval or cron times, until cancelled."""
     from datetime import UTC, datetime
 
@@ -289,7 +287,7 @@ async def _schedule_loop(app: web.Application, wf: Workflow, node_id: str, varia
 
 async def serve(service: Any, wf: Workflow, *, host: str = "127.0.0.1", port: int = 8080, variables: dict[str, Any] | None = None,
                 max_body: int = 1 << 20, workflow_file: str | None = None, max_concurrent: int = DEFAULT_MAX_CONCURRENT,
-                extend: Iterable[Callable[[web.Application], None]] = (), version: Version = (None, None)) -> int:  # fmt: skip
+                extend: Iterable[Callable[[web.Application], None]] = (), version: WorkflowVersion = (None, None)) -> int:  # fmt: skip
     """Serve until SIGINT/SIGTERM; returns the process exit code."""
     if not any(n.type in ("webhook_trigger", "schedule_trigger") for n in wf.nodes):
         raise ServeError(f"workflow {wf.name!r} has no webhook or schedule trigger: there is nothing to serve")

@@ -5,7 +5,9 @@ frame), are kept up to `MAX_LINES`, and are filtered by a proxy model so
 changing the filter never re-reads the engine. The filter is in the chain only while it
 can hide a line (a node chosen, or a level above the lowest line's): its test is a Python
 call per new line, which on the GUI thread waits for the interpreter lock the running
-engine holds. The model takes each batch at once;
+engine holds. Putting the filter in or taking it out resets the table, and a filter change
+hides or shows lines above those in view: the reader's place is kept by line (`_Place`),
+not by scroll position. The model takes each batch at once;
 while the table follows the last line it is repainted at most every `PAINT_MS` (a big
 run sends a batch per frame, and each paint asks the model for every visible cell's
 text and colour); scrolled back, it scrolls as usual. The same `engine` log records
@@ -15,16 +17,19 @@ overrides it), so a run can be read back after the app is closed.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import logging.handlers
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
     QIdentityProxyModel,
+    QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -125,6 +130,7 @@ class LogModel(QAbstractTableModel):
         self.lines: list[LogLine] = []
         self.node_names: dict[str, str] = {}
         self.lowest_level = _NO_LINES  # the lowest level number among the lines (kept over dropped ones)
+        self.dropped = 0  # lines dropped from the front so far: row + dropped numbers a line for good
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.lines)
@@ -163,6 +169,10 @@ class LogModel(QAbstractTableModel):
         self.lowest_level = lowest
         return True
 
+    def overflows(self, lines: list[LogLine]) -> bool:
+        """Appending `lines` drops lines from the front."""
+        return bool(self.lines) and len(self.lines) + len(lines) > MAX_LINES
+
     def append(self, lines: list[LogLine]) -> None:
         if not lines:
             return
@@ -170,9 +180,11 @@ class LogModel(QAbstractTableModel):
         overflow = len(self.lines) + len(lines) - MAX_LINES
         if overflow > 0:
             drop = min(overflow, len(self.lines))
-            self.beginRemoveRows(QModelIndex(), 0, drop - 1)
-            del self.lines[:drop]
-            self.endRemoveRows()
+            if drop:
+                self.beginRemoveRows(QModelIndex(), 0, drop - 1)
+                del self.lines[:drop]
+                self.dropped += drop
+                self.endRemoveRows()
             lines = lines[-MAX_LINES:]
         start = len(self.lines)
         self.beginInsertRows(QModelIndex(), start, start + len(lines) - 1)
@@ -209,6 +221,17 @@ class LogFilter(QSortFilterProxyModel):
         if _LEVEL_NO.get(line.level, 20) < self.min_level:
             return False
         return self.node_id is None or line.node_id == self.node_id
+
+
+@dataclass(slots=True, kw_only=True)
+class _Place:
+    """Where the reader of the log is: lines are numbered by model row + lines dropped
+    before it (`LogModel.dropped`), which a reset of the table or a drop does not change."""
+
+    following: bool  # the last line in view: new lines scroll the table on
+    current: int | None  # the current (selected) line
+    in_view: list[int] = field(default_factory=list)  # the lines in view, top first (scrolled back)
+    top_y: int = 0  # the top line's top in the viewport (above it when cut)
 
 
 class LogPanel(QWidget):
@@ -298,16 +321,21 @@ class LogPanel(QWidget):
         self._refilter()
 
     def append(self, lines: list[LogLine]) -> None:
-        at_end = self.table.verticalScrollBar().value() >= self.table.verticalScrollBar().maximum() - 2
+        at_end = self._following()
         if at_end and not self._paint_timer.isActive():  # following the end: the lines of the next PAINT_MS are painted together
             self.table.viewport().setUpdatesEnabled(False)  # (scrolled back, new lines land out of view: no repaint to save)
             self._paint_timer.start()
-        if self.model.note_levels(lines):  # a line below the chosen level: the filter is needed now
-            self._refilter()
+        refilter = self.model.note_levels(lines)  # a line below the chosen level: the filter is needed now
+        # the filter coming in resets the table, and lines dropped at the front move those in view
+        place = self._place() if refilter or (not at_end and self.model.overflows(lines)) else None
+        if refilter:
+            self._chain()
         self.model.append(lines)
         if not self._count_timer.isActive():
             self._count_timer.start()  # 60 batches a second need not be counted 60 times
-        if at_end:
+        if place is not None:
+            self._keep(place)
+        elif at_end:
             self.table.scrollToBottom()
 
     def _release_paint(self) -> None:
@@ -350,8 +378,16 @@ class LogPanel(QWidget):
         return self.proxy.sourceModel() is self.filter
 
     def _refilter(self) -> None:
-        """Apply the level and node chosen. A filter that hides nothing (all nodes, a level
-        at or below every line's) leaves the chain: the table shows the model itself."""
+        """Apply the level and node chosen, keeping the reader's place (see `_keep`)."""
+        place = self._place()
+        self._chain()
+        self._keep(place)
+        self._update_count()
+
+    def _chain(self) -> None:
+        """Put the filter in the chain or take it out. A filter that hides nothing (all nodes,
+        a level at or below every line's) leaves the chain: the table shows the model itself.
+        Either move resets the table (its scroll position then shows other lines)."""
         min_level = _LEVEL_NO[LEVELS[self.level.currentIndex()]]
         node_id = self.node.currentData()
         needed = node_id is not None or min_level > self.model.lowest_level
@@ -364,7 +400,74 @@ class LogPanel(QWidget):
         elif self.filtering():
             self.proxy.setSourceModel(self.model)
             self.filter.setSourceModel(None)  # type: ignore[arg-type]  # no source: new lines are not filtered
-        self._update_count()
+
+    # -- the reader's place ------------------------------------------------------
+    def _following(self) -> bool:
+        """The table shows the last line (new lines scroll it on)."""
+        bar = self.table.verticalScrollBar()
+        return bar.value() >= bar.maximum() - 2
+
+    def _place(self) -> _Place:
+        """Where the reader is, in line numbers that outlive a reset and dropped lines."""
+        dropped = self.model.dropped
+        current = self.table.currentIndex()
+        place = _Place(following=self._following(), current=self._model_row(current) + dropped if current.isValid() else None)
+        top = self.table.rowAt(0)
+        if place.following or top < 0:
+            return place
+        bottom = self.table.rowAt(self.table.viewport().height() - 1)
+        bottom = self.proxy.rowCount() - 1 if bottom < 0 else bottom
+        place.in_view = [self._model_row(self.proxy.index(r, 0)) + dropped for r in range(top, bottom + 1)]
+        place.top_y = self.table.rowViewportPosition(top)
+        return place
+
+    def _keep(self, place: _Place) -> None:
+        """Back to `place` after the shown lines changed: the current line stays current
+        while shown; following the end keeps following; scrolled back, the first line in
+        view that is still shown stays where it was (none of them: the next shown line takes
+        the top; none after them: the end)."""
+        dropped = self.model.dropped
+        if place.current is not None and not self.table.currentIndex().isValid():
+            row = self._shown_row(place.current - dropped)
+            if row is not None:
+                flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+                self.table.selectionModel().setCurrentIndex(self.proxy.index(row, 0), flags)
+        if place.following or not place.in_view:
+            self.table.scrollToBottom()
+            return
+        row = self._first_shown_from(max(0, place.in_view[0] - dropped))
+        if row is None:
+            self.table.scrollToBottom()
+            return
+        line = self._model_row(self.proxy.index(row, 0)) + dropped
+        offset = place.in_view.index(line) if line in place.in_view else 0
+        self._put(row, place.top_y + offset * self.table.verticalHeader().defaultSectionSize())
+
+    def _put(self, row: int, y: int) -> None:
+        """Scroll so the shown `row` has its top at `y` in the viewport (as near as the range allows)."""
+        self.table.scrollTo(self.proxy.index(row, 0), QTableView.ScrollHint.PositionAtTop)
+        per_item = self.table.verticalScrollMode() == QTableView.ScrollMode.ScrollPerItem
+        step = self.table.rowHeight(row) if per_item else 1
+        bar = self.table.verticalScrollBar()
+        bar.setValue(bar.value() - round((y - self.table.rowViewportPosition(row)) / max(1, step)))
+
+    def _shown_row(self, model_row: int) -> int | None:
+        """The shown row of a model row; None when it is hidden (or gone)."""
+        if not 0 <= model_row < self.model.rowCount():
+            return None
+        if not self.filtering():
+            return model_row
+        index = self.filter.mapFromSource(self.model.index(model_row, 0))
+        return self.proxy.mapFromSource(index).row() if index.isValid() else None
+
+    def _first_shown_from(self, model_row: int) -> int | None:
+        """The first shown row at or after a model row (the filter keeps the model's order:
+        a bisection, not a walk over 20,000 lines); None when none is."""
+        count = self.proxy.rowCount()
+        if not self.filtering():
+            return model_row if model_row < count else None
+        row = bisect.bisect_left(range(count), model_row, key=lambda r: self._model_row(self.proxy.index(r, 0)))
+        return row if row < count else None
 
     def _update_count(self) -> None:
         self.count.setText(f"{self.proxy.rowCount()} / {self.model.rowCount()} lines")

@@ -16,7 +16,7 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QObject, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QGraphicsRectItem, QStyleOptionGraphicsItem, QWidget
 
 from app.canvas.nodeitem import RUN_STATES, NodeItem
 from app.canvas.scene import WorkflowScene
@@ -60,17 +60,18 @@ def _short(text: str) -> str:
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
 
-class Spinner(QGraphicsItem):
-    """An arc turning around a running node's icon (the 'animated running' state)."""
+class Spinner(QGraphicsRectItem):
+    """An arc turning around a running node's icon (the 'animated running' state). Its
+    bounds are Qt's own (the rect, set once, no pen): the scene asks for them at every
+    step of every spinner, and a Python `boundingRect` was a call into Python on the GUI
+    thread, waiting for the interpreter lock the running engine holds."""
 
     def __init__(self, parent: NodeItem) -> None:
-        super().__init__(parent)
+        super().__init__(QRectF(8, 6, 44, 44), parent)
+        self.setPen(QPen(Qt.PenStyle.NoPen))  # the bounds are the rect itself (no half pen width around it)
         self.angle = 0
         self.setZValue(3)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-
-    def boundingRect(self) -> QRectF:
-        return QRectF(8, 6, 44, 44)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from engine.api.auth import ApiToken
 from engine.api.context import ApiContext, api_middleware
-from engine.model import Workflow
+from engine.model import Workflow, WorkflowVersion
 
 log = logging.getLogger("engine.serve")
 
@@ -64,7 +64,7 @@ class Served(NamedTuple):
 
     workflow: Workflow
     path: str | None
-    version: tuple[str | None, str | None] = (None, None)
+    version: WorkflowVersion = (None, None)
 
 
 @dataclass(kw_only=True)

@@ -311,6 +311,7 @@ MAX_SUMMARY = 120
 
 
 _ISO_SECONDS: dict[float, str] = {}  # whole epoch second -> its ISO text up to the seconds
+_ISO_MILLIS = tuple(f".{ms:03d}+00:00" for ms in range(1000))  # the text after the seconds
 
 
 def iso(ts: float | None) -> str | None:
@@ -333,7 +334,7 @@ def iso(ts: float | None) -> str | None:
         if len(_ISO_SECONDS) >= 4096:
             _ISO_SECONDS.clear()
         head = _ISO_SECONDS[whole] = datetime.fromtimestamp(whole, UTC).isoformat(timespec="seconds")[:-6]
-    return f"{head}.{us // 1000:03d}+00:00"
+    return head + _ISO_MILLIS[us // 1000]
 
 
 def summarize(value: Any) -> str:

@@ -34,6 +34,7 @@ from engine.runtime.record import (
 from engine.store import codec, owner
 from engine.store.database import describe, open_store, sqlite_engine
 from engine.store.deferred import Deferred
+from engine.store.reads import LISTING_FILTERS, reads
 from engine.store.sql import Prepared, RawTransaction, statements
 
 if TYPE_CHECKING:
@@ -319,14 +320,13 @@ class ExecutionStore:
         }
 
     def row(self, execution_id: str, conn: sa.Connection | None = None) -> sa.Row[Any]:
-        e = t.executions
-        q = sa.select(e).where(e.c.id == execution_id, e.c.workspace_id == self.ws_id)
+        q, params = reads().execution, {"eid": execution_id, "ws": self.ws_id}
         with self._guard("read the execution"):
             if conn is None:
                 with self.engine.connect() as c:
-                    row = c.execute(q).first()
+                    row = c.execute(q, params).first()
             else:
-                row = conn.execute(q).first()
+                row = conn.execute(q, params).first()
         if row is None:
             raise ExecutionNotFound(f"no execution {execution_id!r} in workspace {self.workspace!r}")
         return row
@@ -554,63 +554,34 @@ class ExecutionStore:
 
     def rows(self, *, statuses: list[str] | None, workflow_id: str | None, since: float | None, limit: int | None) -> list[tuple[Any, list[Any]]]:
         """Execution rows (newest first) with their thread rows."""
-        e, te = t.executions, t.thread_executions
-        q = sa.select(e).where(e.c.workspace_id == self.ws_id)
-        if statuses is not None:
-            q = q.where(e.c.status.in_(statuses))
-        if workflow_id is not None:
-            q = q.where(e.c.workflow_id == workflow_id)
-        if since is not None:
-            q = q.where(e.c.created_at >= since)
-        q = q.order_by(e.c.created_at.desc(), e.c.id.desc())
-        if limit is not None:
-            q = q.limit(limit)
+        stmts = reads()
+        given = {"statuses": statuses, "workflow_id": workflow_id, "since": since, "limit": limit}
+        filters = {name: given[name] for name in LISTING_FILTERS if given[name] is not None}
         with self._guard("list executions"), self.engine.connect() as conn:
-            rows = list(conn.execute(q))
+            rows = list(conn.execute(stmts.listing(tuple(filters)), {"ws": self.ws_id, **filters}))
             ids = [r.id for r in rows]
             threads: dict[str, list[Any]] = {i: [] for i in ids}
             for i in range(0, len(ids), 500):
-                for tr in conn.execute(
-                    sa.select(te).where(te.c.execution_id.in_(ids[i : i + 500])).order_by(te.c.execution_id, te.c.ordinal)
-                ):
+                for tr in conn.execute(stmts.threads_of, {"ids": ids[i : i + 500]}):
                     threads[tr.execution_id].append(tr)
         return [(r, threads[r.id]) for r in rows]
 
     def one(self, execution_id: str) -> tuple[Any, list[Any]]:
-        te = t.thread_executions
         with self._guard("read the execution"), self.engine.connect() as conn:
             row = self.row(execution_id, conn)
-            threads = list(conn.execute(sa.select(te).where(te.c.execution_id == execution_id).order_by(te.c.ordinal)))
+            threads = list(conn.execute(reads().threads, {"eid": execution_id}))
         return row, threads
 
     # -- the record ----------------------------------------------------------------
     def load_record(self, execution_id: str) -> tuple[RunRecord, Any]:
         """Rebuild the run record exactly as the run left it at its last commit."""
-        nr, o, js, te = t.node_runs, t.outputs, t.execution_state, t.thread_executions
+        stmts, params = reads(), {"eid": execution_id}
         with self._guard("read the execution"), self.engine.connect() as conn, conn.begin():
             row = self.row(execution_id, conn)
-            trows = list(conn.execute(sa.select(te).where(te.c.execution_id == execution_id).order_by(te.c.ordinal)))
-            journal = list(conn.execute(sa.select(js.c.full, js.c.data).where(js.c.execution_id == execution_id).order_by(js.c.seq)))
-            attempts = list(
-                conn.execute(
-                    sa.select(nr.c.thread_id, nr.c.node_id, nr.c.attempt, nr.c.status, nr.c.started_at, nr.c.duration_ms, nr.c.error)
-                    .where(nr.c.execution_id == execution_id, nr.c.attempt > 0)
-                    .order_by(nr.c.seq)
-                )
-            )
-            latest = (
-                sa.select(o.c.thread_id, o.c.node_id, sa.func.max(o.c.seq).label("last"), sa.func.min(o.c.seq).label("first"))
-                .where(o.c.execution_id == execution_id)
-                .group_by(o.c.thread_id, o.c.node_id)
-                .subquery()
-            )
-            outs = list(
-                conn.execute(
-                    sa.select(o.c.thread_id, o.c.node_id, o.c.encoding, o.c.data)
-                    .join(latest, sa.and_(o.c.execution_id == execution_id, o.c.seq == latest.c.last))
-                    .order_by(latest.c.first)
-                )
-            )
+            trows = list(conn.execute(stmts.threads, params))
+            journal = list(conn.execute(stmts.journal, params))
+            attempts = list(conn.execute(stmts.attempts, params))
+            outs = list(conn.execute(stmts.outputs, params))
         threads = _threads(trows, *_fold_journal(journal))
         for tid, node, attempt, status, started, duration, error in attempts:
             th = threads.get(tid)
@@ -681,17 +652,13 @@ class ExecutionStore:
     def _attach_recordings(self, rec: RunRecord) -> None:
         """Put each recording on its attempt (`attempt["io"]`), matched through the
         attempt's `node_runs` seq."""
-        nr, r = t.node_runs, t.recordings
+        stmts = reads()
         with self._guard("read the recordings"), self.engine.connect() as conn:
-            recs = {row.seq: row for row in conn.execute(sa.select(r).where(r.c.execution_id == rec.execution_id))}
+            recs = {row.seq: row for row in conn.execute(stmts.recordings, {"eid": rec.execution_id})}
             if not recs:
                 return
-            nodes = {row.node_id for row in recs.values()}
-            seqs = list(conn.execute(
-                sa.select(nr.c.seq, nr.c.thread_id, nr.c.node_id)
-                .where(nr.c.execution_id == rec.execution_id, nr.c.attempt > 0, nr.c.node_id.in_(nodes))
-                .order_by(nr.c.seq)
-            ))
+            nodes = sorted({row.node_id for row in recs.values()})
+            seqs = list(conn.execute(stmts.recorded_seqs, {"eid": rec.execution_id, "nodes": nodes}))
         index: dict[tuple[str, str], int] = {}
         for seq, tid, node in seqs:
             i = index[(tid, node)] = index.get((tid, node), -1) + 1

@@ -66,6 +66,10 @@ ODD_ATTEMPTS = {
     "an error on a node's only attempt": {"error": {"message": "x ü", "node_id": "nö5"}},
     "an error that is a text": {"error": "x"},
     "a missing key": None,
+    "a key beyond the five": {"finished_at": 1_700_000_000.5},
+    "another status word": {"status": "reused"},
+    "a start at a whole second": {"started_at": 1_700_000_000.0},
+    "a start a hair under a whole second": {"started_at": 1_700_000_000.9999996},
 }
 
 

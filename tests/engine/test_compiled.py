@@ -184,6 +184,27 @@ def test_an_entry_whose_verdict_does_not_hold_costs_the_checks(tmp_path: Path, c
     assert str(exc.value) == str(unkept.value)
 
 
+def test_a_forged_entry_for_a_file_with_duplicate_ids_costs_the_checks(tmp_path: Path, cache: Path) -> None:
+    """A warm load finds the nodes' index shorter than the list (its only duplicate check):
+    the file is checked and reported as without the cache, never run with one node hidden."""
+    path = tmp_path / "twice.pe.json"
+    nodes = [{"id": "start", "type": "manual_trigger", "name": "start", "position": [0, 0], "config": {}},
+             {"id": "a", "type": "no_op", "name": "a", "position": [0, 0], "config": {}},
+             {"id": "a", "type": "no_op", "name": "b", "position": [0, 0], "config": {}}]  # fmt: skip
+    path.write_text(json.dumps({"format": "processengine/1", "id": "w", "nodes": nodes, "connections": []}))
+    key = compiled.key_of(path.read_bytes())
+    entry = compiled.entry_path(cache, key)
+    entry.parent.mkdir(parents=True)
+    entry.write_text(json.dumps({"format": compiled.ENTRY_FORMAT, "key": key, "content_hash": "0" * 64}))
+    with pytest.raises(WorkflowInvalid, match="duplicate node id"):
+        fileformat.loads(path.read_bytes(), check_configs=False, known_valid=True)
+    with pytest.raises(WorkflowInvalid) as exc:
+        compiled.load(str(path))
+    with pytest.raises(WorkflowInvalid) as unkept:
+        compiled.load(str(path), use_cache=False)
+    assert str(exc.value) == str(unkept.value) and "duplicate node id" in str(exc.value)
+
+
 def test_an_unwritable_cache_folder_is_no_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")

@@ -37,13 +37,13 @@ def _parser_only() -> Iterator[None]:
     front = expressions._front
     expressions._front = lambda source: None
     expressions._parse.default.cache_clear()  # type: ignore[attr-defined]
-    expressions._templates.cache_clear()
+    expressions._PLANS.clear()
     try:
         yield
     finally:
         expressions._front = front
         expressions._parse.default.cache_clear()  # type: ignore[attr-defined]
-        expressions._templates.cache_clear()
+        expressions._PLANS.clear()
 
 
 def _parsed(source: str) -> ast.expr | None:

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from engine import expression_quick, expressions
+from engine import expression_quick, expression_spans, expressions
 from engine.errors import ExpressionError
 from engine.expression_sandbox import evaluator
 from engine.expressions import DEFAULT_LIMITS, ExpressionLimits, evaluate, make_names, render
@@ -221,7 +221,7 @@ def test_a_whole_field_expression_is_split_as_the_scan_splits_it(inner: str, bef
     except ExpressionError:
         spans = None
     size = len(text)
-    if size >= 4 and text.startswith("{{") and text.endswith("}}") and not expressions._TRICKY.search(text, 2, size - 2):
+    if size >= 4 and text.startswith("{{") and text.endswith("}}") and not expression_spans._TRICKY.search(text, 2, size - 2):
         assert spans == [(0, size, text[2:-2].strip())]
     fast = outcome(lambda: expressions._split(text, DEFAULT_LIMITS))
     assert fast[0] in ("tuple", "error")

@@ -285,3 +285,135 @@ def test_the_filter_comes_back_for_a_node_a_level_or_a_line_below_the_level(qtbo
     panel.clear()  # no lines left below the level
     assert not panel.filtering() and panel.count.text() == "0 / 0 lines"
     panel.grab().save(str(tmp_path / "log_filter_chain.png"))
+
+
+def _run_log(panel: LogPanel, count: int = 400) -> None:
+    """`count` lines of four nodes n0..n3 (every fifth a WARNING), all painted."""
+    panel.set_workflow(Workflow(nodes=[Node(id=f"n{i}", type="set", name=f"Node {i}") for i in range(4)]))
+    panel.append([LogLine(float(i), "WARNING" if i % 5 == 0 else "INFO", f"line {i}", f"n{i % 4}", "e1") for i in range(count)])
+    panel._release_paint()
+
+
+def _top(panel: LogPanel) -> str:
+    """The message of the line at the top of the table's viewport."""
+    QCoreApplication.processEvents()
+    return panel.proxy.data(panel.proxy.index(panel.table.rowAt(0), 3))
+
+
+def _in_view(panel: LogPanel, message: str) -> int | None:
+    """Where the line with `message` is in the viewport (its top's y), None when not in view."""
+    for row in range(panel.table.rowAt(0), panel.proxy.rowCount()):
+        if panel.proxy.data(panel.proxy.index(row, 3)) == message:
+            y = panel.table.rowViewportPosition(row)
+            return y if 0 <= y < panel.table.viewport().height() else None
+    return None
+
+
+def _at_end(panel: LogPanel) -> bool:
+    """The table is scrolled to its end (new lines scroll it on)."""
+    QCoreApplication.processEvents()
+    bar = panel.table.verticalScrollBar()
+    return bar.value() == bar.maximum()
+
+
+def _scroll_back_to(panel: LogPanel, message: str) -> None:
+    row = next(r for r in range(panel.proxy.rowCount()) if panel.proxy.data(panel.proxy.index(r, 3)) == message)
+    panel.table.scrollTo(panel.proxy.index(row, 0), panel.table.ScrollHint.PositionAtTop)
+    assert _top(panel) == message and not _at_end(panel)
+
+
+def test_scrolled_back_the_reader_keeps_the_place_when_the_filter_changes(qtbot, tmp_path):
+    """Putting the filter in the chain or taking it out resets the table, and a filter
+    change hides or shows lines above the ones in view: the table's scroll position alone
+    then showed other lines (choosing line 200's node from there landed on line 360, near the end of
+    that node's lines). The first line in view that is still shown stays where it was;
+    a hidden one gives the top to the next shown line."""
+    panel = _shown_panel(qtbot)
+    _run_log(panel)
+    _scroll_back_to(panel, "line 200")
+    panel.set_node("n0")  # line 200 is n0's: it stays on top
+    assert panel.filtering() and _top(panel) == "line 200"
+    panel.grab().save(str(tmp_path / "log_kept_node.png"))
+    panel.set_node("n1")  # line 200 hidden: n1's next line, 201, takes the top
+    assert _top(panel) == "line 201"
+    panel.set_node(None)  # every line shown again: 201 stays on top, 200 just above it
+    assert not panel.filtering() and _top(panel) == "line 201"
+    _scroll_back_to(panel, "line 198")
+    panel.set_level("WARNING")  # 198 and 199 hidden; 200 was the third line in view and stays there
+    assert _in_view(panel, "line 200") == 2 * panel.table.verticalHeader().defaultSectionSize()
+    panel.set_level("INFO")  # the filter leaves the chain again: the warning 190 was on top and stays
+    assert not panel.filtering() and _top(panel) == "line 190"
+    _scroll_back_to(panel, "line 198")
+    panel.set_node("n2")
+    assert _top(panel) == "line 198"
+    panel.set_level("WARNING")  # a filter in the chain changing: of n2's lines 198, 202, 206, 210 in view, 210 stays
+    assert _in_view(panel, "line 210") == 3 * panel.table.verticalHeader().defaultSectionSize()
+    panel.set_level("ERROR")  # no line at all: an empty table
+    assert panel.proxy.rowCount() == 0
+    panel.set_level("INFO")
+    panel.set_node(None)
+    assert _at_end(panel)  # nothing was in view: back at the end
+    panel.grab().save(str(tmp_path / "log_kept_level.png"))
+
+
+def test_following_the_end_keeps_following_when_the_filter_changes(qtbot):
+    panel = _shown_panel(qtbot)
+    _run_log(panel)
+    assert _at_end(panel) and _in_view(panel, "line 399") is not None
+    panel.set_node("n1")
+    assert _at_end(panel) and _in_view(panel, "line 397") is not None
+    panel.append([LogLine(400.0 + i, "INFO", f"late {i}", "n1", "e1") for i in range(30)])
+    panel._release_paint()
+    assert _at_end(panel) and _in_view(panel, "late 29") is not None
+    panel.set_node(None)
+    panel.set_level("WARNING")
+    assert _at_end(panel) and _in_view(panel, "line 395") is not None
+
+
+def test_the_current_line_stays_current_when_the_filter_changes(qtbot):
+    """A reset of the table forgot the line the reader had selected."""
+    panel = _shown_panel(qtbot)
+    _run_log(panel)
+    _scroll_back_to(panel, "line 120")
+    panel.table.selectRow(panel.table.rowAt(0) + 3)  # line 123, a node n3 line
+    panel.set_node("n3")
+    assert panel.table.currentIndex().isValid()
+    assert panel.proxy.data(panel.table.currentIndex().siblingAtColumn(3)) == "line 123"
+    assert panel.table.selectionModel().isRowSelected(panel.table.currentIndex().row())
+    panel.set_node(None)
+    assert panel.proxy.data(panel.table.currentIndex().siblingAtColumn(3)) == "line 123"
+    panel.set_node("n0")  # the current line hidden: none is current
+    assert not panel.table.currentIndex().isValid()
+
+
+def test_scrolled_back_during_a_run_the_lines_in_view_stay_in_view(qtbot, monkeypatch, tmp_path):
+    """A live run keeps sending lines while the reader reads back. A DEBUG line brings the
+    filter into the chain, and past MAX_LINES the oldest lines are dropped: the lines in
+    view stay in view (they drifted by the dropped count each batch)."""
+    monkeypatch.setattr(log_dock, "MAX_LINES", 500)
+    panel = _shown_panel(qtbot)
+    _run_log(panel, 450)
+    _scroll_back_to(panel, "line 300")
+    panel.append([LogLine(450.0, "DEBUG", "detail", "n1", "e1")])  # the filter comes in
+    assert panel.filtering() and _top(panel) == "line 300"
+    for b in range(4):  # 4 x 40 lines: 111 of the oldest dropped
+        panel.append([LogLine(460.0 + b * 40 + i, "INFO", f"late {b * 40 + i}", "n2", "e1") for i in range(40)])
+        assert _top(panel) == "line 300"
+    assert panel.model.lines[0].message == "line 111"
+    panel.set_node("n1")
+    panel.append([LogLine(700.0 + i, "INFO", f"later {i}", "n1", "e1") for i in range(300)])  # line 300 itself dropped
+    assert panel.model.lines[0].message == "line 411" and _top(panel) == "line 413"  # n1's oldest left on top
+    panel.grab().save(str(tmp_path / "log_run_kept.png"))
+
+
+def test_a_debug_line_bringing_the_filter_in_keeps_the_current_line_while_following(qtbot):
+    """The filter coming in during a run resets the table: the end is still followed and
+    the line the reader selected is still current."""
+    panel = _shown_panel(qtbot)
+    _run_log(panel)
+    panel.table.selectRow(panel.proxy.rowCount() - 2)  # line 398, the end in view
+    assert _at_end(panel)
+    panel.append([LogLine(400.0, "DEBUG", "detail", "n1", "e1")])  # the filter comes in: the table is reset
+    panel._release_paint()
+    assert panel.filtering() and _at_end(panel) and panel.table.currentIndex().isValid()
+    assert panel.proxy.data(panel.table.currentIndex().siblingAtColumn(3)) == "line 398"

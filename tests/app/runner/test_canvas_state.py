@@ -14,6 +14,7 @@ from app.runner.bridge import Batch, NodeLive
 from app.runner.canvas_state import RunCanvas, format_ms, retry_badge
 from app.runner.snapshot import RunSnapshot
 from engine.model import Node, Workflow
+from tests.app.python_calls import python_calls
 from tests.demo import demo_workflow
 
 
@@ -153,3 +154,42 @@ def test_a_snapshot_after_a_partial_one_still_clears_every_card_it_does_not_name
     state.settle()
     assert scene.node_item("start").run_state == "succeeded" and scene.node_item("get").run_state is None
     assert scene.edge_item(wf.connections[0]).flow_label is None
+
+
+def test_the_scene_asks_qt_not_python_for_a_spinner_s_bounds(setup: tuple, qtbot: QtBot, tmp_path) -> None:
+    """Every running node's spinner turns every SPIN_MS, and the scene asks each for its
+    bounds as it repaints: a Python `boundingRect` was a call into Python on the GUI thread
+    (87-325 a run) waiting for the interpreter lock the engine holds. Qt answers now."""
+    from PySide6.QtCore import QEvent, QObject, QRectF
+
+    from app.runner import canvas_state
+
+    scene, wf, state = setup
+    view = scene.views()[0]
+    view.resize(900, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    painted: list[int] = []
+
+    class PaintCounter(QObject):
+        def eventFilter(self, _obj: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                painted.append(1)
+            return False
+
+    counter = PaintCounter(view)
+    view.viewport().installEventFilter(counter)
+
+    def spin_and_paint() -> None:
+        state.begin(wf)
+        state.apply(Batch(nodes={n.id: NodeLive("running", 1) for n in wf.nodes}))
+        state.settle()
+        spinners = list(state._spinners.values())
+        angles = [s.angle for s in spinners]
+        painted.clear()
+        qtbot.waitUntil(lambda: bool(painted) and all(s.angle != a for s, a in zip(spinners, angles, strict=True)), timeout=5000)
+
+    assert python_calls("boundingRect", {canvas_state.__file__}, spin_and_paint) == 0
+    spinners = list(state._spinners.values())
+    assert len(spinners) == len(wf.nodes) and all(s.boundingRect() == QRectF(8, 6, 44, 44) for s in spinners)
+    view.grab().save(str(tmp_path / "spinners.png"))
