@@ -16,6 +16,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -332,14 +333,34 @@ def _tune(dbapi_conn: sqlite3.Connection, busy_ms: int) -> None:
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     try:
-        if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            cur.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(cur, busy_ms)
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute(f"PRAGMA busy_timeout={busy_ms}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA wal_autocheckpoint=10000")
     finally:
         cur.close()
+
+
+def _switch_to_wal(cur: sqlite3.Cursor, busy_ms: int) -> None:
+    """Put a file in WAL mode, waiting up to `busy_ms` for other connections to let go.
+
+    SQLite refuses the switch at once, without calling its busy handler, when another
+    connection holds a lock on the file (it upgrades its own read lock, which could
+    deadlock): two processes opening a new file together would see "database is locked".
+    So it is tried again until the busy timeout, unless another connection switched it.
+    """
+    deadline = time.monotonic() + busy_ms / 1000
+    pause = 0.001
+    while cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def _current_revision(conn: sa.Connection) -> str | None:
@@ -419,8 +440,6 @@ def _wait_for_other_migration(engine: Engine, head: str, timeout: float = 10.0) 
     Two processes opening a new file at once (a run and a `list`, say) both start
     migrating; the loser sees tables without a version row for a moment.
     """
-    import time
-
     deadline = time.monotonic() + timeout
     while True:
         with engine.connect() as conn:

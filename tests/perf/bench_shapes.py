@@ -10,24 +10,33 @@ large / small (flat = 1.0):
 - loop: a loop over K items with a one-node body (K = 10,000): database file size
   beside its live data (the size of a VACUUM INTO copy).
 Also the peak RSS of a 100,000-node chain in a child process. Nothing here asserts.
+
+The collector (`--collector`): "run" leaves it as `processengine run` does for its run
+(`engine.cli._settle_heap`: what exists before the run frozen, young collections every
+20,000 allocations; the studio also freezes the heap for a run), "default" keeps Python's
+thresholds with nothing frozen (a service embedded in a program of its own), where the
+full collections inside a large run walk the whole heap, workflow included.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from engine import cli  # noqa: E402
 from engine.model import Workflow  # noqa: E402
 from engine.service import ExecutionService  # noqa: E402
 from tests.engine.runtime.helpers import chain, workflow  # noqa: E402
@@ -54,14 +63,28 @@ def loop(items: int) -> Workflow:
     )
 
 
-def durable_per_node(wf: Workflow, nodes: int) -> float:
+@contextlib.contextmanager
+def collector(policy: str) -> Iterator[None]:
+    """The collector during one run (see the module's docstring), put back afterwards."""
+    saved = gc.get_threshold()
+    if policy == "run":
+        cli._settle_heap()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*saved)
+
+
+def durable_per_node(wf: Workflow, nodes: int, policy: str = "run") -> float:
     """Microseconds per node of the run's own recorded duration (best of 2)."""
     best = float("inf")
     for _ in range(2):
         with tempfile.TemporaryDirectory() as d:
             svc = ExecutionService(str(Path(d) / "b.db"))
             gc.collect()
-            rec = asyncio.run(svc.run(wf))
+            with collector(policy):
+                rec = asyncio.run(svc.run(wf))
             assert rec.status == "completed", rec.error
             best = min(best, (rec.stopped_at - rec.started_at) / nodes * 1e6)
             svc.close()
@@ -104,13 +127,15 @@ def peak_rss_mb(n: int) -> float:
     return float(out.stdout.split()[0])
 
 
-def _ratios(make: Any, sizes: tuple[int, int], extra: int, rounds: int) -> tuple[list[float], list[float]]:
-    """Per-node µs of the small and the large size, `rounds` times (alternating)."""
-    small, large = [], []
+def _ratios(make: Any, sizes: tuple[int, int], extra: int, rounds: int, policies: list[str]) -> dict[str, tuple[list[float], list[float]]]:
+    """Per policy, per-node µs of the small and the large size, `rounds` times (all taking turns)."""
+    got: dict[str, tuple[list[float], list[float]]] = {p: ([], []) for p in policies}
     for _ in range(rounds):
-        small.append(durable_per_node(make(sizes[0]), sizes[0] + extra))
-        large.append(durable_per_node(make(sizes[1]), sizes[1] + extra))
-    return small, large
+        for policy in policies:
+            small, large = got[policy]
+            small.append(durable_per_node(make(sizes[0]), sizes[0] + extra, policy))
+            large.append(durable_per_node(make(sizes[1]), sizes[1] + extra, policy))
+    return got
 
 
 def _row(name: str, label: str, sizes: tuple[int, int], small: list[float], large: list[float]) -> str:
@@ -128,17 +153,21 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
     parser.add_argument("--rounds", type=int, default=1, help="repeat each pair; medians and ranges are printed")
     parser.add_argument("--only", choices=("fanout", "chain", "loop", "rss"), action="append", help="only these parts")
+    parser.add_argument("--collector", choices=("run", "default", "both"), default="both", help="the collector during a run")
     args = parser.parse_args()
     q = args.quick
     only = set(args.only or ("fanout", "chain", "loop", "rss"))
     fw = (250, 1000) if q else (500, 4000)
     cn = (2000, 10_000) if q else (2000, 50_000)
+    policies = ["run", "default"] if args.collector == "both" else [args.collector]
     print("\n| shape | small | µs/node, median (range) | large | µs/node, median (range) | large / small, median (range) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     if "fanout" in only:
-        print(_row("fan-out → merge", "W", fw, *_ratios(fan_out, fw, 2, args.rounds)))
+        for policy, got in _ratios(fan_out, fw, 2, args.rounds, policies).items():
+            print(_row(f"fan-out → merge, collector: {policy}", "W", fw, *got))
     if "chain" in only:
-        print(_row("chain", "N", cn, *_ratios(chain, cn, 1, args.rounds)))
+        for policy, got in _ratios(chain, cn, 1, args.rounds, policies).items():
+            print(_row(f"chain, collector: {policy}", "N", cn, *got))
     if "loop" in only:
         k = 2000 if q else 10_000
         size, live = loop_file_sizes(k)

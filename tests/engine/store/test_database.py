@@ -259,6 +259,52 @@ def test_many_processes_opening_a_fresh_database_at_once(tmp_path) -> None:
     assert [rc for rc, _out, _err in results] == [0] * 6, [err for _rc, _out, err in results]
 
 
+def _writer_of_a_fresh_file(path: Path) -> sqlite3.Connection:
+    """Another connection beginning to write a new, empty file (as another process switching
+    it to WAL or migrating it does): it holds SQLite's RESERVED lock."""
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")
+    return writer
+
+
+def test_the_switch_to_wal_is_retried_while_another_connection_writes_the_fresh_file(tmp_path: Path) -> None:
+    """SQLite refuses a switch to WAL at once, without its busy handler, while another connection
+    holds the RESERVED lock (the switch upgrades a read lock, which could deadlock): what made
+    processes opening a new file together fail with "database is locked" however long their busy
+    timeout. The switch is tried again within the busy timeout; the writer lets go as it is."""
+    from engine.store.database import _tune
+
+    path = tmp_path / "fresh.db"
+    writer = _writer_of_a_fresh_file(path)
+    switches: list[str] = []
+
+    def traced(sql: str) -> None:
+        if sql == "PRAGMA journal_mode=WAL":
+            switches.append(sql)
+            if len(switches) == 2:
+                writer.execute("ROLLBACK")
+
+    conn = sqlite3.connect(path, timeout=10)
+    try:
+        conn.set_trace_callback(traced)
+        _tune(conn, 10_000)
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert len(switches) == 2
+    finally:
+        conn.close()
+        writer.close()
+
+
+def test_a_fresh_file_written_by_another_connection_for_longer_than_the_busy_timeout_is_locked(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.db"
+    writer = _writer_of_a_fresh_file(path)
+    try:
+        with pytest.raises(StoreError, match="locked by another process"):
+            ExecutionService(str(path), busy_timeout=0.2)
+    finally:
+        writer.close()
+
+
 def _at_revision(path: Path, revision: str) -> None:
     """A store file as an older ProcessEngine left it: migrated up to `revision` only."""
     from alembic import command
