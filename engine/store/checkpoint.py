@@ -38,7 +38,7 @@ from engine import recorded_io
 from engine.errors import RunTakenOver, StoreError
 from engine.runtime.record import MAIN_THREAD, NO_OUTPUT, Frame, RunRecord, ThreadRecord
 from engine.store import codec, owner
-from engine.store.sql import NODE_RUN_ROW, RawTransaction, row_inserts, statements
+from engine.store.sql import RUN_ROW, RawTransaction, row_inserts, statements
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -49,8 +49,9 @@ GROUP_WINDOW = 0.005
 GROUP_ROWS = 2000
 COUNTED = ("succeeded", "failed", "skipped")
 PRODUCERS = frozenset({"succeeded", "failed", "pinned", "reused", "replayed"})  # attempts whose output is stored
-RUN_STATUS = NODE_RUN_ROW.index("status")  # where a node_runs row holds what it is changed by
-RUN_OUTPUT_SEQ = NODE_RUN_ROW.index("output_seq")
+RUN_NODE = RUN_ROW.index("node_id")  # where a node_runs row (RUN_ROW order) holds what it is read or changed by
+RUN_STATUS = RUN_ROW.index("status")
+RUN_OUTPUT_SEQ = RUN_ROW.index("output_seq")
 
 
 class TrackedDict(dict):  # type: ignore[type-arg]
@@ -177,10 +178,10 @@ def _common_prefix(a: list[Any], b: list[Any]) -> int:
 
 
 class _Thread:
-    """What the checkpointer keeps per thread: rows already written, changes not yet
-    written, and whether its state is due in the next journal row (`due`)."""
+    """What the checkpointer keeps per thread: rows already written, rows and changes not
+    yet written, and whether its state is due in the next journal row (`due`)."""
 
-    __slots__ = ("att", "due", "edge_delta", "inserted", "meta_dirty", "ordinal", "status_delta", "th")
+    __slots__ = ("att", "due", "edge_delta", "inserted", "meta_dirty", "ordinal", "outs", "runs", "status_delta", "th")
 
     def __init__(self, th: ThreadRecord, ordinal: int, inserted: bool) -> None:
         track(th)
@@ -190,6 +191,9 @@ class _Thread:
         self.due = False
         self.status_delta: dict[str, str] = {}
         self.edge_delta: dict[int, int] = {}
+        # rows waiting for the next commit, without the run's and the thread's ids (RUN_ROW, OUT_ROW order)
+        self.runs: list[list[Any]] = []
+        self.outs: list[tuple[Any, ...]] = []
         self.inserted = inserted
         self.meta_dirty = not inserted
 
@@ -221,13 +225,12 @@ class Checkpointer:
         self.threads: dict[str, _Thread] = {}
         for tid, th in record.threads.items():
             self.threads[tid] = _Thread(th, len(self.threads), tid in existing)
-        # rows waiting for the next commit, in NODE_RUN_ROW / OUTPUT_ROW / RECORDING_ROW order
-        self.node_runs: list[list[Any]] = []
-        self.outputs: list[tuple[Any, ...]] = []
-        self.recordings: list[tuple[Any, ...]] = []
+        self.rows = 0  # node_runs and outputs rows waiting for the next commit (each thread holds its own)
+        self.recordings: list[tuple[Any, ...]] = []  # in RECORDING_ROW order
         self._insert_runs, self._insert_outputs, self._insert_recordings = row_inserts(self.sql, self.sqlite)
-        self.in_flight: dict[str, list[Any]] = {}  # thread -> [node id, side effects] (the column's JSON)
-        self._flight_frames: dict[str, Frame] = {}  # thread -> the frame of the node in flight
+        self._none = self._insert_runs.none  # what a row holds for NULL (0 on SQLite: see RowInsert)
+        self._flight: dict[str, Frame] = {}  # thread -> the frame of its node in flight
+        self._sides: set[str] = set()  # the threads whose node in flight has side effects
         self.pending_since: float | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._items_json: dict[int, tuple[list[Any], str]] = {}
@@ -265,9 +268,11 @@ class Checkpointer:
                 tt.att.clear()
                 for tracked in (th.node_status, th.edge_counts):
                     cast(TrackedDict, tracked).dirty.update(dict.fromkeys(tracked))  # swapped in by track()
-                made = self._collect(tt)
+                first = len(tt.runs)
+                self._collect(tt)
+                made = {row[RUN_NODE]: row for row in tt.runs[first:]}  # each node's last new attempt
                 for node, value in th.outputs.items():
-                    self._output_row(th, node, value, None, made)
+                    self._output_row(tt, node, value, None, made.get(node))
             tt.due = True
             tt.meta_dirty = True
         self._debug_written = -1  # the debug state goes with it
@@ -277,43 +282,73 @@ class Checkpointer:
     def node_started(self, th: ThreadRecord, frame: Frame, side_effects: bool) -> None:
         """A node's attempt starts (its frame is off the stack from now until it ends)."""
         tid = th.thread_id
-        self.in_flight[tid] = [frame.node_id, side_effects]
-        self._flight_frames[tid] = frame
+        self._flight[tid] = frame
         if side_effects:
+            self._sides.add(tid)
             self.flush()  # durable before the world is touched
+        elif self._sides:
+            self._sides.discard(tid)
 
     def node_finished(self, th: ThreadRecord, node_id: str | None, *, now: bool, output: Any = NO_OUTPUT, raw: bytes | None = None) -> None:
         """A node ended (or a loop started its items, or nodes were marked skipped:
         `node_id` None): its rows and the thread's changes go into the pending commit.
         `output`: the value it stored (`raw`: that value's UTF-8 JSON text, already made
-        when the output was checked). `now`: commit at once, else within the group window."""
+        when the output was checked). `now`: commit at once, else within the group window.
+
+        The common case, a node whose own status is the only one changed, with one new
+        attempt and its output's text at hand, is written out here; anything else takes
+        the general steps (`_attempt_rows`, `_output_row`), which make the same rows."""
         tid = th.thread_id
         tt = self.threads.get(tid)
         if tt is None or tt.th is not th:
             tt = self._thread(tid)
-        flight = self.in_flight.get(tid)
-        if flight is not None and flight[0] == node_id:
-            del self.in_flight[tid]
-            del self._flight_frames[tid]
-        made = self._collect(tt)
+        frame = self._flight.get(tid)
+        if frame is not None and frame.node_id == node_id:
+            del self._flight[tid]
+            if self._sides:
+                self._sides.discard(tid)
+        statuses: TrackedDict = th.node_status  # type: ignore[assignment]  # swapped in by track()
+        changed = statuses.dirty
+        made = None
+        if changed:
+            statuses.dirty = {}
+            lst = th.attempts.get(node_id) if node_id is not None and len(changed) == 1 and node_id in changed else None
+            done = tt.att.get(node_id, 0) if node_id is not None else 0
+            if lst is not None and node_id is not None and len(lst) == done + 1 and not self.rec.io.pending:
+                tt.status_delta[node_id] = statuses[node_id]
+                a = lst[done]
+                self.seq = seq = self.seq + 1
+                error = a.get("error")
+                none = self._none
+                made = [seq, node_id, a["attempt"], a["status"], a["started_at"], a["duration_ms"], none if error is None else codec.dumps(error), none]
+                tt.runs.append(made)
+                self.rows += 1
+                tt.att[node_id] = done + 1
+            else:
+                made = self._attempt_rows(tt, changed, node_id)
+        self._collect_edges(th, tt)
         if output is not NO_OUTPUT:
-            self._output_row(th, node_id, output, raw, made)
+            if raw is not None and len(raw) <= codec.COMPRESS_OVER and self.sqlite:
+                self.seq = seq = self.seq + 1
+                # sqlite3 binds a bytearray as the same BLOB without its adapter lookup (~3,300 instructions)
+                tt.outs.append((seq, node_id, "json", len(raw), bytearray(raw)))
+                self.rows += 1
+                if made is not None and made[RUN_STATUS] in PRODUCERS:  # the attempt that produced it
+                    made[RUN_OUTPUT_SEQ] = seq
+            else:
+                self._output_row(tt, node_id, output, raw, made)
+        tt.meta_dirty = True
         tt.due = True
         if now:
             self.flush()
-        elif (
-            self.pending_since is None
-            or len(self.node_runs) + len(self.outputs) >= GROUP_ROWS
-            or time.monotonic() - self.pending_since >= GROUP_WINDOW
-        ):  # `_pending`'s tests in line: most nodes only join the pending commit
-            self._pending()
+        elif self.pending_since is None or self.rows >= GROUP_ROWS or time.monotonic() - self.pending_since >= GROUP_WINDOW:
+            self._pending()  # `_pending`'s tests in line: most nodes only join the pending commit
 
     # -- hooks -------------------------------------------------------------------
     def on_node_retrying(self, e: ev.NodeRetrying, rec: RunRecord) -> None:
         tt = self._thread(e.thread_id)
         self._collect(tt)
-        flight = self.in_flight.get(e.thread_id)
-        if flight and flight[1]:
+        if e.thread_id in self._sides and e.thread_id in self._flight:
             self.flush()  # what a side-effect attempt did is never lost
         else:
             self._pending()
@@ -332,42 +367,45 @@ class Checkpointer:
         self._pending()
 
     def on_terminal(self, e: ev.Event, rec: RunRecord) -> None:
-        self.in_flight.clear()
-        self._flight_frames.clear()
+        self._flight.clear()
+        self._sides.clear()
         self.flush(final=True)
 
     # -- collecting --------------------------------------------------------------
     def _thread(self, tid: str) -> _Thread:
         tt = self.threads.get(tid)
         if tt is None or tt.th is not self.rec.threads.get(tid):
-            tt = self.threads[tid] = _Thread(self.rec.threads[tid], len(self.threads), tt is not None and tt.inserted)
+            new = self.threads[tid] = _Thread(self.rec.threads[tid], len(self.threads), tt is not None and tt.inserted)
+            if tt is not None:  # the rows the replaced record's thread left pending still go
+                new.runs, new.outs = tt.runs, tt.outs
+            tt = new
         return tt
 
-    def _collect(self, tt: _Thread) -> dict[str, list[Any]] | None:
+    def _collect(self, tt: _Thread) -> None:
         """Move a thread's status and edge changes since the last call into the pending
-        commit, with a row per new attempt of the nodes that changed (the tracked maps'
-        `take()` written out: this runs once per finished node); returns `_attempt_rows`'."""
+        commit, with a row per new attempt of the nodes that changed."""
         th = tt.th
         tt.meta_dirty = True
         statuses: TrackedDict = th.node_status  # type: ignore[assignment]  # swapped in by track()
-        counts: TrackedDict = th.edge_counts  # type: ignore[assignment]
-        made = None
         changed = statuses.dirty
         if changed:
             statuses.dirty = {}
-            made = self._attempt_rows(tt, changed)
+            self._attempt_rows(tt, changed, None)
+        self._collect_edges(th, tt)
+
+    @staticmethod
+    def _collect_edges(th: ThreadRecord, tt: _Thread) -> None:
+        counts: TrackedDict = th.edge_counts  # type: ignore[assignment]  # swapped in by track()
         edges = counts.dirty
         if edges:
             counts.dirty = {}
             delta = tt.edge_delta
             for conn in edges:
                 delta[conn] = counts[conn]
-        return made
 
-    def _attempt_rows(self, tt: _Thread, changed: dict[str, None]) -> dict[str, list[Any]] | None:
+    def _attempt_rows(self, tt: _Thread, changed: dict[str, None], node_id: str | None) -> list[Any] | None:
         """The status deltas of the nodes that changed and a `node_runs` row (a list in
-        `NODE_RUN_ROW` order) per new attempt; returns node -> the last row made for it
-        (None when there is none)."""
+        `RUN_ROW` order) per new attempt; returns the last row made for `node_id`, if any."""
         th = tt.th
         tid = th.thread_id
         status = th.node_status
@@ -375,12 +413,11 @@ class Checkpointer:
         att = tt.att
         attempts = th.attempts
         pending = self.rec.io.pending
-        rows = self.node_runs
-        eid = self.eid
+        rows = tt.runs
         seq = self.seq
         dumps = codec.dumps
-        none = self._insert_runs.none  # what a row holds for NULL (0 on SQLite: see RowInsert)
-        made: dict[str, list[Any]] | None = None
+        none = self._none
+        made: list[Any] | None = None
         for node in changed:
             delta[node] = status[node]
             lst = attempts.get(node)
@@ -394,33 +431,35 @@ class Checkpointer:
                 a = lst[i]
                 seq += 1
                 error = a.get("error")
-                row = [eid, seq, tid, node, a["attempt"], a["status"], a["started_at"], a["duration_ms"], none if error is None else dumps(error), none]
+                row = [seq, node, a["attempt"], a["status"], a["started_at"], a["duration_ms"], none if error is None else dumps(error), none]
                 rows.append(row)
                 if pending:
-                    self._recording(row, a, pending)
-            if made is None:
-                made = {}
-            made[node] = row
+                    self._recording(tid, row, a, pending)
+            if node == node_id:
+                made = row
             att[node] = n
+        self.rows += seq - self.seq
         self.seq = seq
         return made
 
-    def _output_row(self, th: ThreadRecord, node: Any, value: Any, raw: bytes | None, made: dict[str, list[Any]] | None) -> None:
+    def _output_row(self, tt: _Thread, node: Any, value: Any, raw: bytes | None, producer: list[Any] | None) -> None:
         """An `outputs` row for the output a node stored, linked to the attempt that made it
-        (`raw`: its UTF-8 JSON text when the orchestrator made it already, else encoded here)."""
+        (`producer`: its row, when it ended in this call; `raw`: its UTF-8 JSON text when
+        the orchestrator made it already, else encoded here)."""
         data: bytes | bytearray
         enc, size, data = codec.encode_value(value) if raw is None else codec.encode_raw(raw)
         self.seq = seq = self.seq + 1
         if self.sqlite:  # sqlite3 binds a bytearray as the same BLOB without its adapter lookup (~3,300 instructions)
             data = bytearray(data)
-        self.outputs.append((self.eid, seq, th.thread_id, node, enc, size, data))
-        producer = made.get(node) if made is not None else None  # the attempt that produced it, when it ended in this call
+        tt.outs.append((seq, node, enc, size, data))
+        self.rows += 1
         if producer is not None and producer[RUN_STATUS] in PRODUCERS:
             producer[RUN_OUTPUT_SEQ] = seq
 
-    def _recording(self, row: list[Any], a: dict[str, Any], pending: dict[tuple[str, str, int], Any]) -> None:
+    def _recording(self, tid: str, row: list[Any], a: dict[str, Any], pending: dict[tuple[str, str, int], Any]) -> None:
         """The attempt's recorded I/O goes on the attempt and into a `recordings` row (same seq)."""
-        eid, seq, tid, node, attempt = row[:5]
+        eid = self.eid
+        seq, node, attempt = row[:3]
         io = pending.pop((tid, node, attempt), None)
         if io is None:
             return
@@ -441,7 +480,7 @@ class Checkpointer:
                     loop = None
                 if loop is not None:
                     self._timer = loop.call_later(GROUP_WINDOW, self._on_timer)
-        elif now - self.pending_since >= GROUP_WINDOW or len(self.node_runs) + len(self.outputs) >= GROUP_ROWS:
+        elif now - self.pending_since >= GROUP_WINDOW or self.rows >= GROUP_ROWS:
             self.flush()
 
     def _on_timer(self) -> None:
@@ -535,7 +574,7 @@ class Checkpointer:
             else "{}"
         )
         stack = list(th.stack)
-        frame = self._flight_frames.get(tid)
+        frame = self._flight.get(tid)
         if frame is not None:
             stack.append(frame)
         keep, stack_text = self._stack_json(tid, stack)
@@ -608,8 +647,7 @@ class Checkpointer:
                 self._collect(self._thread(tid))
         journal = None if final else self._journal_row()
         sql = self.sql
-        node_runs, outputs = self.node_runs, self.outputs
-        self.node_runs, self.outputs = [], []
+        rows = self._take_rows()
         recordings, self.recordings = self.recordings, []
         try:
             with RawTransaction(self._connection(), self.sqlite) as cur:
@@ -620,8 +658,7 @@ class Checkpointer:
                         f"execution {self.eid} was taken over by another process (or has finished);"
                         " this process stops running it and writes nothing more"
                     )
-                self._insert_runs.run(cur, node_runs)
-                self._insert_outputs.run(cur, outputs)
+                self._insert_rows(cur, rows)
                 self._insert_recordings.run(cur, recordings)
                 if final:
                     for tt in self.threads.values():
@@ -637,7 +674,6 @@ class Checkpointer:
                 self._write_threads(cur)
         except RunTakenOver:
             self._drop_connection()
-            self.node_runs, self.outputs = [], []
             raise
         except Exception as exc:
             self._drop_connection()
@@ -649,6 +685,30 @@ class Checkpointer:
         self._prune_caches()
         if final:
             self.close()
+
+    def _take_rows(self) -> list[tuple[str, list[list[Any]], list[tuple[Any, ...]]]]:
+        """(thread id, node_runs rows, outputs rows) of each thread with rows pending; none pending after."""
+        rows = []
+        if self.rows:
+            for tt in self.threads.values():
+                if tt.runs or tt.outs:
+                    rows.append((tt.th.thread_id, tt.runs, tt.outs))
+                    tt.runs, tt.outs = [], []
+            self.rows = 0
+        return rows
+
+    def _insert_rows(self, cur: Any, rows: list[tuple[str, list[list[Any]], list[tuple[Any, ...]]]]) -> None:
+        """One thread's rows go with the run's and the thread's ids given once (`RowInsert`'s
+        shared columns); rows of several threads as whole rows, in seq order as they were made."""
+        eid = self.eid
+        if len(rows) == 1:
+            tid, runs, outs = rows[0]
+            self._insert_runs.run(cur, runs, (eid, tid))
+            self._insert_outputs.run(cur, outs, (eid, tid))
+        elif rows:
+            by_seq = operator.itemgetter(1)
+            self._insert_runs.run(cur, sorted(((eid, r[0], tid, *r[1:]) for tid, runs, _ in rows for r in runs), key=by_seq))
+            self._insert_outputs.run(cur, sorted(((eid, o[0], tid, *o[1:]) for tid, _, outs in rows for o in outs), key=by_seq))
 
     def _write_threads(self, cur: Any) -> None:
         sql = self.sql
@@ -689,7 +749,7 @@ class Checkpointer:
         counts = progress_counts(main) if main is not None else {"completed": 0, "failed": 0, "skipped": 0}
         values: dict[str, Any] = {
             **self._fence,
-            "in_flight": codec.dumps(self.in_flight) if self.in_flight else None,
+            "in_flight": codec.dumps({tid: [f.node_id, tid in self._sides] for tid, f in self._flight.items()}) if self._flight else None,
             "heartbeat_at": time.time(),
             "total": main.total if main is not None else 0,
             "paused_at": None,  # a resumed run is no longer paused anywhere (a crash must not replay it)

@@ -55,11 +55,15 @@ class Prepared:
         return f"Prepared({self.sql!r}, {self.keys!r})"
 
 
-# The columns of the rows a checkpoint inserts, in the order its row tuples hold them (the
-# tables' own order; `RowInsert` maps them onto any other).
+# The columns of the rows a checkpoint inserts, in the tables' own order (`RowInsert` maps
+# them onto any other). `SHARED`: the columns every row of one insert has the same value in
+# (one run, one thread); the checkpointer's rows leave them out (`RUN_ROW`, `OUT_ROW`).
 NODE_RUN_ROW = ("execution_id", "seq", "thread_id", "node_id", "attempt", "status", "started_at", "duration_ms", "error", "output_seq")
 OUTPUT_ROW = ("execution_id", "seq", "thread_id", "node_id", "encoding", "size", "data")
 RECORDING_ROW = ("execution_id", "seq", "thread_id", "node_id", "attempt", "kind", "captured", "encoding", "size", "data")
+SHARED = ("execution_id", "thread_id")
+RUN_ROW = tuple(c for c in NODE_RUN_ROW if c not in SHARED)
+OUT_ROW = tuple(c for c in OUTPUT_ROW if c not in SHARED)
 
 MULTI_ROWS = 64  # the most rows one multi-row INSERT holds (SQLite: 640 parameters at most here)
 
@@ -71,53 +75,89 @@ class RowInsert:
     64, 32, ..., 1 rows, each compiled once and kept in sqlite3's statement cache: a
     SQLite `executemany` steps, resets and binds the statement once per row, which was
     a quarter of the checkpointer's SQLite time. Elsewhere: `executemany` of the
-    prepared statement (positional or named parameters as the driver wants them)."""
+    prepared statement (positional or named parameters as the driver wants them).
 
-    __slots__ = ("_group", "_head", "_texts", "as_given", "columns", "multi", "none", "prepared")
+    `shared`: columns whose value is the same in every row of a call to `run` given
+    `values` (rows then leave them out). On SQLite those are bound once per statement,
+    as numbered parameters every row's group names (`(?1, ?3, ?2, ...)`): a text
+    parameter costs sqlite3 a copy and two mutex round trips per row it is bound in."""
 
-    def __init__(self, prepared: Prepared, columns: Sequence[str], *, multi_row: bool, zero_null: Sequence[str] = ()) -> None:
+    __slots__ = ("_group", "_head", "_layout", "_texts", "as_given", "columns", "multi", "none", "prepared", "shared")
+
+    def __init__(
+        self, prepared: Prepared, columns: Sequence[str], *, multi_row: bool, zero_null: Sequence[str] = (), shared: Sequence[str] = ()
+    ) -> None:
         self.prepared = prepared
         self.columns = tuple(columns)
+        self.shared = tuple(shared)
+        # where a full row's values come from: (True, i) the i-th shared value, (False, i) the row's i-th
+        kept = [c for c in self.columns if c not in self.shared]
+        self._layout = [(True, self.shared.index(c)) if c in self.shared else (False, kept.index(c)) for c in self.columns]
         self.as_given = prepared.keys is not None and tuple(prepared.keys) == self.columns  # positional, same order
         self.multi = multi_row and self.as_given and prepared.sql.endswith(")") and " VALUES (" in prepared.sql
-        self._texts: dict[int, str] = {}
+        self._texts: dict[tuple[int, bool], str] = {}
         sql = prepared.sql
         at = sql.rfind(" VALUES (") + len(" VALUES ")
         self._head, self._group = sql[:at], sql[at:]  # the statement up to its rows; one row's "(?, ?, ...)"
         # `zero_null`: columns whose rows hold 0 for NULL (`none`), written `NULLIF(?, 0)`: sqlite3
         # binds None only after an adapter lookup (about 3,300 instructions), an int at once
         self.none: Any = None
-        if self.multi and zero_null and self._group == "(" + ", ".join(["?"] * len(self.columns)) + ")":
+        plain = self._group == "(" + ", ".join(["?"] * len(self.columns)) + ")"
+        if self.multi and not plain:
+            self.multi = False  # a statement this class cannot repeat row by row
+        self._group = "(" + ", ".join("NULLIF(?, 0)" if c in zero_null and self.multi else "?" for c in self.columns) + ")"
+        if self.multi and zero_null:
             self.none = 0
-            self._group = "(" + ", ".join("NULLIF(?, 0)" if c in zero_null else "?" for c in self.columns) + ")"
 
-    def run(self, cur: Any, rows: Sequence[Sequence[Any]]) -> None:
+    def run(self, cur: Any, rows: Sequence[Sequence[Any]], values: Sequence[Any] | None = None) -> None:
+        """Insert `rows`: full rows in `columns` order, or (`values` given: the shared
+        columns' values) rows without the shared columns."""
         if not rows:
             return
         if self.multi:
-            self._run_multi(cur, rows)
-        elif self.as_given:
+            self._run_multi(cur, rows, values)
+            return
+        if values is not None:
+            layout = self._layout
+            rows = [tuple(values[i] if shared else r[i] for shared, i in layout) for r in rows]
+        if self.as_given:
             cur.executemany(self.prepared.sql, rows)
         else:
             self.prepared.run_many(cur, [dict(zip(self.columns, r, strict=True)) for r in rows])
 
-    def _run_multi(self, cur: Any, rows: Sequence[Sequence[Any]]) -> None:
+    def _run_multi(self, cur: Any, rows: Sequence[Sequence[Any]], values: Sequence[Any] | None) -> None:
         flat = itertools.chain.from_iterable
+        head = list(values) if values is not None else []
+        shared = values is not None
         full = len(rows) - len(rows) % MULTI_ROWS
         if full:
-            cur.executemany(self._text(MULTI_ROWS), [list(flat(rows[i : i + MULTI_ROWS])) for i in range(0, full, MULTI_ROWS)])
+            cur.executemany(
+                self._text(MULTI_ROWS, shared), [head + list(flat(rows[i : i + MULTI_ROWS])) for i in range(0, full, MULTI_ROWS)]
+            )
         start, size = full, MULTI_ROWS // 2
         while start < len(rows):
             if len(rows) - start >= size:
-                cur.execute(self._text(size), list(flat(rows[start : start + size])))
+                cur.execute(self._text(size, shared), head + list(flat(rows[start : start + size])))
                 start += size
             size //= 2
 
-    def _text(self, n: int) -> str:
-        text = self._texts.get(n)
+    def _text(self, n: int, shared: bool) -> str:
+        text = self._texts.get((n, shared))
         if text is None:
-            text = self._texts[n] = self._head + ", ".join([self._group] * n)
+            text = self._texts[(n, shared)] = self._head + ", ".join(self._groups(n) if shared else [self._group] * n)
         return text
+
+    def _groups(self, n: int) -> list[str]:
+        """n rows' groups with the shared columns as the first numbered parameters (`?1`, `?2`)
+        and each row's own values numbered on from there."""
+        nshared = len(self.shared)
+        own = len(self.columns) - nshared
+        groups = []
+        for row in range(n):
+            first = nshared + 1 + row * own
+            numbers = [f"?{i + 1}" if shared else f"?{first + i}" for shared, i in self._layout]
+            groups.append(self._group.replace("?", "{}").format(*numbers))
+        return groups
 
 
 def _cols(table: sa.Table, skip: Iterable[str] = ()) -> list[str]:
@@ -227,10 +267,10 @@ def statements(dialect: Any) -> Statements:
 @cache
 def row_inserts(sql: Statements, multi_row: bool) -> tuple[RowInsert, RowInsert, RowInsert]:
     """The checkpoint's row inserts (node_runs, outputs, recordings) for `sql`'s dialect;
-    `multi_row` on SQLite."""
+    `multi_row` on SQLite. The first two take rows without the `SHARED` columns."""
     return (
-        RowInsert(sql.node_runs, NODE_RUN_ROW, multi_row=multi_row, zero_null=("error", "output_seq")),
-        RowInsert(sql.outputs, OUTPUT_ROW, multi_row=multi_row),
+        RowInsert(sql.node_runs, NODE_RUN_ROW, multi_row=multi_row, zero_null=("error", "output_seq"), shared=SHARED),
+        RowInsert(sql.outputs, OUTPUT_ROW, multi_row=multi_row, shared=SHARED),
         RowInsert(sql.recordings, RECORDING_ROW, multi_row=multi_row),
     )
 

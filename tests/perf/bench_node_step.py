@@ -16,7 +16,9 @@ runs the same children on another copy of the code (e.g. `git archive <commit>` 
 in DIR), the two taking turns. `--callgrind` counts instructions instead (valgrind: a
 chain of 1,020 minus one of 220, loading subtracted; slow, but the machine's load does not
 move it: `durable` then commits every 200 nodes, as a 5 ms group window does at full
-speed, instead of by the clock). Prints markdown; nothing here asserts a time.
+speed, instead of by the clock, its control poller never wakes, and the workflow's version
+is found by its content hash as in a warm CLI run; every child hashes strings with the same
+seed). Prints markdown; nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ path = chain_file(d, n)
 wf = fileformat.load(path, check_configs=False)
 ensure_valid(wf, file=str(path))
 svc = ExecutionService(str(d / "b.db"))
+document, content_hash = fileformat.canonical(wf)  # a warm CLI run knows the version's hash: no re-encoding
+svc.store.save_workflow(wf, content_hash=content_hash, document=document)
 asyncio.run(run_workflow(fileformat.load(chain_file(d, 3), check_configs=False)))  # imports, caches
 hooks = None
 if mode == "events":
@@ -62,22 +66,16 @@ if mode == "bare":
                                          "render_config": staticmethod(lambda config, kept, names, **kw: dict(config))})
     plan.Plan._validate = staticmethod(lambda node, spec, raw: cfg)
     orchestrator.checked_text = lambda value: (None, None)
-kept = {}
-if mode == "durable":  # as a warm CLI run: the version saved before, found by its kept content hash
-    from engine.store.store import workflow_document
-    document, content_hash = workflow_document(wf)
-    svc._store.save_workflow(wf, content_hash=content_hash, document=document)
-    kept = {"content_hash": content_hash}
 if mode == "durable" and fixed:  # commits every 200 nodes, not by the clock (valgrind runs ~50 times slower)
     from engine import service
     from engine.store import checkpoint
     checkpoint.GROUP_WINDOW, checkpoint.GROUP_ROWS = 3600.0, 400
-    service.POLL_EVERY = 3600.0  # no poll during the run: its wake-ups were +-4,000 instructions a node of noise
+    service.POLL_EVERY = 3600.0  # the control poller never wakes (its ticks are timing noise under valgrind)
 gc.collect()
 gc.freeze()
 t = time.process_time()
 if mode != "none":
-    rec = asyncio.run(svc.run(wf, **kept) if mode == "durable" else run_workflow(wf, hooks=hooks))
+    rec = asyncio.run(svc.run(wf, content_hash=content_hash) if mode == "durable" else run_workflow(wf, hooks=hooks))
     assert rec.status == "completed", rec.error
 print(json.dumps(time.process_time() - t))
 """
@@ -108,6 +106,7 @@ def child(code: Path, bench: Path, n: int, mode: str, callgrind: bool) -> float:
     env = {**os.environ, "PYTHONPATH": str(code)}
     cmd = [sys.executable, "-c", CHILD, str(n), mode, str(bench), "fixed" if callgrind else "clock"]
     if callgrind:
+        env["PYTHONHASHSEED"] = "0"  # the same dict probes in every child: string hashes otherwise move counts by thousands a node
         cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=code)
     if out.returncode != 0:

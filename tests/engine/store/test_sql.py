@@ -4,9 +4,12 @@ SQLAlchemy compiles from the schema, so the stdlib path writes exactly the same 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.store import sql
 from engine.store.database import SqliteFile
@@ -119,3 +122,57 @@ def test_zero_null_columns_store_null_for_zero_and_the_value_otherwise(tmp_path:
     assert tables["zero"][0][2:] == (None, 1, "null", "integer")
     if count > 2:
         assert tables["zero"][2][2:] == (None, None, "null", "null")
+
+
+SQL_VALUES = st.one_of(
+    st.none(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=False),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",))),  # quotes, NUL, any plane
+    st.binary().map(bytearray),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], database=None)
+@given(
+    shared=st.tuples(SQL_VALUES, SQL_VALUES),
+    rows=st.lists(st.tuples(SQL_VALUES, SQL_VALUES, st.one_of(st.just(0), st.integers(min_value=1, max_value=2**40))), max_size=140),
+)
+def test_rows_with_shared_columns_write_what_whole_rows_write(tmp_path: Path, shared: tuple[Any, Any], rows: list[tuple[Any, ...]]) -> None:
+    """The numbered-parameter statements (the shared columns bound once per statement) store
+    every row exactly as `executemany` of the one-row statement with whole rows does: same
+    values, same storage classes, same order; a zero-null column's 0 is NULL in both."""
+    import sqlite3
+
+    con = sqlite3.connect(tmp_path / f"shared{len(rows)}.db", isolation_level=None)
+    one_row = Prepared("INSERT INTO t (a, b, c, d, e) VALUES (?, ?, ?, ?, ?)", ["a", "b", "c", "d", "e"])
+    columns = ("a", "b", "c", "d", "e")
+    whole = [(shared[0], r[0], shared[1], r[1], None if r[2] == 0 else r[2]) for r in rows]
+    got = {}
+    for name in ("shared", "single"):
+        con.execute("DROP TABLE IF EXISTS t")
+        con.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, a, b, c TEXT, d BLOB, e INTEGER)")
+        if name == "shared":
+            insert = sql.RowInsert(one_row, columns, multi_row=True, zero_null=("e",), shared=("a", "c"))
+            assert insert.multi
+            insert.run(con.cursor(), rows, shared)
+        else:
+            sql.RowInsert(one_row, columns, multi_row=False).run(con.cursor(), whole)
+        got[name] = con.execute(
+            "SELECT n, a, b, c, d, e, typeof(a), typeof(b), typeof(c), typeof(d), typeof(e) FROM t ORDER BY n"
+        ).fetchall()
+    assert got["shared"] == got["single"]
+    assert len(got["shared"]) == len(rows)
+
+
+def test_rows_with_shared_columns_reach_a_driver_without_multi_row_statements_whole(tmp_path: Path) -> None:
+    """Without multi-row statements (PostgreSQL's path) the shared values are put back into
+    each row in the table's order."""
+    import sqlite3
+
+    con = sqlite3.connect(tmp_path / "rows.db", isolation_level=None)
+    con.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, a, b, c)")
+    insert = sql.RowInsert(Prepared("INSERT INTO t (a, b, c) VALUES (:a, :b, :c)", None), ("a", "b", "c"), multi_row=True, shared=("b",))
+    assert not insert.multi
+    insert.run(con.cursor(), [(1, 3), (4, 6)], ("it's",))
+    assert con.execute("SELECT a, b, c FROM t ORDER BY n").fetchall() == [(1, "it's", 3), (4, "it's", 6)]
