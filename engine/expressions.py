@@ -45,6 +45,7 @@ from simpleeval import InvalidExpression
 from engine.errors import ExpressionError
 from engine.expression_front import read as _front
 from engine.expression_front import read_field as _front_field
+from engine.expression_front import read_plain as _front_plain
 from engine.expression_quick import KINDS as QUICK_KINDS
 from engine.expression_quick import MISSING, quick
 from engine.expression_quick import STEPS as QUICK_STEPS
@@ -462,8 +463,11 @@ _READ_AS_IS = frozenset({str, int, bool, type(None), dict, list})
 # a tree `quick` reads, the evaluator, or text parts to join. Each but the first falls
 # back to the evaluator wherever the direct read says MISSING, as `_run` does.
 _VALUE, _PATH, _QUICK, _EVALUATE, _JOIN = range(5)
-# (kind, what it needs: the value, path or tree; the whole-field expression; the parts)
-_Plan = tuple[int, Any, _Expr | None, tuple[str | _Expr, ...]]
+# (kind, what it needs: the value, path or tree; the whole-field expression; the parts).
+# A plan made for rendering a value or a key path the front end reads (`_plain`) keeps
+# neither of the last two (None): no syntax tree or expression is built for it, and
+# `_full` completes it where they are wanted (a check, a path read that falls back).
+_Plan = tuple[int, Any, _Expr | None, tuple[str | _Expr, ...] | None]
 
 
 def _plan(text: str) -> _Plan:
@@ -498,25 +502,34 @@ _PLANS: dict[str, _Plan] = {}
 _MAX_PLANS = 8192
 
 
-def _planned(text: str) -> _Plan:
-    """The plan of a field not in `_PLANS`, kept there (errors are not kept)."""
-    plan = _plan(text)
+def _keep(text: str, plan: _Plan) -> _Plan:
     if len(_PLANS) >= _MAX_PLANS:
         _PLANS.clear()
     _PLANS[text] = plan
     return plan
 
 
-def _templates(text: str) -> _Plan:
-    """One string field's plan under the default limits (kept in `_PLANS`)."""
-    return _PLANS.get(text) or _planned(text)
+def _planned(text: str) -> _Plan:
+    """The plan of a field not in `_PLANS`, to render it, kept there (errors are not
+    kept): a plain plan where the front end reads a value or a key path."""
+    plain = _front_plain(text)
+    if plain is None:
+        return _keep(text, _plan(text))
+    return _keep(text, (_VALUE if plain[0] else _PATH, plain[1], None, None))
+
+
+def _full(text: str) -> _Plan:
+    """One string field's plan under the default limits with its expression and parts
+    (a plain plan is made whole), kept in `_PLANS`."""
+    plan = _PLANS.get(text)
+    return plan if plan is not None and plan[3] is not None else _keep(text, _plan(text))
 
 
 def _template(text: str, limits: ExpressionLimits) -> _Template:
     """(the whole-field expression or None, the parts) of one string field."""
     if limits is DEFAULT_LIMITS:
-        _, _, whole, parts = _templates(text)
-        return whole, parts
+        _, _, whole, parts = _full(text)
+        return whole, parts  # type: ignore[return-value]
     return _other_templates(text, limits)
 
 
@@ -719,8 +732,8 @@ def _render_field(text: str, names: Mapping[str, Any]) -> Any:
         if value is not _MISSING:
             return value
     elif kind == _JOIN:
-        return _joined(parts, names, DEFAULT_LIMITS)
-    return _run(whole, names, DEFAULT_LIMITS)  # type: ignore[arg-type]
+        return _joined(parts, names, DEFAULT_LIMITS)  # type: ignore[arg-type]
+    return _run(whole or _full(text)[2], names, DEFAULT_LIMITS)  # type: ignore[arg-type]
 
 
 def _render_text(text: str, names: Mapping[str, Any], limits: ExpressionLimits) -> Any:

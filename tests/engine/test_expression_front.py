@@ -227,6 +227,62 @@ def test_a_whole_field_is_split_as_the_careful_scan_splits_it(source: str, befor
     assert whole.code[1:] == slow_whole.code[1:]
 
 
+@CHECKS
+@given(source=_texts() | _plain_texts(), before=st.sampled_from(["", " ", "  "]), after=st.sampled_from(["", " ", "\n"]))
+@example(source="x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p", before=" ", after=" ")
+@example(source="x.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p", before=" ", after=" ")
+@example(source="a[-1]['k'].b", before=" ", after=" ")
+@example(source="True + True", before=" ", after=" ")
+@example(source="7 - 2", before=" ", after=" ")
+@example(source="-1.5 * 2", before=" ", after="")
+@example(source="'a' + 'b'", before="", after=" ")
+@example(source="7 // -2", before=" ", after=" ")
+@example(source="2 >= 2.0", before=" ", after=" ")
+@example(source="1 / 0", before=" ", after=" ")
+@example(source="-5", before="", after="")
+@example(source="len(input)", before=" ", after=" ")
+@example(source="vars.__class__", before=" ", after=" ")
+@example(source="vars.if", before=" ", after=" ")
+def test_a_plain_read_is_what_the_full_plan_renders(source: str, before: str, after: str) -> None:
+    """`read_plain` (a render plan without a tree) gives a field's value or key path
+    exactly as the whole plan has it - same types too - and takes every field whose
+    whole plan is a value or a key path read by the front end."""
+    field = "{{" + before + source + after + "}}"
+    expressions._PLANS.clear()
+    try:
+        kind, arg, _, _ = expressions._plan(field)
+    except ExpressionError:
+        assert expression_front.read_plain(field) is None
+        return
+    plain = expression_front.read_plain(field)
+    if kind not in (expressions._VALUE, expressions._PATH) or expression_front.read_field(field) is None:
+        assert plain is None, field
+        return
+    assert plain is not None, field
+    assert plain[0] == (kind == expressions._VALUE)
+    assert type(plain[1]) is type(arg) and plain[1] == arg, field  # no fold makes a NaN
+    if kind == expressions._PATH:
+        assert [type(k) for k in plain[1]] == [type(k) for k in arg]
+
+
+def test_a_plan_made_to_render_keeps_no_tree_and_a_check_completes_it() -> None:
+    expressions._PLANS.clear()
+    names = make_names(input={"a": 1}, nodes={}, vars={}, loop=None, execution={})
+    assert render("{{ 5 + 1 }}", names) == 6 and render("{{ input.a }}", names) == 1
+    assert expressions._PLANS["{{ 5 + 1 }}"] == (expressions._VALUE, 6, None, None)
+    assert expressions._PLANS["{{ input.a }}"] == (expressions._PATH, ("input", "a"), None, None)
+    expressions.check("{{ input.a }}")
+    kind, path, whole, parts = expressions._PLANS["{{ input.a }}"]
+    assert (kind, path) == (expressions._PATH, ("input", "a")) and whole is not None and parts == (whole,)
+    with pytest.raises(ExpressionError) as missing:
+        render("{{ input.b }}", names)  # a plain plan's fallback: the evaluator words the error
+    expressions._PLANS.clear()
+    with _parser_only(), pytest.raises(ExpressionError) as slow:
+        render("{{ input.b }}", names)
+    assert (missing.value.message, missing.value.position) == (slow.value.message, slow.value.position)
+    expressions._PLANS.clear()
+
+
 def _same_read(a: object, b: object) -> bool:
     return a is not None and b is not None and expression_front._same(a[0], b[0]) and a[1:] == b[1:]  # type: ignore[index]
 

@@ -26,20 +26,21 @@ CHECKS = settings(max_examples=500, deadline=None, suppress_health_check=[Health
 def evaluator_only() -> Iterator[None]:
     """Every field's expressions run by the evaluator: plans that only split the field,
     no key path read directly and no quick read."""
-    plan, follow, quick = expressions._plan, expressions._follow, expressions.quick  # type: ignore[attr-defined]
+    plan, plain, follow, quick = expressions._plan, expressions._front_plain, expressions._follow, expressions.quick  # type: ignore[attr-defined]
 
     def split_only(text: str) -> expressions._Plan:
         _, _, whole, parts = plan(text)
         return (expressions._JOIN, None, None, parts) if whole is None else (expressions._EVALUATE, None, whole, parts)
 
     expressions._plan = split_only
+    expressions._front_plain = lambda text: None
     expressions._follow = lambda path, names: expressions._MISSING
     expressions.quick = lambda node, names: expressions._MISSING  # type: ignore[attr-defined]
     expressions._PLANS.clear()
     try:
         yield
     finally:
-        expressions._plan, expressions._follow, expressions.quick = plan, follow, quick  # type: ignore[attr-defined]
+        expressions._plan, expressions._front_plain, expressions._follow, expressions.quick = plan, plain, follow, quick  # type: ignore[attr-defined]
         expressions._PLANS.clear()
 
 
@@ -89,7 +90,7 @@ def test_a_field_renders_by_its_plan_as_the_evaluator_renders_it(source: str, da
 
 def test_every_plan_kind_is_met() -> None:
     def kind(field: str) -> int:
-        return expressions._templates(field)[0]
+        return expressions._full(field)[0]
 
     assert kind("{{ 1 + 1 }}") == kind("{{ 'a' }}") == expressions._VALUE
     assert kind("{{ vars.k }}") == kind("{{ input.a[0].b }}") == kind("{{ input }}") == expressions._PATH
