@@ -44,7 +44,7 @@ from engine.expression_quick import COMPARE as _COMPARE
 from engine.expression_quick import MISSING, STEPS
 from engine.expression_sandbox import FUNCTIONS
 
-__all__ = ["MAX_LENGTH", "Read", "read", "read_field", "read_plain"]
+__all__ = ["MAX_LENGTH", "Field", "Read", "match_field", "read", "read_field", "read_plain"]
 
 MAX_LENGTH = 200  # longer texts go to the parser (far under the default limit of 10,000)
 _MAX_KEYS = 16  # keys after a name: the tree stays far under the default depth of 64
@@ -117,10 +117,14 @@ def read(source: str) -> Read | None:
     return _read(source, left, op, right, m.start(3))
 
 
-def read_field(text: str) -> tuple[str, int, Read] | None:
-    """(the expression, where it starts, its read) of a field that is one `{{ }}` around
-    a text `read` takes with only spaces beside it - what `find_expressions` and `read`
-    would give - or None."""
+# A whole field `{{ text }}` matched: (the text, where it starts in the field, the left
+# operand, the operator or None, the right operand or None, where that starts in the text).
+Field = tuple[str, int, str, "str | None", "str | None", int]
+
+
+def match_field(text: str) -> Field | None:
+    """The parts of a field that is one `{{ }}` around a text of the forms `read` takes
+    with only spaces beside it, or None (one match, shared by `read_field` and `read_plain`)."""
     if len(text) > MAX_LENGTH or not text.isascii() or not _AGREES:
         return None
     m = _FIELD.fullmatch(text)
@@ -128,29 +132,36 @@ def read_field(text: str) -> tuple[str, int, Read] | None:
         return None
     source, left, op, right = m.groups()
     base = m.start(1)
-    got = _read(source, left, op, right, m.start(4) - base)
+    return source, base, left, op, right, m.start(4) - base
+
+
+def read_field(text: str, field: Field | None = None) -> tuple[str, int, Read] | None:
+    """(the expression, where it starts, its read) of a field that is one `{{ }}` around
+    a text `read` takes with only spaces beside it - what `find_expressions` and `read`
+    would give - or None. `field`: its `match_field`, when already made."""
+    if field is None and (field := match_field(text)) is None:
+        return None
+    source, base, left, op, right, right_at = field
+    got = _read(source, left, op, right, right_at)
     return None if got is None else (source, base, got)
 
 
-def read_plain(text: str) -> tuple[bool, Any] | None:
-    """What rendering needs of a whole field `read_field` takes, when that is all it
-    needs: (True, the value) of one folded to a constant, (False, the key path) of a
-    name with keys; None for anything else. No syntax tree is built: a render plan
-    keeps only this (the tree is built from the text again if ever wanted)."""
-    if len(text) > MAX_LENGTH or not text.isascii() or not _AGREES:
-        return None
-    m = _FIELD.fullmatch(text)
-    if m is None:
-        return None
-    _, left, op, right = m.groups()
+def read_plain(field: Field) -> tuple[bool, Any] | None:
+    """What rendering needs of a matched field (`match_field`) when that is all it needs:
+    (True, the value) of one folded to a constant, (False, the key path) of a name with
+    keys; None for anything else. No syntax tree is built: a render plan keeps only this
+    (the tree is built from the text again if ever wanted)."""
+    _, _, left, op, right, _ = field
     a = _value(left)
     if op is None:
         if a is not MISSING:
             return True, a
-        split = None if left[-1] == ")" else _links(left)
-        return None if split is None else (False, (split[0], *(link[1] for link in split[1])))
-    b = _value(right)
-    if a is MISSING or b is MISSING:
+        chain = None if left[-1] == ")" else _chain(left, 0, trees=False)
+        return None if chain is None else (False, chain[1])
+    if a is MISSING:  # a name: the quick path or the evaluator reads it
+        return None
+    b = _value(right)  # type: ignore[arg-type]
+    if b is MISSING:
         return None
     value = _FOLD[op](a, b)
     return None if value is MISSING else (True, value)
@@ -224,55 +235,48 @@ def _call(text: str, start: int) -> _Part | None:
     return node, None, 2 + argument[2], False  # the quick path reads no call
 
 
-def _links(text: str) -> tuple[str, list[tuple[str | None, Any, str, int]]] | None:
-    """A name with keys (`vars.k`, `a.b[0]["c"]`) split: the name and, for each key, (the
-    attribute's name or None for a subscript, the key, the subscript's text, where the key
-    ends); None when the parser must read it (a keyword, a name the static check refuses)."""
+def _chain(text: str, start: int, trees: bool = True) -> _Part | None:
+    """The tree and key path of a name with keys (`vars.k`, `a.b[0]["c"]`), or None
+    when the parser must read it (a keyword, a name the static check refuses).
+    `trees` False: the key path alone (no tree is made: None in its place)."""
     m = _KEY.search(text)
     name = text if m is None else text[: m.start()]
     if name in _KEYWORDS or name[:2] == "__":
         return None
-    links: list[tuple[str | None, Any, str, int]] = []
+    tree: Any = None
+    if trees:
+        tree = _new(_Name)
+        tree.__dict__ = {"id": name, "ctx": _LOAD, "lineno": 1, "col_offset": start, "end_lineno": 1, "end_col_offset": start + len(name)}
+    path: list[Any] = [name]
+    steps = 1
     pos = len(name)
     while pos < len(text):
         m = _KEY.match(text, pos)
-        if m is None or len(links) >= _MAX_KEYS:
+        if m is None or len(path) > _MAX_KEYS:
             return None
         attr, minus, index, quoted = m.groups()
+        pos = m.end()
         if attr is not None:
             if attr in _KEYWORDS or attr[0] == "_":
                 return None
-            links.append((attr, attr, "", m.end()))
-        elif index is not None:
-            links.append((None, int(minus + index), minus + index, m.end()))
-        else:
-            links.append((None, quoted[1:-1], quoted, m.end()))
-        pos = m.end()
-    return name, links
-
-
-def _chain(text: str, start: int) -> _Part | None:
-    """The tree and key path of a name with keys (`vars.k`, `a.b[0]["c"]`), or None
-    when the parser must read it."""
-    split = _links(text)
-    if split is None:
-        return None
-    name, links = split
-    tree: ast.expr = _new(_Name)
-    tree.__dict__ = {"id": name, "ctx": _LOAD, "lineno": 1, "col_offset": start, "end_lineno": 1, "end_col_offset": start + len(name)}
-    steps = 1
-    for attr, key, key_text, at in links:
-        end = start + at
-        node = _new(_Attribute if attr is not None else _Subscript)
-        if attr is not None:
-            node.__dict__ = {"value": tree, "attr": attr, "ctx": _LOAD, "lineno": 1, "col_offset": start, "end_lineno": 1, "end_col_offset": end}
-            steps += 1
-        else:
+            path.append(attr)
+            if trees:
+                node = _new(_Attribute)
+                node.__dict__ = {"value": tree, "attr": attr, "ctx": _LOAD, "lineno": 1, "col_offset": start, "end_lineno": 1, "end_col_offset": start + pos}
+                tree = node
+                steps += 1
+            continue
+        key_text = minus + index if index is not None else quoted
+        key = int(key_text) if index is not None else quoted[1:-1]
+        path.append(key)
+        if trees:
+            end = start + pos
             key_tree, _, key_steps, _ = _operand(key_text, end - 1 - len(key_text), key)  # type: ignore[misc]
-            node.__dict__ = {"value": tree, "slice": key_tree, "ctx": _LOAD, "lineno": 1, "col_offset": start, "end_lineno": 1, "end_col_offset": end}
+            subscript = _new(_Subscript)
+            subscript.__dict__ = {"value": tree, "slice": key_tree, "ctx": _LOAD, "lineno": 1, "col_offset": start, "end_lineno": 1, "end_col_offset": end}
+            tree = subscript
             steps += 1 + key_steps
-        tree = node
-    return tree, (name, *(link[1] for link in links)), steps, True
+    return tree, tuple(path), steps, True
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -43,6 +43,8 @@ from typing import Any, NamedTuple, TypeVar
 from simpleeval import InvalidExpression
 
 from engine.errors import ExpressionError
+from engine.expression_front import Field as _Field
+from engine.expression_front import match_field as _front_match
 from engine.expression_front import read as _front
 from engine.expression_front import read_field as _front_field
 from engine.expression_front import read_plain as _front_plain
@@ -464,16 +466,20 @@ _READ_AS_IS = frozenset({str, int, bool, type(None), dict, list})
 # back to the evaluator wherever the direct read says MISSING, as `_run` does.
 _VALUE, _PATH, _QUICK, _EVALUATE, _JOIN = range(5)
 # (kind, what it needs: the value, path or tree; the whole-field expression; the parts).
-# A plan made for rendering a value or a key path the front end reads (`_plain`) keeps
+# A plan made for rendering a value or a key path the front end reads (`read_plain`) keeps
 # neither of the last two (None): no syntax tree or expression is built for it, and
 # `_full` completes it where they are wanted (a check, a path read that falls back).
 _Plan = tuple[int, Any, _Expr | None, tuple[str | _Expr, ...] | None]
 
 
-def _plan(text: str) -> _Plan:
+_UNMATCHED: Any = object()
+
+
+def _plan(text: str, matched: _Field | None = _UNMATCHED) -> _Plan:
     """The render plan of one string field under the default limits (`_split`'s parts
-    with how to render them); a whole field the front end reads is split here in line."""
-    field = _front_field(text)
+    with how to render them); a whole field the front end reads is split here in line
+    (`matched`: its `match_field` when already made, None when it matched nothing)."""
+    field = _front_field(text) if matched is _UNMATCHED else None if matched is None else _front_field(text, matched)
     if field is not None:  # `{{ i + 1 }}`, `{{ vars.k }}`: the commonest fields of all
         source, base, (tree, path, size) = field
         expr = _tuple_new(_Expr, (0, source, _tuple_new(_Code, (tree, path, "(" in source or "for" in source, size >= 0)), base))
@@ -512,9 +518,10 @@ def _keep(text: str, plan: _Plan) -> _Plan:
 def _planned(text: str) -> _Plan:
     """The plan of a field not in `_PLANS`, to render it, kept there (errors are not
     kept): a plain plan where the front end reads a value or a key path."""
-    plain = _front_plain(text)
+    matched = _front_match(text)
+    plain = None if matched is None else _front_plain(matched)
     if plain is None:
-        return _keep(text, _plan(text))
+        return _keep(text, _plan(text, matched))
     return _keep(text, (_VALUE if plain[0] else _PATH, plain[1], None, None))
 
 

@@ -104,19 +104,20 @@ def test_static_check_matches_the_child_node_walk_on_known_cases(source: str) ->
 def _evaluator_only() -> Iterator[None]:
     """Every expression run by the evaluator, as before key-reading ones were read directly
     (a field's plan reads a short key path in line: it is made to run the expression)."""
-    follow, plan = expressions._follow, expressions._plan
+    follow, plan, plain = expressions._follow, expressions._plan, expressions._front_plain
 
-    def no_direct_read(text: str) -> expressions._Plan:
-        kind, arg, whole, parts = plan(text)
+    def no_direct_read(text: str, matched: object = expressions._UNMATCHED) -> expressions._Plan:
+        kind, arg, whole, parts = plan(text, matched)  # type: ignore[arg-type]
         return (expressions._EVALUATE, None, whole, parts) if kind == expressions._PATH else (kind, arg, whole, parts)
 
     expressions._follow = lambda path, names: expressions._MISSING
     expressions._plan = no_direct_read
+    expressions._front_plain = lambda field: None  # no plain plan: every key path goes through `_plan`
     expressions._PLANS.clear()
     try:
         yield
     finally:
-        expressions._follow, expressions._plan = follow, plan
+        expressions._follow, expressions._plan, expressions._front_plain = follow, plan, plain
         expressions._PLANS.clear()
 
 

@@ -28,12 +28,12 @@ def evaluator_only() -> Iterator[None]:
     no key path read directly and no quick read."""
     plan, plain, follow, quick = expressions._plan, expressions._front_plain, expressions._follow, expressions.quick  # type: ignore[attr-defined]
 
-    def split_only(text: str) -> expressions._Plan:
-        _, _, whole, parts = plan(text)
+    def split_only(text: str, matched: object = expressions._UNMATCHED) -> expressions._Plan:
+        _, _, whole, parts = plan(text, matched)  # type: ignore[arg-type]
         return (expressions._JOIN, None, None, parts) if whole is None else (expressions._EVALUATE, None, whole, parts)
 
     expressions._plan = split_only
-    expressions._front_plain = lambda text: None
+    expressions._front_plain = lambda field: None
     expressions._follow = lambda path, names: expressions._MISSING
     expressions.quick = lambda node, names: expressions._MISSING  # type: ignore[attr-defined]
     expressions._PLANS.clear()
