@@ -19,7 +19,9 @@ fields, positions: an error message may quote them), the key path, and the size 
 evaluator steps. Names the static check refuses (`__x`, `._x`, `foo(x)`), keywords used as names,
 numbers with underscores, exponents or leading zeros, escapes, braces in a text, tabs,
 anything else: `read` says None and the parser reads it as before (errors and warnings
-included). `read_field` does the same for a whole field, `{{ text }}`, in one match.
+included). `read_field` does the same for a whole field, `{{ text }}`, in one match
+(`match_field`); `read_plain` gives of that match only a folded value or a key path,
+without a tree, where that is all rendering needs.
 
 An expression without names (`2 + 1`, `'a' + 'b'`, `-5`) is folded to its value
 when the quick path (`engine.expression_quick`) would compute it without a word
