@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from engine import expressions
 from engine.errors import ExpressionError, Problem, WorkflowInvalid
 from engine.heap import collections_paused
-from engine.model import Node, Workflow
+from engine.model import Connection, Node, Workflow
 
 if TYPE_CHECKING:
     from engine.nodes.base import NodeSpec
@@ -385,6 +385,21 @@ class Route:
 RouteTuple = tuple[str, str, int]
 
 
+def _incoming(incoming: dict[str, list[int]], conns: list[Connection], of: set[str] | None) -> None:
+    """Fill `incoming`: node -> its connections' indices, in file order (`of`: those nodes only)."""
+    if of is not None and not of:
+        return
+    for i, c in enumerate(conns):
+        to = c.to_node
+        if of is not None and to not in of:
+            continue
+        got = incoming.get(to)
+        if got is None:
+            incoming[to] = [i]
+        else:
+            got.append(i)
+
+
 @dataclass
 class Routing:
     """O(1) lookups for the orchestrator, built once per run (and per sub-workflow)."""
@@ -398,28 +413,37 @@ class Routing:
     _ports: dict[str, list[str]] | None = None
 
     @classmethod
-    def build(cls, wf: Workflow) -> Routing:
+    def build(cls, wf: Workflow, *, incoming_kinds: frozenset[str] | None = None) -> Routing:
+        """The routing of `wf`. `incoming_kinds`: keep `incoming` only for the nodes of
+        those kinds (a run reads only its merges'), not for every node."""
         from engine.nodes.registry import find_spec
 
         r = cls()
-        out: dict[tuple[str, str], list[RouteTuple]] = {}
-        incoming = r.incoming
-        for i, c in enumerate(wf.connections):
+        out: dict[tuple[str, str], tuple[RouteTuple, ...]] = {}
+        several: dict[tuple[str, str], list[RouteTuple]] = {}  # ports with more than one route
+        conns = wf.connections
+        for i, c in enumerate(conns):
             key = (c.from_node, c.from_port)
-            routes = out.get(key)
-            if routes is None:
-                out[key] = [(c.to_node, c.to_port, i)]
-            else:
-                routes.append((c.to_node, c.to_port, i))
-            got = incoming.get(c.to_node)
+            got = out.get(key)
             if got is None:
-                incoming[c.to_node] = [i]
+                out[key] = ((c.to_node, c.to_port, i),)
             else:
-                got.append(i)
-        r.out = {k: tuple(v) for k, v in out.items()}
+                routes = several.get(key)
+                if routes is None:
+                    routes = several[key] = list(got)
+                routes.append((c.to_node, c.to_port, i))
+        for key, routes in several.items():
+            out[key] = tuple(routes)
+        r.out = out
         r._wf = wf
-        loop_types = {t for t in {n.type for n in wf.nodes} if (s := find_spec(t)) is not None and s.kind == "loop"}
+        kinds = {t: s.kind for t in {n.type for n in wf.nodes} if (s := find_spec(t)) is not None}
+        loop_types = {t for t, kind in kinds.items() if kind == "loop"}
         loops = [n.id for n in wf.nodes if n.type in loop_types] if loop_types else []
+        if incoming_kinds is None:
+            _incoming(r.incoming, conns, None)
+        else:
+            kept = {t for t, kind in kinds.items() if kind in incoming_kinds}
+            _incoming(r.incoming, conns, {n.id for n in wf.nodes if n.type in kept}.union(loops) if kept or loops else set())
         if not loops:  # no loop, no back-edge: skip networkx entirely (the hot path of big chains)
             return r
         import networkx as nx
@@ -439,6 +463,9 @@ class Routing:
                 if wf.connections[i].from_node in body:
                     back.add(i)
         r.back_edges = frozenset(back)
+        if incoming_kinds is not None and "loop" not in incoming_kinds:
+            for loop_id in loops:  # wanted above for the back edges only
+                r.incoming.pop(loop_id, None)
         return r
 
     @property

@@ -3,7 +3,9 @@ retry policies, per-node facts) and how it renders and validates a node's config
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError  # loaded with the node specs anyway
@@ -13,6 +15,7 @@ from engine.errors import NodeError
 from engine.graph import Routing
 from engine.model import Node, Workflow
 from engine.nodes.base import NodeSpec
+from engine.nodes.registry import has_expression
 from engine.runtime.retry import RetryPolicy, policy_for
 
 __all__ = ["Plan"]
@@ -35,6 +38,17 @@ def _per_type(spec: NodeSpec, method: str) -> bool:
     """True when the spec's answer to `method(node)` depends on the node's type (and
     `on_error`) only: the type does not override the base class's method."""
     return getattr(type(spec), method) is getattr(NodeSpec, method)
+
+
+_TYPE_AND_ON_ERROR = operator.attrgetter("type", "on_error")
+_ONCE, _DYNAMIC = object(), object()  # `Plan.static_cfg`'s marks: rendered once; holds an expression
+
+
+@cache
+def _example(node_type: str, on_error: str) -> Node:
+    """A node standing for every node of its (type, on_error), asked what the type answers
+    for all of them (`_per_type`)."""
+    return Node(id="", type=node_type, name="", on_error=on_error)
 
 
 _MODEL_VALIDATE = BaseModel.model_validate.__func__  # type: ignore[attr-defined]
@@ -70,50 +84,50 @@ class Plan:
         self.policies: dict[str, RetryPolicy] = {}
         self.side_effects: frozenset[str] = frozenset()
         self.multi_port: frozenset[str] = frozenset()
-        self.static: frozenset[str] = frozenset()  # configs without an expression (usually the fewer)
         self.triggers: list[str] = []
         self._facts(wf)
-        by_type = self.by_type
-        self.specs = SpecsByNode(self.nodes, by_type)
-        self.routing = Routing.build(wf)
-        merges = {t for t, s in by_type.items() if s.kind == "merge"}
-        self.routing.incoming = {k: v for k, v in self.routing.incoming.items() if self.nodes[k].type in merges} if merges else {}
+        self.specs = SpecsByNode(self.nodes, self.by_type)
+        self.routing = Routing.build(wf, incoming_kinds=frozenset({"merge"}))
+        # a node's config, once it is known: (validated, raw) of a config without an expression
+        # (validated once), _DYNAMIC of one with; _ONCE after its first render
         self.static_cfg: dict[str, Any] = {}
 
     def _facts(self, wf: Workflow) -> None:
-        """Specs by type and the per-node facts, in one pass over the nodes. A type whose
-        answers depend on its `on_error` only (it overrides neither `has_side_effects` nor
-        the output ports) is asked once per `on_error`: a chain of 2,000 `set` nodes, once."""
+        """Specs by type and the per-node facts. The nodes are looked at by their distinct
+        (type, `on_error`) pairs, found in C: a type whose answers depend on its `on_error`
+        only (it overrides neither `has_side_effects` nor the output ports) is asked once
+        per pair, and only the nodes of a pair that holds a fact are visited - a chain of
+        2,000 `set` nodes costs no Python line per node here."""
         from engine.nodes.registry import get_spec
-        from engine.nodes.registry import has_expression as has_expr
 
         by_type = self.by_type
-        fixed: dict[str, bool] = {}
-        known: dict[tuple[str, str], tuple[bool, bool]] = {}  # (type, on_error) -> (side effects, several ports)
-        side, multi, static, triggers, policies = [], [], [], self.triggers, self.policies
-        for n in wf.nodes:
-            node_id, t = n.id, n.type
+        nodes = wf.nodes
+        side: list[str] = []
+        multi: list[str] = []
+        per_node: set[tuple[str, str]] = set()  # pairs whose nodes are asked one by one
+        for key in dict.fromkeys(map(_TYPE_AND_ON_ERROR, nodes)):
+            t = key[0]
             spec = by_type.get(t)
             if spec is None:
                 spec = by_type[t] = get_spec(t)
-                fixed[t] = all(_per_type(spec, m) for m in ("has_side_effects", "output_ports", "base_output_ports"))
-            key = (t, n.on_error)
-            facts = known.get(key)
-            if facts is None:
-                facts = (spec.has_side_effects(n), spec.kind != "loop" and len(spec.output_ports(n)) > 1)
-                if fixed[t]:
-                    known[key] = facts
-            if facts[0]:
-                side.append(node_id)
-            if facts[1]:
-                multi.append(node_id)
-            if spec.is_trigger:
-                triggers.append(node_id)
-            if n.retry is not None:
-                policies[node_id] = policy_for(n.retry, spec.default_retry)
-            if not has_expr(n.config):
-                static.append(node_id)
-        self.side_effects, self.multi_port, self.static = frozenset(side), frozenset(multi), frozenset(static)
+            if not all(_per_type(spec, m) for m in ("has_side_effects", "output_ports", "base_output_ports")):
+                per_node.add(key)
+            elif spec.has_side_effects(_example(t, key[1])) or (spec.kind != "loop" and len(spec.output_ports(_example(t, key[1]))) > 1):
+                per_node.add(key)  # every node of the pair holds a fact: listed below
+        if per_node:
+            for n in nodes:
+                if (n.type, n.on_error) in per_node:
+                    spec = by_type[n.type]
+                    if spec.has_side_effects(n):
+                        side.append(n.id)
+                    if spec.kind != "loop" and len(spec.output_ports(n)) > 1:
+                        multi.append(n.id)
+        triggers = {t for t, spec in by_type.items() if spec.is_trigger}
+        if triggers:
+            self.triggers[:] = [n.id for n in nodes if n.type in triggers]
+        for n in [n for n in nodes if n.retry is not None]:
+            self.policies[n.id] = policy_for(n.retry, by_type[n.type].default_retry)
+        self.side_effects, self.multi_port = frozenset(side), frozenset(multi)
 
     def policy(self, node: Node) -> RetryPolicy:
         """The node's retry policy: its own, else its type's default."""
@@ -121,14 +135,21 @@ class Plan:
         return got if got is not None else policy_for(None, self.specs[node.id].default_retry)
 
     def config(self, node: Node, names_factory: Callable[[], dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
-        """Render and validate a node's config (static configs are validated once)."""
+        """Render and validate a node's config. Whether it holds an expression is asked at
+        its second run, not of every node before the run (most nodes run once): a config
+        without one is validated once from then on."""
         node_id = node.id
         spec = self.by_type[node.type]
-        if node_id in self.static:
-            got = self.static_cfg.get(node_id)
-            if got is None:
+        known = self.static_cfg.get(node_id)
+        if known is None:
+            self.static_cfg[node_id] = _ONCE
+        elif known is _ONCE:
+            if not has_expression(node.config):
                 got = self.static_cfg[node_id] = (self._validate(node, spec, node.config), node.config)
-            return got
+                return got
+            self.static_cfg[node_id] = _DYNAMIC
+        elif known is not _DYNAMIC:
+            return known  # type: ignore[no-any-return]
         raw = expressions.render_config(node.config, spec.fields_not_rendered, names_factory(), node_id=node_id)
         return self._validate(node, spec, raw), raw
 

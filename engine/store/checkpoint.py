@@ -39,6 +39,7 @@ from engine.errors import RunTakenOver, StoreError
 from engine.runtime.record import MAIN_THREAD, NO_OUTPUT, Frame, RunRecord, ThreadRecord
 from engine.store import codec, owner
 from engine.store.sql import RUN_ROW, RawTransaction, row_inserts, statements
+from engine.store.tracked import TrackedDict, clear_changes, progress_counts, track
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -47,80 +48,10 @@ log = logging.getLogger("engine.store")
 
 GROUP_WINDOW = 0.005
 GROUP_ROWS = 2000
-COUNTED = ("succeeded", "failed", "skipped")
 PRODUCERS = frozenset({"succeeded", "failed", "pinned", "reused", "replayed"})  # attempts whose output is stored
 RUN_NODE = RUN_ROW.index("node_id")  # where a node_runs row (RUN_ROW order) holds what it is read or changed by
 RUN_STATUS = RUN_ROW.index("status")
 RUN_OUTPUT_SEQ = RUN_ROW.index("output_seq")
-
-
-class TrackedDict(dict):  # type: ignore[type-arg]
-    """A dict that remembers which keys were set since the last `take()` (in order)."""
-
-    __slots__ = ("dirty",)
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.dirty: dict[Any, None] = {}
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        dict.__setitem__(self, key, value)
-        self.dirty[key] = None
-
-    def take(self) -> dict[Any, None]:
-        d, self.dirty = self.dirty, {}
-        return d
-
-
-class StatusDict(TrackedDict):
-    """`node_status` with running counts of succeeded/failed/skipped (progress in O(1))."""
-
-    __slots__ = ("counts",)
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.counts = dict.fromkeys(COUNTED, 0)
-        for v in self.values():
-            if v in self.counts:
-                self.counts[v] += 1
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        old = self.get(key)
-        counts = self.counts
-        if old in counts:
-            counts[old] -= 1
-        if value in counts:
-            counts[value] += 1
-        dict.__setitem__(self, key, value)
-        self.dirty[key] = None
-
-
-def track(th: ThreadRecord) -> None:
-    """Swap the thread's growing maps for change-tracking ones; maps already tracking
-    (a run resumed in the same process) start with nothing marked changed."""
-    if not isinstance(th.node_status, StatusDict):
-        th.node_status = StatusDict(th.node_status)
-    if not isinstance(th.edge_counts, TrackedDict):
-        th.edge_counts = TrackedDict(th.edge_counts)
-    clear_changes(th)
-
-
-def clear_changes(th: ThreadRecord) -> None:
-    """Forget the changes marked so far. The maps stay as they are: copying them back to
-    plain dicts at the end of a run doubled them at the peak of a 100,000-node run."""
-    for tracked in (th.node_status, th.edge_counts):
-        if isinstance(tracked, TrackedDict):
-            tracked.take()
-
-
-def progress_counts(th: ThreadRecord) -> dict[str, int]:
-    """{completed, failed, skipped} node counts (the store's progress columns)."""
-    ns = th.node_status
-    if isinstance(ns, StatusDict):
-        c = ns.counts
-        return {"completed": c["succeeded"], "failed": c["failed"], "skipped": c["skipped"]}
-    vals = list(ns.values())
-    return {"completed": vals.count("succeeded"), "failed": vals.count("failed"), "skipped": vals.count("skipped")}
 
 
 def small_state(th: ThreadRecord) -> dict[str, Any]:
@@ -326,7 +257,12 @@ class Checkpointer:
                 tt.att[node_id] = done + 1
             else:
                 made = self._attempt_rows(tt, changed, node_id)
-        self._collect_edges(th, tt)
+        edges: TrackedDict = th.edge_counts  # type: ignore[assignment]  # `_collect_edges`, in line
+        if edges.dirty:
+            moved, edges.dirty = edges.dirty, {}
+            delta = tt.edge_delta
+            for conn in moved:
+                delta[conn] = edges[conn]
         if output is not NO_OUTPUT:
             if raw is not None and len(raw) <= codec.COMPRESS_OVER and self.sqlite:
                 self.seq = seq = self.seq + 1
