@@ -154,7 +154,8 @@ def read_plain(field: Field) -> tuple[bool, Any] | None:
     keys; None for anything else. No syntax tree is built: a render plan keeps only this
     (the tree is built from the text again if ever wanted)."""
     _, _, left, op, right, _ = field
-    a = _value(left)
+    lead = left[0]  # `_value`, numbers in line (as `_read` has them)
+    a = (float(left) if "." in left else int(left)) if lead == "-" or "0" <= lead <= "9" else _value(left)
     if op is None:
         if a is not MISSING:
             return True, a
@@ -162,7 +163,8 @@ def read_plain(field: Field) -> tuple[bool, Any] | None:
         return None if chain is None else (False, chain[1])
     if a is MISSING:  # a name: the quick path or the evaluator reads it
         return None
-    b = _value(right)  # type: ignore[arg-type]
+    lead = right[0]  # type: ignore[index]
+    b = (float(right) if "." in right else int(right)) if lead == "-" or "0" <= lead <= "9" else _value(right)  # type: ignore[arg-type,operator]
     if b is MISSING:
         return None
     value = _FOLD[op](a, b)

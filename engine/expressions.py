@@ -522,7 +522,10 @@ def _planned(text: str) -> _Plan:
     plain = None if matched is None else _front_plain(matched)
     if plain is None:
         return _keep(text, _plan(text, matched))
-    return _keep(text, (_VALUE if plain[0] else _PATH, plain[1], None, None))
+    if len(_PLANS) >= _MAX_PLANS:  # `_keep`, in line
+        _PLANS.clear()
+    plan = _PLANS[text] = (_VALUE if plain[0] else _PATH, plain[1], None, None)
+    return plan
 
 
 def _full(text: str) -> _Plan:
