@@ -8,8 +8,10 @@ Run: python tests/perf/bench_cli.py [--nodes N] [--rounds R] [--phases | --phase
 - start-up: `processengine run` of a two-node workflow beside a bare Python that imports
   asyncio, sqlite3 and json.
 Medians of 5 wall times per round, the commands taking turns (and of the commands' CPU time, user + system, which a
-busy machine disturbs far less: a row of its own, with no floor beside it); `--rounds R` repeats the whole measurement and prints
-the median and range of the ratios over the rounds. Each is measured warm (the compiled-workflow
+busy machine disturbs far less: a row of its own, with no floor beside it). The floor is taken at the start of
+each turn, and a per-node ratio is that turn's per-node cost over that turn's floor (the round's ratio: the median
+of its turns'), so a slower minute of the machine, which slows both, does not move the ratio; `--rounds R` repeats
+the whole measurement and prints the median and range of the ratios over the rounds. Each is measured warm (the compiled-workflow
 cache, `engine.compiled`, holds the file's verdict from an earlier run) and cold (each run with an
 empty cache folder). `--phases` adds the load path of the same file timed inside fresh processes
 (CPU time, per node), cold and warm: reading and checking the file's shape, validating it
@@ -102,7 +104,9 @@ def one_round(d_path: Path, nodes: int, env: dict[str, str], repeats: int = 5, a
     cmds["bare"] = ([sys.executable, "-c", "import asyncio, sqlite3, json"], ROOT)
     walls: dict[str, list[float]] = {k: [] for k in cmds}
     cpus: dict[str, list[float]] = {k: [] for k in cmds}
+    floors: list[float] = []
     for i in range(repeats):
+        floors.append(floor_sqlite_commit(1000))  # the same floor as bench_store.py, taken in each turn
         for name, (cmd, code) in cmds.items():
             run_env = {**env, CACHE_ENV: str(d_path / "cold" / f"{name}{i}")} if "_cold" in name else env
             w, c = timed(cmd, run_env, code)
@@ -110,7 +114,7 @@ def one_round(d_path: Path, nodes: int, env: dict[str, str], repeats: int = 5, a
             cpus[name].append(c)
     wall, cpu = ({k: statistics.median(v) for k, v in got.items()} for got in (walls, cpus))
     got = {
-        "floor": floor_sqlite_commit(),  # the same floor as bench_store.py
+        "floor": statistics.median(floors),
         "small": wall["small"],
         "small_cold": wall["small_cold"],
         "bare": wall["bare"],
@@ -120,6 +124,12 @@ def one_round(d_path: Path, nodes: int, env: dict[str, str], repeats: int = 5, a
         got[f"cpu_per_node{mark}"] = (cpu[f"big{mark}"] - cpu[f"small{mark}"]) / nodes * 1e6
         got[f"cold_per_node{mark}"] = (wall[f"big_cold{mark}"] - wall[f"small_cold{mark}"]) / nodes * 1e6
         got[f"cold_cpu_per_node{mark}"] = (cpu[f"big_cold{mark}"] - cpu[f"small_cold{mark}"]) / nodes * 1e6
+        for kind, big_run, small_run in (("", "big", "small"), ("cold_", "big_cold", "small_cold")):
+            # paired: each turn's per-node cost over the floor taken in that turn (a slower
+            # minute of the machine slows both), the median of the turns' ratios
+            got[f"{kind}ratio{mark}"] = statistics.median(
+                (walls[big_run + mark][i] - walls[small_run + mark][i]) / nodes * 1e6 / floors[i] for i in range(repeats)
+            )
     return got
 
 
@@ -302,14 +312,16 @@ def main() -> None:
 
 def print_rounds(rounds: list[dict[str, float]], nodes: int, *, against: bool) -> None:
     floors = [r["floor"] for r in rounds]
-    print(f"\n{len(rounds)} round(s); median (range); warm: the file's verdict kept by an earlier run "
+    print(f"\n{len(rounds)} round(s); median (range) over the rounds; ratio: each turn's per-node cost over the floor "
+          "taken in the same turn, the median of a round's turns; warm: the file's verdict kept by an earlier run "
           "(engine.compiled), cold: an empty cache each run" + ("; `@`: the `--against` code, in the same turns" if against else "") + "\n")
     print("| measure | value | floor | ratio |")
     print("| --- | ---: | ---: | ---: |")
     for mark in ("", "@") if against else ("",):
         for kind, key in (("warm", "per_node"), ("cold", "cold_per_node")):
             per_node = [r[key + mark] for r in rounds]
-            print(f"| durable CLI chain, per node ({nodes:,} `set` nodes, 2 expressions each, `--json`), {kind}{mark} | {_spread(per_node, '.0f')} µs | {_spread(floors, '.1f')} µs (WAL commit) | {_spread([r[key + mark] / r['floor'] for r in rounds], '.1f')} |")
+            ratios = [r[("cold_" if kind == "cold" else "") + "ratio" + mark] for r in rounds]
+            print(f"| durable CLI chain, per node ({nodes:,} `set` nodes, 2 expressions each, `--json`), {kind}{mark} | {_spread(per_node, '.0f')} µs | {_spread(floors, '.1f')} µs (WAL commit) | {_spread(ratios, '.1f')} |")
         for kind, key in (("warm", "cpu_per_node"), ("cold", "cold_cpu_per_node")):
             print(f"| the same chain, CPU time per node, {kind}{mark} (user + system; steadier than wall time on a busy machine) | {_spread([r[key + mark] for r in rounds], '.0f')} µs | | |")
     bare_ms = [r["bare"] * 1000 for r in rounds]
