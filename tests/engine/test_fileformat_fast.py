@@ -10,6 +10,7 @@ problems naming the same file, node and field.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -183,3 +184,52 @@ def test_connections_are_built_as_the_class_builds_them() -> None:
     assert repr(built) == repr(Connection("a", "out", "b", "in")) and built.key == ("a", "out", "b", "in")
     with pytest.raises(AttributeError):
         built.from_node = "c"  # type: ignore[misc]
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal with the same types all the way down (1 is not 1.0, -0.0 is not 0.0)."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is dict:
+        return list(a) == list(b) and all(_same(v, b[k]) for k, v in a.items())
+    if type(a) is list:
+        return len(a) == len(b) and all(map(_same, a, b))
+    if type(a) is float:
+        return a == b and math.copysign(1, a) == math.copysign(1, b)
+    return bool(a == b)
+
+
+_NUMBER_TEXT = st.builds(
+    lambda sign, whole, frac, exp: f"{sign}{whole}{frac}{exp}",
+    st.sampled_from(["", "-"]),
+    st.sampled_from(["0"]) | st.from_regex(r"[1-9][0-9]{0,24}", fullmatch=True),
+    st.sampled_from([""]) | st.from_regex(r"\.[0-9]{1,20}", fullmatch=True),
+    st.sampled_from([""]) | st.from_regex(r"[eE][+-]?[0-9]{1,3}", fullmatch=True),
+)
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(value=_JSON_VALUES, numbers=st.lists(_NUMBER_TEXT, max_size=6), indent=st.sampled_from([None, 2]), ascii_only=st.booleans())
+@example(value=[2**63 - 1, -(2**63), 2**64, -(2**64) - 1, 10**30], numbers=[], indent=None, ascii_only=True)
+@example(value={"a": 1, "b": [0.1, -0.0, 1e16, 5e-324, 1.7976931348623157e308]}, numbers=["1E400", "-0", "1e-400"], indent=2, ascii_only=False)
+@example(value="\ud800", numbers=[], indent=None, ascii_only=True)  # a lone surrogate, escaped
+def test_a_known_valid_document_decodes_as_json_decodes_it(value: Any, numbers: list[str], indent: int | None, ascii_only: bool) -> None:
+    """The known-valid decoder (orjson where it reads the text alike) gives what `json` gives,
+    types included: integers past 64 bits stay integers, every float is the same float."""
+    text = json.dumps({"value": value, "numbers": []}, indent=indent, ensure_ascii=ascii_only)
+    text = text.replace('"numbers": []', '"numbers": [' + ", ".join(numbers) + "]")
+    for data in (text.encode(), text.encode("utf-8-sig"), text.encode("utf-16"), text):
+        got, odd = fileformat._decode_known(data)
+        assert not odd
+        assert _same(got, json.loads(text)), data[:200]
+
+
+def test_a_duplicate_key_keeps_its_last_value_either_way() -> None:
+    text = b'{"a": 1, "b": 2, "a": [3]}'
+    assert fileformat._decode_known(text)[0] == json.loads(text) == {"a": [3], "b": 2}
+    assert list(fileformat._decode_known(text)[0]) == ["a", "b"]
