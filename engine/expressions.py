@@ -479,7 +479,9 @@ def _plan(text: str, matched: _Field | None = _UNMATCHED) -> _Plan:
     """The render plan of one string field under the default limits (`_split`'s parts
     with how to render them); a whole field the front end reads is split here in line
     (`matched`: its `match_field` when already made, None when it matched nothing)."""
-    field = _front_field(text) if matched is _UNMATCHED else None if matched is None else _front_field(text, matched)
+    if matched is _UNMATCHED:
+        matched = _front_match(text)
+    field = None if matched is None else _front_field(text, matched)
     if field is not None:  # `{{ i + 1 }}`, `{{ vars.k }}`: the commonest fields of all
         source, base, (tree, path, size) = field
         expr = _tuple_new(_Expr, (0, source, _tuple_new(_Code, (tree, path, "(" in source or "for" in source, size >= 0)), base))
