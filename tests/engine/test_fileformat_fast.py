@@ -186,14 +186,14 @@ def test_connections_are_built_as_the_class_builds_them() -> None:
         built.from_node = "c"  # type: ignore[misc]
 
 
-def _same(a: Any, b: Any) -> bool:
+def _same_value(a: Any, b: Any) -> bool:
     """Equal with the same types all the way down (1 is not 1.0, -0.0 is not 0.0)."""
     if type(a) is not type(b):
         return False
     if type(a) is dict:
-        return list(a) == list(b) and all(_same(v, b[k]) for k, v in a.items())
+        return list(a) == list(b) and all(_same_value(v, b[k]) for k, v in a.items())
     if type(a) is list:
-        return len(a) == len(b) and all(map(_same, a, b))
+        return len(a) == len(b) and all(map(_same_value, a, b))
     if type(a) is float:
         return a == b and math.copysign(1, a) == math.copysign(1, b)
     return bool(a == b)
@@ -226,7 +226,7 @@ def test_a_known_valid_document_decodes_as_json_decodes_it(value: Any, numbers: 
     for data in (text.encode(), text.encode("utf-8-sig"), text.encode("utf-16"), text):
         got, odd = fileformat._decode_known(data)
         assert not odd
-        assert _same(got, json.loads(text)), data[:200]
+        assert _same_value(got, json.loads(text)), data[:200]
 
 
 def test_a_duplicate_key_keeps_its_last_value_either_way() -> None:
