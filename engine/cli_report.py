@@ -111,12 +111,18 @@ def _attempts_text(attempts: dict[str, list[dict[str, Any]]]) -> str:
     return "{" + ", ".join(_attempts_parts(attempts)) + "}"
 
 
-def run_json_text(status: dict[str, Any], rec: Any) -> tuple[str, list[str]]:
+REPORT_PIECE = 256  # nodes' attempts texts per piece of a large report
+
+
+def run_json_pieces(status: dict[str, Any], rec: Any) -> tuple[list[str], list[str]]:
     """`run --json`'s document, `{**status, "outputs": ..., "attempts": ...}`, as `json_text`
-    writes it. A large one is put together from the status-and-outputs text and each
-    node's attempts text (`_attempts_parts`): building a dict per attempt and encoding its
-    keys again was over half of a 2,000-node report. Anything unusual (a non-finite number,
-    a small report that is indented) takes the general path."""
+    writes it, in pieces to be written one after the other. A large one is put together
+    from the status-and-outputs text and each node's attempts text (`_attempts_parts`):
+    building a dict per attempt and encoding its keys again was over half of a 2,000-node
+    report. Its pieces hold REPORT_PIECE nodes' attempts each, so no text of the whole
+    report is made, copied with its newline or encoded at once (three copies of 5 MB for
+    20,000 nodes). Anything unusual (a non-finite number, a small report that is
+    indented) takes the general path: one piece."""
     from engine.runtime.record import MAIN_THREAD
     from engine.runtime.status import outputs_and_attempts
 
@@ -128,28 +134,42 @@ def run_json_text(status: dict[str, Any], rec: Any) -> tuple[str, list[str]]:
         except ValueError:  # NaN or Infinity: printed as null, and said so, by the general path
             pass
         else:
-            text = "".join((head[:-1], ', "attempts": {', ", ".join(parts), "}}"))
-            if len(text) > INDENT_UP_TO:
-                return text, []
+            pieces = [head[:-1], ', "attempts": {']
+            for at in range(0, len(parts), REPORT_PIECE):
+                pieces.append((", " if at else "") + ", ".join(parts[at : at + REPORT_PIECE]))
+            pieces.append("}}")
+            if sum(map(len, pieces)) > INDENT_UP_TO:
+                return pieces, []
     outputs, attempts = outputs_and_attempts(rec)
-    return json_text({**status, "outputs": outputs, "attempts": attempts})
+    text, bad = json_text({**status, "outputs": outputs, "attempts": attempts})
+    return [text], bad
+
+
+def run_json_text(status: dict[str, Any], rec: Any) -> tuple[str, list[str]]:
+    """`run_json_pieces` as one text."""
+    pieces, bad = run_json_pieces(status, rec)
+    return "".join(pieces), bad
 
 
 def print_json(obj: Any) -> None:
     """stdout is always strict JSON: a non-finite number (not JSON) prints as null, said on stderr."""
-    _print_text(*json_text(obj))
+    text, bad = json_text(obj)
+    _print_pieces([text], bad)
 
 
 def print_run_json(status: dict[str, Any], rec: Any) -> None:
-    """`print_json` of `run --json`'s document (see `run_json_text`)."""
-    _print_text(*run_json_text(status, rec))
+    """`print_json` of `run --json`'s document, written piece by piece (`run_json_pieces`)."""
+    _print_pieces(*run_json_pieces(status, rec))
 
 
-def _print_text(text: str, bad: list[str]) -> None:
+def _print_pieces(pieces: list[str], bad: list[str]) -> None:
     if bad:
         shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
         sys.stderr.write(f"processengine: NaN/Infinity is not JSON; printed as null at {shown}\n")
-    sys.stdout.write(text + "\n")
+    write = sys.stdout.write
+    for piece in pieces:
+        write(piece)
+    write("\n")
     sys.stdout.flush()
 
 

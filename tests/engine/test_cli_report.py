@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from engine.cli_report import INDENT_UP_TO, json_text, run_json_text
+from engine.cli_report import (
+    INDENT_UP_TO,
+    REPORT_PIECE,
+    json_text,
+    print_run_json,
+    run_json_pieces,
+    run_json_text,
+)
 from engine.runtime.record import RunRecord
 from engine.runtime.status import outputs_and_attempts, status_object
 from engine.service import ExecutionService
@@ -52,6 +59,16 @@ async def test_the_run_report_is_the_general_paths_text(http_server: HttpTestSer
     assert (text, bad) == _general(rec)
     assert ("\n" not in text) is (len(text) > INDENT_UP_TO)
     assert json.loads(text)["attempts"]["get"][0]["error"]["message"]
+
+
+async def test_a_large_report_is_printed_in_pieces_that_make_its_text(http_server: HttpTestServer, capsys: pytest.CaptureFixture[str]) -> None:
+    rec = await _run(http_server, 700)
+    pieces, bad = run_json_pieces(status_object(rec), rec)
+    text = _general(rec)[0]
+    assert "".join(pieces) == text and bad == []
+    assert len(pieces) == 3 + -(-702 // REPORT_PIECE) and max(map(len, pieces[1:])) < len(text) // 2
+    print_run_json(status_object(rec), rec)
+    assert capsys.readouterr().out == text + "\n"
 
 
 ODD_ATTEMPTS = {
