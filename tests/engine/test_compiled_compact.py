@@ -171,3 +171,29 @@ def test_an_evicted_entry_takes_its_compact_form_along(tmp_path: Path, cache: Pa
         os.utime(compiled.entry_path(cache, keys[-1]), ns=((i + 1) * 10**9, (i + 1) * 10**9))
     kept = {p.stem for p in (cache / "compiled").glob("*.json")}
     assert kept == set(keys[1:]) and {p.stem for p in (cache / "compiled").glob("*.wf")} == kept
+
+
+@pytest.mark.parametrize("piece", [1, 7, compiled.KEY_PIECE])
+def test_a_file_read_in_pieces_has_the_key_of_its_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, piece: int) -> None:
+    path = chain_file(tmp_path, 40)
+    monkeypatch.setattr(compiled, "KEY_PIECE", piece)
+    assert compiled._key_of_file(str(path)) == compiled.key_of(path.read_bytes())
+
+
+def test_a_warm_load_from_the_compact_form_never_reads_the_whole_file(tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = chain_file(tmp_path, 5)
+    cold = compiled.load(str(path))
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail(f"{self} read whole"))
+    warm = compiled.load(str(path))
+    assert warm.warm and warm.workflow == cold.workflow
+    _form_of(cache).unlink()  # no form: the whole file is read and decoded, as before
+    monkeypatch.undo()
+    monkeypatch.setenv(compiled.CACHE_ENV, str(cache))
+    again, decoded = _warm_from(path, monkeypatch)
+    assert again.warm and decoded == [str(path)] and again.workflow == cold.workflow
+
+
+def test_an_unreadable_file_is_said_so_with_the_cache_on(tmp_path: Path, cache: Path) -> None:
+    with pytest.raises(WorkflowInvalid, match="cannot read file") as info:
+        compiled.load(str(tmp_path / "missing.pe.json"))
+    assert [p.file for p in info.value.problems] == [str(tmp_path / "missing.pe.json")]
