@@ -86,6 +86,15 @@ def _finite_float(text: str) -> float:
 
 _decode = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float).decode
 _strict = compact_encoder(default=None, allow_nan=False)
+# `_strict`'s C encoder without circular-reference markers: it holds no state, so no call
+# keeps it busy (a third of checking a small output went to that). A value it refuses,
+# a cycle among them (a RecursionError here), is encoded again by `_strict` for the words.
+_make = getattr(_json_encoder, "c_make_encoder", None)
+_unmarked = (
+    _make(None, None, _json_encoder.encode_basestring, None, ":", ",", False, False, False)
+    if _make is not None
+    else lambda value, _: (_strict(value),)
+)
 
 
 def loads_strict(text: str) -> Any:
@@ -124,7 +133,7 @@ def checked_text(value: Any) -> tuple[str | None, bytes | None]:
         if type(port) is str and port.isascii():
             one = value[port]
             try:
-                return None, _strict(one).encode()
+                return None, "".join(_unmarked(one, 0)).encode()
             except (ValueError, TypeError, RecursionError):  # refused: encoded again for the words
                 return _checked(one)
     problem, raw = _checked(value)

@@ -82,10 +82,16 @@ def test_a_refused_value_gets_no_text() -> None:
     assert checked_text({"out": math.nan}) == ("it holds NaN or Infinity, which JSON does not have", None)
 
 
+_CYCLE: list[Any] = []
+_CYCLE.append({"again": _CYCLE})
+
+
 @given(values)
 @example(math.nan)
 @example({"x": object()})
 @example("\ud800")
+@example(_CYCLE)  # the one-port path keeps no markers: a cycle is found by the checked encoding
+@example({1: [2**70, -0.0, 1e300]})
 def test_a_one_port_output_is_checked_as_the_whole_output_is(value: Any) -> None:
     """The one-port fast path (v encoded alone) gives what encoding `{port: v}` gives."""
     from engine.jsonvalue import _checked, _port_text
