@@ -334,7 +334,8 @@ class Orchestrator:
         run = NodeRun(self, th, plan, node, spec, frame)
         run.attempt += 1
         try:
-            self._begin(run)  # awaits nothing here: no async NodeStarted subscriber
+            # awaits nothing here (no async NodeStarted subscriber); a loop stays "running" through its items
+            self._begin(run, unseen=not (run.side or self._w_started or spec.kind == "loop"))
             result = spec.run_now(self._context(run), frame.value)
             self._check_output(run, result)
         except Exception as exc:
@@ -395,12 +396,16 @@ class Orchestrator:
         if skipped:
             await self._report_skipped(th, skipped)
 
-    def _begin(self, run: NodeRun) -> Awaitable[None] | None:
-        """An attempt starts: statuses, times, the recorder, NodeStarted (what is left to await)."""
+    def _begin(self, run: NodeRun, *, unseen: bool = False) -> Awaitable[None] | None:
+        """An attempt starts: statuses, times, the recorder, NodeStarted (what is left to await).
+        `unseen`: nothing can read the node's status before the attempt ends and replaces
+        it (`_run_now`'s attempt with no NodeStarted subscriber and no side effect: no
+        handler, commit or await comes between; not a loop's), so "running" is not written."""
         th, node, rec = run.th, run.node, self.record
         node_id = node.id
         th.in_flight = node_id
-        th.node_status[node_id] = "running"
+        if not unseen:
+            th.node_status[node_id] = "running"
         run.started = time.time()
         run.t0 = time.perf_counter()
         run.info = log.isEnabledFor(logging.INFO)  # asked once for the node's two lines

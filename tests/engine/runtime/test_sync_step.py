@@ -212,3 +212,63 @@ def test_a_context_made_for_an_attempt_reads_as_one_made_by_keywords() -> None:
               "services", "sleep", "state", "_host", "_log", "_evaluate")
     assert [getattr(made, f) for f in fields] == [getattr(given, f) for f in fields]
     assert made.variables is variables and made.state is state and repr(made) == repr(given)
+
+
+class _Watching(SyncNodeSpec):
+    """A sync type that records, while it runs, its node's status in the run's record
+    (`record`, caught by an ExecutionStarted handler) and the in-flight marker the store
+    holds (read by another service, as another process would)."""
+
+    type = "test_watching"
+    title = "Watching"
+    seen: list[tuple[str, Any, Any]] = []
+    record: list[Any] = []
+    reader: Any = None
+
+    def run_now(self, ctx: NodeContext, value: Any) -> NodeResult:
+        node, statuses = ctx.node.id, self.record[0].main.node_status
+        _Watching.seen.append((node, statuses.get(node), self.reader.status(ctx.execution_id)["in_flight"]))
+        if "each" in statuses:
+            _Watching.seen.append(("each", statuses["each"], None))
+        return NodeResult.out({"done": True})
+
+
+class _SideWatching(_Watching):
+    type = "test_side_watching"
+    side_effects = True
+
+
+async def test_a_sync_nodes_running_status_is_there_wherever_it_can_be_seen(tmp_path: Any) -> None:
+    """`_run_now` writes no "running" when nothing could read it before the attempt ends,
+    and still does for a NodeStarted subscriber and for a node with side effects (whose
+    in-flight marker is committed before it runs)."""
+    from engine.service import ExecutionService
+
+    specs = [registry.register(_Watching()), registry.register(_SideWatching())]
+    wf = workflow([{"id": "start", "type": "manual_trigger"}, {"id": "pure", "type": "test_watching"}, {"id": "side", "type": "test_side_watching"},
+                   {"id": "each", "type": "loop", "config": {"items": [1]}}, {"id": "body", "type": "test_watching"}],
+                  [("start", "out", "pure"), ("pure", "out", "side"), ("side", "out", "each"), ("each", "loop", "body"), ("body", "out", "each")])  # fmt: skip
+    svc, reader = ExecutionService(str(tmp_path / "s.db")), ExecutionService(str(tmp_path / "s.db"))
+    _Watching.reader, _Watching.seen, _Watching.record = reader, [], []
+    started = ev.LifecycleHooks()
+    started.on(ev.ExecutionStarted, lambda e, r: _Watching.record.append(r))
+    try:
+        done = await svc.run(wf, hooks=started)
+        assert done.status == "completed", done.error
+        marker = {"node_id": "side", "side_effects": True, "thread_id": "main"}
+        assert _Watching.seen == [("pure", None, None), ("side", "running", marker), ("body", None, None), ("each", "running", None)]
+        assert set(done.main.node_status.values()) == {"succeeded"} and len(done.main.node_status) == 5
+        assert dict(reader.record(done.execution_id).main.node_status) == dict(done.main.node_status)
+        seen_by_handler: list[Any] = []
+        hooks = ev.LifecycleHooks()
+        hooks.on(ev.NodeStarted, lambda e, r: seen_by_handler.append((e.node_id, r.main.node_status.get(e.node_id))))
+        _Watching.seen, _Watching.record = [], []
+        hooks.on(ev.ExecutionStarted, lambda e, r: _Watching.record.append(r))
+        await svc.run(wf, hooks=hooks)
+        assert seen_by_handler == [(n, "running") for n in ("start", "pure", "side", "each", "body")]
+        assert [s[:2] for s in _Watching.seen] == [("pure", "running"), ("side", "running"), ("body", "running"), ("each", "running")]
+    finally:
+        for spec in specs:
+            registry._REGISTRY.pop(spec.type, None)
+        svc.close()
+        reader.close()
