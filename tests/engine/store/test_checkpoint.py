@@ -403,3 +403,12 @@ def test_a_thread_tracked_again_starts_with_nothing_marked_changed() -> None:
     assert progress_counts(th) == {"completed": 1, "failed": 1, "skipped": 0}
     th.node_status["c"] = "skipped"
     assert list(th.node_status.take()) == ["c"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("size", [0, 1, 3, 4, 7, 9])
+def test_a_map_encoded_a_chunk_at_a_time_is_its_json(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    from engine.store import checkpoint, codec
+
+    monkeypatch.setattr(checkpoint, "PAIRS_CHUNK", 3)
+    values = {f"n{i}": ["succeeded", None, 'é "q" \\', i][i % 4] for i in range(size)}
+    assert checkpoint._map_json(values) == codec.dumps(values)
