@@ -38,19 +38,23 @@ def _round_trip(wf: Workflow) -> Workflow:
     return compiled._from_compact(marshal.loads(data[start:]))
 
 
+def _same_fields(a: Any, b: Any, fields: tuple[str, ...]) -> None:
+    for field in fields:
+        x, y = getattr(a, field), getattr(b, field)
+        assert type(x) is type(y), field
+        assert _same_value(list(x), list(y)) if type(x) is tuple else _same_value(x, y), field
+
+
 def _assert_same(built: Workflow, loaded: Workflow) -> None:
     """Equal, with the same types all the way down, and no mutable value shared by two nodes."""
     assert built == loaded
     assert (built.id, built.name, built.max_node_visits, built.concurrency) == (loaded.id, loaded.name, loaded.max_node_visits, loaded.concurrency)
     assert _same_value(built.variables, loaded.variables)
     for a, b in zip(built.nodes, loaded.nodes, strict=True):
-        for field in compiled._NODE_FIELDS:
-            x, y = getattr(a, field), getattr(b, field)
-            assert type(x) is type(y), field
-            assert _same_value(list(x), list(y)) if type(x) is tuple else _same_value(x, y), field
-    assert [(type(c), hash(c)) for c in built.connections] == [(type(c), hash(c)) for c in loaded.connections]
+        _same_fields(a, b, compiled._NODE_FIELDS)
     for a, b in zip(built.notes, loaded.notes, strict=True):
-        assert all(_same_value(getattr(a, f), getattr(b, f)) or _same_value(list(getattr(a, f)), list(getattr(b, f))) for f in compiled._NOTE_FIELDS)
+        _same_fields(a, b, compiled._NOTE_FIELDS)
+    assert [(type(c), hash(c)) for c in built.connections] == [(type(c), hash(c)) for c in loaded.connections]
     assert list(built._by_id) == list(loaded._by_id) and all(built._by_id[k] is n for k, n in zip(built._by_id, built.nodes, strict=True))
     mutable = [id(v) for n in built.nodes for v in (n.config, n.retry, n.pin) if isinstance(v, (dict, list))]
     assert len(mutable) == len(set(mutable))
