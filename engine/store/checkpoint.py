@@ -31,6 +31,7 @@ import logging
 import operator
 import os
 import time
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 from engine import events as ev
@@ -79,24 +80,22 @@ def small_state(th: ThreadRecord) -> dict[str, Any]:
 PAIRS_CHUNK = 4096
 
 
+def _chunks(items: Iterable[Any]) -> Iterator[list[Any]]:
+    """`items` PAIRS_CHUNK at a time: a map's JSON made chunk by chunk never holds every
+    entry's small texts at once (about 5 MB of fresh pages for 20,000 entries)."""
+    it = iter(items)
+    while chunk := list(itertools.islice(it, PAIRS_CHUNK)):
+        yield chunk
+
+
 def _pairs_json(counts: dict[int, int]) -> str:
     """`[[key, value], ...]` as JSON, encoded a chunk at a time (no list per entry for all at once)."""
-    items = iter(counts.items())
-    parts = []
-    while chunk := list(itertools.islice(items, PAIRS_CHUNK)):
-        parts.append(codec.dumps(list(map(list, chunk)))[1:-1])
-    return "[" + ",".join(parts) + "]"
+    return "[" + ",".join(codec.dumps(list(map(list, chunk)))[1:-1] for chunk in _chunks(counts.items())) + "]"
 
 
 def _map_json(values: dict[str, Any]) -> str:
-    """`codec.dumps(values)`, a chunk of PAIRS_CHUNK entries at a time: the encoder holds
-    every small text it makes until it joins them (about 5 MB for a 20,000-node status
-    map, all fresh pages), a chunk's are freed and their memory used for the next."""
-    items = iter(values.items())
-    parts = []
-    while chunk := dict(itertools.islice(items, PAIRS_CHUNK)):
-        parts.append(codec.dumps(chunk)[1:-1])
-    return "{" + ",".join(parts) + "}"
+    """`codec.dumps(values)`, encoded a chunk at a time."""
+    return "{" + ",".join(codec.dumps(dict(chunk))[1:-1] for chunk in _chunks(values.items())) + "}"
 
 
 def _common_prefix(a: list[Any], b: list[Any]) -> int:
